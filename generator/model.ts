@@ -1,0 +1,206 @@
+// The spec model: what `viommu build` makes of spec-src/ and writes to dist/spec.json.
+// schemas/spec-model.schema.json describes the same shape for ajv; keep the two together.
+
+export interface SourcePlace {
+  file: string;
+  line: number;
+  column: number;
+}
+
+export type ScalarType = 'u8' | 'le16' | 'le32' | 'le64';
+export type Role = 'device' | 'driver';
+export type Level = 'MUST' | 'MUST NOT' | 'SHOULD' | 'SHOULD NOT' | 'MAY';
+export type RequestPart = 'readable' | 'writable';
+
+export interface Section {
+  slug: string;
+  title: string;
+  depth: number;
+  source: SourcePlace;
+}
+
+export interface BitRange {
+  name: string;
+  shift: number;
+  width: number;
+}
+
+export interface ScalarField {
+  kind: 'scalar';
+  name: string;
+  type: ScalarType;
+  offset: number;
+  /** Total size in bytes: element size times `count`. */
+  size: number;
+  /** Fixed array length; absent for a plain scalar. */
+  count?: number;
+  part?: RequestPart;
+  doc?: string;
+  source: SourcePlace;
+}
+
+export interface StructField {
+  kind: 'struct';
+  name: string;
+  struct: string;
+  offset: number;
+  size: number;
+  part?: RequestPart;
+  doc?: string;
+  source: SourcePlace;
+}
+
+/** An anonymous little-endian container split into named bit ranges. */
+export interface BitsField {
+  kind: 'bits';
+  /** The name of the container: the name of its first bit range. */
+  name: string;
+  type: ScalarType;
+  offset: number;
+  size: number;
+  bits: BitRange[];
+  part?: RequestPart;
+  doc?: string;
+  source: SourcePlace;
+}
+
+/** An array whose length in elements is a device configuration field (`u8 properties[probe_size]`). */
+export interface VariableField {
+  kind: 'variable';
+  name: string;
+  type: ScalarType;
+  offset: number;
+  elementSize: number;
+  /** Dotted name of the configuration field that gives the length. */
+  lengthField: string;
+  part?: RequestPart;
+  doc?: string;
+  source: SourcePlace;
+}
+
+export type Field = ScalarField | StructField | BitsField | VariableField;
+
+export interface RequestLayout {
+  /** The `VIRTIO_IOMMU_T_*` constant this structure carries. */
+  type: string;
+  /** Size of the device-readable part (it always starts at offset 0). */
+  readableSize: number;
+  /** Size of the device-writable part, not counting a variable array. */
+  writableSize: number;
+  /** The variable array inside the writable part, if any. */
+  writableVariable?: string;
+}
+
+export interface Struct {
+  name: string;
+  section: string;
+  /** Fixed size in bytes; a variable array counts as empty. */
+  size: number;
+  /** Fields that follow a variable array have offsets as if that array were empty. */
+  variable?: string;
+  fields: Field[];
+  request?: RequestLayout;
+  doc?: string;
+  source: SourcePlace;
+}
+
+export interface Constant {
+  name: string;
+  value: number;
+  /** The value as the spec writes it: `4`, `0x10`, `(1 << 8)`. */
+  expression: string;
+  group: string;
+  doc?: string;
+  section: string;
+  source: SourcePlace;
+}
+
+export type GroupKind = 'feature' | 'enum' | 'flags';
+
+export interface ConstantGroup {
+  prefix: string;
+  kind: GroupKind;
+  section: string;
+  members: string[];
+}
+
+export interface Virtqueue {
+  index: number;
+  name: string;
+  purpose: string;
+}
+
+export type Value =
+  | { num: string; name?: string }
+  | { sym: string; offset?: string };
+
+export type RequestVerb = 'attach' | 'detach' | 'map' | 'unmap' | 'probe';
+
+export interface RequestExpectation {
+  /** Acceptable statuses (constant names); absent with `usedLen`. */
+  status?: string[];
+  /** The device must return the buffer with this used length (0: unwritten). */
+  usedLen?: number;
+}
+
+export type DmaExpectation =
+  | { result: 'ok'; address: Value }
+  | { result: 'blocked' }
+  | { result: 'fault'; reason: string };
+
+export type Step =
+  | { op: 'needs'; offered: string[]; notOffered: string[]; line: number }
+  | { op: 'features'; accept: string[]; decline: string[]; line: number }
+  | {
+      op: 'request';
+      verb: RequestVerb;
+      struct: string;
+      fields: Record<string, Value>;
+      expect?: RequestExpectation;
+      line: number;
+    }
+  | { op: 'config-read'; field: string; expect: Value[] | 'nonzero'; line: number }
+  | { op: 'config-write'; field: string; value: Value; line: number }
+  | { op: 'reset'; line: number }
+  | {
+      op: 'dma';
+      endpoint: Value;
+      access: 'read' | 'write';
+      address: Value;
+      length: number;
+      expect: DmaExpectation;
+      line: number;
+    };
+
+export interface Scenario {
+  /** `statement-id#n`, unique in the model. */
+  id: string;
+  source: SourcePlace;
+  text: string;
+  steps: Step[];
+}
+
+export interface Statement {
+  id: string;
+  role: Role;
+  level: Level;
+  section: string;
+  text: string;
+  /** Names of the model the statement's text refers to. */
+  names: string[];
+  scenarios: Scenario[];
+  source: SourcePlace;
+}
+
+export interface SpecModel {
+  title: string;
+  version: string;
+  deviceId: number;
+  sections: Section[];
+  virtqueues: Virtqueue[];
+  structs: Struct[];
+  constants: Constant[];
+  groups: ConstantGroup[];
+  statements: Statement[];
+  retiredIds: string[];
+}
