@@ -1,0 +1,170 @@
+// Each spec-src diagnostic from a small broken input: the place, the words, and nothing built.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { VFile } from 'vfile';
+import { packageRoot } from '../paths.js';
+import { parseSpec } from '../parse/parse-spec.js';
+import type { Diagnostic } from '../parse/collect.js';
+
+const mini = readFileSync(join(packageRoot, 'generator/test/fixtures/mini/01-device.md'), 'utf8');
+
+/** Parses the mini spec after replacing `from` with `to` (which must occur). */
+function parseWith(
+  edits: [string, string][],
+  extra: { retired?: string; files?: string[] } = {},
+): { diagnostics: Diagnostic[]; built: boolean } {
+  let text = mini;
+  for (const [from, to] of edits) {
+    assert.ok(text.includes(from), `fixture lacks ${JSON.stringify(from)}`);
+    text = text.replace(from, to);
+  }
+  const files = [new VFile({ path: 'spec-src/01-device.md', value: text })];
+  (extra.files ?? []).forEach((value, i) => files.push(new VFile({ path: `spec-src/0${i + 2}-more.md`, value })));
+  const retiredIds = extra.retired ? new VFile({ path: 'spec-src/retired-ids.txt', value: extra.retired }) : undefined;
+  const result = parseSpec({ files, retiredIds, version: '0.0.0' });
+  return { diagnostics: result.diagnostics, built: result.model !== undefined };
+}
+
+function lineOf(needle: string): number {
+  return mini.slice(0, mini.indexOf(needle)).split('\n').length;
+}
+
+function only(result: { diagnostics: Diagnostic[]; built: boolean }, rule: string): Diagnostic {
+  assert.equal(result.built, false, 'a broken spec must not give a model');
+  assert.deepEqual(
+    result.diagnostics.map((d) => d.rule),
+    [rule],
+    result.diagnostics.map((d) => d.message).join('\n'),
+  );
+  return result.diagnostics[0];
+}
+
+describe('spec-src diagnostics', () => {
+  it('the unbroken fixture builds with no diagnostic', () => {
+    const r = parseWith([]);
+    assert.deepEqual(r.diagnostics, []);
+    assert.equal(r.built, true);
+  });
+
+  it('a struct that cannot be laid out: misaligned field', () => {
+    const d = only(parseWith([['  le32 domain;\n  le32 endpoint;', '  le32 domain;\n  u8 pad;\n  le32 endpoint;']]), 'layout');
+    assert.match(d.message, /`endpoint` .* offset 9, which is not a multiple of its alignment 4/);
+    assert.equal(d.source.file, 'spec-src/01-device.md');
+    assert.equal(d.source.line, lineOf('le32 endpoint;') + 1);
+    assert.equal(d.source.column, 3);
+  });
+
+  it('a struct whose end C would pad', () => {
+    const d = only(parseWith([['  u8 bypass;\n  u8 reserved[3];', '  u8 bypass;']]), 'layout');
+    assert.match(d.message, /virtio_iommu_config` is 29 bytes, not a multiple of its alignment 8/);
+  });
+
+  it('an unknown type, with the types to use', () => {
+    const d = only(parseWith([['  le32 flags;', '  u32 flags;']]), 'c-syntax');
+    assert.match(d.message, /Unknown type `u32`: use u8, le16, le32, le64/);
+    assert.equal(d.source.line, lineOf('le32 flags;'));
+    assert.equal(d.source.column, 3);
+  });
+
+  it('an unknown nested struct', () => {
+    const d = only(parseWith([['struct virtio_iommu_req_tail tail;\n};\n\n#define VIRTIO_IOMMU_ATTACH', 'struct virtio_iommu_req_tale tail;\n};\n\n#define VIRTIO_IOMMU_ATTACH']]), 'layout');
+    assert.match(d.message, /Unknown struct `virtio_iommu_req_tale`/);
+  });
+
+  it('bit ranges that do not fill their container', () => {
+    const d = only(parseWith([['reserved : 4;', 'reserved : 3;']]), 'layout');
+    assert.match(d.message, /add up to 15 bits; they must fill all 16/);
+  });
+
+  it('a duplicate statement ID names the first place', () => {
+    const d = only(parseWith([['`dev.attach.ok`', '`dev.attach.reserved`']]), 'duplicate-id');
+    assert.match(d.message, new RegExp(`already used at spec-src/01-device.md:${lineOf('`dev.attach.reserved`')}`));
+    assert.equal(d.source.line, lineOf('`dev.attach.ok`'));
+  });
+
+  it('a retired statement ID', () => {
+    const d = only(parseWith([], { retired: '# retired\ndev.attach.ok\n' }), 'retired-id');
+    assert.match(d.message, /`dev.attach.ok` is retired/);
+  });
+
+  it('a requirement item with no ID', () => {
+    const d = only(parseWith([['- `drv.attach.reserved` The driver', '- The driver']]), 'missing-id');
+    assert.match(d.message, /must start with its ID in inline code/);
+  });
+
+  it('an ID whose prefix does not match its role', () => {
+    const d = only(parseWith([['`drv.attach.reserved`', '`dev.attach.zero`']]), 'bad-id');
+    assert.match(d.message, /must start with `drv.`/);
+  });
+
+  it('a requirement with no keyword', () => {
+    const d = only(parseWith([['The driver SHOULD set', 'The driver sets']]), 'keyword-count');
+    assert.match(d.message, /has no RFC 2119 keyword/);
+  });
+
+  it('a requirement with two keywords points at the second', () => {
+    const d = only(parseWith([['The driver SHOULD set `reserved` to zero.', 'The driver SHOULD set `reserved` to zero and MUST NOT set it.']]), 'keyword-count');
+    assert.match(d.message, /has 2 keywords \(SHOULD, MUST NOT\); split it/);
+    assert.equal(d.source.line, lineOf('`drv.attach.reserved`'));
+    assert.equal(d.source.column, mini.split('\n')[lineOf('`drv.attach.reserved`') - 1].indexOf('SHOULD') + 1 + 'SHOULD set `reserved` to zero and '.length);
+  });
+
+  it('a keyword outside any requirement', () => {
+    const d = only(parseWith([['| 0 | requestq | requests |', '| 0 | requestq | requests MUST go here |']]), 'keyword-outside-requirement');
+    assert.match(d.message, /MUST stands outside a requirement/);
+  });
+
+  it('an unresolved name, with the likely intended one', () => {
+    const d = only(parseWith([['If `reserved` is not zero', 'If `reserverd` is not zero']]), 'unresolved-name');
+    assert.match(d.message, /`reserverd` is not a name of the model .*did you mean `reserved`\?/);
+    assert.equal(d.source.line, lineOf('If `reserved` is not zero'));
+  });
+
+  it('a bad scenario line: unknown field, with its place in the block', () => {
+    const d = only(parseWith([['endpoint=@ep reserved=1 => S_INVAL', 'endpoint=@ep reserverd=1 => S_INVAL']]), 'scenario');
+    assert.match(d.message, /ATTACH request: field `reserverd` is not in its device-readable part; did you mean `reserved`\?/);
+    const line = lineOf('attach domain=1 endpoint=@ep reserved=1');
+    assert.equal(d.source.line, line);
+    assert.equal(d.source.column, mini.split('\n')[line - 1].indexOf('reserved=1') + 1);
+  });
+
+  it('bad scenario lines: unknown step, symbol, status and a value too wide', () => {
+    const r = parseWith([
+      ['attach domain=1 endpoint=@ep reserved=1 => S_INVAL', 'attach domain=1 endpoint=@epp => S_OK\n  frob\n  attach domain=0x100000000 endpoint=@ep\n  attach domain=1 endpoint=@ep => S_INVALID'],
+    ]);
+    assert.equal(r.built, false);
+    const messages = r.diagnostics.map((d) => d.message);
+    assert.equal(messages.length, 4, messages.join('\n'));
+    assert.match(messages[0], /Unknown symbol `@epp`.*did you mean `ep`\?/);
+    assert.match(messages[1], /Unknown step `frob`/);
+    assert.match(messages[2], /0x100000000 does not fit in field `domain`/);
+    assert.match(messages[3], /`S_INVALID` is not a status/);
+  });
+
+  it('a scenario outside a requirement', () => {
+    const d = only(parseWith([['## Requests\n', '## Requests\n\n```scenario\nreset\n```\n']]), 'stray-scenario');
+    assert.match(d.message, /must be nested in a requirement list item/);
+  });
+
+  it('a duplicate constant and a clashing value', () => {
+    const r = parseWith([['#define VIRTIO_IOMMU_S_INVAL 4', '#define VIRTIO_IOMMU_S_INVAL 4\n#define VIRTIO_IOMMU_S_INVAL 5\n#define VIRTIO_IOMMU_S_BAD 0']]);
+    assert.deepEqual(r.diagnostics.map((d) => d.rule), ['duplicate-constant', 'constant-value']);
+  });
+
+  it('a duplicate heading anchor across files', () => {
+    const d = only(parseWith([], { files: ['## Requests\n\nMore text.\n'] }), 'duplicate-section');
+    assert.match(d.message, /same anchor `#requests` as the heading at spec-src\/01-device.md:/);
+    assert.equal(d.source.file, 'spec-src/02-more.md');
+  });
+
+  it('reports every error of a run, not only the first', () => {
+    const r = parseWith([
+      ['  le32 flags;', '  u32 flags;'],
+      ['If `reserved` is not zero', 'If `reserverd` is not zero'],
+      ['The driver SHOULD set', 'The driver sets'],
+    ]);
+    assert.deepEqual(r.diagnostics.map((d) => d.rule).sort(), ['c-syntax', 'keyword-count', 'unresolved-name']);
+  });
+});
