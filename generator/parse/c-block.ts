@@ -36,6 +36,8 @@ export type MemberDecl =
 export interface StructDecl {
   name: string;
   members: MemberDecl[];
+  /** A member had a syntax error (reported already); the struct cannot be laid out. */
+  broken?: boolean;
   doc?: string;
   place: Place;
 }
@@ -237,9 +239,11 @@ class BlockParser {
     const name = this.expectIdent('a struct name after `struct`');
     if (!name) return undefined;
     if (!this.expectPunct('{', `after \`struct ${name.v}\``)) return undefined;
+    const errorsBefore = this.errors.length;
     const members = this.parseMembers();
     if (!members) return undefined;
-    return { name: name.v, members, doc, place: start.place };
+    const broken = this.errors.length > errorsBefore;
+    return { name: name.v, members, doc, place: start.place, ...(broken ? { broken } : {}) };
   }
 
   /** Parses members up to and including the closing `}`. */

@@ -38,9 +38,10 @@ export function hoistInlineStructs(located: LocatedStruct[]): LocatedStruct[] {
 export function layoutStructs(
   located: LocatedStruct[],
   requestTypeOf: (structName: string) => string | undefined,
-): { structs: Struct[]; errors: LayoutError[] } {
+): { structs: Struct[]; errors: LayoutError[]; failed: Set<string> } {
   const errors: LayoutError[] = [];
   const laid = new Map<string, Laid>();
+  const failed = new Set<string>();
   for (const item of hoistInlineStructs(located)) {
     const { decl } = item;
     if (laid.has(decl.name)) {
@@ -50,19 +51,22 @@ export function layoutStructs(
       });
       continue;
     }
-    const result = layoutOne(item, laid, requestTypeOf, errors);
+    const result = layoutOne(item, laid, failed, requestTypeOf, errors);
     if (result) laid.set(decl.name, result);
+    else failed.add(decl.name);
   }
-  return { structs: [...laid.values()].map((l) => l.struct), errors };
+  return { structs: [...laid.values()].map((l) => l.struct), errors, failed };
 }
 
 function layoutOne(
   item: LocatedStruct,
   laid: Map<string, Laid>,
+  failed: Set<string>,
   requestTypeOf: (structName: string) => string | undefined,
   errors: LayoutError[],
 ): Laid | undefined {
   const { decl } = item;
+  if (decl.broken) return undefined;
   const fields: Field[] = [];
   const names = new Set<string>();
   let offset = 0;
@@ -74,8 +78,11 @@ function layoutOne(
     errors.push({ message, source: item.at(place) });
     ok = false;
   };
+  let misaligned = false;
   const place = (size: number, name: string, at: Place): void => {
-    if (offset % size !== 0) {
+    // One misplaced field shifts all that follow; report the first only.
+    if (offset % size !== 0 && !misaligned) {
+      misaligned = true;
       fail(
         `Field \`${name}\` of \`${decl.name}\` would sit at offset ${offset}, which is not a multiple of its alignment ${size}; C would insert padding. Add a reserved field before it.`,
         at,
@@ -135,6 +142,10 @@ function layoutOne(
     } else if (m.kind === 'struct') {
       const inner = laid.get(m.struct);
       if (!inner) {
+        if (failed.has(m.struct)) {
+          ok = false;
+          continue;
+        }
         fail(
           `Unknown struct \`${m.struct}\` for field \`${m.name}\`; define it before \`${decl.name}\``,
           m.place,
@@ -164,7 +175,7 @@ function layoutOne(
       offset += size;
     }
   }
-  if (offset % align !== 0) {
+  if (offset % align !== 0 && !misaligned) {
     fail(
       `\`${decl.name}\` is ${offset} bytes, not a multiple of its alignment ${align}; C would pad its end. Add a reserved field.`,
       decl.place,

@@ -16,7 +16,7 @@ import type {
 } from '../model.js';
 import { parseCBlock, type DefineDecl } from './c-block.js';
 import { Collector, keywordsIn, LEVELS, type CollectedRequirement, type Diagnostic } from './collect.js';
-import { layoutStructs, requestConstantName, type LocatedStruct } from './layout.js';
+import { hoistInlineStructs, layoutStructs, requestConstantName, type LocatedStruct } from './layout.js';
 import { codePlace, parseMarkdown, placeOf, plainText } from './markdown-walk.js';
 import { CONFIG_STRUCT, ModelIndex, didYouMean } from './model-index.js';
 import { ScenarioParser } from './scenario.js';
@@ -120,7 +120,7 @@ export function parseSpec(input: ParseInput): ParseResult {
   }
   for (const s of laid.structs) {
     for (const f of s.fields) {
-      if (f.kind === 'variable' && !configPaths.has(f.lengthField)) {
+      if (f.kind === 'variable' && !configPaths.has(f.lengthField) && !laid.failed.has(CONFIG_STRUCT)) {
         diag(
           `The length of \`${f.name}\` must be a field of \`${CONFIG_STRUCT}\`; \`${f.lengthField}\` is not${didYouMean(f.lengthField, configPaths.keys())}`,
           f.source,
@@ -131,7 +131,8 @@ export function parseSpec(input: ParseInput): ParseResult {
   }
   for (const c of constants) {
     const m = /^(\w+)_T_(\w+)$/.exec(c.name);
-    if (c.group === 'VIRTIO_IOMMU_T_' && m && !index.structs.has(`${m[1].toLowerCase()}_req_${m[2].toLowerCase()}`)) {
+    const structName = m && `${m[1].toLowerCase()}_req_${m[2].toLowerCase()}`;
+    if (c.group === 'VIRTIO_IOMMU_T_' && structName && !index.structs.has(structName) && !laid.failed.has(structName)) {
       diag(
         `Request type \`${c.name}\` has no structure \`${m[1].toLowerCase()}_req_${m[2].toLowerCase()}\``,
         c.source,
@@ -144,7 +145,7 @@ export function parseSpec(input: ParseInput): ParseResult {
   const retired = readRetired(input.retiredIds);
   const statements: Statement[] = [];
   const ids = new Map<string, SourcePlace>();
-  const scenarioParser = new ScenarioParser(index);
+  const scenarioParser = new ScenarioParser(index, laid.failed);
   for (const req of collected.requirements) {
     const statement = parseRequirement(req, scenarioParser, diag);
     if (!statement) continue;
@@ -171,6 +172,15 @@ export function parseSpec(input: ParseInput): ParseResult {
 
   // Every inline name resolves against the model.
   const known = knownNames(index, constants, groups, ids);
+  // Names declared in structs that failed to lay out are known too: their error is reported already.
+  for (const item of hoistInlineStructs(located)) {
+    if (!laid.failed.has(item.decl.name)) continue;
+    known.add(item.decl.name);
+    for (const m of item.decl.members) {
+      if (m.kind === 'bits') m.bits.forEach((b) => known.add(b.name));
+      else if (m.kind !== 'marker') known.add(m.name);
+    }
+  }
   for (const n of collected.names) {
     if (NUMBER.test(n.name) || known.has(n.name)) continue;
     diag(
