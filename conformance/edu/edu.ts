@@ -1,0 +1,167 @@
+// QEMU's `edu` device (1234:11e8) as a DMA endpoint behind the IOMMU. Its DMA engine copies
+// between RAM and a 4 KiB buffer inside the device (device addresses 0x40000..0x40ffe are
+// usable, see EDU_BUFFER_USABLE):
+//   0x80 source, 0x88 destination, 0x90 count, 0x98 command (bit 0 run, bit 1 direction:
+//   0 RAM → buffer, 1 buffer → RAM). A transfer starts 100 ms (virtual time, which is host
+//   time on a QEMU without the qtest accelerator) after the command; bit 0 clears when done.
+//
+// edu ignores DMA errors and its buffer is not readable over MMIO, so a transfer is judged
+// by the bytes that arrived. To see or set the buffer we bounce through a *staging page*:
+// guest RAM that the caller knows the endpoint reaches (in bypass, any page: iova = phys;
+// attached to a domain, a page the test mapped). The primitives toDevice()/fromDevice() do
+// one transfer each; dmaRead()/dmaWrite() combine one of them with a staging transfer.
+
+import type { PciBus } from '../pci/bus.js';
+import type { PciDevice } from '../pci/device.js';
+import { pollUntil } from '../qtest/poll.js';
+
+export const EDU_VENDOR_ID = 0x1234;
+export const EDU_DEVICE_ID = 0x11e8;
+/** Where the DMA buffer sits in edu's own address space, and its size. */
+export const EDU_BUFFER_ADDRESS = 0x40000n;
+export const EDU_BUFFER_SIZE = 0x1000;
+/**
+ * The most a transfer can use: QEMU 7.2's range check wants the transfer's end strictly
+ * below the buffer's end (an off-by-one), so the buffer's last byte is out of reach and a
+ * transfer touching it aborts QEMU ("EDU: DMA range … out of bounds").
+ */
+export const EDU_BUFFER_USABLE = EDU_BUFFER_SIZE - 1;
+/** edu's default dma_mask: RAM-side addresses are cut to 28 bits (silently, by QEMU). */
+export const EDU_DEFAULT_DMA_MASK = (1n << 28n) - 1n;
+
+const REG_ID = 0x00;
+const REG_DMA_SOURCE = 0x80;
+const REG_DMA_DESTINATION = 0x88;
+const REG_DMA_COUNT = 0x90;
+const REG_DMA_COMMAND = 0x98;
+const DMA_RUN = 1n;
+const DMA_TO_RAM = 2n;
+
+export interface EduOptions {
+  /** The device's dma_mask property; addresses beyond it are refused here. */
+  dmaMask?: bigint;
+  /** Longest wait for one transfer. Default 2000 ms (a transfer takes ~100 ms). */
+  timeoutMs?: number;
+}
+
+/** Guest RAM the endpoint reaches at `iova` and the CPU (qtest) at `phys`. */
+export interface StagingPage {
+  iova: bigint;
+  phys: bigint;
+  size: number;
+}
+
+export class EduDevice {
+  readonly dmaMask: bigint;
+  readonly timeoutMs: number;
+
+  constructor(
+    readonly device: PciDevice,
+    options: EduOptions = {},
+  ) {
+    this.dmaMask = options.dmaMask ?? EDU_DEFAULT_DMA_MASK;
+    this.timeoutMs = options.timeoutMs ?? 2000;
+  }
+
+  /** Finds edu on the bus, places BAR0 and enables memory decoding and bus mastering. */
+  static async open(bus: PciBus, options: EduOptions = {}): Promise<EduDevice> {
+    return new EduDevice(await bus.open(EDU_VENDOR_ID, EDU_DEVICE_ID), options);
+  }
+
+  /** The endpoint ID the IOMMU knows edu by: its requester ID. */
+  get endpointId(): number {
+    return this.device.requesterId;
+  }
+
+  /** The identification register: 0x010000ed for edu 1.0. */
+  readId(): Promise<number> {
+    return this.device.bar(0).read32(REG_ID);
+  }
+
+  /** One transfer RAM → edu buffer: the endpoint *reads* `length` bytes at `iova`. */
+  async toDevice(iova: bigint, length: number, bufferOffset = 0): Promise<void> {
+    const buffer = this.#bufferAddress(bufferOffset, length);
+    return this.#transfer(this.#ramAddress(iova, length), buffer, length, 0n);
+  }
+
+  /** One transfer edu buffer → RAM: the endpoint *writes* `length` bytes at `iova`. */
+  async fromDevice(iova: bigint, length: number, bufferOffset = 0): Promise<void> {
+    const buffer = this.#bufferAddress(bufferOffset, length);
+    return this.#transfer(buffer, this.#ramAddress(iova, length), length, DMA_TO_RAM);
+  }
+
+  /** Sets buffer bytes: writes them to the staging page, then toDevice() from it. */
+  async loadBuffer(bytes: Uint8Array, staging: StagingPage, bufferOffset = 0): Promise<void> {
+    checkStaging(staging, bytes.length);
+    await this.device.config.qtest.memwrite(staging.phys, bytes);
+    await this.toDevice(staging.iova, bytes.length, bufferOffset);
+  }
+
+  /** Reads buffer bytes: fromDevice() to the staging page, then reads it. */
+  async readBuffer(length: number, staging: StagingPage, bufferOffset = 0): Promise<Uint8Array> {
+    checkStaging(staging, length);
+    await this.fromDevice(staging.iova, length, bufferOffset);
+    return this.device.config.qtest.memread(staging.phys, length);
+  }
+
+  /** The endpoint writes `bytes` at `iova` (two transfers: staging → buffer → iova). */
+  async dmaWrite(iova: bigint, bytes: Uint8Array, staging: StagingPage): Promise<void> {
+    await this.loadBuffer(bytes, staging);
+    await this.fromDevice(iova, bytes.length);
+  }
+
+  /** The endpoint reads `length` bytes at `iova` and returns what arrived (iova → buffer → staging). */
+  async dmaRead(iova: bigint, length: number, staging: StagingPage): Promise<Uint8Array> {
+    await this.toDevice(iova, length);
+    return this.readBuffer(length, staging);
+  }
+
+  async #transfer(
+    source: bigint,
+    destination: bigint,
+    length: number,
+    direction: bigint,
+  ): Promise<void> {
+    const registers = this.device.bar(0);
+    if (((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) !== 0n) {
+      throw new Error('edu: a DMA transfer is still running (edu would ignore the new one)');
+    }
+    await Promise.all([
+      registers.write64(REG_DMA_SOURCE, source),
+      registers.write64(REG_DMA_DESTINATION, destination),
+      registers.write64(REG_DMA_COUNT, BigInt(length)),
+      registers.write64(REG_DMA_COMMAND, DMA_RUN | direction),
+    ]);
+    await pollUntil(
+      async () => (((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) === 0n ? true : undefined),
+      { timeoutMs: this.timeoutMs, what: 'the edu DMA transfer to finish', intervalMs: 2 },
+    );
+  }
+
+  #ramAddress(iova: bigint, length: number): bigint {
+    if (iova < 0n || iova + BigInt(length) - 1n > this.dmaMask) {
+      throw new RangeError(
+        `edu: 0x${iova.toString(16)}+0x${length.toString(16)} is beyond dma_mask 0x${this.dmaMask.toString(16)} (QEMU would silently truncate it)`,
+      );
+    }
+    return iova;
+  }
+
+  /** edu aborts QEMU on a buffer range it does not accept, so refuse it here. */
+  #bufferAddress(offset: number, length: number): bigint {
+    const valid =
+      Number.isInteger(length) && length >= 1 && Number.isInteger(offset) && offset >= 0;
+    if (!valid || offset + length > EDU_BUFFER_USABLE) {
+      throw new RangeError(
+        `edu: ${length} bytes at buffer offset ${offset} do not fit the ${EDU_BUFFER_USABLE} usable bytes of its buffer`,
+      );
+    }
+    return EDU_BUFFER_ADDRESS + BigInt(offset);
+  }
+}
+
+function checkStaging(staging: StagingPage, length: number): void {
+  if (length > staging.size) {
+    throw new RangeError(`edu: ${length} bytes do not fit the ${staging.size}-byte staging page`);
+  }
+}

@@ -1,0 +1,230 @@
+// Target: a QEMU we spawn, q35 with virtio-iommu-pci and edu, driven over -qtest.
+//
+// Our side listens on a Unix socket in a fresh temp dir and QEMU connects to it, so there
+// is no polling for a socket file. QEMU boots our halt firmware (firmware.ts) instead of
+// SeaBIOS. close() kills QEMU and removes the temp dir; a process-exit hook kills any QEMU a
+// crashed test left behind. See QEMU-NOTES.md for why each argument is there.
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { QtestClient } from '../qtest/client.js';
+import { buildHaltFirmware } from './firmware.js';
+import { handshake, type Target } from './target.js';
+
+export const QEMU_DEFAULT_BINARY = 'qemu-system-x86_64';
+export const DEFAULT_START_TIMEOUT_MS = 10000;
+
+export interface QemuTargetOptions {
+  /** The QEMU binary (a name on PATH or a path). */
+  binary?: string;
+  /** Appended to the standard command line, e.g. `['-device', 'edu,dma_mask=…']`. */
+  extraArgs?: readonly string[];
+  /** From spawn to the first qtest reply. */
+  startTimeoutMs?: number;
+  replyTimeoutMs?: number;
+}
+
+/**
+ * The command line, minus the binary: q35, no default devices, our firmware, qtest on the
+ * given chardev (`unix:PATH` to connect to us; `…,server=on,wait=off` to listen instead).
+ */
+export function qemuArguments(
+  firmwarePath: string,
+  qtestChardev: string,
+  extraArgs: readonly string[] = [],
+): string[] {
+  // prettier-ignore
+  return [
+    '-M', 'q35',
+    '-display', 'none',
+    '-nodefaults',
+    '-m', '256M',
+    '-bios', firmwarePath,
+    '-qtest', qtestChardev,
+    '-qtest-log', '/dev/null',
+    '-device', 'virtio-iommu-pci',
+    '-device', 'edu',
+    ...extraArgs,
+  ];
+}
+
+/** Keep this much of QEMU's output (stdout + stderr) for error messages. */
+const OUTPUT_LIMIT = 16 * 1024;
+/** How long a closed connection waits for QEMU's exit status before explaining anyway. */
+const EXIT_GRACE_MS = 1000;
+
+const running = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const child of running) child.kill('SIGKILL');
+});
+
+export class QemuTarget implements Target {
+  readonly description: string;
+  readonly #binary: string;
+  readonly #options: QemuTargetOptions;
+  #dir: string | undefined;
+  #child: ChildProcess | undefined;
+  #exited: Promise<void> | undefined;
+  #output = '';
+  #exitStatus: string | undefined;
+  #client: QtestClient | undefined;
+  #startupMs: number | undefined;
+
+  constructor(options: QemuTargetOptions = {}) {
+    this.#binary = options.binary ?? QEMU_DEFAULT_BINARY;
+    this.#options = options;
+    this.description = `qemu (${this.#binary})`;
+  }
+
+  /** Process id of the running QEMU, if any (tests use it to stop or kill QEMU). */
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  /** Milliseconds from spawning QEMU to its first qtest reply, once started. */
+  get startupMs(): number | undefined {
+    return this.#startupMs;
+  }
+
+  /** What QEMU printed so far (last 16 KiB of stdout and stderr). */
+  get output(): string {
+    return this.#output;
+  }
+
+  async start(): Promise<QtestClient> {
+    if (this.#dir !== undefined) throw new Error(`${this.description}: already started`);
+    const dir = await mkdtemp(join(tmpdir(), 'viommu-qemu-'));
+    this.#dir = dir;
+    try {
+      const firmwarePath = join(dir, 'halt.bin');
+      const socketPath = join(dir, 'qtest.sock');
+      await writeFile(firmwarePath, buildHaltFirmware());
+      const server = createServer();
+      await listen(server, socketPath);
+      const began = performance.now();
+      const args = qemuArguments(firmwarePath, `unix:${socketPath}`, this.#options.extraArgs);
+      let socket: Socket;
+      try {
+        this.#spawn(args);
+        socket = await this.#accept(
+          server,
+          this.#options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
+        );
+      } finally {
+        server.close();
+      }
+      const client = new QtestClient(socket, {
+        ...(this.#options.replyTimeoutMs !== undefined && {
+          replyTimeoutMs: this.#options.replyTimeoutMs,
+        }),
+        explainClose: () => this.#explainClose(),
+      });
+      await handshake(client, this.description);
+      this.#startupMs = performance.now() - began;
+      this.#client = client;
+      return client;
+    } catch (error) {
+      await this.close();
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const client = this.#client;
+    this.#client = undefined;
+    await client?.close();
+    const child = this.#child;
+    if (child !== undefined && this.#exitStatus === undefined) child.kill('SIGKILL');
+    await this.#exited;
+    this.#child = undefined;
+    this.#exited = undefined;
+    const dir = this.#dir;
+    this.#dir = undefined;
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
+
+  #spawn(args: string[]): void {
+    // On Linux, setpriv (util-linux) sets QEMU's parent-death signal before exec'ing it, so
+    // QEMU dies with us even if we are killed without a chance to clean up.
+    const [command, commandArgs] =
+      process.platform === 'linux'
+        ? ['setpriv', ['--pdeathsig', 'KILL', '--', this.#binary, ...args]]
+        : [this.#binary, args];
+    const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.#child = child;
+    this.#output = '';
+    this.#exitStatus = undefined;
+    running.add(child);
+    const collect = (chunk: Buffer): void => {
+      this.#output = (this.#output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
+    };
+    child.stdout!.on('data', collect);
+    child.stderr!.on('data', collect);
+    this.#exited = new Promise<void>((resolve) => {
+      child.once('error', (error) => {
+        running.delete(child);
+        this.#exitStatus = `could not be started: ${error.message}`;
+        resolve();
+      });
+      // 'close' comes after the exit and after stdout/stderr are drained.
+      child.once('close', (code, signal) => {
+        running.delete(child);
+        this.#exitStatus = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+        resolve();
+      });
+    });
+  }
+
+  /** Waits for QEMU to connect, or fails with its exit status and output if it dies first. */
+  #accept(server: Server, timeoutMs: number): Promise<Socket> {
+    return new Promise<Socket>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`${this.description}: no qtest connection within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      server.once('connection', (socket) => {
+        clearTimeout(timer);
+        resolve(socket);
+      });
+      void this.#exited!.then(() => {
+        clearTimeout(timer);
+        reject(
+          new Error(
+            `${this.description} ${this.#exitStatus} before connecting${this.#outputText()}`,
+          ),
+        );
+      });
+    });
+  }
+
+  async #explainClose(): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#exited,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, EXIT_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+    return this.#exitStatus === undefined
+      ? `QEMU closed the qtest connection but is still running${this.#outputText()}`
+      : `QEMU ${this.#exitStatus}${this.#outputText()}`;
+  }
+
+  #outputText(): string {
+    const text = this.#output.trim();
+    return text === '' ? '' : `; its output:\n${text}`;
+  }
+}
+
+function listen(server: Server, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(path, () => {
+      server.removeListener('error', reject);
+      resolve();
+    });
+  });
+}

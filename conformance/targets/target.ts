@@ -1,0 +1,34 @@
+// A target is a device under test reachable over qtest: QEMU we spawn, a socket someone
+// else serves, or (later) our reference device. The suite starts a fresh one per test.
+
+import type { QtestClient } from '../qtest/client.js';
+
+export interface Target {
+  /** What this target is, for reports: "qemu (qemu-system-x86_64)", "unix:/run/dev.sock". */
+  readonly description: string;
+  /** Brings the device up and returns a client that has already had one reply from it. */
+  start(): Promise<QtestClient>;
+  /** Closes the connection and releases everything start() created (processes, files). */
+  close(): Promise<void>;
+}
+
+/**
+ * The first exchange with a new device: `endianness` must answer `little` (the suite drives
+ * an x86 board: port I/O, little-endian PCI). Also tells us the device is up and listening.
+ * On failure the client is closed and the error says which target failed.
+ */
+export async function handshake(client: QtestClient, description: string): Promise<void> {
+  let reply: string;
+  try {
+    reply = await client.command('endianness');
+  } catch (error) {
+    await client.close();
+    throw new Error(`${description}: no qtest handshake: ${(error as Error).message}`, {
+      cause: error,
+    });
+  }
+  if (reply !== 'little') {
+    await client.close();
+    throw new Error(`${description}: 'endianness' answered '${reply}', the suite needs 'little'`);
+  }
+}

@@ -1,0 +1,20 @@
+import assert from 'node:assert/strict';
+import { GuestMemory } from '../memory/guest-memory.js';
+
+describe('guest memory', () => {
+  it('hands out aligned, non-overlapping regions until the range is used up', () => {
+    const memory = new GuestMemory({ base: 0x10_0000n, size: 0x4000 });
+    assert.deepEqual(memory.allocate(0x10), { base: 0x10_0000n, size: 0x10 });
+    assert.deepEqual(memory.allocate(0x10, 16), { base: 0x10_0010n, size: 0x10 });
+    assert.deepEqual(memory.allocate(0x2000), { base: 0x10_1000n, size: 0x2000 });
+    assert.throws(() => memory.allocate(0x1001), /guest memory exhausted: 4097 bytes/);
+    assert.deepEqual(memory.allocate(0x1000), { base: 0x10_3000n, size: 0x1000 });
+  });
+
+  it('refuses sizes and alignments that make no sense', () => {
+    const memory = new GuestMemory();
+    assert.throws(() => memory.allocate(0), /invalid size 0/);
+    assert.throws(() => memory.allocate(1.5), /invalid size/);
+    assert.throws(() => memory.allocate(16, 24), /alignment 24 is not a power of two/);
+  });
+});

@@ -1,0 +1,154 @@
+import assert from 'node:assert/strict';
+import { Q35_MMIO_WINDOW_32, Q35_MMIO_WINDOW_64, sizeBars, MmioAllocator } from '../pci/bars.js';
+import { PciBus } from '../pci/bus.js';
+import { PCI_CAP_ID_VNDR } from '../pci/capabilities.js';
+import { PCI_BAR0, PCI_COMMAND, formatPciAddress, requesterId } from '../pci/config.js';
+import type { QtestClient } from '../qtest/client.js';
+import { QemuTarget } from '../targets/qemu.js';
+
+describe('PCI (real QEMU q35)', () => {
+  let target: QemuTarget;
+  let qtest: QtestClient;
+  let bus: PciBus;
+
+  beforeEach(async () => {
+    target = new QemuTarget();
+    qtest = await target.start();
+    bus = new PciBus(qtest);
+  });
+  afterEach(() => target.close());
+
+  it('enumerates bus 0: host bridge, virtio-iommu, edu and the multi-function LPC device', async () => {
+    const functions = await bus.enumerate();
+    assert.deepEqual(
+      functions.map((fn) => [
+        formatPciAddress(fn.address),
+        fn.vendorId.toString(16),
+        fn.deviceId.toString(16),
+        fn.classCode.toString(16).padStart(6, '0'),
+        fn.multiFunction,
+      ]),
+      [
+        ['00:00.0', '8086', '29c0', '060000', false],
+        ['00:01.0', '1af4', '1057', '00ff00', false],
+        ['00:02.0', '1234', '11e8', '00ff00', false],
+        ['00:1f.0', '8086', '2918', '060100', true],
+        ['00:1f.2', '8086', '2922', '010601', true],
+        ['00:1f.3', '8086', '2930', '0c0500', true],
+      ],
+    );
+    assert.ok(functions.every((fn) => fn.headerType === 0));
+    assert.equal(functions[1]!.revision, 1); // modern virtio devices have revision >= 1
+  });
+
+  it('finds a function by ID, or says what it found instead', async () => {
+    const edu = await bus.find(0x1234, 0x11e8);
+    assert.deepEqual(edu.address, { bus: 0, device: 2, function: 0 });
+    assert.equal(requesterId(edu.address), 0x10);
+    await assert.rejects(
+      bus.find(0x1af4, 0x1041),
+      /no PCI function 1af4:1041 on bus 0 \(found: 00:00.0 8086:29c0, 00:01.0 1af4:1057, /,
+    );
+  });
+
+  it('sizes 32-bit, 64-bit and I/O BARs and restores them', async () => {
+    const functions = await bus.enumerate();
+    const at = (device: number, fn = 0) =>
+      functions.find((f) => f.address.device === device && f.address.function === fn)!.address;
+    assert.deepEqual(await sizeBars(bus.config, at(1)), [
+      { index: 4, kind: 'memory64', prefetchable: true, size: 0x4000n },
+    ]);
+    assert.deepEqual(await sizeBars(bus.config, at(2)), [
+      { index: 0, kind: 'memory32', prefetchable: false, size: 0x10_0000n },
+    ]);
+    assert.deepEqual(await sizeBars(bus.config, at(0x1f, 2)), [
+      { index: 4, kind: 'io', prefetchable: false, size: 0x20n },
+      { index: 5, kind: 'memory32', prefetchable: false, size: 0x1000n },
+    ]);
+    // Unassigned BARs read back as they were: zero address bits.
+    assert.equal((await bus.config.read32(at(2), PCI_BAR0)) & ~0xf, 0);
+    // Setting the function up places its memory BAR only; I/O decoding stays off.
+    const ahci = await bus.setUp(functions.find((f) => f.deviceId === 0x2922)!);
+    assert.deepEqual(
+      ahci.bars.map((bar) => bar.kind),
+      ['io', 'memory32'],
+    );
+    assert.deepEqual([...ahci.assigned.keys()], [5]);
+    assert.equal((await bus.config.read16(ahci.address, PCI_COMMAND)) & 0x7, 0x6);
+  });
+
+  it('places BARs in the MMIO window, enables memory and bus mastering, and MMIO works', async () => {
+    const virtio = await bus.open(0x1af4, 0x1057);
+    const edu = await bus.open(0x1234, 0x11e8);
+    const virtioBar = virtio.assigned.get(4)!;
+    const eduBar = edu.assigned.get(0)!;
+    for (const bar of [virtioBar, eduBar]) {
+      assert.ok(
+        bar.base >= Q35_MMIO_WINDOW_32.start && bar.base + bar.size <= Q35_MMIO_WINDOW_32.end,
+      );
+      assert.equal(bar.base % bar.size, 0n);
+    }
+    assert.ok(
+      virtioBar.base + virtioBar.size <= eduBar.base || eduBar.base + eduBar.size <= virtioBar.base,
+    );
+    const bar4 = PCI_BAR0 + 16;
+    assert.equal(
+      ((await bus.config.read32(virtio.address, bar4)) & ~0xf) >>> 0,
+      Number(virtioBar.base),
+    );
+    assert.equal(await bus.config.read32(virtio.address, bar4 + 4), 0);
+    for (const device of [virtio, edu]) {
+      assert.equal((await bus.config.read16(device.address, PCI_COMMAND)) & 0x7, 0x6);
+    }
+    assert.equal(await edu.bar(0).read32(0), 0x0100_00ed); // edu's ID register
+    assert.throws(() => edu.bar(1), /00:02.0: BAR1 is not an assigned memory BAR/);
+    await assert.rejects(edu.bar(0).read32(0x10_0000), /outside its 0x100000 bytes/);
+  });
+
+  it('places 64-bit BARs above 4 GiB when given a 64-bit window', async () => {
+    bus = new PciBus(qtest, { mmio64: Q35_MMIO_WINDOW_64 });
+    const virtio = await bus.open(0x1af4, 0x1057);
+    const bar = virtio.assigned.get(4)!;
+    assert.equal(bar.base, Q35_MMIO_WINDOW_64.start);
+    assert.equal(await bus.config.read32(virtio.address, PCI_BAR0 + 20), 0x80);
+    // virtio common config (offset 0 of BAR4 on QEMU): num_queues at 0x12 is 2 for virtio-iommu.
+    assert.equal(await virtio.bar(4).read16(0x12), 2);
+  });
+
+  it('walks the capability list', async () => {
+    const virtio = await bus.open(0x1af4, 0x1057);
+    const caps = await virtio.capabilities();
+    assert.deepEqual(
+      caps.map((cap) => cap.offset),
+      [0x84, 0x70, 0x60, 0x50, 0x40],
+    );
+    assert.ok(caps.every((cap) => cap.id === PCI_CAP_ID_VNDR));
+    const edu = await bus.open(0x1234, 0x11e8);
+    assert.deepEqual(
+      (await edu.capabilities()).map((cap) => cap.id),
+      [0x05], // MSI
+    );
+  });
+
+  it('refuses config accesses outside the function or misaligned', async () => {
+    const host = { bus: 0, device: 0, function: 0 };
+    await assert.rejects(bus.config.read32(host, 0x102), /invalid 4-byte config offset 0x102/);
+    await assert.rejects(bus.config.read16(host, 0x3), /invalid 2-byte config offset 0x3/);
+    await assert.rejects(
+      bus.config.read8({ bus: 0, device: 32, function: 0 }, 0),
+      /invalid PCI address/,
+    );
+    assert.equal(await bus.config.read16(host, 0), 0x8086);
+  });
+});
+
+describe('MMIO allocator', () => {
+  it('aligns naturally, to at least a page, and stops at the window end', () => {
+    const allocator = new MmioAllocator({ start: 0x1000_0800n, end: 0x1001_0000n });
+    assert.equal(allocator.allocate(0x100n), 0x1000_1000n);
+    assert.equal(allocator.allocate(0x4000n), 0x1000_4000n);
+    assert.equal(allocator.allocate(0x1000n), 0x1000_8000n);
+    assert.throws(() => allocator.allocate(0x3000n), /not a power of two/);
+    assert.throws(() => allocator.allocate(0x1_0000n), /no room for 0x10000 bytes/);
+  });
+});

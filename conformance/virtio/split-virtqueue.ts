@@ -1,0 +1,378 @@
+// A split virtqueue, driver side (virtio 1.4, "Split Virtqueues"), where the test decides
+// how a request is laid out in descriptors.
+//
+// A request is a list of segments, each device-readable (bytes the device gets) or
+// device-writable (room for the device's answer). The layout puts each segment in its own
+// descriptor ('direct'), all of them in an indirect table ('indirect'), or all of them in
+// one descriptor ('single', device-writable if any segment is). Segments are packed back to
+// back in a slot of guest RAM owned by the queue; an indirect table sits at the slot's start.
+//
+// Posting writes the slot, the descriptors, the avail ring entry and then avail->idx, all
+// pipelined. After a notify the device works asynchronously (QEMU handles notifications
+// from its main loop), so completion is found by polling used->idx.
+
+import type { GuestRegion } from '../memory/guest-memory.js';
+import type { QtestClient } from '../qtest/client.js';
+import { pollUntil } from '../qtest/poll.js';
+import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
+
+/**
+ * One piece of a request. `bytes` gives its content (for a device-writable segment: what it
+ * holds before the device writes); `length` alone gives zeros if device-readable and
+ * `writableFill` bytes if device-writable, so bytes the device did not write stand out.
+ */
+export type Segment =
+  { writable: boolean; bytes: Uint8Array } | { writable: boolean; length: number };
+
+export type DescriptorLayout = 'direct' | 'indirect' | 'single';
+
+export interface VirtqueueRequest {
+  segments: readonly Segment[];
+  /** Default 'direct'. */
+  layout?: DescriptorLayout;
+}
+
+export interface UsedBuffer {
+  /** The head descriptor index the device returned. */
+  head: number;
+  /** `len` of the used ring element: what the device says it wrote. */
+  usedLen: number;
+  /** The device-writable segments read back after completion, concatenated in order. */
+  writtenBytes: Uint8Array;
+  request: VirtqueueRequest;
+}
+
+export interface QueueAddresses {
+  size: number;
+  desc: bigint;
+  driver: bigint;
+  device: bigint;
+}
+
+/** What the queue needs from a transport (VirtioPciTransport provides it). */
+export interface VirtqueueHost {
+  readonly qtest: QtestClient;
+  queueMaxSize(index: number): Promise<number>;
+  configureQueue(index: number, queue: QueueAddresses): Promise<void>;
+  enableQueue(index: number): Promise<void>;
+  notify(index: number): Promise<void>;
+}
+
+export interface SplitVirtqueueOptions {
+  /** Queue size to program; default: the device's maximum. Must be a power of two. */
+  size?: number;
+  /** Bytes of guest RAM per in-flight request (segments + indirect table). Default 4096. */
+  slotSize?: number;
+  /** Initial content of length-only device-writable segments. Default 0xff. */
+  writableFill?: number;
+  /** How long submit()/waitUsed() wait for the device. Default 2000 ms. */
+  timeoutMs?: number;
+}
+
+export class VirtqueueError extends Error {
+  override name = 'VirtqueueError';
+}
+
+const DESC_SIZE = 16;
+const DEFAULT_SLOT_SIZE = 4096;
+const DEFAULT_TIMEOUT_MS = 2000;
+
+interface Posted {
+  request: VirtqueueRequest;
+  descriptors: number[];
+  slot: number;
+  /** [offset in slot, length] of each device-writable segment. */
+  writable: Array<[number, number]>;
+  imageLength: number;
+}
+
+export class SplitVirtqueue {
+  readonly timeoutMs: number;
+  readonly #host: VirtqueueHost;
+  readonly #qtest: QtestClient;
+  readonly #slotBase: bigint;
+  readonly #slotSize: number;
+  readonly #writableFill: number;
+  readonly #freeDescriptors: number[];
+  readonly #freeSlots: number[];
+  readonly #posted = new Map<number, Posted>();
+  /** Used buffers harvested but not yet claimed by submit() or handed out by collectUsed(). */
+  readonly #unclaimed: UsedBuffer[] = [];
+  #availIdx = 0;
+  #lastUsedIdx = 0;
+  #harvesting: Promise<void> | undefined;
+
+  private constructor(
+    host: VirtqueueHost,
+    readonly index: number,
+    readonly addresses: QueueAddresses,
+    slots: GuestRegion,
+    options: SplitVirtqueueOptions,
+  ) {
+    this.#host = host;
+    this.#qtest = host.qtest;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.#slotBase = slots.base;
+    this.#slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
+    this.#writableFill = options.writableFill ?? 0xff;
+    this.#freeDescriptors = Array.from(
+      { length: addresses.size },
+      (_, i) => addresses.size - 1 - i,
+    );
+    const slotCount = Math.floor(slots.size / this.#slotSize);
+    this.#freeSlots = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
+  }
+
+  /**
+   * Lays the rings out at the start of `memory` (zeroed), the request slots after them,
+   * programs the queue into the device and enables it.
+   */
+  static async create(
+    host: VirtqueueHost,
+    index: number,
+    memory: GuestRegion,
+    options: SplitVirtqueueOptions = {},
+  ): Promise<SplitVirtqueue> {
+    const max = await host.queueMaxSize(index);
+    if (max === 0) throw new VirtqueueError(`queue ${index} is not available (queue_size 0)`);
+    const size = options.size ?? max;
+    if (size < 1 || size > max || (size & (size - 1)) !== 0) {
+      throw new RangeError(`queue ${index}: size ${size} is not a power of two within 1..${max}`);
+    }
+    const slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
+    if (slotSize < DESC_SIZE || slotSize % DESC_SIZE !== 0) {
+      throw new RangeError(`slot size ${slotSize} is not a multiple of ${DESC_SIZE}`);
+    }
+    // Descriptor table: 16-byte aligned; avail ring: 2; used ring: 4 (split-ring alignment).
+    const desc = memory.base;
+    const driver = desc + BigInt(DESC_SIZE * size);
+    const device = align(driver + BigInt(6 + 2 * size), 4n);
+    const ringEnd = device + BigInt(6 + 8 * size);
+    const slotsBase = align(ringEnd, 4096n);
+    const slotsSize = Number(memory.base + BigInt(memory.size) - slotsBase);
+    if (slotsSize < slotSize) {
+      throw new RangeError(
+        `queue ${index}: 0x${memory.size.toString(16)} bytes of memory leave no room for a request slot`,
+      );
+    }
+    const addresses = { size, desc, driver, device };
+    await host.qtest.memset(desc, Number(ringEnd - desc), 0);
+    await host.configureQueue(index, addresses);
+    await host.enableQueue(index);
+    return new SplitVirtqueue(
+      host,
+      index,
+      addresses,
+      { base: slotsBase, size: slotsSize },
+      options,
+    );
+  }
+
+  /** Buffers posted and not yet returned by the device. */
+  get outstanding(): number {
+    return this.#posted.size;
+  }
+
+  /** Writes a request into the queue and makes it available, without notifying. */
+  async post(request: VirtqueueRequest): Promise<number> {
+    const layout = request.layout ?? 'direct';
+    const segments = request.segments;
+    const descriptorCount = layout === 'direct' ? segments.length : 1;
+    if (descriptorCount === 0) throw new RangeError('a direct request needs at least one segment');
+    if (descriptorCount > this.#freeDescriptors.length) {
+      throw new VirtqueueError(
+        `queue ${this.index}: ${descriptorCount} descriptors needed, ${this.#freeDescriptors.length} free`,
+      );
+    }
+    const slot = this.#freeSlots.pop();
+    if (slot === undefined) throw new VirtqueueError(`queue ${this.index}: no free request slot`);
+
+    // The slot image: [indirect table][segment 0][segment 1]...
+    const tableLength = layout === 'indirect' ? DESC_SIZE * segments.length : 0;
+    const lengths = segments.map((s) => ('bytes' in s ? s.bytes.length : s.length));
+    const imageLength = tableLength + lengths.reduce((sum, length) => sum + length, 0);
+    if (imageLength > this.#slotSize) {
+      this.#freeSlots.push(slot);
+      throw new RangeError(
+        `request of ${imageLength} bytes exceeds the ${this.#slotSize}-byte slot`,
+      );
+    }
+    const slotAddress = this.#slotBase + BigInt(slot * this.#slotSize);
+    const image = new Uint8Array(imageLength);
+    const chain: Array<{ address: bigint; length: number; flags: number }> = [];
+    const writable: Array<[number, number]> = [];
+    let offset = tableLength;
+    segments.forEach((segment, i) => {
+      if ('bytes' in segment) image.set(segment.bytes, offset);
+      else if (segment.writable) image.fill(this.#writableFill, offset, offset + segment.length);
+      if (segment.writable) writable.push([offset, lengths[i]!]);
+      chain.push({
+        address: slotAddress + BigInt(offset),
+        length: lengths[i]!,
+        flags: segment.writable ? VIRTQ_DESC_F_WRITE : 0,
+      });
+      offset += lengths[i]!;
+    });
+
+    const descriptors = this.#freeDescriptors.splice(-descriptorCount).reverse();
+    const table = new Uint8Array(DESC_SIZE * descriptorCount);
+    if (layout === 'direct') {
+      chain.forEach((entry, i) => {
+        const last = i + 1 === chain.length;
+        encodeDescriptor(table, i, {
+          ...entry,
+          flags: entry.flags | (last ? 0 : VIRTQ_DESC_F_NEXT),
+          next: last ? 0 : descriptors[i + 1]!,
+        });
+      });
+    } else if (layout === 'indirect') {
+      chain.forEach((entry, i) => {
+        const last = i + 1 === chain.length;
+        encodeDescriptor(image, i, {
+          ...entry,
+          flags: entry.flags | (last ? 0 : VIRTQ_DESC_F_NEXT),
+          next: last ? 0 : i + 1,
+        });
+      });
+      encodeDescriptor(table, 0, {
+        address: slotAddress,
+        length: tableLength,
+        flags: VIRTQ_DESC_F_INDIRECT,
+        next: 0,
+      });
+    } else {
+      encodeDescriptor(table, 0, {
+        address: slotAddress,
+        length: imageLength,
+        flags: segments.some((s) => s.writable) ? VIRTQ_DESC_F_WRITE : 0,
+        next: 0,
+      });
+    }
+
+    const head = descriptors[0]!;
+    const { desc, driver, size } = this.addresses;
+    const writes: Promise<void>[] = [this.#qtest.memwrite(slotAddress, image)];
+    descriptors.forEach((descriptor, i) =>
+      writes.push(
+        this.#qtest.memwrite(
+          desc + BigInt(DESC_SIZE * descriptor),
+          table.subarray(DESC_SIZE * i, DESC_SIZE * (i + 1)),
+        ),
+      ),
+    );
+    // avail->ring[idx % size] = head, then avail->idx = idx + 1 (qtest keeps the order).
+    writes.push(this.#qtest.writew(driver + BigInt(4 + 2 * (this.#availIdx % size)), head));
+    this.#availIdx = (this.#availIdx + 1) & 0xffff;
+    writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
+    this.#posted.set(head, { request, descriptors, slot, writable, imageLength });
+    await Promise.all(writes);
+    return head;
+  }
+
+  notify(): Promise<void> {
+    return this.#host.notify(this.index);
+  }
+
+  /** post(), notify(), then wait until the device returns this request. */
+  async submit(request: VirtqueueRequest): Promise<UsedBuffer> {
+    const head = await this.post(request);
+    await this.notify();
+    return pollUntil(
+      async () => {
+        await this.#harvest();
+        const index = this.#unclaimed.findIndex((used) => used.head === head);
+        return index === -1 ? undefined : this.#unclaimed.splice(index, 1)[0];
+      },
+      { timeoutMs: this.timeoutMs, what: `queue ${this.index} to return descriptor ${head}` },
+    );
+  }
+
+  /** Every buffer the device has returned since the last call (without waiting). */
+  async collectUsed(): Promise<UsedBuffer[]> {
+    await this.#harvest();
+    return this.#unclaimed.splice(0);
+  }
+
+  /** Polls until at least `count` buffers are returned, and returns all returned so far. */
+  async waitUsed(count = 1, timeoutMs = this.timeoutMs): Promise<UsedBuffer[]> {
+    await pollUntil(
+      async () => {
+        await this.#harvest();
+        return this.#unclaimed.length >= count ? true : undefined;
+      },
+      { timeoutMs, what: `queue ${this.index} to return ${count} buffer(s)` },
+    );
+    return this.#unclaimed.splice(0);
+  }
+
+  /** Reads new used ring entries; one harvest at a time so no entry is read twice. */
+  #harvest(): Promise<void> {
+    this.#harvesting ??= this.#readUsed().finally(() => (this.#harvesting = undefined));
+    return this.#harvesting;
+  }
+
+  async #readUsed(): Promise<void> {
+    const { device, size } = this.addresses;
+    const usedIdx = await this.#qtest.readw(device + 2n);
+    const count = (usedIdx - this.#lastUsedIdx) & 0xffff;
+    if (count === 0) return;
+    if (count > this.#posted.size) {
+      throw new VirtqueueError(
+        `queue ${this.index}: used->idx moved by ${count} with only ${this.#posted.size} buffers outstanding`,
+      );
+    }
+    const first = this.#lastUsedIdx % size;
+    const firstRun = Math.min(count, size - first);
+    const ringReads = [this.#qtest.memread(device + BigInt(4 + 8 * first), 8 * firstRun)];
+    if (firstRun < count) ringReads.push(this.#qtest.memread(device + 4n, 8 * (count - firstRun)));
+    const chunks = await Promise.all(ringReads);
+    const entries = Buffer.concat(chunks);
+    this.#lastUsedIdx = usedIdx;
+    const returned: Array<{ head: number; usedLen: number; posted: Posted }> = [];
+    for (let i = 0; i < count; i++) {
+      const head = entries.readUInt32LE(8 * i);
+      const usedLen = entries.readUInt32LE(8 * i + 4);
+      const posted = this.#posted.get(head);
+      if (posted === undefined) {
+        throw new VirtqueueError(
+          `queue ${this.index}: device returned id ${head}, which is not outstanding`,
+        );
+      }
+      this.#posted.delete(head);
+      returned.push({ head, usedLen, posted });
+    }
+    const images = await Promise.all(
+      returned.map(({ posted }) =>
+        this.#qtest.memread(
+          this.#slotBase + BigInt(posted.slot * this.#slotSize),
+          posted.imageLength,
+        ),
+      ),
+    );
+    returned.forEach(({ head, usedLen, posted }, i) => {
+      const image = images[i]!;
+      const writtenBytes = Buffer.concat(
+        posted.writable.map(([offset, length]) => image.subarray(offset, offset + length)),
+      );
+      this.#freeDescriptors.push(...posted.descriptors);
+      this.#freeSlots.push(posted.slot);
+      this.#unclaimed.push({ head, usedLen, writtenBytes, request: posted.request });
+    });
+  }
+}
+
+function encodeDescriptor(
+  target: Uint8Array,
+  index: number,
+  descriptor: { address: bigint; length: number; flags: number; next: number },
+): void {
+  const view = new DataView(target.buffer, target.byteOffset + DESC_SIZE * index, DESC_SIZE);
+  view.setBigUint64(0, descriptor.address, true);
+  view.setUint32(8, descriptor.length, true);
+  view.setUint16(12, descriptor.flags, true);
+  view.setUint16(14, descriptor.next, true);
+}
+
+function align(value: bigint, alignment: bigint): bigint {
+  return (value + alignment - 1n) & ~(alignment - 1n);
+}
