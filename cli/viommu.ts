@@ -2,7 +2,14 @@
 // The `viommu` command: one binary, one subcommand per job.
 
 import { Command } from 'commander';
+import { runDeviceCommand } from '../device-ref/cli.js';
 import { runBuild } from './commands/build.js';
+import { runCheck } from './commands/check.js';
+import { runConform } from './commands/conform.js';
+import { runDrift } from './commands/drift.js';
+import { runGen } from './commands/gen.js';
+import { runMain } from './commands/main.js';
+import { runRender } from './commands/render.js';
 import { toolVersion } from './version.js';
 
 const program = new Command('viommu')
@@ -19,5 +26,104 @@ specOptions(program.command('build').description('parse spec-src/ into dist/spec
     process.exitCode = runBuild(opts);
   },
 );
+
+specOptions(
+  program
+    .command('gen')
+    .description(
+      'generate dist/: spec.json, cases.json, the UAPI header, its layout test, dist/ts',
+    ),
+)
+  .option(
+    '--profile <name>',
+    'print the UAPI header of a profile (generator/profiles/NAME.json) instead',
+  )
+  .option('-o, --output <file>', 'with --profile: write the header to this file')
+  .action((opts) => {
+    process.exitCode = runGen(opts);
+  });
+
+specOptions(
+  program
+    .command('check')
+    .description('fail, naming each file, when dist/ differs from what spec-src gives'),
+).action((opts) => {
+  process.exitCode = runCheck(opts);
+});
+
+program
+  .command('render')
+  .description('write the spec document (HTML, PDF with Chromium) with coverage, and the conformance matrix')
+  .option('--spec <dir>', 'folder of the spec Markdown (default: the bundled spec-src/)')
+  .option('--out <dir>', 'folder for spec.html, spec.pdf and matrix.html (default: reports/)')
+  .option('--results <report...>', 'conformance reports (schemas/conformance-report.schema.json), one per target')
+  .option('--suite <dir>', 'conformance tests to read statement tags from (default: conformance/suite/)')
+  .option('--no-pdf', 'do not print spec.pdf')
+  .action(async (opts) => {
+    process.exitCode = await runRender(opts);
+  });
+
+// device-ref parses its own options (it also runs on its own); pass every word through.
+program
+  .command('device')
+  .description('serve the reference virtio-iommu device over qtest (viommu device --help for options)')
+  .helpOption(false)
+  .allowUnknownOption()
+  .allowExcessArguments()
+  .action(async (_opts, cmd: Command) => {
+    process.exitCode = await runDeviceCommand(cmd.args);
+  });
+
+program
+  .command('drift')
+  .description(
+    'compare a C header with the spec: names, values, field types and the ABI measured by the C compiler',
+  )
+  .argument('[header]', 'the header to check (default: /usr/include/linux/virtio_iommu.h)')
+  .option('--spec <dir>', 'folder of the spec Markdown (default: the bundled spec-src/)')
+  .option('--profile <name>', 'compare with a profile of the spec (generator/profiles/NAME.json)')
+  .option(
+    '--allow-list <file>',
+    'accepted differences, each with a reason (default: generator/drift/allow-list.json)',
+  )
+  .option('--no-allow-list', 'report every difference as drift')
+  .option('--cc <compiler>', 'C compiler for the ABI probe (default: $CC, else cc)')
+  .option('--json', 'print the report as JSON')
+  .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
+  .action((header: string | undefined, opts) => {
+    process.exitCode = runDrift(header, opts);
+  });
+
+program
+  .command('conform')
+  .description('run the conformance suite against a device and write its reports and the matrix')
+  .requiredOption('--target <target>', 'ref (device-ref), qemu, unix:PATH or tcp:HOST:PORT')
+  .option('--qemu <path>', 'the QEMU binary for --target qemu (default: qemu-system-x86_64)')
+  .option(
+    '--qemu-arg <arg>',
+    'one more QEMU argument for --target qemu (repeat it)',
+    (arg: string, args: string[]) => [...args, arg],
+    [],
+  )
+  .option(
+    '--board <board>',
+    'device-ref board for --target ref: a preset or a JSON file (default: q35 with two edu endpoints)',
+  )
+  .option('--strict', 'a failed SHOULD fails the run too')
+  .option('--reports <dir>', 'folder for the JSON, JUnit and HTML reports (default: reports/)')
+  .option('--only <prefix>', 'run only the tests of statements whose ID starts with this')
+  .option('--no-probes', 'skip the robustness probes')
+  .action(async (opts) => {
+    process.exitCode = await runConform(opts);
+  });
+
+program
+  .command('main')
+  .description(
+    'build, check dist/, check drift of the system header, run conformance against device-ref, print the matrix',
+  )
+  .action(async () => {
+    process.exitCode = await runMain();
+  });
 
 await program.parseAsync();

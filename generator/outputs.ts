@@ -3,15 +3,53 @@
 
 import type { SpecModel } from './model.js';
 import { casesOf } from './build-model.js';
+import { cView } from './emit/c-view.js';
+import { emitLayoutTest, LAYOUT_TEST_PATH } from './emit/layout-test.js';
+import { emitTsCodecs, TS_CODECS_PATH } from './emit/ts-codecs.js';
+import { emitTsConstants, TS_CONSTANTS_PATH } from './emit/ts-constants.js';
+import { emitTsIndex, TS_INDEX_PATH } from './emit/ts-index.js';
+import { emitTsLayout, TS_LAYOUT_PATH } from './emit/ts-layout.js';
+import { emitTsNames, TS_NAMES_PATH } from './emit/ts-names.js';
+import { emitTsRuntime, TS_RUNTIME_PATH } from './emit/ts-runtime.js';
+import { emitTsTypes, TS_TYPES_PATH } from './emit/ts-types.js';
+import { emitUapiHeader, UAPI_HEADER_PATH } from './emit/uapi-header.js';
+import { applyProfile, loadProfile } from './profiles/profile.js';
 
 /** Stable JSON: two runs give byte-identical files. */
 export function toJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 
+/** The model files: what `viommu build` writes. */
 export function modelOutputs(model: SpecModel): Map<string, string> {
   return new Map([
     ['dist/spec.json', toJson(model)],
     ['dist/cases.json', toJson(casesOf(model))],
+  ]);
+}
+
+/** All of dist/: the model files and the code generated from them. `gen` writes it, `check` compares it. */
+export function distOutputs(model: SpecModel): Map<string, string> {
+  const view = cView(model);
+  return new Map([
+    ...modelOutputs(model),
+    [UAPI_HEADER_PATH, emitUapiHeader(model, view)],
+    [LAYOUT_TEST_PATH, emitLayoutTest(model, view)],
+    [TS_CONSTANTS_PATH, emitTsConstants(model)],
+    [TS_LAYOUT_PATH, emitTsLayout(model)],
+    [TS_NAMES_PATH, emitTsNames(model)],
+    [TS_TYPES_PATH, emitTsTypes(model)],
+    [TS_RUNTIME_PATH, emitTsRuntime(model)],
+    [TS_CODECS_PATH, emitTsCodecs(model)],
+    [TS_INDEX_PATH, emitTsIndex(model)],
+  ]);
+}
+
+/** The UAPI header of a profile (generator/profiles/NAME.json): the spec plus that consumer's names. */
+export function profileHeader(model: SpecModel, name: string): string {
+  const profile = loadProfile(name);
+  return emitUapiHeader(model, applyProfile(cView(model), profile), [
+    `Profile ${profile.name}: ${profile.description}`,
+    `Names outside the spec say so; generator/profiles/${profile.name}.json gives the reason for each.`,
   ]);
 }

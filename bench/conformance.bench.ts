@@ -1,0 +1,83 @@
+// The conformance suite's speed: the whole suite's wall time against device-ref and against
+// QEMU, and what one typed request costs through the harness (encode, descriptors, notify,
+// poll the used ring, read the reply back) next to a bare qtest round trip measured on the
+// same device in the same run. Run: npm run bench (or node build/bench/conformance.bench.js).
+
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { packageRoot } from '../generator/paths.js';
+import { runConformance } from '../conformance/run.js';
+import { openSession } from '../conformance/session.js';
+import { selectTarget } from '../conformance/targets/select.js';
+
+const ROUNDS = 400;
+
+function refAvailable(): boolean {
+  const help = execFileSync(
+    process.execPath,
+    [join(packageRoot, 'build', 'cli', 'viommu.js'), '--help'],
+    { encoding: 'utf8' },
+  );
+  return /^\s+device\b/m.test(help);
+}
+
+function stats(samples: number[]): string {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const at = (q: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+  return `median ${(at(0.5) * 1000).toFixed(1)} µs, p90 ${(at(0.9) * 1000).toFixed(1)} µs`;
+}
+
+async function time(rounds: number, work: () => Promise<unknown>): Promise<number[]> {
+  const samples: number[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const began = performance.now();
+    await work();
+    samples.push(performance.now() - began);
+  }
+  return samples;
+}
+
+async function perRequest(target: string): Promise<void> {
+  const selected = selectTarget({ target });
+  const session = await openSession(selected.make());
+  try {
+    const { driver } = session;
+    await driver.start();
+    const endpoint = BigInt(driver.eduEndpoints[0] ?? 0);
+    // One readb of device_status: a single qtest command and its reply.
+    const bare = await time(ROUNDS, () => driver.transport.readStatus());
+    const request = await time(ROUNDS, () => driver.request('attach', { domain: 1n, endpoint }));
+    const median = (s: number[]): number => [...s].sort((a, b) => a - b)[s.length >> 1]!;
+    process.stdout.write(
+      `${target}: bare qtest round trip (readb): ${stats(bare)}\n` +
+        `${target}: ATTACH through the harness:     ${stats(request)} (${(median(request) / median(bare)).toFixed(1)}× a round trip)\n`,
+    );
+  } finally {
+    await session.target.close();
+  }
+}
+
+async function wholeSuite(target: string): Promise<void> {
+  const began = performance.now();
+  const { report } = await runConformance({
+    target,
+    noProbes: true,
+    tool: { name: 'bench', version: '0' },
+  });
+  const tests = report.verdicts.reduce((n, v) => n + v.tests.length, 0);
+  const s = report.summary;
+  process.stdout.write(
+    `${target}: whole suite ${((performance.now() - began) / 1000).toFixed(1)} s wall, ${tests} tests ` +
+      `(${s.pass} pass, ${s.fail} fail, ${s.notApplicable} n/a, ${s.untested} untested)\n`,
+  );
+}
+
+const targets = refAvailable() ? ['ref', 'qemu'] : ['qemu'];
+if (!targets.includes('ref'))
+  process.stdout.write('ref: skipped, `viommu device` is not available in this build\n');
+for (const target of targets) {
+  await perRequest(target);
+  await wholeSuite(target);
+}

@@ -1,0 +1,22 @@
+// `viommu check`: regenerates dist/ in memory and fails, naming each file, when what is on
+// disk differs from what spec-src gives. CI runs it so that dist/ never goes stale.
+
+import { distOutputs } from '../../generator/outputs.js';
+import { packageRoot } from '../../generator/paths.js';
+import { staleFiles } from '../../generator/stale-files.js';
+import { loadModel, type SpecOptions } from './build.js';
+
+export function runCheck(options: SpecOptions): number {
+  const { model } = loadModel(options);
+  if (!model) return 1;
+  const expected = distOutputs(model);
+  const problems = staleFiles(options.out ?? packageRoot, expected);
+  if (problems.length) {
+    process.stderr.write(
+      `${problems.map((p) => `viommu check: ${p}`).join('\n')}\nviommu check: dist/ is stale; run \`npm run gen\` and commit dist/.\n`,
+    );
+    return 1;
+  }
+  process.stdout.write(`dist/ is up to date (${expected.size} files)\n`);
+  return 0;
+}

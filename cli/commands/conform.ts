@@ -1,0 +1,97 @@
+// `viommu conform --target ref|qemu|unix:PATH|tcp:HOST:PORT`: runs the conformance suite
+// against one device, prints the verdict table, and writes the reports: <target>.json (schema
+// checked), <target>.junit.xml, and matrix.html (rows from dist/spec.json) with a column for
+// every target reported in the same folder. Exit 1 on a failed MUST (or, with --strict, a failed SHOULD), 2 when the
+// run cannot start.
+
+import { readdirSync, readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join, relative, resolve } from 'node:path';
+import type { SpecModel } from '../../generator/model.js';
+import { packageRoot } from '../../generator/paths.js';
+import { renderMatrix } from '../../generator/render/matrix.js';
+import { formatConsoleReport } from '../../conformance/report/console.js';
+import { checkReportSchema } from '../../conformance/report/json.js';
+import type { ConformanceReport } from '../../conformance/report/types.js';
+import { reportBaseName, runConformance } from '../../conformance/run.js';
+import { exitCode } from '../../conformance/verdicts.js';
+import { toolVersion } from '../version.js';
+
+export interface ConformOptions {
+  target: string;
+  qemu?: string;
+  qemuArg?: string[];
+  board?: string;
+  strict?: boolean;
+  reports?: string;
+  only?: string;
+  probes?: boolean;
+}
+
+export interface ConformOutcome {
+  code: number;
+  written: string[];
+}
+
+export const MATRIX_PAGE = 'matrix.html';
+
+export async function conform(options: ConformOptions): Promise<ConformOutcome> {
+  const reportsDir = resolve(options.reports ?? join(packageRoot, 'reports'));
+  let result;
+  try {
+    result = await runConformance({
+      target: options.target,
+      ...(options.qemu !== undefined && { qemu: options.qemu }),
+      ...(options.qemuArg !== undefined && { qemuArgs: options.qemuArg }),
+      ...(options.board !== undefined && { board: options.board }),
+      ...(options.only !== undefined && { only: options.only }),
+      noProbes: options.probes === false,
+      reportsDir,
+      progress: true,
+      tool: { name: 'viommu conform', version: toolVersion },
+    });
+  } catch (error) {
+    process.stderr.write(`viommu conform: ${(error as Error).message}\n`);
+    return { code: 2, written: [] };
+  }
+  process.stdout.write(formatConsoleReport(result.report));
+  const code = exitCode(result.report.summary, options.strict === true);
+  try {
+    const matrix = await writeMatrix(reportsDir, reportBaseName(result.report.target.name));
+    return { code, written: [...result.written, matrix] };
+  } catch (error) {
+    process.stderr.write(`viommu conform: no ${MATRIX_PAGE}: ${(error as Error).message}\n`);
+    return { code: Math.max(code, 2), written: result.written };
+  }
+}
+
+/** matrix.html from every <target>.json in the folder, this run's first. */
+async function writeMatrix(reportsDir: string, first: string): Promise<string> {
+  const names = readdirSync(reportsDir)
+    .filter((name) => name.endsWith('.json'))
+    .sort(
+      (a, b) => Number(b === `${first}.json`) - Number(a === `${first}.json`) || a.localeCompare(b),
+    );
+  const reports = names.map((name): ConformanceReport => {
+    const data: unknown = JSON.parse(readFileSync(join(reportsDir, name), 'utf8'));
+    try {
+      checkReportSchema(data);
+    } catch (error) {
+      throw new Error(`${name}: ${(error as Error).message}`, { cause: error });
+    }
+    return data;
+  });
+  const model = JSON.parse(
+    readFileSync(join(packageRoot, 'dist', 'spec.json'), 'utf8'),
+  ) as SpecModel;
+  const path = join(reportsDir, MATRIX_PAGE);
+  await writeFile(path, renderMatrix(reports, { model }));
+  return path;
+}
+
+export async function runConform(options: ConformOptions): Promise<number> {
+  const { code, written } = await conform(options);
+  for (const path of written)
+    process.stdout.write(`  wrote ${relative(process.cwd(), path) || path}\n`);
+  return code;
+}

@@ -1,0 +1,53 @@
+// `viommu drift [HEADER]`: compares a C header (default: the system's linux/virtio_iommu.h)
+// with the model. Exit status 0 when every finding is on the allow-list, 1 on drift, 2 when
+// the check cannot run (bad usage, unreadable header, a probe that does not compile).
+
+import {
+  DEFAULT_ALLOW_LIST,
+  readAllowList,
+  type Allowance,
+} from '../../generator/drift/allow-list.js';
+import { DriftError, driftReport, SYSTEM_HEADER } from '../../generator/drift/drift.js';
+import { formatDriftJson, formatDriftText } from '../../generator/drift/report.js';
+import { loadModel } from './build.js';
+
+export interface DriftCommandOptions {
+  spec?: string;
+  profile?: string;
+  /** A path, or false for --no-allow-list. */
+  allowList?: string | false;
+  json?: boolean;
+  cc?: string;
+}
+
+export function runDrift(header: string | undefined, options: DriftCommandOptions): number {
+  const { model } = loadModel(options);
+  if (!model) return 2;
+  // The default allow-list is about the spec itself; a profile already holds the names
+  // its consumer keeps, so with --profile only an explicit --allow-list applies.
+  let allowList: { label: string; allowances: Allowance[] } | undefined;
+  if (options.allowList !== false && (options.allowList !== undefined || !options.profile)) {
+    try {
+      allowList = {
+        label: options.allowList ?? 'generator/drift/allow-list.json',
+        allowances: readAllowList(options.allowList ?? DEFAULT_ALLOW_LIST),
+      };
+    } catch (error) {
+      process.stderr.write(`viommu drift: ${(error as Error).message}\n`);
+      return 2;
+    }
+  }
+  try {
+    const report = driftReport(model, header ?? SYSTEM_HEADER, {
+      ...(options.profile ? { profile: options.profile } : {}),
+      ...(allowList ? { allowList } : {}),
+      ...(options.cc ? { compiler: options.cc } : {}),
+    });
+    process.stdout.write(options.json ? formatDriftJson(report) : formatDriftText(report));
+    return report.drift > 0 ? 1 : 0;
+  } catch (error) {
+    if (!(error instanceof DriftError)) throw error;
+    process.stderr.write(`viommu drift: ${error.message}\n`);
+    return 2;
+  }
+}

@@ -1,0 +1,40 @@
+// `viommu gen`: spec-src → all of dist/ (model, UAPI header, layout test, TypeScript codecs),
+// all or nothing. With --profile, prints (or writes to -o) that profile's header instead.
+
+import { distOutputs, profileHeader } from '../../generator/outputs.js';
+import { packageRoot } from '../../generator/paths.js';
+import { summarize } from '../../generator/summary.js';
+import { writeFilesAtomically } from '../write-files.js';
+import { loadModel, type SpecOptions } from './build.js';
+
+export interface GenOptions extends SpecOptions {
+  profile?: string;
+  output?: string;
+}
+
+export function runGen(options: GenOptions): number {
+  const { model } = loadModel(options);
+  if (!model) return 1;
+  if (options.profile) {
+    let header: string;
+    try {
+      header = profileHeader(model, options.profile);
+    } catch (error) {
+      process.stderr.write(`viommu gen: ${(error as Error).message}\n`);
+      return 2;
+    }
+    if (options.output) {
+      writeFilesAtomically('', new Map([[options.output, header]]));
+      process.stderr.write(`wrote ${options.output} (profile ${options.profile})\n`);
+    } else {
+      process.stdout.write(header);
+    }
+    return 0;
+  }
+  const files = distOutputs(model);
+  writeFilesAtomically(options.out ?? packageRoot, files);
+  process.stdout.write(
+    `${summarize(model)}\n  wrote ${files.size} files: ${[...files.keys()].join(', ')}\n`,
+  );
+  return 0;
+}

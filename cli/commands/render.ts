@@ -1,0 +1,90 @@
+// `viommu render`: the spec document (HTML, and PDF when Chromium is installed) with coverage,
+// and with `--results`, the conformance matrix beside it. Writes into reports/ by default.
+
+import { performance } from 'node:perf_hooks';
+import { join, relative, resolve } from 'node:path';
+import { computeCoverage, type Coverage } from '../../generator/render/coverage.js';
+import { renderMatrix } from '../../generator/render/matrix.js';
+import { findChromium, printPdf } from '../../generator/render/pdf.js';
+import { readReport, type ConformanceReport } from '../../generator/render/report.js';
+import { renderSpec } from '../../generator/render/spec-document.js';
+import { readTestTags } from '../../generator/render/test-tags.js';
+import { packageRoot } from '../../generator/paths.js';
+import { writeFilesAtomically } from '../write-files.js';
+import { loadModel } from './build.js';
+
+export interface RenderOptions {
+  spec?: string;
+  out?: string;
+  results?: string[];
+  suite?: string;
+  pdf: boolean;
+}
+
+const SPEC_PAGE = 'spec.html';
+const MATRIX_PAGE = 'matrix.html';
+
+export async function runRender(options: RenderOptions): Promise<number> {
+  const started = performance.now();
+  const { model, sources } = loadModel({ spec: options.spec });
+  if (!model) return 1;
+  const outDir = resolve(options.out ?? join(packageRoot, 'reports'));
+  const shown = (path: string): string => relative(process.cwd(), path) || '.';
+  const suiteDir = options.suite
+    ? resolve(options.suite)
+    : join(packageRoot, 'conformance', 'suite');
+
+  let coverage: Coverage;
+  const reports: ConformanceReport[] = [];
+  try {
+    for (const path of options.results ?? []) reports.push(readReport(resolve(path), path));
+    const tags = readTestTags(suiteDir, options.suite ? process.cwd() : packageRoot);
+    coverage = computeCoverage(model, tags, reports);
+  } catch (error) {
+    process.stderr.write(
+      `viommu render: ${(error as Error).message}\nviommu: nothing was written.\n`,
+    );
+    return 1;
+  }
+  for (const warning of coverage.warnings) process.stderr.write(`warning: ${warning}\n`);
+
+  const pages = new Map([
+    [
+      SPEC_PAGE,
+      renderSpec({
+        model,
+        files: sources.files,
+        coverage,
+        matrixHref: reports.length ? MATRIX_PAGE : undefined,
+      }),
+    ],
+  ]);
+  if (reports.length) pages.set(MATRIX_PAGE, renderMatrix(reports, { model, specHref: SPEC_PAGE }));
+  writeFilesAtomically(outDir, pages);
+  const say = (line: string): boolean => process.stdout.write(`  ${line}\n`);
+  const { total } = coverage;
+  say(
+    `wrote ${shown(join(outDir, SPEC_PAGE))}: ${total.statements} statements, ${total.tested} with tests`,
+  );
+  if (reports.length) {
+    say(
+      `wrote ${shown(join(outDir, MATRIX_PAGE))}: ${reports.map((r) => r.target.name).join(', ')}`,
+    );
+  }
+
+  const chromium = options.pdf ? findChromium() : undefined;
+  if (options.pdf && !chromium)
+    say('no spec.pdf: Chromium is not installed (Debian: apt-get install chromium)');
+  if (chromium) {
+    const pdf = join(outDir, 'spec.pdf');
+    try {
+      await printPdf(join(outDir, SPEC_PAGE), pdf, chromium);
+    } catch (error) {
+      process.stderr.write(`viommu render: ${(error as Error).message}\n`);
+      return 1;
+    }
+    say(`wrote ${shown(pdf)}`);
+  }
+  say(`in ${Math.round(performance.now() - started)} ms`);
+  return 0;
+}

@@ -1,0 +1,346 @@
+// The virtio-iommu driver of the suite: finds the device and its endpoints on the PCI bus,
+// negotiates features, keeps the event queue filled, and sends typed requests whose bytes
+// come from the generated codecs (dist/ts). It judges nothing: callers compare what it
+// returns with what the spec asks.
+
+import {
+  DEVICE_ID,
+  FEATURE_NAMES,
+  VIRTQUEUE,
+  decodeConfig,
+  decodeFault,
+  encodeConfig,
+  type Config,
+  type Fault,
+} from '../../dist/ts/index.js';
+import { EDU_DEVICE_ID, EDU_VENDOR_ID, EduDevice } from '../edu/edu.js';
+import { GuestMemory } from '../memory/guest-memory.js';
+import { PciBus } from '../pci/bus.js';
+import { requesterId } from '../pci/config.js';
+import type { PciFunction } from '../pci/enumerate.js';
+import type { QtestClient } from '../qtest/client.js';
+import {
+  VIRTIO_F_VERSION_1,
+  VIRTIO_PCI_MODERN_DEVICE_ID_BASE,
+  VIRTIO_PCI_VENDOR_ID,
+  VIRTIO_STATUS_ACKNOWLEDGE,
+  VIRTIO_STATUS_DRIVER,
+  VIRTIO_STATUS_FAILED,
+  VIRTIO_STATUS_FEATURES_OK,
+  featureBit,
+} from '../virtio/constants.js';
+import { VirtioPciTransport } from '../virtio/pci-transport.js';
+import {
+  SplitVirtqueue,
+  type DescriptorLayout,
+  type Segment,
+  type UsedBuffer,
+} from '../virtio/split-virtqueue.js';
+import { encodeRequest, type RequestVerb, type FieldValues } from './requests.js';
+
+/** Every IOMMU feature bit the generated module names: the driver knows these. */
+export const KNOWN_IOMMU_FEATURES: bigint = Object.keys(FEATURE_NAMES).reduce(
+  (bits, bit) => bits | featureBit(Number(bit)),
+  0n,
+);
+
+/** Feature bits the driver adds to (`accept`) or removes from (`decline`) its usual set. */
+export interface FeatureChoice {
+  accept?: bigint;
+  decline?: bigint;
+}
+
+/** The event buffers start() posts, and keeps posting as the device uses them. */
+export interface EventBuffers {
+  count: number;
+  size: number;
+}
+
+export interface RequestResult {
+  /** The device-readable bytes sent. */
+  request: Uint8Array;
+  /** Used length the device returned. */
+  usedLen: number;
+  /** The device-writable part as it was after completion (0xff where nothing was written). */
+  reply: Uint8Array;
+  /** `tail.status`, when the used length covers the whole device-writable part. */
+  status: number | undefined;
+}
+
+export interface EventReport {
+  usedLen: number;
+  bytes: Uint8Array;
+  /** Decoded when the device wrote at least a whole fault record. */
+  fault: Fault | undefined;
+}
+
+const QUEUE_SIZE = 64;
+const QUEUE_MEMORY = 0x10_0000;
+const REQUEST_SLOT = 0x1000;
+const EVENT_BUFFER_SIZE = 64;
+const EVENT_BUFFERS = 32;
+
+export class DeviceSetupError extends Error {
+  override name = 'DeviceSetupError';
+}
+
+/**
+ * One virtio-iommu function on one target. open() finds it and the edu endpoints; start()
+ * initializes it (reset, features, both queues, DRIVER_OK) and may be called again to reset.
+ */
+export class IommuDriver {
+  #requestq: SplitVirtqueue | undefined;
+  #eventq: SplitVirtqueue | undefined;
+  #accepted = 0n;
+  #choice: FeatureChoice = {};
+  #events: EventBuffers = { count: EVENT_BUFFERS, size: EVENT_BUFFER_SIZE };
+
+  private constructor(
+    readonly qtest: QtestClient,
+    readonly transport: VirtioPciTransport,
+    readonly functions: readonly PciFunction[],
+    /** The first edu: the endpoint with a DMA engine. */
+    readonly edu: EduDevice | undefined,
+    /** Requester IDs of every edu function, in bus order. */
+    readonly eduEndpoints: readonly number[],
+    /** Feature bits the device offers. */
+    readonly offered: bigint,
+    readonly memory: GuestMemory,
+  ) {}
+
+  static async open(qtest: QtestClient, memory = new GuestMemory()): Promise<IommuDriver> {
+    const bus = new PciBus(qtest);
+    const functions = await bus.enumerate();
+    const iommuId = VIRTIO_PCI_MODERN_DEVICE_ID_BASE + DEVICE_ID;
+    const iommu = functions.find(
+      (fn) => fn.vendorId === VIRTIO_PCI_VENDOR_ID && fn.deviceId === iommuId,
+    );
+    if (iommu === undefined) {
+      const seen = functions.map((fn) => hex4(fn.vendorId) + ':' + hex4(fn.deviceId)).join(', ');
+      throw new DeviceSetupError(
+        `no virtio-iommu (${hex4(VIRTIO_PCI_VENDOR_ID)}:${hex4(iommuId)}) on bus 0; found ${seen || 'nothing'}`,
+      );
+    }
+    const transport = await VirtioPciTransport.open(await bus.setUp(iommu));
+    const edus = functions.filter(
+      (fn) => fn.vendorId === EDU_VENDOR_ID && fn.deviceId === EDU_DEVICE_ID,
+    );
+    const edu = edus[0] && new EduDevice(await bus.setUp(edus[0]));
+    await transport.reset();
+    const offered = await transport.deviceFeatures();
+    return new IommuDriver(
+      qtest,
+      transport,
+      functions,
+      edu,
+      edus.map((fn) => requesterId(fn.address)),
+      offered,
+      memory,
+    );
+  }
+
+  /** Feature bits accepted by the last start(). */
+  get accepted(): bigint {
+    return this.#accepted;
+  }
+
+  has(bit: number): boolean {
+    return (this.#accepted & featureBit(bit)) !== 0n;
+  }
+
+  /**
+   * Resets the device and initializes it: accepts every offered IOMMU feature the driver
+   * knows, minus `decline`, plus `accept` (even if not offered: the device may then refuse
+   * FEATURES_OK, which is an error here), and VERSION_1. Sets up both queues, DRIVER_OK,
+   * and fills the event queue.
+   */
+  async start(
+    choice: FeatureChoice = this.#choice,
+    events: EventBuffers = this.#events,
+  ): Promise<void> {
+    this.#choice = choice;
+    this.#events = events;
+    const transport = this.transport;
+    await transport.reset();
+    await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
+    await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    const version1 = featureBit(VIRTIO_F_VERSION_1);
+    if ((this.offered & version1) === 0n) {
+      await transport.addStatus(VIRTIO_STATUS_FAILED);
+      throw new DeviceSetupError(
+        `the device offers features ${hex(this.offered)} without VERSION_1`,
+      );
+    }
+    const accepted =
+      (this.offered & KNOWN_IOMMU_FEATURES & ~(choice.decline ?? 0n)) |
+      (choice.accept ?? 0n) |
+      version1;
+    await transport.writeDriverFeatures(accepted);
+    await transport.addStatus(VIRTIO_STATUS_FEATURES_OK);
+    const status = await transport.readStatus();
+    if ((status & VIRTIO_STATUS_FEATURES_OK) === 0) {
+      await transport.addStatus(VIRTIO_STATUS_FAILED);
+      throw new DeviceSetupError(
+        `the device cleared FEATURES_OK (status ${hex(status)}) for features ${hex(accepted)} (offered ${hex(this.offered)})`,
+      );
+    }
+    this.#accepted = accepted;
+    this.#requestq = await SplitVirtqueue.create(
+      transport,
+      VIRTQUEUE.requestq,
+      this.memory.allocate(QUEUE_MEMORY),
+      { size: QUEUE_SIZE, slotSize: REQUEST_SLOT },
+    );
+    this.#eventq = await SplitVirtqueue.create(
+      transport,
+      VIRTQUEUE.eventq,
+      this.memory.allocate(QUEUE_MEMORY),
+      { size: QUEUE_SIZE, slotSize: EVENT_BUFFER_SIZE },
+    );
+    await transport.driverOk();
+    await this.postEventBuffers(events.count, events.size);
+  }
+
+  /** Posts `count` event buffers of `size` bytes and notifies the event queue. */
+  async postEventBuffers(count: number, size = this.#events.size): Promise<void> {
+    const eventq = this.#queue(this.#eventq);
+    for (let i = 0; i < count; i++)
+      await eventq.post({ segments: [{ writable: true, length: size }] });
+    await eventq.notify();
+  }
+
+  /** Event buffers the device has returned so far (each replaced by a fresh one). */
+  async collectEvents(): Promise<EventReport[]> {
+    return this.#refill(await this.#queue(this.#eventq).collectUsed());
+  }
+
+  /** Waits up to `timeoutMs` for at least `count` event buffers; returns [] on time-out. */
+  async waitEvents(count: number, timeoutMs: number): Promise<EventReport[]> {
+    const eventq = this.#queue(this.#eventq);
+    try {
+      return this.#refill(await eventq.waitUsed(count, timeoutMs));
+    } catch (error) {
+      if ((error as Error).name !== 'PollTimeoutError') throw error;
+      return this.collectEvents();
+    }
+  }
+
+  /** A typed request: fields by path (`head.type`, `reserved`), the rest zero. */
+  async request(verb: RequestVerb, fields: FieldValues = {}): Promise<RequestResult> {
+    const probeSize = verb === 'probe' ? (await this.readConfig()).probe_size : 0;
+    const { readable, writableLength } = encodeRequest(verb, fields, probeSize);
+    return this.requestBytes(readable, writableLength);
+  }
+
+  /** Sends raw device-readable bytes with `writableLength` bytes of room for the reply. */
+  async requestBytes(
+    readable: Uint8Array,
+    writableLength: number,
+    layout: DescriptorLayout = 'direct',
+  ): Promise<RequestResult> {
+    const segments: Segment[] = [{ writable: false, bytes: readable }];
+    if (writableLength > 0) segments.push({ writable: true, length: writableLength });
+    const used = await this.#queue(this.#requestq).submit({ segments, layout });
+    const reply = used.writtenBytes;
+    const status =
+      used.usedLen >= writableLength && writableLength >= 4 ? reply[writableLength - 4] : undefined;
+    return { request: readable, usedLen: used.usedLen, reply, status };
+  }
+
+  /** The whole device configuration, read at the widths virtio-pci asks for and decoded. */
+  async readConfig(): Promise<Config> {
+    const bytes = await this.transport.readDeviceConfig(async (view) => {
+      const image = new Uint8Array(CONFIG_SIZE);
+      const data = new DataView(image.buffer);
+      const words = await Promise.all(
+        Array.from({ length: CONFIG_WORDS }, (_, i) => view.read32(4 * i)),
+      );
+      words.forEach((word, i) => data.setUint32(4 * i, word, true));
+      const tail = await Promise.all(
+        Array.from({ length: CONFIG_SIZE - 4 * CONFIG_WORDS }, (_, i) =>
+          view.read8(4 * CONFIG_WORDS + i),
+        ),
+      );
+      image.set(tail, 4 * CONFIG_WORDS);
+      return image;
+    });
+    return decodeConfig(bytes);
+  }
+
+  /**
+   * Writes one configuration field given by its dotted path. Where the field sits and how
+   * wide it is comes from the generated encoder: the bytes that change when it changes.
+   */
+  async writeConfig(path: string, value: bigint): Promise<void> {
+    const view = this.transport.deviceConfig;
+    if (view === undefined) throw new DeviceSetupError('the device has no device configuration');
+    const { offset, size } = configFieldPlace(path);
+    if (size === 1) await view.write8(offset, Number(value));
+    else if (size === 4) await view.region.write32(offset, Number(value));
+    else if (size === 8) {
+      await view.region.write32(offset, Number(value & 0xffff_ffffn));
+      await view.region.write32(offset + 4, Number(value >> 32n));
+    } else throw new RangeError(`config field ${path}: no access of ${size} bytes`);
+  }
+
+  #queue(queue: SplitVirtqueue | undefined): SplitVirtqueue {
+    if (queue === undefined) throw new DeviceSetupError('the driver has not started the device');
+    return queue;
+  }
+
+  async #refill(used: UsedBuffer[]): Promise<EventReport[]> {
+    if (used.length > 0) await this.postEventBuffers(used.length);
+    return used.map((buffer) => ({
+      usedLen: buffer.usedLen,
+      bytes: buffer.writtenBytes,
+      fault: buffer.usedLen >= FAULT_SIZE ? decodeFault(buffer.writtenBytes) : undefined,
+    }));
+  }
+}
+
+const CONFIG_SIZE = encodeConfig(new Uint8Array(64), zeroConfig());
+const CONFIG_WORDS = Math.floor(CONFIG_SIZE / 4) - 1;
+const FAULT_SIZE = 24;
+
+function zeroConfig(): Config {
+  return {
+    page_size_mask: 0n,
+    input_range: { start: 0n, end: 0n },
+    domain_range: { start: 0, end: 0 },
+    probe_size: 0,
+    bypass: 0,
+    reserved: new Uint8Array(3),
+  };
+}
+
+/** The bytes of the encoded configuration that a change of `path` alone changes. */
+export function configFieldPlace(path: string): { offset: number; size: number } {
+  const zero = new Uint8Array(CONFIG_SIZE);
+  encodeConfig(zero, zeroConfig());
+  const ones = zeroConfig() as unknown as Record<string, unknown>;
+  const parts = path.split('.');
+  let record = ones;
+  for (const part of parts.slice(0, -1)) record = record[part] as Record<string, unknown>;
+  const last = parts.at(-1)!;
+  const current = record[last];
+  if (typeof current === 'bigint') record[last] = 0xffff_ffff_ffff_ffffn;
+  else if (typeof current === 'number') record[last] = -1 >>> 0;
+  else throw new RangeError(`virtio_iommu_config has no scalar field ${path}`);
+  const image = new Uint8Array(CONFIG_SIZE);
+  try {
+    encodeConfig(image, ones as unknown as Config);
+  } catch {
+    record[last] = 0xff;
+    encodeConfig(image, ones as unknown as Config);
+  }
+  const changed = [...image.keys()].filter((i) => image[i] !== zero[i]);
+  return { offset: changed[0]!, size: changed.length };
+}
+
+function hex(value: number | bigint): string {
+  return `0x${value.toString(16)}`;
+}
+
+function hex4(value: number): string {
+  return value.toString(16).padStart(4, '0');
+}

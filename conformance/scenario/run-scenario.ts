@@ -1,0 +1,325 @@
+// The scenario runner: executes the steps of one scenario (dist/cases.json, grammar in
+// docs/spec-dialect.md) on a fresh device and says whether the device did what they expect.
+// Requests go through the typed driver; DMA goes through edu and is judged by the bytes that
+// arrive and by the fault reports on the event queue.
+
+import * as spec from '../../dist/ts/index.js';
+import type { Scenario, Step, Value } from '../../generator/model.js';
+import type { RequestVerb } from '../driver/requests.js';
+import { TargetProfile, UnknownSymbolError } from '../profile.js';
+import type { Session } from '../session.js';
+import { featureBit } from '../virtio/constants.js';
+import { DriverView } from './driver-view.js';
+import { EduRoute } from './edu-route.js';
+import { ExpectationFailure, UntestableStep, toHex, type Evidence } from './expectation.js';
+import { patternFor } from './pattern.js';
+
+export type ScenarioOutcome =
+  | { outcome: 'pass' }
+  | { outcome: 'fail'; evidence: Evidence & { message: string } }
+  | { outcome: 'not-applicable' | 'untested'; reason: string };
+
+/** How long to wait for fault reports after a blocked access. */
+export const FAULT_WAIT_MS = 300;
+/** Guest RAM ends here on the boards we drive (256 MiB), and edu's DMA mask is 28 bits. */
+const RAM_END = 0x1000_0000n;
+
+type RequestStep = Extract<Step, { op: 'request' }>;
+type DmaStep = Extract<Step, { op: 'dma' }>;
+
+/** A constant of the generated module by name (`VIRTIO_IOMMU_S_OK`). */
+export function constantValue(name: string): number {
+  const value = (spec as unknown as Record<string, unknown>)[name];
+  if (typeof value !== 'number') throw new UntestableStep(`${name} is not a constant of the spec`);
+  return value;
+}
+
+/** Runs `scenario` on a session whose device has not been started yet. */
+export async function runScenario(scenario: Scenario, session: Session): Promise<ScenarioOutcome> {
+  const driver = session.driver;
+  for (const step of scenario.steps) {
+    if (step.op !== 'needs') continue;
+    const lacking = step.offered.filter(
+      (name) => (driver.offered & featureBit(constantValue(name))) === 0n,
+    );
+    const present = step.notOffered.filter(
+      (name) => (driver.offered & featureBit(constantValue(name))) !== 0n,
+    );
+    if (lacking.length > 0)
+      return {
+        outcome: 'not-applicable',
+        reason: `needs ${lacking.map(shortName).join(' ')}: not offered`,
+      };
+    if (present.length > 0) {
+      return {
+        outcome: 'not-applicable',
+        reason: `needs ${present.map((n) => '!' + shortName(n)).join(' ')}: offered`,
+      };
+    }
+  }
+  const run = new ScenarioRun(scenario, session);
+  try {
+    await run.start();
+    for (const step of scenario.steps) await run.step(step);
+    return { outcome: 'pass' };
+  } catch (error) {
+    if (error instanceof UntestableStep || error instanceof UnknownSymbolError)
+      return { outcome: 'untested', reason: error.message };
+    if (error instanceof ExpectationFailure) {
+      return {
+        outcome: 'fail',
+        evidence: { ...error.evidence, message: `line ${run.line}: ${error.evidence.message}` },
+      };
+    }
+    return {
+      outcome: 'fail',
+      evidence: { message: `line ${run.line}: ${(error as Error).message}`, ...run.lastRequest },
+    };
+  }
+}
+
+class ScenarioRun {
+  line = 0;
+  lastRequest: { request?: string; reply?: string } = {};
+  readonly #view = new DriverView();
+  #profile: TargetProfile | undefined;
+  #route: EduRoute | undefined;
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly session: Session,
+  ) {}
+
+  async start(): Promise<void> {
+    let accept = 0n;
+    let decline = 0n;
+    for (const step of this.scenario.steps) {
+      if (step.op !== 'features') continue;
+      for (const name of step.accept) accept |= featureBit(constantValue(name));
+      for (const name of step.decline) decline |= featureBit(constantValue(name));
+    }
+    const driver = this.session.driver;
+    await driver.start({ accept, decline });
+    const config = await driver.readConfig();
+    this.#profile = TargetProfile.of(driver, config, this.session.ram);
+    if (driver.has(spec.VIRTIO_IOMMU_F_DOMAIN_RANGE)) {
+      const { start, end } = config.domain_range;
+      for (const step of this.scenario.steps) {
+        const domain = step.op === 'request' ? step.fields['domain'] : undefined;
+        if (domain === undefined || !('num' in domain)) continue;
+        const id = Number(domain.num);
+        if (id < start || id > end) {
+          throw new UntestableStep(
+            `domain ${id} (line ${step.line}) is outside domain_range ${start}..${end}`,
+          );
+        }
+      }
+    }
+  }
+
+  async step(step: Step): Promise<void> {
+    this.line = step.line;
+    switch (step.op) {
+      case 'needs':
+      case 'features':
+        return;
+      case 'request':
+        return this.#request(step);
+      case 'config-read':
+        return this.#configRead(step.field, step.expect);
+      case 'config-write':
+        return this.session.driver.writeConfig(step.field, this.#value(step.value));
+      case 'reset':
+        await this.session.driver.start();
+        this.#view.reset();
+        this.#route?.reset();
+        return;
+      case 'dma':
+        return this.#dma(step);
+    }
+  }
+
+  #value(value: Value): bigint {
+    if ('num' in value) return BigInt(value.num);
+    const base = this.#profile!.resolve(value.sym);
+    if (value.offset === undefined) return base;
+    const negative = value.offset.startsWith('-');
+    const magnitude = BigInt(value.offset.replace(/^[+-]/, ''));
+    return negative ? base - magnitude : base + magnitude;
+  }
+
+  async #request(step: RequestStep): Promise<void> {
+    const fields: Record<string, bigint> = {};
+    for (const [path, value] of Object.entries(step.fields)) fields[path] = this.#value(value);
+    const verb = step.verb as RequestVerb;
+    const result = await this.session.driver.request(verb, fields);
+    this.lastRequest = { request: toHex(result.request), reply: toHex(result.reply) };
+    const expect = step.expect ?? { status: ['VIRTIO_IOMMU_S_OK'] };
+    const got =
+      result.status === undefined
+        ? `used length ${result.usedLen} (no status)`
+        : `status ${spec.statusName(result.status)}, used length ${result.usedLen}`;
+    if (expect.usedLen !== undefined) {
+      const unwritten = result.reply.every((byte) => byte === 0xff);
+      if (result.usedLen !== expect.usedLen || (expect.usedLen === 0 && !unwritten)) {
+        throw new ExpectationFailure({
+          ...this.lastRequest,
+          expected: `used_len ${expect.usedLen}${expect.usedLen === 0 ? ', buffer unwritten' : ''}`,
+          message: `${verb.toUpperCase()} returned ${got}${unwritten ? '' : ', and wrote to the buffer'}`,
+        });
+      }
+      return;
+    }
+    if (expect.status !== undefined) {
+      const allowed = expect.status.map(constantValue);
+      if (result.status === undefined || !allowed.includes(result.status)) {
+        throw new ExpectationFailure({
+          ...this.lastRequest,
+          expected: `status ${expect.status.map(shortName).join('|')}`,
+          message: `${verb.toUpperCase()} returned ${got}`,
+        });
+      }
+    }
+    if (result.status === spec.VIRTIO_IOMMU_S_OK) this.#view.apply(verb, fields);
+  }
+
+  async #configRead(field: string, expect: Value[] | 'nonzero'): Promise<void> {
+    const config = (await this.session.driver.readConfig()) as unknown as Record<string, unknown>;
+    let value: unknown = config;
+    for (const part of field.split('.')) value = (value as Record<string, unknown>)[part];
+    if (typeof value !== 'number' && typeof value !== 'bigint') {
+      throw new UntestableStep(`virtio_iommu_config has no scalar field ${field}`);
+    }
+    const actual = BigInt(value);
+    const ok = expect === 'nonzero' ? actual !== 0n : expect.some((v) => this.#value(v) === actual);
+    if (!ok) {
+      const wanted =
+        expect === 'nonzero'
+          ? 'non-zero'
+          : expect.map((v) => `0x${this.#value(v).toString(16)}`).join('|');
+      throw new ExpectationFailure({
+        expected: `${field} ${wanted}`,
+        message: `config ${field} reads 0x${actual.toString(16)}`,
+      });
+    }
+  }
+
+  async #dma(step: DmaStep): Promise<void> {
+    const driver = this.session.driver;
+    const edu = driver.edu;
+    const endpoint = Number(this.#value(step.endpoint));
+    if (edu === undefined || edu.endpointId !== endpoint) {
+      throw new UntestableStep(
+        `endpoint 0x${endpoint.toString(16)} has no DMA engine the suite can drive`,
+      );
+    }
+    this.#route ??= new EduRoute(this.session, edu, this.#view);
+    const route = this.#route;
+    const qtest = this.session.qtest;
+    const iova = this.#value(step.address);
+    const length = step.length;
+    const expect = step.expect;
+    const expected = expect.result === 'ok' ? this.#value(expect.address) : undefined;
+    // Every physical place the access might reach: the expected one, the identity address,
+    // and each address a mapping ever gave this IOVA.
+    const places = [...new Set([expected, iova, ...this.#view.physicalAliases(iova)])].filter(
+      (pa): pa is bigint => pa !== undefined && pa + BigInt(length) <= RAM_END,
+    );
+    const describe = `${step.access} of ${length} bytes at IOVA 0x${iova.toString(16)}`;
+    await driver.collectEvents();
+    let reached: bigint | undefined;
+    if (step.access === 'read') {
+      const patterns = places.map((_, i) =>
+        patternFor(`${this.scenario.id}:${step.line}:${i}`, length),
+      );
+      await Promise.all(places.map((pa, i) => qtest.memwrite(pa, patterns[i]!)));
+      await edu.toDevice(iova, length);
+      const faults = await this.#faults(expect);
+      const arrived = await route.read(length);
+      const index = patterns.findIndex((p) => Buffer.from(p).equals(arrived));
+      reached = index === -1 ? undefined : places[index];
+      this.#judgeDma(
+        describe,
+        expect,
+        expected,
+        reached,
+        faults,
+        `edu's buffer got ${toHex(arrived)}`,
+      );
+    } else {
+      const pattern = patternFor(`${this.scenario.id}:${step.line}`, length);
+      await route.load(pattern);
+      await Promise.all(places.map((pa) => qtest.memset(pa, length, 0)));
+      await edu.fromDevice(iova, length);
+      const faults = await this.#faults(expect);
+      const after = await Promise.all(places.map((pa) => qtest.memread(pa, length)));
+      const written = places.filter((_, i) => !after[i]!.every((byte) => byte === 0));
+      const exact = places.find((_, i) => Buffer.from(after[i]!).equals(pattern));
+      reached = exact ?? written[0];
+      const seen = written.map((pa) => `0x${pa.toString(16)}`).join(', ') || 'none';
+      this.#judgeDma(
+        describe,
+        expect,
+        expected,
+        reached,
+        faults,
+        `watched addresses changed: ${seen}`,
+      );
+    }
+  }
+
+  async #faults(expect: DmaStep['expect']): Promise<spec.Fault[]> {
+    if (expect.result !== 'fault') return [];
+    const events = await this.session.driver.waitEvents(1, FAULT_WAIT_MS);
+    return events.flatMap((event) => (event.fault === undefined ? [] : [event.fault]));
+  }
+
+  #judgeDma(
+    describe: string,
+    expect: DmaStep['expect'],
+    expected: bigint | undefined,
+    reached: bigint | undefined,
+    faults: spec.Fault[],
+    seen: string,
+  ): void {
+    const where =
+      reached === undefined
+        ? 'reached none of the watched addresses'
+        : `reached 0x${reached.toString(16)}`;
+    if (expect.result === 'ok') {
+      if (reached !== expected) {
+        throw new ExpectationFailure({
+          expected: `the access reaches 0x${expected!.toString(16)}`,
+          message: `${describe} ${where} (${seen})`,
+        });
+      }
+      return;
+    }
+    if (reached !== undefined) {
+      throw new ExpectationFailure({
+        expected:
+          expect.result === 'fault' ? `blocked, fault ${shortName(expect.reason)}` : 'blocked',
+        message: `${describe} was not blocked: it ${where} (${seen})`,
+      });
+    }
+    if (expect.result === 'fault') {
+      const reason = constantValue(expect.reason);
+      const endpoint = this.session.driver.edu!.endpointId;
+      const match = faults.some((f) => f.reason === reason && f.endpoint === endpoint);
+      if (!match) {
+        const got = faults.map(
+          (f) => `${spec.faultReasonName(f.reason)} for endpoint 0x${f.endpoint.toString(16)}`,
+        );
+        throw new ExpectationFailure({
+          expected: `a fault report ${shortName(expect.reason)} for endpoint 0x${endpoint.toString(16)}`,
+          message: `${describe} was blocked; fault reports within ${FAULT_WAIT_MS} ms: ${got.join('; ') || 'none'}`,
+        });
+      }
+    }
+  }
+}
+
+/** `VIRTIO_IOMMU_S_INVAL` → `S_INVAL`, as scenarios write it. */
+export function shortName(name: string): string {
+  return name.replace(/^VIRTIO_IOMMU_/, '');
+}

@@ -1,0 +1,128 @@
+// The conformance suite as mocha suites built at run time: one suite per spec section, holding
+// a test per scenario (`[statement-id] statement-id#n: …`) and the section's hand-written tests
+// (sections/*.ts). Every test runs on a fresh device from the target; each records a TestRecord.
+
+import { performance } from 'node:perf_hooks';
+import Mocha from 'mocha';
+import type { Scenario } from '../../generator/model.js';
+import type { Cases } from '../cases.js';
+import { runScenario } from '../scenario/run-scenario.js';
+import { ExpectationFailure } from '../scenario/expectation.js';
+import type { Target } from '../targets/target.js';
+import {
+  NotApplicable,
+  Untested,
+  runDeviceTest,
+  type DeviceTest,
+  type TestRecord,
+} from './harness.js';
+import { SECTION_TESTS } from './sections/index.js';
+
+export interface SuiteOptions {
+  /** A fresh target for each test. */
+  makeTarget: () => Target;
+  /** Run only tests of statements whose ID starts with this. */
+  only?: string;
+  /** Longest a test may take before it counts as a hang (default 60 s). */
+  testTimeoutMs?: number;
+  /** Called once the tests are known, with their number. */
+  onStart?: (total: number) => void;
+  /** Called after each test. */
+  onTest?: (record: TestRecord) => void;
+}
+
+export interface SuiteRun {
+  startedAt: Date;
+  durationMs: number;
+  records: TestRecord[];
+}
+
+export const DEFAULT_TEST_TIMEOUT_MS = 60_000;
+
+function scenarioBody(scenario: Scenario): DeviceTest {
+  return async (session) => {
+    const result = await runScenario(scenario, session);
+    if (result.outcome === 'fail') throw new ExpectationFailure(result.evidence);
+    if (result.outcome === 'not-applicable') throw new NotApplicable(result.reason);
+    if (result.outcome === 'untested') throw new Untested(result.reason);
+  };
+}
+
+/** The first line of a scenario that is a step, for its test title. */
+function scenarioSummary(scenario: Scenario): string {
+  const lines = scenario.text.split('\n').map((l) => l.trim());
+  return (
+    lines.find(
+      (l) => l !== '' && !l.startsWith('#') && !l.startsWith('needs') && !l.startsWith('features'),
+    ) ?? ''
+  );
+}
+
+/** Builds the mocha suites, runs them, and returns a record per test. */
+export async function runConformanceSuite(cases: Cases, options: SuiteOptions): Promise<SuiteRun> {
+  const startedAt = new Date();
+  const began = performance.now();
+  const records: TestRecord[] = [];
+  const limits = { testTimeoutMs: options.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS };
+  const wanted = (statements: string[]): boolean =>
+    options.only === undefined || statements.some((id) => id.startsWith(options.only!));
+
+  const mocha = new Mocha({ timeout: 0, reporter: Mocha.reporters.Base });
+  const sections = new Map<string, Mocha.Suite>();
+  const sectionSuite = (slug: string, title: string): Mocha.Suite => {
+    let suite = sections.get(slug);
+    if (suite === undefined) {
+      suite = Mocha.Suite.create(mocha.suite, title);
+      sections.set(slug, suite);
+    }
+    return suite;
+  };
+  let total = 0;
+  const addTest = (
+    suite: Mocha.Suite,
+    title: string,
+    statements: string[],
+    body: DeviceTest,
+  ): void => {
+    total++;
+    suite.addTest(
+      new Mocha.Test(title, async function (this: Mocha.Context) {
+        const record = await runDeviceTest({ title, statements }, options.makeTarget, body, limits);
+        records.push(record);
+        options.onTest?.(record);
+        if (record.outcome === 'fail') throw new Error(record.evidence?.message ?? 'failed');
+        if (record.outcome !== 'pass') this.skip();
+      }),
+    );
+  };
+
+  const titles = new Map<string, string>();
+  for (const statement of cases.statements) {
+    if (statement.role !== 'device') continue;
+    titles.set(statement.section, statement.sectionTitle);
+    if (!wanted([statement.id])) continue;
+    const suite = sectionSuite(statement.section, statement.sectionTitle);
+    for (const scenario of statement.scenarios) {
+      addTest(
+        suite,
+        `[${statement.id}] ${scenario.id}: ${scenarioSummary(scenario)}`,
+        [statement.id],
+        scenarioBody(scenario),
+      );
+    }
+  }
+  for (const { section, tests } of SECTION_TESTS) {
+    for (const test of tests.tests) {
+      if (!wanted(test.statements)) continue;
+      addTest(
+        sectionSuite(section, titles.get(section) ?? section),
+        test.title,
+        test.statements,
+        test.run,
+      );
+    }
+  }
+  options.onStart?.(total);
+  await new Promise<void>((resolve) => mocha.run(() => resolve()));
+  return { startedAt, durationMs: Math.round(performance.now() - began), records };
+}

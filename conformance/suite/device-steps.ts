@@ -1,0 +1,96 @@
+// Steps the hand-written tests share: start the device, insist on a feature, check a status,
+// provoke a fault. Failures carry the request and reply bytes.
+
+import {
+  VIRTIO_IOMMU_F_MAP_UNMAP,
+  VIRTIO_IOMMU_S_OK,
+  statusName,
+  type Config,
+  type Fault,
+} from '../../dist/ts/index.js';
+import type { EduDevice } from '../edu/edu.js';
+import type { EventBuffers, FeatureChoice, RequestResult } from '../driver/iommu-driver.js';
+import type { FieldValues, RequestVerb } from '../driver/requests.js';
+import { ExpectationFailure, toHex } from '../scenario/expectation.js';
+import { FAULT_WAIT_MS } from '../scenario/run-scenario.js';
+import type { Session } from '../session.js';
+import { featureBit } from '../virtio/constants.js';
+import { NotApplicable, Untested } from './harness.js';
+
+/** Starts the device with every offered feature the driver knows; returns its config. */
+export async function startDevice(
+  session: Session,
+  choice: FeatureChoice = {},
+  events?: EventBuffers,
+): Promise<Config> {
+  await session.driver.start(choice, events);
+  return session.driver.readConfig();
+}
+
+/** Not applicable unless the device offers feature `bit` (named `name`). */
+export function needFeature(session: Session, bit: number, name: string): void {
+  if ((session.driver.offered & featureBit(bit)) === 0n)
+    throw new NotApplicable(`needs ${name}: not offered`);
+}
+
+export function needEdu(session: Session): EduDevice {
+  const edu = session.driver.edu;
+  if (edu === undefined) throw new Untested('the target has no edu endpoint to issue DMA');
+  return edu;
+}
+
+/** Sends a request and fails unless its status is one of `allowed`. */
+export async function expectStatus(
+  session: Session,
+  verb: RequestVerb,
+  fields: FieldValues,
+  allowed: number[],
+): Promise<RequestResult> {
+  const result = await session.driver.request(verb, fields);
+  if (result.status === undefined || !allowed.includes(result.status)) {
+    const got =
+      result.status === undefined ? `used length ${result.usedLen}` : statusName(result.status);
+    throw new ExpectationFailure({
+      request: toHex(result.request),
+      reply: toHex(result.reply),
+      expected: `status ${allowed.map(statusName).join('|')}`,
+      message: `${verb.toUpperCase()} returned ${got}`,
+    });
+  }
+  return result;
+}
+
+/** A fault report: @ep attached to an empty domain reads 4 bytes at IOVA 0x1000. */
+export async function provokeMappingFault(
+  session: Session,
+): Promise<{ iova: bigint; faults: Fault[] }> {
+  needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
+  const edu = needEdu(session);
+  await startDevice(session);
+  await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(edu.endpointId) }, [
+    VIRTIO_IOMMU_S_OK,
+  ]);
+  const iova = 0x1000n;
+  await edu.toDevice(iova, 4);
+  const events = await session.driver.waitEvents(1, FAULT_WAIT_MS);
+  const faults = events.flatMap((e) => (e.fault === undefined ? [] : [e.fault]));
+  if (faults.length === 0) {
+    throw new Untested(
+      `the device reported no fault within ${FAULT_WAIT_MS} ms (reporting faults is optional)`,
+    );
+  }
+  return { iova, faults };
+}
+
+export function fail(
+  expected: string,
+  message: string,
+  bytes?: { request?: Uint8Array; reply?: Uint8Array },
+): never {
+  throw new ExpectationFailure({
+    expected,
+    message,
+    ...(bytes?.request && { request: toHex(bytes.request) }),
+    ...(bytes?.reply && { reply: toHex(bytes.reply) }),
+  });
+}

@@ -1,0 +1,25 @@
+// Device requirements: ATTACH request.
+
+import { VIRTIO_IOMMU_S_OK, VIRTIO_IOMMU_S_UNSUPP } from '../../../dist/ts/index.js';
+import { expectStatus, needEdu, startDevice } from '../device-steps.js';
+import { SectionTests, Untested } from '../harness.js';
+
+export const section = 'device-requirements-attach-request';
+export const tests = new SectionTests();
+
+tests.it(
+  '[dev.attach.shared-domain] a second endpoint joins a domain that holds one: S_OK or S_UNSUPP',
+  async (session) => {
+    const edu = needEdu(session);
+    const second = session.driver.eduEndpoints[1];
+    if (second === undefined) throw new Untested('the target has no second endpoint');
+    await startDevice(session);
+    await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(edu.endpointId) }, [
+      VIRTIO_IOMMU_S_OK,
+    ]);
+    await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(second) }, [
+      VIRTIO_IOMMU_S_OK,
+      VIRTIO_IOMMU_S_UNSUPP,
+    ]);
+  },
+);

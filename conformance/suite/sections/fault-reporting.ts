@@ -1,0 +1,103 @@
+// Device requirements: Fault reporting. Faults come from edu reading an unmapped IOVA.
+
+import {
+  VIRTIO_IOMMU_FAULT_F_ADDRESS,
+  VIRTIO_IOMMU_FAULT_F_READ,
+  VIRTIO_IOMMU_FAULT_F_WRITE,
+  VIRTIO_IOMMU_F_MAP_UNMAP,
+  VIRTIO_IOMMU_S_OK,
+  encodeFault,
+  type Fault,
+} from '../../../dist/ts/index.js';
+import { FAULT_WAIT_MS } from '../../scenario/run-scenario.js';
+import {
+  expectStatus,
+  fail,
+  needEdu,
+  needFeature,
+  provokeMappingFault,
+  startDevice,
+} from '../device-steps.js';
+import { SectionTests } from '../harness.js';
+
+export const section = 'device-requirements-fault-reporting';
+export const tests = new SectionTests();
+
+function faultBytes(fault: Fault): { reply: Uint8Array } {
+  const reply = new Uint8Array(24);
+  encodeFault(reply, fault);
+  return { reply };
+}
+
+tests.it(
+  '[dev.fault.reserved] fault reports carry zeroes in reserved and reserved1',
+  async (session) => {
+    const { faults } = await provokeMappingFault(session);
+    for (const fault of faults) {
+      if (fault.reserved.some((byte) => byte !== 0) || fault.reserved1 !== 0) {
+        fail(
+          'reserved 000000, reserved1 0',
+          `reserved ${Buffer.from(fault.reserved).toString('hex')}, reserved1 0x${fault.reserved1.toString(16)}`,
+          faultBytes(fault),
+        );
+      }
+    }
+  },
+);
+
+tests.it(
+  '[dev.fault.undefined-flags] fault reports set no undefined flag bits',
+  async (session) => {
+    const { faults } = await provokeMappingFault(session);
+    const defined =
+      VIRTIO_IOMMU_FAULT_F_READ | VIRTIO_IOMMU_FAULT_F_WRITE | VIRTIO_IOMMU_FAULT_F_ADDRESS;
+    for (const fault of faults) {
+      if ((fault.flags & ~defined) !== 0)
+        fail(
+          `flags within 0x${defined.toString(16)}`,
+          `flags 0x${fault.flags.toString(16)}`,
+          faultBytes(fault),
+        );
+    }
+  },
+);
+
+tests.it(
+  '[dev.fault.address-optional] a fault report with F_ADDRESS holds the faulting address',
+  async (session) => {
+    const { iova, faults } = await provokeMappingFault(session);
+    for (const fault of faults) {
+      const withAddress = (fault.flags & VIRTIO_IOMMU_FAULT_F_ADDRESS) !== 0;
+      if (withAddress && (fault.address < iova || fault.address >= iova + 4n)) {
+        fail(
+          `address within 0x${iova.toString(16)}+4`,
+          `F_ADDRESS with address 0x${fault.address.toString(16)}`,
+          faultBytes(fault),
+        );
+      }
+    }
+  },
+);
+
+tests.it(
+  '[dev.fault.single-buffer] a fault report too large for the buffers is not spread over several',
+  async (session) => {
+    needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
+    const edu = needEdu(session);
+    await startDevice(session, {}, { count: 8, size: 8 });
+    await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(edu.endpointId) }, [
+      VIRTIO_IOMMU_S_OK,
+    ]);
+    await edu.toDevice(0x1000n, 1); // one access: at most one fault
+    const used = await session.driver.waitEvents(2, FAULT_WAIT_MS);
+    // Buffers returned unwritten (used length 0) carry no part of a report.
+    const carrying = used.filter((u) => u.usedLen > 0);
+    if (carrying.length > 1) {
+      const parts = carrying.map((u) => `${u.usedLen}:${Buffer.from(u.bytes).toString('hex')}`);
+      fail(
+        'at most one buffer per fault',
+        `${carrying.length} 8-byte buffers written for one 1-byte access (used length:bytes) ${parts.join(' ')}`,
+      );
+    }
+  },
+);

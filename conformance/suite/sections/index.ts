@@ -1,0 +1,24 @@
+// The hand-written tests, one file per spec section.
+
+import type { SectionTests } from '../harness.js';
+import * as attach from './attach-request.js';
+import * as configuration from './device-configuration.js';
+import * as operations from './device-operations.js';
+import * as faults from './fault-reporting.js';
+import * as features from './feature-bits.js';
+import * as map from './map-request.js';
+import * as probe from './probe-request.js';
+import * as resvMem from './property-resv-mem.js';
+import * as unmap from './unmap-request.js';
+
+export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests }> = [
+  features,
+  configuration,
+  operations,
+  attach,
+  map,
+  unmap,
+  probe,
+  resvMem,
+  faults,
+];

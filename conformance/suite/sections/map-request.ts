@@ -1,0 +1,62 @@
+// Device requirements: MAP request.
+
+import {
+  VIRTIO_IOMMU_F_MAP_UNMAP,
+  VIRTIO_IOMMU_MAP_F_WRITE,
+  VIRTIO_IOMMU_S_OK,
+} from '../../../dist/ts/index.js';
+import { patternFor } from '../../scenario/pattern.js';
+import { expectStatus, fail, needEdu, needFeature, startDevice } from '../device-steps.js';
+import { SectionTests } from '../harness.js';
+
+export const section = 'device-requirements-map-request';
+export const tests = new SectionTests();
+
+tests.it(
+  '[dev.map.write-only] a mapping with WRITE and without READ lets writes through',
+  async (session) => {
+    needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
+    const edu = needEdu(session);
+    await startDevice(session);
+    const { staging, ram, qtest } = session;
+    const pattern = patternFor('dev.map.write-only', 16);
+    // Fill edu's buffer while edu is still in bypass (or, without bypass, through a domain).
+    await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(edu.endpointId) }, [
+      VIRTIO_IOMMU_S_OK,
+    ]);
+    await expectStatus(
+      session,
+      'map',
+      {
+        domain: 1n,
+        virt_start: staging.base,
+        virt_end: staging.base + 0xfffn,
+        phys_start: staging.base,
+        flags: 3n,
+      },
+      [VIRTIO_IOMMU_S_OK],
+    );
+    await edu.loadBuffer(pattern, { iova: staging.base, phys: staging.base, size: staging.size });
+    await expectStatus(
+      session,
+      'map',
+      {
+        domain: 1n,
+        virt_start: 0x1000n,
+        virt_end: 0x1fffn,
+        phys_start: ram.base,
+        flags: BigInt(VIRTIO_IOMMU_MAP_F_WRITE),
+      },
+      [VIRTIO_IOMMU_S_OK],
+    );
+    await qtest.memset(ram.base, 16, 0);
+    await edu.fromDevice(0x1000n, 16);
+    const arrived = await qtest.memread(ram.base, 16);
+    if (!Buffer.from(arrived).equals(pattern)) {
+      fail(
+        `the write reaches 0x${ram.base.toString(16)}`,
+        `memory there holds ${Buffer.from(arrived).toString('hex')}`,
+      );
+    }
+  },
+);

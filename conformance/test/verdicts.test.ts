@@ -1,0 +1,104 @@
+// From test records to verdicts and a report that matches the schema.
+
+import assert from 'node:assert/strict';
+import type { Cases, CaseStatement } from '../cases.js';
+import { checkReportSchema } from '../report/json.js';
+import { formatJunitReport } from '../report/junit.js';
+import type { ConformanceReport } from '../report/types.js';
+import type { TestRecord } from '../suite/harness.js';
+import { computeVerdicts, exitCode, summarize } from '../verdicts.js';
+
+const statement = (id: string, level: CaseStatement['level']): CaseStatement => ({
+  id,
+  role: 'device',
+  level,
+  section: 's',
+  sectionTitle: 'S',
+  text: '',
+  names: [],
+  scenarios: [],
+  source: { file: 'f', line: 1, column: 1 },
+});
+const cases: Cases = {
+  title: 't',
+  version: '0',
+  statements: [
+    statement('dev.a', 'MUST'),
+    statement('dev.b', 'SHOULD'),
+    statement('dev.c', 'SHOULD'),
+    statement('dev.d', 'MAY'),
+    statement('dev.config.bypass-system-reset', 'SHOULD'),
+  ],
+};
+const record = (
+  title: string,
+  outcome: TestRecord['outcome'],
+  extra: Partial<TestRecord> = {},
+): TestRecord => ({
+  title,
+  statements: [title.slice(1, title.indexOf(']'))],
+  outcome,
+  durationMs: 3,
+  ...extra,
+});
+
+describe('verdicts', () => {
+  const records = [
+    record('[dev.a] one', 'pass'),
+    record('[dev.a] two', 'fail', {
+      evidence: { message: 'status S_OK', request: '01', reply: '00', expected: 'status S_INVAL' },
+    }),
+    record('[dev.b] one', 'pass'),
+    record('[dev.b] two', 'not-applicable', { reason: 'needs F_PROBE: not offered' }),
+    record('[dev.c] one', 'not-applicable', { reason: 'needs F_PROBE: not offered' }),
+  ];
+  const verdicts = computeVerdicts(cases, records);
+
+  it('fails on any failed test, passes on a pass, is not applicable when every test is', () => {
+    assert.deepEqual(
+      verdicts.map((v) => [v.statement, v.verdict]),
+      [
+        ['dev.a', 'fail'],
+        ['dev.b', 'pass'],
+        ['dev.c', 'not-applicable'],
+        ['dev.d', 'untested'],
+        ['dev.config.bypass-system-reset', 'untested'],
+      ],
+    );
+    assert.equal(verdicts[0]!.reason, 'status S_OK');
+    assert.equal(verdicts[3]!.reason, 'no test checks this statement');
+    assert.match(verdicts[4]!.reason!, /system reset/);
+  });
+
+  it('counts MUST failures and SHOULD deviations; a MUST failure exits 1, a SHOULD only with --strict', () => {
+    const summary = summarize(verdicts);
+    assert.deepEqual(summary, {
+      pass: 1,
+      fail: 1,
+      notApplicable: 1,
+      untested: 2,
+      mustFailures: 1,
+      shouldDeviations: 0,
+    });
+    assert.equal(exitCode(summary, false), 1);
+    assert.equal(exitCode({ ...summary, mustFailures: 0, shouldDeviations: 1 }, false), 0);
+    assert.equal(exitCode({ ...summary, mustFailures: 0, shouldDeviations: 1 }, true), 1);
+  });
+
+  it('makes a report the schema accepts, with the evidence in JUnit too', () => {
+    const report: ConformanceReport = {
+      tool: { name: 'viommu conform', version: '0.1.0' },
+      target: { name: 'ref', description: 'test' },
+      startedAt: new Date(0).toISOString(),
+      durationMs: 5,
+      verdicts,
+      summary: summarize(verdicts),
+      robustness: [{ probe: 'short-tail', outcome: 'ok', durationMs: 1 }],
+    };
+    checkReportSchema(report);
+    assert.throws(() => checkReportSchema({ ...report, summary: {} }), /does not match its schema/);
+    const xml = formatJunitReport(report);
+    assert.match(xml, /<failure message="status S_OK"/);
+    assert.match(xml, /expected: status S_INVAL/);
+  });
+});

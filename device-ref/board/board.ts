@@ -1,0 +1,122 @@
+// A board: guest RAM, virtual time, the PCI host with the virtio-iommu function and the edu
+// endpoints a description lists, and the CPU's view of it all for the qtest server. The
+// IOMMU core plugs in through `iommuModel`: it is both the virtio device model behind the
+// virtio-pci function and the translation every endpoint's DMA goes through.
+
+import type { QtestTarget, PortSize } from '../qtest/target.js';
+import type { Iommu, VirtioDeviceContext, VirtioDeviceModel } from '../virtio/device-model.js';
+import { VirtioPciFunction } from '../virtio/virtio-pci-function.js';
+import type { BoardDescription, EndpointDescription, IommuDescription } from './description.js';
+import { EduDevice } from './edu.js';
+import { FindingLog } from './findings.js';
+import { GuestRam } from './guest-ram.js';
+import { MemoryMap } from './memory-map.js';
+import { PciHost } from './pci/pci-host.js';
+import { VirtualClock, type HostClock } from './virtual-clock.js';
+
+/** What the IOMMU core gets when the board creates it. */
+export interface IommuModelHost {
+  /** The `iommu` section of the board description: features and initial configuration. */
+  readonly config: IommuDescription;
+  /** The endpoints behind the IOMMU, with their IDs and reserved regions. */
+  readonly endpoints: readonly EndpointDescription[];
+  /** Where to report driver mistakes (with the statement ID they break). */
+  readonly findings: FindingLog;
+  /** The transport's side: queues at any time, config change, DEVICE_NEEDS_RESET. */
+  readonly virtio: VirtioDeviceContext;
+}
+
+export type IommuModel = VirtioDeviceModel & Iommu;
+export type IommuModelFactory = (host: IommuModelHost) => IommuModel;
+
+export interface BoardOptions {
+  iommuModel: IommuModelFactory;
+  /** The host clock virtual time follows until a client steps it (tests inject one). */
+  hostClock?: HostClock;
+}
+
+export class Board implements QtestTarget {
+  readonly endianness = 'little';
+  readonly description: BoardDescription;
+  readonly ram: GuestRam;
+  readonly clock: VirtualClock;
+  readonly findings = new FindingLog();
+  readonly pci = new PciHost();
+  readonly memory: MemoryMap;
+  readonly iommuFunction: VirtioPciFunction;
+  readonly iommu: IommuModel;
+  readonly endpoints: readonly EduDevice[];
+
+  constructor(description: BoardDescription, options: BoardOptions) {
+    this.description = description;
+    this.ram = new GuestRam(description.ram_size);
+    this.clock = new VirtualClock(options.hostClock);
+    this.memory = new MemoryMap(this.ram, () => this.pci.mappedRegions());
+    let iommu: IommuModel | undefined;
+    this.iommuFunction = new VirtioPciFunction({
+      slot: description.iommu.slot,
+      name: 'virtio-iommu',
+      ram: this.ram,
+      findings: this.findings,
+      createModel: (virtio) =>
+        (iommu = options.iommuModel({
+          config: description.iommu,
+          endpoints: description.endpoints,
+          findings: this.findings,
+          virtio,
+        })),
+    });
+    this.iommu = iommu!;
+    this.pci.attach(this.iommuFunction);
+    this.endpoints = description.endpoints.map(
+      (endpoint) =>
+        new EduDevice({
+          slot: endpoint.slot,
+          clock: this.clock,
+          dma: { ram: this.ram, iommu: this.iommu, findings: this.findings },
+          findings: this.findings,
+          dmaMask: endpoint.dma_mask,
+        }),
+    );
+    for (const endpoint of this.endpoints) this.pci.attach(endpoint);
+  }
+
+  // ---- QtestTarget ---------------------------------------------------------------------
+
+  syncTime(): void {
+    this.clock.catchUp();
+  }
+
+  portRead(port: number, size: PortSize): number {
+    // Unclaimed ports float high, as on a PC.
+    return this.pci.ioRead(port, size) ?? (size === 4 ? 0xffffffff : (1 << (8 * size)) - 1);
+  }
+
+  portWrite(port: number, size: PortSize, value: number): void {
+    this.pci.ioWrite(port, size, value);
+  }
+
+  memoryRead(address: bigint, length: number): Uint8Array | undefined {
+    return this.memory.read(address, length);
+  }
+
+  memoryWrite(address: bigint, data: Uint8Array): boolean {
+    return this.memory.write(address, data);
+  }
+
+  memoryFill(address: bigint, length: bigint, byte: number): boolean {
+    return this.memory.fill(address, length, byte);
+  }
+
+  clockStep(ns?: bigint): bigint {
+    return this.clock.step(ns);
+  }
+
+  clockSet(ns: bigint): bigint {
+    return this.clock.set(ns);
+  }
+}
+
+export function createBoard(description: BoardDescription, options: BoardOptions): Board {
+  return new Board(description, options);
+}

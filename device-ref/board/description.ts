@@ -1,0 +1,170 @@
+// Board descriptions: JSON files checked against schemas/board.schema.json, then against the
+// rules a schema cannot say (distinct slots, ranges that do not run backwards). 64-bit values
+// are hex strings in JSON and bigints here; names keep the spec's spelling (page_size_mask).
+
+import { Ajv } from 'ajv';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EDU_DEFAULT_DMA_MASK } from './edu.js';
+
+export type IommuFeatureName =
+  | 'VIRTIO_IOMMU_F_INPUT_RANGE'
+  | 'VIRTIO_IOMMU_F_DOMAIN_RANGE'
+  | 'VIRTIO_IOMMU_F_MAP_UNMAP'
+  | 'VIRTIO_IOMMU_F_BYPASS'
+  | 'VIRTIO_IOMMU_F_PROBE'
+  | 'VIRTIO_IOMMU_F_MMIO'
+  | 'VIRTIO_IOMMU_F_BYPASS_CONFIG';
+
+export interface ReservedRegion {
+  readonly subtype: 'RESERVED' | 'MSI';
+  readonly start: bigint;
+  readonly end: bigint;
+}
+
+/** The virtio-iommu function and the initial values of its device configuration. */
+export interface IommuDescription {
+  readonly slot: number;
+  readonly features: readonly IommuFeatureName[];
+  readonly page_size_mask: bigint;
+  readonly input_range: { readonly start: bigint; readonly end: bigint };
+  readonly domain_range: { readonly start: number; readonly end: number };
+  readonly probe_size: number;
+  readonly bypass: boolean;
+}
+
+export interface EndpointDescription {
+  readonly slot: number;
+  readonly kind: 'edu';
+  /** The endpoint ID: the PCI requester ID, slot << 3 on bus 0. */
+  readonly endpoint: number;
+  readonly dma_mask: bigint;
+  readonly reserved_regions: readonly ReservedRegion[];
+}
+
+export interface BoardDescription {
+  readonly name: string;
+  readonly description?: string;
+  readonly ram_size: number;
+  readonly iommu: IommuDescription;
+  readonly endpoints: readonly EndpointDescription[];
+}
+
+/** The boards under device-ref/boards/, by name. */
+export const BOARD_PRESETS = ['q35', 'arm64-virt'] as const;
+
+export class BoardDescriptionError extends Error {
+  constructor(
+    source: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`${source}: invalid board description:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+    this.name = 'BoardDescriptionError';
+  }
+}
+
+interface RangeJson {
+  start: string;
+  end: string;
+}
+
+interface BoardJson {
+  name: string;
+  description?: string;
+  ram_size: number;
+  iommu: Omit<IommuDescription, 'page_size_mask' | 'input_range'> & {
+    page_size_mask: string;
+    input_range: RangeJson;
+  };
+  endpoints: {
+    slot: number;
+    kind: 'edu';
+    dma_mask?: string;
+    reserved_regions: (RangeJson & { subtype: ReservedRegion['subtype'] })[];
+  }[];
+}
+
+const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+let validate: ReturnType<Ajv['compile']> | undefined;
+
+/** Checks parsed JSON and resolves it; `source` names it in errors (a file name). */
+export function parseBoardDescription(json: unknown, source: string): BoardDescription {
+  validate ??= new Ajv({ allErrors: true, strict: true }).compile(
+    JSON.parse(readFileSync(join(packageRoot, 'schemas', 'board.schema.json'), 'utf8')),
+  );
+  if (!validate(json)) {
+    const problems = (validate.errors ?? []).map(
+      (e) =>
+        `${e.instancePath === '' ? '(top level)' : e.instancePath} ${e.message ?? 'is invalid'}`,
+    );
+    throw new BoardDescriptionError(source, problems);
+  }
+  const board = json as BoardJson;
+  const problems: string[] = [];
+  const slots = new Map<number, string>([[board.iommu.slot, '/iommu/slot']]);
+  board.endpoints.forEach((endpoint, i) => {
+    const other = slots.get(endpoint.slot);
+    if (other !== undefined)
+      problems.push(`/endpoints/${i}/slot ${endpoint.slot} is already used by ${other}`);
+    slots.set(endpoint.slot, `/endpoints/${i}/slot`);
+  });
+  const checkRange = (path: string, start: bigint, end: bigint) => {
+    if (start > end) problems.push(`${path} starts after it ends`);
+  };
+  const { iommu } = board;
+  const inputRange = { start: BigInt(iommu.input_range.start), end: BigInt(iommu.input_range.end) };
+  checkRange('/iommu/input_range', inputRange.start, inputRange.end);
+  checkRange(
+    '/iommu/domain_range',
+    BigInt(iommu.domain_range.start),
+    BigInt(iommu.domain_range.end),
+  );
+  const pageSizeMask = BigInt(iommu.page_size_mask);
+  if (pageSizeMask === 0n) problems.push('/iommu/page_size_mask must offer at least one page size');
+  const endpoints = board.endpoints.map((endpoint, i) => ({
+    slot: endpoint.slot,
+    kind: endpoint.kind,
+    endpoint: endpoint.slot << 3,
+    dma_mask: endpoint.dma_mask === undefined ? EDU_DEFAULT_DMA_MASK : BigInt(endpoint.dma_mask),
+    reserved_regions: endpoint.reserved_regions.map((region, j) => {
+      const resolved = {
+        subtype: region.subtype,
+        start: BigInt(region.start),
+        end: BigInt(region.end),
+      };
+      checkRange(`/endpoints/${i}/reserved_regions/${j}`, resolved.start, resolved.end);
+      return resolved;
+    }),
+  }));
+  if (problems.length > 0) throw new BoardDescriptionError(source, problems);
+  return {
+    name: board.name,
+    ...(board.description !== undefined && { description: board.description }),
+    ram_size: board.ram_size,
+    iommu: { ...iommu, page_size_mask: pageSizeMask, input_range: inputRange },
+    endpoints,
+  };
+}
+
+/** A preset name ("q35", "arm64-virt") or the path of a board JSON file. */
+export function loadBoardDescription(nameOrFile: string): BoardDescription {
+  const preset = (BOARD_PRESETS as readonly string[]).includes(nameOrFile);
+  const file = preset
+    ? join(packageRoot, 'device-ref', 'boards', `${nameOrFile}.json`)
+    : nameOrFile;
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new BoardDescriptionError(nameOrFile, [(error as Error).message]);
+  }
+  return parseBoardDescription(json, nameOrFile);
+}
+
+function findPackageRoot(start: string): string {
+  for (let dir = start; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+    if (dirname(dir) === dir) throw new Error(`no package.json above ${start}`);
+  }
+}

@@ -1,0 +1,507 @@
+// The IOMMU core of the reference device: endpoints, domains and their mappings, bypass
+// mode, the configuration space and DMA translation with its fault reports. There is no
+// transport here: virtio-iommu.ts decodes requests, hands them to the handler of their type
+// (attach.ts, detach.ts, map.ts, unmap.ts, probe.ts) and carries faults to the event queue.
+
+import {
+  encodeConfig,
+  SIZEOF_VIRTIO_IOMMU_CONFIG,
+  SIZEOF_VIRTIO_IOMMU_PROBE_RESV_MEM,
+  VIRTIO_IOMMU_F_BYPASS,
+  VIRTIO_IOMMU_F_BYPASS_CONFIG,
+  VIRTIO_IOMMU_F_DOMAIN_RANGE,
+  VIRTIO_IOMMU_F_INPUT_RANGE,
+  VIRTIO_IOMMU_F_PROBE,
+  VIRTIO_IOMMU_FAULT_F_ADDRESS,
+  VIRTIO_IOMMU_FAULT_F_READ,
+  VIRTIO_IOMMU_FAULT_F_WRITE,
+  VIRTIO_IOMMU_FAULT_R_DOMAIN,
+  VIRTIO_IOMMU_FAULT_R_MAPPING,
+  VIRTIO_IOMMU_MAP_F_READ,
+  VIRTIO_IOMMU_MAP_F_WRITE,
+  VIRTIO_IOMMU_RESV_MEM_T_MSI,
+  VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
+  featureName,
+} from '../../dist/ts/index.js';
+import { hex } from './fields.js';
+import type { DriverFindings } from './findings.js';
+import { MappingTree, NO_MAPPING } from './mappings.js';
+
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+const U32_MAX = 0xffff_ffff;
+
+/** A RESV_MEM region of an endpoint, as PROBE reports it. */
+export interface ReservedRegion {
+  /** `VIRTIO_IOMMU_RESV_MEM_T_*`. */
+  subtype: number;
+  start: bigint;
+  /** Inclusive. */
+  end: bigint;
+}
+
+/** An endpoint behind the IOMMU, as the board declares it. */
+export interface IommuEndpoint {
+  /** The endpoint ID (on a PCI board, the requester ID). */
+  id: number;
+  reservedRegions?: readonly ReservedRegion[];
+}
+
+export interface IommuCoreOptions {
+  endpoints: readonly IommuEndpoint[];
+  /** The device-type feature bits the device offers (bit n is `VIRTIO_IOMMU_F_*` n). */
+  features: bigint;
+  pageSizeMask: bigint;
+  /** The virtual addresses the device translates; the whole 64-bit space without F_INPUT_RANGE. */
+  inputRange: { start: bigint; end: bigint };
+  /** The domain IDs the device accepts; every 32-bit value without F_DOMAIN_RANGE. */
+  domainRange: { start: number; end: number };
+  /** Bytes of PROBE properties (used with F_PROBE). */
+  probeSize: number;
+  /**
+   * The first value of `bypass` (used with F_BYPASS_CONFIG), 1 if the board wants
+   * (dev.config.bypass-initial). A system reset builds the board,
+   * and so the device, anew: bypass goes back to this value (dev.config.bypass-system-reset).
+   */
+  bypass: 0 | 1;
+  /** Live mappings over all domains; a MAP beyond this gets VIRTIO_IOMMU_S_NOMEM. */
+  maxMappings: number;
+}
+
+export class Domain {
+  readonly endpoints = new Set<number>();
+  readonly mappings = new MappingTree();
+
+  constructor(
+    readonly id: number,
+    /** Created by ATTACH with VIRTIO_IOMMU_ATTACH_F_BYPASS: its endpoints are in bypass mode. */
+    readonly bypass: boolean,
+  ) {}
+}
+
+export interface EndpointState {
+  readonly id: number;
+  /** Sorted by start, disjoint. */
+  readonly reservedRegions: readonly ReservedRegion[];
+  domain: Domain | undefined;
+  /** A PROBE request for it succeeded since the last device reset. */
+  probed: boolean;
+}
+
+/** A fault report, in the fields of `struct virtio_iommu_fault` (the reserved ones are zero). */
+export interface FaultReport {
+  reason: number;
+  flags: number;
+  endpoint: number;
+  address: bigint;
+}
+
+export type DmaAccess = 'read' | 'write';
+
+export type CoreTranslation =
+  /** `length` bytes from the address map contiguously to guest-physical `pa`. */
+  | { ok: true; pa: bigint; length: number }
+  /** The access is refused; `fault` is the report for the driver, if the device makes one. */
+  | { ok: false; fault?: FaultReport };
+
+const BYPASS_OFFSET = 36;
+/** Feature bits 0 to 23 belong to the device type; the others to the transport. */
+const DEVICE_TYPE_FEATURES = 0xff_ffffn;
+
+function validateOptions(options: IommuCoreOptions): void {
+  const fail = (message: string): never => {
+    throw new Error(`IOMMU configuration: ${message}`);
+  };
+  // dev.config.page-size-mask
+  if (options.pageSizeMask <= 0n || options.pageSizeMask > U64_MAX)
+    fail('page_size_mask must be a non-zero 64-bit value');
+  const { inputRange, domainRange } = options;
+  if (inputRange.start < 0n || inputRange.end > U64_MAX || inputRange.start > inputRange.end) {
+    fail(`input_range ${hex(inputRange.start)}-${hex(inputRange.end)} is not a 64-bit range`);
+  }
+  if (
+    !Number.isInteger(domainRange.start) ||
+    !Number.isInteger(domainRange.end) ||
+    domainRange.start < 0 ||
+    domainRange.end > U32_MAX ||
+    domainRange.start > domainRange.end
+  ) {
+    fail(`domain_range ${domainRange.start}-${domainRange.end} is not a 32-bit range`);
+  }
+  if (!Number.isInteger(options.probeSize) || options.probeSize < 0 || options.probeSize > U32_MAX)
+    fail('probe_size must be a 32-bit value');
+  if (!Number.isInteger(options.maxMappings) || options.maxMappings < 1)
+    fail('maxMappings must be a positive integer');
+  const ids = new Set<number>();
+  for (const endpoint of options.endpoints) {
+    if (!Number.isInteger(endpoint.id) || endpoint.id < 0 || endpoint.id > U32_MAX)
+      fail(`endpoint ID ${endpoint.id} is not a 32-bit value`);
+    if (ids.has(endpoint.id)) fail(`endpoint ${endpoint.id} is declared twice`);
+    ids.add(endpoint.id);
+    const regions = [...(endpoint.reservedRegions ?? [])].sort((a, b) =>
+      a.start < b.start ? -1 : 1,
+    );
+    regions.forEach((region, i) => {
+      if (
+        region.subtype !== VIRTIO_IOMMU_RESV_MEM_T_RESERVED &&
+        region.subtype !== VIRTIO_IOMMU_RESV_MEM_T_MSI
+      ) {
+        fail(`endpoint ${endpoint.id}: unknown RESV_MEM subtype ${region.subtype}`);
+      }
+      if (region.start < 0n || region.end > U64_MAX || region.start > region.end) {
+        fail(
+          `endpoint ${endpoint.id}: reserved region ${hex(region.start)}-${hex(region.end)} is not a 64-bit range`,
+        );
+      }
+      // dev.resv-mem.no-overlap
+      const previous = regions[i - 1];
+      if (previous && previous.end >= region.start)
+        fail(`endpoint ${endpoint.id}: reserved regions overlap at ${hex(region.start)}`);
+    });
+    // dev.resv-mem.single-msi
+    if (regions.filter((r) => r.subtype === VIRTIO_IOMMU_RESV_MEM_T_MSI).length > 1) {
+      fail(`endpoint ${endpoint.id}: more than one MSI region`);
+    }
+    if (
+      (options.features >> BigInt(VIRTIO_IOMMU_F_PROBE)) & 1n &&
+      regions.length * SIZEOF_VIRTIO_IOMMU_PROBE_RESV_MEM > options.probeSize
+    ) {
+      fail(
+        `endpoint ${endpoint.id}: ${regions.length} RESV_MEM properties do not fit in probe_size ${options.probeSize}`,
+      );
+    }
+  }
+}
+
+export class IommuCore {
+  readonly options: Readonly<IommuCoreOptions>;
+  readonly findings: DriverFindings;
+  /** The page granularity: the lowest set bit of page_size_mask; the others are hints (dev.config.page-sizes). */
+  readonly granularity: bigint;
+  readonly endpoints = new Map<number, EndpointState>();
+  readonly domains = new Map<number, Domain>();
+
+  // Device-type feature bits (0 to 23) as plain numbers: checked on every request and DMA.
+  readonly #offered: number;
+  #negotiated = 0;
+  #bypass: 0 | 1;
+  #mappingCount = 0;
+
+  /** Throws on options a device cannot have (see validateOptions). */
+  constructor(options: IommuCoreOptions, findings: DriverFindings) {
+    validateOptions(options);
+    this.options = options;
+    this.findings = findings;
+    this.granularity = options.pageSizeMask & -options.pageSizeMask;
+    this.#bypass = options.bypass;
+    this.#offered = Number(options.features & DEVICE_TYPE_FEATURES);
+    for (const endpoint of options.endpoints) {
+      const reservedRegions = [...(endpoint.reservedRegions ?? [])].sort((a, b) =>
+        a.start < b.start ? -1 : 1,
+      );
+      this.endpoints.set(endpoint.id, {
+        id: endpoint.id,
+        reservedRegions,
+        domain: undefined,
+        probed: false,
+      });
+    }
+  }
+
+  // --- features ---
+
+  offers(bit: number): boolean {
+    return ((this.#offered >>> bit) & 1) === 1;
+  }
+
+  negotiated(bit: number): boolean {
+    return ((this.#negotiated >>> bit) & 1) === 1;
+  }
+
+  /** The driver set FEATURES_OK with `features` (all 64 bits; the device keeps its own). */
+  featuresAccepted(features: bigint): void {
+    this.#negotiated = Number(features & DEVICE_TYPE_FEATURES) & this.#offered;
+    // drv.features.accept
+    const declined = [
+      VIRTIO_IOMMU_F_INPUT_RANGE,
+      VIRTIO_IOMMU_F_DOMAIN_RANGE,
+      VIRTIO_IOMMU_F_PROBE,
+    ].filter((bit) => this.offers(bit) && !this.negotiated(bit));
+    if (declined.length > 0) {
+      const names = declined.map(featureName);
+      this.findings.report(
+        'drv.features.accept',
+        `the driver declined ${names.join(', ')}, which the device offered`,
+        {
+          declined: names,
+        },
+      );
+    }
+  }
+
+  // --- limits ---
+
+  /**
+   * Whether `domain` lies in domain_range; when it does not, reports the driver
+   * (drv.req.domain-range) if it knows the range, i.e. negotiated F_DOMAIN_RANGE.
+   */
+  domainInRange(domain: number, request: string): boolean {
+    if (!this.offers(VIRTIO_IOMMU_F_DOMAIN_RANGE)) return true;
+    const { start, end } = this.options.domainRange;
+    if (domain >= start && domain <= end) return true;
+    if (this.negotiated(VIRTIO_IOMMU_F_DOMAIN_RANGE)) {
+      this.findings.report(
+        'drv.req.domain-range',
+        `${request} request: domain ${domain} lies outside domain_range ${start}-${end}; the device answered VIRTIO_IOMMU_S_RANGE`,
+        { domain, domain_range: { start, end } },
+      );
+    }
+    return false;
+  }
+
+  /** Like domainInRange, for [virt_start, virt_end] and input_range (drv.req.input-range). */
+  rangeInInput(virt_start: bigint, virt_end: bigint, request: string): boolean {
+    if (!this.offers(VIRTIO_IOMMU_F_INPUT_RANGE)) return true;
+    const { start, end } = this.options.inputRange;
+    if (virt_start >= start && virt_end <= end) return true;
+    if (this.negotiated(VIRTIO_IOMMU_F_INPUT_RANGE)) {
+      this.findings.report(
+        'drv.req.input-range',
+        `${request} request: ${hex(virt_start)}-${hex(virt_end)} reaches outside input_range ${hex(start)}-${hex(end)}; the device answered VIRTIO_IOMMU_S_RANGE`,
+        { virt_start, virt_end, input_range: { start, end } },
+      );
+    }
+    return false;
+  }
+
+  // --- endpoints and domains ---
+
+  /**
+   * Puts `endpoint` into domain `id`, creating the domain, after taking it out of the domain
+   * it is in, exactly as DETACH would (dev.attach.move, dev.attach.move-as-detach).
+   */
+  attach(endpoint: EndpointState, id: number, bypass: boolean): void {
+    if (endpoint.domain?.id === id) return;
+    if (endpoint.domain) this.detach(endpoint);
+    let domain = this.domains.get(id);
+    if (!domain) {
+      domain = new Domain(id, bypass);
+      this.domains.set(id, domain);
+    }
+    domain.endpoints.add(endpoint.id);
+    endpoint.domain = domain;
+  }
+
+  /** Takes `endpoint` out of its domain; a domain left without endpoints ceases to exist. */
+  detach(endpoint: EndpointState): void {
+    const domain = endpoint.domain;
+    if (!domain) return;
+    domain.endpoints.delete(endpoint.id);
+    endpoint.domain = undefined;
+    if (domain.endpoints.size === 0) {
+      this.domains.delete(domain.id);
+      this.#mappingCount -= domain.mappings.size;
+    }
+  }
+
+  /** The reserved region of an endpoint of `domain` that [start, end] overlaps, if any. */
+  reservedOverlap(
+    domain: Domain,
+    start: bigint,
+    end: bigint,
+  ): { endpoint: number; region: ReservedRegion } | undefined {
+    for (const id of domain.endpoints) {
+      for (const region of this.endpoints.get(id)!.reservedRegions) {
+        if (region.start <= end && start <= region.end) return { endpoint: id, region };
+      }
+    }
+    return undefined;
+  }
+
+  /** Whether one more mapping fits under maxMappings. */
+  get canMap(): boolean {
+    return this.#mappingCount < this.options.maxMappings;
+  }
+
+  /** Keeps the device-wide mapping count in step with MAP and UNMAP. */
+  mappingsChanged(delta: number): void {
+    this.#mappingCount += delta;
+  }
+
+  // --- bypass and translation ---
+
+  /** dev.bypass.identity: the three cases of "Bypass mode". */
+  inBypass(endpoint: EndpointState): boolean {
+    if (endpoint.domain) return endpoint.domain.bypass;
+    if (this.offers(VIRTIO_IOMMU_F_BYPASS_CONFIG) && this.#bypass === 1) return true;
+    return this.negotiated(VIRTIO_IOMMU_F_BYPASS);
+  }
+
+  /**
+   * Translates the first bytes of an access of `length` bytes at `iova` by `endpointId`.
+   * An endpoint in bypass mode reaches pa = iova (dev.bypass.identity). Otherwise its
+   * reserved regions come first: an MSI doorbell is never translated, a RESERVED region
+   * is never reachable (dev.resv-mem.contained); then an unattached endpoint is refused
+   * with R_DOMAIN (dev.bypass.unattached-blocked), and an attached one reaches what its
+   * domain maps with the permission the access needs (dev.map.write-protect; a mapping
+   * without VIRTIO_IOMMU_MAP_F_READ refuses reads: dev.map.write-only is not taken),
+   * else R_MAPPING. An endpoint the board did not declare is refused without a report.
+   */
+  translate(endpointId: number, iova: bigint, length: number, access: DmaAccess): CoreTranslation {
+    const endpoint = this.endpoints.get(endpointId);
+    if (!endpoint) return { ok: false };
+    let room = U64_MAX - iova + 1n;
+    if (!this.inBypass(endpoint)) {
+      for (const region of endpoint.reservedRegions) {
+        if (iova < region.start) {
+          if (region.start - iova < room) room = region.start - iova;
+          break;
+        }
+        if (iova <= region.end) {
+          if (region.subtype === VIRTIO_IOMMU_RESV_MEM_T_MSI) {
+            return { ok: true, pa: iova, length: clip(length, region.end - iova + 1n) };
+          }
+          return {
+            ok: false,
+            fault: this.#fault(
+              endpoint,
+              endpoint.domain ? VIRTIO_IOMMU_FAULT_R_MAPPING : VIRTIO_IOMMU_FAULT_R_DOMAIN,
+              iova,
+              access,
+            ),
+          };
+        }
+      }
+      const domain = endpoint.domain;
+      if (!domain)
+        return {
+          ok: false,
+          fault: this.#fault(endpoint, VIRTIO_IOMMU_FAULT_R_DOMAIN, iova, access),
+        };
+      const mappings = domain.mappings;
+      const handle = mappings.find(iova);
+      const needed = access === 'write' ? VIRTIO_IOMMU_MAP_F_WRITE : VIRTIO_IOMMU_MAP_F_READ;
+      if (handle === NO_MAPPING || (mappings.flagsOf(handle) & needed) === 0) {
+        return {
+          ok: false,
+          fault: this.#fault(endpoint, VIRTIO_IOMMU_FAULT_R_MAPPING, iova, access),
+        };
+      }
+      const virtStart = mappings.virtStartOf(handle);
+      const mapped = mappings.virtEndOf(handle) - iova + 1n;
+      return {
+        ok: true,
+        pa: mappings.physStartOf(handle) + (iova - virtStart),
+        length: clip(length, mapped < room ? mapped : room),
+      };
+    }
+    return { ok: true, pa: iova, length: clip(length, room) };
+  }
+
+  /** Every report gives the address (dev.fault.address-optional not taken). */
+  #fault(endpoint: EndpointState, reason: number, address: bigint, access: DmaAccess): FaultReport {
+    const kind = access === 'write' ? VIRTIO_IOMMU_FAULT_F_WRITE : VIRTIO_IOMMU_FAULT_F_READ;
+    return { reason, flags: kind | VIRTIO_IOMMU_FAULT_F_ADDRESS, endpoint: endpoint.id, address };
+  }
+
+  // --- configuration space ---
+
+  /** The value of `bypass` now. */
+  get bypass(): 0 | 1 {
+    return this.#bypass;
+  }
+
+  /**
+   * `struct virtio_iommu_config` as the driver reads it. Fields whose feature the device
+   * does not offer show the limits that then apply: the whole 64-bit input range, every
+   * domain ID, a probe_size and bypass of 0.
+   */
+  configBytes(): Uint8Array {
+    const bytes = new Uint8Array(SIZEOF_VIRTIO_IOMMU_CONFIG);
+    encodeConfig(bytes, {
+      page_size_mask: this.options.pageSizeMask,
+      input_range: this.offers(VIRTIO_IOMMU_F_INPUT_RANGE)
+        ? this.options.inputRange
+        : { start: 0n, end: U64_MAX },
+      domain_range: this.offers(VIRTIO_IOMMU_F_DOMAIN_RANGE)
+        ? this.options.domainRange
+        : { start: 0, end: U32_MAX },
+      probe_size: this.offers(VIRTIO_IOMMU_F_PROBE) ? this.options.probeSize : 0,
+      bypass: this.offers(VIRTIO_IOMMU_F_BYPASS_CONFIG) ? this.#bypass : 0,
+      reserved: new Uint8Array(3),
+    });
+    return bytes;
+  }
+
+  /** A driver read of `size` bytes at `offset`; all ones past the end, as QEMU answers. */
+  readConfig(offset: number, size: 1 | 2 | 4): number {
+    if (offset < 0 || offset + size > SIZEOF_VIRTIO_IOMMU_CONFIG)
+      return size === 4 ? U32_MAX : (1 << (8 * size)) - 1;
+    const view = new DataView(this.configBytes().buffer);
+    if (size === 1) return view.getUint8(offset);
+    return size === 2 ? view.getUint16(offset, true) : view.getUint32(offset, true);
+  }
+
+  /**
+   * A driver write. Only `bypass` changes, only once F_BYPASS_CONFIG has been negotiated and
+   * only to 0 or 1; a write of another value leaves it as it was, so that it never shows
+   * anything else (dev.config.bypass-value). Every other byte is read-only.
+   */
+  writeConfig(offset: number, size: 1 | 2 | 4, value: number): void {
+    const readOnly: number[] = [];
+    for (let i = 0; i < size; i++) {
+      const at = offset + i;
+      const byte = Math.floor(value / 2 ** (8 * i)) & 0xff;
+      if (at === BYPASS_OFFSET) this.#writeBypass(byte);
+      else readOnly.push(at);
+    }
+    if (readOnly.length > 0) {
+      this.findings.report(
+        'drv.config.read-only',
+        `the driver wrote ${readOnly.length} byte(s) of the device configuration other than bypass, at offset(s) ${readOnly.join(', ')}; the device ignored them`,
+        { offset, size, value },
+      );
+    }
+  }
+
+  #writeBypass(byte: number): void {
+    if (!this.negotiated(VIRTIO_IOMMU_F_BYPASS_CONFIG)) {
+      this.findings.report(
+        'drv.config.bypass-write',
+        `the driver wrote ${byte} to bypass without having negotiated VIRTIO_IOMMU_F_BYPASS_CONFIG; the device ignored it`,
+        { value: byte },
+      );
+      return;
+    }
+    if (byte !== 0 && byte !== 1) {
+      this.findings.report(
+        'drv.config.bypass-value',
+        `the driver wrote ${byte} to bypass; the device kept ${this.#bypass}`,
+        {
+          value: byte,
+        },
+      );
+      return;
+    }
+    this.#bypass = byte;
+  }
+
+  // --- resets ---
+
+  /**
+   * Device reset: every endpoint leaves its domain, every domain and mapping goes, the
+   * features are forgotten. `bypass` keeps its value (dev.config.bypass-device-reset).
+   */
+  reset(): void {
+    this.domains.clear();
+    this.#mappingCount = 0;
+    this.#negotiated = 0;
+    for (const endpoint of this.endpoints.values()) {
+      endpoint.domain = undefined;
+      endpoint.probed = false;
+    }
+  }
+}
+
+function clip(length: number, available: bigint): number {
+  return available < BigInt(length) ? Number(available) : length;
+}

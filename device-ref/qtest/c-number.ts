@@ -1,0 +1,52 @@
+// Numbers as QEMU's qtest reads them: qemu_strtou64 / qemu_strtoi64, that is glibc's
+// strtoull / strtoll with base 0 and the whole word consumed. So: optional leading
+// whitespace, an optional sign, then `0x…` hex, `0…` octal or decimal digits. A minus sign
+// on an unsigned number wraps it ("-1" is 2^64-1); out of range is an error, as is any
+// character left over. Where QEMU aborts on a bad number, the server answers FAIL instead.
+
+const C_SPACE = /^[ \t\n\v\f\r]*/;
+const U64_RANGE = 1n << 64n;
+const I64_MAX = (1n << 63n) - 1n;
+
+interface Parsed {
+  negative: boolean;
+  magnitude: bigint;
+}
+
+function parse(word: string): Parsed | undefined {
+  let rest = word.replace(C_SPACE, '');
+  let negative = false;
+  if (rest.startsWith('+') || rest.startsWith('-')) {
+    negative = rest.startsWith('-');
+    rest = rest.slice(1);
+  }
+  let prefix = '';
+  let digits: RegExp = /^[0-9]+$/;
+  if (/^0[xX][0-9a-fA-F]/.test(rest)) {
+    prefix = '0x';
+    digits = /^[0-9a-fA-F]+$/;
+    rest = rest.slice(2);
+  } else if (rest.startsWith('0')) {
+    prefix = '0o';
+    digits = /^[0-7]+$/;
+  }
+  if (!digits.test(rest)) return undefined;
+  // Leading zeros aside, no 64-bit value needs more than 22 digits; skip parsing a huge word.
+  if (rest.replace(/^0+/, '').length > 22) return { negative, magnitude: U64_RANGE };
+  return { negative, magnitude: BigInt(prefix + rest) };
+}
+
+/** strtoull semantics: a value in [0, 2^64), or undefined. */
+export function parseUnsigned64(word: string): bigint | undefined {
+  const parsed = parse(word);
+  if (parsed === undefined || parsed.magnitude >= U64_RANGE) return undefined;
+  return parsed.negative ? (U64_RANGE - parsed.magnitude) % U64_RANGE : parsed.magnitude;
+}
+
+/** strtoll semantics: a value in [-2^63, 2^63), or undefined. */
+export function parseSigned64(word: string): bigint | undefined {
+  const parsed = parse(word);
+  if (parsed === undefined) return undefined;
+  const value = parsed.negative ? -parsed.magnitude : parsed.magnitude;
+  return value < -I64_MAX - 1n || value > I64_MAX ? undefined : value;
+}

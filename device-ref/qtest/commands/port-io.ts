@@ -1,0 +1,36 @@
+// outb/outw/outl ADDR VALUE → OK; inb/inw/inl ADDR → OK 0x%04x (QEMU's width: at least four
+// digits, so inb answers "OK 0x00ff"). Ports stop at 0xffff; VALUE is truncated to the width.
+
+import { CommandError } from '../arguments.js';
+import type { PortSize } from '../target.js';
+import { hex, type QtestCommand } from './command.js';
+
+const SUFFIX = { 1: 'b', 2: 'w', 4: 'l' } as const;
+const MAX_PORT = 0xffffn;
+
+function port(value: bigint): number {
+  if (value > MAX_PORT) throw new CommandError(`Port ${hex(value)} is beyond 0xffff`);
+  return Number(value);
+}
+
+export function portOut(size: PortSize): QtestCommand {
+  return {
+    usage: `out${SUFFIX[size]} ADDR VALUE`,
+    run(args, target) {
+      const address = port(args.unsigned(1));
+      const value = args.unsigned(2) & ((1n << BigInt(8 * size)) - 1n);
+      target.portWrite(address, size, Number(value));
+      return 'OK';
+    },
+  };
+}
+
+export function portIn(size: PortSize): QtestCommand {
+  return {
+    usage: `in${SUFFIX[size]} ADDR`,
+    run(args, target) {
+      const value = target.portRead(port(args.unsigned(1)), size);
+      return `OK 0x${value.toString(16).padStart(4, '0')}`;
+    },
+  };
+}

@@ -1,0 +1,73 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runDeviceCommand } from '../cli.js';
+import { echoIommuFactory } from './support/echo-device.js';
+import { LineClient } from './support/qtest-client.js';
+
+describe('viommu device (runDeviceCommand)', () => {
+  let dir: string;
+  let out: string;
+  let err: string;
+  const io = () => ({
+    stdout: (t: string) => void (out += t),
+    stderr: (t: string) => void (err += t),
+  });
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'viommu-cli-'));
+    out = err = '';
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('serves a board on a Unix socket until stopped, then removes the socket', async () => {
+    const path = join(dir, 'dev.sock');
+    const stop = new AbortController();
+    let onListening!: (address: string) => void;
+    const listening = new Promise<string>((resolve) => (onListening = resolve));
+    const exited = runDeviceCommand(['--board', 'q35', '--listen', `unix:${path}`], {
+      ...io(),
+      iommuModel: echoIommuFactory(),
+      signal: stop.signal,
+      onListening,
+    });
+    assert.equal(await listening, `unix:${path}`);
+    const client = await LineClient.connect(`unix:${path}`);
+    assert.equal(await client.send('endianness'), 'OK little');
+    // A driver mistake shows on stderr as it happens.
+    assert.equal(await client.send(`outl 0xcf8 ${0x80000000 | (1 << 11) | 0x20}`), 'OK');
+    assert.equal(await client.send('outl 0xcfc 0xe0000000'), 'OK');
+    assert.equal(await client.send(`outl 0xcf8 ${0x80000000 | (1 << 11) | 0x04}`), 'OK');
+    assert.equal(await client.send('outw 0xcfc 6'), 'OK');
+    assert.equal(await client.send('writew 0xe0000012 5'), 'OK');
+    await client.close();
+    stop.abort();
+    assert.equal(await exited, 0);
+    assert.match(out, /board q35, listening on unix:/);
+    assert.match(err, /finding: virtio-iommu 00:01.0: driver wrote read-only num_queues/);
+    assert.equal(existsSync(path), false);
+  });
+
+  it('stops on SIGTERM', async () => {
+    let address = '';
+    const run = runDeviceCommand(['--board', 'arm64-virt', '--listen', 'tcp:0'], {
+      ...io(),
+      iommuModel: echoIommuFactory(),
+      onListening: (a) => {
+        address = a;
+        process.emit('SIGTERM', 'SIGTERM');
+      },
+    });
+    assert.equal(await run, 0);
+    assert.match(address, /^tcp:127\.0\.0\.1:\d+$/);
+  });
+
+  it('fails with a message for a bad board, a bad address or missing options', async () => {
+    assert.equal(await runDeviceCommand(['--board', 'nope.json', '--listen', 'tcp:0'], io()), 1);
+    assert.match(err, /viommu device: nope\.json: invalid board description/);
+    assert.equal(await runDeviceCommand(['--board', 'q35', '--listen', 'udp:1'], io()), 1);
+    assert.match(err, /cannot listen on udp:1: invalid listen address/);
+    assert.equal(await runDeviceCommand(['--board', 'q35'], io()), 2);
+    assert.match(err, /required option '--listen <address>' not specified/);
+  });
+});

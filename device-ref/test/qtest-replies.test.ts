@@ -1,0 +1,132 @@
+// Every reply form of the qtest protocol, on a q35 board in-process.
+
+import assert from 'node:assert/strict';
+import { MAX_TRANSFER_BYTES } from '../qtest/commands/command.js';
+import { manualHostClock, TestDriver } from './support/driver.js';
+
+describe('qtest replies', () => {
+  let d: TestDriver;
+  beforeEach(() => {
+    d = new TestDriver();
+  });
+
+  it('endianness → OK little (extra words ignored)', () => {
+    assert.equal(d.cmd('endianness'), 'OK little');
+    assert.equal(d.cmd('endianness extra words'), 'OK little');
+  });
+
+  it('inb/inw/inl answer with at least four hex digits; unused ports float high', () => {
+    assert.equal(d.cmd('inb 0x80'), 'OK 0x00ff');
+    assert.equal(d.cmd('inw 0x80'), 'OK 0xffff');
+    assert.equal(d.cmd('inl 0x1234'), 'OK 0xffffffff');
+    assert.equal(d.cmd('outb 0x80 0x1ff'), 'OK');
+    assert.equal(d.cmd('outl 0xcf8 0x80000000'), 'OK');
+    assert.equal(d.cmd('inb 0xcf8'), 'OK 0x0000');
+  });
+
+  it('readb..readq answer 16 hex digits, little-endian; writes truncate the value', () => {
+    assert.equal(d.cmd('writel 0x100000 0xdeadbeef'), 'OK');
+    assert.equal(d.cmd('readb 0x100000'), 'OK 0x00000000000000ef');
+    assert.equal(d.cmd('readw 0x100000'), 'OK 0x000000000000beef');
+    assert.equal(d.cmd('readl 0x100000'), 'OK 0x00000000deadbeef');
+    assert.equal(d.cmd('readq 0x100000'), 'OK 0x00000000deadbeef');
+    assert.equal(d.cmd('writew 0x100000 0x123456'), 'OK');
+    assert.equal(d.cmd('readl 0x100000'), 'OK 0x00000000dead3456');
+    assert.equal(d.cmd('writeq 0x100000 -2'), 'OK');
+    assert.equal(d.cmd('readq 0x100000'), 'OK 0xfffffffffffffffe');
+    assert.equal(d.cmd('readw 0x100001'), 'OK 0x000000000000ffff', 'unaligned RAM access');
+  });
+
+  it('read/write move hex; write zero-fills and answers ERR for data under 3 characters', () => {
+    assert.equal(d.cmd('write 0x2000 4 0xdeadbeef'), 'OK');
+    assert.equal(d.cmd('read 0x2000 6'), 'OK 0xdeadbeef0000');
+    assert.equal(d.cmd('write 0x2000 4 0xab'), 'OK');
+    assert.equal(d.cmd('read 0x2000 4'), 'OK 0xab000000');
+    assert.equal(d.cmd('write 0x2000 1 0x'), 'ERR invalid argument size');
+    assert.equal(d.cmd('write 0x2000 0 0x12'), 'OK');
+    assert.equal(d.cmd('read 0x2000 0'), "FAIL SIZE 0 is not allowed for 'read'");
+  });
+
+  it('b64read/b64write; a zero-size b64read answers "OK " with the space', () => {
+    assert.equal(d.cmd('b64write 0x3000 5 AQIDBAU='), 'OK');
+    assert.equal(d.cmd('b64read 0x3000 5'), 'OK AQIDBAU=');
+    assert.equal(d.cmd('b64read 0x3000 0'), 'OK ');
+    assert.equal(d.cmd('b64write 0x3000 2 AQID'), 'OK');
+    assert.equal(d.cmd('read 0x3000 3'), 'OK 0x010203');
+    assert.equal(d.cmd('b64write 0x3000 4 AQ=='), 'OK');
+    assert.equal(d.cmd('read 0x3000 5'), 'OK 0x0100000005', 'short data is zero-filled');
+    assert.equal(d.cmd('b64write 0x3000 3 A'), 'ERR invalid argument size');
+  });
+
+  it('memset fills with the low byte of the pattern; size 0 does nothing', () => {
+    assert.equal(d.cmd('memset 0x4000 4 0x1ff'), 'OK');
+    assert.equal(d.cmd('read 0x4000 5'), 'OK 0xffffffff00');
+    assert.equal(d.cmd('memset 0x4000 0 5'), 'OK');
+    assert.equal(d.cmd('memset 0x0 0x10000000 0'), 'OK', 'all of RAM');
+    assert.equal(d.cmd('read 0x4000 1'), 'OK 0x00');
+  });
+
+  it('clock_step and clock_set answer the virtual time in decimal ns', () => {
+    d = new TestDriver('q35', manualHostClock());
+    assert.equal(d.cmd('clock_set 1000'), 'OK 1000');
+    assert.equal(d.cmd('clock_step 500'), 'OK 1500');
+    assert.equal(d.cmd('clock_step'), 'OK 1500', 'no timer pending: no move');
+    assert.equal(d.cmd('clock_set 10'), 'OK 1500', 'the past is ignored');
+    assert.equal(d.cmd('clock_step -5'), 'OK 1500');
+  });
+
+  it('unknown commands, as QEMU words them (split on single spaces)', () => {
+    assert.equal(d.cmd('xyz'), "FAIL Unknown command 'xyz'");
+    assert.equal(d.cmd('XYZ abc'), "FAIL Unknown command 'XYZ'");
+    assert.equal(d.cmd(' outb'), "FAIL Unknown command ''");
+    assert.equal(d.cmd('readb\t0x1000'), "FAIL Unknown command 'readb\t0x1000'");
+    assert.equal(d.cmd('constructor'), "FAIL Unknown command 'constructor'");
+    assert.equal(d.cmd('__proto__'), "FAIL Unknown command '__proto__'");
+    assert.equal(d.cmd('irq_intercept_in ioapic'), "FAIL Unknown command 'irq_intercept_in'");
+  });
+
+  it('answers FAIL where QEMU would abort', () => {
+    assert.equal(d.cmd(''), 'FAIL Empty command line');
+    assert.equal(d.cmd('readb'), "FAIL Missing argument ADDR: usage 'readb ADDR'");
+    assert.equal(d.cmd('outb 0x80'), "FAIL Missing argument VALUE: usage 'outb ADDR VALUE'");
+    assert.equal(
+      d.cmd('write 0x1000 4'),
+      "FAIL Missing argument DATA: usage 'write ADDR SIZE DATA'",
+    );
+    assert.equal(d.cmd('clock_set'), "FAIL Missing argument NS: usage 'clock_set NS'");
+    assert.equal(d.cmd('readb  0x1000'), "FAIL Invalid number '' for ADDR");
+    assert.equal(d.cmd('readb 0x1000\r'), "FAIL Invalid number '0x1000\r' for ADDR");
+    assert.equal(d.cmd('readb 0xg'), "FAIL Invalid number '0xg' for ADDR");
+    assert.equal(
+      d.cmd('clock_step 0x8000000000000000'),
+      "FAIL Invalid number '0x8000000000000000' for NS",
+    );
+    assert.equal(d.cmd('inb 0x10000'), 'FAIL Port 0x10000 is beyond 0xffff');
+    assert.equal(d.cmd('outw -1 0'), 'FAIL Port 0xffffffffffffffff is beyond 0xffff');
+    assert.equal(
+      d.cmd(`read 0 ${MAX_TRANSFER_BYTES + 1}`),
+      `FAIL Size 0x1000001 is more than the ${MAX_TRANSFER_BYTES} bytes one command may move`,
+    );
+    assert.equal(
+      d.cmd('b64read 0 0xffffffffffffffff'),
+      `FAIL Size 0xffffffffffffffff is more than the ${MAX_TRANSFER_BYTES} bytes one command may move`,
+    );
+  });
+
+  it('refuses guest-physical ranges that are not all RAM or enabled BARs, writing nothing', () => {
+    const fail = (range: string) =>
+      `FAIL Guest-physical range ${range} is not backed by RAM or an enabled BAR`;
+    assert.equal(d.cmd('readl 0x10000000'), fail('0x10000000+0x4'));
+    assert.equal(d.cmd('readq 0xffffffc'), fail('0xffffffc+0x8'));
+    assert.equal(d.cmd('writeq 0xffffffc 0x1111111111111111'), fail('0xffffffc+0x8'));
+    assert.equal(d.cmd('readl 0xffffffc'), 'OK 0x0000000000000000', 'the RAM part was not written');
+    assert.equal(d.cmd('readb 0xffffffffffffffff'), fail('0xffffffffffffffff+0x1'));
+    assert.equal(d.cmd('read 0xfffffffffffffffe 4'), fail('0xfffffffffffffffe+0x4'));
+    assert.equal(
+      d.cmd('memset 0xfffffff 0xffffffffffffffff 1'),
+      fail('0xfffffff+0xffffffffffffffff'),
+    );
+    assert.equal(d.cmd('readb 0xfffffff'), 'OK 0x0000000000000000');
+    assert.equal(d.cmd('readl 0xe0000000'), fail('0xe0000000+0x4'), 'a BAR before it is enabled');
+  });
+});

@@ -1,0 +1,230 @@
+// One split virtqueue (virtio 1.4, "Split Virtqueues"): the driver-written configuration
+// (size, the three area addresses, enable) and the device side of the rings: reading the
+// available ring, walking chains, writing used elements, notification suppression with and
+// without VIRTIO_F_EVENT_IDX. Every guest address is checked against RAM.
+//
+// Broken chains are returned at once with used length 0 and a finding. A broken ring (an
+// area outside RAM, an available index that moved by more than the queue size, a head that
+// is not a descriptor index) sets DEVICE_NEEDS_RESET: the device cannot go on safely.
+
+import type { FindingLog } from '../board/findings.js';
+import type { GuestRam } from '../board/guest-ram.js';
+import {
+  VIRTIO_F_EVENT_IDX,
+  VIRTIO_F_INDIRECT_DESC,
+  VIRTQ_AVAIL_F_NO_INTERRUPT,
+} from './constants.js';
+import { walkDescriptorChain, type ChainSegment } from './descriptor-walk.js';
+import type { DescriptorChain, QueueAccess } from './device-model.js';
+
+/** The device's limit on device-readable bytes in one chain (virtio-iommu requests are tiny). */
+export const MAX_READABLE_BYTES = 1 << 20;
+
+/** What a queue needs from its transport. */
+export interface QueueHost {
+  readonly ram: GuestRam;
+  readonly findings: FindingLog;
+  /** DRIVER_OK set, DEVICE_NEEDS_RESET clear, bus mastering on. */
+  deviceLive(): boolean;
+  negotiated(bit: number): boolean;
+  needsReset(reason: string): void;
+  /** A used buffer notification: sets ISR bit 0. */
+  notifyUsed(): void;
+}
+
+class PoppedChain implements DescriptorChain {
+  pushed = false;
+  constructor(
+    readonly readable: Uint8Array,
+    readonly writableLength: number,
+    readonly queue: SplitVirtqueue,
+    readonly generation: number,
+    readonly head: number,
+    readonly writable: readonly ChainSegment[],
+  ) {}
+}
+
+export class SplitVirtqueue implements QueueAccess {
+  readonly index: number;
+  readonly maxSize: number;
+  readonly #host: QueueHost;
+  size: number;
+  enabled = false;
+  /** queue_desc, queue_driver, queue_device: the descriptor, driver (available) and device (used) areas. */
+  desc = 0n;
+  driver = 0n;
+  device = 0n;
+  #lastAvail = 0;
+  #usedIdx = 0;
+  /** Bumped by every reset, so chains popped before it are recognised and dropped. */
+  #generation = 0;
+
+  constructor(index: number, maxSize: number, host: QueueHost) {
+    this.index = index;
+    this.maxSize = maxSize;
+    this.size = maxSize;
+    this.#host = host;
+  }
+
+  /** Device or queue reset: back to the state a driver finds after reset. */
+  reset(): void {
+    this.size = this.maxSize;
+    this.enabled = false;
+    this.desc = this.driver = this.device = 0n;
+    this.#lastAvail = 0;
+    this.#usedIdx = 0;
+    this.#generation++;
+  }
+
+  /** queue_enable = 1: checks what the driver set up and records what breaks the rules. */
+  enable(): void {
+    const areas: [string, bigint, number, number][] = [
+      ['descriptor area (queue_desc)', this.desc, 16, 16 * this.size],
+      ['driver area (queue_driver)', this.driver, 2, 6 + 2 * this.size],
+      ['device area (queue_device)', this.device, 4, 6 + 8 * this.size],
+    ];
+    for (const [name, address, alignment, length] of areas) {
+      if (address % BigInt(alignment) !== 0n) {
+        this.#finding(`${name} at ${hex(address)} is not ${alignment}-byte aligned`);
+      }
+      if (!this.#host.ram.contains(address, length)) {
+        this.#finding(`${name} ${hex(address)}+${length} is outside RAM`);
+      }
+    }
+    this.enabled = true;
+  }
+
+  pop(): DescriptorChain | null {
+    const { ram } = this.#host;
+    for (;;) {
+      if (!this.enabled || !this.#host.deviceLive()) return null;
+      if (!ram.contains(this.driver, 6 + 2 * this.size)) {
+        this.#host.needsReset(
+          `queue ${this.index}: driver area ${hex(this.driver)} is outside RAM`,
+        );
+        return null;
+      }
+      const driver = Number(this.driver);
+      const availIdx = ram.readU16(driver + 2);
+      const pending = (availIdx - this.#lastAvail) & 0xffff;
+      if (pending === 0) {
+        this.#publishAvailEvent();
+        return null;
+      }
+      if (pending > this.size) {
+        this.#host.needsReset(
+          `queue ${this.index}: available idx moved from ${this.#lastAvail} to ${availIdx}, more than the queue size ${this.size}`,
+        );
+        return null;
+      }
+      const head = ram.readU16(driver + 4 + 2 * (this.#lastAvail % this.size));
+      this.#lastAvail = (this.#lastAvail + 1) & 0xffff;
+      if (head >= this.size) {
+        this.#host.needsReset(
+          `queue ${this.index}: available ring entry ${head} is not a descriptor index`,
+        );
+        return null;
+      }
+      const walk = walkDescriptorChain(ram, this.desc, head, {
+        queueSize: this.size,
+        indirectNegotiated: this.#host.negotiated(VIRTIO_F_INDIRECT_DESC),
+        maxReadableBytes: MAX_READABLE_BYTES,
+      });
+      if (!walk.ok) {
+        this.#finding(`chain at head ${head}: ${walk.problem}; returned with used length 0`);
+        this.#addUsed(head, 0);
+        continue;
+      }
+      const chain = walk.chain;
+      if (chain.indirectWithoutFeature) {
+        this.#finding(
+          `chain at head ${head} uses an indirect table but VIRTIO_F_INDIRECT_DESC was not negotiated`,
+        );
+      }
+      this.#publishAvailEvent();
+      const readable = new Uint8Array(chain.readableLength);
+      let done = 0;
+      for (const segment of chain.readable) {
+        readable.set(ram.read(segment.address, segment.length), done);
+        done += segment.length;
+      }
+      return new PoppedChain(
+        readable,
+        chain.writableLength,
+        this,
+        this.#generation,
+        head,
+        chain.writable,
+      );
+    }
+  }
+
+  push(chain: DescriptorChain, written: Uint8Array): void {
+    if (!(chain instanceof PoppedChain) || chain.queue !== this) {
+      throw new RangeError(`push on queue ${this.index}: the chain was not popped from this queue`);
+    }
+    if (chain.generation !== this.#generation) return;
+    if (chain.pushed)
+      throw new RangeError(`push on queue ${this.index}: chain ${chain.head} was already pushed`);
+    if (written.length > chain.writableLength) {
+      throw new RangeError(
+        `push on queue ${this.index}: ${written.length} bytes do not fit the ${chain.writableLength} writable bytes`,
+      );
+    }
+    chain.pushed = true;
+    if (!this.enabled || !this.#host.deviceLive()) return;
+    let done = 0;
+    for (const segment of chain.writable) {
+      if (done >= written.length) break;
+      const count = Math.min(segment.length, written.length - done);
+      this.#host.ram.write(segment.address, written.subarray(done, done + count));
+      done += count;
+    }
+    this.#addUsed(chain.head, written.length);
+  }
+
+  #addUsed(head: number, length: number): void {
+    const { ram } = this.#host;
+    if (!ram.contains(this.device, 6 + 8 * this.size)) {
+      this.#host.needsReset(`queue ${this.index}: device area ${hex(this.device)} is outside RAM`);
+      return;
+    }
+    const device = Number(this.device);
+    const element = device + 4 + 8 * (this.#usedIdx % this.size);
+    ram.writeU32(element, head);
+    ram.writeU32(element + 4, length);
+    const old = this.#usedIdx;
+    this.#usedIdx = (old + 1) & 0xffff;
+    ram.writeU16(device + 2, this.#usedIdx);
+    if (this.#wantsNotification(old, this.#usedIdx)) this.#host.notifyUsed();
+  }
+
+  /** "Used Buffer Notification Suppression": the driver area is known to be in RAM here. */
+  #wantsNotification(old: number, next: number): boolean {
+    const driver = Number(this.driver);
+    const { ram } = this.#host;
+    if (this.#host.negotiated(VIRTIO_F_EVENT_IDX)) {
+      const usedEvent = ram.readU16(driver + 4 + 2 * this.size);
+      return ((next - usedEvent - 1) & 0xffff) < ((next - old) & 0xffff);
+    }
+    return (ram.readU16(driver) & VIRTQ_AVAIL_F_NO_INTERRUPT) === 0;
+  }
+
+  /** With VIRTIO_F_EVENT_IDX, asks for a notification as soon as the driver adds a buffer. */
+  #publishAvailEvent(): void {
+    if (!this.#host.negotiated(VIRTIO_F_EVENT_IDX)) return;
+    if (!this.#host.ram.contains(this.device, 6 + 8 * this.size)) return;
+    this.#host.ram.writeU16(Number(this.device) + 4 + 8 * this.size, this.#lastAvail);
+  }
+
+  #finding(message: string): void {
+    this.#host.findings.add({
+      message: `queue ${this.index}: ${message}`,
+      detail: { queue: this.index },
+    });
+  }
+}
+
+function hex(value: bigint): string {
+  return `0x${value.toString(16)}`;
+}

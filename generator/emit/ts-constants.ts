@@ -1,0 +1,50 @@
+// dist/ts/constants.ts: every constant of the spec, the device ID, the virtqueue indexes
+// and the bit masks the header derives, with the spec's names and documentation.
+
+import type { SpecModel } from '../model.js';
+import { bitDefines } from './c-view.js';
+import { banner, code, comment, hex, ident, lines, quote, type Code } from './codegen.js';
+
+export const TS_CONSTANTS_PATH = 'dist/ts/constants.ts';
+
+export function emitTsConstants(model: SpecModel): string {
+  const out: Code[] = [
+    code``,
+    comment('The version of the spec model this module was generated from.', '', { doc: true }),
+    code`export const SPEC_VERSION = ${quote(model.version)};`,
+    code``,
+    comment('The virtio device ID of the IOMMU device.', '', { doc: true }),
+    code`export const DEVICE_ID = ${model.deviceId};`,
+    code``,
+    comment('Virtqueue indexes by name.', '', { doc: true }),
+    code`export const VIRTQUEUE = {`,
+    ...model.virtqueues.map((q) => code`  ${ident(q.name, 'ts-property')}: ${q.index},`),
+    code`} as const;`,
+  ];
+  const constants = new Map(model.constants.map((c) => [c.name, c]));
+  for (const g of model.groups) {
+    out.push(
+      code``,
+      comment(`${g.prefix}*: ${g.kind === 'feature' ? 'feature bit numbers' : g.kind}`),
+    );
+    for (const name of g.members) {
+      const c = constants.get(name)!;
+      if (c.doc) out.push(comment(c.doc, '', { doc: true }));
+      const value = g.kind === 'flags' ? hex(c.value) : code`${c.value}`;
+      out.push(code`export const ${ident(c.name, 'ts')} = ${value};`);
+    }
+  }
+  for (const s of model.structs) {
+    for (const f of s.fields) {
+      if (f.kind !== 'bits') continue;
+      for (const d of bitDefines(s, f)) {
+        out.push(
+          code``,
+          comment(d.doc ?? d.name, '', { doc: true }),
+          code`export const ${ident(d.name, 'ts')} = ${hex(d.value)};`,
+        );
+      }
+    }
+  }
+  return code`${banner(model)}${lines(out)}`.toString();
+}

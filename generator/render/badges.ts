@@ -1,0 +1,27 @@
+// Small labels shared by the spec document and the matrix: a statement's role and level, and a
+// verdict's class.
+
+import type { Element } from 'hast';
+import type { Level, Role } from '../model.js';
+import { h } from './hast.js';
+import type { VerdictValue } from './report.js';
+
+/** `MUST NOT` → `level-must-not`. */
+export const levelClass = (level: Level): string =>
+  `level-${level.toLowerCase().replace(' ', '-')}`;
+
+/** `device · MUST` as one small badge. */
+export function statementBadge(role: Role, level: Level): Element {
+  return h(
+    'span',
+    { className: ['badge'], title: `${role} requirement, ${level}` },
+    h('span', { className: ['role', `role-${role}`] }, role),
+    h('span', { className: ['level', levelClass(level)] }, level),
+  );
+}
+
+export const verdictClass = (verdict: VerdictValue | undefined): string =>
+  `verdict-${verdict ?? 'none'}`;
+
+/** The role a statement ID implies: `dev.` device, `drv.` driver. */
+export const roleOfId = (id: string): Role => (id.startsWith('drv.') ? 'driver' : 'device');

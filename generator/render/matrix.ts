@@ -1,0 +1,258 @@
+// The conformance matrix: one row per statement, one column per target, each cell a verdict
+// with its reason and the tests behind it. The conformance runner calls renderMatrix with its
+// reports; `viommu render --results` writes it beside the spec document, which it links to.
+
+import type { Element, Root as HastRoot } from 'hast';
+import rehypeStringify from 'rehype-stringify';
+import { unified } from 'unified';
+import type { Level, Role, SpecModel } from '../model.js';
+import { hrefTo, statementAnchor } from './anchors.js';
+import { roleOfId, statementBadge, verdictClass } from './badges.js';
+import { htmlPage } from './document.js';
+import { h, type Child } from './hast.js';
+import {
+  assertDistinctTargets,
+  type ConformanceReport,
+  type StatementVerdict,
+  type TestResult,
+} from './report.js';
+
+export interface MatrixOptions {
+  /** The spec: rows follow its order and sections, and it has every device statement a row. */
+  model?: SpecModel;
+  /** The spec document that statement IDs link to (default `spec.html`). */
+  specHref?: string;
+}
+
+interface Row {
+  id: string;
+  role: Role;
+  level: Level;
+}
+
+interface RowGroup {
+  title?: string;
+  slug?: string;
+  rows: Row[];
+}
+
+function rowGroups(reports: ConformanceReport[], model: SpecModel | undefined): RowGroup[] {
+  const judged = new Map<string, Row>();
+  for (const r of reports) {
+    for (const v of r.verdicts) {
+      if (!judged.has(v.statement))
+        judged.set(v.statement, { id: v.statement, role: roleOfId(v.statement), level: v.level });
+    }
+  }
+  if (!model) return [{ rows: [...judged.values()] }];
+  const groups = new Map<string, RowGroup>();
+  const titles = new Map(model.sections.map((s) => [s.slug, s.title]));
+  for (const s of model.statements) {
+    if (s.role !== 'device' && !judged.has(s.id)) continue;
+    let group = groups.get(s.section);
+    if (!group) {
+      group = { title: titles.get(s.section) ?? s.section, slug: s.section, rows: [] };
+      groups.set(s.section, group);
+    }
+    group.rows.push({ id: s.id, role: s.role, level: s.level });
+    judged.delete(s.id);
+  }
+  const out = [...groups.values()];
+  if (judged.size)
+    out.push({ title: 'Not in this version of the spec', rows: [...judged.values()] });
+  return out;
+}
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
+
+function testLine(t: TestResult): Element {
+  const evidence = Object.entries(t.evidence ?? {}).map(([key, value]) => `${key}: ${value}`);
+  return h(
+    'li',
+    { className: [`outcome-${t.outcome}`] },
+    h('span', {}, t.title),
+    ` — ${t.outcome}, ${t.durationMs} ms`,
+    evidence.length > 0 && h('pre', {}, evidence.join('\n')),
+  );
+}
+
+function cell(v: StatementVerdict | undefined, target: string): Element {
+  return h(
+    'td',
+    { className: ['cell'], dataTarget: target },
+    h('span', { className: ['verdict', verdictClass(v?.verdict)] }, v?.verdict ?? 'no verdict'),
+    v?.reason && h('span', { className: ['reason'] }, v.reason),
+    v !== undefined &&
+      v.tests.length > 0 &&
+      h(
+        'details',
+        { className: ['evidence'], open: v.verdict === 'fail' ? true : undefined },
+        h('summary', {}, v.tests.length === 1 ? '1 test' : `${v.tests.length} tests`),
+        h('ul', {}, v.tests.map(testLine)),
+      ),
+  );
+}
+
+function summaryTable(reports: ConformanceReport[]): Element {
+  const head = [
+    'Target',
+    'Description',
+    'Tool',
+    'Started',
+    'Duration',
+    'pass',
+    'fail',
+    'n/a',
+    'untested',
+    'MUST failures',
+    'SHOULD deviations',
+  ];
+  return h(
+    'table',
+    { className: ['matrix-summary'] },
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        head.map((t) => h('th', {}, t)),
+      ),
+    ),
+    h(
+      'tbody',
+      {},
+      reports.map((r) => {
+        const s = r.summary;
+        return h(
+          'tr',
+          { dataTarget: r.target.name },
+          h('th', { scope: 'row' }, r.target.name),
+          h('td', { className: ['text'] }, r.target.description),
+          h('td', { className: ['text'] }, `${r.tool.name} ${r.tool.version}`),
+          h('td', { className: ['text'] }, r.startedAt),
+          h('td', {}, seconds(r.durationMs)),
+          [s.pass, s.fail, s.notApplicable, s.untested, s.mustFailures, s.shouldDeviations].map(
+            (n) => h('td', {}, n),
+          ),
+        );
+      }),
+    ),
+  );
+}
+
+function robustnessTable(reports: ConformanceReport[]): Child {
+  const rows = reports.flatMap((r) =>
+    (r.robustness ?? []).map((p) =>
+      h(
+        'tr',
+        { dataTarget: r.target.name },
+        h('td', {}, r.target.name),
+        h('td', {}, p.probe),
+        h(
+          'td',
+          {},
+          h(
+            'span',
+            { className: ['verdict', p.outcome === 'ok' ? 'verdict-pass' : 'verdict-fail'] },
+            p.outcome,
+          ),
+        ),
+        h('td', {}, seconds(p.durationMs)),
+        h('td', {}, p.message),
+      ),
+    ),
+  );
+  if (!rows.length) return undefined;
+  return [
+    h('h2', { id: 'robustness' }, 'Robustness'),
+    h(
+      'p',
+      {},
+      'Probes that break a driver rule. The spec puts no duty on the device there, but it must not crash, hang, or let one domain reach memory it must not.',
+    ),
+    h(
+      'table',
+      { className: ['robustness'] },
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          ['Target', 'Probe', 'Outcome', 'Duration', 'Message'].map((t) => h('th', {}, t)),
+        ),
+      ),
+      h('tbody', {}, rows),
+    ),
+  ];
+}
+
+/** The matrix as a hast tree. */
+export function matrixTree(reports: ConformanceReport[], options: MatrixOptions = {}): HastRoot {
+  assertDistinctTargets(reports);
+  const { model, specHref = 'spec.html' } = options;
+  const targets = reports.map((r) => r.target.name);
+  const verdicts = new Map(
+    reports.map((r) => [r.target.name, new Map(r.verdicts.map((v) => [v.statement, v]))]),
+  );
+  const groups = rowGroups(reports, model);
+  const body = groups.flatMap((g) => [
+    g.title !== undefined &&
+      h(
+        'tr',
+        {},
+        h(
+          'th',
+          { colSpan: 2 + targets.length, className: ['section'] },
+          g.slug ? h('a', { href: hrefTo(g.slug, specHref) }, g.title) : g.title,
+        ),
+      ),
+    g.rows.map((row) =>
+      h(
+        'tr',
+        { id: statementAnchor(row.id) },
+        h(
+          'th',
+          { scope: 'row' },
+          h('a', { href: hrefTo(statementAnchor(row.id), specHref) }, h('code', {}, row.id)),
+        ),
+        h('td', {}, statementBadge(row.role, row.level)),
+        targets.map((t) => cell(verdicts.get(t)?.get(row.id), t)),
+      ),
+    ),
+  ]);
+  const title = model ? `Conformance of ${model.title}` : 'Conformance matrix';
+  return htmlPage({
+    title,
+    subtitle: model ? `spec version ${model.version}` : `targets: ${targets.join(', ')}`,
+    links: [{ href: specHref, text: 'Specification' }],
+    targets,
+    main: [
+      h('h1', {}, title),
+      summaryTable(reports),
+      h(
+        'table',
+        { className: ['matrix'] },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            h('th', {}, 'Statement'),
+            h('th', {}, 'Level'),
+            targets.map((t) => h('th', { dataTarget: t }, t)),
+          ),
+        ),
+        h('tbody', {}, body),
+      ),
+      robustnessTable(reports),
+    ],
+  });
+}
+
+/** The matrix as one self-contained HTML file. */
+export function renderMatrix(reports: ConformanceReport[], options: MatrixOptions = {}): string {
+  return unified().use(rehypeStringify).stringify(matrixTree(reports, options));
+}

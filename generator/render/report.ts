@@ -1,0 +1,131 @@
+// Conformance reports (schemas/conformance-report.schema.json): the types, the tally that fills
+// `summary`, and the check that `viommu render --results` runs on every report it reads.
+
+import { readFileSync } from 'node:fs';
+import type { Level } from '../model.js';
+import { assertValid } from '../schemas.js';
+
+export type VerdictValue = 'pass' | 'fail' | 'not-applicable' | 'untested';
+
+export interface TestEvidence {
+  request?: string;
+  reply?: string;
+  expected?: string;
+  message?: string;
+}
+
+export interface TestResult {
+  title: string;
+  outcome: 'pass' | 'fail' | 'skip';
+  durationMs: number;
+  evidence?: TestEvidence;
+}
+
+export interface StatementVerdict {
+  statement: string;
+  level: Level;
+  verdict: VerdictValue;
+  reason?: string;
+  tests: TestResult[];
+}
+
+export interface ReportSummary {
+  pass: number;
+  fail: number;
+  notApplicable: number;
+  untested: number;
+  mustFailures: number;
+  shouldDeviations: number;
+}
+
+export interface RobustnessProbe {
+  probe: string;
+  outcome: 'ok' | 'crash' | 'hang' | 'isolation-breach';
+  durationMs: number;
+  message?: string;
+}
+
+export interface ConformanceReport {
+  tool: { name: string; version: string };
+  target: { name: string; description: string };
+  startedAt: string;
+  durationMs: number;
+  verdicts: StatementVerdict[];
+  summary: ReportSummary;
+  robustness?: RobustnessProbe[];
+}
+
+/** The `summary` a report must carry for these verdicts. */
+export function summarizeVerdicts(verdicts: StatementVerdict[]): ReportSummary {
+  const summary: ReportSummary = {
+    pass: 0,
+    fail: 0,
+    notApplicable: 0,
+    untested: 0,
+    mustFailures: 0,
+    shouldDeviations: 0,
+  };
+  for (const v of verdicts) {
+    if (v.verdict === 'pass') summary.pass++;
+    else if (v.verdict === 'not-applicable') summary.notApplicable++;
+    else if (v.verdict === 'untested') summary.untested++;
+    else {
+      summary.fail++;
+      if (v.level.startsWith('MUST')) summary.mustFailures++;
+      else if (v.level.startsWith('SHOULD')) summary.shouldDeviations++;
+    }
+  }
+  return summary;
+}
+
+/** Checks `data` against the schema and for consistency; `what` names it in errors. */
+export function checkReport(data: unknown, what: string): ConformanceReport {
+  assertValid('conformance-report.schema.json', data, what);
+  const report = data as ConformanceReport;
+  const seen = new Set<string>();
+  for (const v of report.verdicts) {
+    if (seen.has(v.statement))
+      throw new Error(`${what}: statement ${v.statement} has more than one verdict`);
+    seen.add(v.statement);
+  }
+  const expected = summarizeVerdicts(report.verdicts);
+  const wrong = (Object.keys(expected) as (keyof ReportSummary)[]).filter(
+    (k) => expected[k] !== report.summary[k],
+  );
+  if (wrong.length) {
+    const detail = wrong
+      .map((k) => `${k} is ${report.summary[k]}, the verdicts give ${expected[k]}`)
+      .join('; ');
+    throw new Error(`${what}: the summary does not match the verdicts: ${detail}`);
+  }
+  return report;
+}
+
+/** Reads and checks a report file; `shownAs` is the path to print in errors. */
+export function readReport(path: string, shownAs: string): ConformanceReport {
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    const reason =
+      error instanceof SyntaxError
+        ? `it is not JSON (${error.message})`
+        : (error as NodeJS.ErrnoException).code === 'ENOENT'
+          ? 'no such file'
+          : (error as Error).message;
+    throw new Error(`${shownAs}: cannot read the report: ${reason}`);
+  }
+  return checkReport(data, shownAs);
+}
+
+/** Reports shown together must be of different targets: the target names the matrix column. */
+export function assertDistinctTargets(reports: ConformanceReport[]): void {
+  const seen = new Set<string>();
+  for (const r of reports) {
+    if (seen.has(r.target.name))
+      throw new Error(
+        `Two reports are for target "${r.target.name}"; give each target its own name`,
+      );
+    seen.add(r.target.name);
+  }
+}

@@ -1,0 +1,312 @@
+// `viommu drift`: the real differences of the system header, drift injected into copies of
+// a header, the text-only mode without a compiler, the linux profile, and the command's
+// output and exit status.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DEFAULT_ALLOW_LIST, readAllowList } from '../drift/allow-list.js';
+import type { Finding } from '../drift/compare.js';
+import { DriftError, driftReport, SYSTEM_HEADER, type DriftReport } from '../drift/drift.js';
+import { parseHeader } from '../drift/parse-header.js';
+import { UAPI_HEADER_PATH } from '../emit/uapi-header.js';
+import { distOutputs } from '../outputs.js';
+import { packageRoot } from '../paths.js';
+import { growStruct, removeDefine, renameField, setDefine, swapFields } from './header-edits.js';
+import { specModel } from './spec-model.js';
+
+const NO_COMPILER = '/nonexistent/viommu-test-cc';
+
+const brief = (f: Finding) => `${f.kind} ${f.subject}${f.headerName ? ` -> ${f.headerName}` : ''}`;
+
+function lineOf(path: string, pattern: RegExp): number {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const i = lines.findIndex((l) => pattern.test(l));
+  assert.ok(i >= 0, `${pattern} is not in ${path}`);
+  return i + 1;
+}
+
+describe('drift against the system header', () => {
+  let report: DriftReport;
+  before(() => {
+    report = driftReport(specModel(), SYSTEM_HEADER, {
+      allowList: { label: 'allow-list.json', allowances: readAllowList(DEFAULT_ALLOW_LIST) },
+    });
+  });
+
+  it('measures the ABI with the C compiler', () => {
+    assert.equal(report.abi.measured, true);
+  });
+
+  // Read off /usr/include/linux/virtio_iommu.h (Debian linux-libc-dev 6.1): everything
+  // else in it matches the spec, names, values and layout.
+  it('finds each real difference, at its line', () => {
+    const at = (f: Finding | undefined) => f?.header?.line;
+    const find = (s: string) => report.findings.find((f) => brief(f) === s);
+    assert.deepEqual(report.findings.map(brief).sort(), [
+      'extra VIRTIO_IOMMU_FAULT_F_EXEC',
+      'extra VIRTIO_IOMMU_MAP_F_MASK',
+      'extra VIRTIO_IOMMU_PROBE_T_NONE',
+      'rename VIRTIO_IOMMU_PROBE_PROPERTY_TYPE_MASK -> VIRTIO_IOMMU_PROBE_T_MASK',
+      'rename virtio_iommu_fault.reserved1 -> reserved2',
+    ]);
+    assert.equal(
+      at(find('extra VIRTIO_IOMMU_FAULT_F_EXEC')),
+      lineOf(SYSTEM_HEADER, /#define VIRTIO_IOMMU_FAULT_F_EXEC\b/),
+    );
+    assert.equal(
+      at(find('extra VIRTIO_IOMMU_MAP_F_MASK')),
+      lineOf(SYSTEM_HEADER, /#define VIRTIO_IOMMU_MAP_F_MASK\b/),
+    );
+    assert.equal(
+      at(find('extra VIRTIO_IOMMU_PROBE_T_NONE')),
+      lineOf(SYSTEM_HEADER, /#define VIRTIO_IOMMU_PROBE_T_NONE\b/),
+    );
+    assert.equal(
+      at(find('rename VIRTIO_IOMMU_PROBE_PROPERTY_TYPE_MASK -> VIRTIO_IOMMU_PROBE_T_MASK')),
+      lineOf(SYSTEM_HEADER, /#define VIRTIO_IOMMU_PROBE_T_MASK\b/),
+    );
+    const reserved = find('rename virtio_iommu_fault.reserved1 -> reserved2');
+    assert.equal(at(reserved), lineOf(SYSTEM_HEADER, /\breserved2\[4\];/));
+    assert.match(reserved!.message, /same offset 12 and size 4/);
+    assert.deepEqual(
+      [reserved!.expected, reserved!.actual],
+      ['reserved1 __le32', 'reserved2 __u8[4]'],
+    );
+  });
+
+  it('accepts every one of them through the default allow-list, with a reason', () => {
+    assert.equal(report.drift, 0);
+    assert.equal(report.accepted, 5);
+    for (const f of report.findings) assert.ok(f.accepted && f.accepted.length > 20, brief(f));
+    assert.deepEqual(report.unused, []);
+  });
+
+  it('finds nothing with the linux profile', () => {
+    const linux = driftReport(specModel(), SYSTEM_HEADER, { profile: 'linux' });
+    assert.deepEqual(linux.findings, []);
+    assert.equal(linux.abi.measured, true);
+  });
+
+  it('finds the same differences from the text alone when there is no C compiler', () => {
+    const text = driftReport(specModel(), SYSTEM_HEADER, { compiler: NO_COMPILER });
+    assert.deepEqual(text.abi, {
+      measured: false,
+      compiler: NO_COMPILER,
+      reason: `no C compiler (${NO_COMPILER})`,
+    });
+    assert.deepEqual(text.findings.map(brief), report.findings.map(brief));
+  });
+});
+
+describe('drift injected into a copy of a header', () => {
+  let dir: string;
+  let original: string;
+  const model = () => specModel();
+
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'viommu-drift-test-'));
+    original = distOutputs(specModel()).get(UAPI_HEADER_PATH)!;
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Drift of the edited header, measured and text-only, which must agree on names and values. */
+  function drift(name: string, text: string, compiler?: string): Finding[] {
+    const path = join(dir, `${name}.h`);
+    writeFileSync(path, text);
+    return driftReport(model(), path, compiler ? { compiler } : {}).findings;
+  }
+
+  it('finds nothing in the generated header itself', () => {
+    assert.deepEqual(drift('same', original), []);
+    assert.deepEqual(drift('same-text', original, NO_COMPILER), []);
+  });
+
+  it('finds a renamed field as a likely rename, at its line', () => {
+    const text = renameField(original, 'virtio_iommu_req_map', 'phys_start', 'phys_addr');
+    for (const compiler of [undefined, NO_COMPILER]) {
+      const findings = drift('renamed', text, compiler);
+      assert.deepEqual(findings.map(brief), [
+        'rename virtio_iommu_req_map.phys_start -> phys_addr',
+      ]);
+      assert.equal(findings[0].header?.line, lineOf(join(dir, 'renamed.h'), /\bphys_addr;/));
+      assert.match(findings[0].message, /same offset 24 and size 8/);
+    }
+  });
+
+  it('finds a changed value', () => {
+    const findings = drift('value', setDefine(original, 'VIRTIO_IOMMU_S_NOENT', '0x10'));
+    assert.deepEqual(findings.map(brief), ['value VIRTIO_IOMMU_S_NOENT']);
+    assert.deepEqual([findings[0].expected, findings[0].actual], ['6', '16']);
+    assert.equal(
+      findings[0].header?.line,
+      lineOf(join(dir, 'value.h'), /#define VIRTIO_IOMMU_S_NOENT\b/),
+    );
+  });
+
+  it('finds a removed define', () => {
+    const findings = drift('removed', removeDefine(original, 'VIRTIO_IOMMU_F_MMIO'));
+    assert.deepEqual(findings.map(brief), ['missing VIRTIO_IOMMU_F_MMIO']);
+    assert.equal(findings[0].header, undefined);
+    assert.match(findings[0].spec!.file, /^spec-src\//);
+  });
+
+  it('finds two swapped fields as a layout change of both', () => {
+    const text = swapFields(original, 'virtio_iommu_req_attach', 'domain', 'endpoint');
+    const findings = drift('swapped', text);
+    assert.deepEqual(findings.map(brief), [
+      'layout virtio_iommu_req_attach.endpoint',
+      'layout virtio_iommu_req_attach.domain',
+    ]);
+    assert.deepEqual(
+      findings.map((f) => [f.expected, f.actual]),
+      [
+        ['offset 8, size 4', 'offset 4, size 4'],
+        ['offset 4, size 4', 'offset 8, size 4'],
+      ],
+    );
+    // Without a compiler the layout comes from the text, and says the same.
+    assert.deepEqual(drift('swapped-text', text, NO_COMPILER).map(brief), findings.map(brief));
+  });
+
+  it('finds a struct grown by a field: the extra field and the new size', () => {
+    const findings = drift(
+      'grown',
+      growStruct(original, 'virtio_iommu_fault', '__le32\t\t\t\t\tpasid;'),
+    );
+    assert.deepEqual(findings.map(brief), [
+      'layout struct virtio_iommu_fault',
+      'extra virtio_iommu_fault.pasid',
+    ]);
+    assert.deepEqual([findings[0].expected, findings[0].actual], ['24', '32']);
+    assert.match(findings[1].message, /pasid \(__le32 at offset 24\) is not in the spec/);
+  });
+
+  it('finds a field whose type changed but not its size', () => {
+    const text = original.replace(/(\t)__le32(\t+domain;)/, '$1__u32$2');
+    const findings = drift('type', text);
+    assert.ok(findings.length > 0);
+    assert.ok(
+      findings.every((f) => f.kind === 'type' && /\.domain$/.test(f.subject)),
+      findings.map(brief).join(),
+    );
+    assert.match(findings[0].message, /is __u32 in the header; the spec says __le32/);
+  });
+
+  it('stops with a DriftError when the header does not compile or cannot be read', () => {
+    assert.throws(() => drift('broken', `${original}\nstruct broken {\n`), DriftError);
+    assert.throws(
+      () => driftReport(model(), join(dir, 'absent.h')),
+      /cannot read .*absent\.h: ENOENT/,
+    );
+  });
+});
+
+describe('viommu drift (the command)', () => {
+  const viommu = join(packageRoot, 'build', 'cli', 'viommu.js');
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [viommu, 'drift', ...args], { encoding: 'utf8' });
+
+  it('exits 0 on the system header, listing the accepted differences for people', () => {
+    const r = run();
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /^viommu drift: \/usr\/include\/linux\/virtio_iommu\.h against The virtio-iommu device/,
+    );
+    assert.match(
+      r.stdout,
+      /\/usr\/include\/linux\/virtio_iommu\.h:\d+: likely rename: virtio_iommu_fault\.reserved1 \(__le32\) is reserved2 \(__u8\[4\]\)/,
+    );
+    assert.match(
+      r.stdout,
+      /\n5 findings: 0 drift, 5 accepted by generator\/drift\/allow-list\.json\n$/,
+    );
+  });
+
+  it('exits 1 without the allow-list, and prints JSON with --json', () => {
+    const r = run('--no-allow-list', '--json');
+    assert.equal(r.status, 1, r.stderr);
+    const report = JSON.parse(r.stdout) as DriftReport;
+    assert.equal(report.drift, 5);
+    assert.equal(report.abi.measured, true);
+    assert.deepEqual(Object.keys(report.findings[0]).sort(), [
+      'actual',
+      'header',
+      'kind',
+      'message',
+      'subject',
+    ]);
+  });
+
+  it('exits 0 with the linux profile', () => {
+    const r = run('--profile', 'linux');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /No drift: the header matches the spec with profile linux\./);
+  });
+
+  it('says that the ABI check was skipped when there is no compiler', () => {
+    const r = run('--cc', NO_COMPILER);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /ABI check skipped: no C compiler/);
+  });
+
+  it('exits 2 on a usage or tool error', () => {
+    assert.equal(run('--no-such-option').status, 2);
+    assert.equal(run('/nonexistent/header.h').status, 2);
+    assert.equal(run('--profile', 'nonexistent').status, 2);
+    const dir = mkdtempSync(join(tmpdir(), 'viommu-allow-'));
+    try {
+      writeFileSync(join(dir, 'allow.json'), '{"accepted": [{"kind": "extra", "subject": "X"}]}');
+      const r = run('--allow-list', join(dir, 'allow.json'));
+      assert.equal(r.status, 2);
+      assert.match(r.stderr, /reason/);
+      copyFileSync(DEFAULT_ALLOW_LIST, join(dir, 'copy.json'));
+      assert.equal(run('--allow-list', join(dir, 'copy.json')).status, 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('the header parser', () => {
+  it('reads defines with continuation lines, structs, arrays, bit-fields and several declarators', () => {
+    const h = parseHeader(
+      [
+        '/* a comment with #define FAKE 1 */',
+        '#define A (1 << 2) /* trailing */',
+        '#define B (A | \\',
+        '\t 1)',
+        '#define F(x) ((x) + 1)',
+        'struct s {',
+        '\t__extension__ __u8 flex[];',
+        '\tstruct t inner; // comment',
+        '\t__u16 a : 3, b : 13;',
+        '\t__le32 x[A], y;',
+        '};',
+      ].join('\n'),
+      'h.h',
+    );
+    assert.deepEqual(
+      h.defines.map((d) => [d.name, d.body, d.functionLike, d.place.line]),
+      [
+        ['A', '(1 << 2)', false, 2],
+        ['B', '(A | 1)', false, 3],
+        ['F', '((x) + 1)', true, 5],
+      ],
+    );
+    assert.deepEqual(
+      h.structs[0].fields.map((f) => [f.name, f.type, f.count, f.bits, f.place.line]),
+      [
+        ['flex', '__u8', '', undefined, 7],
+        ['inner', 'struct t', undefined, undefined, 8],
+        ['a', '__u16', undefined, '3', 9],
+        ['b', '__u16', undefined, '13', 9],
+        ['x', '__le32', 'A', undefined, 10],
+        ['y', '__le32', undefined, undefined, 10],
+      ],
+    );
+  });
+});

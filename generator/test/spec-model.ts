@@ -1,0 +1,28 @@
+// The real spec model and the generated C view, built once for the tests that need them.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { buildModel, readSpecSources } from '../build-model.js';
+import type { SpecModel } from '../model.js';
+import { packageRoot } from '../paths.js';
+
+let cached: SpecModel | undefined;
+
+/** The model of spec-src/, as `viommu gen` builds it. */
+export function specModel(): SpecModel {
+  if (!cached) {
+    const result = buildModel(readSpecSources(join(packageRoot, 'spec-src'), packageRoot), '0.1.0');
+    assert.deepEqual(result.diagnostics, []);
+    assert.ok(result.model);
+    cached = result.model;
+  }
+  return cached;
+}
+
+/** The model of the small fixture spec. */
+export function miniModel(): SpecModel {
+  const dir = join(packageRoot, 'generator', 'test', 'fixtures', 'mini');
+  const result = buildModel(readSpecSources(dir, packageRoot), '0.1.0');
+  assert.ok(result.model, JSON.stringify(result.diagnostics));
+  return result.model;
+}
