@@ -21,6 +21,7 @@ export interface DriftCommandOptions {
 }
 
 export function runDrift(header: string | undefined, options: DriftCommandOptions): number {
+  // A spec that does not build is a tool error here: status 2, after its diagnostics.
   const { model } = loadModel(options);
   if (!model) return 2;
   // The default allow-list is about the spec itself; a profile already holds the names
@@ -46,8 +47,10 @@ export function runDrift(header: string | undefined, options: DriftCommandOption
     process.stdout.write(options.json ? formatDriftJson(report) : formatDriftText(report));
     return report.drift > 0 ? 1 : 0;
   } catch (error) {
-    if (!(error instanceof DriftError)) throw error;
-    process.stderr.write(`viommu drift: ${error.message}\n`);
+    // Anything that stops the check is status 2, so that 1 always means drift.
+    const message =
+      error instanceof DriftError ? error.message : `internal error: ${(error as Error).stack}`;
+    process.stderr.write(`viommu drift: ${message}\n`);
     return 2;
   }
 }

@@ -4,7 +4,7 @@
 // (all expected, whatever order the driver maps in: priorities are random).
 //
 // The nodes live in typed arrays (structure of arrays) rather than one object per mapping:
-// a million live mappings then cost about 44 MB and no garbage-collector work. Each 64-bit
+// a million live mappings then cost about 40 MB and no garbage-collector work. Each 64-bit
 // address is kept as two 32-bit halves, so the hot loops compare plain numbers; bigints
 // appear only at the edges of the public API.
 //

@@ -105,7 +105,7 @@ export interface VirtioIommuOptions extends IommuCoreOptions {
 /**
  * What a board description does not say: the device's own limits. The queue size is
  * QEMU's; the mapping limit keeps a flooding driver from exhausting the host's memory
- * (about 44 bytes a mapping) while leaving room for millions of mappings.
+ * (40 bytes a mapping, twice that while the arrays grow) while leaving room for millions of mappings.
  */
 export const DEVICE_LIMITS = { maxMappings: 1 << 22, faultBacklog: 64, queueSize: 256 } as const;
 

@@ -207,6 +207,13 @@ describe('iommu DETACH', () => {
     assert.equal(h.device.core.endpoints.get(EP2)?.domain?.id, 2);
   });
 
+  it('refuses a domain outside domain_range with VIRTIO_IOMMU_S_RANGE', () => {
+    const h = makeDevice();
+    attach(h, { domain: 1, endpoint: EP });
+    assert.equal(detach(h, { domain: 0x10000, endpoint: EP }), VIRTIO_IOMMU_S_RANGE);
+    assert.equal(h.device.core.endpoints.get(EP)?.domain?.id, 1);
+  });
+
   it("dev.detach.isolation: a detached endpoint reaches none of the domain's mappings", () => {
     const h = makeDevice();
     offerEventBuffers(h, 4);

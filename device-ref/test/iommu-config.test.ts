@@ -150,6 +150,37 @@ describe('iommu device configuration', () => {
   });
 });
 
+describe('iommu configurations a device cannot have', () => {
+  const cases: [string, Parameters<typeof makeDevice>[0], RegExp][] = [
+    [
+      'an input_range that runs backwards',
+      { inputRange: { start: 0x2000n, end: 0x1000n } },
+      /input_range/,
+    ],
+    ['a domain_range past 32 bits', { domainRange: { start: 0, end: 2 ** 32 } }, /domain_range/],
+    ['a probe_size that is not a byte count', { probeSize: 1.5 }, /probe_size/],
+    ['no room for any mapping', { maxMappings: 0 }, /maxMappings/],
+    ['a negative fault backlog', { faultBacklog: -1 }, /faultBacklog/],
+    ['an endpoint ID past 32 bits', { endpoints: [{ id: 2 ** 32 }] }, /endpoint ID/],
+    ['an endpoint declared twice', { endpoints: [{ id: EP }, { id: EP }] }, /declared twice/],
+    [
+      'a RESV_MEM subtype the spec does not define',
+      { endpoints: [{ id: EP, reservedRegions: [{ subtype: 7, start: 0n, end: 1n }] }] },
+      /subtype 7/,
+    ],
+    [
+      'a reserved region that runs backwards',
+      { endpoints: [{ id: EP, reservedRegions: [{ subtype: 0, start: 2n, end: 1n }] }] },
+      /not a 64-bit range/,
+    ],
+  ];
+  for (const [what, options, message] of cases) {
+    it(`refuses ${what}`, () => {
+      assert.throws(() => makeDevice(options), message);
+    });
+  }
+});
+
 describe('iommu resets', () => {
   it('dev.config.bypass-device-reset: bypass keeps its value across a device reset', () => {
     for (const value of [0, 1]) {

@@ -8,29 +8,29 @@ import type { Range64, Range32, Config, RequestHead, RequestTail, AttachRequest,
 
 /* Field layout of every record, for the messages of CodecError. */
 const LAYOUT: LayoutTable = {
-  "virtio_iommu_range_64": [["start", 0, 8, "le64"], ["end", 8, 8, "le64"]],
-  "virtio_iommu_range_32": [["start", 0, 4, "le32"], ["end", 4, 4, "le32"]],
-  "virtio_iommu_config": [["page_size_mask", 0, 8, "le64"], ["input_range", 8, 16, "struct virtio_iommu_range_64", "virtio_iommu_range_64"], ["domain_range", 24, 8, "struct virtio_iommu_range_32", "virtio_iommu_range_32"], ["probe_size", 32, 4, "le32"], ["bypass", 36, 1, "u8"], ["reserved", 37, 3, "u8[3]"]],
-  "virtio_iommu_req_head": [["type", 0, 1, "u8"], ["reserved", 1, 3, "u8[3]"]],
-  "virtio_iommu_req_tail": [["status", 0, 1, "u8"], ["reserved", 1, 3, "u8[3]"]],
-  "virtio_iommu_req_attach": [["head", 0, 4, "struct virtio_iommu_req_head", "virtio_iommu_req_head"], ["domain", 4, 4, "le32"], ["endpoint", 8, 4, "le32"], ["flags", 12, 4, "le32"], ["reserved", 16, 4, "u8[4]"], ["tail", 20, 4, "struct virtio_iommu_req_tail", "virtio_iommu_req_tail"]],
-  "virtio_iommu_req_attach#driver": [["head", 0, 4, "struct virtio_iommu_req_head", "virtio_iommu_req_head"], ["domain", 4, 4, "le32"], ["endpoint", 8, 4, "le32"], ["flags", 12, 4, "le32"], ["reserved", 16, 4, "u8[4]"]],
-  "virtio_iommu_req_attach#device": [["tail", 0, 4, "struct virtio_iommu_req_tail", "virtio_iommu_req_tail"]],
-  "virtio_iommu_req_detach": [["head", 0, 4, "struct virtio_iommu_req_head", "virtio_iommu_req_head"], ["domain", 4, 4, "le32"], ["endpoint", 8, 4, "le32"], ["reserved", 12, 8, "u8[8]"], ["tail", 20, 4, "struct virtio_iommu_req_tail", "virtio_iommu_req_tail"]],
-  "virtio_iommu_req_detach#driver": [["head", 0, 4, "struct virtio_iommu_req_head", "virtio_iommu_req_head"], ["domain", 4, 4, "le32"], ["endpoint", 8, 4, "le32"], ["reserved", 12, 8, "u8[8]"]],
-  "virtio_iommu_req_detach#device": [["tail", 0, 4, "struct virtio_iommu_req_tail", "virtio_iommu_req_tail"]],
-  "virtio_iommu_req_map": [["head", 0, 4, "struct virtio_iommu_req_head", "virtio_iommu_req_head"], ["domain", 4, 4, "le32"], ["virt_start", 8, 8, "le64"], ["virt_end", 16, 8, "le64"], ["phys_start", 24, 8, "le64"], ["flags", 32, 4, "le32"], ["tail", 36, 4, "struct virtio_iommu_req_tail", "virtio_iommu_req_tail"]],
-  "virtio_iommu_req_map#driver": [["head", 0, 4, "struct virtio_iommu_req_head", "virtio_iommu_req_head"], ["domain", 4, 4, "le32"], ["virt_start", 8, 8, "le64"], ["virt_end", 16, 8, "le64"], ["phys_start", 24, 8, "le64"], ["flags", 32, 4, "le32"]],
-  "virtio_iommu_req_map#device": [["tail", 0, 4, "struct virtio_iommu_req_tail", "virtio_iommu_req_tail"]],
-  "virtio_iommu_req_unmap": [["head", 0, 4, "struct virtio_iommu_req_head", "virtio_iommu_req_head"], ["domain", 4, 4, "le32"], ["virt_start", 8, 8, "le64"], ["virt_end", 16, 8, "le64"], ["reserved", 24, 4, "u8[4]"], ["tail", 28, 4, "struct virtio_iommu_req_tail", "virtio_iommu_req_tail"]],
-  "virtio_iommu_req_unmap#driver": [["head", 0, 4, "struct virtio_iommu_req_head", "virtio_iommu_req_head"], ["domain", 4, 4, "le32"], ["virt_start", 8, 8, "le64"], ["virt_end", 16, 8, "le64"], ["reserved", 24, 4, "u8[4]"]],
-  "virtio_iommu_req_unmap#device": [["tail", 0, 4, "struct virtio_iommu_req_tail", "virtio_iommu_req_tail"]],
-  "virtio_iommu_req_probe": [["head", 0, 4, "struct virtio_iommu_req_head", "virtio_iommu_req_head"], ["endpoint", 4, 4, "le32"], ["reserved", 8, 64, "u8[64]"], ["properties", 72, 0, "u8[probe_size]"], ["tail", 72, 4, "struct virtio_iommu_req_tail", "virtio_iommu_req_tail"]],
-  "virtio_iommu_req_probe#driver": [["head", 0, 4, "struct virtio_iommu_req_head", "virtio_iommu_req_head"], ["endpoint", 4, 4, "le32"], ["reserved", 8, 64, "u8[64]"]],
-  "virtio_iommu_req_probe#device": [["properties", 0, 0, "u8[probe_size]"], ["tail", 0, 4, "struct virtio_iommu_req_tail", "virtio_iommu_req_tail"]],
-  "virtio_iommu_probe_property": [["type", 0, 2, "le16"], ["reserved", 0, 2, "le16 bits 12-15"], ["length", 2, 2, "le16"]],
-  "virtio_iommu_probe_resv_mem": [["head", 0, 4, "struct virtio_iommu_probe_property", "virtio_iommu_probe_property"], ["subtype", 4, 1, "u8"], ["reserved", 5, 3, "u8[3]"], ["start", 8, 8, "le64"], ["end", 16, 8, "le64"]],
-  "virtio_iommu_fault": [["reason", 0, 1, "u8"], ["reserved", 1, 3, "u8[3]"], ["flags", 4, 4, "le32"], ["endpoint", 8, 4, "le32"], ["reserved1", 12, 4, "le32"], ["address", 16, 8, "le64"]],
+  'virtio_iommu_range_64': [['start', 0, 8, 'le64'], ['end', 8, 8, 'le64']],
+  'virtio_iommu_range_32': [['start', 0, 4, 'le32'], ['end', 4, 4, 'le32']],
+  'virtio_iommu_config': [['page_size_mask', 0, 8, 'le64'], ['input_range', 8, 16, 'struct virtio_iommu_range_64', 'virtio_iommu_range_64'], ['domain_range', 24, 8, 'struct virtio_iommu_range_32', 'virtio_iommu_range_32'], ['probe_size', 32, 4, 'le32'], ['bypass', 36, 1, 'u8'], ['reserved', 37, 3, 'u8[3]']],
+  'virtio_iommu_req_head': [['type', 0, 1, 'u8'], ['reserved', 1, 3, 'u8[3]']],
+  'virtio_iommu_req_tail': [['status', 0, 1, 'u8'], ['reserved', 1, 3, 'u8[3]']],
+  'virtio_iommu_req_attach': [['head', 0, 4, 'struct virtio_iommu_req_head', 'virtio_iommu_req_head'], ['domain', 4, 4, 'le32'], ['endpoint', 8, 4, 'le32'], ['flags', 12, 4, 'le32'], ['reserved', 16, 4, 'u8[4]'], ['tail', 20, 4, 'struct virtio_iommu_req_tail', 'virtio_iommu_req_tail']],
+  'virtio_iommu_req_attach#driver': [['head', 0, 4, 'struct virtio_iommu_req_head', 'virtio_iommu_req_head'], ['domain', 4, 4, 'le32'], ['endpoint', 8, 4, 'le32'], ['flags', 12, 4, 'le32'], ['reserved', 16, 4, 'u8[4]']],
+  'virtio_iommu_req_attach#device': [['tail', 0, 4, 'struct virtio_iommu_req_tail', 'virtio_iommu_req_tail']],
+  'virtio_iommu_req_detach': [['head', 0, 4, 'struct virtio_iommu_req_head', 'virtio_iommu_req_head'], ['domain', 4, 4, 'le32'], ['endpoint', 8, 4, 'le32'], ['reserved', 12, 8, 'u8[8]'], ['tail', 20, 4, 'struct virtio_iommu_req_tail', 'virtio_iommu_req_tail']],
+  'virtio_iommu_req_detach#driver': [['head', 0, 4, 'struct virtio_iommu_req_head', 'virtio_iommu_req_head'], ['domain', 4, 4, 'le32'], ['endpoint', 8, 4, 'le32'], ['reserved', 12, 8, 'u8[8]']],
+  'virtio_iommu_req_detach#device': [['tail', 0, 4, 'struct virtio_iommu_req_tail', 'virtio_iommu_req_tail']],
+  'virtio_iommu_req_map': [['head', 0, 4, 'struct virtio_iommu_req_head', 'virtio_iommu_req_head'], ['domain', 4, 4, 'le32'], ['virt_start', 8, 8, 'le64'], ['virt_end', 16, 8, 'le64'], ['phys_start', 24, 8, 'le64'], ['flags', 32, 4, 'le32'], ['tail', 36, 4, 'struct virtio_iommu_req_tail', 'virtio_iommu_req_tail']],
+  'virtio_iommu_req_map#driver': [['head', 0, 4, 'struct virtio_iommu_req_head', 'virtio_iommu_req_head'], ['domain', 4, 4, 'le32'], ['virt_start', 8, 8, 'le64'], ['virt_end', 16, 8, 'le64'], ['phys_start', 24, 8, 'le64'], ['flags', 32, 4, 'le32']],
+  'virtio_iommu_req_map#device': [['tail', 0, 4, 'struct virtio_iommu_req_tail', 'virtio_iommu_req_tail']],
+  'virtio_iommu_req_unmap': [['head', 0, 4, 'struct virtio_iommu_req_head', 'virtio_iommu_req_head'], ['domain', 4, 4, 'le32'], ['virt_start', 8, 8, 'le64'], ['virt_end', 16, 8, 'le64'], ['reserved', 24, 4, 'u8[4]'], ['tail', 28, 4, 'struct virtio_iommu_req_tail', 'virtio_iommu_req_tail']],
+  'virtio_iommu_req_unmap#driver': [['head', 0, 4, 'struct virtio_iommu_req_head', 'virtio_iommu_req_head'], ['domain', 4, 4, 'le32'], ['virt_start', 8, 8, 'le64'], ['virt_end', 16, 8, 'le64'], ['reserved', 24, 4, 'u8[4]']],
+  'virtio_iommu_req_unmap#device': [['tail', 0, 4, 'struct virtio_iommu_req_tail', 'virtio_iommu_req_tail']],
+  'virtio_iommu_req_probe': [['head', 0, 4, 'struct virtio_iommu_req_head', 'virtio_iommu_req_head'], ['endpoint', 4, 4, 'le32'], ['reserved', 8, 64, 'u8[64]'], ['properties', 72, 0, 'u8[probe_size]'], ['tail', 72, 4, 'struct virtio_iommu_req_tail', 'virtio_iommu_req_tail']],
+  'virtio_iommu_req_probe#driver': [['head', 0, 4, 'struct virtio_iommu_req_head', 'virtio_iommu_req_head'], ['endpoint', 4, 4, 'le32'], ['reserved', 8, 64, 'u8[64]']],
+  'virtio_iommu_req_probe#device': [['properties', 0, 0, 'u8[probe_size]'], ['tail', 0, 4, 'struct virtio_iommu_req_tail', 'virtio_iommu_req_tail']],
+  'virtio_iommu_probe_property': [['type', 0, 2, 'le16'], ['reserved', 0, 2, 'le16 bits 12-15'], ['length', 2, 2, 'le16']],
+  'virtio_iommu_probe_resv_mem': [['head', 0, 4, 'struct virtio_iommu_probe_property', 'virtio_iommu_probe_property'], ['subtype', 4, 1, 'u8'], ['reserved', 5, 3, 'u8[3]'], ['start', 8, 8, 'le64'], ['end', 16, 8, 'le64']],
+  'virtio_iommu_fault': [['reason', 0, 1, 'u8'], ['reserved', 1, 3, 'u8[3]'], ['flags', 4, 4, 'le32'], ['endpoint', 8, 4, 'le32'], ['reserved1', 12, 4, 'le32'], ['address', 16, 8, 'le64']],
 };
 
 function readRange64(v: DataView, at: number): Range64 {
@@ -41,8 +41,8 @@ function readRange64(v: DataView, at: number): Range64 {
 }
 
 function checkRange64(value: Range64): string | undefined {
-  if (typeof value.start !== 'bigint' || value.start < 0n || value.start > 0xffffffffffffffffn) return "start";
-  if (typeof value.end !== 'bigint' || value.end < 0n || value.end > 0xffffffffffffffffn) return "end";
+  if (typeof value.start !== 'bigint' || value.start < 0n || value.start > 0xffffffffffffffffn) return 'start';
+  if (typeof value.end !== 'bigint' || value.end < 0n || value.end > 0xffffffffffffffffn) return 'end';
   return undefined;
 }
 
@@ -57,7 +57,7 @@ function writeRange64(v: DataView, at: number, value: Range64): void {
  */
 export function decodeRange64(bytes: Bytes, offset = 0): Range64 {
   if (offset >>> 0 !== offset || offset + 16 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_range_64", offset, 16, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_range_64', offset, 16, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readRange64(view, startOf(bytes, view) + offset);
@@ -70,10 +70,10 @@ export function decodeRange64(bytes: Bytes, offset = 0): Range64 {
  */
 export function encodeRange64(bytes: Bytes, value: Range64, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 16 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_range_64", offset, 16, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_range_64', offset, 16, bytes.byteLength, 'encode');
   }
   const bad = checkRange64(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_range_64", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_range_64', bad, value);
   const view = viewOf(bytes);
   writeRange64(view, startOf(bytes, view) + offset, value);
   return offset + 16;
@@ -87,8 +87,8 @@ function readRange32(v: DataView, at: number): Range32 {
 }
 
 function checkRange32(value: Range32): string | undefined {
-  if (value.start >>> 0 !== value.start) return "start";
-  if (value.end >>> 0 !== value.end) return "end";
+  if (value.start >>> 0 !== value.start) return 'start';
+  if (value.end >>> 0 !== value.end) return 'end';
   return undefined;
 }
 
@@ -103,7 +103,7 @@ function writeRange32(v: DataView, at: number, value: Range32): void {
  */
 export function decodeRange32(bytes: Bytes, offset = 0): Range32 {
   if (offset >>> 0 !== offset || offset + 8 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_range_32", offset, 8, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_range_32', offset, 8, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readRange32(view, startOf(bytes, view) + offset);
@@ -116,39 +116,43 @@ export function decodeRange32(bytes: Bytes, offset = 0): Range32 {
  */
 export function encodeRange32(bytes: Bytes, value: Range32, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 8 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_range_32", offset, 8, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_range_32', offset, 8, bytes.byteLength, 'encode');
   }
   const bad = checkRange32(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_range_32", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_range_32', bad, value);
   const view = viewOf(bytes);
   writeRange32(view, startOf(bytes, view) + offset, value);
   return offset + 8;
 }
 
 function readConfig(v: DataView, at: number): Config {
+  const b5 = new Uint8Array(3);
+  b5[0] = v.getUint8(at + 37);
+  b5[1] = v.getUint8(at + 38);
+  b5[2] = v.getUint8(at + 39);
   return {
     page_size_mask: v.getBigUint64(at, true),
     input_range: readRange64(v, at + 8),
     domain_range: readRange32(v, at + 24),
     probe_size: v.getUint32(at + 32, true),
     bypass: v.getUint8(at + 36),
-    reserved: copyBytes(v, at + 37, 3),
+    reserved: b5,
   };
 }
 
 function checkConfig(value: Config): string | undefined {
-  if (typeof value.page_size_mask !== 'bigint' || value.page_size_mask < 0n || value.page_size_mask > 0xffffffffffffffffn) return "page_size_mask";
+  if (typeof value.page_size_mask !== 'bigint' || value.page_size_mask < 0n || value.page_size_mask > 0xffffffffffffffffn) return 'page_size_mask';
   {
     const bad = checkRange64(value.input_range);
-    if (bad !== undefined) return "input_range." + bad;
+    if (bad !== undefined) return 'input_range.' + bad;
   }
   {
     const bad = checkRange32(value.domain_range);
-    if (bad !== undefined) return "domain_range." + bad;
+    if (bad !== undefined) return 'domain_range.' + bad;
   }
-  if (value.probe_size >>> 0 !== value.probe_size) return "probe_size";
-  if ((value.bypass & 0xff) !== value.bypass) return "bypass";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 3) return "reserved";
+  if (value.probe_size >>> 0 !== value.probe_size) return 'probe_size';
+  if ((value.bypass & 0xff) !== value.bypass) return 'bypass';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 3) return 'reserved';
   return undefined;
 }
 
@@ -158,9 +162,9 @@ function writeConfig(v: DataView, at: number, value: Config): void {
   writeRange32(v, at + 24, value.domain_range);
   v.setUint32(at + 32, value.probe_size, true);
   v.setUint8(at + 36, value.bypass);
-  v.setUint8(at + 37 + 0, value.reserved[0]);
-  v.setUint8(at + 37 + 1, value.reserved[1]);
-  v.setUint8(at + 37 + 2, value.reserved[2]);
+  v.setUint8(at + 37, value.reserved[0]);
+  v.setUint8(at + 38, value.reserved[1]);
+  v.setUint8(at + 39, value.reserved[2]);
 }
 
 /**
@@ -169,7 +173,7 @@ function writeConfig(v: DataView, at: number, value: Config): void {
  */
 export function decodeConfig(bytes: Bytes, offset = 0): Config {
   if (offset >>> 0 !== offset || offset + 40 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_config", offset, 40, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_config', offset, 40, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readConfig(view, startOf(bytes, view) + offset);
@@ -182,33 +186,37 @@ export function decodeConfig(bytes: Bytes, offset = 0): Config {
  */
 export function encodeConfig(bytes: Bytes, value: Config, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 40 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_config", offset, 40, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_config', offset, 40, bytes.byteLength, 'encode');
   }
   const bad = checkConfig(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_config", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_config', bad, value);
   const view = viewOf(bytes);
   writeConfig(view, startOf(bytes, view) + offset, value);
   return offset + 40;
 }
 
 function readRequestHead(v: DataView, at: number): RequestHead {
+  const b1 = new Uint8Array(3);
+  b1[0] = v.getUint8(at + 1);
+  b1[1] = v.getUint8(at + 2);
+  b1[2] = v.getUint8(at + 3);
   return {
     type: v.getUint8(at),
-    reserved: copyBytes(v, at + 1, 3),
+    reserved: b1,
   };
 }
 
 function checkRequestHead(value: RequestHead): string | undefined {
-  if ((value.type & 0xff) !== value.type) return "type";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 3) return "reserved";
+  if ((value.type & 0xff) !== value.type) return 'type';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 3) return 'reserved';
   return undefined;
 }
 
 function writeRequestHead(v: DataView, at: number, value: RequestHead): void {
   v.setUint8(at, value.type);
-  v.setUint8(at + 1 + 0, value.reserved[0]);
-  v.setUint8(at + 1 + 1, value.reserved[1]);
-  v.setUint8(at + 1 + 2, value.reserved[2]);
+  v.setUint8(at + 1, value.reserved[0]);
+  v.setUint8(at + 2, value.reserved[1]);
+  v.setUint8(at + 3, value.reserved[2]);
 }
 
 /**
@@ -217,7 +225,7 @@ function writeRequestHead(v: DataView, at: number, value: RequestHead): void {
  */
 export function decodeRequestHead(bytes: Bytes, offset = 0): RequestHead {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_head", offset, 4, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_head', offset, 4, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readRequestHead(view, startOf(bytes, view) + offset);
@@ -230,33 +238,37 @@ export function decodeRequestHead(bytes: Bytes, offset = 0): RequestHead {
  */
 export function encodeRequestHead(bytes: Bytes, value: RequestHead, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_head", offset, 4, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_head', offset, 4, bytes.byteLength, 'encode');
   }
   const bad = checkRequestHead(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_head", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_head', bad, value);
   const view = viewOf(bytes);
   writeRequestHead(view, startOf(bytes, view) + offset, value);
   return offset + 4;
 }
 
 function readRequestTail(v: DataView, at: number): RequestTail {
+  const b1 = new Uint8Array(3);
+  b1[0] = v.getUint8(at + 1);
+  b1[1] = v.getUint8(at + 2);
+  b1[2] = v.getUint8(at + 3);
   return {
     status: v.getUint8(at),
-    reserved: copyBytes(v, at + 1, 3),
+    reserved: b1,
   };
 }
 
 function checkRequestTail(value: RequestTail): string | undefined {
-  if ((value.status & 0xff) !== value.status) return "status";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 3) return "reserved";
+  if ((value.status & 0xff) !== value.status) return 'status';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 3) return 'reserved';
   return undefined;
 }
 
 function writeRequestTail(v: DataView, at: number, value: RequestTail): void {
   v.setUint8(at, value.status);
-  v.setUint8(at + 1 + 0, value.reserved[0]);
-  v.setUint8(at + 1 + 1, value.reserved[1]);
-  v.setUint8(at + 1 + 2, value.reserved[2]);
+  v.setUint8(at + 1, value.reserved[0]);
+  v.setUint8(at + 2, value.reserved[1]);
+  v.setUint8(at + 3, value.reserved[2]);
 }
 
 /**
@@ -265,7 +277,7 @@ function writeRequestTail(v: DataView, at: number, value: RequestTail): void {
  */
 export function decodeRequestTail(bytes: Bytes, offset = 0): RequestTail {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_tail", offset, 4, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_tail', offset, 4, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readRequestTail(view, startOf(bytes, view) + offset);
@@ -278,22 +290,27 @@ export function decodeRequestTail(bytes: Bytes, offset = 0): RequestTail {
  */
 export function encodeRequestTail(bytes: Bytes, value: RequestTail, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_tail", offset, 4, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_tail', offset, 4, bytes.byteLength, 'encode');
   }
   const bad = checkRequestTail(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_tail", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_tail', bad, value);
   const view = viewOf(bytes);
   writeRequestTail(view, startOf(bytes, view) + offset, value);
   return offset + 4;
 }
 
 function readAttachRequest(v: DataView, at: number): AttachRequest {
+  const b4 = new Uint8Array(4);
+  b4[0] = v.getUint8(at + 16);
+  b4[1] = v.getUint8(at + 17);
+  b4[2] = v.getUint8(at + 18);
+  b4[3] = v.getUint8(at + 19);
   return {
     head: readRequestHead(v, at),
     domain: v.getUint32(at + 4, true),
     endpoint: v.getUint32(at + 8, true),
     flags: v.getUint32(at + 12, true),
-    reserved: copyBytes(v, at + 16, 4),
+    reserved: b4,
     tail: readRequestTail(v, at + 20),
   };
 }
@@ -301,15 +318,15 @@ function readAttachRequest(v: DataView, at: number): AttachRequest {
 function checkAttachRequest(value: AttachRequest): string | undefined {
   {
     const bad = checkRequestHead(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if (value.domain >>> 0 !== value.domain) return "domain";
-  if (value.endpoint >>> 0 !== value.endpoint) return "endpoint";
-  if (value.flags >>> 0 !== value.flags) return "flags";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 4) return "reserved";
+  if (value.domain >>> 0 !== value.domain) return 'domain';
+  if (value.endpoint >>> 0 !== value.endpoint) return 'endpoint';
+  if (value.flags >>> 0 !== value.flags) return 'flags';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 4) return 'reserved';
   {
     const bad = checkRequestTail(value.tail);
-    if (bad !== undefined) return "tail." + bad;
+    if (bad !== undefined) return 'tail.' + bad;
   }
   return undefined;
 }
@@ -319,10 +336,10 @@ function writeAttachRequest(v: DataView, at: number, value: AttachRequest): void
   v.setUint32(at + 4, value.domain, true);
   v.setUint32(at + 8, value.endpoint, true);
   v.setUint32(at + 12, value.flags, true);
-  v.setUint8(at + 16 + 0, value.reserved[0]);
-  v.setUint8(at + 16 + 1, value.reserved[1]);
-  v.setUint8(at + 16 + 2, value.reserved[2]);
-  v.setUint8(at + 16 + 3, value.reserved[3]);
+  v.setUint8(at + 16, value.reserved[0]);
+  v.setUint8(at + 17, value.reserved[1]);
+  v.setUint8(at + 18, value.reserved[2]);
+  v.setUint8(at + 19, value.reserved[3]);
   writeRequestTail(v, at + 20, value.tail);
 }
 
@@ -332,7 +349,7 @@ function writeAttachRequest(v: DataView, at: number, value: AttachRequest): void
  */
 export function decodeAttachRequest(bytes: Bytes, offset = 0): AttachRequest {
   if (offset >>> 0 !== offset || offset + 24 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_attach", offset, 24, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_attach', offset, 24, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readAttachRequest(view, startOf(bytes, view) + offset);
@@ -345,34 +362,39 @@ export function decodeAttachRequest(bytes: Bytes, offset = 0): AttachRequest {
  */
 export function encodeAttachRequest(bytes: Bytes, value: AttachRequest, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 24 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_attach", offset, 24, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_attach', offset, 24, bytes.byteLength, 'encode');
   }
   const bad = checkAttachRequest(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_attach", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_attach', bad, value);
   const view = viewOf(bytes);
   writeAttachRequest(view, startOf(bytes, view) + offset, value);
   return offset + 24;
 }
 
 function readAttachDriverPart(v: DataView, at: number): AttachDriverPart {
+  const b4 = new Uint8Array(4);
+  b4[0] = v.getUint8(at + 16);
+  b4[1] = v.getUint8(at + 17);
+  b4[2] = v.getUint8(at + 18);
+  b4[3] = v.getUint8(at + 19);
   return {
     head: readRequestHead(v, at),
     domain: v.getUint32(at + 4, true),
     endpoint: v.getUint32(at + 8, true),
     flags: v.getUint32(at + 12, true),
-    reserved: copyBytes(v, at + 16, 4),
+    reserved: b4,
   };
 }
 
 function checkAttachDriverPart(value: AttachDriverPart): string | undefined {
   {
     const bad = checkRequestHead(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if (value.domain >>> 0 !== value.domain) return "domain";
-  if (value.endpoint >>> 0 !== value.endpoint) return "endpoint";
-  if (value.flags >>> 0 !== value.flags) return "flags";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 4) return "reserved";
+  if (value.domain >>> 0 !== value.domain) return 'domain';
+  if (value.endpoint >>> 0 !== value.endpoint) return 'endpoint';
+  if (value.flags >>> 0 !== value.flags) return 'flags';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 4) return 'reserved';
   return undefined;
 }
 
@@ -381,10 +403,10 @@ function writeAttachDriverPart(v: DataView, at: number, value: AttachDriverPart)
   v.setUint32(at + 4, value.domain, true);
   v.setUint32(at + 8, value.endpoint, true);
   v.setUint32(at + 12, value.flags, true);
-  v.setUint8(at + 16 + 0, value.reserved[0]);
-  v.setUint8(at + 16 + 1, value.reserved[1]);
-  v.setUint8(at + 16 + 2, value.reserved[2]);
-  v.setUint8(at + 16 + 3, value.reserved[3]);
+  v.setUint8(at + 16, value.reserved[0]);
+  v.setUint8(at + 17, value.reserved[1]);
+  v.setUint8(at + 18, value.reserved[2]);
+  v.setUint8(at + 19, value.reserved[3]);
 }
 
 /**
@@ -394,7 +416,7 @@ function writeAttachDriverPart(v: DataView, at: number, value: AttachDriverPart)
  */
 export function decodeAttachDriverPart(bytes: Bytes, offset = 0): AttachDriverPart {
   if (offset >>> 0 !== offset || offset + 20 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_attach#driver", offset, 20, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_attach#driver', offset, 20, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readAttachDriverPart(view, startOf(bytes, view) + offset);
@@ -408,10 +430,10 @@ export function decodeAttachDriverPart(bytes: Bytes, offset = 0): AttachDriverPa
  */
 export function encodeAttachDriverPart(bytes: Bytes, value: AttachDriverPart, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 20 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_attach#driver", offset, 20, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_attach#driver', offset, 20, bytes.byteLength, 'encode');
   }
   const bad = checkAttachDriverPart(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_attach#driver", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_attach#driver', bad, value);
   const view = viewOf(bytes);
   writeAttachDriverPart(view, startOf(bytes, view) + offset, value);
   return offset + 20;
@@ -426,7 +448,7 @@ function readAttachDevicePart(v: DataView, at: number): AttachDevicePart {
 function checkAttachDevicePart(value: AttachDevicePart): string | undefined {
   {
     const bad = checkRequestTail(value.tail);
-    if (bad !== undefined) return "tail." + bad;
+    if (bad !== undefined) return 'tail.' + bad;
   }
   return undefined;
 }
@@ -442,7 +464,7 @@ function writeAttachDevicePart(v: DataView, at: number, value: AttachDevicePart)
  */
 export function decodeAttachDevicePart(bytes: Bytes, offset = 0): AttachDevicePart {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_attach#device", offset, 4, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_attach#device', offset, 4, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readAttachDevicePart(view, startOf(bytes, view) + offset);
@@ -456,21 +478,30 @@ export function decodeAttachDevicePart(bytes: Bytes, offset = 0): AttachDevicePa
  */
 export function encodeAttachDevicePart(bytes: Bytes, value: AttachDevicePart, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_attach#device", offset, 4, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_attach#device', offset, 4, bytes.byteLength, 'encode');
   }
   const bad = checkAttachDevicePart(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_attach#device", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_attach#device', bad, value);
   const view = viewOf(bytes);
   writeAttachDevicePart(view, startOf(bytes, view) + offset, value);
   return offset + 4;
 }
 
 function readDetachRequest(v: DataView, at: number): DetachRequest {
+  const b3 = new Uint8Array(8);
+  b3[0] = v.getUint8(at + 12);
+  b3[1] = v.getUint8(at + 13);
+  b3[2] = v.getUint8(at + 14);
+  b3[3] = v.getUint8(at + 15);
+  b3[4] = v.getUint8(at + 16);
+  b3[5] = v.getUint8(at + 17);
+  b3[6] = v.getUint8(at + 18);
+  b3[7] = v.getUint8(at + 19);
   return {
     head: readRequestHead(v, at),
     domain: v.getUint32(at + 4, true),
     endpoint: v.getUint32(at + 8, true),
-    reserved: copyBytes(v, at + 12, 8),
+    reserved: b3,
     tail: readRequestTail(v, at + 20),
   };
 }
@@ -478,14 +509,14 @@ function readDetachRequest(v: DataView, at: number): DetachRequest {
 function checkDetachRequest(value: DetachRequest): string | undefined {
   {
     const bad = checkRequestHead(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if (value.domain >>> 0 !== value.domain) return "domain";
-  if (value.endpoint >>> 0 !== value.endpoint) return "endpoint";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 8) return "reserved";
+  if (value.domain >>> 0 !== value.domain) return 'domain';
+  if (value.endpoint >>> 0 !== value.endpoint) return 'endpoint';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 8) return 'reserved';
   {
     const bad = checkRequestTail(value.tail);
-    if (bad !== undefined) return "tail." + bad;
+    if (bad !== undefined) return 'tail.' + bad;
   }
   return undefined;
 }
@@ -494,14 +525,14 @@ function writeDetachRequest(v: DataView, at: number, value: DetachRequest): void
   writeRequestHead(v, at, value.head);
   v.setUint32(at + 4, value.domain, true);
   v.setUint32(at + 8, value.endpoint, true);
-  v.setUint8(at + 12 + 0, value.reserved[0]);
-  v.setUint8(at + 12 + 1, value.reserved[1]);
-  v.setUint8(at + 12 + 2, value.reserved[2]);
-  v.setUint8(at + 12 + 3, value.reserved[3]);
-  v.setUint8(at + 12 + 4, value.reserved[4]);
-  v.setUint8(at + 12 + 5, value.reserved[5]);
-  v.setUint8(at + 12 + 6, value.reserved[6]);
-  v.setUint8(at + 12 + 7, value.reserved[7]);
+  v.setUint8(at + 12, value.reserved[0]);
+  v.setUint8(at + 13, value.reserved[1]);
+  v.setUint8(at + 14, value.reserved[2]);
+  v.setUint8(at + 15, value.reserved[3]);
+  v.setUint8(at + 16, value.reserved[4]);
+  v.setUint8(at + 17, value.reserved[5]);
+  v.setUint8(at + 18, value.reserved[6]);
+  v.setUint8(at + 19, value.reserved[7]);
   writeRequestTail(v, at + 20, value.tail);
 }
 
@@ -511,7 +542,7 @@ function writeDetachRequest(v: DataView, at: number, value: DetachRequest): void
  */
 export function decodeDetachRequest(bytes: Bytes, offset = 0): DetachRequest {
   if (offset >>> 0 !== offset || offset + 24 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_detach", offset, 24, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_detach', offset, 24, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readDetachRequest(view, startOf(bytes, view) + offset);
@@ -524,32 +555,41 @@ export function decodeDetachRequest(bytes: Bytes, offset = 0): DetachRequest {
  */
 export function encodeDetachRequest(bytes: Bytes, value: DetachRequest, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 24 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_detach", offset, 24, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_detach', offset, 24, bytes.byteLength, 'encode');
   }
   const bad = checkDetachRequest(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_detach", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_detach', bad, value);
   const view = viewOf(bytes);
   writeDetachRequest(view, startOf(bytes, view) + offset, value);
   return offset + 24;
 }
 
 function readDetachDriverPart(v: DataView, at: number): DetachDriverPart {
+  const b3 = new Uint8Array(8);
+  b3[0] = v.getUint8(at + 12);
+  b3[1] = v.getUint8(at + 13);
+  b3[2] = v.getUint8(at + 14);
+  b3[3] = v.getUint8(at + 15);
+  b3[4] = v.getUint8(at + 16);
+  b3[5] = v.getUint8(at + 17);
+  b3[6] = v.getUint8(at + 18);
+  b3[7] = v.getUint8(at + 19);
   return {
     head: readRequestHead(v, at),
     domain: v.getUint32(at + 4, true),
     endpoint: v.getUint32(at + 8, true),
-    reserved: copyBytes(v, at + 12, 8),
+    reserved: b3,
   };
 }
 
 function checkDetachDriverPart(value: DetachDriverPart): string | undefined {
   {
     const bad = checkRequestHead(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if (value.domain >>> 0 !== value.domain) return "domain";
-  if (value.endpoint >>> 0 !== value.endpoint) return "endpoint";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 8) return "reserved";
+  if (value.domain >>> 0 !== value.domain) return 'domain';
+  if (value.endpoint >>> 0 !== value.endpoint) return 'endpoint';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 8) return 'reserved';
   return undefined;
 }
 
@@ -557,14 +597,14 @@ function writeDetachDriverPart(v: DataView, at: number, value: DetachDriverPart)
   writeRequestHead(v, at, value.head);
   v.setUint32(at + 4, value.domain, true);
   v.setUint32(at + 8, value.endpoint, true);
-  v.setUint8(at + 12 + 0, value.reserved[0]);
-  v.setUint8(at + 12 + 1, value.reserved[1]);
-  v.setUint8(at + 12 + 2, value.reserved[2]);
-  v.setUint8(at + 12 + 3, value.reserved[3]);
-  v.setUint8(at + 12 + 4, value.reserved[4]);
-  v.setUint8(at + 12 + 5, value.reserved[5]);
-  v.setUint8(at + 12 + 6, value.reserved[6]);
-  v.setUint8(at + 12 + 7, value.reserved[7]);
+  v.setUint8(at + 12, value.reserved[0]);
+  v.setUint8(at + 13, value.reserved[1]);
+  v.setUint8(at + 14, value.reserved[2]);
+  v.setUint8(at + 15, value.reserved[3]);
+  v.setUint8(at + 16, value.reserved[4]);
+  v.setUint8(at + 17, value.reserved[5]);
+  v.setUint8(at + 18, value.reserved[6]);
+  v.setUint8(at + 19, value.reserved[7]);
 }
 
 /**
@@ -574,7 +614,7 @@ function writeDetachDriverPart(v: DataView, at: number, value: DetachDriverPart)
  */
 export function decodeDetachDriverPart(bytes: Bytes, offset = 0): DetachDriverPart {
   if (offset >>> 0 !== offset || offset + 20 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_detach#driver", offset, 20, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_detach#driver', offset, 20, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readDetachDriverPart(view, startOf(bytes, view) + offset);
@@ -588,10 +628,10 @@ export function decodeDetachDriverPart(bytes: Bytes, offset = 0): DetachDriverPa
  */
 export function encodeDetachDriverPart(bytes: Bytes, value: DetachDriverPart, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 20 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_detach#driver", offset, 20, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_detach#driver', offset, 20, bytes.byteLength, 'encode');
   }
   const bad = checkDetachDriverPart(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_detach#driver", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_detach#driver', bad, value);
   const view = viewOf(bytes);
   writeDetachDriverPart(view, startOf(bytes, view) + offset, value);
   return offset + 20;
@@ -606,7 +646,7 @@ function readDetachDevicePart(v: DataView, at: number): DetachDevicePart {
 function checkDetachDevicePart(value: DetachDevicePart): string | undefined {
   {
     const bad = checkRequestTail(value.tail);
-    if (bad !== undefined) return "tail." + bad;
+    if (bad !== undefined) return 'tail.' + bad;
   }
   return undefined;
 }
@@ -622,7 +662,7 @@ function writeDetachDevicePart(v: DataView, at: number, value: DetachDevicePart)
  */
 export function decodeDetachDevicePart(bytes: Bytes, offset = 0): DetachDevicePart {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_detach#device", offset, 4, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_detach#device', offset, 4, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readDetachDevicePart(view, startOf(bytes, view) + offset);
@@ -636,10 +676,10 @@ export function decodeDetachDevicePart(bytes: Bytes, offset = 0): DetachDevicePa
  */
 export function encodeDetachDevicePart(bytes: Bytes, value: DetachDevicePart, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_detach#device", offset, 4, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_detach#device', offset, 4, bytes.byteLength, 'encode');
   }
   const bad = checkDetachDevicePart(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_detach#device", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_detach#device', bad, value);
   const view = viewOf(bytes);
   writeDetachDevicePart(view, startOf(bytes, view) + offset, value);
   return offset + 4;
@@ -660,16 +700,16 @@ function readMapRequest(v: DataView, at: number): MapRequest {
 function checkMapRequest(value: MapRequest): string | undefined {
   {
     const bad = checkRequestHead(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if (value.domain >>> 0 !== value.domain) return "domain";
-  if (typeof value.virt_start !== 'bigint' || value.virt_start < 0n || value.virt_start > 0xffffffffffffffffn) return "virt_start";
-  if (typeof value.virt_end !== 'bigint' || value.virt_end < 0n || value.virt_end > 0xffffffffffffffffn) return "virt_end";
-  if (typeof value.phys_start !== 'bigint' || value.phys_start < 0n || value.phys_start > 0xffffffffffffffffn) return "phys_start";
-  if (value.flags >>> 0 !== value.flags) return "flags";
+  if (value.domain >>> 0 !== value.domain) return 'domain';
+  if (typeof value.virt_start !== 'bigint' || value.virt_start < 0n || value.virt_start > 0xffffffffffffffffn) return 'virt_start';
+  if (typeof value.virt_end !== 'bigint' || value.virt_end < 0n || value.virt_end > 0xffffffffffffffffn) return 'virt_end';
+  if (typeof value.phys_start !== 'bigint' || value.phys_start < 0n || value.phys_start > 0xffffffffffffffffn) return 'phys_start';
+  if (value.flags >>> 0 !== value.flags) return 'flags';
   {
     const bad = checkRequestTail(value.tail);
-    if (bad !== undefined) return "tail." + bad;
+    if (bad !== undefined) return 'tail.' + bad;
   }
   return undefined;
 }
@@ -690,7 +730,7 @@ function writeMapRequest(v: DataView, at: number, value: MapRequest): void {
  */
 export function decodeMapRequest(bytes: Bytes, offset = 0): MapRequest {
   if (offset >>> 0 !== offset || offset + 40 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_map", offset, 40, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_map', offset, 40, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readMapRequest(view, startOf(bytes, view) + offset);
@@ -703,10 +743,10 @@ export function decodeMapRequest(bytes: Bytes, offset = 0): MapRequest {
  */
 export function encodeMapRequest(bytes: Bytes, value: MapRequest, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 40 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_map", offset, 40, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_map', offset, 40, bytes.byteLength, 'encode');
   }
   const bad = checkMapRequest(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_map", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_map', bad, value);
   const view = viewOf(bytes);
   writeMapRequest(view, startOf(bytes, view) + offset, value);
   return offset + 40;
@@ -726,13 +766,13 @@ function readMapDriverPart(v: DataView, at: number): MapDriverPart {
 function checkMapDriverPart(value: MapDriverPart): string | undefined {
   {
     const bad = checkRequestHead(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if (value.domain >>> 0 !== value.domain) return "domain";
-  if (typeof value.virt_start !== 'bigint' || value.virt_start < 0n || value.virt_start > 0xffffffffffffffffn) return "virt_start";
-  if (typeof value.virt_end !== 'bigint' || value.virt_end < 0n || value.virt_end > 0xffffffffffffffffn) return "virt_end";
-  if (typeof value.phys_start !== 'bigint' || value.phys_start < 0n || value.phys_start > 0xffffffffffffffffn) return "phys_start";
-  if (value.flags >>> 0 !== value.flags) return "flags";
+  if (value.domain >>> 0 !== value.domain) return 'domain';
+  if (typeof value.virt_start !== 'bigint' || value.virt_start < 0n || value.virt_start > 0xffffffffffffffffn) return 'virt_start';
+  if (typeof value.virt_end !== 'bigint' || value.virt_end < 0n || value.virt_end > 0xffffffffffffffffn) return 'virt_end';
+  if (typeof value.phys_start !== 'bigint' || value.phys_start < 0n || value.phys_start > 0xffffffffffffffffn) return 'phys_start';
+  if (value.flags >>> 0 !== value.flags) return 'flags';
   return undefined;
 }
 
@@ -752,7 +792,7 @@ function writeMapDriverPart(v: DataView, at: number, value: MapDriverPart): void
  */
 export function decodeMapDriverPart(bytes: Bytes, offset = 0): MapDriverPart {
   if (offset >>> 0 !== offset || offset + 36 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_map#driver", offset, 36, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_map#driver', offset, 36, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readMapDriverPart(view, startOf(bytes, view) + offset);
@@ -766,10 +806,10 @@ export function decodeMapDriverPart(bytes: Bytes, offset = 0): MapDriverPart {
  */
 export function encodeMapDriverPart(bytes: Bytes, value: MapDriverPart, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 36 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_map#driver", offset, 36, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_map#driver', offset, 36, bytes.byteLength, 'encode');
   }
   const bad = checkMapDriverPart(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_map#driver", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_map#driver', bad, value);
   const view = viewOf(bytes);
   writeMapDriverPart(view, startOf(bytes, view) + offset, value);
   return offset + 36;
@@ -784,7 +824,7 @@ function readMapDevicePart(v: DataView, at: number): MapDevicePart {
 function checkMapDevicePart(value: MapDevicePart): string | undefined {
   {
     const bad = checkRequestTail(value.tail);
-    if (bad !== undefined) return "tail." + bad;
+    if (bad !== undefined) return 'tail.' + bad;
   }
   return undefined;
 }
@@ -800,7 +840,7 @@ function writeMapDevicePart(v: DataView, at: number, value: MapDevicePart): void
  */
 export function decodeMapDevicePart(bytes: Bytes, offset = 0): MapDevicePart {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_map#device", offset, 4, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_map#device', offset, 4, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readMapDevicePart(view, startOf(bytes, view) + offset);
@@ -814,22 +854,27 @@ export function decodeMapDevicePart(bytes: Bytes, offset = 0): MapDevicePart {
  */
 export function encodeMapDevicePart(bytes: Bytes, value: MapDevicePart, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_map#device", offset, 4, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_map#device', offset, 4, bytes.byteLength, 'encode');
   }
   const bad = checkMapDevicePart(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_map#device", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_map#device', bad, value);
   const view = viewOf(bytes);
   writeMapDevicePart(view, startOf(bytes, view) + offset, value);
   return offset + 4;
 }
 
 function readUnmapRequest(v: DataView, at: number): UnmapRequest {
+  const b4 = new Uint8Array(4);
+  b4[0] = v.getUint8(at + 24);
+  b4[1] = v.getUint8(at + 25);
+  b4[2] = v.getUint8(at + 26);
+  b4[3] = v.getUint8(at + 27);
   return {
     head: readRequestHead(v, at),
     domain: v.getUint32(at + 4, true),
     virt_start: v.getBigUint64(at + 8, true),
     virt_end: v.getBigUint64(at + 16, true),
-    reserved: copyBytes(v, at + 24, 4),
+    reserved: b4,
     tail: readRequestTail(v, at + 28),
   };
 }
@@ -837,15 +882,15 @@ function readUnmapRequest(v: DataView, at: number): UnmapRequest {
 function checkUnmapRequest(value: UnmapRequest): string | undefined {
   {
     const bad = checkRequestHead(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if (value.domain >>> 0 !== value.domain) return "domain";
-  if (typeof value.virt_start !== 'bigint' || value.virt_start < 0n || value.virt_start > 0xffffffffffffffffn) return "virt_start";
-  if (typeof value.virt_end !== 'bigint' || value.virt_end < 0n || value.virt_end > 0xffffffffffffffffn) return "virt_end";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 4) return "reserved";
+  if (value.domain >>> 0 !== value.domain) return 'domain';
+  if (typeof value.virt_start !== 'bigint' || value.virt_start < 0n || value.virt_start > 0xffffffffffffffffn) return 'virt_start';
+  if (typeof value.virt_end !== 'bigint' || value.virt_end < 0n || value.virt_end > 0xffffffffffffffffn) return 'virt_end';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 4) return 'reserved';
   {
     const bad = checkRequestTail(value.tail);
-    if (bad !== undefined) return "tail." + bad;
+    if (bad !== undefined) return 'tail.' + bad;
   }
   return undefined;
 }
@@ -855,10 +900,10 @@ function writeUnmapRequest(v: DataView, at: number, value: UnmapRequest): void {
   v.setUint32(at + 4, value.domain, true);
   v.setBigUint64(at + 8, value.virt_start, true);
   v.setBigUint64(at + 16, value.virt_end, true);
-  v.setUint8(at + 24 + 0, value.reserved[0]);
-  v.setUint8(at + 24 + 1, value.reserved[1]);
-  v.setUint8(at + 24 + 2, value.reserved[2]);
-  v.setUint8(at + 24 + 3, value.reserved[3]);
+  v.setUint8(at + 24, value.reserved[0]);
+  v.setUint8(at + 25, value.reserved[1]);
+  v.setUint8(at + 26, value.reserved[2]);
+  v.setUint8(at + 27, value.reserved[3]);
   writeRequestTail(v, at + 28, value.tail);
 }
 
@@ -868,7 +913,7 @@ function writeUnmapRequest(v: DataView, at: number, value: UnmapRequest): void {
  */
 export function decodeUnmapRequest(bytes: Bytes, offset = 0): UnmapRequest {
   if (offset >>> 0 !== offset || offset + 32 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_unmap", offset, 32, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_unmap', offset, 32, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readUnmapRequest(view, startOf(bytes, view) + offset);
@@ -881,34 +926,39 @@ export function decodeUnmapRequest(bytes: Bytes, offset = 0): UnmapRequest {
  */
 export function encodeUnmapRequest(bytes: Bytes, value: UnmapRequest, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 32 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_unmap", offset, 32, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_unmap', offset, 32, bytes.byteLength, 'encode');
   }
   const bad = checkUnmapRequest(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_unmap", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_unmap', bad, value);
   const view = viewOf(bytes);
   writeUnmapRequest(view, startOf(bytes, view) + offset, value);
   return offset + 32;
 }
 
 function readUnmapDriverPart(v: DataView, at: number): UnmapDriverPart {
+  const b4 = new Uint8Array(4);
+  b4[0] = v.getUint8(at + 24);
+  b4[1] = v.getUint8(at + 25);
+  b4[2] = v.getUint8(at + 26);
+  b4[3] = v.getUint8(at + 27);
   return {
     head: readRequestHead(v, at),
     domain: v.getUint32(at + 4, true),
     virt_start: v.getBigUint64(at + 8, true),
     virt_end: v.getBigUint64(at + 16, true),
-    reserved: copyBytes(v, at + 24, 4),
+    reserved: b4,
   };
 }
 
 function checkUnmapDriverPart(value: UnmapDriverPart): string | undefined {
   {
     const bad = checkRequestHead(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if (value.domain >>> 0 !== value.domain) return "domain";
-  if (typeof value.virt_start !== 'bigint' || value.virt_start < 0n || value.virt_start > 0xffffffffffffffffn) return "virt_start";
-  if (typeof value.virt_end !== 'bigint' || value.virt_end < 0n || value.virt_end > 0xffffffffffffffffn) return "virt_end";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 4) return "reserved";
+  if (value.domain >>> 0 !== value.domain) return 'domain';
+  if (typeof value.virt_start !== 'bigint' || value.virt_start < 0n || value.virt_start > 0xffffffffffffffffn) return 'virt_start';
+  if (typeof value.virt_end !== 'bigint' || value.virt_end < 0n || value.virt_end > 0xffffffffffffffffn) return 'virt_end';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 4) return 'reserved';
   return undefined;
 }
 
@@ -917,10 +967,10 @@ function writeUnmapDriverPart(v: DataView, at: number, value: UnmapDriverPart): 
   v.setUint32(at + 4, value.domain, true);
   v.setBigUint64(at + 8, value.virt_start, true);
   v.setBigUint64(at + 16, value.virt_end, true);
-  v.setUint8(at + 24 + 0, value.reserved[0]);
-  v.setUint8(at + 24 + 1, value.reserved[1]);
-  v.setUint8(at + 24 + 2, value.reserved[2]);
-  v.setUint8(at + 24 + 3, value.reserved[3]);
+  v.setUint8(at + 24, value.reserved[0]);
+  v.setUint8(at + 25, value.reserved[1]);
+  v.setUint8(at + 26, value.reserved[2]);
+  v.setUint8(at + 27, value.reserved[3]);
 }
 
 /**
@@ -930,7 +980,7 @@ function writeUnmapDriverPart(v: DataView, at: number, value: UnmapDriverPart): 
  */
 export function decodeUnmapDriverPart(bytes: Bytes, offset = 0): UnmapDriverPart {
   if (offset >>> 0 !== offset || offset + 28 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_unmap#driver", offset, 28, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_unmap#driver', offset, 28, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readUnmapDriverPart(view, startOf(bytes, view) + offset);
@@ -944,10 +994,10 @@ export function decodeUnmapDriverPart(bytes: Bytes, offset = 0): UnmapDriverPart
  */
 export function encodeUnmapDriverPart(bytes: Bytes, value: UnmapDriverPart, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 28 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_unmap#driver", offset, 28, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_unmap#driver', offset, 28, bytes.byteLength, 'encode');
   }
   const bad = checkUnmapDriverPart(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_unmap#driver", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_unmap#driver', bad, value);
   const view = viewOf(bytes);
   writeUnmapDriverPart(view, startOf(bytes, view) + offset, value);
   return offset + 28;
@@ -962,7 +1012,7 @@ function readUnmapDevicePart(v: DataView, at: number): UnmapDevicePart {
 function checkUnmapDevicePart(value: UnmapDevicePart): string | undefined {
   {
     const bad = checkRequestTail(value.tail);
-    if (bad !== undefined) return "tail." + bad;
+    if (bad !== undefined) return 'tail.' + bad;
   }
   return undefined;
 }
@@ -978,7 +1028,7 @@ function writeUnmapDevicePart(v: DataView, at: number, value: UnmapDevicePart): 
  */
 export function decodeUnmapDevicePart(bytes: Bytes, offset = 0): UnmapDevicePart {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_unmap#device", offset, 4, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_unmap#device', offset, 4, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readUnmapDevicePart(view, startOf(bytes, view) + offset);
@@ -992,10 +1042,10 @@ export function decodeUnmapDevicePart(bytes: Bytes, offset = 0): UnmapDevicePart
  */
 export function encodeUnmapDevicePart(bytes: Bytes, value: UnmapDevicePart, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_unmap#device", offset, 4, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_unmap#device', offset, 4, bytes.byteLength, 'encode');
   }
   const bad = checkUnmapDevicePart(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_unmap#device", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_unmap#device', bad, value);
   const view = viewOf(bytes);
   writeUnmapDevicePart(view, startOf(bytes, view) + offset, value);
   return offset + 4;
@@ -1014,14 +1064,14 @@ function readProbeRequest(v: DataView, at: number, probeSize: number): ProbeRequ
 function checkProbeRequest(value: ProbeRequest, probeSize: number): string | undefined {
   {
     const bad = checkRequestHead(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if (value.endpoint >>> 0 !== value.endpoint) return "endpoint";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 64) return "reserved";
-  if (!(value.properties instanceof Uint8Array) || value.properties.length !== probeSize) return "properties";
+  if (value.endpoint >>> 0 !== value.endpoint) return 'endpoint';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 64) return 'reserved';
+  if (!(value.properties instanceof Uint8Array) || value.properties.length !== probeSize) return 'properties';
   {
     const bad = checkRequestTail(value.tail);
-    if (bad !== undefined) return "tail." + bad;
+    if (bad !== undefined) return 'tail.' + bad;
   }
   return undefined;
 }
@@ -1040,9 +1090,9 @@ function writeProbeRequest(v: DataView, at: number, value: ProbeRequest, probeSi
  * bytes are too short.
  */
 export function decodeProbeRequest(bytes: Bytes, probeSize: number, offset = 0): ProbeRequest {
-  if (probeSize >>> 0 !== probeSize) throw badLength("virtio_iommu_req_probe", "probe_size", probeSize);
+  if (probeSize >>> 0 !== probeSize) throw badLength('virtio_iommu_req_probe', 'probe_size', probeSize);
   if (offset >>> 0 !== offset || offset + 76 + probeSize > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_probe", offset, 76 + probeSize, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_probe', offset, 76 + probeSize, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readProbeRequest(view, startOf(bytes, view) + offset, probeSize);
@@ -1055,12 +1105,12 @@ export function decodeProbeRequest(bytes: Bytes, probeSize: number, offset = 0):
  * a value does not fit its field.
  */
 export function encodeProbeRequest(bytes: Bytes, value: ProbeRequest, probeSize: number, offset = 0): number {
-  if (probeSize >>> 0 !== probeSize) throw badLength("virtio_iommu_req_probe", "probe_size", probeSize);
+  if (probeSize >>> 0 !== probeSize) throw badLength('virtio_iommu_req_probe', 'probe_size', probeSize);
   if (offset >>> 0 !== offset || offset + 76 + probeSize > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_probe", offset, 76 + probeSize, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_probe', offset, 76 + probeSize, bytes.byteLength, 'encode');
   }
   const bad = checkProbeRequest(value, probeSize);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_probe", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_probe', bad, value);
   const view = viewOf(bytes);
   writeProbeRequest(view, startOf(bytes, view) + offset, value, probeSize);
   return offset + 76 + probeSize;
@@ -1077,10 +1127,10 @@ function readProbeDriverPart(v: DataView, at: number): ProbeDriverPart {
 function checkProbeDriverPart(value: ProbeDriverPart): string | undefined {
   {
     const bad = checkRequestHead(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if (value.endpoint >>> 0 !== value.endpoint) return "endpoint";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 64) return "reserved";
+  if (value.endpoint >>> 0 !== value.endpoint) return 'endpoint';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 64) return 'reserved';
   return undefined;
 }
 
@@ -1097,7 +1147,7 @@ function writeProbeDriverPart(v: DataView, at: number, value: ProbeDriverPart): 
  */
 export function decodeProbeDriverPart(bytes: Bytes, offset = 0): ProbeDriverPart {
   if (offset >>> 0 !== offset || offset + 72 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_probe#driver", offset, 72, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_probe#driver', offset, 72, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readProbeDriverPart(view, startOf(bytes, view) + offset);
@@ -1111,10 +1161,10 @@ export function decodeProbeDriverPart(bytes: Bytes, offset = 0): ProbeDriverPart
  */
 export function encodeProbeDriverPart(bytes: Bytes, value: ProbeDriverPart, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 72 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_probe#driver", offset, 72, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_probe#driver', offset, 72, bytes.byteLength, 'encode');
   }
   const bad = checkProbeDriverPart(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_probe#driver", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_probe#driver', bad, value);
   const view = viewOf(bytes);
   writeProbeDriverPart(view, startOf(bytes, view) + offset, value);
   return offset + 72;
@@ -1128,10 +1178,10 @@ function readProbeDevicePart(v: DataView, at: number, probeSize: number): ProbeD
 }
 
 function checkProbeDevicePart(value: ProbeDevicePart, probeSize: number): string | undefined {
-  if (!(value.properties instanceof Uint8Array) || value.properties.length !== probeSize) return "properties";
+  if (!(value.properties instanceof Uint8Array) || value.properties.length !== probeSize) return 'properties';
   {
     const bad = checkRequestTail(value.tail);
-    if (bad !== undefined) return "tail." + bad;
+    if (bad !== undefined) return 'tail.' + bad;
   }
   return undefined;
 }
@@ -1147,9 +1197,9 @@ function writeProbeDevicePart(v: DataView, at: number, value: ProbeDevicePart, p
  * configuration. Throws a CodecError when the bytes are too short.
  */
 export function decodeProbeDevicePart(bytes: Bytes, probeSize: number, offset = 0): ProbeDevicePart {
-  if (probeSize >>> 0 !== probeSize) throw badLength("virtio_iommu_req_probe#device", "probe_size", probeSize);
+  if (probeSize >>> 0 !== probeSize) throw badLength('virtio_iommu_req_probe#device', 'probe_size', probeSize);
   if (offset >>> 0 !== offset || offset + 4 + probeSize > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_probe#device", offset, 4 + probeSize, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_probe#device', offset, 4 + probeSize, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readProbeDevicePart(view, startOf(bytes, view) + offset, probeSize);
@@ -1163,12 +1213,12 @@ export function decodeProbeDevicePart(bytes: Bytes, probeSize: number, offset = 
  * field.
  */
 export function encodeProbeDevicePart(bytes: Bytes, value: ProbeDevicePart, probeSize: number, offset = 0): number {
-  if (probeSize >>> 0 !== probeSize) throw badLength("virtio_iommu_req_probe#device", "probe_size", probeSize);
+  if (probeSize >>> 0 !== probeSize) throw badLength('virtio_iommu_req_probe#device', 'probe_size', probeSize);
   if (offset >>> 0 !== offset || offset + 4 + probeSize > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_probe#device", offset, 4 + probeSize, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_req_probe#device', offset, 4 + probeSize, bytes.byteLength, 'encode');
   }
   const bad = checkProbeDevicePart(value, probeSize);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_req_probe#device", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_req_probe#device', bad, value);
   const view = viewOf(bytes);
   writeProbeDevicePart(view, startOf(bytes, view) + offset, value, probeSize);
   return offset + 4 + probeSize;
@@ -1184,9 +1234,9 @@ function readProbeProperty(v: DataView, at: number): ProbeProperty {
 }
 
 function checkProbeProperty(value: ProbeProperty): string | undefined {
-  if ((value.type & 0xfff) !== value.type) return "type";
-  if ((value.reserved & 0xf) !== value.reserved) return "reserved";
-  if ((value.length & 0xffff) !== value.length) return "length";
+  if ((value.type & 0xfff) !== value.type) return 'type';
+  if ((value.reserved & 0xf) !== value.reserved) return 'reserved';
+  if ((value.length & 0xffff) !== value.length) return 'length';
   return undefined;
 }
 
@@ -1201,7 +1251,7 @@ function writeProbeProperty(v: DataView, at: number, value: ProbeProperty): void
  */
 export function decodeProbeProperty(bytes: Bytes, offset = 0): ProbeProperty {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_probe_property", offset, 4, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_probe_property', offset, 4, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readProbeProperty(view, startOf(bytes, view) + offset);
@@ -1214,20 +1264,24 @@ export function decodeProbeProperty(bytes: Bytes, offset = 0): ProbeProperty {
  */
 export function encodeProbeProperty(bytes: Bytes, value: ProbeProperty, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 4 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_probe_property", offset, 4, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_probe_property', offset, 4, bytes.byteLength, 'encode');
   }
   const bad = checkProbeProperty(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_probe_property", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_probe_property', bad, value);
   const view = viewOf(bytes);
   writeProbeProperty(view, startOf(bytes, view) + offset, value);
   return offset + 4;
 }
 
 function readProbeResvMem(v: DataView, at: number): ProbeResvMem {
+  const b2 = new Uint8Array(3);
+  b2[0] = v.getUint8(at + 5);
+  b2[1] = v.getUint8(at + 6);
+  b2[2] = v.getUint8(at + 7);
   return {
     head: readProbeProperty(v, at),
     subtype: v.getUint8(at + 4),
-    reserved: copyBytes(v, at + 5, 3),
+    reserved: b2,
     start: v.getBigUint64(at + 8, true),
     end: v.getBigUint64(at + 16, true),
   };
@@ -1236,21 +1290,21 @@ function readProbeResvMem(v: DataView, at: number): ProbeResvMem {
 function checkProbeResvMem(value: ProbeResvMem): string | undefined {
   {
     const bad = checkProbeProperty(value.head);
-    if (bad !== undefined) return "head." + bad;
+    if (bad !== undefined) return 'head.' + bad;
   }
-  if ((value.subtype & 0xff) !== value.subtype) return "subtype";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 3) return "reserved";
-  if (typeof value.start !== 'bigint' || value.start < 0n || value.start > 0xffffffffffffffffn) return "start";
-  if (typeof value.end !== 'bigint' || value.end < 0n || value.end > 0xffffffffffffffffn) return "end";
+  if ((value.subtype & 0xff) !== value.subtype) return 'subtype';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 3) return 'reserved';
+  if (typeof value.start !== 'bigint' || value.start < 0n || value.start > 0xffffffffffffffffn) return 'start';
+  if (typeof value.end !== 'bigint' || value.end < 0n || value.end > 0xffffffffffffffffn) return 'end';
   return undefined;
 }
 
 function writeProbeResvMem(v: DataView, at: number, value: ProbeResvMem): void {
   writeProbeProperty(v, at, value.head);
   v.setUint8(at + 4, value.subtype);
-  v.setUint8(at + 5 + 0, value.reserved[0]);
-  v.setUint8(at + 5 + 1, value.reserved[1]);
-  v.setUint8(at + 5 + 2, value.reserved[2]);
+  v.setUint8(at + 5, value.reserved[0]);
+  v.setUint8(at + 6, value.reserved[1]);
+  v.setUint8(at + 7, value.reserved[2]);
   v.setBigUint64(at + 8, value.start, true);
   v.setBigUint64(at + 16, value.end, true);
 }
@@ -1261,7 +1315,7 @@ function writeProbeResvMem(v: DataView, at: number, value: ProbeResvMem): void {
  */
 export function decodeProbeResvMem(bytes: Bytes, offset = 0): ProbeResvMem {
   if (offset >>> 0 !== offset || offset + 24 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_probe_resv_mem", offset, 24, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_probe_resv_mem', offset, 24, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readProbeResvMem(view, startOf(bytes, view) + offset);
@@ -1274,19 +1328,23 @@ export function decodeProbeResvMem(bytes: Bytes, offset = 0): ProbeResvMem {
  */
 export function encodeProbeResvMem(bytes: Bytes, value: ProbeResvMem, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 24 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_probe_resv_mem", offset, 24, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_probe_resv_mem', offset, 24, bytes.byteLength, 'encode');
   }
   const bad = checkProbeResvMem(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_probe_resv_mem", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_probe_resv_mem', bad, value);
   const view = viewOf(bytes);
   writeProbeResvMem(view, startOf(bytes, view) + offset, value);
   return offset + 24;
 }
 
 function readFault(v: DataView, at: number): Fault {
+  const b1 = new Uint8Array(3);
+  b1[0] = v.getUint8(at + 1);
+  b1[1] = v.getUint8(at + 2);
+  b1[2] = v.getUint8(at + 3);
   return {
     reason: v.getUint8(at),
-    reserved: copyBytes(v, at + 1, 3),
+    reserved: b1,
     flags: v.getUint32(at + 4, true),
     endpoint: v.getUint32(at + 8, true),
     reserved1: v.getUint32(at + 12, true),
@@ -1295,20 +1353,20 @@ function readFault(v: DataView, at: number): Fault {
 }
 
 function checkFault(value: Fault): string | undefined {
-  if ((value.reason & 0xff) !== value.reason) return "reason";
-  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 3) return "reserved";
-  if (value.flags >>> 0 !== value.flags) return "flags";
-  if (value.endpoint >>> 0 !== value.endpoint) return "endpoint";
-  if (value.reserved1 >>> 0 !== value.reserved1) return "reserved1";
-  if (typeof value.address !== 'bigint' || value.address < 0n || value.address > 0xffffffffffffffffn) return "address";
+  if ((value.reason & 0xff) !== value.reason) return 'reason';
+  if (!(value.reserved instanceof Uint8Array) || value.reserved.length !== 3) return 'reserved';
+  if (value.flags >>> 0 !== value.flags) return 'flags';
+  if (value.endpoint >>> 0 !== value.endpoint) return 'endpoint';
+  if (value.reserved1 >>> 0 !== value.reserved1) return 'reserved1';
+  if (typeof value.address !== 'bigint' || value.address < 0n || value.address > 0xffffffffffffffffn) return 'address';
   return undefined;
 }
 
 function writeFault(v: DataView, at: number, value: Fault): void {
   v.setUint8(at, value.reason);
-  v.setUint8(at + 1 + 0, value.reserved[0]);
-  v.setUint8(at + 1 + 1, value.reserved[1]);
-  v.setUint8(at + 1 + 2, value.reserved[2]);
+  v.setUint8(at + 1, value.reserved[0]);
+  v.setUint8(at + 2, value.reserved[1]);
+  v.setUint8(at + 3, value.reserved[2]);
   v.setUint32(at + 4, value.flags, true);
   v.setUint32(at + 8, value.endpoint, true);
   v.setUint32(at + 12, value.reserved1, true);
@@ -1321,7 +1379,7 @@ function writeFault(v: DataView, at: number, value: Fault): void {
  */
 export function decodeFault(bytes: Bytes, offset = 0): Fault {
   if (offset >>> 0 !== offset || offset + 24 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_fault", offset, 24, bytes.byteLength, "decode");
+    throw shortInput(LAYOUT, 'virtio_iommu_fault', offset, 24, bytes.byteLength, 'decode');
   }
   const view = viewOf(bytes);
   return readFault(view, startOf(bytes, view) + offset);
@@ -1334,10 +1392,10 @@ export function decodeFault(bytes: Bytes, offset = 0): Fault {
  */
 export function encodeFault(bytes: Bytes, value: Fault, offset = 0): number {
   if (offset >>> 0 !== offset || offset + 24 > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_fault", offset, 24, bytes.byteLength, "encode");
+    throw shortInput(LAYOUT, 'virtio_iommu_fault', offset, 24, bytes.byteLength, 'encode');
   }
   const bad = checkFault(value);
-  if (bad !== undefined) throw badValue(LAYOUT, "virtio_iommu_fault", bad, value);
+  if (bad !== undefined) throw badValue(LAYOUT, 'virtio_iommu_fault', bad, value);
   const view = viewOf(bytes);
   writeFault(view, startOf(bytes, view) + offset, value);
   return offset + 24;
@@ -1354,7 +1412,7 @@ export function encodeFault(bytes: Bytes, value: Fault, offset = 0): number {
  */
 export function decodeProbeProperties(bytes: Bytes, offset = 0, length = bytes.byteLength - offset): ProbePropertyEntry[] {
   if (offset >>> 0 !== offset || length >>> 0 !== length || offset + length > bytes.byteLength) {
-    throw shortInput(LAYOUT, "virtio_iommu_req_probe#device", offset, length, bytes.byteLength, 'decode');
+    throw shortInput(LAYOUT, 'virtio_iommu_req_probe#device', offset, length, bytes.byteLength, 'decode');
   }
   const out: ProbePropertyEntry[] = [];
   const view = viewOf(bytes);
@@ -1366,14 +1424,14 @@ export function decodeProbeProperties(bytes: Bytes, offset = 0, length = bytes.b
     if (type === 0) break;
     const length = view.getUint16(start + at + 2, true);
     if (at + 4 + length > end) {
-      throw malformed("virtio_iommu_probe_property", 'length', 'the property at offset ' + at + ' says ' + length + ' bytes; ' + (end - at - 4) + ' follow its header', at + 4 + length, end);
+      throw malformed('virtio_iommu_probe_property', 'length', 'the property at offset ' + at + ' says ' + length + ' bytes; ' + (end - at - 4) + ' follow its header', at + 4 + length, end);
     }
     switch (type) {
       case VIRTIO_IOMMU_PROBE_T_RESV_MEM:
         if (length < 20) {
-          throw malformed("virtio_iommu_probe_resv_mem", 'head.length', 'the property at offset ' + at + ' says ' + length + ' bytes; its fields need 20', 24, 4 + length);
+          throw malformed('virtio_iommu_probe_resv_mem', 'head.length', 'the property at offset ' + at + ' says ' + length + ' bytes; its fields need 20', 24, 4 + length);
         }
-        out.push({ kind: "resv_mem", offset: at, property: readProbeResvMem(view, start + at) });
+        out.push({ kind: 'resv_mem', offset: at, property: readProbeResvMem(view, start + at) });
         break;
       default:
         out.push({ kind: 'unknown', offset: at, property: readProbeProperty(view, start + at) });

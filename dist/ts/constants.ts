@@ -4,7 +4,7 @@
  */
 
 /** The version of the spec model this module was generated from. */
-export const SPEC_VERSION = "0.1.0";
+export const SPEC_VERSION = '0.1.0';
 
 /** The virtio device ID of the IOMMU device. */
 export const DEVICE_ID = 23;

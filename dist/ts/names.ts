@@ -5,11 +5,11 @@
 
 /** VIRTIO_IOMMU_T_* by value. */
 export const REQUEST_TYPE_NAMES: Readonly<Record<number, string>> = {
-  1: "VIRTIO_IOMMU_T_ATTACH",
-  2: "VIRTIO_IOMMU_T_DETACH",
-  3: "VIRTIO_IOMMU_T_MAP",
-  4: "VIRTIO_IOMMU_T_UNMAP",
-  5: "VIRTIO_IOMMU_T_PROBE",
+  1: 'VIRTIO_IOMMU_T_ATTACH',
+  2: 'VIRTIO_IOMMU_T_DETACH',
+  3: 'VIRTIO_IOMMU_T_MAP',
+  4: 'VIRTIO_IOMMU_T_UNMAP',
+  5: 'VIRTIO_IOMMU_T_PROBE',
 };
 
 /**
@@ -17,20 +17,20 @@ export const REQUEST_TYPE_NAMES: Readonly<Record<number, string>> = {
  * none.
  */
 export function requestTypeName(value: number): string {
-  return REQUEST_TYPE_NAMES[value] ?? value + ' (not a ' + "VIRTIO_IOMMU_T_*" + ' value)';
+  return REQUEST_TYPE_NAMES[value] ?? value + ' (not a VIRTIO_IOMMU_T_* value)';
 }
 
 /** VIRTIO_IOMMU_S_* by value. */
 export const STATUS_NAMES: Readonly<Record<number, string>> = {
-  0: "VIRTIO_IOMMU_S_OK",
-  1: "VIRTIO_IOMMU_S_IOERR",
-  2: "VIRTIO_IOMMU_S_UNSUPP",
-  3: "VIRTIO_IOMMU_S_DEVERR",
-  4: "VIRTIO_IOMMU_S_INVAL",
-  5: "VIRTIO_IOMMU_S_RANGE",
-  6: "VIRTIO_IOMMU_S_NOENT",
-  7: "VIRTIO_IOMMU_S_FAULT",
-  8: "VIRTIO_IOMMU_S_NOMEM",
+  0: 'VIRTIO_IOMMU_S_OK',
+  1: 'VIRTIO_IOMMU_S_IOERR',
+  2: 'VIRTIO_IOMMU_S_UNSUPP',
+  3: 'VIRTIO_IOMMU_S_DEVERR',
+  4: 'VIRTIO_IOMMU_S_INVAL',
+  5: 'VIRTIO_IOMMU_S_RANGE',
+  6: 'VIRTIO_IOMMU_S_NOENT',
+  7: 'VIRTIO_IOMMU_S_FAULT',
+  8: 'VIRTIO_IOMMU_S_NOMEM',
 };
 
 /**
@@ -38,12 +38,12 @@ export const STATUS_NAMES: Readonly<Record<number, string>> = {
  * none.
  */
 export function statusName(value: number): string {
-  return STATUS_NAMES[value] ?? value + ' (not a ' + "VIRTIO_IOMMU_S_*" + ' value)';
+  return STATUS_NAMES[value] ?? value + ' (not a VIRTIO_IOMMU_S_* value)';
 }
 
 /** VIRTIO_IOMMU_ATTACH_F_* by value. */
 export const ATTACH_FLAG_NAMES: Readonly<Record<number, string>> = {
-  0x1: "VIRTIO_IOMMU_ATTACH_F_BYPASS",
+  0x1: 'VIRTIO_IOMMU_ATTACH_F_BYPASS',
 };
 
 /**
@@ -52,18 +52,18 @@ export const ATTACH_FLAG_NAMES: Readonly<Record<number, string>> = {
  */
 export function attachFlagNames(flags: number): string[] {
   const out: string[] = [];
-  if ((flags & 0x1) === 0x1) out.push("VIRTIO_IOMMU_ATTACH_F_BYPASS");
+  if ((flags & 0x1) === 0x1) out.push('VIRTIO_IOMMU_ATTACH_F_BYPASS');
   for (let bit = 0; bit < 32; bit++) {
-    if (((flags & ~0x1) >>> bit) & 1) out.push('bit ' + bit + ' (not a ' + "VIRTIO_IOMMU_ATTACH_F_*" + ' flag)');
+    if (((flags & ~0x1) >>> bit) & 1) out.push('bit ' + bit + ' (not a VIRTIO_IOMMU_ATTACH_F_* flag)');
   }
   return out;
 }
 
 /** VIRTIO_IOMMU_MAP_F_* by value. */
 export const MAP_FLAG_NAMES: Readonly<Record<number, string>> = {
-  0x1: "VIRTIO_IOMMU_MAP_F_READ",
-  0x2: "VIRTIO_IOMMU_MAP_F_WRITE",
-  0x4: "VIRTIO_IOMMU_MAP_F_MMIO",
+  0x1: 'VIRTIO_IOMMU_MAP_F_READ',
+  0x2: 'VIRTIO_IOMMU_MAP_F_WRITE',
+  0x4: 'VIRTIO_IOMMU_MAP_F_MMIO',
 };
 
 /**
@@ -72,18 +72,18 @@ export const MAP_FLAG_NAMES: Readonly<Record<number, string>> = {
  */
 export function mapFlagNames(flags: number): string[] {
   const out: string[] = [];
-  if ((flags & 0x1) === 0x1) out.push("VIRTIO_IOMMU_MAP_F_READ");
-  if ((flags & 0x2) === 0x2) out.push("VIRTIO_IOMMU_MAP_F_WRITE");
-  if ((flags & 0x4) === 0x4) out.push("VIRTIO_IOMMU_MAP_F_MMIO");
+  if ((flags & 0x1) === 0x1) out.push('VIRTIO_IOMMU_MAP_F_READ');
+  if ((flags & 0x2) === 0x2) out.push('VIRTIO_IOMMU_MAP_F_WRITE');
+  if ((flags & 0x4) === 0x4) out.push('VIRTIO_IOMMU_MAP_F_MMIO');
   for (let bit = 0; bit < 32; bit++) {
-    if (((flags & ~0x7) >>> bit) & 1) out.push('bit ' + bit + ' (not a ' + "VIRTIO_IOMMU_MAP_F_*" + ' flag)');
+    if (((flags & ~0x7) >>> bit) & 1) out.push('bit ' + bit + ' (not a VIRTIO_IOMMU_MAP_F_* flag)');
   }
   return out;
 }
 
 /** VIRTIO_IOMMU_PROBE_T_* by value. */
 export const PROBE_TYPE_NAMES: Readonly<Record<number, string>> = {
-  1: "VIRTIO_IOMMU_PROBE_T_RESV_MEM",
+  1: 'VIRTIO_IOMMU_PROBE_T_RESV_MEM',
 };
 
 /**
@@ -91,14 +91,14 @@ export const PROBE_TYPE_NAMES: Readonly<Record<number, string>> = {
  * has none.
  */
 export function probeTypeName(value: number): string {
-  return PROBE_TYPE_NAMES[value] ?? value + ' (not a ' + "VIRTIO_IOMMU_PROBE_T_*" + ' value)';
+  return PROBE_TYPE_NAMES[value] ?? value + ' (not a VIRTIO_IOMMU_PROBE_T_* value)';
 }
 
 /** VIRTIO_IOMMU_FAULT_F_* by value. */
 export const FAULT_FLAG_NAMES: Readonly<Record<number, string>> = {
-  0x1: "VIRTIO_IOMMU_FAULT_F_READ",
-  0x2: "VIRTIO_IOMMU_FAULT_F_WRITE",
-  0x100: "VIRTIO_IOMMU_FAULT_F_ADDRESS",
+  0x1: 'VIRTIO_IOMMU_FAULT_F_READ',
+  0x2: 'VIRTIO_IOMMU_FAULT_F_WRITE',
+  0x100: 'VIRTIO_IOMMU_FAULT_F_ADDRESS',
 };
 
 /**
@@ -107,24 +107,24 @@ export const FAULT_FLAG_NAMES: Readonly<Record<number, string>> = {
  */
 export function faultFlagNames(flags: number): string[] {
   const out: string[] = [];
-  if ((flags & 0x1) === 0x1) out.push("VIRTIO_IOMMU_FAULT_F_READ");
-  if ((flags & 0x2) === 0x2) out.push("VIRTIO_IOMMU_FAULT_F_WRITE");
-  if ((flags & 0x100) === 0x100) out.push("VIRTIO_IOMMU_FAULT_F_ADDRESS");
+  if ((flags & 0x1) === 0x1) out.push('VIRTIO_IOMMU_FAULT_F_READ');
+  if ((flags & 0x2) === 0x2) out.push('VIRTIO_IOMMU_FAULT_F_WRITE');
+  if ((flags & 0x100) === 0x100) out.push('VIRTIO_IOMMU_FAULT_F_ADDRESS');
   for (let bit = 0; bit < 32; bit++) {
-    if (((flags & ~0x103) >>> bit) & 1) out.push('bit ' + bit + ' (not a ' + "VIRTIO_IOMMU_FAULT_F_*" + ' flag)');
+    if (((flags & ~0x103) >>> bit) & 1) out.push('bit ' + bit + ' (not a VIRTIO_IOMMU_FAULT_F_* flag)');
   }
   return out;
 }
 
 /** VIRTIO_IOMMU_F_* by value. */
 export const FEATURE_NAMES: Readonly<Record<number, string>> = {
-  0: "VIRTIO_IOMMU_F_INPUT_RANGE",
-  1: "VIRTIO_IOMMU_F_DOMAIN_RANGE",
-  2: "VIRTIO_IOMMU_F_MAP_UNMAP",
-  3: "VIRTIO_IOMMU_F_BYPASS",
-  4: "VIRTIO_IOMMU_F_PROBE",
-  5: "VIRTIO_IOMMU_F_MMIO",
-  6: "VIRTIO_IOMMU_F_BYPASS_CONFIG",
+  0: 'VIRTIO_IOMMU_F_INPUT_RANGE',
+  1: 'VIRTIO_IOMMU_F_DOMAIN_RANGE',
+  2: 'VIRTIO_IOMMU_F_MAP_UNMAP',
+  3: 'VIRTIO_IOMMU_F_BYPASS',
+  4: 'VIRTIO_IOMMU_F_PROBE',
+  5: 'VIRTIO_IOMMU_F_MMIO',
+  6: 'VIRTIO_IOMMU_F_BYPASS_CONFIG',
 };
 
 /**
@@ -132,13 +132,13 @@ export const FEATURE_NAMES: Readonly<Record<number, string>> = {
  * none.
  */
 export function featureName(value: number): string {
-  return FEATURE_NAMES[value] ?? value + ' (not a ' + "VIRTIO_IOMMU_F_*" + ' value)';
+  return FEATURE_NAMES[value] ?? value + ' (not a VIRTIO_IOMMU_F_* value)';
 }
 
 /** VIRTIO_IOMMU_RESV_MEM_T_* by value. */
 export const RESV_MEM_TYPE_NAMES: Readonly<Record<number, string>> = {
-  0: "VIRTIO_IOMMU_RESV_MEM_T_RESERVED",
-  1: "VIRTIO_IOMMU_RESV_MEM_T_MSI",
+  0: 'VIRTIO_IOMMU_RESV_MEM_T_RESERVED',
+  1: 'VIRTIO_IOMMU_RESV_MEM_T_MSI',
 };
 
 /**
@@ -146,14 +146,14 @@ export const RESV_MEM_TYPE_NAMES: Readonly<Record<number, string>> = {
  * it has none.
  */
 export function resvMemTypeName(value: number): string {
-  return RESV_MEM_TYPE_NAMES[value] ?? value + ' (not a ' + "VIRTIO_IOMMU_RESV_MEM_T_*" + ' value)';
+  return RESV_MEM_TYPE_NAMES[value] ?? value + ' (not a VIRTIO_IOMMU_RESV_MEM_T_* value)';
 }
 
 /** VIRTIO_IOMMU_FAULT_R_* by value. */
 export const FAULT_REASON_NAMES: Readonly<Record<number, string>> = {
-  0: "VIRTIO_IOMMU_FAULT_R_UNKNOWN",
-  1: "VIRTIO_IOMMU_FAULT_R_DOMAIN",
-  2: "VIRTIO_IOMMU_FAULT_R_MAPPING",
+  0: 'VIRTIO_IOMMU_FAULT_R_UNKNOWN',
+  1: 'VIRTIO_IOMMU_FAULT_R_DOMAIN',
+  2: 'VIRTIO_IOMMU_FAULT_R_MAPPING',
 };
 
 /**
@@ -161,5 +161,5 @@ export const FAULT_REASON_NAMES: Readonly<Record<number, string>> = {
  * has none.
  */
 export function faultReasonName(value: number): string {
-  return FAULT_REASON_NAMES[value] ?? value + ' (not a ' + "VIRTIO_IOMMU_FAULT_R_*" + ' value)';
+  return FAULT_REASON_NAMES[value] ?? value + ' (not a VIRTIO_IOMMU_FAULT_R_* value)';
 }

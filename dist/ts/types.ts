@@ -244,5 +244,5 @@ export interface Fault {
  * not know. `offset` is where the property starts in the list.
  */
 export type ProbePropertyEntry =
-  | { kind: "resv_mem"; offset: number; property: ProbeResvMem }
+  | { kind: 'resv_mem'; offset: number; property: ProbeResvMem }
   | { kind: 'unknown'; offset: number; property: ProbeProperty };

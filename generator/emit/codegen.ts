@@ -134,9 +134,10 @@ export function cExpression(text: string): Code {
   return trusted(text.replace(/\s+/g, ' ').trim());
 }
 
-/** A TypeScript string literal. The one quoting helper. */
+/** A TypeScript string literal in single quotes. The one quoting helper. */
 export function quote(text: string): Code {
-  return trusted(JSON.stringify(text));
+  const escaped = JSON.stringify(text).slice(1, -1).replace(/\\"/g, '"').replace(/'/g, "\\'");
+  return trusted(`'${escaped}'`);
 }
 
 /** Prose made safe inside a block comment: one line, no comment terminator, no control characters. */

@@ -58,7 +58,7 @@ function emitRecord(model: SpecModel, r: TsRecord): Code[] {
     write: (s: string) => recordIdent('write', nestedRecord(s)),
     type: (s: string) => ident(names.get(s)!.type, 'ts'),
   };
-  const codes = r.fields.map((f, i) => fieldCode(f, positionOf(r, f), nested, i));
+  const codes = r.fields.map((f, i) => fieldCode(f, (k) => positionOf(r, f, k), nested, i));
   const type = ident(r.name, 'ts');
   const length = r.variable ? lengthParam(r.variable) : undefined;
   const lengthArg = length ? code`, ${length}: number` : code``;

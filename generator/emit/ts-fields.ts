@@ -75,12 +75,12 @@ export function fieldTypeText(f: Field): string {
 }
 
 /**
- * The code for field `f` at `pos` (an offset expression from `at`). `readOf`, `checkOf` and
- * `writeOf` name the functions of a nested struct; `slot` numbers the locals.
+ * The code for field `f`, whose byte `k` is at `pos(k)` (an offset expression from `at`).
+ * `nested` names the functions and type of a nested struct; `slot` numbers the locals.
  */
 export function fieldCode(
   f: Field,
-  pos: Code,
+  pos: (k?: number) => Code,
   nested: {
     read: (struct: string) => Code;
     check: (struct: string) => Code;
@@ -100,26 +100,34 @@ export function fieldCode(
         return {
           properties: [{ name: f.name, type: tsScalarType(f.type), doc }],
           prelude: [],
-          read: [code`${name}: v.${GET[f.type]}(${pos}${LE(f.type)})`],
+          read: [code`${name}: v.${GET[f.type]}(${pos()}${LE(f.type)})`],
           check: [code`if (${badScalar(f.type, value)}) ${path(f.name)}`],
-          write: [code`v.${SET[f.type]}(${pos}, ${value}${LE(f.type)});`],
+          write: [code`v.${SET[f.type]}(${pos()}, ${value}${LE(f.type)});`],
         };
       }
       if (f.type === 'u8') {
+        // Short arrays are read and written byte by byte: no call, no loop.
+        const short = f.count <= 8;
+        const local = ident(`b${slot}`, 'ts');
         return {
           properties: [{ name: f.name, type: code`Uint8Array`, doc: `${doc}; ${f.count} bytes` }],
-          prelude: [],
-          read: [code`${name}: copyBytes(v, ${pos}, ${f.count})`],
+          prelude: short
+            ? [
+                code`const ${local} = new Uint8Array(${f.count});`,
+                ...[...Array(f.count).keys()].map(
+                  (i) => code`${local}[${i}] = v.getUint8(${pos(i)});`,
+                ),
+              ]
+            : [],
+          read: [
+            short ? code`${name}: ${local}` : code`${name}: copyBytes(v, ${pos()}, ${f.count})`,
+          ],
           check: [
             code`if (!(${value} instanceof Uint8Array) || ${value}.length !== ${f.count}) ${path(f.name)}`,
           ],
-          // Short arrays are written out byte by byte: no call, no loop.
-          write:
-            f.count <= 8
-              ? [...Array(f.count).keys()].map(
-                  (i) => code`v.setUint8(${pos} + ${i}, ${value}[${i}]);`,
-                )
-              : [code`putBytes(v, ${pos}, ${value});`],
+          write: short
+            ? [...Array(f.count).keys()].map((i) => code`v.setUint8(${pos(i)}, ${value}[${i}]);`)
+            : [code`putBytes(v, ${pos()}, ${value});`],
         };
       }
       const size = SCALAR_SIZE[f.type];
@@ -136,7 +144,7 @@ export function fieldCode(
         prelude: [],
         read: [
           code`${name}: [${join(
-            indexes.map((i) => code`v.${GET[f.type]}(${pos} + ${i * size}${LE(f.type)})`),
+            indexes.map((i) => code`v.${GET[f.type]}(${pos(i * size)}${LE(f.type)})`),
             ', ',
           )}]`,
         ],
@@ -147,7 +155,7 @@ export function fieldCode(
           )}) ${path(f.name)}`,
         ],
         write: indexes.map(
-          (i) => code`v.${SET[f.type]}(${pos} + ${i * size}, ${element(i)}${LE(f.type)});`,
+          (i) => code`v.${SET[f.type]}(${pos(i * size)}, ${element(i)}${LE(f.type)});`,
         ),
       };
     }
@@ -155,14 +163,14 @@ export function fieldCode(
       return {
         properties: [{ name: f.name, type: nested.type(f.struct), doc }],
         prelude: [],
-        read: [code`${name}: ${nested.read(f.struct)}(v, ${pos})`],
+        read: [code`${name}: ${nested.read(f.struct)}(v, ${pos()})`],
         check: [
           code`{`,
           code`  const bad = ${nested.check(f.struct)}(${value});`,
           code`  if (bad !== undefined) return ${quote(`${f.name}.`)} + bad;`,
           code`}`,
         ],
-        write: [code`${nested.write(f.struct)}(v, ${pos}, ${value});`],
+        write: [code`${nested.write(f.struct)}(v, ${pos()}, ${value});`],
       };
     case 'bits': {
       const word = ident(`w${slot}`, 'ts');
@@ -203,7 +211,7 @@ export function fieldCode(
           type: code`number`,
           doc: `bits ${b.shift}-${b.shift + b.width - 1} of the ${f.type} at offset ${f.offset}${b.name === f.name && f.doc ? `: ${f.doc}` : ''}`,
         })),
-        prelude: [code`const ${word} = v.${GET[f.type]}(${pos}${LE(f.type)});`],
+        prelude: [code`const ${word} = v.${GET[f.type]}(${pos()}${LE(f.type)});`],
         read: f.bits.map(
           (b) => code`${ident(b.name, 'ts-property')}: ${extract(b.shift, b.width)}`,
         ),
@@ -215,7 +223,7 @@ export function fieldCode(
               : code`(${x} & ${hex(2 ** b.width - 1)}) !== ${x}`;
           return code`if (${bad}) ${path(b.name)}`;
         }),
-        write: [code`v.${SET[f.type]}(${pos}, ${compose}${LE(f.type)});`],
+        write: [code`v.${SET[f.type]}(${pos()}, ${compose}${LE(f.type)});`],
       };
     }
     case 'variable': {
@@ -230,11 +238,11 @@ export function fieldCode(
           },
         ],
         prelude: [],
-        read: [code`${name}: copyBytes(v, ${pos}, ${bytes})`],
+        read: [code`${name}: copyBytes(v, ${pos()}, ${bytes})`],
         check: [
           code`if (!(${value} instanceof Uint8Array) || ${value}.length !== ${bytes}) ${path(f.name)}`,
         ],
-        write: [code`putBytes(v, ${pos}, ${value});`],
+        write: [code`putBytes(v, ${pos()}, ${value});`],
       };
     }
   }

@@ -58,7 +58,6 @@ export function emitTsNames(model: SpecModel): string {
       throw new Error(`Two constant groups would both give ${fn.toString()} in dist/ts/names.ts`);
     taken.add(fn.toString());
     const members = g.members.map((m) => constants.get(m)!);
-    const pattern = quote(`${g.prefix}*`);
     out.push(
       code``,
       comment(`${g.prefix}* by value.`, '', { doc: true }),
@@ -84,7 +83,7 @@ export function emitTsNames(model: SpecModel): string {
             code`  if ((flags & ${hex(c.value)}) === ${hex(c.value)}) out.push(${quote(c.name)});`,
         ),
         code`  for (let bit = 0; bit < 32; bit++) {`,
-        code`    if (((flags & ~${hex(known)}) >>> bit) & 1) out.push('bit ' + bit + ' (not a ' + ${pattern} + ' flag)');`,
+        code`    if (((flags & ~${hex(known)}) >>> bit) & 1) out.push('bit ' + bit + ${quote(` (not a ${g.prefix}* flag)`)});`,
         code`  }`,
         code`  return out;`,
         code`}`,
@@ -97,7 +96,7 @@ export function emitTsNames(model: SpecModel): string {
           { doc: true },
         ),
         code`export function ${fn}(value: number): string {`,
-        code`  return ${table}[value] ?? value + ' (not a ' + ${pattern} + ' value)';`,
+        code`  return ${table}[value] ?? value + ${quote(` (not a ${g.prefix}* value)`)};`,
         code`}`,
       );
     }

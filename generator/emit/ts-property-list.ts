@@ -133,6 +133,7 @@ export function emitPropertyListDecoder(model: SpecModel, list: PropertyList): C
       code`        break;`,
     ];
   });
+  const unknown = code`out.push({ kind: 'unknown', offset: at, property: ${n.readHeader}(view, start + at) });`;
   return lines([
     code``,
     comment(
@@ -156,11 +157,15 @@ export function emitPropertyListDecoder(model: SpecModel, list: PropertyList): C
     code`    if (at + ${hs} + length > end) {`,
     code`      throw malformed(${quote(struct)}, 'length', 'the property at offset ' + at + ' says ' + length + ' bytes; ' + (end - at - ${hs}) + ' follow its header', at + ${hs} + length, end);`,
     code`    }`,
-    code`    switch (type) {`,
-    ...cases,
-    code`      default:`,
-    code`        out.push({ kind: 'unknown', offset: at, property: ${n.readHeader}(view, start + at) });`,
-    code`    }`,
+    ...(cases.length
+      ? [
+          code`    switch (type) {`,
+          ...cases,
+          code`      default:`,
+          code`        ${unknown}`,
+          code`    }`,
+        ]
+      : [code`    ${unknown}`]),
     code`    at += ${hs} + length;`,
     code`  }`,
     code`  return out;`,

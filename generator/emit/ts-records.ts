@@ -66,9 +66,9 @@ export function tsRecords(model: SpecModel): TsRecord[] {
   return out;
 }
 
-/** The offset expression of field `f` in record `r`, from `at`. */
-export function positionOf(r: TsRecord, f: Field): Code {
-  const relative = f.offset - r.base;
+/** The offset expression of byte `k` of field `f` in record `r`, from `at`. */
+export function positionOf(r: TsRecord, f: Field, k = 0): Code {
+  const relative = f.offset - r.base + k;
   const afterVariable = r.variable && r.fields.indexOf(f) > r.fields.indexOf(r.variable);
   const fixed = relative === 0 ? code`at` : code`at + ${relative}`;
   if (!afterVariable || !r.variable) return fixed;

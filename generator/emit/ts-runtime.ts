@@ -60,19 +60,21 @@ export function startOf(bytes: Bytes, view: DataView): number {
   return bytes.byteOffset - view.byteOffset;
 }
 
-/** A copy of \`length\` bytes at \`at\`: byte by byte when short, one block copy when not. */
+/**
+ * A copy of \`length\` bytes at \`at\`. Long runs of a plain ArrayBuffer are one block copy
+ * into the result's own buffer; nothing else is allocated.
+ */
 export function copyBytes(view: DataView, at: number, length: number): Uint8Array {
-  if (length > 16) return new Uint8Array(view.buffer, view.byteOffset + at, length).slice();
+  if (length > 16 && view.buffer instanceof ArrayBuffer) {
+    const start = view.byteOffset + at;
+    return new Uint8Array(view.buffer.slice(start, start + length));
+  }
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = view.getUint8(at + i);
   return out;
 }
 
 export function putBytes(view: DataView, at: number, bytes: Uint8Array): void {
-  if (bytes.length > 16) {
-    new Uint8Array(view.buffer, view.byteOffset + at, bytes.length).set(bytes);
-    return;
-  }
   for (let i = 0; i < bytes.length; i++) view.setUint8(at + i, bytes[i]);
 }
 

@@ -41,7 +41,7 @@ export function emitTsTypes(model: SpecModel): string {
     r.fields.forEach((f, i) => {
       const fc = fieldCode(
         f,
-        positionOf(r, f),
+        (k) => positionOf(r, f, k),
         { read: unused, check: unused, write: unused, type: typeOf },
         i,
       );

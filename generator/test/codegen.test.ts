@@ -25,7 +25,11 @@ describe('codegen', () => {
   });
 
   it('quotes strings with one helper and keeps comments closed', () => {
-    assert.equal(quote('a"b\\n').toString(), '"a\\"b\\\\n"');
+    for (const text of [`it's`, 'a"b', 'back\\slash', 'line\nbreak', '\u2028', '${x}']) {
+      const literal = quote(text).toString();
+      assert.match(literal, /^'.*'$/s);
+      assert.equal(new Function(`return ${literal};`)(), text, literal);
+    }
     assert.equal(
       comment('ends */ early\nand goes on').toString(),
       '/* ends * / early and goes on */',

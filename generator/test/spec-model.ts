@@ -1,6 +1,7 @@
 // The real spec model and the generated C view, built once for the tests that need them.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildModel, readSpecSources } from '../build-model.js';
 import type { SpecModel } from '../model.js';
@@ -8,10 +9,15 @@ import { packageRoot } from '../paths.js';
 
 let cached: SpecModel | undefined;
 
+/** The version `viommu gen` stamps on the model: the package's. */
+export const version = (
+  JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
+).version;
+
 /** The model of spec-src/, as `viommu gen` builds it. */
 export function specModel(): SpecModel {
   if (!cached) {
-    const result = buildModel(readSpecSources(join(packageRoot, 'spec-src'), packageRoot), '0.1.0');
+    const result = buildModel(readSpecSources(join(packageRoot, 'spec-src'), packageRoot), version);
     assert.deepEqual(result.diagnostics, []);
     assert.ok(result.model);
     cached = result.model;
@@ -22,7 +28,7 @@ export function specModel(): SpecModel {
 /** The model of the small fixture spec. */
 export function miniModel(): SpecModel {
   const dir = join(packageRoot, 'generator', 'test', 'fixtures', 'mini');
-  const result = buildModel(readSpecSources(dir, packageRoot), '0.1.0');
+  const result = buildModel(readSpecSources(dir, packageRoot), version);
   assert.ok(result.model, JSON.stringify(result.diagnostics));
   return result.model;
 }
