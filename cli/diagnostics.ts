@@ -7,11 +7,14 @@ import type { SpecSources } from '../generator/build-model.js';
 
 export function reportDiagnostics(diagnostics: Diagnostic[], sources: SpecSources): string {
   const byPath = new Map<string, VFile>();
-  for (const f of [...sources.files, ...(sources.retiredIds ? [sources.retiredIds] : [])]) byPath.set(f.path, f);
+  for (const f of [...sources.files, ...(sources.retiredIds ? [sources.retiredIds] : [])])
+    byPath.set(f.path, f);
   const touched = new Set<VFile>();
   const sorted = [...diagnostics].sort(
     (a, b) =>
-      a.source.file.localeCompare(b.source.file) || a.source.line - b.source.line || a.source.column - b.source.column,
+      a.source.file.localeCompare(b.source.file) ||
+      a.source.line - b.source.line ||
+      a.source.column - b.source.column,
   );
   for (const d of sorted) {
     let file = byPath.get(d.source.file);

@@ -68,6 +68,9 @@ export function casesOf(model: SpecModel): Cases {
   return {
     title: model.title,
     version: model.version,
-    statements: model.statements.map((s) => ({ ...s, sectionTitle: titles.get(s.section) ?? s.section })),
+    statements: model.statements.map((s) => ({
+      ...s,
+      sectionTitle: titles.get(s.section) ?? s.section,
+    })),
   };
 }

@@ -130,9 +130,7 @@ export interface Virtqueue {
   purpose: string;
 }
 
-export type Value =
-  | { num: string; name?: string }
-  | { sym: string; offset?: string };
+export type Value = { num: string; name?: string } | { sym: string; offset?: string };
 
 export type RequestVerb = 'attach' | 'detach' | 'map' | 'unmap' | 'probe';
 
@@ -144,9 +142,7 @@ export interface RequestExpectation {
 }
 
 export type DmaExpectation =
-  | { result: 'ok'; address: Value }
-  | { result: 'blocked' }
-  | { result: 'fault'; reason: string };
+  { result: 'ok'; address: Value } | { result: 'blocked' } | { result: 'fault'; reason: string };
 
 export type Step =
   | { op: 'needs'; offered: string[]; notOffered: string[]; line: number }

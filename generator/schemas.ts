@@ -41,6 +41,8 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): string
 export function assertValid(name: (typeof SCHEMAS)[number], data: unknown, what: string): void {
   const validate = validator(name);
   if (!validate(data)) {
-    throw new Error(`${what} does not match schemas/${name}:\n  ${describeErrors(validate.errors).join('\n  ')}`);
+    throw new Error(
+      `${what} does not match schemas/${name}:\n  ${describeErrors(validate.errors).join('\n  ')}`,
+    );
   }
 }

@@ -12,7 +12,9 @@ export function summarize(model: SpecModel): string {
   ];
   for (const role of ['device', 'driver'] as const) {
     const mine = model.statements.filter((s) => s.role === role);
-    const byLevel = LEVELS.map((l) => `${mine.filter((s) => s.level === l).length} ${l}`).join(', ');
+    const byLevel = LEVELS.map((l) => `${mine.filter((s) => s.level === l).length} ${l}`).join(
+      ', ',
+    );
     lines.push(`  ${mine.length} ${role} statements: ${byLevel}`);
   }
   lines.push(`  ${scenarios} scenarios on ${withScenario} statements`);

@@ -19,7 +19,10 @@ export function loadModel(options: SpecOptions): BuildResult {
   // Source paths in the model are relative to the package for the bundled spec, else to the
   // folder the command runs in, so that messages read as file:line:col from where you stand.
   const specDir = options.spec ?? join(packageRoot, 'spec-src');
-  const result = buildModel(readSpecSources(specDir, options.spec ? process.cwd() : packageRoot), toolVersion);
+  const result = buildModel(
+    readSpecSources(specDir, options.spec ? process.cwd() : packageRoot),
+    toolVersion,
+  );
   if (!result.model) {
     process.stderr.write(reportDiagnostics(result.diagnostics, result.sources) + '\n');
     process.stderr.write('viommu: nothing was written; fix the errors above and run again.\n');

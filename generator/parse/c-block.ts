@@ -24,7 +24,14 @@ export type MemberDecl =
       doc?: string;
       place: Place;
     }
-  | { kind: 'struct'; struct: string; name: string; doc?: string; place: Place; inline?: StructDecl }
+  | {
+      kind: 'struct';
+      struct: string;
+      name: string;
+      doc?: string;
+      place: Place;
+      inline?: StructDecl;
+    }
   | {
       kind: 'bits';
       type: ScalarType;
@@ -141,12 +148,15 @@ function tokenize(text: string, errors: BlockError[]): Token[] {
       }
     }
   }
-  if (inComment) errors.push({ message: 'Comment is not closed with `*/`', place: inComment.place });
+  if (inComment)
+    errors.push({ message: 'Comment is not closed with `*/`', place: inComment.place });
   return tokens;
 }
 
 /** Evaluates `#define` values: a number, or `(A << B)`, with an optional trailing comment. */
-function parseDefineValue(rest: string): { value: number; expression: string; doc?: string } | undefined {
+function parseDefineValue(
+  rest: string,
+): { value: number; expression: string; doc?: string } | undefined {
   const m = /^(.*?)\s*(?:\/\*\s*(.*?)\s*\*\/)?$/.exec(rest)!;
   const expression = m[1];
   const doc = m[2] || undefined;
@@ -207,7 +217,8 @@ class BlockParser {
   }
 
   private fail(tok: Token | undefined, message: string): undefined {
-    const place = tok?.place ?? this.tokens[this.tokens.length - 1]?.place ?? { line: 0, column: 0 };
+    const place = tok?.place ??
+      this.tokens[this.tokens.length - 1]?.place ?? { line: 0, column: 0 };
     this.errors.push({ message, place });
     return undefined;
   }
@@ -290,7 +301,9 @@ class BlockParser {
       if (next?.t === 'punct' && next.v === '{') {
         const inline = this.parseStruct();
         if (!inline) return undefined;
-        const name = this.expectIdent(`a field name after the definition of \`struct ${inline.name}\``);
+        const name = this.expectIdent(
+          `a field name after the definition of \`struct ${inline.name}\``,
+        );
         if (!name || !this.expectPunct(';', `after field \`${name?.v}\``)) return undefined;
         return { kind: 'struct', struct: inline.name, name: name.v, doc, place: tok.place, inline };
       }
@@ -324,7 +337,11 @@ class BlockParser {
       const size = this.tokens[this.i++];
       if (size?.t === 'num' && size.v > 0) count = size.v;
       else if (size?.t === 'ident') lengthField = size.v;
-      else return this.fail(size, `Array \`${name.v}\` needs a positive length or a config field name`);
+      else
+        return this.fail(
+          size,
+          `Array \`${name.v}\` needs a positive length or a config field name`,
+        );
       if (!this.expectPunct(']', `after the length of \`${name.v}\``)) return undefined;
     }
     if (!this.expectPunct(';', `after field \`${name.v}\``)) return undefined;
@@ -332,7 +349,11 @@ class BlockParser {
   }
 
   /** After `TYPE {`: parses `name : width;` ranges, then `};`. */
-  private parseBits(type: ScalarType, doc: string | undefined, place: Place): MemberDecl | undefined {
+  private parseBits(
+    type: ScalarType,
+    doc: string | undefined,
+    place: Place,
+  ): MemberDecl | undefined {
     const bits: { name: string; width: number; place: Place }[] = [];
     for (;;) {
       const tok = this.tokens[this.i];
@@ -350,7 +371,8 @@ class BlockParser {
       bits.push({ name: name.v, width: width.v, place: name.place });
     }
     if (!this.expectPunct(';', 'after the bit ranges')) return undefined;
-    if (bits.length === 0) return this.fail(this.tokens[this.i - 1], 'A bit container needs at least one range');
+    if (bits.length === 0)
+      return this.fail(this.tokens[this.i - 1], 'A bit container needs at least one range');
     return { kind: 'bits', type, bits, doc, place };
   }
 }

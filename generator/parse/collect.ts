@@ -1,7 +1,17 @@
 // First pass over the Markdown: collects sections, C blocks, tables, requirement items and
 // inline names, in document order. Nothing is resolved here; see parse-spec.ts.
 
-import type { Code, InlineCode, ListItem, Nodes, Paragraph, Root, RootContent, Table, Text } from 'mdast';
+import type {
+  Code,
+  InlineCode,
+  ListItem,
+  Nodes,
+  Paragraph,
+  Root,
+  RootContent,
+  Table,
+  Text,
+} from 'mdast';
 import { slug as githubSlug } from 'github-slugger';
 import type { VFile } from 'vfile';
 import type { Role, Section, SourcePlace } from '../model.js';
@@ -54,7 +64,8 @@ export interface Collected {
 }
 
 const REQUIREMENT_HEADING = /^(Device|Driver) requirements:/;
-const KEYWORDS = /\b(MUST\s+NOT|MUST|SHOULD\s+NOT|SHOULD|MAY|SHALL\s+NOT|SHALL|REQUIRED|RECOMMENDED|OPTIONAL)\b/g;
+const KEYWORDS =
+  /\b(MUST\s+NOT|MUST|SHOULD\s+NOT|SHOULD|MAY|SHALL\s+NOT|SHALL|REQUIRED|RECOMMENDED|OPTIONAL)\b/g;
 export const LEVELS = ['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY'] as const;
 
 /** RFC 2119 keywords in the text nodes under `node` (inline code excluded). */
@@ -71,7 +82,9 @@ export function keywordsIn(file: VFile, node: Nodes): { keyword: string; source:
           source: {
             file: start.file,
             line: start.line + newlines,
-            column: newlines ? before.length - before.lastIndexOf('\n') : start.column + before.length,
+            column: newlines
+              ? before.length - before.lastIndexOf('\n')
+              : start.column + before.length,
           },
         });
       }
@@ -176,7 +189,12 @@ export class Collector {
 
   private names(file: VFile, node: Nodes, skip?: InlineCode): void {
     if (node.type === 'inlineCode') {
-      if (node !== skip) this.out.names.push({ name: node.value, source: placeOf(file, node), section: this.section });
+      if (node !== skip)
+        this.out.names.push({
+          name: node.value,
+          source: placeOf(file, node),
+          section: this.section,
+        });
       return;
     }
     if ('children' in node) for (const c of node.children) this.names(file, c as Nodes, skip);
@@ -184,16 +202,31 @@ export class Collector {
 
   private requirement(file: VFile, item: ListItem, role: Role): void {
     const paragraphs = item.children.filter((c): c is Paragraph => c.type === 'paragraph');
-    const scenarios = item.children.filter((c): c is Code => c.type === 'code' && c.lang === 'scenario');
+    const scenarios = item.children.filter(
+      (c): c is Code => c.type === 'code' && c.lang === 'scenario',
+    );
     const first = paragraphs[0]?.children[0];
-    const req: CollectedRequirement = { file, item, role, section: this.section, paragraphs, scenarios };
+    const req: CollectedRequirement = {
+      file,
+      item,
+      role,
+      section: this.section,
+      paragraphs,
+      scenarios,
+    };
     if (first?.type === 'inlineCode') req.id = { value: first.value, source: placeOf(file, first) };
-    for (const p of paragraphs) this.names(file, p, first?.type === 'inlineCode' ? first : undefined);
+    for (const p of paragraphs)
+      this.names(file, p, first?.type === 'inlineCode' ? first : undefined);
     for (const c of item.children) {
-      if (c.type === 'code' && c.lang === 'c') this.out.codeBlocks.push({ file, node: c, section: this.section });
+      if (c.type === 'code' && c.lang === 'c')
+        this.out.codeBlocks.push({ file, node: c, section: this.section });
       else if (c.type === 'list') this.prose(file, c);
       else if (c.type === 'code' && c.lang !== 'scenario') {
-        this.diag('Only ```scenario blocks belong in a requirement item', placeOf(file, c), 'stray-code');
+        this.diag(
+          'Only ```scenario blocks belong in a requirement item',
+          placeOf(file, c),
+          'stray-code',
+        );
       }
     }
     this.out.requirements.push(req);

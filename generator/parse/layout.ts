@@ -114,7 +114,10 @@ function layoutOne(
       place(size, m.name, m.place);
       if (m.lengthField) {
         if (variable) {
-          fail(`\`${decl.name}\` already has a variable array (\`${variable}\`); a struct may have one`, m.place);
+          fail(
+            `\`${decl.name}\` already has a variable array (\`${variable}\`); a struct may have one`,
+            m.place,
+          );
         }
         variable = m.name;
         fields.push({
@@ -153,16 +156,29 @@ function layoutOne(
         continue;
       }
       if (inner.struct.variable) {
-        fail(`\`${m.struct}\` has a variable array and cannot be nested in \`${decl.name}\``, m.place);
+        fail(
+          `\`${m.struct}\` has a variable array and cannot be nested in \`${decl.name}\``,
+          m.place,
+        );
       }
       place(inner.align, m.name, m.place);
-      fields.push({ kind: 'struct', name: m.name, struct: m.struct, offset, size: inner.struct.size, ...common(m) });
+      fields.push({
+        kind: 'struct',
+        name: m.name,
+        struct: m.struct,
+        offset,
+        size: inner.struct.size,
+        ...common(m),
+      });
       offset += inner.struct.size;
     } else {
       const size = SCALAR_SIZE[m.type];
       const width = m.bits.reduce((sum, b) => sum + b.width, 0);
       if (width !== size * 8) {
-        fail(`The bit ranges of this \`${m.type}\` add up to ${width} bits; they must fill all ${size * 8}`, m.place);
+        fail(
+          `The bit ranges of this \`${m.type}\` add up to ${width} bits; they must fill all ${size * 8}`,
+          m.place,
+        );
       }
       place(size, name, m.place);
       let shift = 0;
@@ -210,10 +226,14 @@ function layoutOne(
   if (type) {
     const readable = fields.filter((f) => f.part === 'readable');
     const writable = fields.filter((f) => f.part === 'writable');
-    const fixedSize = (fs: Field[]) => fs.reduce((sum, f) => sum + (f.kind === 'variable' ? 0 : f.size), 0);
+    const fixedSize = (fs: Field[]) =>
+      fs.reduce((sum, f) => sum + (f.kind === 'variable' ? 0 : f.size), 0);
     const writableVariable = writable.find((f) => f.kind === 'variable')?.name;
     if (readable.some((f) => f.kind === 'variable')) {
-      errors.push({ message: 'A variable array must be in the device-writable part', source: struct.source });
+      errors.push({
+        message: 'A variable array must be in the device-writable part',
+        source: struct.source,
+      });
       return undefined;
     }
     struct.request = {

@@ -15,8 +15,19 @@ import type {
   Virtqueue,
 } from '../model.js';
 import { parseCBlock, type DefineDecl } from './c-block.js';
-import { Collector, keywordsIn, LEVELS, type CollectedRequirement, type Diagnostic } from './collect.js';
-import { hoistInlineStructs, layoutStructs, requestConstantName, type LocatedStruct } from './layout.js';
+import {
+  Collector,
+  keywordsIn,
+  LEVELS,
+  type CollectedRequirement,
+  type Diagnostic,
+} from './collect.js';
+import {
+  hoistInlineStructs,
+  layoutStructs,
+  requestConstantName,
+  type LocatedStruct,
+} from './layout.js';
 import { codePlace, parseMarkdown, placeOf, plainText } from './markdown-walk.js';
 import { CONFIG_STRUCT, ModelIndex, didYouMean } from './model-index.js';
 import { ScenarioParser } from './scenario.js';
@@ -71,7 +82,8 @@ export function parseSpec(input: ParseInput): ParseResult {
   const virtqueues: Virtqueue[] = [];
   for (const block of collected.codeBlocks) {
     const parsed = parseCBlock(block.node.value);
-    const at = (p: { line: number; column: number }) => codePlace(block.file, block.node, p.line, p.column);
+    const at = (p: { line: number; column: number }) =>
+      codePlace(block.file, block.node, p.line, p.column);
     for (const e of parsed.errors) diag(e.message, at(e.place), 'c-syntax');
     for (const d of parsed.defines) pending.push(defineToConstant(d, block.section, at(d.place)));
     for (const decl of parsed.structs) located.push({ decl, section: block.section, at });
@@ -85,7 +97,11 @@ export function parseSpec(input: ParseInput): ParseResult {
         const value = plainText(valueCell);
         const name = plainText(nameCell);
         if (!NUMBER.test(value)) {
-          diag(`\`${value}\` is not a number; the first column of this table holds values`, placeOf(table.file, valueCell), 'table');
+          diag(
+            `\`${value}\` is not a number; the first column of this table holds values`,
+            placeOf(table.file, valueCell),
+            'table',
+          );
           continue;
         }
         pending.push({
@@ -116,11 +132,19 @@ export function parseSpec(input: ParseInput): ParseResult {
   const index = new ModelIndex(laid.structs, constants);
   const configPaths = index.fieldPaths(CONFIG_STRUCT);
   if (!index.structs.has(CONFIG_STRUCT) && laid.errors.length === 0) {
-    diag(`The spec defines no \`struct ${CONFIG_STRUCT}\``, { file: input.files[0]?.path ?? '', line: 1, column: 1 }, 'model');
+    diag(
+      `The spec defines no \`struct ${CONFIG_STRUCT}\``,
+      { file: input.files[0]?.path ?? '', line: 1, column: 1 },
+      'model',
+    );
   }
   for (const s of laid.structs) {
     for (const f of s.fields) {
-      if (f.kind === 'variable' && !configPaths.has(f.lengthField) && !laid.failed.has(CONFIG_STRUCT)) {
+      if (
+        f.kind === 'variable' &&
+        !configPaths.has(f.lengthField) &&
+        !laid.failed.has(CONFIG_STRUCT)
+      ) {
         diag(
           `The length of \`${f.name}\` must be a field of \`${CONFIG_STRUCT}\`; \`${f.lengthField}\` is not${didYouMean(f.lengthField, configPaths.keys())}`,
           f.source,
@@ -132,7 +156,12 @@ export function parseSpec(input: ParseInput): ParseResult {
   for (const c of constants) {
     const m = /^(\w+)_T_(\w+)$/.exec(c.name);
     const structName = m && `${m[1].toLowerCase()}_req_${m[2].toLowerCase()}`;
-    if (c.group === 'VIRTIO_IOMMU_T_' && structName && !index.structs.has(structName) && !laid.failed.has(structName)) {
+    if (
+      c.group === 'VIRTIO_IOMMU_T_' &&
+      structName &&
+      !index.structs.has(structName) &&
+      !laid.failed.has(structName)
+    ) {
       diag(
         `Request type \`${c.name}\` has no structure \`${m[1].toLowerCase()}_req_${m[2].toLowerCase()}\``,
         c.source,
@@ -192,7 +221,12 @@ export function parseSpec(input: ParseInput): ParseResult {
   for (const s of statements) s.names = s.names.filter((n) => known.has(n));
 
   const first = { file: input.files[0]?.path ?? 'spec-src', line: 1, column: 1 };
-  if (!collected.deviceId) diag('The section "Device ID" must hold the device ID as a paragraph of its own', first, 'model');
+  if (!collected.deviceId)
+    diag(
+      'The section "Device ID" must hold the device ID as a paragraph of its own',
+      first,
+      'model',
+    );
   if (!collected.title) diag('The first file must start with a `#` title', first, 'model');
   if (diagnostics.length || !collected.deviceId || !collected.title) return { diagnostics };
 
@@ -234,7 +268,11 @@ function groupConstants(
   for (const p of pending) {
     const earlier = seen.get(p.name);
     if (earlier) {
-      diag(`\`${p.name}\` is already defined at ${earlier.file}:${earlier.line}`, p.source, 'duplicate-constant');
+      diag(
+        `\`${p.name}\` is already defined at ${earlier.file}:${earlier.line}`,
+        p.source,
+        'duplicate-constant',
+      );
       continue;
     }
     seen.set(p.name, p.source);
@@ -249,13 +287,23 @@ function groupConstants(
     }
     let group = groups.get(prefix);
     if (!group) {
-      group = { prefix, kind: p.feature ? 'feature' : 'enum', section: p.section, members: [], values: new Map() };
+      group = {
+        prefix,
+        kind: p.feature ? 'feature' : 'enum',
+        section: p.section,
+        members: [],
+        values: new Map(),
+      };
       groups.set(prefix, group);
     }
     if (p.expression.includes('<<')) group.kind = 'flags';
     const clash = group.values.get(p.value);
     if (clash) {
-      diag(`\`${p.name}\` has the same value ${p.value} as \`${clash}\` in group \`${prefix}*\``, p.source, 'constant-value');
+      diag(
+        `\`${p.name}\` has the same value ${p.value} as \`${clash}\` in group \`${prefix}*\``,
+        p.source,
+        'constant-value',
+      );
     }
     group.values.set(p.value, p.name);
     group.members.push(p.name);
@@ -271,7 +319,12 @@ function groupConstants(
   }
   return {
     constants,
-    groups: [...groups.values()].map(({ prefix, kind, section, members }) => ({ prefix, kind, section, members })),
+    groups: [...groups.values()].map(({ prefix, kind, section, members }) => ({
+      prefix,
+      kind,
+      section,
+      members,
+    })),
   };
 }
 
@@ -282,7 +335,11 @@ function parseRequirement(
 ): Statement | undefined {
   const itemPlace = placeOf(req.file, req.item);
   if (!req.id) {
-    diag('A requirement item must start with its ID in inline code, such as `dev.attach.reserved`', itemPlace, 'missing-id');
+    diag(
+      'A requirement item must start with its ID in inline code, such as `dev.attach.reserved`',
+      itemPlace,
+      'missing-id',
+    );
     return undefined;
   }
   const id = req.id.value;
@@ -296,13 +353,21 @@ function parseRequirement(
     return undefined;
   }
   if (!id.startsWith(prefix)) {
-    diag(`\`${id}\` sits under ${req.role} requirements, so its ID must start with \`${prefix}\``, req.id.source, 'bad-id');
+    diag(
+      `\`${id}\` sits under ${req.role} requirements, so its ID must start with \`${prefix}\``,
+      req.id.source,
+      'bad-id',
+    );
     return undefined;
   }
   const keywords = req.paragraphs.flatMap((p: Paragraph) => keywordsIn(req.file, p));
   const unknown = keywords.find((k) => !(LEVELS as readonly string[]).includes(k.keyword));
   if (unknown) {
-    diag(`Use MUST, MUST NOT, SHOULD, SHOULD NOT or MAY instead of ${unknown.keyword}`, unknown.source, 'keyword');
+    diag(
+      `Use MUST, MUST NOT, SHOULD, SHOULD NOT or MAY instead of ${unknown.keyword}`,
+      unknown.source,
+      'keyword',
+    );
     return undefined;
   }
   if (keywords.length !== 1) {
@@ -315,22 +380,29 @@ function parseRequirement(
     );
     return undefined;
   }
-  const text = req.paragraphs
-    .map(plainText)
-    .join(' ')
-    .slice(id.length)
-    .trim();
+  const text = req.paragraphs.map(plainText).join(' ').slice(id.length).trim();
   const names: string[] = [];
   req.paragraphs.forEach((p) =>
     p.children.forEach((c, i) => {
-      if (c.type === 'inlineCode' && !(p === req.paragraphs[0] && i === 0) && !names.includes(c.value)) names.push(c.value);
+      if (
+        c.type === 'inlineCode' &&
+        !(p === req.paragraphs[0] && i === 0) &&
+        !names.includes(c.value)
+      )
+        names.push(c.value);
     }),
   );
   const scenarios: Scenario[] = [];
   req.scenarios.forEach((code: Code, n) => {
     const { steps, errors } = scenarioParser.parse(code.value);
-    for (const e of errors) diag(e.message, codePlace(req.file, code, e.line, e.column), 'scenario');
-    scenarios.push({ id: `${id}#${n + 1}`, source: placeOf(req.file, code), text: code.value, steps });
+    for (const e of errors)
+      diag(e.message, codePlace(req.file, code, e.line, e.column), 'scenario');
+    scenarios.push({
+      id: `${id}#${n + 1}`,
+      source: placeOf(req.file, code),
+      text: code.value,
+      steps,
+    });
   });
   return {
     id,

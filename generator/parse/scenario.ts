@@ -73,7 +73,10 @@ export class ScenarioParser {
       try {
         const step = this.parseLine(line, lineIndex + 1);
         if (step.op === 'features' && sawAction) {
-          throw new StepError('`features` must come before every step but `needs`', line.search(/\S/));
+          throw new StepError(
+            '`features` must come before every step but `needs`',
+            line.search(/\S/),
+          );
         }
         if (step.op !== 'needs' && step.op !== 'features') sawAction = true;
         steps.push(step);
@@ -91,7 +94,10 @@ export class ScenarioParser {
   private parseLine(line: string, lineNo: number): Step {
     const arrow = line.indexOf('=>');
     const left = words(arrow < 0 ? line : line.slice(0, arrow));
-    const right = arrow < 0 ? [] : words(line.slice(arrow + 2)).map((w) => ({ ...w, column: w.column + arrow + 2 }));
+    const right =
+      arrow < 0
+        ? []
+        : words(line.slice(arrow + 2)).map((w) => ({ ...w, column: w.column + arrow + 2 }));
     if (arrow >= 0 && right.length === 0) throw new StepError('Nothing follows `=>`', arrow);
     const [verb, ...args] = left;
     const noExpectation = (): void => {
@@ -114,7 +120,10 @@ export class ScenarioParser {
         const decline: string[] = [];
         for (const a of this.atLeastOne(args, verb)) {
           if (a.text[0] !== '+' && a.text[0] !== '-') {
-            throw new StepError(`Write \`+${a.text}\` to accept or \`-${a.text}\` to decline`, a.column);
+            throw new StepError(
+              `Write \`+${a.text}\` to accept or \`-${a.text}\` to decline`,
+              a.column,
+            );
           }
           (a.text[0] === '+' ? accept : decline).push(this.feature(a, 1));
         }
@@ -140,21 +149,32 @@ export class ScenarioParser {
   }
 
   private atLeastOne(args: Word[], verb: Word): Word[] {
-    if (args.length === 0) throw new StepError(`\`${verb.text}\` needs at least one feature`, verb.column);
+    if (args.length === 0)
+      throw new StepError(`\`${verb.text}\` needs at least one feature`, verb.column);
     return args;
   }
 
   private groupMember(text: string, group: string, column: number, what: string): string {
     const c = this.index.constant(text) ?? this.index.constants.get(group + text);
     if (!c || c.group !== group) {
-      const members = [...this.index.constants.values()].filter((k) => k.group === group).map((k) => k.name);
-      throw new StepError(`\`${text}\` is not a ${what}${didYouMean(group + text, members)}`, column);
+      const members = [...this.index.constants.values()]
+        .filter((k) => k.group === group)
+        .map((k) => k.name);
+      throw new StepError(
+        `\`${text}\` is not a ${what}${didYouMean(group + text, members)}`,
+        column,
+      );
     }
     return c.name;
   }
 
   private feature(word: Word, skip: number): string {
-    return this.groupMember(word.text.slice(skip), FEATURE_GROUP, word.column + skip, 'feature bit (`VIRTIO_IOMMU_F_*`)');
+    return this.groupMember(
+      word.text.slice(skip),
+      FEATURE_GROUP,
+      word.column + skip,
+      'feature bit (`VIRTIO_IOMMU_F_*`)',
+    );
   }
 
   /** A value: number, constant names joined by `|`, or `@symbol[+-N]`. */
@@ -167,7 +187,9 @@ export class ScenarioParser {
           column,
         );
       }
-      return m[2] ? { sym: m[1], offset: (m[2] === '-' ? '-' : '') + hex(BigInt(m[3])) } : { sym: m[1] };
+      return m[2]
+        ? { sym: m[1], offset: (m[2] === '-' ? '-' : '') + hex(BigInt(m[3])) }
+        : { sym: m[1] };
     }
     let total = 0n;
     const names: string[] = [];
@@ -180,7 +202,10 @@ export class ScenarioParser {
       const c = this.index.constant(part);
       if (!c) {
         throw new StepError(
-          `\`${part}\` is neither a number nor a constant${didYouMean(part, [...this.index.constants.keys()].map((k) => k.replace(/^VIRTIO_IOMMU_/, '')))}`,
+          `\`${part}\` is neither a number nor a constant${didYouMean(
+            part,
+            [...this.index.constants.keys()].map((k) => k.replace(/^VIRTIO_IOMMU_/, '')),
+          )}`,
           column,
         );
       }
@@ -194,7 +219,8 @@ export class ScenarioParser {
     const struct = `virtio_iommu_req_${verb}`;
     const paths = this.index.fieldPaths(struct);
     const fields: Record<string, Value> = {};
-    if (this.brokenStructs.has(struct)) return { op: 'request', verb, struct, fields, line: lineNo };
+    if (this.brokenStructs.has(struct))
+      return { op: 'request', verb, struct, fields, line: lineNo };
     if (!this.index.structs.has(struct)) {
       throw new StepError(`The spec defines no \`struct ${struct}\` for \`${verb}\` steps`, 0);
     }
@@ -213,7 +239,9 @@ export class ScenarioParser {
       if (name in fields) throw new StepError(`Field \`${name}\` is set twice`, a.column);
       const value = this.value(a.text.slice(eq + 1), a.column + eq + 1);
       if ('num' in value) {
-        const limit = path.bits ? 1n << BigInt(path.bits.width) : 1n << BigInt(8 * Math.min(path.size, 8));
+        const limit = path.bits
+          ? 1n << BigInt(path.bits.width)
+          : 1n << BigInt(8 * Math.min(path.size, 8));
         if (BigInt(value.num) >= limit) {
           throw new StepError(`${value.num} does not fit in field \`${name}\``, a.column + eq + 1);
         }
@@ -236,7 +264,11 @@ export class ScenarioParser {
       if (n === undefined) throw new StepError('Write `=> used_len N`', first.column);
       return { usedLen: Number(n) };
     }
-    if (rest.length) throw new StepError('A status expectation is one word: `S_OK` or `S_OK|S_INVAL`', rest[0].column);
+    if (rest.length)
+      throw new StepError(
+        'A status expectation is one word: `S_OK` or `S_OK|S_INVAL`',
+        rest[0].column,
+      );
     const status = first.text
       .split('|')
       .map((s) => this.groupMember(s, STATUS_GROUP, first.column, 'status (`VIRTIO_IOMMU_S_*`)'));
@@ -256,16 +288,24 @@ export class ScenarioParser {
   }
 
   private config(args: Word[], right: Word[], verb: Word, lineNo: number): Step {
-    if (args.length !== 1) throw new StepError('Write `config FIELD => VALUES` or `config FIELD=VALUE`', verb.column);
+    if (args.length !== 1)
+      throw new StepError('Write `config FIELD => VALUES` or `config FIELD=VALUE`', verb.column);
     const arg = args[0];
     const eq = arg.text.indexOf('=');
     if (eq > 0) {
-      if (right.length) throw new StepError('A config write takes no `=>` expectation', right[0].column);
+      if (right.length)
+        throw new StepError('A config write takes no `=>` expectation', right[0].column);
       const field = this.configField({ text: arg.text.slice(0, eq), column: arg.column });
-      return { op: 'config-write', field, value: this.value(arg.text.slice(eq + 1), arg.column + eq + 1), line: lineNo };
+      return {
+        op: 'config-write',
+        field,
+        value: this.value(arg.text.slice(eq + 1), arg.column + eq + 1),
+        line: lineNo,
+      };
     }
     const field = this.configField(arg);
-    if (right.length !== 1) throw new StepError('Write `config FIELD => V|V` or `=> nonzero`', verb.column);
+    if (right.length !== 1)
+      throw new StepError('Write `config FIELD => V|V` or `=> nonzero`', verb.column);
     const expect =
       right[0].text === 'nonzero'
         ? ('nonzero' as const)
@@ -274,16 +314,24 @@ export class ScenarioParser {
   }
 
   private dma(args: Word[], right: Word[], verb: Word, lineNo: number): Step {
-    if (args.length !== 4) throw new StepError('Write `dma @ep read|write ADDR LEN => RESULT`', verb.column);
+    if (args.length !== 4)
+      throw new StepError('Write `dma @ep read|write ADDR LEN => RESULT`', verb.column);
     const [ep, access, addr, len] = args;
     if (access.text !== 'read' && access.text !== 'write') {
-      throw new StepError(`DMA access is \`read\` or \`write\`, not \`${access.text}\``, access.column);
+      throw new StepError(
+        `DMA access is \`read\` or \`write\`, not \`${access.text}\``,
+        access.column,
+      );
     }
     const length = parseNumber(len.text);
     if (length === undefined || length < 1n || length > 4096n) {
       throw new StepError('DMA length is a number from 1 to 4096', len.column);
     }
-    if (right.length === 0) throw new StepError('A DMA step needs `=> ok PA`, `=> blocked` or `=> fault REASON`', verb.column);
+    if (right.length === 0)
+      throw new StepError(
+        'A DMA step needs `=> ok PA`, `=> blocked` or `=> fault REASON`',
+        verb.column,
+      );
     const [result, ...rest] = right;
     let expect: DmaExpectation;
     if (result.text === 'ok' && rest.length === 1) {
@@ -291,7 +339,10 @@ export class ScenarioParser {
     } else if (result.text === 'blocked' && rest.length === 0) {
       expect = { result: 'blocked' };
     } else if (result.text === 'fault' && rest.length === 1) {
-      expect = { result: 'fault', reason: this.groupMember(rest[0].text, REASON_GROUP, rest[0].column, 'fault reason') };
+      expect = {
+        result: 'fault',
+        reason: this.groupMember(rest[0].text, REASON_GROUP, rest[0].column, 'fault reason'),
+      };
     } else {
       throw new StepError('Expected `=> ok PA`, `=> blocked` or `=> fault REASON`', result.column);
     }

@@ -21,8 +21,12 @@ function parseWith(
     text = text.replace(from, to);
   }
   const files = [new VFile({ path: 'spec-src/01-device.md', value: text })];
-  (extra.files ?? []).forEach((value, i) => files.push(new VFile({ path: `spec-src/0${i + 2}-more.md`, value })));
-  const retiredIds = extra.retired ? new VFile({ path: 'spec-src/retired-ids.txt', value: extra.retired }) : undefined;
+  (extra.files ?? []).forEach((value, i) =>
+    files.push(new VFile({ path: `spec-src/0${i + 2}-more.md`, value })),
+  );
+  const retiredIds = extra.retired
+    ? new VFile({ path: 'spec-src/retired-ids.txt', value: extra.retired })
+    : undefined;
   const result = parseSpec({ files, retiredIds, version: '0.0.0' });
   return { diagnostics: result.diagnostics, built: result.model !== undefined };
 }
@@ -49,7 +53,12 @@ describe('spec-src diagnostics', () => {
   });
 
   it('a struct that cannot be laid out: misaligned field', () => {
-    const d = only(parseWith([['  le32 domain;\n  le32 endpoint;', '  le32 domain;\n  u8 pad;\n  le32 endpoint;']]), 'layout');
+    const d = only(
+      parseWith([
+        ['  le32 domain;\n  le32 endpoint;', '  le32 domain;\n  u8 pad;\n  le32 endpoint;'],
+      ]),
+      'layout',
+    );
     assert.match(d.message, /`endpoint` .* offset 9, which is not a multiple of its alignment 4/);
     assert.equal(d.source.file, 'spec-src/01-device.md');
     assert.equal(d.source.line, lineOf('le32 endpoint;') + 1);
@@ -69,7 +78,15 @@ describe('spec-src diagnostics', () => {
   });
 
   it('an unknown nested struct', () => {
-    const d = only(parseWith([['struct virtio_iommu_req_tail tail;\n};\n\n#define VIRTIO_IOMMU_ATTACH', 'struct virtio_iommu_req_tale tail;\n};\n\n#define VIRTIO_IOMMU_ATTACH']]), 'layout');
+    const d = only(
+      parseWith([
+        [
+          'struct virtio_iommu_req_tail tail;\n};\n\n#define VIRTIO_IOMMU_ATTACH',
+          'struct virtio_iommu_req_tale tail;\n};\n\n#define VIRTIO_IOMMU_ATTACH',
+        ],
+      ]),
+      'layout',
+    );
     assert.match(d.message, /Unknown struct `virtio_iommu_req_tale`/);
   });
 
@@ -80,7 +97,10 @@ describe('spec-src diagnostics', () => {
 
   it('a duplicate statement ID names the first place', () => {
     const d = only(parseWith([['`dev.attach.ok`', '`dev.attach.reserved`']]), 'duplicate-id');
-    assert.match(d.message, new RegExp(`already used at spec-src/01-device.md:${lineOf('`dev.attach.reserved`')}`));
+    assert.match(
+      d.message,
+      new RegExp(`already used at spec-src/01-device.md:${lineOf('`dev.attach.reserved`')}`),
+    );
     assert.equal(d.source.line, lineOf('`dev.attach.ok`'));
   });
 
@@ -90,7 +110,10 @@ describe('spec-src diagnostics', () => {
   });
 
   it('a requirement item with no ID', () => {
-    const d = only(parseWith([['- `drv.attach.reserved` The driver', '- The driver']]), 'missing-id');
+    const d = only(
+      parseWith([['- `drv.attach.reserved` The driver', '- The driver']]),
+      'missing-id',
+    );
     assert.match(d.message, /must start with its ID in inline code/);
   });
 
@@ -105,26 +128,51 @@ describe('spec-src diagnostics', () => {
   });
 
   it('a requirement with two keywords points at the second', () => {
-    const d = only(parseWith([['The driver SHOULD set `reserved` to zero.', 'The driver SHOULD set `reserved` to zero and MUST NOT set it.']]), 'keyword-count');
+    const d = only(
+      parseWith([
+        [
+          'The driver SHOULD set `reserved` to zero.',
+          'The driver SHOULD set `reserved` to zero and MUST NOT set it.',
+        ],
+      ]),
+      'keyword-count',
+    );
     assert.match(d.message, /has 2 keywords \(SHOULD, MUST NOT\); split it/);
     assert.equal(d.source.line, lineOf('`drv.attach.reserved`'));
-    assert.equal(d.source.column, mini.split('\n')[lineOf('`drv.attach.reserved`') - 1].indexOf('SHOULD') + 1 + 'SHOULD set `reserved` to zero and '.length);
+    assert.equal(
+      d.source.column,
+      mini.split('\n')[lineOf('`drv.attach.reserved`') - 1].indexOf('SHOULD') +
+        1 +
+        'SHOULD set `reserved` to zero and '.length,
+    );
   });
 
   it('a keyword outside any requirement', () => {
-    const d = only(parseWith([['| 0 | requestq | requests |', '| 0 | requestq | requests MUST go here |']]), 'keyword-outside-requirement');
+    const d = only(
+      parseWith([['| 0 | requestq | requests |', '| 0 | requestq | requests MUST go here |']]),
+      'keyword-outside-requirement',
+    );
     assert.match(d.message, /MUST stands outside a requirement/);
   });
 
   it('an unresolved name, with the likely intended one', () => {
-    const d = only(parseWith([['If `reserved` is not zero', 'If `reserverd` is not zero']]), 'unresolved-name');
+    const d = only(
+      parseWith([['If `reserved` is not zero', 'If `reserverd` is not zero']]),
+      'unresolved-name',
+    );
     assert.match(d.message, /`reserverd` is not a name of the model .*did you mean `reserved`\?/);
     assert.equal(d.source.line, lineOf('If `reserved` is not zero'));
   });
 
   it('a bad scenario line: unknown field, with its place in the block', () => {
-    const d = only(parseWith([['endpoint=@ep reserved=1 => S_INVAL', 'endpoint=@ep reserverd=1 => S_INVAL']]), 'scenario');
-    assert.match(d.message, /ATTACH request: field `reserverd` is not in its device-readable part; did you mean `reserved`\?/);
+    const d = only(
+      parseWith([['endpoint=@ep reserved=1 => S_INVAL', 'endpoint=@ep reserverd=1 => S_INVAL']]),
+      'scenario',
+    );
+    assert.match(
+      d.message,
+      /ATTACH request: field `reserverd` is not in its device-readable part; did you mean `reserved`\?/,
+    );
     const line = lineOf('attach domain=1 endpoint=@ep reserved=1');
     assert.equal(d.source.line, line);
     assert.equal(d.source.column, mini.split('\n')[line - 1].indexOf('reserved=1') + 1);
@@ -132,7 +180,10 @@ describe('spec-src diagnostics', () => {
 
   it('bad scenario lines: unknown step, symbol, status and a value too wide', () => {
     const r = parseWith([
-      ['attach domain=1 endpoint=@ep reserved=1 => S_INVAL', 'attach domain=1 endpoint=@epp => S_OK\n  frob\n  attach domain=0x100000000 endpoint=@ep\n  attach domain=1 endpoint=@ep => S_INVALID'],
+      [
+        'attach domain=1 endpoint=@ep reserved=1 => S_INVAL',
+        'attach domain=1 endpoint=@epp => S_OK\n  frob\n  attach domain=0x100000000 endpoint=@ep\n  attach domain=1 endpoint=@ep => S_INVALID',
+      ],
     ]);
     assert.equal(r.built, false);
     const messages = r.diagnostics.map((d) => d.message);
@@ -144,13 +195,24 @@ describe('spec-src diagnostics', () => {
   });
 
   it('a scenario outside a requirement', () => {
-    const d = only(parseWith([['## Requests\n', '## Requests\n\n```scenario\nreset\n```\n']]), 'stray-scenario');
+    const d = only(
+      parseWith([['## Requests\n', '## Requests\n\n```scenario\nreset\n```\n']]),
+      'stray-scenario',
+    );
     assert.match(d.message, /must be nested in a requirement list item/);
   });
 
   it('a duplicate constant and a clashing value', () => {
-    const r = parseWith([['#define VIRTIO_IOMMU_S_INVAL 4', '#define VIRTIO_IOMMU_S_INVAL 4\n#define VIRTIO_IOMMU_S_INVAL 5\n#define VIRTIO_IOMMU_S_BAD 0']]);
-    assert.deepEqual(r.diagnostics.map((d) => d.rule), ['duplicate-constant', 'constant-value']);
+    const r = parseWith([
+      [
+        '#define VIRTIO_IOMMU_S_INVAL 4',
+        '#define VIRTIO_IOMMU_S_INVAL 4\n#define VIRTIO_IOMMU_S_INVAL 5\n#define VIRTIO_IOMMU_S_BAD 0',
+      ],
+    ]);
+    assert.deepEqual(
+      r.diagnostics.map((d) => d.rule),
+      ['duplicate-constant', 'constant-value'],
+    );
   });
 
   it('a duplicate heading anchor across files', () => {
@@ -165,6 +227,10 @@ describe('spec-src diagnostics', () => {
       ['If `reserved` is not zero', 'If `reserverd` is not zero'],
       ['The driver SHOULD set', 'The driver sets'],
     ]);
-    assert.deepEqual(r.diagnostics.map((d) => d.rule).sort(), ['c-syntax', 'keyword-count', 'unresolved-name']);
+    assert.deepEqual(r.diagnostics.map((d) => d.rule).sort(), [
+      'c-syntax',
+      'keyword-count',
+      'unresolved-name',
+    ]);
   });
 });

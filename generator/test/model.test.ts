@@ -22,7 +22,8 @@ describe('the spec model', () => {
     assert.ok(s, `no struct ${name}`);
     return s;
   };
-  const offsets = (name: string) => Object.fromEntries(struct(name).fields.map((f) => [f.name, f.offset]));
+  const offsets = (name: string) =>
+    Object.fromEntries(struct(name).fields.map((f) => [f.name, f.offset]));
 
   before(() => {
     model = build();
@@ -43,7 +44,14 @@ describe('the spec model', () => {
     assert.equal(struct('virtio_iommu_req_head').size, 4);
     assert.equal(struct('virtio_iommu_req_tail').size, 4);
     assert.equal(struct('virtio_iommu_req_attach').size, 24);
-    assert.deepEqual(offsets('virtio_iommu_req_attach'), { head: 0, domain: 4, endpoint: 8, flags: 12, reserved: 16, tail: 20 });
+    assert.deepEqual(offsets('virtio_iommu_req_attach'), {
+      head: 0,
+      domain: 4,
+      endpoint: 8,
+      flags: 12,
+      reserved: 16,
+      tail: 20,
+    });
     assert.equal(struct('virtio_iommu_req_detach').size, 24);
     assert.equal(struct('virtio_iommu_req_map').size, 40);
     assert.deepEqual(offsets('virtio_iommu_req_map'), {
@@ -56,13 +64,28 @@ describe('the spec model', () => {
       tail: 36,
     });
     assert.equal(struct('virtio_iommu_req_unmap').size, 32);
-    assert.deepEqual(offsets('virtio_iommu_req_unmap'), { head: 0, domain: 4, virt_start: 8, virt_end: 16, reserved: 24, tail: 28 });
+    assert.deepEqual(offsets('virtio_iommu_req_unmap'), {
+      head: 0,
+      domain: 4,
+      virt_start: 8,
+      virt_end: 16,
+      reserved: 24,
+      tail: 28,
+    });
   });
 
   it('splits every request into the part the device reads and the part it writes', () => {
     const parts = (name: string) => struct(name).request;
-    assert.deepEqual(parts('virtio_iommu_req_attach'), { type: 'VIRTIO_IOMMU_T_ATTACH', readableSize: 20, writableSize: 4 });
-    assert.deepEqual(parts('virtio_iommu_req_map'), { type: 'VIRTIO_IOMMU_T_MAP', readableSize: 36, writableSize: 4 });
+    assert.deepEqual(parts('virtio_iommu_req_attach'), {
+      type: 'VIRTIO_IOMMU_T_ATTACH',
+      readableSize: 20,
+      writableSize: 4,
+    });
+    assert.deepEqual(parts('virtio_iommu_req_map'), {
+      type: 'VIRTIO_IOMMU_T_MAP',
+      readableSize: 36,
+      writableSize: 4,
+    });
     assert.deepEqual(parts('virtio_iommu_req_probe'), {
       type: 'VIRTIO_IOMMU_T_PROBE',
       readableSize: 72,
@@ -97,15 +120,38 @@ describe('the spec model', () => {
       { name: 'reserved', shift: 12, width: 4 },
     ]);
     assert.equal(struct('virtio_iommu_probe_resv_mem').size, 24);
-    assert.deepEqual(offsets('virtio_iommu_probe_resv_mem'), { head: 0, subtype: 4, reserved: 5, start: 8, end: 16 });
+    assert.deepEqual(offsets('virtio_iommu_probe_resv_mem'), {
+      head: 0,
+      subtype: 4,
+      reserved: 5,
+      start: 8,
+      end: 16,
+    });
     assert.equal(struct('virtio_iommu_fault').size, 24);
-    assert.deepEqual(offsets('virtio_iommu_fault'), { reason: 0, reserved: 1, flags: 4, endpoint: 8, reserved1: 12, address: 16 });
+    assert.deepEqual(offsets('virtio_iommu_fault'), {
+      reason: 0,
+      reserved: 1,
+      flags: 4,
+      endpoint: 8,
+      reserved1: 12,
+      address: 16,
+    });
   });
 
   it('has every constant of the spec in its group', () => {
     const group = (prefix: string) =>
-      Object.fromEntries(model.constants.filter((c) => c.group === prefix).map((c) => [c.name.slice(prefix.length), c.value]));
-    assert.deepEqual(group('VIRTIO_IOMMU_T_'), { ATTACH: 1, DETACH: 2, MAP: 3, UNMAP: 4, PROBE: 5 });
+      Object.fromEntries(
+        model.constants
+          .filter((c) => c.group === prefix)
+          .map((c) => [c.name.slice(prefix.length), c.value]),
+      );
+    assert.deepEqual(group('VIRTIO_IOMMU_T_'), {
+      ATTACH: 1,
+      DETACH: 2,
+      MAP: 3,
+      UNMAP: 4,
+      PROBE: 5,
+    });
     assert.deepEqual(group('VIRTIO_IOMMU_S_'), {
       OK: 0,
       IOERR: 1,
@@ -144,7 +190,9 @@ describe('the spec model', () => {
     const table = Object.fromEntries(
       ['device', 'driver'].map((role) => [
         role,
-        Object.fromEntries(['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY'].map((l) => [l, count(role, l)])),
+        Object.fromEntries(
+          ['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY'].map((l) => [l, count(role, l)]),
+        ),
       ]),
     );
     assert.deepEqual(table, EXPECTED_STATEMENTS);

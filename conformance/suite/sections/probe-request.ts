@@ -18,9 +18,7 @@ export const section = 'device-requirements-probe-request';
 export const tests = new SectionTests();
 
 /** PROBE of @ep: the properties area and its decoded entries. */
-export async function probeEndpoint(
-  session: Session,
-): Promise<{
+export async function probeEndpoint(session: Session): Promise<{
   properties: Uint8Array;
   entries: ProbePropertyEntry[];
   reply: Uint8Array;
@@ -120,9 +118,7 @@ tests.it(
 );
 
 /** PROBE of @ep with room for 64 bytes fewer properties than probe_size; undefined if never returned. */
-async function shortProbe(
-  session: Session,
-): Promise<
+async function shortProbe(session: Session): Promise<
   | {
       request: Uint8Array;
       reply: Uint8Array;
