@@ -1,19 +1,15 @@
 #!/usr/bin/env node
-// The `viommu` command: one binary, one subcommand per job.
+// The `viommu` command: one binary, one subcommand per job. Each job's module is imported
+// only when it runs, so a short job (`viommu device`, spawned once per conformance test) does
+// not pay for loading the others.
 
 import { Command } from 'commander';
-import { runDeviceCommand } from '../device-ref/cli.js';
-import { runBuild } from './commands/build.js';
-import { runCheck } from './commands/check.js';
-import { runConform } from './commands/conform.js';
-import { runDrift } from './commands/drift.js';
-import { runGen } from './commands/gen.js';
-import { runMain } from './commands/main.js';
-import { runRender } from './commands/render.js';
 import { toolVersion } from './version.js';
 
 const program = new Command('viommu')
-  .description('The virtio-iommu specification as data: build, generate, check drift, run conformance')
+  .description(
+    'The virtio-iommu specification as data: build, generate, check drift, run conformance',
+  )
   .version(toolVersion);
 
 const specOptions = (cmd: Command): Command =>
@@ -21,11 +17,12 @@ const specOptions = (cmd: Command): Command =>
     .option('--spec <dir>', 'folder of the spec Markdown (default: the bundled spec-src/)')
     .option('--out <dir>', 'folder that receives dist/ (default: the package folder)');
 
-specOptions(program.command('build').description('parse spec-src/ into dist/spec.json and dist/cases.json')).action(
-  (opts) => {
-    process.exitCode = runBuild(opts);
-  },
-);
+specOptions(
+  program.command('build').description('parse spec-src/ into dist/spec.json and dist/cases.json'),
+).action(async (opts) => {
+  const { runBuild } = await import('./commands/build.js');
+  process.exitCode = runBuild(opts);
+});
 
 specOptions(
   program
@@ -39,7 +36,8 @@ specOptions(
     'print the UAPI header of a profile (generator/profiles/NAME.json) instead',
   )
   .option('-o, --output <file>', 'with --profile: write the header to this file')
-  .action((opts) => {
+  .action(async (opts) => {
+    const { runGen } = await import('./commands/gen.js');
     process.exitCode = runGen(opts);
   });
 
@@ -47,30 +45,43 @@ specOptions(
   program
     .command('check')
     .description('fail, naming each file, when dist/ differs from what spec-src gives'),
-).action((opts) => {
+).action(async (opts) => {
+  const { runCheck } = await import('./commands/check.js');
   process.exitCode = runCheck(opts);
 });
 
 program
   .command('render')
-  .description('write the spec document (HTML, PDF with Chromium) with coverage, and the conformance matrix')
+  .description(
+    'write the spec document (HTML, PDF with Chromium) with coverage, and the conformance matrix',
+  )
   .option('--spec <dir>', 'folder of the spec Markdown (default: the bundled spec-src/)')
   .option('--out <dir>', 'folder for spec.html, spec.pdf and matrix.html (default: reports/)')
-  .option('--results <report...>', 'conformance reports (schemas/conformance-report.schema.json), one per target')
-  .option('--suite <dir>', 'conformance tests to read statement tags from (default: conformance/suite/)')
+  .option(
+    '--results <report...>',
+    'conformance reports (schemas/conformance-report.schema.json), one per target',
+  )
+  .option(
+    '--suite <dir>',
+    'conformance tests to read statement tags from (default: conformance/suite/)',
+  )
   .option('--no-pdf', 'do not print spec.pdf')
   .action(async (opts) => {
+    const { runRender } = await import('./commands/render.js');
     process.exitCode = await runRender(opts);
   });
 
 // device-ref parses its own options (it also runs on its own); pass every word through.
 program
   .command('device')
-  .description('serve the reference virtio-iommu device over qtest (viommu device --help for options)')
+  .description(
+    'serve the reference virtio-iommu device over qtest (viommu device --help for options)',
+  )
   .helpOption(false)
   .allowUnknownOption()
   .allowExcessArguments()
   .action(async (_opts, cmd: Command) => {
+    const { runDeviceCommand } = await import('../device-ref/cli.js');
     process.exitCode = await runDeviceCommand(cmd.args);
   });
 
@@ -90,7 +101,8 @@ program
   .option('--cc <compiler>', 'C compiler for the ABI probe (default: $CC, else cc)')
   .option('--json', 'print the report as JSON')
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
-  .action((header: string | undefined, opts) => {
+  .action(async (header: string | undefined, opts) => {
+    const { runDrift } = await import('./commands/drift.js');
     process.exitCode = runDrift(header, opts);
   });
 
@@ -114,6 +126,7 @@ program
   .option('--only <prefix>', 'run only the tests of statements whose ID starts with this')
   .option('--no-probes', 'skip the robustness probes')
   .action(async (opts) => {
+    const { runConform } = await import('./commands/conform.js');
     process.exitCode = await runConform(opts);
   });
 
@@ -123,6 +136,7 @@ program
     'build, check dist/, check drift of the system header, run conformance against device-ref, print the matrix',
   )
   .action(async () => {
+    const { runMain } = await import('./commands/main.js');
     process.exitCode = await runMain();
   });
 

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -46,6 +46,20 @@ describe('halt firmware', () => {
 });
 
 describe('qemu target', () => {
+  // A private TMPDIR, so that QEMUs started by other processes meanwhile don't count as ours.
+  let privateTmp: string;
+  let savedTmp: string | undefined;
+  before(async () => {
+    privateTmp = await mkdtemp(join(tmpdir(), 'viommu-targets-test-'));
+    savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
+  });
+  after(async () => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    await rm(privateTmp, { recursive: true, force: true });
+  });
+
   it('starts QEMU on our firmware, and close() kills it and removes its temp dir', async () => {
     const before = await ourTempDirs();
     const target = new QemuTarget();
