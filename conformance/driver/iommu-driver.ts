@@ -247,6 +247,37 @@ export class IommuDriver {
     return { request: readable, usedLen: used.usedLen, reply, status };
   }
 
+  /**
+   * Several typed requests made available together and announced with one notify (each in an
+   * indirect table, so that a batch can fill the queue); the replies come back in order.
+   */
+  async requestBatch(
+    requests: readonly { verb: Exclude<RequestVerb, 'probe'>; fields?: FieldValues }[],
+  ): Promise<RequestResult[]> {
+    const requestq = this.#queue(this.#requestq);
+    const posted: { head: number; readable: Uint8Array; writableLength: number }[] = [];
+    for (const { verb, fields } of requests) {
+      const { readable, writableLength } = encodeRequest(verb, fields ?? {}, 0);
+      const segments: Segment[] = [
+        { writable: false, bytes: readable },
+        { writable: true, length: writableLength },
+      ];
+      posted.push({
+        head: await requestq.post({ segments, layout: 'indirect' }),
+        readable,
+        writableLength,
+      });
+    }
+    await requestq.notify();
+    const used = new Map((await requestq.waitUsed(posted.length)).map((u) => [u.head, u] as const));
+    return posted.map(({ head, readable, writableLength }) => {
+      const u = used.get(head);
+      if (u === undefined) throw new Error(`request with head ${head} was not returned`);
+      const status = u.usedLen >= writableLength ? u.writtenBytes[writableLength - 4] : undefined;
+      return { request: readable, usedLen: u.usedLen, reply: u.writtenBytes, status };
+    });
+  }
+
   /** The whole device configuration, read at the widths virtio-pci asks for and decoded. */
   async readConfig(): Promise<Config> {
     const bytes = await this.transport.readDeviceConfig(async (view) => {
