@@ -5,13 +5,13 @@
 // SeaBIOS. close() kills QEMU and removes the temp dir; a process-exit hook kills any QEMU a
 // crashed test left behind. See QEMU-NOTES.md for why each argument is there.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { QtestClient } from '../qtest/client.js';
+import { DeviceProcess } from './device-process.js';
 import { buildHaltFirmware } from './firmware.js';
 import { handshake, type Target } from './target.js';
 
@@ -52,25 +52,15 @@ export function qemuArguments(
   ];
 }
 
-/** Keep this much of QEMU's output (stdout + stderr) for error messages. */
-const OUTPUT_LIMIT = 16 * 1024;
 /** How long a closed connection waits for QEMU's exit status before explaining anyway. */
 const EXIT_GRACE_MS = 1000;
-
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 export class QemuTarget implements Target {
   readonly description: string;
   readonly #binary: string;
   readonly #options: QemuTargetOptions;
   #dir: string | undefined;
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> | undefined;
-  #output = '';
-  #exitStatus: string | undefined;
+  #process: DeviceProcess | undefined;
   #client: QtestClient | undefined;
   #startupMs: number | undefined;
 
@@ -82,7 +72,7 @@ export class QemuTarget implements Target {
 
   /** Process id of the running QEMU, if any (tests use it to stop or kill QEMU). */
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#process?.pid;
   }
 
   /** Milliseconds from spawning QEMU to its first qtest reply, once started. */
@@ -92,7 +82,7 @@ export class QemuTarget implements Target {
 
   /** What QEMU printed so far (last 16 KiB of stdout and stderr). */
   get output(): string {
-    return this.#output;
+    return this.#process?.output ?? '';
   }
 
   async start(): Promise<QtestClient> {
@@ -109,8 +99,8 @@ export class QemuTarget implements Target {
       const args = qemuArguments(firmwarePath, `unix:${socketPath}`, this.#options.extraArgs);
       let socket: Socket;
       try {
-        this.#spawn(args);
         socket = await this.#accept(
+          this.#spawn(args),
           server,
           this.#options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
         );
@@ -137,50 +127,25 @@ export class QemuTarget implements Target {
     const client = this.#client;
     this.#client = undefined;
     await client?.close();
-    const child = this.#child;
-    if (child !== undefined && this.#exitStatus === undefined) child.kill('SIGKILL');
-    await this.#exited;
-    this.#child = undefined;
-    this.#exited = undefined;
+    await this.#process?.stop();
     const dir = this.#dir;
     this.#dir = undefined;
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
 
-  #spawn(args: string[]): void {
+  #spawn(args: string[]): DeviceProcess {
     // On Linux, setpriv (util-linux) sets QEMU's parent-death signal before exec'ing it, so
     // QEMU dies with us even if we are killed without a chance to clean up.
-    const [command, commandArgs] =
+    const qemu =
       process.platform === 'linux'
-        ? ['setpriv', ['--pdeathsig', 'KILL', '--', this.#binary, ...args]]
-        : [this.#binary, args];
-    const child = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#child = child;
-    this.#output = '';
-    this.#exitStatus = undefined;
-    running.add(child);
-    const collect = (chunk: Buffer): void => {
-      this.#output = (this.#output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
-    };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
-    this.#exited = new Promise<void>((resolve) => {
-      child.once('error', (error) => {
-        running.delete(child);
-        this.#exitStatus = `could not be started: ${error.message}`;
-        resolve();
-      });
-      // 'close' comes after the exit and after stdout/stderr are drained.
-      child.once('close', (code, signal) => {
-        running.delete(child);
-        this.#exitStatus = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
-        resolve();
-      });
-    });
+        ? new DeviceProcess('setpriv', ['--pdeathsig', 'KILL', '--', this.#binary, ...args])
+        : new DeviceProcess(this.#binary, args);
+    this.#process = qemu;
+    return qemu;
   }
 
   /** Waits for QEMU to connect, or fails with its exit status and output if it dies first. */
-  #accept(server: Server, timeoutMs: number): Promise<Socket> {
+  #accept(qemu: DeviceProcess, server: Server, timeoutMs: number): Promise<Socket> {
     return new Promise<Socket>((resolve, reject) => {
       const timer = setTimeout(
         () => reject(new Error(`${this.description}: no qtest connection within ${timeoutMs} ms`)),
@@ -190,32 +155,27 @@ export class QemuTarget implements Target {
         clearTimeout(timer);
         resolve(socket);
       });
-      void this.#exited!.then(() => {
+      void qemu.exited.then(() => {
         clearTimeout(timer);
         reject(
-          new Error(
-            `${this.description} ${this.#exitStatus} before connecting${this.#outputText()}`,
-          ),
+          new Error(`${this.description} ${qemu.exitStatus} before connecting${qemu.outputText()}`),
         );
       });
     });
   }
 
   async #explainClose(): Promise<string> {
+    const qemu = this.#process;
+    if (qemu === undefined) return 'QEMU is not running';
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
-      this.#exited,
+      qemu.exited,
       new Promise<void>((resolve) => (timer = setTimeout(resolve, EXIT_GRACE_MS))),
     ]);
     clearTimeout(timer);
-    return this.#exitStatus === undefined
-      ? `QEMU closed the qtest connection but is still running${this.#outputText()}`
-      : `QEMU ${this.#exitStatus}${this.#outputText()}`;
-  }
-
-  #outputText(): string {
-    const text = this.#output.trim();
-    return text === '' ? '' : `; its output:\n${text}`;
+    return qemu.exitStatus === undefined
+      ? `QEMU closed the qtest connection but is still running${qemu.outputText()}`
+      : `QEMU ${qemu.exitStatus}${qemu.outputText()}`;
   }
 }
 

@@ -6,12 +6,12 @@
 // The board is the q35 preset as QEMU shows it plus a second edu at 00:03.0, the same
 // second endpoint (`@ep2`) the QEMU target gets from a second `-device edu`.
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../../generator/paths.js';
 import { QtestClient } from '../qtest/client.js';
+import { DeviceProcess } from './device-process.js';
 import { connectSocket, DEFAULT_CONNECT_TIMEOUT_MS } from './socket.js';
 import { handshake, type Target } from './target.js';
 
@@ -49,17 +49,13 @@ export interface RefTargetOptions {
   replyTimeoutMs?: number;
 }
 
-const OUTPUT_LIMIT = 16 * 1024;
 const LISTENING = /listening on (\S+)/;
 
 export class RefTarget implements Target {
   readonly description: string;
   readonly #options: RefTargetOptions;
   #dir: string | undefined;
-  #child: ChildProcess | undefined;
-  #exited: Promise<void> | undefined;
-  #exitStatus: string | undefined;
-  #output = '';
+  #process: DeviceProcess | undefined;
   #client: QtestClient | undefined;
 
   constructor(options: RefTargetOptions = {}) {
@@ -98,10 +94,12 @@ export class RefTarget implements Target {
         ...(this.#options.replyTimeoutMs !== undefined && {
           replyTimeoutMs: this.#options.replyTimeoutMs,
         }),
-        explainClose: async () =>
-          this.#exitStatus === undefined
-            ? `device-ref closed the qtest connection${this.#outputText()}`
-            : `device-ref ${this.#exitStatus}${this.#outputText()}`,
+        explainClose: async () => {
+          const device = this.#process!;
+          return device.exitStatus === undefined
+            ? `device-ref closed the qtest connection${device.outputText()}`
+            : `device-ref ${device.exitStatus}${device.outputText()}`;
+        },
       });
       await handshake(client, this.description);
       this.#client = client;
@@ -116,10 +114,7 @@ export class RefTarget implements Target {
     const client = this.#client;
     this.#client = undefined;
     await client?.close();
-    if (this.#child !== undefined && this.#exitStatus === undefined) this.#child.kill('SIGKILL');
-    await this.#exited;
-    this.#child = undefined;
-    this.#exited = undefined;
+    await this.#process?.stop();
     const dir = this.#dir;
     this.#dir = undefined;
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
@@ -127,56 +122,33 @@ export class RefTarget implements Target {
 
   /** Spawns the device; resolves with the address it prints once it listens. */
   #spawn(args: string[]): Promise<string> {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.#child = child;
-    this.#output = '';
-    this.#exitStatus = undefined;
-    this.#exited = new Promise<void>((resolve) => {
-      child.once('error', (error) => {
-        this.#exitStatus = `could not be started: ${error.message}`;
-        resolve();
-      });
-      child.once('close', (code, signal) => {
-        this.#exitStatus = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
-        resolve();
-      });
-    });
     const timeoutMs = this.#options.startTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     return new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `${this.description}: not listening within ${timeoutMs} ms${this.#outputText()}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      const collect = (chunk: Buffer): void => {
-        this.#output = (this.#output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
-        const match = LISTENING.exec(this.#output);
+      const device = new DeviceProcess(process.execPath, args, (output) => {
+        const match = LISTENING.exec(output);
         if (match !== null) {
           clearTimeout(timer);
           resolve(match[1]!);
         }
-      };
-      child.stdout!.on('data', collect);
-      child.stderr!.on('data', (chunk: Buffer) => {
-        this.#output = (this.#output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
       });
-      void this.#exited!.then(() => {
+      this.#process = device;
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${this.description}: not listening within ${timeoutMs} ms${device.outputText()}`,
+            ),
+          ),
+        timeoutMs,
+      );
+      void device.exited.then(() => {
         clearTimeout(timer);
         reject(
           new Error(
-            `${this.description} ${this.#exitStatus} before listening${this.#outputText()}`,
+            `${this.description} ${device.exitStatus} before listening${device.outputText()}`,
           ),
         );
       });
     });
-  }
-
-  #outputText(): string {
-    const text = this.#output.trim();
-    return text === '' ? '' : `; its output:\n${text}`;
   }
 }
