@@ -2,7 +2,7 @@
 // virtio-pci steps the tests repeat. Synchronous, so tests read like a script.
 
 import { loadBoardDescription } from '../../board/description.js';
-import { createBoard, type Board } from '../../board/board.js';
+import { createBoard, type Board, type IommuModelFactory } from '../../board/board.js';
 import type { HostClock } from '../../board/virtual-clock.js';
 import { executeCommandLine } from '../../qtest/dispatch.js';
 import { echoIommuFactory, type EchoIommu } from './echo-device.js';
@@ -41,9 +41,10 @@ export class TestDriver {
   readonly board: Board;
   readonly models: EchoIommu[] = [];
 
-  constructor(boardName = 'q35', hostClock?: HostClock) {
+  /** The echo device by default (`models` holds it); pass a factory for another model. */
+  constructor(boardName = 'q35', hostClock?: HostClock, iommuModel?: IommuModelFactory) {
     this.board = createBoard(loadBoardDescription(boardName), {
-      iommuModel: echoIommuFactory(this.models),
+      iommuModel: iommuModel ?? echoIommuFactory(this.models),
       ...(hostClock && { hostClock }),
     });
   }
