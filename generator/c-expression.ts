@@ -39,15 +39,14 @@ export function evaluateCExpression(
   text: string,
   lookup: Lookup = () => undefined,
 ): bigint | undefined {
+  const source = text.trimEnd();
   const tokens: string[] = [];
   TOKEN.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = TOKEN.exec(text))) {
+  while (TOKEN.lastIndex < source.length) {
+    const m = TOKEN.exec(source);
+    if (!m) return undefined;
     tokens.push(m[1] !== undefined ? `#${m[1]}` : (m[2] ?? m[3]));
-    if (TOKEN.lastIndex === text.length) break;
   }
-  if (TOKEN.lastIndex !== text.length && text.slice(TOKEN.lastIndex).trim() !== '')
-    return undefined;
   if (tokens.length === 0) return undefined;
   let pos = 0;
   const primary = (): bigint | undefined => {

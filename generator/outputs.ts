@@ -16,7 +16,7 @@ import { emitUapiHeader, UAPI_HEADER_PATH } from './emit/uapi-header.js';
 import { applyProfile, loadProfile } from './profiles/profile.js';
 
 /** Stable JSON: two runs give byte-identical files. */
-export function toJson(value: unknown): string {
+function toJson(value: unknown): string {
   return `${JSON.stringify(value, null, 2)}\n`;
 }
 

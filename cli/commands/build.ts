@@ -14,7 +14,7 @@ export interface SpecOptions {
   out?: string;
 }
 
-/** Builds the model or prints every diagnostic and returns undefined. */
+/** Builds the model; when it cannot, prints every diagnostic and returns a result without one. */
 export function loadModel(options: SpecOptions): BuildResult {
   // Source paths in the model are relative to the package for the bundled spec, else to the
   // folder the command runs in, so that messages read as file:line:col from where you stand.

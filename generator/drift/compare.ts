@@ -10,7 +10,6 @@ import {
   viewDefines,
   viewStructs,
   type CDefine,
-  type CField,
   type CStruct,
   type CView,
 } from '../emit/c-view.js';
@@ -49,6 +48,35 @@ export interface Finding {
 const hexOrDecimal = (v: bigint | number): string =>
   BigInt(v) > 9n ? `0x${BigInt(v).toString(16)}` : String(v);
 
+/**
+ * The spec's items and the header's, paired by name. What is left is missing from the header
+ * or extra in it, unless `takeTwin` finds the same thing under another name.
+ */
+function matchByName<E extends { name: string }, H extends { name: string }>(
+  expected: E[],
+  header: H[],
+): { matched: [E, H][]; missing: E[]; extra: H[] } {
+  const inHeader = new Map(header.map((h) => [h.name, h]));
+  const matched: [E, H][] = [];
+  const missing: E[] = [];
+  for (const e of expected) {
+    const h = inHeader.get(e.name);
+    if (!h) {
+      missing.push(e);
+      continue;
+    }
+    inHeader.delete(e.name);
+    matched.push([e, h]);
+  }
+  return { matched, missing, extra: [...inHeader.values()] };
+}
+
+/** Removes from `extra` and returns the first item that `isTwin` accepts: a likely rename. */
+function takeTwin<H>(extra: H[], isTwin: (h: H) => boolean): H | undefined {
+  const i = extra.findIndex(isTwin);
+  return i < 0 ? undefined : extra.splice(i, 1)[0];
+}
+
 /** Two macro names of the same kind: the same group (`VIRTIO_IOMMU_S_`) or the same last word (`_MASK`). */
 function sameKind(a: string, b: string): boolean {
   const group = groupPrefix(a);
@@ -65,15 +93,11 @@ function compareDefines(
   values: Map<string, bigint>,
 ): Finding[] {
   const findings: Finding[] = [];
-  const inHeader = new Map(header.filter((d) => d.body !== '').map((d) => [d.name, d]));
-  const missing: CDefine[] = [];
-  for (const e of expected) {
-    const h = inHeader.get(e.name);
-    if (!h) {
-      missing.push(e);
-      continue;
-    }
-    inHeader.delete(e.name);
+  const { matched, missing, extra } = matchByName(
+    expected,
+    header.filter((d) => d.body !== ''),
+  );
+  for (const [e, h] of matched) {
     const actual = values.get(h.name);
     if (actual === undefined) {
       findings.push({
@@ -97,13 +121,12 @@ function compareDefines(
       });
     }
   }
-  const extra = [...inHeader.values()];
   for (const e of missing) {
-    const twin = extra.find(
+    const twin = takeTwin(
+      extra,
       (h) => values.get(h.name) === BigInt(e.value) && sameKind(h.name, e.name),
     );
     if (twin) {
-      extra.splice(extra.indexOf(twin), 1);
       findings.push({
         kind: 'rename',
         subject: e.name,
@@ -145,15 +168,8 @@ function compareFields(e: CStruct, h: HeaderStruct, m: Measurements): Finding[] 
     const n = evaluateCExpression(f.count, (name) => m.values.get(name));
     return headerTypeText(n === undefined ? f : { ...f, count: String(n) });
   };
-  const headerFields = new Map(h.fields.map((f) => [f.name, f]));
-  const missing: CField[] = [];
-  for (const ef of e.fields) {
-    const hf = headerFields.get(ef.name);
-    if (!hf) {
-      missing.push(ef);
-      continue;
-    }
-    headerFields.delete(ef.name);
+  const { matched, missing, extra } = matchByName(e.fields, h.fields);
+  for (const [ef, hf] of matched) {
     const subject = `${e.name}.${ef.name}`;
     const type = normalize(hf);
     if (type !== cTypeText(ef)) {
@@ -183,15 +199,13 @@ function compareFields(e: CStruct, h: HeaderStruct, m: Measurements): Finding[] 
       });
     }
   }
-  const extra = [...headerFields.values()];
   for (const ef of missing) {
     const subject = `${e.name}.${ef.name}`;
-    const twin = extra.find((hf) => {
+    const twin = takeTwin(extra, (hf) => {
       const at = layout?.fields.get(hf.name);
       return at !== undefined && at.offset === ef.offset && (at.size ?? 0) === ef.size;
     });
     if (twin) {
-      extra.splice(extra.indexOf(twin), 1);
       findings.push({
         kind: 'rename',
         subject,
@@ -228,15 +242,8 @@ function compareFields(e: CStruct, h: HeaderStruct, m: Measurements): Finding[] 
 
 function compareStructs(expected: CStruct[], header: HeaderStruct[], m: Measurements): Finding[] {
   const findings: Finding[] = [];
-  const inHeader = new Map(header.map((s) => [s.name, s]));
-  const missing: CStruct[] = [];
-  for (const e of expected) {
-    const h = inHeader.get(e.name);
-    if (!h) {
-      missing.push(e);
-      continue;
-    }
-    inHeader.delete(e.name);
+  const { matched, missing, extra } = matchByName(expected, header);
+  for (const [e, h] of matched) {
     const size = m.structs.get(h.name)?.size;
     if (size !== undefined && size !== e.size) {
       findings.push({
@@ -251,14 +258,13 @@ function compareStructs(expected: CStruct[], header: HeaderStruct[], m: Measurem
     }
     findings.push(...compareFields(e, h, m));
   }
-  const extra = [...inHeader.values()];
   const shape = (names: string[]) => names.join(',');
   for (const e of missing) {
-    const twin = extra.find(
+    const twin = takeTwin(
+      extra,
       (h) => shape(h.fields.map((f) => f.name)) === shape(e.fields.map((f) => f.name)),
     );
     if (twin) {
-      extra.splice(extra.indexOf(twin), 1);
       findings.push({
         kind: 'rename',
         subject: `struct ${e.name}`,

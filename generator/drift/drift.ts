@@ -54,8 +54,12 @@ export function driftReport(
   try {
     text = readFileSync(headerPath, 'utf8');
   } catch (error) {
+    const hint =
+      headerPath === SYSTEM_HEADER
+        ? '; install the kernel headers (Debian: linux-libc-dev) or name a header: viommu drift PATH'
+        : '';
     throw new DriftError(
-      `cannot read ${headerPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      `cannot read ${headerPath}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}${hint}`,
     );
   }
   let view = cView(model);

@@ -29,7 +29,7 @@ const IDENT = /^[A-Za-z_]\w*$/;
 /** A macro body the probe can print: an integer expression, no strings or calls we cannot see. */
 const INTEGER_EXPRESSION = /^[\w\s()<>|&^~+\-*/%!]+$/;
 
-export function probeSource(header: ParsedHeader, include: string): string {
+function probeSource(header: ParsedHeader, include: string): string {
   const out = [
     '#include <stddef.h>',
     '#include <stdio.h>',
@@ -92,7 +92,7 @@ export function probeHeader(
     return {
       kind: 'failed',
       compiler,
-      message: `cannot include a header named ${JSON.stringify(name)}`,
+      message: `cannot include a header named ${JSON.stringify(name)}; copy it to a name of letters, digits and . _ + -`,
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'viommu-drift-'));

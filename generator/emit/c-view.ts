@@ -87,11 +87,11 @@ export function bitDefines(struct: Struct, field: Field & { kind: 'bits' }): CDe
   for (const b of field.bits) {
     if (/^reserved\d*$/.test(b.name)) continue;
     const base = `${struct.name}_${b.name}`.toUpperCase();
-    const mask = ((2 ** b.width - 1) * 2 ** b.shift).toString(16);
+    const mask = (2 ** b.width - 1) * 2 ** b.shift;
     out.push({
       name: `${base}_MASK`,
-      expression: `0x${mask}`,
-      value: (2 ** b.width - 1) * 2 ** b.shift,
+      expression: `0x${mask.toString(16)}`,
+      value: mask,
       doc: `Bits of ${b.name} in the ${field.type} that opens ${struct.name}`,
       source: field.source,
     });

@@ -45,11 +45,6 @@ export function hex(value: number | bigint): Code {
   return trusted(`0x${big.toString(16)}`);
 }
 
-/** A bigint literal for TypeScript, `0xffffffffffffffffn`. */
-export function bigHex(value: bigint): Code {
-  return trusted(`${hex(value).toString()}n`);
-}
-
 export function join(parts: Code[], separator: string): Code {
   return trusted(parts.map(String).join(separator));
 }

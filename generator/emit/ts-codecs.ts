@@ -7,7 +7,7 @@
 import type { SpecModel } from '../model.js';
 import { banner, code, comment, ident, join, lines, quote, type Code } from './codegen.js';
 import { fieldCode, fieldTypeText, lengthParam } from './ts-fields.js';
-import { structNames } from './ts-naming.js';
+import { structNames, type StructNames } from './ts-naming.js';
 import {
   emitPropertyListDecoder,
   propertyListConstants,
@@ -49,8 +49,7 @@ function describePart(r: TsRecord): string {
   return `struct ${r.struct.name}`;
 }
 
-function emitRecord(model: SpecModel, r: TsRecord): Code[] {
-  const names = structNames(model);
+function emitRecord(names: Map<string, StructNames>, r: TsRecord): Code[] {
   const nestedRecord = (struct: string) => ({ name: names.get(struct)!.type });
   const nested = {
     read: (s: string) => recordIdent('read', nestedRecord(s)),
@@ -128,10 +127,11 @@ function emitRecord(model: SpecModel, r: TsRecord): Code[] {
 export function emitTsCodecs(model: SpecModel): string {
   const records = tsRecords(model);
   const lists = propertyLists(model);
+  const names = structNames(model);
   const body = lines([
     comment('Field layout of every record, for the messages of CodecError.'),
     layoutTable(records),
-    ...records.flatMap((r) => emitRecord(model, r)),
+    ...records.flatMap((r) => emitRecord(names, r)),
     ...lists.map((l) => emitPropertyListDecoder(model, l)),
   ]).toString();
   // Import what the body calls, so that no model leaves an unused import behind.

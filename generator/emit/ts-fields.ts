@@ -37,7 +37,7 @@ const SET: Record<ScalarType, Code> = {
 };
 const LE = (t: ScalarType): Code => (t === 'u8' ? code`` : code`, true`);
 
-export function tsScalarType(t: ScalarType): Code {
+function tsScalarType(t: ScalarType): Code {
   return t === 'le64' ? code`bigint` : code`number`;
 }
 

@@ -30,7 +30,7 @@ function commonPrefix(model: SpecModel): string {
 }
 
 /** `VIRTIO_IOMMU_FAULT_R_` → `fault_reason`. */
-export function groupWord(model: SpecModel, g: ConstantGroup): string {
+function groupWord(model: SpecModel, g: ConstantGroup): string {
   const rest = g.prefix.slice(commonPrefix(model).length).replace(/_$/, '');
   const parts = rest.split('_');
   const letter = parts.pop() ?? '';

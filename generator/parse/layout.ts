@@ -246,8 +246,14 @@ function layoutOne(
   return { struct, align };
 }
 
-/** `virtio_iommu_req_map` ↔ `VIRTIO_IOMMU_T_MAP`. */
+/** `virtio_iommu_req_map` → `VIRTIO_IOMMU_T_MAP`; `requestStructName` goes the other way. */
 export function requestConstantName(structName: string): string {
   const m = /^(\w+?)_req_(\w+)$/.exec(structName);
   return m ? `${m[1].toUpperCase()}_T_${m[2].toUpperCase()}` : `${structName.toUpperCase()}_T_?`;
+}
+
+/** `VIRTIO_IOMMU_T_MAP` → `virtio_iommu_req_map`; undefined for a name without `_T_`. */
+export function requestStructName(constantName: string): string | undefined {
+  const m = /^(\w+)_T_(\w+)$/.exec(constantName);
+  return m ? `${m[1].toLowerCase()}_req_${m[2].toLowerCase()}` : undefined;
 }

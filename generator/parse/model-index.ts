@@ -66,7 +66,7 @@ export class ModelIndex {
 }
 
 /** Edit distance, for "did you mean" hints. */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
   const prev = Array.from({ length: b.length + 1 }, (_, j) => j);
   for (let i = 1; i <= a.length; i++) {
     let diag = prev[0];
@@ -81,7 +81,7 @@ export function editDistance(a: string, b: string): number {
 }
 
 /** The closest candidate, if close enough to be a likely typo. */
-export function closest(name: string, candidates: Iterable<string>): string | undefined {
+function closest(name: string, candidates: Iterable<string>): string | undefined {
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(name.length / 4)) + 1;
   for (const c of candidates) {

@@ -26,6 +26,7 @@ import {
   hoistInlineStructs,
   layoutStructs,
   requestConstantName,
+  requestStructName,
   type LocatedStruct,
 } from './layout.js';
 import { codePlace, parseMarkdown, placeOf, plainText } from './markdown-walk.js';
@@ -44,6 +45,9 @@ export interface ParseResult {
   model?: SpecModel;
   diagnostics: Diagnostic[];
 }
+
+/** Records a diagnostic of the run; parsing goes on, so that one run reports every mistake. */
+type Report = (message: string, source: SourcePlace, rule: string) => void;
 
 const STATEMENT_ID = /^(dev|drv)\.[a-z0-9]+(?:-[a-z0-9]+)*(?:\.[a-z0-9]+(?:-[a-z0-9]+)*)+$/;
 const NUMBER = /^(0x[0-9a-fA-F]+|[0-9]+)$/;
@@ -72,7 +76,9 @@ export function parseSpec(input: ParseInput): ParseResult {
   for (const file of input.files) collector.collect(file, parseMarkdown(file));
   const collected = collector.out;
   const diagnostics: Diagnostic[] = [...collected.diagnostics];
-  const diag = (message: string, source: SourcePlace, rule: string): void => {
+  // Where a mistake of the whole spec (a missing title or struct) is reported.
+  const first = { file: input.files[0]?.path ?? 'spec-src', line: 1, column: 1 };
+  const diag: Report = (message, source, rule) => {
     diagnostics.push({ message, source, rule });
   };
 
@@ -132,11 +138,7 @@ export function parseSpec(input: ParseInput): ParseResult {
   const index = new ModelIndex(laid.structs, constants);
   const configPaths = index.fieldPaths(CONFIG_STRUCT);
   if (!index.structs.has(CONFIG_STRUCT) && laid.errors.length === 0) {
-    diag(
-      `The spec defines no \`struct ${CONFIG_STRUCT}\``,
-      { file: input.files[0]?.path ?? '', line: 1, column: 1 },
-      'model',
-    );
+    diag(`The spec defines no \`struct ${CONFIG_STRUCT}\``, first, 'model');
   }
   for (const s of laid.structs) {
     for (const f of s.fields) {
@@ -154,19 +156,14 @@ export function parseSpec(input: ParseInput): ParseResult {
     }
   }
   for (const c of constants) {
-    const m = /^(\w+)_T_(\w+)$/.exec(c.name);
-    const structName = m && `${m[1].toLowerCase()}_req_${m[2].toLowerCase()}`;
+    const structName = requestStructName(c.name);
     if (
       c.group === 'VIRTIO_IOMMU_T_' &&
       structName &&
       !index.structs.has(structName) &&
       !laid.failed.has(structName)
     ) {
-      diag(
-        `Request type \`${c.name}\` has no structure \`${m[1].toLowerCase()}_req_${m[2].toLowerCase()}\``,
-        c.source,
-        'model',
-      );
+      diag(`Request type \`${c.name}\` has no structure \`${structName}\``, c.source, 'model');
     }
   }
 
@@ -220,7 +217,6 @@ export function parseSpec(input: ParseInput): ParseResult {
   }
   for (const s of statements) s.names = s.names.filter((n) => known.has(n));
 
-  const first = { file: input.files[0]?.path ?? 'spec-src', line: 1, column: 1 };
   if (!collected.deviceId)
     diag(
       'The section "Device ID" must hold the device ID as a paragraph of its own',
@@ -260,7 +256,7 @@ function defineToConstant(d: DefineDecl, section: string, source: SourcePlace): 
 
 function groupConstants(
   pending: PendingConstant[],
-  diag: (message: string, source: SourcePlace, rule: string) => void,
+  diag: Report,
 ): { constants: Constant[]; groups: ConstantGroup[] } {
   const constants: Constant[] = [];
   const groups = new Map<string, ConstantGroup & { values: Map<number, string> }>();
@@ -331,7 +327,7 @@ function groupConstants(
 function parseRequirement(
   req: CollectedRequirement,
   scenarioParser: ScenarioParser,
-  diag: (message: string, source: SourcePlace, rule: string) => void,
+  diag: Report,
 ): Statement | undefined {
   const itemPlace = placeOf(req.file, req.item);
   if (!req.id) {

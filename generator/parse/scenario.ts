@@ -2,7 +2,7 @@
 // Every name is resolved against the model here, so a scenario in dist/cases.json is runnable.
 
 import type { DmaExpectation, RequestVerb, Step, Value } from '../model.js';
-import { CONFIG_STRUCT, ModelIndex, didYouMean } from './model-index.js';
+import { CONFIG_STRUCT, ModelIndex, NAME_PREFIX, didYouMean } from './model-index.js';
 
 export interface ScenarioError {
   message: string;
@@ -12,6 +12,8 @@ export interface ScenarioError {
 }
 
 const VERBS: readonly RequestVerb[] = ['attach', 'detach', 'map', 'unmap', 'probe'];
+/** Every step a line can start with. */
+const STEPS: readonly string[] = [...VERBS, 'config', 'dma', 'reset', 'needs', 'features'];
 export const SCENARIO_SYMBOLS: readonly string[] = [
   'ep',
   'ep2',
@@ -142,7 +144,7 @@ export class ScenarioParser {
           return this.request(verb.text as RequestVerb, args, right, lineNo);
         }
         throw new StepError(
-          `Unknown step \`${verb.text}\`; steps are ${[...VERBS, 'config', 'dma', 'reset', 'needs', 'features'].join(', ')}${didYouMean(verb.text, [...VERBS, 'config', 'dma', 'reset', 'needs', 'features'])}`,
+          `Unknown step \`${verb.text}\`; steps are ${STEPS.join(', ')}${didYouMean(verb.text, STEPS)}`,
           verb.column,
         );
     }
@@ -178,7 +180,7 @@ export class ScenarioParser {
   }
 
   /** A value: number, constant names joined by `|`, or `@symbol[+-N]`. */
-  value(text: string, column: number): Value {
+  private value(text: string, column: number): Value {
     if (text.startsWith('@')) {
       const m = /^@([a-z_0-9.]+?)(?:([+-])(0x[0-9a-f]+|[0-9]+))?$/i.exec(text);
       if (!m || !SCENARIO_SYMBOLS.includes(m[1])) {
@@ -204,7 +206,9 @@ export class ScenarioParser {
         throw new StepError(
           `\`${part}\` is neither a number nor a constant${didYouMean(
             part,
-            [...this.index.constants.keys()].map((k) => k.replace(/^VIRTIO_IOMMU_/, '')),
+            [...this.index.constants.keys()].map((k) =>
+              k.startsWith(NAME_PREFIX) ? k.slice(NAME_PREFIX.length) : k,
+            ),
           )}`,
           column,
         );
@@ -229,8 +233,10 @@ export class ScenarioParser {
       if (eq <= 0) throw new StepError(`Expected \`field=value\`, found \`${a.text}\``, a.column);
       const name = a.text.slice(0, eq);
       const path = paths.get(name);
-      const readable = [...paths.values()].filter((p) => p.part === 'readable').map((p) => p.path);
       if (!path || path.part !== 'readable') {
+        const readable = [...paths.values()]
+          .filter((p) => p.part === 'readable')
+          .map((p) => p.path);
         throw new StepError(
           `${verb.toUpperCase()} request: field \`${name}\` is not in its device-readable part${didYouMean(name, readable)}`,
           a.column,

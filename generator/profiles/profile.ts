@@ -29,7 +29,7 @@ export interface Profile {
 
 const profileDir = join(packageRoot, 'generator', 'profiles');
 
-export function profileNames(): string[] {
+function profileNames(): string[] {
   return readdirSync(profileDir)
     .filter((n) => n.endsWith('.json') && !n.endsWith('.schema.json'))
     .map((n) => n.slice(0, -'.json'.length))

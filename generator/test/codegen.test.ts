@@ -78,7 +78,10 @@ describe('C integer expressions', () => {
     assert.equal(ev('1 | 2 & 0'), 1n);
     assert.equal(ev('~0 & 0xff'), 255n);
     assert.equal(ev('-1'), -1n);
-    for (const bad of ['', '1 +', '(1', 'C', '"x"', '1 / 0', 'f(1)'])
+    // A macro body may keep the blanks around it (`#define X 4 /* c */` leaves `4 `).
+    assert.equal(ev(' (1 << 2) '), 4n);
+    assert.equal(ev('A\t'), 1n);
+    for (const bad of ['', ' ', '1 +', '(1', 'C', '"x"', '1 / 0', 'f(1)', '1 @', '1 2'])
       assert.equal(ev(bad), undefined, bad);
   });
 });

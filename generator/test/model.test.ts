@@ -1,19 +1,10 @@
 // The facts of the real spec, as the model has them: layouts, groups, statements, determinism.
 
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
-import { buildModel, readSpecSources } from '../build-model.js';
 import type { SpecModel, Struct } from '../model.js';
 import { modelOutputs } from '../outputs.js';
-import { packageRoot } from '../paths.js';
 import { validator } from '../schemas.js';
-
-function build(): SpecModel {
-  const result = buildModel(readSpecSources(join(packageRoot, 'spec-src'), packageRoot), '0.0.0');
-  assert.deepEqual(result.diagnostics, []);
-  assert.ok(result.model);
-  return result.model;
-}
+import { buildSpecModel } from './spec-model.js';
 
 describe('the spec model', () => {
   let model: SpecModel;
@@ -26,7 +17,7 @@ describe('the spec model', () => {
     Object.fromEntries(struct(name).fields.map((f) => [f.name, f.offset]));
 
   before(() => {
-    model = build();
+    model = buildSpecModel();
   });
 
   it('is the device with ID 23 and two virtqueues', () => {
@@ -214,8 +205,8 @@ describe('the spec model', () => {
   });
 
   it('gives byte-identical output on two runs', () => {
-    const first = modelOutputs(build());
-    const second = modelOutputs(build());
+    const first = modelOutputs(buildSpecModel());
+    const second = modelOutputs(buildSpecModel());
     assert.deepEqual([...first], [...second]);
   });
 });

@@ -14,14 +14,17 @@ export const version = (
   JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
 ).version;
 
-/** The model of spec-src/, as `viommu gen` builds it. */
+/** The model of spec-src/, as `viommu gen` builds it, built afresh on every call. */
+export function buildSpecModel(): SpecModel {
+  const result = buildModel(readSpecSources(join(packageRoot, 'spec-src'), packageRoot), version);
+  assert.deepEqual(result.diagnostics, []);
+  assert.ok(result.model);
+  return result.model;
+}
+
+/** The model of spec-src/, built once and shared: for tests that only read it. */
 export function specModel(): SpecModel {
-  if (!cached) {
-    const result = buildModel(readSpecSources(join(packageRoot, 'spec-src'), packageRoot), version);
-    assert.deepEqual(result.diagnostics, []);
-    assert.ok(result.model);
-    cached = result.model;
-  }
+  cached ??= buildSpecModel();
   return cached;
 }
 
