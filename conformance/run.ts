@@ -7,9 +7,9 @@ import { loadCases, type Cases } from './cases.js';
 import { ConsoleProgress } from './report/console.js';
 import { writeJsonReport } from './report/json.js';
 import { formatJunitReport } from './report/junit.js';
-import type { ConformanceReport } from './report/types.js';
+import type { ConformanceReport, RobustnessFinding } from './report/types.js';
 import { runRobustnessProbes } from './robustness/probes.js';
-import { runConformanceSuite } from './suite/build-suite.js';
+import { runConformanceSuite, type SuiteRun } from './suite/build-suite.js';
 import { selectTarget, type TargetChoice } from './targets/select.js';
 import { computeVerdicts, summarize } from './verdicts.js';
 
@@ -40,16 +40,22 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const cases = options.cases ?? loadCases();
   const selected = selectTarget(options);
   const progress = options.progress === true ? new ConsoleProgress(selected.name) : undefined;
-  const run = await runConformanceSuite(cases, {
-    makeTarget: selected.make,
-    ...(options.only !== undefined && { only: options.only }),
-    ...(progress && {
-      onStart: (total: number) => progress.start(total),
-      onTest: (r) => progress.test(r),
-    }),
-  });
-  progress?.stop();
-  const robustness = options.noProbes === true ? [] : await runRobustnessProbes(selected.make);
+  let run: SuiteRun;
+  let robustness: RobustnessFinding[];
+  try {
+    run = await runConformanceSuite(cases, {
+      makeTarget: selected.make,
+      ...(options.only !== undefined && { only: options.only }),
+      ...(progress && {
+        onStart: (total: number) => progress.start(total),
+        onTest: (r) => progress.test(r),
+      }),
+    });
+    progress?.stop();
+    robustness = options.noProbes === true ? [] : await runRobustnessProbes(selected.make);
+  } finally {
+    await selected.close();
+  }
   const verdicts = computeVerdicts(cases, run.records, options.only);
   const report: ConformanceReport = {
     tool: options.tool,

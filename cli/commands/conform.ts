@@ -1,8 +1,8 @@
 // `viommu conform --target ref|qemu|unix:PATH|tcp:HOST:PORT`: runs the conformance suite
 // against one device, prints the verdict table, and writes the reports: <target>.json (schema
 // checked), <target>.junit.xml, and matrix.html (rows from dist/spec.json) with a column for
-// every target reported in the same folder. Exit 1 on a failed MUST (or, with --strict, a failed SHOULD), 2 when the
-// run cannot start.
+// every target reported in the same folder. Exit 1 on a failed MUST (or, with --strict, a
+// failed SHOULD), 2 when the run cannot start or matrix.html cannot be written.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -13,7 +13,7 @@ import { renderMatrix } from '../../generator/render/matrix.js';
 import { formatConsoleReport } from '../../conformance/report/console.js';
 import { checkReportSchema } from '../../conformance/report/json.js';
 import type { ConformanceReport } from '../../conformance/report/types.js';
-import { reportBaseName, runConformance } from '../../conformance/run.js';
+import { reportBaseName, runConformance, type ConformanceResult } from '../../conformance/run.js';
 import { exitCode } from '../../conformance/verdicts.js';
 import { toolVersion } from '../version.js';
 
@@ -37,7 +37,7 @@ export const MATRIX_PAGE = 'matrix.html';
 
 export async function conform(options: ConformOptions): Promise<ConformOutcome> {
   const reportsDir = resolve(options.reports ?? join(packageRoot, 'reports'));
-  let result;
+  let result: ConformanceResult;
   try {
     result = await runConformance({
       target: options.target,
@@ -73,13 +73,17 @@ async function writeMatrix(reportsDir: string, first: string): Promise<string> {
       (a, b) => Number(b === `${first}.json`) - Number(a === `${first}.json`) || a.localeCompare(b),
     );
   const reports = names.map((name): ConformanceReport => {
-    const data: unknown = JSON.parse(readFileSync(join(reportsDir, name), 'utf8'));
     try {
+      const data: unknown = JSON.parse(readFileSync(join(reportsDir, name), 'utf8'));
       checkReportSchema(data);
+      return data;
     } catch (error) {
-      throw new Error(`${name}: ${(error as Error).message}`, { cause: error });
+      throw new Error(
+        `${join(reportsDir, name)} is not a conformance report (${(error as Error).message}); ` +
+          'move it out of the folder or choose another one with --reports',
+        { cause: error },
+      );
     }
-    return data;
   });
   const model = JSON.parse(
     readFileSync(join(packageRoot, 'dist', 'spec.json'), 'utf8'),

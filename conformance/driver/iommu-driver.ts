@@ -6,6 +6,7 @@
 import {
   DEVICE_ID,
   FEATURE_NAMES,
+  SIZEOF_VIRTIO_IOMMU_FAULT,
   VIRTQUEUE,
   decodeConfig,
   decodeFault,
@@ -19,6 +20,7 @@ import { PciBus } from '../pci/bus.js';
 import { requesterId } from '../pci/config.js';
 import type { PciFunction } from '../pci/enumerate.js';
 import type { QtestClient } from '../qtest/client.js';
+import { PollTimeoutError } from '../qtest/poll.js';
 import {
   VIRTIO_F_VERSION_1,
   VIRTIO_PCI_MODERN_DEVICE_ID_BASE,
@@ -220,7 +222,7 @@ export class IommuDriver {
     try {
       return this.#refill(await eventq.waitUsed(count, timeoutMs));
     } catch (error) {
-      if ((error as Error).name !== 'PollTimeoutError') throw error;
+      if (!(error instanceof PollTimeoutError)) throw error;
       return this.collectEvents();
     }
   }
@@ -241,10 +243,7 @@ export class IommuDriver {
     const segments: Segment[] = [{ writable: false, bytes: readable }];
     if (writableLength > 0) segments.push({ writable: true, length: writableLength });
     const used = await this.#queue(this.#requestq).submit({ segments, layout });
-    const reply = used.writtenBytes;
-    const status =
-      used.usedLen >= writableLength && writableLength >= 4 ? reply[writableLength - 4] : undefined;
-    return { request: readable, usedLen: used.usedLen, reply, status };
+    return requestResult(readable, writableLength, used);
   }
 
   /**
@@ -273,8 +272,7 @@ export class IommuDriver {
     return posted.map(({ head, readable, writableLength }) => {
       const u = used.get(head);
       if (u === undefined) throw new Error(`request with head ${head} was not returned`);
-      const status = u.usedLen >= writableLength ? u.writtenBytes[writableLength - 4] : undefined;
-      return { request: readable, usedLen: u.usedLen, reply: u.writtenBytes, status };
+      return requestResult(readable, writableLength, u);
     });
   }
 
@@ -324,14 +322,27 @@ export class IommuDriver {
     return used.map((buffer) => ({
       usedLen: buffer.usedLen,
       bytes: buffer.writtenBytes,
-      fault: buffer.usedLen >= FAULT_SIZE ? decodeFault(buffer.writtenBytes) : undefined,
+      fault:
+        buffer.usedLen >= SIZEOF_VIRTIO_IOMMU_FAULT ? decodeFault(buffer.writtenBytes) : undefined,
     }));
   }
 }
 
+/** A used request buffer as a result: `tail.status` only when the device wrote the whole tail. */
+function requestResult(
+  request: Uint8Array,
+  writableLength: number,
+  used: UsedBuffer,
+): RequestResult {
+  const status =
+    used.usedLen >= writableLength && writableLength >= 4
+      ? used.writtenBytes[writableLength - 4]
+      : undefined;
+  return { request, usedLen: used.usedLen, reply: used.writtenBytes, status };
+}
+
 const CONFIG_SIZE = encodeConfig(new Uint8Array(64), zeroConfig());
 const CONFIG_WORDS = Math.floor(CONFIG_SIZE / 4) - 1;
-const FAULT_SIZE = 24;
 
 function zeroConfig(): Config {
   return {

@@ -4,12 +4,18 @@
 // fresh device with a time limit.
 
 import { performance } from 'node:perf_hooks';
-import { VIRTIO_IOMMU_S_OK } from '../../dist/ts/index.js';
+import { statusName } from '../../dist/ts/index.js';
 import { encodeRequest } from '../driver/requests.js';
 import { QtestClosedError, QtestTimeoutError } from '../qtest/errors.js';
 import type { RobustnessFinding } from '../report/types.js';
 import { openSession, type Session } from '../session.js';
+import { withTimeLimit } from '../suite/harness.js';
 import type { Target } from '../targets/target.js';
+
+/** @ep: the first edu endpoint (0 on a target without one: the stimulus is then about nothing). */
+function firstEndpoint(session: Session): bigint {
+  return BigInt(session.driver.eduEndpoints[0] ?? 0);
+}
 
 interface Probe {
   name: string;
@@ -24,7 +30,7 @@ const PROBES: Probe[] = [
     async stimulus(session) {
       const { readable } = encodeRequest('attach', {
         domain: 1n,
-        endpoint: BigInt(session.driver.eduEndpoints[0] ?? 0),
+        endpoint: firstEndpoint(session),
       });
       await session.driver.requestBytes(readable, 2);
     },
@@ -35,7 +41,7 @@ const PROBES: Probe[] = [
     async stimulus(session) {
       await session.driver.request('attach', {
         domain: 1n,
-        endpoint: BigInt(session.driver.eduEndpoints[0] ?? 0),
+        endpoint: firstEndpoint(session),
       });
       await session.driver.request('map', {
         domain: 1n,
@@ -50,7 +56,7 @@ const PROBES: Probe[] = [
     // 24 ATTACH/DETACH requests in flight at once (48 of the queue's 64 descriptors).
     name: 'request-flood',
     async stimulus(session) {
-      const endpoint = BigInt(session.driver.eduEndpoints[0] ?? 0);
+      const endpoint = firstEndpoint(session);
       await Promise.all(
         Array.from({ length: 24 }, (_, i) =>
           session.driver.request(i % 2 === 0 ? 'attach' : 'detach', {
@@ -74,10 +80,6 @@ async function runProbe(probe: Probe, makeTarget: () => Target): Promise<Robustn
     durationMs: Math.round(performance.now() - began),
     ...(message !== undefined && { message }),
   });
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<'hang'>(
-    (resolve) => (timer = setTimeout(() => resolve('hang'), PROBE_TIMEOUT_MS)),
-  );
   const work = (async (): Promise<RobustnessFinding> => {
     const session = await openSession(target);
     await session.driver.start();
@@ -92,20 +94,20 @@ async function runProbe(probe: Probe, makeTarget: () => Target): Promise<Robustn
     await session.driver.start();
     const check = await session.driver.request('attach', {
       domain: 7n,
-      endpoint: BigInt(session.driver.eduEndpoints[0] ?? 0),
+      endpoint: firstEndpoint(session),
     });
-    const status = check.status === VIRTIO_IOMMU_S_OK ? 'S_OK' : `status ${check.status}`;
+    const status =
+      check.status === undefined
+        ? `no status (used length ${check.usedLen})`
+        : statusName(check.status).replace(/^VIRTIO_IOMMU_/, '');
     return finding('ok', `stimulus ${stimulus}; after a reset a valid ATTACH got ${status}`);
   })();
   try {
-    const result = await Promise.race([work, limit]);
-    return result === 'hang' ? finding('hang', `no answer within ${PROBE_TIMEOUT_MS} ms`) : result;
+    return await withTimeLimit(work, PROBE_TIMEOUT_MS, `no answer within ${PROBE_TIMEOUT_MS} ms`);
   } catch (error) {
     const outcome = error instanceof QtestClosedError ? 'crash' : 'hang';
     return finding(outcome, (error as Error).message);
   } finally {
-    clearTimeout(timer);
-    work.catch(() => undefined);
     await target.close().catch(() => undefined);
   }
 }

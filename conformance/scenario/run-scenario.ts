@@ -227,45 +227,38 @@ class ScenarioRun {
     );
     const describe = `${step.access} of ${length} bytes at IOVA 0x${iova.toString(16)}`;
     await driver.collectEvents();
-    let reached: bigint | undefined;
+    // Set the watched places up and start the transfer; `observe` then says where it went.
+    let observe: () => Promise<{ reached: bigint | undefined; seen: string }>;
     if (step.access === 'read') {
       const patterns = places.map((_, i) =>
         patternFor(`${this.scenario.id}:${step.line}:${i}`, length),
       );
       await Promise.all(places.map((pa, i) => qtest.memwrite(pa, patterns[i]!)));
       await edu.toDevice(iova, length);
-      const faults = await this.#faults(expect);
-      const arrived = await route.read(length);
-      const index = patterns.findIndex((p) => Buffer.from(p).equals(arrived));
-      reached = index === -1 ? undefined : places[index];
-      this.#judgeDma(
-        describe,
-        expect,
-        expected,
-        reached,
-        faults,
-        `edu's buffer got ${toHex(arrived)}`,
-      );
+      observe = async () => {
+        const arrived = await route.read(length);
+        const index = patterns.findIndex((p) => Buffer.from(p).equals(arrived));
+        return {
+          reached: index === -1 ? undefined : places[index],
+          seen: `edu's buffer got ${toHex(arrived)}`,
+        };
+      };
     } else {
       const pattern = patternFor(`${this.scenario.id}:${step.line}`, length);
       await route.load(pattern);
       await Promise.all(places.map((pa) => qtest.memset(pa, length, 0)));
       await edu.fromDevice(iova, length);
-      const faults = await this.#faults(expect);
-      const after = await Promise.all(places.map((pa) => qtest.memread(pa, length)));
-      const written = places.filter((_, i) => !after[i]!.every((byte) => byte === 0));
-      const exact = places.find((_, i) => Buffer.from(after[i]!).equals(pattern));
-      reached = exact ?? written[0];
-      const seen = written.map((pa) => `0x${pa.toString(16)}`).join(', ') || 'none';
-      this.#judgeDma(
-        describe,
-        expect,
-        expected,
-        reached,
-        faults,
-        `watched addresses changed: ${seen}`,
-      );
+      observe = async () => {
+        const after = await Promise.all(places.map((pa) => qtest.memread(pa, length)));
+        const written = places.filter((_, i) => !after[i]!.every((byte) => byte === 0));
+        const exact = places.find((_, i) => Buffer.from(after[i]!).equals(pattern));
+        const changed = written.map((pa) => `0x${pa.toString(16)}`).join(', ') || 'none';
+        return { reached: exact ?? written[0], seen: `watched addresses changed: ${changed}` };
+      };
     }
+    const faults = await this.#faults(expect);
+    const { reached, seen } = await observe();
+    this.#judgeDma(describe, expect, expected, reached, faults, seen);
   }
 
   async #faults(expect: DmaStep['expect']): Promise<spec.Fault[]> {

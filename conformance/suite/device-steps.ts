@@ -60,16 +60,37 @@ export async function expectStatus(
   return result;
 }
 
+/** ATTACH of `endpoint` to `domain`, which the test needs to succeed: anything but S_OK fails it. */
+export async function attachEndpoint(
+  session: Session,
+  endpoint: number,
+  domain = 1n,
+): Promise<void> {
+  await expectStatus(session, 'attach', { domain, endpoint: BigInt(endpoint) }, [
+    VIRTIO_IOMMU_S_OK,
+  ]);
+}
+
+/**
+ * The start of every test that maps: needs F_MAP_UNMAP and edu, starts the device and
+ * attaches @ep to domain 1.
+ */
+export async function startWithEndpointAttached(
+  session: Session,
+  events?: EventBuffers,
+): Promise<{ edu: EduDevice; config: Config }> {
+  needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
+  const edu = needEdu(session);
+  const config = await startDevice(session, {}, events);
+  await attachEndpoint(session, edu.endpointId);
+  return { edu, config };
+}
+
 /** A fault report: @ep attached to an empty domain reads 4 bytes at IOVA 0x1000. */
 export async function provokeMappingFault(
   session: Session,
 ): Promise<{ iova: bigint; faults: Fault[] }> {
-  needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
-  const edu = needEdu(session);
-  await startDevice(session);
-  await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(edu.endpointId) }, [
-    VIRTIO_IOMMU_S_OK,
-  ]);
+  const { edu } = await startWithEndpointAttached(session);
   const iova = 0x1000n;
   await edu.toDevice(iova, 4);
   const events = await session.driver.waitEvents(1, FAULT_WAIT_MS);

@@ -78,18 +78,12 @@ export async function runDeviceTest(
     durationMs: Math.round(performance.now() - began),
     ...extra,
   });
-  let timer: NodeJS.Timeout | undefined;
-  const hang = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () =>
-        reject(new Error(`the device did not finish the test within ${limits.testTimeoutMs} ms`)),
-      limits.testTimeoutMs,
-    );
-  });
-  const work = (async () => body(await openSession(target)))();
-  work.catch(() => undefined);
   try {
-    await Promise.race([work, hang]);
+    await withTimeLimit(
+      (async () => body(await openSession(target)))(),
+      limits.testTimeoutMs,
+      `the device did not finish the test within ${limits.testTimeoutMs} ms`,
+    );
     return record('pass');
   } catch (error) {
     if (error instanceof NotApplicable) return record('not-applicable', { reason: error.message });
@@ -99,7 +93,28 @@ export async function runDeviceTest(
       evidence: { message: `${target.description}: ${(error as Error).message}` },
     });
   } finally {
-    clearTimeout(timer);
     await target.close().catch(() => undefined);
+  }
+}
+
+/** Thrown when a test or a probe outlives its time limit. */
+export class TimeLimitError extends Error {
+  override name = 'TimeLimitError';
+}
+
+/**
+ * `work`'s result, or a TimeLimitError after `ms`. Work that runs late is abandoned, not
+ * stopped (closing the target stops it); its later failure is ignored.
+ */
+export async function withTimeLimit<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  work.catch(() => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimeLimitError(message)), ms);
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
   }
 }

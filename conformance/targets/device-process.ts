@@ -7,6 +7,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 /** Keep this much of the device's output (stdout + stderr) for error messages. */
 const OUTPUT_LIMIT = 16 * 1024;
 
+/** How long explainClose() waits for the exit status: the socket can close before the exit. */
+const EXIT_GRACE_MS = 1000;
+
 const running = new Set<ChildProcess>();
 process.on('exit', () => {
   for (const child of running) child.kill('SIGKILL');
@@ -17,15 +20,27 @@ export class DeviceProcess {
   /** Settles once the process has ended and its output is drained. */
   readonly exited: Promise<void>;
   #output = '';
+  /** How many characters of output were dropped from the front of #output. */
+  #dropped = 0;
   #exitStatus: string | undefined;
 
-  /** `onOutput` sees everything printed so far, after each chunk. */
+  /**
+   * `onOutput` sees everything printed so far, after each chunk. On Linux the process is
+   * started through setpriv (util-linux) with a parent-death signal, so it dies with us even
+   * when we are killed without a chance to clean up (our exit hook covers the other cases).
+   */
   constructor(command: string, args: readonly string[], onOutput?: (output: string) => void) {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child =
+      process.platform === 'linux'
+        ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { stdio: PIPES })
+        : spawn(command, args, { stdio: PIPES });
     this.#child = child;
     running.add(child);
     const collect = (chunk: Buffer): void => {
-      this.#output = (this.#output + chunk.toString('utf8')).slice(-OUTPUT_LIMIT);
+      const output = this.#output + chunk.toString('utf8');
+      const cut = Math.max(0, output.length - OUTPUT_LIMIT);
+      this.#output = output.slice(cut);
+      this.#dropped += cut;
       onOutput?.(this.#output);
     };
     child.stdout!.on('data', collect);
@@ -54,20 +69,50 @@ export class DeviceProcess {
     return this.#output;
   }
 
+  /** How much the process has printed so far: a mark for outputText(since). */
+  get printed(): number {
+    return this.#dropped + this.#output.length;
+  }
+
   /** How the process ended (`exited with code 1`, `was killed by SIGABRT`), or undefined. */
   get exitStatus(): string | undefined {
     return this.#exitStatus;
   }
 
-  /** `; its output:\n…` for an error message, or nothing when it printed nothing. */
-  outputText(): string {
-    const text = this.#output.trim();
+  get running(): boolean {
+    return this.#exitStatus === undefined;
+  }
+
+  /**
+   * `; its output:\n…` for an error message (what it printed after the mark `since`, within
+   * the last 16 KiB), or nothing when it printed nothing.
+   */
+  outputText(since = 0): string {
+    const text = this.#output.slice(Math.max(0, since - this.#dropped)).trim();
     return text === '' ? '' : `; its output:\n${text}`;
+  }
+
+  /**
+   * Why the device closed a qtest connection, for the client's errors: `NAME was killed by
+   * SIGABRT; its output: …`, or that it still runs. Output is taken from the mark `since`.
+   */
+  async explainClose(name: string, since = 0): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.exited,
+      new Promise<void>((resolve) => (timer = setTimeout(resolve, EXIT_GRACE_MS))),
+    ]);
+    clearTimeout(timer);
+    return this.running
+      ? `${name} closed the qtest connection but is still running${this.outputText(since)}`
+      : `${name} ${this.#exitStatus}${this.outputText(since)}`;
   }
 
   /** Kills the process if it still runs and waits for its end. */
   async stop(): Promise<void> {
-    if (this.#exitStatus === undefined) this.#child.kill('SIGKILL');
+    if (this.running) this.#child.kill('SIGKILL');
     await this.exited;
   }
 }
+
+const PIPES: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];

@@ -52,9 +52,6 @@ export function qemuArguments(
   ];
 }
 
-/** How long a closed connection waits for QEMU's exit status before explaining anyway. */
-const EXIT_GRACE_MS = 1000;
-
 export class QemuTarget implements Target {
   readonly description: string;
   readonly #binary: string;
@@ -99,8 +96,9 @@ export class QemuTarget implements Target {
       const args = qemuArguments(firmwarePath, `unix:${socketPath}`, this.#options.extraArgs);
       let socket: Socket;
       try {
+        this.#process = new DeviceProcess(this.#binary, args);
         socket = await this.#accept(
-          this.#spawn(args),
+          this.#process,
           server,
           this.#options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS,
         );
@@ -111,7 +109,8 @@ export class QemuTarget implements Target {
         ...(this.#options.replyTimeoutMs !== undefined && {
           replyTimeoutMs: this.#options.replyTimeoutMs,
         }),
-        explainClose: () => this.#explainClose(),
+        explainClose: async () =>
+          (await this.#process?.explainClose('QEMU')) ?? 'QEMU is not running',
       });
       await handshake(client, this.description);
       this.#startupMs = performance.now() - began;
@@ -133,17 +132,6 @@ export class QemuTarget implements Target {
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
 
-  #spawn(args: string[]): DeviceProcess {
-    // On Linux, setpriv (util-linux) sets QEMU's parent-death signal before exec'ing it, so
-    // QEMU dies with us even if we are killed without a chance to clean up.
-    const qemu =
-      process.platform === 'linux'
-        ? new DeviceProcess('setpriv', ['--pdeathsig', 'KILL', '--', this.#binary, ...args])
-        : new DeviceProcess(this.#binary, args);
-    this.#process = qemu;
-    return qemu;
-  }
-
   /** Waits for QEMU to connect, or fails with its exit status and output if it dies first. */
   #accept(qemu: DeviceProcess, server: Server, timeoutMs: number): Promise<Socket> {
     return new Promise<Socket>((resolve, reject) => {
@@ -162,20 +150,6 @@ export class QemuTarget implements Target {
         );
       });
     });
-  }
-
-  async #explainClose(): Promise<string> {
-    const qemu = this.#process;
-    if (qemu === undefined) return 'QEMU is not running';
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([
-      qemu.exited,
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, EXIT_GRACE_MS))),
-    ]);
-    clearTimeout(timer);
-    return qemu.exitStatus === undefined
-      ? `QEMU closed the qtest connection but is still running${qemu.outputText()}`
-      : `QEMU ${qemu.exitStatus}${qemu.outputText()}`;
   }
 }
 

@@ -1,7 +1,12 @@
-// Target: the reference device (device-ref), spawned as
-//   node build/cli/viommu.js device --board FILE --listen unix:PATH
-// and driven over its qtest socket like any other. conformance never imports device-ref:
-// the two meet only over the socket. close() stops the process and removes its temp dir.
+// Target: the reference device (device-ref), driven over its qtest socket like any other
+// device; conformance never imports device-ref, the two meet only over the socket.
+//
+// One `viommu device --board FILE --listen unix:PATH` process serves a whole run (RefServer):
+// device-ref gives every connection a board of its own (fresh RAM, devices after reset,
+// virtual time 0), so one connection per test (RefTarget) keeps "each test gets a fresh
+// device" without paying for a process per test. A test that crashes the process fails on its
+// own: the next connect() starts a new one. So does a test that leaves it stuck: a handshake
+// that gets no answer from a running device-ref restarts it.
 //
 // The board is the q35 preset as QEMU shows it plus a second edu at 00:03.0, the same
 // second endpoint (`@ep2`) the QEMU target gets from a second `-device edu`.
@@ -42,113 +47,169 @@ export const REF_BOARD = {
   })),
 };
 
-export interface RefTargetOptions {
+export interface RefServerOptions {
   /** A board preset name or JSON file; default: REF_BOARD. */
   board?: string;
+  /** From spawn to `listening on …`. */
   startTimeoutMs?: number;
   replyTimeoutMs?: number;
 }
 
-const LISTENING = /listening on (\S+)/;
+/** What `viommu device` prints once it accepts connections. */
+const LISTENING = /listening on (unix:\S+)/;
 
-export class RefTarget implements Target {
+/** A running device-ref and the address it listens on. */
+interface RunningDevice {
+  device: DeviceProcess;
+  address: string;
+}
+
+/** The device-ref process of a run: started on the first connect(), again after it died. */
+export class RefServer {
   readonly description: string;
-  readonly #options: RefTargetOptions;
-  #dir: string | undefined;
-  #process: DeviceProcess | undefined;
-  #client: QtestClient | undefined;
+  readonly #options: RefServerOptions;
+  /** Holds the board file and the socket; made once, removed by close(). */
+  #dir: Promise<string> | undefined;
+  /** The latest device-ref, set as soon as it is spawned. */
+  #device: DeviceProcess | undefined;
+  /** Settles once the latest device-ref listens (or could not start). */
+  #ready: Promise<RunningDevice> | undefined;
+  #closed = false;
 
-  constructor(options: RefTargetOptions = {}) {
+  constructor(options: RefServerOptions = {}) {
     this.#options = options;
     this.description = `device-ref (board ${options.board ?? REF_BOARD.name})`;
   }
 
-  async start(): Promise<QtestClient> {
-    if (this.#dir !== undefined) throw new Error(`${this.description}: already started`);
-    const dir = await mkdtemp(join(tmpdir(), 'viommu-ref-'));
-    this.#dir = dir;
+  /** Process id of the running device-ref, if any (tests use it to stop or kill it). */
+  get pid(): number | undefined {
+    return this.#device?.running === true ? this.#device.pid : undefined;
+  }
+
+  /**
+   * A new connection, which device-ref serves with a fresh board once the connections before
+   * it have closed. Starts device-ref if it is not running.
+   */
+  async connect(): Promise<QtestClient> {
+    if (this.#closed) throw new Error(`${this.description}: already closed`);
+    const reused = this.#device?.running === true;
     try {
-      let board = this.#options.board;
-      if (board === undefined) {
-        board = join(dir, 'board.json');
-        await writeFile(board, JSON.stringify(REF_BOARD));
-      }
-      const socketPath = join(dir, 'qtest.sock');
-      const cli = join(packageRoot, 'build', 'cli', 'viommu.js');
-      const listening = this.#spawn([
-        cli,
-        'device',
-        '--board',
-        board,
-        '--listen',
-        `unix:${socketPath}`,
-      ]);
-      const address = await listening;
-      if (!address.startsWith('unix:'))
-        throw new Error(`${this.description}: listens on ${address}, expected a unix socket`);
-      const socket = await connectSocket(
-        { kind: 'unix', path: address.slice('unix:'.length) },
-        DEFAULT_CONNECT_TIMEOUT_MS,
-      );
-      const client = new QtestClient(socket, {
-        ...(this.#options.replyTimeoutMs !== undefined && {
-          replyTimeoutMs: this.#options.replyTimeoutMs,
-        }),
-        explainClose: async () => {
-          const device = this.#process!;
-          return device.exitStatus === undefined
-            ? `device-ref closed the qtest connection${device.outputText()}`
-            : `device-ref ${device.exitStatus}${device.outputText()}`;
-        },
-      });
-      await handshake(client, this.description);
-      this.#client = client;
-      return client;
+      return await this.#connectOnce();
     } catch (error) {
-      await this.close();
-      throw error;
+      if (!reused || this.#device?.running !== true) throw error;
+      // It runs but does not answer: an earlier test left it stuck. Start afresh.
+      await this.#stopDevice();
+      return this.#connectOnce();
     }
+  }
+
+  /** Stops device-ref and removes its temp dir. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#stopDevice();
+    const dir = await this.#dir?.catch(() => undefined);
+    this.#dir = undefined;
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  }
+
+  async #connectOnce(): Promise<QtestClient> {
+    const { device, address } = await this.#running();
+    const since = device.printed;
+    const socket = await connectSocket(
+      { kind: 'unix', path: address.slice('unix:'.length) },
+      DEFAULT_CONNECT_TIMEOUT_MS,
+    );
+    const client = new QtestClient(socket, {
+      ...(this.#options.replyTimeoutMs !== undefined && {
+        replyTimeoutMs: this.#options.replyTimeoutMs,
+      }),
+      explainClose: () => device.explainClose('device-ref', since),
+    });
+    await handshake(client, this.description);
+    return client;
+  }
+
+  /** The running device-ref; starts one if there is none or the last one died. */
+  async #running(): Promise<RunningDevice> {
+    const current = this.#ready;
+    if (current !== undefined) {
+      const ready = await current.catch(() => undefined);
+      if (ready?.device.running === true) return ready;
+      // Another caller may have started a new one while we waited.
+      if (this.#ready !== current) return this.#running();
+    }
+    this.#ready = this.#start();
+    return this.#ready;
+  }
+
+  /** Spawns device-ref; resolves once it says where it listens. */
+  async #start(): Promise<RunningDevice> {
+    const dir = await (this.#dir ??= mkdtemp(join(tmpdir(), 'viommu-ref-')));
+    let board = this.#options.board;
+    if (board === undefined) {
+      board = join(dir, 'board.json');
+      await writeFile(board, JSON.stringify(REF_BOARD));
+    }
+    const cli = join(packageRoot, 'build', 'cli', 'viommu.js');
+    const args = [cli, 'device', '--board', board, '--listen', `unix:${join(dir, 'qtest.sock')}`];
+    const timeoutMs = this.#options.startTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
+    let found: ((address: string) => void) | undefined;
+    const listening = new Promise<string>((resolve) => (found = resolve));
+    const device = new DeviceProcess(process.execPath, args, (output) => {
+      const match = found && LISTENING.exec(output);
+      if (match) {
+        found!(match[1]!);
+        found = undefined; // it listens: stop scanning what it prints
+      }
+    });
+    this.#device = device;
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), timeoutMs);
+    });
+    const outcome = await Promise.race([
+      listening,
+      device.exited.then(() => 'exited' as const),
+      timedOut,
+    ]);
+    clearTimeout(timer);
+    if (outcome !== 'exited' && outcome !== 'timeout') return { device, address: outcome };
+    await device.stop();
+    throw new Error(
+      outcome === 'exited'
+        ? `${this.description} ${device.exitStatus} before listening${device.outputText()}`
+        : `${this.description}: not listening within ${timeoutMs} ms${device.outputText()}`,
+    );
+  }
+
+  async #stopDevice(): Promise<void> {
+    const ready = this.#ready;
+    this.#ready = undefined;
+    this.#device = undefined;
+    await (await ready?.catch(() => undefined))?.device.stop();
+  }
+}
+
+/** One test's connection to the run's device-ref: a fresh board, closed by close(). */
+export class RefTarget implements Target {
+  readonly description: string;
+  readonly #server: RefServer;
+  #client: QtestClient | undefined;
+
+  constructor(server: RefServer) {
+    this.#server = server;
+    this.description = server.description;
+  }
+
+  async start(): Promise<QtestClient> {
+    if (this.#client !== undefined) throw new Error(`${this.description}: already started`);
+    this.#client = await this.#server.connect();
+    return this.#client;
   }
 
   async close(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
     await client?.close();
-    await this.#process?.stop();
-    const dir = this.#dir;
-    this.#dir = undefined;
-    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
-  }
-
-  /** Spawns the device; resolves with the address it prints once it listens. */
-  #spawn(args: string[]): Promise<string> {
-    const timeoutMs = this.#options.startTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
-    return new Promise<string>((resolve, reject) => {
-      const device = new DeviceProcess(process.execPath, args, (output) => {
-        const match = LISTENING.exec(output);
-        if (match !== null) {
-          clearTimeout(timer);
-          resolve(match[1]!);
-        }
-      });
-      this.#process = device;
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `${this.description}: not listening within ${timeoutMs} ms${device.outputText()}`,
-            ),
-          ),
-        timeoutMs,
-      );
-      void device.exited.then(() => {
-        clearTimeout(timer);
-        reject(
-          new Error(
-            `${this.description} ${device.exitStatus} before listening${device.outputText()}`,
-          ),
-        );
-      });
-    });
   }
 }

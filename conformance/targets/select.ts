@@ -2,7 +2,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { QEMU_DEFAULT_BINARY, QemuTarget } from './qemu.js';
-import { RefTarget } from './ref.js';
+import { RefServer, RefTarget } from './ref.js';
 import { SocketTarget, formatSocketAddress, parseSocketAddress } from './socket.js';
 import type { Target } from './target.js';
 
@@ -25,16 +25,24 @@ export interface SelectedTarget {
   name: string;
   /** For reports: what the target is, with QEMU's version and arguments. */
   description: string;
+  /** A fresh target for one test. */
   make: () => Target;
+  /** Releases what the run's targets share (device-ref's process); call once, at the end. */
+  close: () => Promise<void>;
 }
 
+const nothingToClose = async (): Promise<void> => {};
+
 export function selectTarget(choice: TargetChoice): SelectedTarget {
+  checkOptionsApply(choice);
   if (choice.target === 'ref') {
-    const options = choice.board === undefined ? {} : { board: choice.board };
+    // One device-ref for the run; it gives each test's connection a fresh board.
+    const server = new RefServer(choice.board === undefined ? {} : { board: choice.board });
     return {
       name: 'ref',
-      description: new RefTarget(options).description,
-      make: () => new RefTarget(options),
+      description: server.description,
+      make: () => new RefTarget(server),
+      close: () => server.close(),
     };
   }
   if (choice.target === 'qemu') {
@@ -44,11 +52,28 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
       name: 'qemu',
       description: `${qemuVersion(binary)}: -M q35 -device virtio-iommu-pci -device edu ${extraArgs.join(' ')}`,
       make: () => new QemuTarget({ binary, extraArgs }),
+      close: nothingToClose,
     };
   }
   const address = parseSocketAddress(choice.target);
   const name = formatSocketAddress(address);
-  return { name, description: name, make: () => new SocketTarget(address) };
+  return { name, description: name, make: () => new SocketTarget(address), close: nothingToClose };
+}
+
+/** An option that does not apply to the chosen target is a mistake worth saying, not ignoring. */
+function checkOptionsApply(choice: TargetChoice): void {
+  const misplaced = [
+    choice.board !== undefined && choice.target !== 'ref' && '--board applies to --target ref only',
+    choice.qemu !== undefined && choice.target !== 'qemu' && '--qemu applies to --target qemu only',
+    (choice.qemuArgs?.length ?? 0) > 0 &&
+      choice.target !== 'qemu' &&
+      '--qemu-arg applies to --target qemu only',
+  ].filter((problem): problem is string => problem !== false);
+  if (misplaced.length > 0) {
+    throw new Error(
+      `${misplaced.join('; ')} (the target is ${choice.target}); drop it or change --target`,
+    );
+  }
 }
 
 /** The first line of `qemu --version`, or why there is none. */

@@ -1,5 +1,5 @@
-// A target is a device under test reachable over qtest: QEMU we spawn, a socket someone
-// else serves, or (later) our reference device. The suite starts a fresh one per test.
+// A target is a device under test reachable over qtest: QEMU we spawn, device-ref, or a
+// socket someone else serves. The suite gives each test a target of its own (select.ts).
 
 import type { QtestClient } from '../qtest/client.js';
 

@@ -7,11 +7,29 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildHaltFirmware, HALT_FIRMWARE_SIZE } from '../targets/firmware.js';
 import { QemuTarget } from '../targets/qemu.js';
+import { RefServer, RefTarget } from '../targets/ref.js';
+import { selectTarget } from '../targets/select.js';
 import { formatSocketAddress, parseSocketAddress, SocketTarget } from '../targets/socket.js';
 import { startListeningQemu } from './support/listening-qemu.js';
 
-async function ourTempDirs(): Promise<string[]> {
-  return (await readdir(tmpdir())).filter((name) => name.startsWith('viommu-qemu-'));
+async function ourTempDirs(prefix = 'viommu-qemu-'): Promise<string[]> {
+  return (await readdir(tmpdir())).filter((name) => name.startsWith(prefix));
+}
+
+/** A private TMPDIR, so that temp dirs made by other processes meanwhile don't count as ours. */
+function usePrivateTmpdir(): void {
+  let privateTmp: string;
+  let savedTmp: string | undefined;
+  before(async () => {
+    privateTmp = await mkdtemp(join(tmpdir(), 'viommu-targets-test-'));
+    savedTmp = process.env.TMPDIR;
+    process.env.TMPDIR = privateTmp;
+  });
+  after(async () => {
+    if (savedTmp === undefined) delete process.env.TMPDIR;
+    else process.env.TMPDIR = savedTmp;
+    await rm(privateTmp, { recursive: true, force: true });
+  });
 }
 
 function isRunning(pid: number): boolean {
@@ -46,19 +64,7 @@ describe('halt firmware', () => {
 });
 
 describe('qemu target', () => {
-  // A private TMPDIR, so that QEMUs started by other processes meanwhile don't count as ours.
-  let privateTmp: string;
-  let savedTmp: string | undefined;
-  before(async () => {
-    privateTmp = await mkdtemp(join(tmpdir(), 'viommu-targets-test-'));
-    savedTmp = process.env.TMPDIR;
-    process.env.TMPDIR = privateTmp;
-  });
-  after(async () => {
-    if (savedTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = savedTmp;
-    await rm(privateTmp, { recursive: true, force: true });
-  });
+  usePrivateTmpdir();
 
   it('starts QEMU on our firmware, and close() kills it and removes its temp dir', async () => {
     const before = await ourTempDirs();
@@ -140,6 +146,104 @@ describe('qemu target', () => {
   });
 });
 
+describe('ref target', () => {
+  usePrivateTmpdir();
+  const RAM_WORD = 0x10_0000;
+
+  it('serves every test from one device-ref, each on a fresh board', async () => {
+    const server = new RefServer();
+    try {
+      const first = new RefTarget(server);
+      const qtest = await first.start();
+      const pid = server.pid!;
+      assert.ok(isRunning(pid));
+      await qtest.writel(RAM_WORD, 0x1234_5678);
+      assert.equal(await qtest.readl(RAM_WORD), 0x1234_5678);
+      await first.close();
+      assert.ok(qtest.closed);
+
+      const second = new RefTarget(server);
+      const again = await second.start();
+      assert.equal(await again.readl(RAM_WORD), 0, 'RAM written by the previous test');
+      assert.equal(server.pid, pid);
+      await second.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('starts a new device-ref after a crash, which fails only the test it ends', async () => {
+    const server = new RefServer();
+    try {
+      const crashed = new RefTarget(server);
+      const qtest = await crashed.start();
+      const pid = server.pid!;
+      process.kill(pid, 'SIGKILL');
+      await assert.rejects(
+        qtest.readl(RAM_WORD),
+        /connection closed: device-ref was killed by SIGKILL/,
+      );
+      await crashed.close();
+
+      const next = new RefTarget(server);
+      const again = await next.start();
+      assert.notEqual(server.pid, pid);
+      assert.equal(await again.readl(RAM_WORD), 0);
+      await next.close();
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('starts a new device-ref when the running one no longer answers', async () => {
+    const server = new RefServer({ replyTimeoutMs: 300 });
+    let stuck: number | undefined;
+    try {
+      const hung = new RefTarget(server);
+      const qtest = await hung.start();
+      stuck = server.pid!;
+      process.kill(stuck, 'SIGSTOP');
+      await assert.rejects(qtest.readl(RAM_WORD), /no reply within 300 ms/);
+      await hung.close();
+
+      const next = new RefTarget(server);
+      const again = await next.start();
+      assert.notEqual(server.pid, stuck);
+      assert.ok(!(await isAliveNotZombie(stuck)), 'the stuck device-ref is still there');
+      assert.equal(await again.readl(RAM_WORD), 0);
+      await next.close();
+    } finally {
+      await server.close();
+      if (stuck !== undefined && isRunning(stuck)) process.kill(stuck, 'SIGKILL');
+    }
+  });
+
+  it('close() stops device-ref and removes its temp dir; later connections are refused', async () => {
+    const before = await ourTempDirs('viommu-ref-');
+    const server = new RefServer();
+    await new RefTarget(server).start();
+    const pid = server.pid!;
+    assert.equal((await ourTempDirs('viommu-ref-')).length, before.length + 1);
+    await server.close();
+    assert.ok(!isRunning(pid));
+    assert.deepEqual(await ourTempDirs('viommu-ref-'), before);
+    await assert.rejects(new RefTarget(server).start(), /already closed/);
+    await server.close(); // a second close is harmless
+  });
+
+  it('reports a device-ref that cannot start, with what it printed', async () => {
+    const server = new RefServer({ board: '/nonexistent/board.json' });
+    try {
+      await assert.rejects(
+        new RefTarget(server).start(),
+        /^Error: device-ref \(board \/nonexistent\/board.json\) exited with code 1 before listening; its output:\n.*ENOENT/s,
+      );
+    } finally {
+      await server.close();
+    }
+  });
+});
+
 describe('socket target', () => {
   it('parses and formats unix: and tcp: addresses', () => {
     assert.deepEqual(parseSocketAddress('unix:/run/dev.sock'), {
@@ -194,5 +298,38 @@ describe('socket target', () => {
       await target.close();
       await qemu.stop();
     }
+  });
+});
+
+describe('target selection', () => {
+  it('refuses an option that does not apply to the chosen target, saying what to do', () => {
+    assert.throws(
+      () => selectTarget({ target: 'qemu', board: 'q35' }),
+      /^Error: --board applies to --target ref only \(the target is qemu\); drop it or change --target$/,
+    );
+    assert.throws(
+      () => selectTarget({ target: 'ref', qemu: 'qemu-system-x86_64', qemuArgs: ['-s'] }),
+      /--qemu applies to --target qemu only; --qemu-arg applies to --target qemu only/,
+    );
+    assert.throws(
+      () => selectTarget({ target: 'unix:/run/x.sock', qemuArgs: ['-s'] }),
+      /--qemu-arg/,
+    );
+  });
+
+  it('gives each test of a ref run a target of its own; close() ends the run', async () => {
+    const selected = selectTarget({ target: 'ref' });
+    const first = selected.make();
+    const second = selected.make();
+    assert.notEqual(first, second);
+    try {
+      await first.start();
+      await first.close();
+      await second.start();
+      await second.close();
+    } finally {
+      await selected.close();
+    }
+    await assert.rejects(selected.make().start(), /already closed/);
   });
 });

@@ -1,11 +1,12 @@
 // From test records to verdicts and a report that matches the schema.
 
 import assert from 'node:assert/strict';
-import type { Cases, CaseStatement } from '../cases.js';
+import { loadCases, type Cases, type CaseStatement } from '../cases.js';
 import { checkReportSchema } from '../report/json.js';
 import { formatJunitReport } from '../report/junit.js';
 import type { ConformanceReport } from '../report/types.js';
 import type { TestRecord } from '../suite/harness.js';
+import { UNTESTED } from '../suite/untested.js';
 import { computeVerdicts, exitCode, summarize } from '../verdicts.js';
 
 const statement = (id: string, level: CaseStatement['level']): CaseStatement => ({
@@ -100,5 +101,19 @@ describe('verdicts', () => {
     const xml = formatJunitReport(report);
     assert.match(xml, /<failure message="status S_OK"/);
     assert.match(xml, /expected: status S_INVAL/);
+  });
+});
+
+describe('the list of statements no test can check', () => {
+  it('names only device statements of dist/cases.json (a retired ID would go unnoticed)', () => {
+    const device = new Set(
+      loadCases()
+        .statements.filter((s) => s.role === 'device')
+        .map((s) => s.id),
+    );
+    assert.deepEqual(
+      Object.keys(UNTESTED).filter((id) => !device.has(id)),
+      [],
+    );
   });
 });

@@ -1,7 +1,7 @@
 // Device requirements: ATTACH request.
 
 import { VIRTIO_IOMMU_S_OK, VIRTIO_IOMMU_S_UNSUPP } from '../../../dist/ts/index.js';
-import { expectStatus, needEdu, startDevice } from '../device-steps.js';
+import { attachEndpoint, expectStatus, needEdu, startDevice } from '../device-steps.js';
 import { SectionTests, Untested } from '../harness.js';
 
 export const section = 'device-requirements-attach-request';
@@ -14,9 +14,7 @@ tests.it(
     const second = session.driver.eduEndpoints[1];
     if (second === undefined) throw new Untested('the target has no second endpoint');
     await startDevice(session);
-    await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(edu.endpointId) }, [
-      VIRTIO_IOMMU_S_OK,
-    ]);
+    await attachEndpoint(session, edu.endpointId);
     await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(second) }, [
       VIRTIO_IOMMU_S_OK,
       VIRTIO_IOMMU_S_UNSUPP,

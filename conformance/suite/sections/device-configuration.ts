@@ -2,11 +2,16 @@
 
 import {
   VIRTIO_IOMMU_F_BYPASS_CONFIG,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
   VIRTIO_IOMMU_MAP_F_READ,
   VIRTIO_IOMMU_S_OK,
 } from '../../../dist/ts/index.js';
-import { expectStatus, fail, needEdu, needFeature, startDevice } from '../device-steps.js';
+import {
+  expectStatus,
+  fail,
+  needFeature,
+  startDevice,
+  startWithEndpointAttached,
+} from '../device-steps.js';
 import { SectionTests } from '../harness.js';
 
 export const section = 'device-requirements-device-configuration';
@@ -15,12 +20,7 @@ export const tests = new SectionTests();
 tests.it(
   '[dev.config.page-sizes] every page size page_size_mask offers can be mapped',
   async (session) => {
-    needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
-    const edu = needEdu(session);
-    const config = await startDevice(session);
-    await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(edu.endpointId) }, [
-      VIRTIO_IOMMU_S_OK,
-    ]);
+    const { config } = await startWithEndpointAttached(session);
     // Each offered size up to 2 MiB, mapped at an IOVA and a physical address aligned to it.
     const sizes = [...Array(22).keys()]
       .map((bit) => 1n << BigInt(bit))

@@ -1,30 +1,22 @@
 // Device requirements: Fault reporting. Faults come from edu reading an unmapped IOVA.
 
 import {
+  SIZEOF_VIRTIO_IOMMU_FAULT,
   VIRTIO_IOMMU_FAULT_F_ADDRESS,
   VIRTIO_IOMMU_FAULT_F_READ,
   VIRTIO_IOMMU_FAULT_F_WRITE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_S_OK,
   encodeFault,
   type Fault,
 } from '../../../dist/ts/index.js';
 import { FAULT_WAIT_MS } from '../../scenario/run-scenario.js';
-import {
-  expectStatus,
-  fail,
-  needEdu,
-  needFeature,
-  provokeMappingFault,
-  startDevice,
-} from '../device-steps.js';
+import { fail, provokeMappingFault, startWithEndpointAttached } from '../device-steps.js';
 import { SectionTests } from '../harness.js';
 
 export const section = 'device-requirements-fault-reporting';
 export const tests = new SectionTests();
 
 function faultBytes(fault: Fault): { reply: Uint8Array } {
-  const reply = new Uint8Array(24);
+  const reply = new Uint8Array(SIZEOF_VIRTIO_IOMMU_FAULT);
   encodeFault(reply, fault);
   return { reply };
 }
@@ -82,12 +74,7 @@ tests.it(
 tests.it(
   '[dev.fault.single-buffer] a fault report too large for the buffers is not spread over several',
   async (session) => {
-    needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
-    const edu = needEdu(session);
-    await startDevice(session, {}, { count: 8, size: 8 });
-    await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(edu.endpointId) }, [
-      VIRTIO_IOMMU_S_OK,
-    ]);
+    const { edu } = await startWithEndpointAttached(session, { count: 8, size: 8 });
     await edu.toDevice(0x1000n, 1); // one access: at most one fault
     const used = await session.driver.waitEvents(2, FAULT_WAIT_MS);
     // Buffers returned unwritten (used length 0) carry no part of a report.

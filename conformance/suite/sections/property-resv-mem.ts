@@ -9,7 +9,7 @@ import {
   type ProbeResvMem,
 } from '../../../dist/ts/index.js';
 import type { Session } from '../../session.js';
-import { fail, needEdu, needFeature } from '../device-steps.js';
+import { attachEndpoint, fail, needEdu, needFeature } from '../device-steps.js';
 import { SectionTests, Untested } from '../harness.js';
 import { probeEndpoint } from './probe-request.js';
 
@@ -72,12 +72,7 @@ tests.it(
     const edu = needEdu(session);
     const { regions: found } = await regions(session);
     const region = found[0]!;
-    const attach = await session.driver.request('attach', {
-      domain: 1n,
-      endpoint: BigInt(edu.endpointId),
-    });
-    if (attach.status !== VIRTIO_IOMMU_S_OK)
-      fail('ATTACH S_OK', `ATTACH returned ${attach.status}`, attach);
+    await attachEndpoint(session, edu.endpointId);
     const page = 0x1000n;
     const start = region.start & ~(page - 1n);
     const result = await session.driver.request('map', {

@@ -1,12 +1,11 @@
 // Device requirements: UNMAP request.
 
 import {
-  VIRTIO_IOMMU_F_MAP_UNMAP,
   VIRTIO_IOMMU_MAP_F_READ,
   VIRTIO_IOMMU_S_INVAL,
   VIRTIO_IOMMU_S_OK,
 } from '../../../dist/ts/index.js';
-import { expectStatus, needEdu, needFeature, startDevice } from '../device-steps.js';
+import { expectStatus, startWithEndpointAttached } from '../device-steps.js';
 import { SectionTests } from '../harness.js';
 
 export const section = 'device-requirements-unmap-request';
@@ -15,12 +14,7 @@ export const tests = new SectionTests();
 tests.it(
   '[dev.unmap.reserved-perform] UNMAP with reserved set: S_OK, or S_INVAL with or without the removal',
   async (session) => {
-    needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
-    const edu = needEdu(session);
-    await startDevice(session);
-    await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(edu.endpointId) }, [
-      VIRTIO_IOMMU_S_OK,
-    ]);
+    await startWithEndpointAttached(session);
     const range = { domain: 1n, virt_start: 0x1000n, virt_end: 0x1fffn };
     await expectStatus(
       session,
