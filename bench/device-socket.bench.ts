@@ -34,7 +34,10 @@ async function measure(target: string): Promise<void> {
   try {
     const { driver } = session;
     await driver.start();
-    await driver.request('attach', { domain: 1n, endpoint: BigInt(driver.eduEndpoints[0] ?? 0) });
+    const endpoint = driver.eduEndpoints[0];
+    if (endpoint === undefined) throw new Error(`${target}: no edu endpoint to attach`);
+    const attach = await driver.request('attach', { domain: 1n, endpoint: BigInt(endpoint) });
+    if (attach.status !== 0) throw new Error(`${target}: attach gave status ${attach.status}`);
     let began = performance.now();
     for (let i = 0; i < REQUESTS; i++) {
       const { verb, fields } = requestAt(i);

@@ -55,6 +55,14 @@ export async function runDeviceCommand(
     stderr(`viommu device: ${(error as Error).message}\n`);
     return 1;
   }
+  try {
+    // The schema cannot say everything a device refuses (two MSI regions, say): building one
+    // board now reports that here, rather than as every client's connection being dropped.
+    createBoard(description, { iommuModel });
+  } catch (error) {
+    stderr(`viommu device: ${opts.board}: ${(error as Error).message}\n`);
+    return 1;
+  }
 
   const reportFinding = (finding: Finding): void => {
     const statement = finding.statement === undefined ? '' : ` [${finding.statement}]`;

@@ -2,6 +2,7 @@
 // IOMMU using the endpoint's requester ID, landing in guest RAM. Like QEMU, a blocked or
 // faulting transfer does not stop the endpoint: reads deliver zeros, writes are dropped.
 
+import { hex } from '../hex.js';
 import type { FindingLog } from './findings.js';
 import type { GuestRam } from './guest-ram.js';
 import type { PciFunction } from './pci/pci-function.js';
@@ -51,8 +52,8 @@ export class BusMasterDma {
     if (length === 0) return;
     if (!endpoint.busMasterEnabled) {
       findings.add({
-        message: `${endpoint.label}: DMA ${access} of ${length} bytes at 0x${iova.toString(16)} blocked: bus mastering is off (COMMAND bit 2)`,
-        detail: { endpoint: endpoint.requesterId, iova: `0x${iova.toString(16)}`, length, access },
+        message: `${endpoint.label}: DMA ${access} of ${length} bytes at ${hex(iova)} blocked: bus mastering is off (COMMAND bit 2)`,
+        detail: { endpoint: endpoint.requesterId, iova: hex(iova), length, access },
       });
       return;
     }
@@ -64,17 +65,17 @@ export class BusMasterDma {
       if (!t.ok) return;
       if (!Number.isInteger(t.length) || t.length < 1 || t.length > remaining) {
         findings.add({
-          message: `${endpoint.label}: the IOMMU translated 0x${at.toString(16)} with an invalid length ${t.length}; DMA abandoned`,
+          message: `${endpoint.label}: the IOMMU translated ${hex(at)} with an invalid length ${t.length}; DMA abandoned`,
         });
         return;
       }
       if (!ram.contains(t.pa, t.length)) {
         findings.add({
-          message: `${endpoint.label}: DMA ${access} at 0x${at.toString(16)} translated to 0x${t.pa.toString(16)}, outside RAM; dropped`,
+          message: `${endpoint.label}: DMA ${access} at ${hex(at)} translated to ${hex(t.pa)}, outside RAM; dropped`,
           detail: {
             endpoint: endpoint.requesterId,
-            iova: `0x${at.toString(16)}`,
-            pa: `0x${t.pa.toString(16)}`,
+            iova: hex(at),
+            pa: hex(t.pa),
             length: t.length,
             access,
           },

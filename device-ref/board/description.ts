@@ -3,9 +3,9 @@
 // are hex strings in JSON and bigints here; names keep the spec's spelling (page_size_mask).
 
 import { Ajv } from 'ajv';
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findPackageRoot } from '../package-root.js';
 import { EDU_DEFAULT_DMA_MASK } from './edu.js';
 
 export type IommuFeatureName =
@@ -85,7 +85,7 @@ interface BoardJson {
   }[];
 }
 
-const packageRoot = findPackageRoot(dirname(fileURLToPath(import.meta.url)));
+const packageRoot = findPackageRoot();
 let validate: ReturnType<Ajv['compile']> | undefined;
 
 /** Checks parsed JSON and resolves it; `source` names it in errors (a file name). */
@@ -160,11 +160,4 @@ export function loadBoardDescription(nameOrFile: string): BoardDescription {
     throw new BoardDescriptionError(nameOrFile, [(error as Error).message]);
   }
   return parseBoardDescription(json, nameOrFile);
-}
-
-function findPackageRoot(start: string): string {
-  for (let dir = start; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json'))) return dir;
-    if (dirname(dir) === dir) throw new Error(`no package.json above ${start}`);
-  }
 }

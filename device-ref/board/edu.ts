@@ -13,6 +13,7 @@
 // there is no MSI capability (interrupts are INTx only, visible as PCI status bit 3), and a
 // transfer whose edu side leaves the buffer is refused with a finding where QEMU 7.2 aborts.
 
+import { hex } from '../hex.js';
 import { BusMasterDma, type DmaHost } from './bus-master-dma.js';
 import type { FindingLog } from './findings.js';
 import type { AccessSize, MmioRegion } from './mmio-region.js';
@@ -59,7 +60,6 @@ export class EduDevice extends PciFunction {
   #dmaDestination = 0n;
   #dmaCount = 0n;
   #dmaCommand = 0n;
-  #cancelTransfer: (() => void) | undefined;
 
   constructor(options: EduOptions) {
     super(options.slot << 3, 'edu', {
@@ -156,15 +156,14 @@ export class EduDevice extends PciFunction {
   }
 
   #startTransfer(command: bigint): void {
+    // Only called while no transfer runs (DMA_RUN clear), so no earlier timer is pending.
     this.#dmaCommand = command;
-    this.#cancelTransfer?.();
     // QEMU arms a millisecond timer: now, in whole ms, plus 100 ms.
     const deadline = (this.#clock.now() / NS_PER_MS) * NS_PER_MS + DMA_DELAY_NS;
-    this.#cancelTransfer = this.#clock.at(deadline, () => this.#completeTransfer());
+    this.#clock.at(deadline, () => this.#completeTransfer());
   }
 
   #completeTransfer(): void {
-    this.#cancelTransfer = undefined;
     const toRam = (this.#dmaCommand & DMA_TO_RAM) !== 0n;
     const count = this.#dmaCount;
     const eduSide = toRam ? this.#dmaSource : this.#dmaDestination;
@@ -172,7 +171,7 @@ export class EduDevice extends PciFunction {
     const bufferEnd = EDU_BUFFER_ADDRESS + BigInt(EDU_BUFFER_SIZE);
     if (eduSide < EDU_BUFFER_ADDRESS || eduSide + count > bufferEnd) {
       this.#findings.add({
-        message: `${this.label}: DMA refused: edu range 0x${eduSide.toString(16)}+0x${count.toString(16)} leaves the buffer 0x40000-0x40fff`,
+        message: `${this.label}: DMA refused: edu range ${hex(eduSide)}+${hex(count)} leaves the buffer 0x40000-0x40fff`,
         detail: {
           source: hex(this.#dmaSource),
           destination: hex(this.#dmaDestination),
@@ -185,7 +184,7 @@ export class EduDevice extends PciFunction {
       const address = ramSide & this.#dmaMask;
       if (address !== ramSide) {
         this.#findings.add({
-          message: `${this.label}: DMA address 0x${ramSide.toString(16)} clamped to 0x${address.toString(16)} by dma_mask 0x${this.#dmaMask.toString(16)}`,
+          message: `${this.label}: DMA address ${hex(ramSide)} clamped to ${hex(address)} by dma_mask ${hex(this.#dmaMask)}`,
         });
       }
       if (toRam) this.#dma.write(address, this.#buffer.subarray(start, start + length));
@@ -203,8 +202,4 @@ function factorial32(value: bigint): bigint {
   // From 34! on, the product holds 2^32 and stays 0: stop there rather than loop 2^32 times.
   while (n > 0 && result !== 0) result = Math.imul(result, n--) >>> 0;
   return BigInt(result);
-}
-
-function hex(value: bigint): string {
-  return `0x${value.toString(16)}`;
 }

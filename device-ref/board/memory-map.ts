@@ -25,11 +25,6 @@ export class MemoryMap {
     this.#mmio = mmio;
   }
 
-  /** True when every byte of [address, address + length) is RAM or an enabled BAR. */
-  backs(address: bigint, length: bigint): boolean {
-    return this.#pieces(address, length) !== undefined;
-  }
-
   read(address: bigint, length: number): Uint8Array | undefined {
     const pieces = this.#pieces(address, BigInt(length));
     if (pieces === undefined) return undefined;

@@ -16,6 +16,7 @@ import {
   VIRTIO_IOMMU_S_RANGE,
   type AttachDriverPart,
 } from '../../dist/ts/index.js';
+import { hex } from '../hex.js';
 import type { IommuCore } from './core.js';
 import { hexBytes, isAllZero } from './fields.js';
 
@@ -35,7 +36,7 @@ export function handleAttach(core: IommuCore, request: AttachDriverPart): number
     const why =
       unknown === VIRTIO_IOMMU_ATTACH_F_BYPASS
         ? 'VIRTIO_IOMMU_ATTACH_F_BYPASS needs VIRTIO_IOMMU_F_BYPASS_CONFIG, which was not negotiated'
-        : `flags 0x${unknown.toString(16)} are not defined`;
+        : `flags ${hex(unknown)} are not defined`;
     core.findings.observe(
       `ATTACH request: ${why}; the device refused it with VIRTIO_IOMMU_S_INVAL (dev.attach.unknown-flags)`,
       {

@@ -23,7 +23,7 @@ import {
   VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
   featureName,
 } from '../../dist/ts/index.js';
-import { hex } from './fields.js';
+import { hex } from '../hex.js';
 import type { DriverFindings } from './findings.js';
 import { MappingTree, NO_MAPPING } from './mappings.js';
 
@@ -107,6 +107,11 @@ const BYPASS_OFFSET = 36;
 /** Feature bits 0 to 23 belong to the device type; the others to the transport. */
 const DEVICE_TYPE_FEATURES = 0xff_ffffn;
 
+/** The endpoint's reserved regions by start address, the order PROBE and translate() need. */
+function sortedRegions(endpoint: IommuEndpoint): ReservedRegion[] {
+  return [...(endpoint.reservedRegions ?? [])].sort((a, b) => (a.start < b.start ? -1 : 1));
+}
+
 function validateOptions(options: IommuCoreOptions): void {
   const fail = (message: string): never => {
     throw new Error(`IOMMU configuration: ${message}`);
@@ -137,9 +142,7 @@ function validateOptions(options: IommuCoreOptions): void {
       fail(`endpoint ID ${endpoint.id} is not a 32-bit value`);
     if (ids.has(endpoint.id)) fail(`endpoint ${endpoint.id} is declared twice`);
     ids.add(endpoint.id);
-    const regions = [...(endpoint.reservedRegions ?? [])].sort((a, b) =>
-      a.start < b.start ? -1 : 1,
-    );
+    const regions = sortedRegions(endpoint);
     regions.forEach((region, i) => {
       if (
         region.subtype !== VIRTIO_IOMMU_RESV_MEM_T_RESERVED &&
@@ -185,6 +188,8 @@ export class IommuCore {
   #negotiated = 0;
   #bypass: 0 | 1;
   #mappingCount = 0;
+  /** `struct virtio_iommu_config` as the driver reads it; only `bypass` ever changes it. */
+  #config: DataView;
 
   /** Throws on options a device cannot have (see validateOptions). */
   constructor(options: IommuCoreOptions, findings: DriverFindings) {
@@ -194,13 +199,11 @@ export class IommuCore {
     this.granularity = options.pageSizeMask & -options.pageSizeMask;
     this.#bypass = options.bypass;
     this.#offered = Number(options.features & DEVICE_TYPE_FEATURES);
+    this.#config = this.#encodeConfig();
     for (const endpoint of options.endpoints) {
-      const reservedRegions = [...(endpoint.reservedRegions ?? [])].sort((a, b) =>
-        a.start < b.start ? -1 : 1,
-      );
       this.endpoints.set(endpoint.id, {
         id: endpoint.id,
-        reservedRegions,
+        reservedRegions: sortedRegions(endpoint),
         domain: undefined,
         probed: false,
       });
@@ -415,7 +418,7 @@ export class IommuCore {
    * does not offer show the limits that then apply: the whole 64-bit input range, every
    * domain ID, a probe_size and bypass of 0.
    */
-  configBytes(): Uint8Array {
+  #encodeConfig(): DataView {
     const bytes = new Uint8Array(SIZEOF_VIRTIO_IOMMU_CONFIG);
     encodeConfig(bytes, {
       page_size_mask: this.options.pageSizeMask,
@@ -429,14 +432,14 @@ export class IommuCore {
       bypass: this.offers(VIRTIO_IOMMU_F_BYPASS_CONFIG) ? this.#bypass : 0,
       reserved: new Uint8Array(3),
     });
-    return bytes;
+    return new DataView(bytes.buffer);
   }
 
   /** A driver read of `size` bytes at `offset`; all ones past the end, as QEMU answers. */
   readConfig(offset: number, size: 1 | 2 | 4): number {
     if (offset < 0 || offset + size > SIZEOF_VIRTIO_IOMMU_CONFIG)
       return size === 4 ? U32_MAX : (1 << (8 * size)) - 1;
-    const view = new DataView(this.configBytes().buffer);
+    const view = this.#config;
     if (size === 1) return view.getUint8(offset);
     return size === 2 ? view.getUint16(offset, true) : view.getUint32(offset, true);
   }
@@ -483,6 +486,7 @@ export class IommuCore {
       return;
     }
     this.#bypass = byte;
+    this.#config = this.#encodeConfig();
   }
 
   // --- resets ---

@@ -1,4 +1,4 @@
-// Small helpers for request fields: reserved bytes, and how findings show values.
+// Small helpers for request fields: reserved bytes, and how findings show byte fields.
 
 export function isAllZero(bytes: Uint8Array): boolean {
   for (let i = 0; i < bytes.length; i++) if (bytes[i] !== 0) return false;
@@ -12,8 +12,4 @@ export function hexBytes(bytes: Uint8Array): string {
   const first = all.findIndex((b) => b !== 0);
   const nonZero = all.filter((b) => b !== 0).length;
   return `${all.length} bytes, ${nonZero} of them non-zero (the first at offset ${first}: 0x${all[first]?.toString(16)})`;
-}
-
-export function hex(value: number | bigint): string {
-  return `0x${value.toString(16)}`;
 }

@@ -22,8 +22,8 @@ import {
   VIRTIO_IOMMU_S_UNSUPP,
   type MapDriverPart,
 } from '../../dist/ts/index.js';
+import { hex } from '../hex.js';
 import type { IommuCore } from './core.js';
-import { hex } from './fields.js';
 
 const U64_MAX = 0xffff_ffff_ffff_ffffn;
 const DEFINED_FLAGS = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE | VIRTIO_IOMMU_MAP_F_MMIO;

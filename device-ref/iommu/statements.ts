@@ -2,8 +2,8 @@
 // driver broke in the spec's own words, and an ID the spec does not define is an error.
 
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { findPackageRoot } from '../package-root.js';
 
 export interface StatementText {
   id: string;
@@ -34,19 +34,9 @@ export function statementCatalog(cases: unknown): StatementCatalog {
   return catalog;
 }
 
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error('dist/cases.json: no package.json above the device');
-    dir = parent;
-  }
-  return dir;
-}
-
 /** Reads dist/cases.json of this package (run `viommu build` to make it). */
 export function loadStatementCatalog(): StatementCatalog {
-  const path = join(packageRoot(), 'dist', 'cases.json');
+  const path = join(findPackageRoot(), 'dist', 'cases.json');
   if (!existsSync(path)) throw new Error('dist/cases.json is missing: run `viommu build` first');
   return statementCatalog(JSON.parse(readFileSync(path, 'utf8')));
 }

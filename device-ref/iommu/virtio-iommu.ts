@@ -312,10 +312,17 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
   }
 }
 
+/** Each status's tail, encoded on first use: push() only copies it, nobody writes to it. */
+const TAILS = new Map<number, Uint8Array>();
+
 /** The 4-byte tail: `status`, then reserved bytes of zero (dev.req.tail-reserved). */
 function tail(status: number): Uint8Array {
-  const bytes = new Uint8Array(SIZEOF_VIRTIO_IOMMU_REQ_TAIL);
-  encodeRequestTail(bytes, { status, reserved: ZEROES });
+  let bytes = TAILS.get(status);
+  if (bytes === undefined) {
+    bytes = new Uint8Array(SIZEOF_VIRTIO_IOMMU_REQ_TAIL);
+    encodeRequestTail(bytes, { status, reserved: ZEROES });
+    TAILS.set(status, bytes);
+  }
   return bytes;
 }
 

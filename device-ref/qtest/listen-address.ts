@@ -5,7 +5,7 @@ export type ListenAddress =
   | { readonly kind: 'unix'; readonly path: string }
   | { readonly kind: 'tcp'; readonly host: string; readonly port: number };
 
-export const DEFAULT_TCP_HOST = '127.0.0.1';
+const DEFAULT_TCP_HOST = '127.0.0.1';
 
 export function parseListenAddress(text: string): ListenAddress {
   if (text.startsWith('unix:') && text.length > 'unix:'.length) {

@@ -67,6 +67,21 @@ describe('guest RAM', () => {
     assert.deepEqual([...ram.read(0x3000, 2)], [0xee, 0]);
   });
 
+  it('reads and writes little-endian words inside a page and across a page boundary', () => {
+    const ram = new GuestRam(0x10000);
+    assert.equal(ram.readU16(0x2000), 0);
+    for (const at of [0x2004, 0x2ffe, 0x2ffd, 0x2fff]) {
+      ram.writeU32(at, 0xfedcba98);
+      assert.deepEqual([...ram.read(at, 4)], [0x98, 0xba, 0xdc, 0xfe], `writeU32 at ${at}`);
+      assert.equal(ram.readU32(at), 0xfedcba98, `readU32 at ${at}`);
+      ram.writeU16(at, 0x1234);
+      assert.deepEqual([...ram.read(at, 4)], [0x34, 0x12, 0xdc, 0xfe], `writeU16 at ${at}`);
+      assert.equal(ram.readU16(at), 0x1234, `readU16 at ${at}`);
+    }
+    ram.write(0x4ffc, Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 0x88));
+    assert.equal(ram.readU64(0x4ffc), 0x8807060504030201n);
+  });
+
   it('knows its bounds', () => {
     const ram = new GuestRam(0x1000);
     assert.equal(ram.contains(0n, 0x1000), true);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDeviceCommand } from '../cli.js';
@@ -60,6 +60,49 @@ describe('viommu device (runDeviceCommand)', () => {
     });
     assert.equal(await run, 0);
     assert.match(address, /^tcp:127\.0\.0\.1:\d+$/);
+  });
+
+  it('refuses at start a board the schema accepts but the device cannot be', async () => {
+    // Two MSI regions break dev.resv-mem.single-msi: the IOMMU core refuses them, and the
+    // command must say so before it listens rather than drop every client.
+    const file = join(dir, 'two-msi.json');
+    const board = {
+      name: 'two-msi',
+      ram_size: 0x200000,
+      iommu: {
+        slot: 1,
+        features: ['VIRTIO_IOMMU_F_MAP_UNMAP', 'VIRTIO_IOMMU_F_PROBE'],
+        page_size_mask: '0xfffffffffffff000',
+        input_range: { start: '0x0', end: '0xffffffffffffffff' },
+        domain_range: { start: 0, end: 65535 },
+        probe_size: 512,
+        bypass: false,
+      },
+      endpoints: [
+        {
+          slot: 2,
+          kind: 'edu',
+          reserved_regions: [
+            { subtype: 'MSI', start: '0x8090000', end: '0x809ffff' },
+            { subtype: 'MSI', start: '0x80a0000', end: '0x80affff' },
+          ],
+        },
+      ],
+    };
+    writeFileSync(file, JSON.stringify(board));
+    let listened = false;
+    const stop = new AbortController();
+    const code = await runDeviceCommand(['--board', file, '--listen', 'tcp:0'], {
+      ...io(),
+      signal: stop.signal,
+      onListening: () => {
+        listened = true;
+        stop.abort();
+      },
+    });
+    assert.equal(code, 1);
+    assert.equal(listened, false);
+    assert.match(err, /viommu device: .*two-msi\.json: .*more than one MSI region/);
   });
 
   it('fails with a message for a bad board, a bad address or missing options', async () => {

@@ -6,6 +6,7 @@
 // 64-bit fields as two 32-bit halves.
 
 import type { AccessSize, MmioRegion } from '../board/mmio-region.js';
+import { hex } from '../hex.js';
 import { VIRTIO_MSI_NO_VECTOR } from './constants.js';
 import type { QueueAddressField, VirtioTransport } from './transport.js';
 
@@ -158,8 +159,4 @@ export class CommonConfigRegion implements MmioRegion {
 
 function mask(size: AccessSize): bigint {
   return (1n << BigInt(8 * size)) - 1n;
-}
-
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
 }

@@ -6,6 +6,7 @@
 // one, a buffer or table outside RAM, more than 2^32 bytes in all. Nothing here throws.
 
 import type { GuestRam } from '../board/guest-ram.js';
+import { hex } from '../hex.js';
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
 
 const DESCRIPTOR_SIZE = 16;
@@ -125,8 +126,4 @@ export function walkDescriptorChain(
     ok: true,
     chain: { readable, writable, readableLength, writableLength, indirectWithoutFeature },
   };
-}
-
-function hex(value: bigint): string {
-  return `0x${value.toString(16)}`;
 }

@@ -9,6 +9,7 @@
 
 import type { FindingLog } from '../board/findings.js';
 import type { GuestRam } from '../board/guest-ram.js';
+import { hex } from '../hex.js';
 import {
   VIRTIO_F_EVENT_IDX,
   VIRTIO_F_INDIRECT_DESC,
@@ -142,14 +143,8 @@ export class SplitVirtqueue implements QueueAccess {
         );
       }
       this.#publishAvailEvent();
-      const readable = new Uint8Array(chain.readableLength);
-      let done = 0;
-      for (const segment of chain.readable) {
-        readable.set(ram.read(segment.address, segment.length), done);
-        done += segment.length;
-      }
       return new PoppedChain(
-        readable,
+        gather(ram, chain.readable, chain.readableLength),
         chain.writableLength,
         this,
         this.#generation,
@@ -225,6 +220,14 @@ export class SplitVirtqueue implements QueueAccess {
   }
 }
 
-function hex(value: bigint): string {
-  return `0x${value.toString(16)}`;
+/** The bytes of `segments`, in order; a one-buffer request (the usual case) is read once. */
+function gather(ram: GuestRam, segments: readonly ChainSegment[], length: number): Uint8Array {
+  if (segments.length === 1) return ram.read(segments[0]!.address, length);
+  const bytes = new Uint8Array(length);
+  let done = 0;
+  for (const segment of segments) {
+    bytes.set(ram.read(segment.address, segment.length), done);
+    done += segment.length;
+  }
+  return bytes;
 }

@@ -6,6 +6,7 @@
 
 import type { Finding, FindingLog } from '../board/findings.js';
 import type { GuestRam } from '../board/guest-ram.js';
+import { hex } from '../hex.js';
 import {
   DEVICE_NEEDS_RESET,
   DRIVER_OK,
@@ -329,8 +330,4 @@ function bitList(bits: bigint): string {
     if (((bits >> BigInt(bit)) & 1n) === 1n) list.push(bit);
   }
   return list.join(', ');
-}
-
-function hex(value: number): string {
-  return `0x${value.toString(16)}`;
 }

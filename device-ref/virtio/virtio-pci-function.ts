@@ -14,6 +14,7 @@ import {
   type MmioRegion,
 } from '../board/mmio-region.js';
 import { PciFunction } from '../board/pci/pci-function.js';
+import { hex } from '../hex.js';
 import { CommonConfigRegion } from './common-config.js';
 import {
   PCI_CAP_ID_VNDR,
@@ -28,14 +29,14 @@ import {
 import type { VirtioDeviceContext, VirtioDeviceModel } from './device-model.js';
 import { VirtioTransport } from './transport.js';
 
-export const VIRTIO_BAR_INDEX = 4;
+const VIRTIO_BAR_INDEX = 4;
 const COMMON_OFFSET = 0x0000;
 const ISR_OFFSET = 0x1000;
 const DEVICE_OFFSET = 0x2000;
 const NOTIFY_OFFSET = 0x3000;
 const STRUCTURE_LENGTH = 0x1000;
 const BAR_SIZE = 0x4000;
-export const NOTIFY_OFF_MULTIPLIER = 4;
+const NOTIFY_OFF_MULTIPLIER = 4;
 
 /** Offsets of the PCI_CFG capability's fields (struct virtio_pci_cfg_cap). */
 const CFG_CAP_OFFSET = 0x84;
@@ -177,9 +178,7 @@ class VirtioBarRegion implements MmioRegion {
     if (offset < ISR_OFFSET) {
       this.#common.write(offset - COMMON_OFFSET, size, value);
     } else if (offset < DEVICE_OFFSET) {
-      t.finding(
-        `driver wrote ISR status (BAR offset 0x${offset.toString(16)}), which is read-only; ignored`,
-      );
+      t.finding(`driver wrote ISR status (BAR offset ${hex(offset)}), which is read-only; ignored`);
     } else if (offset < NOTIFY_OFFSET) {
       t.writeDeviceConfig(offset - DEVICE_OFFSET, size as 1 | 2 | 4, Number(value));
     } else {

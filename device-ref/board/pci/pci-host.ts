@@ -6,8 +6,8 @@
 import type { MappedRegion } from '../memory-map.js';
 import type { PciFunction } from './pci-function.js';
 
-export const PCI_CONFIG_ADDRESS_PORT = 0xcf8;
-export const PCI_CONFIG_DATA_PORT = 0xcfc;
+const PCI_CONFIG_ADDRESS_PORT = 0xcf8;
+const PCI_CONFIG_DATA_PORT = 0xcfc;
 const CONFIG_ENABLE = 0x80000000;
 
 export class PciHost {
@@ -19,13 +19,9 @@ export class PciHost {
     this.#functions.set(fn.devfn, fn);
   }
 
-  get functions(): PciFunction[] {
-    return [...this.#functions.values()];
-  }
-
   /** The enabled BARs of every function, for the memory map. */
   mappedRegions(): MappedRegion[] {
-    return this.functions.flatMap((fn) => fn.mappedRegions());
+    return [...this.#functions.values()].flatMap((fn) => fn.mappedRegions());
   }
 
   /** A port read; undefined when the port is not one of the host bridge's. */

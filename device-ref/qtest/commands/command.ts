@@ -1,6 +1,7 @@
 // The shape of one qtest command handler, and helpers the handlers share.
 
 import { CommandError, type CommandArguments } from '../arguments.js';
+import { hex } from '../../hex.js';
 import type { QtestTarget } from '../target.js';
 
 export interface QtestCommand {
@@ -12,10 +13,6 @@ export interface QtestCommand {
 
 /** The most bytes one read/write/b64read/b64write may move: keeps replies and lines bounded. */
 export const MAX_TRANSFER_BYTES = 16 * 1024 * 1024;
-
-export function hex(value: bigint | number): string {
-  return `0x${value.toString(16)}`;
-}
 
 export function unbacked(address: bigint, length: bigint): CommandError {
   return new CommandError(

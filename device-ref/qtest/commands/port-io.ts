@@ -3,7 +3,8 @@
 
 import { CommandError } from '../arguments.js';
 import type { PortSize } from '../target.js';
-import { hex, type QtestCommand } from './command.js';
+import { hex } from '../../hex.js';
+import type { QtestCommand } from './command.js';
 
 const SUFFIX = { 1: 'b', 2: 'w', 4: 'l' } as const;
 const MAX_PORT = 0xffffn;
