@@ -5,6 +5,9 @@
 //   0 RAM → buffer, 1 buffer → RAM). A transfer starts 100 ms (virtual time, which is host
 //   time on a QEMU without the qtest accelerator) after the command; bit 0 clears when done.
 //
+// On a target whose clock the client may step (device-ref), a transfer is stepped to its end
+// at once (qtest/clock.ts); on Debian's QEMU it takes the 100 ms of host time.
+//
 // edu ignores DMA errors and its buffer is not readable over MMIO, so a transfer is judged
 // by the bytes that arrived. To see or set the buffer we bounce through a *staging page*:
 // guest RAM that the caller knows the endpoint reaches (in bypass, any page: iova = phys;
@@ -13,6 +16,7 @@
 
 import type { PciBus } from '../pci/bus.js';
 import type { PciDevice } from '../pci/device.js';
+import { stepClock } from '../qtest/clock.js';
 import { pollUntil } from '../qtest/poll.js';
 
 export const EDU_VENDOR_ID = 0x1234;
@@ -132,6 +136,8 @@ export class EduDevice {
       registers.write64(REG_DMA_COUNT, BigInt(length)),
       registers.write64(REG_DMA_COMMAND, DMA_RUN | direction),
     ]);
+    // Where the target lets us own virtual time, jump to the transfer's end.
+    await stepClock(this.device.config.qtest);
     await pollUntil(
       async () => (((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) === 0n ? true : undefined),
       { timeoutMs: this.timeoutMs, what: 'the edu DMA transfer to finish', intervalMs: 2 },

@@ -193,6 +193,7 @@ export class RefServer {
 /** One test's connection to the run's device-ref: a fresh board, closed by close(). */
 export class RefTarget implements Target {
   readonly description: string;
+  readonly readsAllRamFast = true;
   readonly #server: RefServer;
   #client: QtestClient | undefined;
 

@@ -6,6 +6,11 @@ import type { QtestClient } from '../qtest/client.js';
 export interface Target {
   /** What this target is, for reports: "qemu (qemu-system-x86_64)", "unix:/run/dev.sock". */
   readonly description: string;
+  /**
+   * True when all guest RAM can be read back after every DMA in good time (device-ref: about
+   * 0.1 s per 16 MiB): the DMA judge then watches all of it, otherwise a few MiB.
+   */
+  readonly readsAllRamFast?: boolean;
   /** Brings the device up and returns a client that has already had one reply from it. */
   start(): Promise<QtestClient>;
   /** Closes the connection and releases everything start() created (processes, files). */
