@@ -159,6 +159,11 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
     this.#backlog.length = 0;
   }
 
+  systemReset(): void {
+    this.core.systemReset();
+    this.#backlog.length = 0;
+  }
+
   queueNotified(index: number, queue: QueueAccess): void {
     if (index === REQUEST_QUEUE) {
       for (let chain = queue.pop(); chain; chain = queue.pop())
