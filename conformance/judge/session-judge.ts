@@ -2,10 +2,11 @@
 // boundary probes, hand-written tests): one background fill per session, one guard-zone fill
 // per judged step.
 //
-// What it watches: on a target that reads all RAM back fast (device-ref) all guest RAM; on
-// others (QEMU) WINDOW_AROUND_RAM either side of `@ram`, where the suite's targets lie, since
-// a b64read of 16 MiB takes ~55 ms there and every judged write is followed by one. Guard
-// zones around every physical target are watched everywhere. Never watched: the legacy hole
+// What it watches (the target's judgeWindow, `--judge-window`): `all-ram`, the default on
+// device-ref, which reads 256 MiB back in ~1.5 s; or `near`, the default elsewhere:
+// WINDOW_AROUND_RAM either side of `@ram`, where the suite's targets lie (a b64read of 16 MiB
+// takes ~55 ms on QEMU, and every judged write is followed by one). Guard zones around every
+// physical target are watched in both. Never watched: the legacy hole
 // 0xa0000..0xfffff (ROM and VGA on QEMU, not RAM) and the suite's own queues and staging page
 // (the device writes those legitimately while a DMA is judged).
 
@@ -27,7 +28,7 @@ export function sessionJudge(session: Session): DmaJudge {
   if (judge === undefined) {
     judge = new DmaJudge(session.qtest, {
       window:
-        session.target.readsAllRamFast === true ? [{ start: 0, end: RAM_END }] : nearRam(session),
+        session.target.judgeWindow === 'all-ram' ? [{ start: 0, end: RAM_END }] : nearRam(session),
       ram: [{ start: 0, end: RAM_END }],
       exclude: () => {
         // From the staging page to the end of the suite's allocations (queues, buffers).

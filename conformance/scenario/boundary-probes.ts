@@ -187,7 +187,8 @@ function expectations(p: Probe, live: readonly Mapping[], permission: number): S
     if (!permitted && !maybe) continue;
     bytes[i] = { address: Number(m.physStart + (iova - m.virtStart)), sure: permitted };
   }
-  const whole = bytes.length === p.length && bytes.every((b) => b?.sure === true);
+  let whole = true;
+  for (let i = 0; i < p.length; i++) whole &&= bytes[i]?.sure === true;
   const sources: Source[] = [];
   for (let i = 0; i < p.length; i++) {
     const b = bytes[i];

@@ -16,7 +16,7 @@ import {
   type DeviceTest,
   type TestRecord,
 } from './harness.js';
-import { boundaryProbeTests } from './probe-tests.js';
+import { boundaryProbeTests, subPageProbeTests } from './probe-tests.js';
 import { SECTION_TESTS } from './sections/index.js';
 
 export interface SuiteOptions {
@@ -123,7 +123,7 @@ export async function runConformanceSuite(cases: Cases, options: SuiteOptions): 
       );
     }
   }
-  for (const test of boundaryProbeTests(cases)) {
+  for (const test of [...boundaryProbeTests(cases), ...subPageProbeTests(cases)]) {
     if (!wanted(test.statements)) continue;
     addTest(sectionSuite(test.section, test.sectionTitle), test.title, test.statements, test.run);
   }

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { QEMU_DEFAULT_BINARY, QemuTarget } from './qemu.js';
 import { RefServer, RefTarget } from './ref.js';
 import { SocketTarget, formatSocketAddress, parseSocketAddress } from './socket.js';
-import type { Target } from './target.js';
+import type { JudgeWindow, Target } from './target.js';
 
 export interface TargetChoice {
   /** `ref`, `qemu`, `unix:PATH` or `tcp:HOST:PORT`. */
@@ -15,6 +15,8 @@ export interface TargetChoice {
   qemuArgs?: readonly string[];
   /** device-ref's board for `ref` (`--board`): a preset name or a JSON file. */
   board?: string;
+  /** What the DMA judge watches (`--judge-window`); default all RAM on ref, else near. */
+  judgeWindow?: JudgeWindow;
 }
 
 /** The QEMU target's second edu: the endpoint `@ep2` names. */
@@ -41,7 +43,7 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
     return {
       name: 'ref',
       description: server.description,
-      make: () => new RefTarget(server),
+      make: () => new RefTarget(server, choice.judgeWindow),
       close: () => server.close(),
     };
   }
@@ -51,13 +53,29 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
     return {
       name: 'qemu',
       description: `${qemuVersion(binary)}: -M q35 -device virtio-iommu-pci -device edu ${extraArgs.join(' ')}`,
-      make: () => new QemuTarget({ binary, extraArgs }),
+      make: () => windowed(new QemuTarget({ binary, extraArgs }), choice.judgeWindow),
       close: nothingToClose,
     };
   }
   const address = parseSocketAddress(choice.target);
   const name = formatSocketAddress(address);
-  return { name, description: name, make: () => new SocketTarget(address), close: nothingToClose };
+  return {
+    name,
+    description: name,
+    make: () => windowed(new SocketTarget(address), choice.judgeWindow),
+    close: nothingToClose,
+  };
+}
+
+/** `target` with the DMA judge window the run asks for, if it asks. */
+function windowed(target: Target, judgeWindow: JudgeWindow | undefined): Target {
+  if (judgeWindow === undefined) return target;
+  return {
+    description: target.description,
+    judgeWindow,
+    start: () => target.start(),
+    close: () => target.close(),
+  };
 }
 
 /** An option that does not apply to the chosen target is a mistake worth saying, not ignoring. */
