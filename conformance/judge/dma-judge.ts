@@ -225,7 +225,7 @@ export class DmaJudge {
       findings.push({
         kind: 'escape',
         span: run.span,
-        text: `${formatSpan(run.span)} changed where ${describeAllowed(run.span, allowed, writes)}: it holds ${this.#describeBytes(values, writes)}`,
+        text: `${formatSpan(run.span)} changed where ${describeAllowed(run.span, allowed, writes)}: it holds ${this.#describeBytes(run.span, values, writes)}`,
       });
     }
     writes.forEach((write, w) => {
@@ -290,7 +290,7 @@ export class DmaJudge {
       findings.push({
         kind,
         span,
-        text: `${read.label}: bytes ${span.start}..${span.end - 1} ${this.#describeLeak(span, found, expected)}`,
+        text: `${read.label}: bytes ${span.start}..${span.end - 1} ${this.#describeLeak(span, found, expected, arrived)}`,
       });
     }
     for (const span of runsOf(missing)) {
@@ -362,10 +362,12 @@ export class DmaJudge {
     span: Span,
     found: readonly Traced[],
     expected: ReadonlyArray<{ address: number } | undefined>,
+    arrived: Uint8Array,
   ): string {
     const first = found[span.start]!;
-    if (first.kind !== 'from')
-      return 'arrived from watched memory at a place the judge cannot name';
+    if (first.kind !== 'from') {
+      return `hold ${hexBytes(arrived.subarray(span.start, span.end))}: bytes of watched memory, from a place too short a run cannot name`;
+    }
     const from = { start: first.address, end: first.address + (span.end - span.start) };
     const want = expected[span.start];
     const where =
@@ -376,11 +378,28 @@ export class DmaJudge {
     return `came from ${formatSpan(from)}${why}, ${where}`;
   }
 
-  #describeBytes(values: Uint8Array, writes: readonly PlannedWrite[]): string {
+  /**
+   * Which payload bytes `values` (found at `span`) are: first those a write would put there
+   * if its landing continued past its edges (the bytes a too-wide grant writes), then any
+   * run of a payload that matches by value alone.
+   */
+  #describeBytes(span: Span, values: Uint8Array, writes: readonly PlannedWrite[]): string {
+    const matches = (payload: Uint8Array, at: number): boolean =>
+      at >= 0 &&
+      at + values.length <= payload.length &&
+      values.every((value, i) => payload[at + i] === value);
+    for (const write of writes) {
+      for (const landing of write.landing) {
+        const at = landing.offset + (span.start - landing.address);
+        if (matches(write.payload, at)) {
+          return `payload bytes ${at}..${at + values.length - 1} of the ${write.label}`;
+        }
+      }
+    }
     for (const write of writes) {
       const at = Buffer.from(write.payload).indexOf(Buffer.from(values));
       if (at !== -1) {
-        return `payload bytes ${at}..${at + values.length - 1} of the ${write.label}`;
+        return `bytes equal to payload bytes ${at}..${at + values.length - 1} of the ${write.label}`;
       }
     }
     return hexBytes(values);

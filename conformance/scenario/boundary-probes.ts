@@ -42,6 +42,7 @@ export type ProbeStatement =
 /** Buffer bytes set aside for each probe in edu's 4 KiB buffer. */
 const SLOT = 32;
 const PROBE_LENGTH = 16;
+const PAGE = 0x1000;
 
 export interface ProbeSite {
   session: Session;
@@ -118,12 +119,19 @@ export async function probeMapping(site: ProbeSite, m: Mapping): Promise<ProbeSe
   for (const p of probes) judge.watch(p.iova, p.length);
   const label = (p: Probe, access: string): string =>
     `${access} of ${p.length} bytes at IOVA 0x${p.iova.toString(16)} (${p.what} of ${describeMapping(m)})`;
+  // Short runs are traced against where each mapping of the domain would put the probe.
+  // Short runs are traced against where each mapping of the domain would put the probe, and
+  // a page either side of that (page arithmetic gone wrong).
   const suspects = (p: Probe): SuspectLine[] => [
-    {
-      offset: 0,
-      address: Number(m.physStart + (p.iova - m.virtStart)),
-      why: 'where the mapping would continue',
-    },
+    ...[m, ...live.filter((x) => x !== m)].flatMap((x) => {
+      const address = Number(x.physStart + (p.iova - x.virtStart));
+      const why = `where ${describeMapping(x)} would put it`;
+      return [
+        { offset: 0, address, why },
+        { offset: 0, address: address - PAGE, why: `one page below ${why}` },
+        { offset: 0, address: address + PAGE, why: `one page above ${why}` },
+      ];
+    }),
     { offset: 0, address: Number(p.iova), why: 'the IOVA taken as a physical address' },
   ];
 

@@ -33,6 +33,8 @@ export type ProbeRun =
     }
   | { outcome: 'not-applicable' | 'untested'; reason: string };
 
+const PAGE = 0x1000;
+
 /** How long to wait for fault reports after a blocked access. */
 export const FAULT_WAIT_MS = 300;
 
@@ -357,6 +359,13 @@ class ScenarioRun {
     // ever gave this IOVA. All of them, and the expected place, get guard zones.
     const suspects: SuspectLine[] = [
       { offset: 0, address: Number(iova), why: 'the IOVA taken as a physical address' },
+      ...(expected === undefined
+        ? []
+        : [-PAGE, PAGE].map((delta) => ({
+            offset: 0,
+            address: Number(expected) + delta,
+            why: `one page ${delta < 0 ? 'below' : 'above'} the expected place`,
+          }))),
       ...this.#view.physicalAliases(iova).map((pa) => ({
         offset: 0,
         address: Number(pa),
@@ -415,7 +424,7 @@ class ScenarioRun {
             : expect.result === 'fault'
               ? `blocked, fault ${shortName(expect.reason)}`
               : 'blocked',
-        message: `${describe}: ${findings.map((f) => f.text).join('; ')}`,
+        message: findings.map((f) => f.text).join('; '),
       });
     }
     if (expect.result === 'fault') {
