@@ -4,6 +4,8 @@ import type { SectionTests } from '../harness.js';
 import * as attach from './attach-request.js';
 import * as configuration from './device-configuration.js';
 import * as operations from './device-operations.js';
+import * as effectsAccepted from './effects-accepted.js';
+import * as effectsFeatures from './effects-features.js';
 import * as effectsRefused from './effects-refused.js';
 import * as faults from './fault-reporting.js';
 import * as features from './feature-bits.js';
@@ -23,4 +25,6 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   resvMem,
   faults,
   effectsRefused,
+  effectsAccepted,
+  effectsFeatures,
 ];
