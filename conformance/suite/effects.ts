@@ -1,7 +1,8 @@
 // Effects, not statuses: what a request did, read back by DMA, by the configuration and by
-// PROBE. An endpoint is *armed* once (its edu buffer filled with a pattern of its own through
-// the staging page); from then on each check makes it write that pattern at an IOVA and
-// looks at where the bytes landed in the whole of @ram and at the identity address.
+// PROBE. An endpoint is *armed* once (its edu buffer filled with a payload of its own through
+// the staging page); from then on each check makes it write that payload at an IOVA, and the
+// DMA judge (judge/dma-judge.ts) says where the bytes landed: it watches the whole of @ram and
+// a guard zone around the identity address and the expected landing, byte by byte.
 //
 // A snapshot is such a check for a list of accesses, plus `bypass` and the PROBE properties
 // of every endpoint: a refused request must leave it exactly as it was.
@@ -14,7 +15,9 @@ import {
   VIRTIO_IOMMU_S_OK,
 } from '../../dist/ts/index.js';
 import type { EduDevice } from '../edu/edu.js';
-import { patternFor } from '../scenario/pattern.js';
+import { DmaJudge, type MemoryFinding } from '../judge/dma-judge.js';
+import { writePayload } from '../judge/payload.js';
+import { DEFAULT_GUEST_RAM } from '../memory/guest-memory.js';
 import { ExpectationFailure, toHex } from '../scenario/expectation.js';
 import type { Session } from '../session.js';
 import { expectStatus } from './device-steps.js';
@@ -47,9 +50,33 @@ export interface Snapshot {
 }
 
 const armed = new WeakMap<EduDevice, Uint8Array>();
+const judges = new WeakMap<Session, DmaJudge>();
 
 /**
- * Fills `edu`'s buffer with its pattern. The endpoint must reach the staging page at its
+ * The session's DMA judge. It watches @ram whole and a guard zone around every address a
+ * check names (the IOVA as an identity address, the expected landing); it never watches the
+ * suite's own memory after @ram (staging page, queues) nor the legacy VGA/BIOS hole.
+ */
+function judgeOf(session: Session): DmaJudge {
+  let judge = judges.get(session);
+  if (judge === undefined) {
+    const ram = session.ram;
+    const suiteEnd = DEFAULT_GUEST_RAM.base + BigInt(DEFAULT_GUEST_RAM.size);
+    judge = new DmaJudge(session.qtest, {
+      window: [{ start: Number(ram.base), end: Number(ram.base) + ram.size }],
+      exclude: [
+        { start: 0xa_0000, end: 0x10_0000 },
+        { start: Number(session.staging.base), end: Number(suiteEnd) },
+      ],
+      ram: [{ start: 0, end: Number(RAM_END) }],
+    });
+    judges.set(session, judge);
+  }
+  return judge;
+}
+
+/**
+ * Fills `edu`'s buffer with its payload. The endpoint must reach the staging page at its
  * physical address: in bypass, or attached to `domain`, where the staging page is then mapped
  * (identity, read-write) first.
  */
@@ -65,57 +92,66 @@ export async function arm(session: Session, edu: EduDevice, domain?: number): Pr
     };
     await expectStatus(session, 'map', fields, [VIRTIO_IOMMU_S_OK]);
   }
-  const pattern = patternFor(`effects:${edu.endpointId}`, EFFECT_LENGTH);
-  await edu.loadBuffer(pattern, { iova: base, phys: base, size });
-  armed.set(edu, pattern);
+  const payload = writePayload(`effects:${edu.endpointId}`, EFFECT_LENGTH);
+  await edu.loadBuffer(payload, { iova: base, phys: base, size });
+  armed.set(edu, payload);
 }
 
 /**
- * `edu` writes its pattern at `iova`; returns where it landed. The whole of @ram and the
- * identity address are watched; a write that lands anywhere but one exact place, or only
- * partly, is a failure of its own (an IOMMU that scatters bytes).
+ * `edu` writes its payload at `iova`, and the judge compares all watched memory with what it
+ * held: `landing` is where the payload may land (nowhere when empty). Returns the findings.
+ */
+async function judgedWrite(
+  session: Session,
+  edu: EduDevice,
+  iova: bigint,
+  expected: Landing,
+): Promise<MemoryFinding[]> {
+  const payload = armed.get(edu);
+  if (payload === undefined)
+    throw new Error(`effects: endpoint 0x${edu.endpointId.toString(16)} was not armed`);
+  const judge = judgeOf(session);
+  if (iova + BigInt(EFFECT_LENGTH) <= RAM_END) judge.watch(iova, EFFECT_LENGTH);
+  if (expected !== 'blocked') judge.watch(expected, EFFECT_LENGTH);
+  await session.driver.collectEvents();
+  await judge.prepare(`effects:${edu.endpointId}:${iova}`);
+  await edu.fromDevice(iova, EFFECT_LENGTH);
+  const label = `write of ${EFFECT_LENGTH} bytes at IOVA 0x${iova.toString(16)} by endpoint 0x${edu.endpointId.toString(16)}`;
+  const landing =
+    expected === 'blocked'
+      ? []
+      : [{ offset: 0, length: EFFECT_LENGTH, address: Number(expected), required: true }];
+  return judge.judgeWrites([{ label, payload, landing }]);
+}
+
+/**
+ * `edu` writes its payload at `iova`; returns where it landed, found by the judge: nowhere,
+ * or one run of EFFECT_LENGTH bytes. Anything else (bytes scattered, a partial write) fails.
  */
 export async function landing(session: Session, edu: EduDevice, iova: bigint): Promise<Landing> {
-  const pattern = armed.get(edu);
-  if (pattern === undefined)
-    throw new Error(`effects: endpoint 0x${edu.endpointId.toString(16)} was not armed`);
-  const { qtest, ram } = session;
-  const identity = iova + BigInt(EFFECT_LENGTH) <= RAM_END && !within(ram, iova) ? iova : undefined;
-  await session.driver.collectEvents();
-  await qtest.memset(ram.base, ram.size, 0);
-  if (identity !== undefined) await qtest.memset(identity, EFFECT_LENGTH, 0);
-  await edu.fromDevice(iova, EFFECT_LENGTH);
-  const changed: Array<{ at: bigint; bytes: Uint8Array }> = [];
-  const ramBytes = await qtest.memread(ram.base, ram.size);
-  for (const [start, end] of nonZeroRuns(ramBytes))
-    changed.push({ at: ram.base + BigInt(start), bytes: ramBytes.subarray(start, end) });
-  if (identity !== undefined) {
-    const bytes = await qtest.memread(identity, EFFECT_LENGTH);
-    for (const [start, end] of nonZeroRuns(bytes))
-      changed.push({ at: identity + BigInt(start), bytes: bytes.subarray(start, end) });
-  }
-  if (changed.length === 0) return 'blocked';
-  const [only] = changed;
-  if (changed.length === 1 && Buffer.from(only!.bytes).equals(pattern)) return only!.at;
-  const runs = changed.map((c) => `0x${c.at.toString(16)}: ${toHex(c.bytes)}`).join(', ');
+  const findings = await judgedWrite(session, edu, iova, 'blocked');
+  if (findings.length === 0) return 'blocked';
+  const [only] = findings;
+  if (findings.length === 1 && only!.span.end - only!.span.start === EFFECT_LENGTH)
+    return BigInt(only!.span.start);
   throw new ExpectationFailure({
-    expected: `the ${EFFECT_LENGTH} bytes ${toHex(pattern)} land in one place or nowhere`,
-    message: `a write of ${EFFECT_LENGTH} bytes at IOVA 0x${iova.toString(16)} by endpoint 0x${edu.endpointId.toString(16)} changed ${runs}`,
+    expected: `the ${EFFECT_LENGTH}-byte write at IOVA 0x${iova.toString(16)} lands whole in one place, or nowhere`,
+    message: findings.map((f) => f.text).join('; '),
   });
 }
 
-/** Fails unless `edu`'s write at `iova` has the `expected` landing. */
+/** Fails unless `edu`'s write at `iova` has the `expected` landing, byte for byte, and nothing else changed. */
 export async function expectLanding(
   session: Session,
   access: Access,
   expected: Landing,
   statement: string,
 ): Promise<void> {
-  const got = await landing(session, access.edu, access.iova);
-  if (got !== expected) {
+  const findings = await judgedWrite(session, access.edu, access.iova, expected);
+  if (findings.length > 0) {
     throw new ExpectationFailure({
       expected: `${access.label}: the write ${describeLanding(expected)}`,
-      message: `${statement}: ${access.label}: the write ${describeLanding(got)}`,
+      message: `${statement}: ${access.label}: ${findings.map((f) => f.text).join('; ')}`,
     });
   }
 }
@@ -171,23 +207,4 @@ export function expectUnchanged(
       message: `after ${what}: ${differences.join('; ')}`,
     });
   }
-}
-
-function within(region: { base: bigint; size: number }, address: bigint): boolean {
-  return address >= region.base && address < region.base + BigInt(region.size);
-}
-
-/** [start, end) of each run of non-zero bytes. */
-function nonZeroRuns(bytes: Uint8Array): Array<[number, number]> {
-  const runs: Array<[number, number]> = [];
-  let start = -1;
-  for (let i = 0; i <= bytes.length; i++) {
-    const set = i < bytes.length && bytes[i] !== 0;
-    if (set && start === -1) start = i;
-    else if (!set && start !== -1) {
-      runs.push([start, i]);
-      start = -1;
-    }
-  }
-  return runs;
 }
