@@ -1,5 +1,5 @@
 // The state the effect tests start from, and the accesses that show it:
-//   - @ep in domain 1, which maps IOVA 0x10000-0x11fff to @ram+0x1000 (read-write);
+//   - @ep in domain d(1) (the first IDs of domain_range), which maps IOVA 0x10000-0x11fff to @ram+0x1000 (read-write);
 //   - @ep2, when the target has it, armed through domain 2 and then detached: unattached,
 //     so its DMA shows the bypass state (identity when `bypass` is 1, blocked when 0).
 // A snapshot of it before and after a request shows what the request changed.
@@ -15,7 +15,7 @@ import type { FeatureChoice } from '../driver/iommu-driver.js';
 import type { FieldValues, RequestVerb } from '../driver/requests.js';
 import { ExpectationFailure } from '../scenario/expectation.js';
 import type { Session } from '../session.js';
-import { expectStatus, needEdu, needFeature, startDevice } from './device-steps.js';
+import { domainId, expectStatus, needEdu, needFeature, startDevice } from './device-steps.js';
 import { arm, describeLanding, snapshot, type Access, type Snapshot } from './effects.js';
 import { Untested } from './harness.js';
 
@@ -26,6 +26,8 @@ export const UNMAPPED = 0x2_0000n;
 export const BYPASS_PROBE_OFFSET = 0x8000n;
 
 export interface World {
+  /** The k-th domain ID of the device (domainId; k is 1, 2, 3, 7 or 9). */
+  d: (k: number) => bigint;
   ep: EduDevice;
   ep2: EduDevice | undefined;
   accesses: Access[];
@@ -54,10 +56,13 @@ export async function buildWorld(session: Session, choice: FeatureChoice = {}): 
   const ep2 = session.driver.edus[1];
   const ram = session.ram.base;
   await startDevice(session, choice);
-  await setupRequest(session, 'attach', { domain: 1n, endpoint: BigInt(ep.endpointId) });
-  await arm(session, ep, 1);
+  const ids = new Map<number, bigint>();
+  for (const k of [1, 2, 3, 7, 9]) ids.set(k, await domainId(session, k));
+  const d = (k: number): bigint => ids.get(k)!;
+  await setupRequest(session, 'attach', { domain: d(1), endpoint: BigInt(ep.endpointId) });
+  await arm(session, ep, Number(d(1)));
   await setupRequest(session, 'map', {
-    domain: 1n,
+    domain: d(1),
     virt_start: MAPPED.virt_start,
     virt_end: MAPPED.virt_end,
     phys_start: ram + MAPPED.offset,
@@ -67,20 +72,20 @@ export async function buildWorld(session: Session, choice: FeatureChoice = {}): 
     {
       edu: ep,
       iova: MAPPED.virt_start,
-      label: `@ep at 0x${MAPPED.virt_start.toString(16)} (domain 1's mapping)`,
+      label: `@ep at 0x${MAPPED.virt_start.toString(16)} (domain ${d(1)}'s mapping)`,
     },
     {
       edu: ep,
       iova: MAPPED.virt_end - 0xfn,
-      label: `@ep at 0x${(MAPPED.virt_end - 0xfn).toString(16)} (end of domain 1's mapping)`,
+      label: `@ep at 0x${(MAPPED.virt_end - 0xfn).toString(16)} (end of domain ${d(1)}'s mapping)`,
     },
     { edu: ep, iova: UNMAPPED, label: `@ep at 0x${UNMAPPED.toString(16)} (unmapped)` },
   ];
   const endpoints = [ep.endpointId];
   if (ep2 !== undefined) {
-    await setupRequest(session, 'attach', { domain: 2n, endpoint: BigInt(ep2.endpointId) });
-    await arm(session, ep2, 2);
-    await setupRequest(session, 'detach', { domain: 2n, endpoint: BigInt(ep2.endpointId) });
+    await setupRequest(session, 'attach', { domain: d(2), endpoint: BigInt(ep2.endpointId) });
+    await arm(session, ep2, Number(d(2)));
+    await setupRequest(session, 'detach', { domain: d(2), endpoint: BigInt(ep2.endpointId) });
     accesses.push({
       edu: ep2,
       iova: ram + BYPASS_PROBE_OFFSET,
@@ -95,5 +100,5 @@ export async function buildWorld(session: Session, choice: FeatureChoice = {}): 
       `setup: @ep's write at 0x${MAPPED.virt_start.toString(16)} should land at 0x${expected.toString(16)}, it ${describeLanding(before.landings[0]!)}`,
     );
   }
-  return { ep, ep2, accesses, endpoints, before };
+  return { d, ep, ep2, accesses, endpoints, before };
 }

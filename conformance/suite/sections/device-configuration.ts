@@ -20,7 +20,7 @@ export const tests = new SectionTests();
 tests.it(
   '[dev.config.page-sizes] every page size page_size_mask offers can be mapped',
   async (session) => {
-    const { config } = await startWithEndpointAttached(session);
+    const { config, domain } = await startWithEndpointAttached(session);
     // Each offered size up to 2 MiB, mapped at an IOVA and a physical address aligned to it.
     const sizes = [...Array(22).keys()]
       .map((bit) => 1n << BigInt(bit))
@@ -37,7 +37,7 @@ tests.it(
         session,
         'map',
         {
-          domain: 1n,
+          domain,
           virt_start: iova,
           virt_end: iova + size - 1n,
           phys_start: session.ram.base,

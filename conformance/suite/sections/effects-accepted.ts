@@ -40,13 +40,13 @@ tests.it(
     const result = await expectStatus(
       session,
       'attach',
-      { domain: 1n, endpoint: BigInt(ep2.endpointId) },
+      { domain: world.d(1), endpoint: BigInt(ep2.endpointId) },
       [VIRTIO_IOMMU_S_OK, VIRTIO_IOMMU_S_UNSUPP],
     );
     if (result.status === VIRTIO_IOMMU_S_UNSUPP)
       throw new Untested('the device does not put two endpoints in one domain (S_UNSUPP)');
     const end = MAPPED.virt_end - 0xfn;
-    const statement = 'after ATTACH of @ep2 to domain 1';
+    const statement = `after ATTACH of @ep2 to domain ${world.d(1)}`;
     for (const edu of [world.ep, ep2]) {
       const name = edu === world.ep ? '@ep' : '@ep2';
       await expectDomainOne(
@@ -77,17 +77,17 @@ tests.it(
     const world = await buildWorld(session);
     const ep2 = needSecond(world);
     const ram = session.ram.base;
-    // @ep2 into domain 2, where 0x10000 maps to @ram+0x3000.
-    await setupRequest(session, 'attach', { domain: 2n, endpoint: BigInt(ep2.endpointId) });
+    // @ep2 into domain d(2), where 0x10000 maps to @ram+0x3000.
+    await setupRequest(session, 'attach', { domain: world.d(2), endpoint: BigInt(ep2.endpointId) });
     await setupRequest(session, 'map', {
-      domain: 2n,
+      domain: world.d(2),
       virt_start: MAPPED.virt_start,
       virt_end: MAPPED.virt_start + 0xfffn,
       phys_start: ram + 0x3000n,
       flags: BigInt(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE),
     });
     const ep = BigInt(world.ep.endpointId);
-    for (const domain of [2n, 7n]) {
+    for (const domain of [world.d(2), world.d(7)]) {
       await expectStatus(session, 'detach', { domain, endpoint: ep }, [
         VIRTIO_IOMMU_S_OK,
         VIRTIO_IOMMU_S_INVAL,
@@ -95,13 +95,13 @@ tests.it(
       const statement = `after DETACH of @ep from domain ${domain}, which does not hold it`;
       await expectDomainOne(
         session,
-        { edu: world.ep, iova: MAPPED.virt_start, label: '@ep at 0x10000 (domain 1)' },
+        { edu: world.ep, iova: MAPPED.virt_start, label: `@ep at 0x10000 (domain ${world.d(1)})` },
         0n,
         statement,
       );
       await expectLanding(
         session,
-        { edu: ep2, iova: MAPPED.virt_start, label: '@ep2 at 0x10000 (domain 2)' },
+        { edu: ep2, iova: MAPPED.virt_start, label: `@ep2 at 0x10000 (domain ${world.d(2)})` },
         ram + 0x3000n,
         statement,
       );
@@ -114,8 +114,10 @@ tests.it(
   async (session) => {
     const world = await buildWorld(session);
     const ep = BigInt(world.ep.endpointId);
-    await expectStatus(session, 'attach', { domain: 1n, endpoint: ep }, [VIRTIO_IOMMU_S_OK]);
-    const statement = 'after ATTACH of @ep to domain 1 again';
+    await expectStatus(session, 'attach', { domain: world.d(1), endpoint: ep }, [
+      VIRTIO_IOMMU_S_OK,
+    ]);
+    const statement = `after ATTACH of @ep to domain ${world.d(1)} again`;
     await expectDomainOne(
       session,
       { edu: world.ep, iova: MAPPED.virt_start, label: '@ep at 0x10000' },

@@ -10,7 +10,14 @@ import {
 import type { EduDevice } from '../../edu/edu.js';
 import type { Session } from '../../session.js';
 import { featureBit } from '../../virtio/constants.js';
-import { expectStatus, fail, needEdu, needFeature, startDevice } from '../device-steps.js';
+import {
+  domainId,
+  expectStatus,
+  fail,
+  needEdu,
+  needFeature,
+  startDevice,
+} from '../device-steps.js';
 import { arm, describeLanding, expectLanding, landing } from '../effects.js';
 import { SectionTests, Untested } from '../harness.js';
 
@@ -23,9 +30,10 @@ const DECLINE_BYPASS = {
 
 /** Arms @ep through a domain it leaves again: it works whatever the bypass state. */
 async function armUnattached(session: Session, edu: EduDevice): Promise<void> {
-  const fields = { domain: 1n, endpoint: BigInt(edu.endpointId) };
+  const domain = await domainId(session);
+  const fields = { domain, endpoint: BigInt(edu.endpointId) };
   await expectStatus(session, 'attach', fields, [VIRTIO_IOMMU_S_OK]);
-  await arm(session, edu, 1);
+  await arm(session, edu, Number(domain));
   await expectStatus(session, 'detach', fields, [VIRTIO_IOMMU_S_OK]);
 }
 

@@ -6,6 +6,8 @@
 import {
   VIRTIO_IOMMU_ATTACH_F_BYPASS,
   VIRTIO_IOMMU_F_BYPASS_CONFIG,
+  VIRTIO_IOMMU_F_DOMAIN_RANGE,
+  VIRTIO_IOMMU_F_INPUT_RANGE,
   VIRTIO_IOMMU_F_MMIO,
   VIRTIO_IOMMU_F_PROBE,
   VIRTIO_IOMMU_MAP_F_MMIO,
@@ -20,7 +22,8 @@ import { TargetProfile, UnknownSymbolError } from '../../profile.js';
 import { ExpectationFailure, toHex } from '../../scenario/expectation.js';
 import type { Session } from '../../session.js';
 import { featureBit } from '../../virtio/constants.js';
-import { expectUnchanged, snapshot } from '../effects.js';
+import { EFFECT_LENGTH, expectLanding, expectUnchanged, snapshot } from '../effects.js';
+import { EDU_DEFAULT_DMA_MASK } from '../../edu/edu.js';
 import { MAPPED, UNMAPPED, buildWorld, type World } from '../effect-world.js';
 import { NotApplicable, SectionTests, Untested } from '../harness.js';
 
@@ -42,6 +45,8 @@ interface RefusalCase {
   ) =>
     | { verb: RequestVerb; fields: FieldValues }
     | Promise<{ verb: RequestVerb; fields: FieldValues }>;
+  /** IOVAs the refused request named, where @ep's writes must stay blocked. */
+  stillBlocked?: (fields: FieldValues) => bigint[];
 }
 
 function refusal(c: RefusalCase): void {
@@ -68,6 +73,11 @@ function refusal(c: RefusalCase): void {
       result.status === undefined ? `used length ${result.usedLen}` : statusName(result.status);
     const after = await snapshot(session, world.accesses, world.endpoints);
     expectUnchanged(world.before, after, world.accesses, `${what} (refused: ${status})`);
+    for (const iova of c.stillBlocked?.(fields) ?? []) {
+      if (iova + BigInt(EFFECT_LENGTH) > EDU_DEFAULT_DMA_MASK + 1n) continue;
+      const label = `@ep at 0x${iova.toString(16)}, which the refused request named`;
+      await expectLanding(session, { edu: world.ep, iova, label }, 'blocked', `after ${what}`);
+    }
   });
 }
 
@@ -80,14 +90,14 @@ const ep2 = (world: World): bigint => {
 refusal({
   title: '[dev.attach.reserved] a refused ATTACH with reserved set changes nothing',
   ifAccepted: 'fail',
-  request: (w) => ({ verb: 'attach', fields: { domain: 3n, endpoint: ep(w), reserved: 1n } }),
+  request: (w) => ({ verb: 'attach', fields: { domain: w.d(3), endpoint: ep(w), reserved: 1n } }),
 });
 
 refusal({
   title:
     '[dev.attach.unknown-flags] a refused ATTACH with an unknown flag changes nothing (attached endpoint)',
   ifAccepted: 'fail',
-  request: (w) => ({ verb: 'attach', fields: { domain: 3n, endpoint: ep(w), flags: 0x2n } }),
+  request: (w) => ({ verb: 'attach', fields: { domain: w.d(3), endpoint: ep(w), flags: 0x2n } }),
 });
 
 refusal({
@@ -96,39 +106,39 @@ refusal({
   ifAccepted: 'fail',
   request: (w) => ({
     verb: 'attach',
-    fields: { domain: 1n, endpoint: ep2(w), flags: 0x8000_0000n },
+    fields: { domain: w.d(1), endpoint: ep2(w), flags: 0x8000_0000n },
   }),
 });
 
 refusal({
   title: '[dev.attach.noent] a refused ATTACH of an endpoint that does not exist changes nothing',
   ifAccepted: 'fail',
-  request: async (_, session) => ({
+  request: async (w, session) => ({
     verb: 'attach',
-    fields: { domain: 1n, endpoint: await nonexistent(session) },
+    fields: { domain: w.d(1), endpoint: await nonexistent(session) },
   }),
 });
 
 refusal({
   title: '[dev.detach.noent] a refused DETACH of an endpoint that does not exist changes nothing',
   ifAccepted: 'fail',
-  request: async (_, session) => ({
+  request: async (w, session) => ({
     verb: 'detach',
-    fields: { domain: 1n, endpoint: await nonexistent(session) },
+    fields: { domain: w.d(1), endpoint: await nonexistent(session) },
   }),
 });
 
 refusal({
   title: '[dev.attach.move-unsupp] a refused move to another domain changes nothing',
   ifAccepted: 'untested',
-  request: (w) => ({ verb: 'attach', fields: { domain: 3n, endpoint: ep(w) } }),
+  request: (w) => ({ verb: 'attach', fields: { domain: w.d(3), endpoint: ep(w) } }),
 });
 
 refusal({
   title:
     '[dev.attach.shared-domain-unsupp] a refused ATTACH to a domain holding another endpoint changes nothing',
   ifAccepted: 'untested',
-  request: (w) => ({ verb: 'attach', fields: { domain: 1n, endpoint: ep2(w) } }),
+  request: (w) => ({ verb: 'attach', fields: { domain: w.d(1), endpoint: ep2(w) } }),
 });
 
 refusal({
@@ -139,14 +149,17 @@ refusal({
     session.driver.has(VIRTIO_IOMMU_F_BYPASS_CONFIG) ? undefined : 'needs F_BYPASS_CONFIG',
   request: (w) => ({
     verb: 'attach',
-    fields: { domain: 1n, endpoint: ep2(w), flags: BigInt(VIRTIO_IOMMU_ATTACH_F_BYPASS) },
+    fields: { domain: w.d(1), endpoint: ep2(w), flags: BigInt(VIRTIO_IOMMU_ATTACH_F_BYPASS) },
   }),
 });
 
 refusal({
   title: '[dev.map.unknown-flags] a refused MAP with an unknown flag changes nothing',
   ifAccepted: 'fail',
-  request: (_, session) => ({ verb: 'map', fields: mapFields(session, UNMAPPED, 0x1000n, 0x9n) }),
+  request: (w, session) => ({
+    verb: 'map',
+    fields: mapFields(w, session, UNMAPPED, 0x1000n, 0x9n),
+  }),
 });
 
 refusal({
@@ -158,18 +171,18 @@ refusal({
     (session.driver.offered & featureBit(VIRTIO_IOMMU_F_MMIO)) === 0n
       ? 'needs F_MMIO: not offered'
       : undefined,
-  request: (_, session) => ({
+  request: (w, session) => ({
     verb: 'map',
-    fields: mapFields(session, UNMAPPED, 0x1000n, RW | BigInt(VIRTIO_IOMMU_MAP_F_MMIO)),
+    fields: mapFields(w, session, UNMAPPED, 0x1000n, RW | BigInt(VIRTIO_IOMMU_MAP_F_MMIO)),
   }),
 });
 
 refusal({
   title: '[dev.map.overlap] a refused MAP over a mapped range changes nothing',
   ifAccepted: 'untested',
-  request: (_, session) => ({
+  request: (w, session) => ({
     verb: 'map',
-    fields: mapFields(session, MAPPED.virt_start + 0x1000n, 0x2000n, RW),
+    fields: mapFields(w, session, MAPPED.virt_start + 0x1000n, 0x2000n, RW),
   }),
 });
 
@@ -180,36 +193,40 @@ refusal({
     const { page_size_mask } = await session.driver.readConfig();
     return (page_size_mask & 1n) !== 0n ? 'needs a page granularity above one byte' : undefined;
   },
-  request: (_, session) => ({
+  request: (w, session) => ({
     verb: 'map',
-    fields: mapFields(session, UNMAPPED + 0x800n, 0x1000n, RW),
+    fields: mapFields(w, session, UNMAPPED + 0x800n, 0x1000n, RW),
   }),
 });
 
 refusal({
   title: '[dev.map.noent] a refused MAP into a domain that does not exist changes nothing',
   ifAccepted: 'untested',
-  request: (_, session) => ({
+  request: (w, session) => ({
     verb: 'map',
-    fields: { ...mapFields(session, UNMAPPED, 0x1000n, RW), domain: 9n },
+    fields: { ...mapFields(w, session, UNMAPPED, 0x1000n, RW), domain: w.d(9) },
   }),
 });
 
 refusal({
   title: '[dev.unmap.split-keep] a refused UNMAP that starts inside a mapping changes nothing',
   ifAccepted: 'untested',
-  request: () => ({
+  request: (w) => ({
     verb: 'unmap',
-    fields: { domain: 1n, virt_start: MAPPED.virt_start + 0x1000n, virt_end: UNMAPPED + 0xfffn },
+    fields: {
+      domain: w.d(1),
+      virt_start: MAPPED.virt_start + 0x1000n,
+      virt_end: UNMAPPED + 0xfffn,
+    },
   }),
 });
 
 refusal({
   title: '[dev.unmap.split-keep] a refused UNMAP that ends inside a mapping changes nothing',
   ifAccepted: 'untested',
-  request: () => ({
+  request: (w) => ({
     verb: 'unmap',
-    fields: { domain: 1n, virt_start: 0n, virt_end: MAPPED.virt_start + 0xfffn },
+    fields: { domain: w.d(1), virt_start: MAPPED.virt_start, virt_end: MAPPED.virt_start + 0xfffn },
   }),
 });
 
@@ -225,9 +242,69 @@ refusal({
 });
 
 /** MAP into domain 1 of `size` bytes at `virt_start`, to @ram+0x40000 (which nothing else maps). */
-function mapFields(session: Session, virt_start: bigint, size: bigint, flags: bigint): FieldValues {
+const U64_MAX = 0xffff_ffff_ffff_ffffn;
+const U32_MAX = 0xffff_ffff;
+
+refusal({
+  title:
+    '[dev.map.input-range] a MAP that runs past the end of input_range fails and maps none of it',
+  ifAccepted: 'fail',
+  applies: async (session) => {
+    if (!session.driver.has(VIRTIO_IOMMU_F_INPUT_RANGE)) return 'needs F_INPUT_RANGE';
+    const { input_range } = await session.driver.readConfig();
+    if (input_range.end > U64_MAX - 0x1000n) return 'input_range reaches the last address';
+    return undefined;
+  },
+  request: async (w, session) => {
+    const { input_range } = await session.driver.readConfig();
+    // The last page of input_range and the page after it.
+    return { verb: 'map', fields: mapFields(w, session, input_range.end - 0xfffn, 0x2000n, RW) };
+  },
+  stillBlocked: (fields) => [fields['virt_start']!, fields['virt_start']! + 0x1000n],
+});
+
+refusal({
+  title:
+    '[dev.attach.domain-range] an ATTACH to the domain after domain_range fails and attaches nothing',
+  ifAccepted: 'fail',
+  applies: async (session) => {
+    if (!session.driver.has(VIRTIO_IOMMU_F_DOMAIN_RANGE)) return 'needs F_DOMAIN_RANGE';
+    const { domain_range } = await session.driver.readConfig();
+    return domain_range.end === U32_MAX ? 'domain_range reaches the last domain ID' : undefined;
+  },
+  request: async (w, session) => {
+    const { domain_range } = await session.driver.readConfig();
+    return { verb: 'attach', fields: { domain: BigInt(domain_range.end) + 1n, endpoint: ep(w) } };
+  },
+});
+
+refusal({
+  title:
+    '[dev.attach.domain-range] an ATTACH to the domain before domain_range fails and attaches nothing',
+  ifAccepted: 'fail',
+  applies: async (session) => {
+    if (!session.driver.has(VIRTIO_IOMMU_F_DOMAIN_RANGE)) return 'needs F_DOMAIN_RANGE';
+    const { domain_range } = await session.driver.readConfig();
+    return domain_range.start === 0 ? 'domain_range starts at domain 0' : undefined;
+  },
+  request: async (w, session) => {
+    const { domain_range } = await session.driver.readConfig();
+    return {
+      verb: 'attach',
+      fields: { domain: BigInt(domain_range.start) - 1n, endpoint: ep2(w) },
+    };
+  },
+});
+
+function mapFields(
+  w: World,
+  session: Session,
+  virt_start: bigint,
+  size: bigint,
+  flags: bigint,
+): FieldValues {
   const phys_start = session.ram.base + 0x4_0000n;
-  return { domain: 1n, virt_start, virt_end: virt_start + size - 1n, phys_start, flags };
+  return { domain: w.d(1), virt_start, virt_end: virt_start + size - 1n, phys_start, flags };
 }
 
 async function nonexistent(session: Session): Promise<bigint> {

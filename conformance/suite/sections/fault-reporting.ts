@@ -74,8 +74,8 @@ tests.it(
 tests.it(
   '[dev.fault.single-buffer] a fault report too large for the buffers is not spread over several',
   async (session) => {
-    const { edu } = await startWithEndpointAttached(session, { count: 8, size: 8 });
-    await edu.toDevice(0x1000n, 1); // one access: at most one fault
+    const { edu, iova } = await startWithEndpointAttached(session, { count: 8, size: 8 });
+    await edu.toDevice(iova(0x1000n), 1); // one access: at most one fault
     const used = await session.driver.waitEvents(2, FAULT_WAIT_MS);
     // Buffers returned unwritten (used length 0) carry no part of a report.
     const carrying = used.filter((u) => u.usedLen > 0);
