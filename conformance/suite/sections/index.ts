@@ -6,6 +6,7 @@ import * as configuration from './device-configuration.js';
 import * as operations from './device-operations.js';
 import * as effectsAccepted from './effects-accepted.js';
 import * as effectsFeatures from './effects-features.js';
+import * as effectsLayouts from './effects-layouts.js';
 import * as effectsRefused from './effects-refused.js';
 import * as faults from './fault-reporting.js';
 import * as features from './feature-bits.js';
@@ -27,4 +28,5 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   effectsRefused,
   effectsAccepted,
   effectsFeatures,
+  effectsLayouts,
 ];
