@@ -31,8 +31,10 @@ tests.it(
         `page_size_mask is 0x${config.page_size_mask.toString(16)}`,
       );
     const base = 0x40_0000n;
-    for (const [i, size] of sizes.entries()) {
+    for (const [i, page] of sizes.entries()) {
       const iova = base * BigInt(i + 1);
+      // A one-byte range cannot be asked for (drv.map.virt-end): map two one-byte pages.
+      const size = page === 1n ? 2n : page;
       await expectStatus(
         session,
         'map',

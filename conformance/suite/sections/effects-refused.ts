@@ -191,7 +191,10 @@ refusal({
   ifAccepted: 'untested',
   applies: async (session) => {
     const { page_size_mask } = await session.driver.readConfig();
-    return (page_size_mask & 1n) !== 0n ? 'needs a page granularity above one byte' : undefined;
+    const page = page_size_mask & -page_size_mask;
+    return page < 0x1000n
+      ? `needs @page>=0x1000: the page granularity is 0x${page.toString(16)}`
+      : undefined;
   },
   request: (w, session) => ({
     verb: 'map',
