@@ -48,12 +48,10 @@ const OBJECT = 'probe.o';
 /** Lines of compiler messages quoted in an error. */
 const QUOTED_LINES = 20;
 
-function quote(messages: string): string {
+function quote(messages: string, most = QUOTED_LINES): string {
   const lines = messages.trim().split('\n');
-  const shown = lines.slice(0, QUOTED_LINES).join('\n');
-  return lines.length > QUOTED_LINES
-    ? `${shown}\n… (${lines.length - QUOTED_LINES} more lines)`
-    : shown;
+  const shown = lines.slice(0, most).join('\n');
+  return lines.length > most ? `${shown}\n… (${lines.length - most} more lines)` : shown;
 }
 
 /**
@@ -149,15 +147,13 @@ export async function probeHeader(
       if (run.kind === 'not-found') return { kind: 'no-compiler', compiler };
       if (run.kind === 'stopped') {
         return failed(
-          `the C compiler (${compiler}) was stopped: ${run.reason}${run.messages.trim() ? `\n${quote(run.messages)}` : ''}`,
+          `the C compiler (${compiler}) was stopped: ${run.reason}${run.messages.trim() ? `\n${quote(run.messages, 4)}` : ''}`,
         );
       }
       if (run.status !== 0) {
         const limit = limitInMessages(run.messages, limits);
         if (limit)
-          return failed(
-            `the C compiler (${compiler}) was stopped: ${limit}\n${quote(run.messages)}`,
-          );
+          return failed(`the C compiler (${compiler}) was stopped: ${limit.reason}\n${limit.line}`);
         const broken = pass === 1 ? macrosInErrors(run.messages, source) : undefined;
         if (broken) {
           macros = macros.filter((m) => !broken.has(m));

@@ -68,16 +68,32 @@ function signalWords(signal: NodeJS.Signals, limits: Limits): string {
   return `killed by signal ${signal}${number ? ` (${number})` : ''}${why[signal] ? `: ${why[signal]}` : ''}`;
 }
 
-/** What a compiler driver (gcc, clang) says when a program it started hit one of our limits. */
-export function limitInMessages(messages: string, limits: Limits): string | undefined {
-  if (/out of memory|virtual memory exhausted|cannot allocate memory/i.test(messages))
-    return `it ran out of memory at the limit of ${limits.memoryMiB} MiB`;
-  if (/CPU time limit exceeded/i.test(messages))
-    return `it hit the CPU time limit of ${limits.seconds} s`;
-  if (/File size limit exceeded/i.test(messages))
-    return `it hit the file size limit of ${limits.fileMiB} MiB`;
-  const killed = /(\w[\w ]*?) signal terminated program (\S+)/.exec(messages);
-  if (killed) return `its program ${killed[2]} was ended by a signal: ${killed[1]}`;
+/**
+ * What a compiler driver (gcc, clang) says when a program it started hit one of our limits:
+ * the limit in words, and the line that says so.
+ */
+export function limitInMessages(
+  messages: string,
+  limits: Limits,
+): { reason: string; line: string } | undefined {
+  const patterns: [RegExp, (m: RegExpExecArray) => string][] = [
+    [
+      /out of memory|virtual memory exhausted|cannot allocate memory/i,
+      () => `it ran out of memory at the limit of ${limits.memoryMiB} MiB`,
+    ],
+    [/CPU time limit exceeded/i, () => `it hit the CPU time limit of ${limits.seconds} s`],
+    [/File size limit exceeded/i, () => `it hit the file size limit of ${limits.fileMiB} MiB`],
+    [
+      /(\w[\w ]*?) signal terminated program (\S+)/,
+      (m) => `its program ${m[2]} was ended by a signal: ${m[1]}`,
+    ],
+  ];
+  for (const line of messages.split('\n')) {
+    for (const [pattern, words] of patterns) {
+      const m = pattern.exec(line);
+      if (m) return { reason: words(m), line: line.trim() };
+    }
+  }
   return undefined;
 }
 

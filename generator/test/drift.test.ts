@@ -11,6 +11,7 @@ import { DEFAULT_ALLOW_LIST, readAllowList } from '../drift/allow-list.js';
 import type { Finding } from '../drift/compare.js';
 import { DriftError, driftReport, SYSTEM_HEADER, type DriftReport } from '../drift/drift.js';
 import { parseHeader } from '../drift/parse-header.js';
+import { findProgram } from '../drift/run-limited.js';
 import { UAPI_HEADER_PATH } from '../emit/uapi-header.js';
 import { distOutputs } from '../outputs.js';
 import { packageRoot } from '../paths.js';
@@ -18,6 +19,16 @@ import { growStruct, removeDefine, renameField, setDefine, swapFields } from './
 import { specModel } from './spec-model.js';
 
 const NO_COMPILER = '/nonexistent/viommu-test-cc';
+/** A cross compiler from Debian (gcc-aarch64-linux-gnu, linux-libc-dev-arm64-cross); CI installs it. */
+const CROSS = 'aarch64-linux-gnu-gcc';
+
+/** Skips the test, saying why, when the cross compiler is absent; in CI (CI=true) it must be there. */
+function needCrossCompiler(test: Mocha.Context): void {
+  if (findProgram(CROSS)) return;
+  assert.notEqual(process.env.CI, 'true', `${CROSS} is missing; .ci/run installs it`);
+  test.test!.title += ` (skipped: ${CROSS} is not installed; apt-get install gcc-aarch64-linux-gnu linux-libc-dev-arm64-cross)`;
+  test.skip();
+}
 
 const brief = (f: Finding) => `${f.kind} ${f.subject}${f.headerName ? ` -> ${f.headerName}` : ''}`;
 
@@ -88,6 +99,44 @@ describe('drift against the system header', () => {
     const linux = await driftReport(specModel(), SYSTEM_HEADER, { profile: 'linux' });
     assert.deepEqual(linux.findings, []);
     assert.equal(linux.abi.measured, true);
+  });
+
+  it('measures another architecture with a cross compiler, from its object file', async function () {
+    needCrossCompiler(this);
+    const cross = await driftReport(specModel(), SYSTEM_HEADER, {
+      compiler: CROSS,
+      allowList: { label: 'allow-list.json', allowances: readAllowList(DEFAULT_ALLOW_LIST) },
+    });
+    assert.deepEqual(cross.abi, {
+      measured: true,
+      compiler: CROSS,
+      target: { machine: 'aarch64', bits: 64, littleEndian: true },
+      notIntegers: [],
+    });
+    assert.deepEqual(cross.findings, report.findings);
+  });
+
+  it("takes the values the target's compiler computes: char is unsigned on aarch64", async function () {
+    needCrossCompiler(this);
+    const dir = mkdtempSync(join(tmpdir(), 'viommu-cross-'));
+    try {
+      const path = join(dir, 'virtio_iommu.h');
+      writeFileSync(
+        path,
+        readFileSync(SYSTEM_HEADER, 'utf8').replace(
+          /\n#endif\s*$/,
+          '\n#define VIRTIO_IOMMU_X_CHAR ((char)-1)\n#endif\n',
+        ),
+      );
+      const value = async (compiler: string) =>
+        (await driftReport(specModel(), path, { compiler })).findings.find(
+          (f) => f.subject === 'VIRTIO_IOMMU_X_CHAR',
+        )?.actual;
+      assert.equal(await value('cc'), '-1');
+      assert.equal(await value(CROSS), '255');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('finds the same differences from the text alone when there is no C compiler', async () => {
@@ -248,6 +297,17 @@ describe('viommu drift (the command)', () => {
     const r = run('--profile', 'linux');
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /No drift: the header matches the spec with profile linux\./);
+  });
+
+  it('checks the ABI of another architecture with --cc and a cross compiler', function () {
+    needCrossCompiler(this);
+    const r = run('--cc', CROSS);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /\nABI measured with aarch64-linux-gnu-gcc for aarch64, 64-bit little-endian: sizeof, offsetof and macro values read from the compiled object, nothing run\n/,
+    );
+    assert.match(r.stdout, /\n5 findings: 0 drift, 5 accepted/);
   });
 
   it('says that the ABI check was skipped when there is no compiler', () => {
