@@ -25,7 +25,7 @@ export interface Limits {
 
 export const DEFAULT_LIMITS: Limits = {
   seconds: 30,
-  memoryMiB: 1024,
+  memoryMiB: 512,
   fileMiB: 64,
   messageBytes: 1 << 20,
 };

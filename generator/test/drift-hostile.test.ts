@@ -19,11 +19,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DriftError, driftReport } from '../drift/drift.js';
 import { UAPI_HEADER_PATH } from '../emit/uapi-header.js';
+import { DEFAULT_LIMITS } from '../drift/run-limited.js';
 import { distOutputs } from '../outputs.js';
 import { packageRoot } from '../paths.js';
 import { specModel } from './spec-model.js';
 
 const viommu = join(packageRoot, 'build', 'cli', 'viommu.js');
+const { memoryMiB, seconds, messageBytes } = DEFAULT_LIMITS;
 
 /** `#define B1 B0 B0` … : `levels` doublings, 2^levels tokens. */
 function doubling(prefix: string, first: string, levels: number): string {
@@ -100,7 +102,9 @@ describe('drift on hostile headers', function () {
     assert.equal(r.status, 2, r.stdout);
     assert.match(
       r.stderr,
-      /zero\.h: the C compiler \(cc\) was stopped: it ran out of memory at the limit of 1024 MiB\n.*out of memory/,
+      new RegExp(
+        `zero\\.h: the C compiler \\(cc\\) was stopped: it ran out of memory at the limit of ${memoryMiB} MiB\n.*out of memory`,
+      ),
     );
     assert.deepEqual(leftovers(), []);
   });
@@ -110,7 +114,9 @@ describe('drift on hostile headers', function () {
     assert.equal(r.status, 2, r.stdout);
     assert.match(
       r.stderr,
-      /bomb\.h: the C compiler \(cc\) was stopped: it (ran out of memory at the limit of 1024 MiB|hit the CPU time limit of 30 s|took longer than the time limit of 30 s)/,
+      new RegExp(
+        `bomb\\.h: the C compiler \\(cc\\) was stopped: it (ran out of memory at the limit of ${memoryMiB} MiB|hit the CPU time limit of ${seconds} s|took longer than the time limit of ${seconds} s)`,
+      ),
     );
     assert.deepEqual(leftovers(), []);
   });
@@ -121,7 +127,9 @@ describe('drift on hostile headers', function () {
     assert.equal(r.status, 2, r.stdout);
     assert.match(
       r.stderr,
-      /noisy\.h: the C compiler \(cc\) was stopped: it printed more than the limit of 1048576 bytes of messages\n/,
+      new RegExp(
+        `noisy\\.h: the C compiler \\(cc\\) was stopped: it printed more than the limit of ${messageBytes} bytes of messages\n`,
+      ),
     );
     assert.ok(r.stderr.length < 2000, `${r.stderr.length} characters of messages`);
     assert.deepEqual(leftovers(), []);
