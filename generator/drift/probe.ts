@@ -5,7 +5,7 @@
 // macro that is not an integer constant expression is left out and named. Without a
 // compiler the caller falls back to the header's text.
 
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { ElfError, readElfSymbol, uint64Words } from './elf-object.js';
@@ -163,6 +163,8 @@ export async function probeHeader(
         return failed(`the ABI probe does not compile with ${compiler}:\n${quote(run.messages)}`);
       }
       const objectPath = join(dir, OBJECT);
+      if (!existsSync(objectPath))
+        return failed(`the C compiler (${compiler}) ended well but wrote no object file`);
       let data;
       try {
         if (statSync(objectPath).size > limits.fileMiB * 2 ** 20)

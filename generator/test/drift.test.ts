@@ -320,6 +320,9 @@ describe('viommu drift (the command)', () => {
     assert.equal(run('--no-such-option').status, 2);
     assert.equal(run('/nonexistent/header.h').status, 2);
     assert.equal(run('--profile', 'nonexistent').status, 2);
+    const noObject = run('--cc', 'true');
+    assert.equal(noObject.status, 2);
+    assert.match(noObject.stderr, /the C compiler \(true\) ended well but wrote no object file\n$/);
     const dir = mkdtempSync(join(tmpdir(), 'viommu-allow-'));
     try {
       writeFileSync(join(dir, 'allow.json'), '{"accepted": [{"kind": "extra", "subject": "X"}]}');
