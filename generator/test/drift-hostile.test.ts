@@ -135,6 +135,18 @@ describe('drift on hostile headers', function () {
     assert.deepEqual(leftovers(), []);
   });
 
+  it('names the signal that ended the compiler', () => {
+    const crashing = join(dir, 'crashing-cc');
+    writeFileSync(crashing, '#!/bin/sh\nkill -SEGV $$\n', { mode: 0o755 });
+    const r = drift('crash', base, '--cc', crashing);
+    assert.equal(r.status, 2, r.stdout);
+    assert.match(
+      r.stderr,
+      /crash\.h: the C compiler \(\S*crashing-cc\) was stopped: killed by signal SIGSEGV \(11\): it crashed, perhaps when memory ran out\n$/,
+    );
+    assert.deepEqual(leftovers(), []);
+  });
+
   // FOLDED is a constant gcc folds, of type int, but not an integer constant expression (a
   // floating operand outside a cast): only the probe's ICE check tells it apart.
   it('reports macros that are not integer constant expressions, and measures the rest', async () => {
