@@ -228,7 +228,8 @@ extern int viommu_variable;
             ),
         );
       } finally {
-        process.env.TMPDIR = saved;
+        if (saved === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = saved;
       }
       assert.equal(readerPresent(), false, 'the compiler still runs');
       assert.deepEqual(leftovers(), []);
