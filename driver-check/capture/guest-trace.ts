@@ -110,8 +110,10 @@ export function parseGuestTrace(text: string): GuestTrace {
         bytes: wordsToBytes(buf, line, raw),
       });
     } else if (event === 'sync') {
-      const last = requests.at(-1);
-      if (!last || last.driverResult !== undefined || !last.writeback)
+      // The newest synchronous request still waiting: requests queued without waiting (a MAP
+      // from another context) can land between a synchronous request and its return.
+      const last = [...requests].reverse().find((r) => r.writeback && r.driverResult === undefined);
+      if (!last)
         fail(line, 'a viommu_send_req_sync return without a synchronous request before it', raw);
       last.driverResult = number(field(body, 'ret'), line, raw, 'ret');
     } else if (event === 'tracing_mark_write') {
