@@ -153,6 +153,7 @@ program
   .option('--qemu <path>', 'the QEMU binary', 'qemu-system-x86_64')
   .option('--timeout <seconds>', 'time limit of each boot', '180')
   .option('--reports <dir>', 'folder for the JSON, JUnit and HTML reports (default: reports/)')
+  .option('--fetch', 'only fetch and cache the kernel, then stop')
   .action(async (opts) => {
     const { runDriverCheckCommand } = await import('./commands/driver-check.js');
     process.exitCode = await runDriverCheckCommand(opts);

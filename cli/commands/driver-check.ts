@@ -9,6 +9,7 @@ import { formatDriverConsole } from '../../driver-check/report/console.js';
 import {
   exitCodeOf,
   runDriverCheck,
+  selectKernel,
   writeMatrix,
   type ModeResult,
 } from '../../driver-check/run.js';
@@ -24,6 +25,7 @@ export interface DriverCheckCliOptions {
   qemu: string;
   timeout: string;
   reports?: string;
+  fetch?: boolean;
 }
 
 export async function runDriverCheckCommand(opts: DriverCheckCliOptions): Promise<number> {
@@ -36,6 +38,15 @@ export async function runDriverCheckCommand(opts: DriverCheckCliOptions): Promis
   const timeoutSeconds = Number(opts.timeout);
   if (!(timeoutSeconds > 0))
     return fail(`--timeout ${opts.timeout}: a number of seconds is needed`);
+  if (opts.fetch) {
+    try {
+      const kernel = selectKernel({ ...opts, say: (line) => process.stderr.write(`${line}\n`) });
+      process.stdout.write(`Linux ${kernel.release} (${kernel.source}): ${kernel.image}\n`);
+      return 0;
+    } catch (error) {
+      return fail((error as Error).message);
+    }
+  }
   const reportsDir = resolve(opts.reports ?? join(packageRoot, 'reports'));
   const shown = (path: string): string => relative(process.cwd(), path) || path;
   let results: ModeResult[];
