@@ -35,6 +35,8 @@ export interface ReportSummary {
   notApplicable: number;
   untested: number;
   mustFailures: number;
+  /** Failed DEFINED statements: the device does not do what the operation is. Fatal, like MUST. */
+  definedFailures: number;
   shouldDeviations: number;
 }
 
@@ -72,6 +74,7 @@ export function summarizeVerdicts(verdicts: StatementVerdict[]): ReportSummary {
     notApplicable: 0,
     untested: 0,
     mustFailures: 0,
+    definedFailures: 0,
     shouldDeviations: 0,
   };
   for (const v of verdicts) {
@@ -81,6 +84,7 @@ export function summarizeVerdicts(verdicts: StatementVerdict[]): ReportSummary {
     else {
       summary.fail++;
       if (v.level.startsWith('MUST')) summary.mustFailures++;
+      else if (v.level === 'DEFINED') summary.definedFailures++;
       else if (v.level.startsWith('SHOULD')) summary.shouldDeviations++;
     }
   }
