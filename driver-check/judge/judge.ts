@@ -165,10 +165,11 @@ export function judgeEventLog(events: LoggedEvent[], catalog: StatementCatalog):
       const before = found.length;
       const served = replay.request(bytes, event.writable_length);
       // A finding without a statement is something the device saw that no statement covers.
+      // `unserved`: the device refused the request or returned it unwritten.
       for (const { finding } of found.slice(before)) {
         if (finding.statement !== undefined) continue;
         observe(
-          served.written.length === 0 ? 'unserved' : 'unforeseen',
+          served.status === VIRTIO_IOMMU_S_OK ? 'unforeseen' : 'unserved',
           finding.message.replace(/0x[0-9a-f]+|\d+/g, 'N'),
           finding.message,
           current,
@@ -190,6 +191,9 @@ export function judgeEventLog(events: LoggedEvent[], catalog: StatementCatalog):
       `the driver queued ${asyncRequests} requests without waiting for their replies (writeback off): it never reads the status of these MAP and UNMAP requests, so a refused one goes unnoticed (compare drv.req.used-len-zero)`,
     );
   }
+
+  const traced = events.find((e) => e.event === 'device-counts');
+  if (traced?.event === 'device-counts') compareWithDeviceTrace(byType, traced.counts, observe);
 
   const run: RunFacts = {
     offers: (bit) => core.offers(bit),
@@ -314,4 +318,32 @@ function disagreement(
     `${type}: the captured device's reply made the driver return ${event.driver_result}, device-ref answers ${statusName(status) ?? status}`,
     request,
   );
+}
+
+/**
+ * The captured device's own count of the requests it accepted, against what the driver built.
+ * QEMU 7.2 traces ATTACH, DETACH and UNMAP on arrival and MAP once accepted: fewer there than
+ * the driver built means the device read something else than the driver wrote (a buffer on a
+ * vmalloc'd stack reads as zeros) or refused it.
+ */
+function compareWithDeviceTrace(
+  built: Record<string, number>,
+  traced: Record<string, number>,
+  observe: (kind: ObservationKind, key: string, message: string) => void,
+): void {
+  for (const kind of ['attach', 'detach', 'map', 'unmap']) {
+    const name = `VIRTIO_IOMMU_T_${kind.toUpperCase()}`;
+    const driver = built[name] ?? 0;
+    const device = traced[kind];
+    if (device === undefined || device === driver) continue;
+    observe(
+      'device-disagrees',
+      `count:${kind}`,
+      `the driver built ${driver} ${name} requests and the device's trace shows ${device}: ${
+        device < driver
+          ? "the device refused some, or read other bytes than the driver wrote (a request built on a vmalloc'd stack reaches the device as zeros)"
+          : 'the capture missed some requests'
+      }`,
+    );
+  }
 }

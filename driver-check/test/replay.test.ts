@@ -162,6 +162,51 @@ describe('driver-check replay of hand-made logs', () => {
     assert.equal(verdict(judge(clean()), 'drv.attach.bypass-flag-clear').verdict, 'untested');
   });
 
+  it("drv.config.bypass-value, drv.config.bypass-write: judged on the driver's writes to bypass", () => {
+    const j = judge(clean(), { bypassWrites: [0, 2] });
+    assert.equal(verdict(j, 'drv.config.bypass-value').verdict, 'fail');
+    assert.equal(verdict(j, 'drv.config.bypass-write').verdict, 'pass');
+    assert.equal(verdict(j, 'drv.config.read-only').verdict, 'untested');
+    const withoutBypassConfig = judge(clean(), {
+      bypassWrites: [0],
+      negotiated: NEGOTIATED & ~(1n << 6n),
+    });
+    assert.equal(verdict(withoutBypassConfig, 'drv.config.bypass-write').verdict, 'fail');
+    assert.equal(verdict(judge(clean()), 'drv.config.read-only').verdict, 'pass');
+  });
+
+  it('reports a request of a size no structure has as unserved, and exits 1', () => {
+    const short = attach(1, EP).subarray(0, 12);
+    const j = judge([probe(EP), short]);
+    assert.deepEqual(
+      j.observations.map((o) => o.kind),
+      ['unserved'],
+    );
+    assert.match(j.observations[0]!.message, /12 bytes instead of 20/);
+    assert.equal(exitCode(j), 1);
+  });
+
+  it('says when the captured device answered otherwise than device-ref, and when its trace counts differ', () => {
+    const j = judge(clean(), {
+      driverResults: { 2: -22 },
+      deviceCounts: { attach: 1, detach: 1, map: 1, unmap: 2 },
+    });
+    assert.deepEqual(
+      j.observations.map((o) => o.kind),
+      ['device-disagrees', 'device-disagrees'],
+    );
+    assert.match(
+      j.observations[0]!.message,
+      /ATTACH: the captured device's reply made the driver return -22, device-ref answers VIRTIO_IOMMU_S_OK/,
+    );
+    assert.equal(j.observations[0]!.request?.seq, 2);
+    assert.match(
+      j.observations[1]!.message,
+      /built 2 VIRTIO_IOMMU_T_MAP requests and the device's trace shows 1: .*vmalloc/,
+    );
+    assert.equal(exitCode(j), 0);
+  });
+
   it('gives every driver statement of the spec exactly one verdict, with a reason unless it passed or failed', () => {
     const j = judge(clean());
     const drivers = [...catalog.values()].filter((s) => s.role === 'driver').map((s) => s.id);

@@ -69,6 +69,12 @@ const hex64 = (v: bigint): string => `0x${v.toString(16)}`;
 export interface HandLogOptions {
   negotiated?: bigint;
   ram?: boolean;
+  /** Values the driver wrote to bypass. */
+  bypassWrites?: number[];
+  /** What the driver made of the reply, by request number (1-based). */
+  driverResults?: Record<number, number>;
+  /** The device's own counts of accepted requests (QEMU's trace). */
+  deviceCounts?: Record<string, number>;
 }
 
 export function handLogEvents(requests: Uint8Array[], options: HandLogOptions = {}): LogEvent[] {
@@ -101,6 +107,8 @@ export function handLogEvents(requests: Uint8Array[], options: HandLogOptions = 
   ];
   if (options.ram !== false)
     events.push({ event: 'ram', start: hex64(RAM.start), end: hex64(RAM.end) });
+  for (const value of options.bypassWrites ?? [])
+    events.push({ event: 'config-write', offset: 36, size: 1, value });
   requests.forEach((bytes, i) => {
     const writable = 4 + (bytes[0] === T.PROBE ? PROBE_SIZE : 0);
     const request: RequestEvent = {
@@ -110,9 +118,14 @@ export function handLogEvents(requests: Uint8Array[], options: HandLogOptions = 
       readable_length: bytes.length,
       readable: Buffer.from(bytes).toString('hex'),
       writable_length: writable,
+      ...(options.driverResults?.[i + 1] !== undefined && {
+        writeback: true,
+        driver_result: options.driverResults[i + 1],
+      }),
     };
     events.push(request);
   });
+  if (options.deviceCounts) events.push({ event: 'device-counts', counts: options.deviceCounts });
   return events;
 }
 
