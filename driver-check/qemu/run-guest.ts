@@ -4,7 +4,8 @@
 // port ttyS1 (a file), QEMU's virtio_iommu trace another file.
 //
 // QEMU runs in its own process group, killed on every way out: its exit, the time limit, an
-// error, and this process's own exit or SIGINT/SIGTERM. It never outlives the command.
+// error, and this process's own exit or SIGINT/SIGTERM; coreutils' timeout kills it too
+// should this process die without cleaning up. It never outlives the command.
 
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -99,10 +100,17 @@ export async function runGuest(options: GuestRunOptions): Promise<GuestRun> {
   writeFileSync(files.data, '');
   const version = qemuVersion(options.qemu);
   const started = performance.now();
-  const child = spawn(options.qemu, qemuArguments(options, files), {
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  // coreutils' timeout holds a second limit a little past ours, so that QEMU dies at the end
+  // even if this process is killed without a chance to clean up.
+  const backstop = String(Math.ceil(options.timeoutMs / 1000) + 5);
+  const child = spawn(
+    'timeout',
+    ['-s', 'KILL', backstop, options.qemu, ...qemuArguments(options, files)],
+    {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   const killGroup = (): void => {
     if (child.exitCode === null && child.signalCode === null && child.pid !== undefined) {
       try {
