@@ -52,7 +52,7 @@ export interface ProbeSite {
   judge: DmaJudge;
 }
 
-interface Probe {
+export interface Probe {
   iova: bigint;
   length: number;
   what: string;
@@ -147,7 +147,7 @@ export async function probeMapping(site: ProbeSite, m: Mapping): Promise<ProbeSe
     writes.push({
       label: label(p, 'write'),
       payload: payloads[k]!,
-      landing: expectations(p, live, VIRTIO_IOMMU_MAP_F_WRITE),
+      landing: probeExpectations(p, live, VIRTIO_IOMMU_MAP_F_WRITE),
     });
   }
   const writeFindings = await judge.judgeWrites(writes);
@@ -160,7 +160,7 @@ export async function probeMapping(site: ProbeSite, m: Mapping): Promise<ProbeSe
     const read: PlannedRead = {
       label: label(p, 'read'),
       length: p.length,
-      sources: expectations(p, live, VIRTIO_IOMMU_MAP_F_READ),
+      sources: probeExpectations(p, live, VIRTIO_IOMMU_MAP_F_READ),
       suspects: suspects(p),
     };
     return judge.judgeRead(read, arrived.subarray(k * SLOT, k * SLOT + p.length));
@@ -183,7 +183,11 @@ export async function probeMapping(site: ProbeSite, m: Mapping): Promise<ProbeSe
  * permitted mappings must move every byte; one that straddles an edge may move the mapped
  * bytes or not. A read of a write-only mapping may pass (dev.map.write-only).
  */
-function expectations(p: Probe, live: readonly Mapping[], permission: number): Source[] {
+export function probeExpectations(
+  p: Probe,
+  live: readonly Mapping[],
+  permission: number,
+): Source[] {
   const bytes: Array<{ address: number; sure: boolean } | undefined> = [];
   for (let i = 0; i < p.length; i++) {
     const iova = p.iova + BigInt(i);

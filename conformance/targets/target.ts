@@ -11,7 +11,7 @@ export interface Target {
   /**
    * What the DMA judge watches besides the guard zones around targets: `all-ram` (every
    * judged write is followed by a read of all guest RAM: ~1.5 s on device-ref) or `near`
-   * (`@ram` ± 4 MiB; the default).
+   * (`@ram` ± 1 MiB; the default).
    */
   readonly judgeWindow?: JudgeWindow;
   /** Brings the device up and returns a client that has already had one reply from it. */

@@ -1,7 +1,7 @@
 // The reference device against the suite: every device statement passes, or is untested with
 // a reason. Two boards: the default one (every feature of QEMU's q35) and one without
 // F_PROBE and F_BYPASS_CONFIG, for the statements about devices that lack them. The DMA judge
-// watches @ram ± 4 MiB here (`--judge-window near`: all RAM takes ~100 s a run); its
+// watches @ram ± 1 MiB here (`--judge-window near`: all RAM takes ~100 s a run); its
 // whole-window logic is tested on its own (dma-judge.test.ts). The byte-granular preset runs
 // the boundary probes of sub-page mappings as well.
 
