@@ -46,6 +46,8 @@ export interface EndpointDescription {
 export interface BoardDescription {
   readonly name: string;
   readonly description?: string;
+  /** "q35": QEMU's host bridge at 00:00.0 and the reset control register at port 0xcf9. */
+  readonly chipset?: 'q35';
   readonly ram_size: number;
   readonly iommu: IommuDescription;
   readonly endpoints: readonly EndpointDescription[];
@@ -78,6 +80,7 @@ interface RangeJson {
 interface BoardJson {
   name: string;
   description?: string;
+  chipset?: 'q35';
   ram_size: number;
   iommu: Omit<IommuDescription, 'page_size_mask' | 'input_range'> & {
     page_size_mask: string;
@@ -108,13 +111,15 @@ export function parseBoardDescription(json: unknown, source: string): BoardDescr
   }
   const board = json as BoardJson;
   const problems: string[] = [];
-  const slots = new Map<number, string>([[board.iommu.slot, '/iommu/slot']]);
-  board.endpoints.forEach((endpoint, i) => {
-    const other = slots.get(endpoint.slot);
-    if (other !== undefined)
-      problems.push(`/endpoints/${i}/slot ${endpoint.slot} is already used by ${other}`);
-    slots.set(endpoint.slot, `/endpoints/${i}/slot`);
-  });
+  const slots = new Map<number, string>();
+  if (board.chipset === 'q35') slots.set(0, '/chipset (the q35 host bridge)');
+  const claim = (slot: number, path: string) => {
+    const other = slots.get(slot);
+    if (other !== undefined) problems.push(`${path} ${slot} is already used by ${other}`);
+    slots.set(slot, path);
+  };
+  claim(board.iommu.slot, '/iommu/slot');
+  board.endpoints.forEach((endpoint, i) => claim(endpoint.slot, `/endpoints/${i}/slot`));
   const checkRange = (path: string, start: bigint, end: bigint) => {
     if (start > end) problems.push(`${path} starts after it ends`);
   };
@@ -151,6 +156,7 @@ export function parseBoardDescription(json: unknown, source: string): BoardDescr
   return {
     name: board.name,
     ...(board.description !== undefined && { description: board.description }),
+    ...(board.chipset !== undefined && { chipset: board.chipset }),
     ram_size: board.ram_size,
     iommu: { ...iommu, page_size_mask: pageSizeMask, input_range: inputRange },
     endpoints,

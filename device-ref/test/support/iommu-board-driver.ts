@@ -55,8 +55,12 @@ class Ring {
     readonly base: bigint,
   ) {}
 
+  /** Clears the rings (a device reset, or a system reset, starts them over) and enables the queue. */
   setUp(): void {
     const d = this.driver;
+    this.#avail = 0;
+    this.#used = 0;
+    d.line(`memset ${this.base} 0x3000 0`);
     d.write(VIRTIO_BAR + BigInt(CC.queueSelect), 2, this.index);
     d.write(VIRTIO_BAR + BigInt(QUEUE.size), 2, this.size);
     for (const [offset, at] of [
