@@ -4,7 +4,7 @@
 // presets for the corners: narrow input_range and domain_range (the limits enforced),
 // byte granularity (where the boundary probes of sub-page mappings run too), and several
 // RESV_MEM properties of both subtypes per endpoint. The DMA judge watches @ram ± 1 MiB and
-// the guard zones here (`--judge-window near`: all RAM takes ~100 s a run); its whole-window
+// the guard zones here (`--judge-window near`: all RAM takes ~130 s a run); its whole-window
 // logic is tested on its own (dma-judge.test.ts).
 
 import assert from 'node:assert/strict';
