@@ -7,10 +7,11 @@ import { loadCases, type Cases } from './cases.js';
 import { ConsoleProgress } from './report/console.js';
 import { writeJsonReport } from './report/json.js';
 import { formatJunitReport } from './report/junit.js';
-import type { ConformanceReport, RobustnessFinding } from './report/types.js';
+import type { ConformanceReport } from './report/types.js';
 import { runRobustnessProbes } from './robustness/probes.js';
-import { runConformanceSuite, type SuiteRun } from './suite/build-suite.js';
-import { selectTarget, type TargetChoice } from './targets/select.js';
+import { runConformanceSuite } from './suite/build-suite.js';
+import type { TargetChoice } from './targets/select.js';
+import { withTarget } from './targets/with-target.js';
 import { computeVerdicts, summarize } from './verdicts.js';
 
 export interface ConformanceOptions extends TargetChoice {
@@ -38,12 +39,9 @@ export function reportBaseName(target: string): string {
 
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceResult> {
   const cases = options.cases ?? loadCases();
-  const selected = selectTarget(options);
-  const progress = options.progress === true ? new ConsoleProgress(selected.name) : undefined;
-  let run: SuiteRun;
-  let robustness: RobustnessFinding[];
-  try {
-    run = await runConformanceSuite(cases, {
+  const { target, run, robustness } = await withTarget(options, async (selected) => {
+    const progress = options.progress === true ? new ConsoleProgress(selected.name) : undefined;
+    const suiteRun = await runConformanceSuite(cases, {
       makeTarget: selected.make,
       ...(options.only !== undefined && { only: options.only }),
       ...(progress && {
@@ -52,14 +50,14 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       }),
     });
     progress?.stop();
-    robustness = options.noProbes === true ? [] : await runRobustnessProbes(selected.make);
-  } finally {
-    await selected.close();
-  }
+    const findings = options.noProbes === true ? [] : await runRobustnessProbes(selected.make);
+    const { name, description } = selected;
+    return { target: { name, description }, run: suiteRun, robustness: findings };
+  });
   const verdicts = computeVerdicts(cases, run.records, options.only);
   const report: ConformanceReport = {
     tool: options.tool,
-    target: { name: selected.name, description: selected.description },
+    target,
     startedAt: run.startedAt.toISOString(),
     durationMs: run.durationMs,
     verdicts,
@@ -69,7 +67,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const written: string[] = [];
   if (options.reportsDir !== undefined) {
     await mkdir(options.reportsDir, { recursive: true });
-    const base = join(options.reportsDir, reportBaseName(selected.name));
+    const base = join(options.reportsDir, reportBaseName(target.name));
     await writeJsonReport(report, `${base}.json`);
     await writeFile(`${base}.junit.xml`, formatJunitReport(report));
     written.push(`${base}.json`, `${base}.junit.xml`);

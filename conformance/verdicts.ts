@@ -67,6 +67,7 @@ export function summarize(verdicts: StatementVerdict[]): ReportSummary {
     notApplicable: 0,
     untested: 0,
     mustFailures: 0,
+    definedFailures: 0,
     shouldDeviations: 0,
   };
   for (const v of verdicts) {
@@ -76,13 +77,15 @@ export function summarize(verdicts: StatementVerdict[]): ReportSummary {
     else {
       summary.fail++;
       if (v.level.startsWith('MUST')) summary.mustFailures++;
+      else if (v.level === 'DEFINED') summary.definedFailures++;
       else if (v.level.startsWith('SHOULD')) summary.shouldDeviations++;
     }
   }
   return summary;
 }
 
-/** Exit status of a run: 1 on a MUST failure, or on a SHOULD deviation with `strict`. */
+/** Exit status of a run: 1 on a MUST or DEFINED failure, or on a SHOULD deviation with `strict`. */
 export function exitCode(summary: ReportSummary, strict: boolean): number {
-  return summary.mustFailures > 0 || (strict && summary.shouldDeviations > 0) ? 1 : 0;
+  const fatal = summary.mustFailures + summary.definedFailures;
+  return fatal > 0 || (strict && summary.shouldDeviations > 0) ? 1 : 0;
 }

@@ -9,7 +9,12 @@ export interface SourcePlace {
 
 export type ScalarType = 'u8' | 'le16' | 'le32' | 'le64';
 export type Role = 'device' | 'driver';
-export type Level = 'MUST' | 'MUST NOT' | 'SHOULD' | 'SHOULD NOT' | 'MAY';
+/**
+ * The strength of a statement: one of the RFC 2119 keywords its text holds, or `DEFINED` for
+ * behaviour the spec defines without a keyword (the meaning of an operation). A failed
+ * DEFINED statement fails conformance like a MUST.
+ */
+export type Level = 'MUST' | 'MUST NOT' | 'SHOULD' | 'SHOULD NOT' | 'MAY' | 'DEFINED';
 export type RequestPart = 'readable' | 'writable';
 
 export interface Section {
@@ -145,7 +150,14 @@ export type DmaExpectation =
   { result: 'ok'; address: Value } | { result: 'blocked' } | { result: 'fault'; reason: string };
 
 export type Step =
-  | { op: 'needs'; offered: string[]; notOffered: string[]; line: number }
+  | {
+      op: 'needs';
+      offered: string[];
+      notOffered: string[];
+      /** `@page>=N`: the page granularity must be at least this (hex); otherwise not applicable. */
+      minPage?: string;
+      line: number;
+    }
   | { op: 'features'; accept: string[]; decline: string[]; line: number }
   | {
       op: 'request';

@@ -66,7 +66,7 @@ export function formatConsoleReport(report: ConformanceReport): string {
   const s = report.summary;
   lines.push(
     '',
-    `${s.pass} pass, ${s.fail} fail (${s.mustFailures} MUST, ${s.shouldDeviations} SHOULD), ${s.notApplicable} not applicable, ${s.untested} untested; ${(report.durationMs / 1000).toFixed(1)} s`,
+    `${s.pass} pass, ${s.fail} fail (${s.mustFailures} MUST, ${s.definedFailures} DEFINED, ${s.shouldDeviations} SHOULD), ${s.notApplicable} not applicable, ${s.untested} untested; ${(report.durationMs / 1000).toFixed(1)} s`,
   );
   return `${lines.join('\n')}\n`;
 }

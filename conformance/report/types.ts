@@ -26,6 +26,8 @@ export interface ReportSummary {
   notApplicable: number;
   untested: number;
   mustFailures: number;
+  /** Failed DEFINED statements: the device does not do what the operation is. Fatal, like MUST. */
+  definedFailures: number;
   shouldDeviations: number;
 }
 

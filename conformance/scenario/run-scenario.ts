@@ -5,13 +5,19 @@
 
 import * as spec from '../../dist/ts/index.js';
 import type { Scenario, Step, Value } from '../../generator/model.js';
-import type { RequestVerb } from '../driver/requests.js';
+import { FieldError, type RequestVerb } from '../driver/requests.js';
 import { TargetProfile, UnknownSymbolError } from '../profile.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
 import { DriverView } from './driver-view.js';
 import { EduRoute } from './edu-route.js';
-import { ExpectationFailure, UntestableStep, toHex, type Evidence } from './expectation.js';
+import {
+  ExpectationFailure,
+  InapplicableStep,
+  UntestableStep,
+  toHex,
+  type Evidence,
+} from './expectation.js';
 import { patternFor } from './pattern.js';
 
 export type ScenarioOutcome =
@@ -65,6 +71,8 @@ export async function runScenario(scenario: Scenario, session: Session): Promise
   } catch (error) {
     if (error instanceof UntestableStep || error instanceof UnknownSymbolError)
       return { outcome: 'untested', reason: error.message };
+    if (error instanceof InapplicableStep)
+      return { outcome: 'not-applicable', reason: error.message };
     if (error instanceof ExpectationFailure) {
       return {
         outcome: 'fail',
@@ -102,6 +110,15 @@ class ScenarioRun {
     await driver.start({ accept, decline });
     const config = await driver.readConfig();
     this.#profile = TargetProfile.of(driver, config, this.session.ram);
+    const page = config.page_size_mask & -config.page_size_mask;
+    for (const step of this.scenario.steps) {
+      if (step.op !== 'needs' || step.minPage === undefined) continue;
+      if (page < BigInt(step.minPage)) {
+        throw new InapplicableStep(
+          `needs @page>=${step.minPage}: the page granularity is 0x${page.toString(16)}`,
+        );
+      }
+    }
     if (driver.has(spec.VIRTIO_IOMMU_F_DOMAIN_RANGE)) {
       const { start, end } = config.domain_range;
       for (const step of this.scenario.steps) {
@@ -152,7 +169,13 @@ class ScenarioRun {
     const fields: Record<string, bigint> = {};
     for (const [path, value] of Object.entries(step.fields)) fields[path] = this.#value(value);
     const verb = step.verb as RequestVerb;
-    const result = await this.session.driver.request(verb, fields);
+    const result = await this.session.driver.request(verb, fields).catch((error: unknown) => {
+      // The parser checked every literal, so a value that does not fit its field came from a
+      // symbol of this target (`@domain_range.end+1` on a device whose range ends at 2^32-1).
+      if (error instanceof FieldError)
+        throw new UntestableStep(`${error.message} on this target (line ${step.line})`);
+      throw error;
+    });
     this.lastRequest = { request: toHex(result.request), reply: toHex(result.reply) };
     const expect = step.expect ?? { status: ['VIRTIO_IOMMU_S_OK'] };
     const got =

@@ -12,6 +12,7 @@ import type { Target } from '../targets/target.js';
 import {
   NotApplicable,
   Untested,
+  findingRecords,
   runDeviceTest,
   type DeviceTest,
   type TestRecord,
@@ -88,7 +89,7 @@ export async function runConformanceSuite(cases: Cases, options: SuiteOptions): 
     suite.addTest(
       new Mocha.Test(title, async function (this: Mocha.Context) {
         const record = await runDeviceTest({ title, statements }, options.makeTarget, body, limits);
-        records.push(record);
+        records.push(record, ...findingRecords(record));
         options.onTest?.(record);
         if (record.outcome === 'fail') throw new Error(record.evidence?.message ?? 'failed');
         if (record.outcome !== 'pass') this.skip();

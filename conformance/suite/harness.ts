@@ -4,7 +4,7 @@
 
 import { performance } from 'node:perf_hooks';
 import type { Evidence } from '../scenario/expectation.js';
-import { ExpectationFailure } from '../scenario/expectation.js';
+import { ExpectationFailure, toHex } from '../scenario/expectation.js';
 import { openSession, type Session } from '../session.js';
 import type { Target } from '../targets/target.js';
 
@@ -17,6 +17,34 @@ export interface TestRecord {
   reason?: string;
   durationMs: number;
   evidence?: Evidence;
+  /**
+   * Statements the device broke in some reply along the way, whatever the test checks
+   * (dev.req.tail-reserved): each becomes a failed record of its own (findingRecords).
+   */
+  findings?: ReplyFindingRecord[];
+}
+
+export interface ReplyFindingRecord {
+  statement: string;
+  evidence: Evidence & { message: string };
+}
+
+/** A failed record per statement the replies of `record`'s test broke; the first finding is the evidence. */
+export function findingRecords(record: TestRecord): TestRecord[] {
+  const byStatement = new Map<string, ReplyFindingRecord[]>();
+  for (const finding of record.findings ?? []) {
+    byStatement.set(finding.statement, [...(byStatement.get(finding.statement) ?? []), finding]);
+  }
+  return [...byStatement].map(([statement, found]) => ({
+    title: `[${statement}] every reply, during: ${record.title}`,
+    statements: [statement],
+    outcome: 'fail',
+    durationMs: 0,
+    evidence: {
+      ...found[0]!.evidence,
+      message: `${found[0]!.evidence.message}${found.length > 1 ? ` (and ${found.length - 1} more replies)` : ''}`,
+    },
+  }));
 }
 
 /** Thrown by a test: the device does not offer what the test needs. */
@@ -71,16 +99,24 @@ export async function runDeviceTest(
 ): Promise<TestRecord> {
   const began = performance.now();
   const target = makeTarget();
-  const record = (outcome: TestOutcome, extra: Partial<TestRecord> = {}): TestRecord => ({
-    title: test.title,
-    statements: test.statements,
-    outcome,
-    durationMs: Math.round(performance.now() - began),
-    ...extra,
-  });
+  let session: Session | undefined;
+  const record = (outcome: TestOutcome, extra: Partial<TestRecord> = {}): TestRecord => {
+    const findings = (session?.driver.replyFindings ?? []).map((f) => ({
+      statement: f.statement,
+      evidence: { message: f.message, request: toHex(f.request), reply: toHex(f.reply) },
+    }));
+    return {
+      title: test.title,
+      statements: test.statements,
+      outcome,
+      durationMs: Math.round(performance.now() - began),
+      ...extra,
+      ...(findings.length > 0 && { findings }),
+    };
+  };
   try {
     await withTimeLimit(
-      (async () => body(await openSession(target)))(),
+      (async () => body((session = await openSession(target))))(),
       limits.testTimeoutMs,
       `the device did not finish the test within ${limits.testTimeoutMs} ms`,
     );

@@ -105,6 +105,7 @@ function summaryTable(reports: ConformanceReport[]): Element {
     'n/a',
     'untested',
     'MUST failures',
+    'DEFINED failures',
     'SHOULD deviations',
   ];
   return h(
@@ -132,9 +133,15 @@ function summaryTable(reports: ConformanceReport[]): Element {
           h('td', { className: ['text'] }, `${r.tool.name} ${r.tool.version}`),
           h('td', { className: ['text'] }, r.startedAt),
           h('td', {}, seconds(r.durationMs)),
-          [s.pass, s.fail, s.notApplicable, s.untested, s.mustFailures, s.shouldDeviations].map(
-            (n) => h('td', {}, n),
-          ),
+          [
+            s.pass,
+            s.fail,
+            s.notApplicable,
+            s.untested,
+            s.mustFailures,
+            s.definedFailures,
+            s.shouldDeviations,
+          ].map((n) => h('td', {}, n)),
         );
       }),
     ),

@@ -35,6 +35,8 @@ export interface ReportSummary {
   notApplicable: number;
   untested: number;
   mustFailures: number;
+  /** Failed DEFINED statements: the device does not do what the operation is. Fatal, like MUST. */
+  definedFailures: number;
   shouldDeviations: number;
 }
 
@@ -45,6 +47,14 @@ export interface RobustnessProbe {
   message?: string;
 }
 
+/** What a driver did that no statement covers (viommu driver-check). */
+export interface DriverObservation {
+  kind: 'unserved' | 'unforeseen' | 'device-disagrees';
+  message: string;
+  count: number;
+  request?: string;
+}
+
 export interface ConformanceReport {
   tool: { name: string; version: string };
   target: { name: string; description: string };
@@ -53,6 +63,7 @@ export interface ConformanceReport {
   verdicts: StatementVerdict[];
   summary: ReportSummary;
   robustness?: RobustnessProbe[];
+  observations?: DriverObservation[];
 }
 
 /** The `summary` a report must carry for these verdicts. */
@@ -63,6 +74,7 @@ export function summarizeVerdicts(verdicts: StatementVerdict[]): ReportSummary {
     notApplicable: 0,
     untested: 0,
     mustFailures: 0,
+    definedFailures: 0,
     shouldDeviations: 0,
   };
   for (const v of verdicts) {
@@ -72,6 +84,7 @@ export function summarizeVerdicts(verdicts: StatementVerdict[]): ReportSummary {
     else {
       summary.fail++;
       if (v.level.startsWith('MUST')) summary.mustFailures++;
+      else if (v.level === 'DEFINED') summary.definedFailures++;
       else if (v.level.startsWith('SHOULD')) summary.shouldDeviations++;
     }
   }

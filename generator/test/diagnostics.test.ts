@@ -14,7 +14,7 @@ const mini = readFileSync(join(packageRoot, 'generator/test/fixtures/mini/01-dev
 function parseWith(
   edits: [string, string][],
   extra: { retired?: string; files?: string[] } = {},
-): { diagnostics: Diagnostic[]; built: boolean } {
+): { diagnostics: Diagnostic[]; built: boolean; model: ReturnType<typeof parseSpec>['model'] } {
   let text = mini;
   for (const [from, to] of edits) {
     assert.ok(text.includes(from), `fixture lacks ${JSON.stringify(from)}`);
@@ -28,7 +28,11 @@ function parseWith(
     ? new VFile({ path: 'spec-src/retired-ids.txt', value: extra.retired })
     : undefined;
   const result = parseSpec({ files, retiredIds, version: '0.0.0' });
-  return { diagnostics: result.diagnostics, built: result.model !== undefined };
+  return {
+    diagnostics: result.diagnostics,
+    built: result.model !== undefined,
+    model: result.model,
+  };
 }
 
 function lineOf(needle: string): number {
@@ -147,12 +151,111 @@ describe('spec-src diagnostics', () => {
     );
   });
 
+  describe('definitions (level DEFINED)', () => {
+    const definitions = (items: string): string =>
+      `### Device definitions: ATTACH\n\n${items}\n\n### Driver requirements: ATTACH`;
+    const withDefinitions = (items: string, extra: [string, string][] = []) =>
+      parseWith([['### Driver requirements: ATTACH', definitions(items)], ...extra]);
+    /** Line and column of `needle` inside `items` once they are in the fixture. */
+    const placeIn = (items: string, needle: string): { line: number; column: number } => {
+      const text = mini.replace('### Driver requirements: ATTACH', definitions(items));
+      const before = text.slice(0, text.indexOf(needle, text.indexOf(items)));
+      return {
+        line: before.split('\n').length,
+        column: before.length - before.lastIndexOf('\n'),
+      };
+    };
+
+    it('an item under "Device definitions:" holds no keyword and gets level DEFINED', () => {
+      const items =
+        '- `dev.attach.same` Attaching an endpoint to its own domain leaves the domain as it was.';
+      const files = [
+        new VFile({
+          path: 'spec-src/01-device.md',
+          value: mini.replace('### Driver requirements: ATTACH', definitions(items)),
+        }),
+      ];
+      const { model, diagnostics } = parseSpec({ files, version: '0.0.0' });
+      assert.deepEqual(diagnostics, []);
+      const levels = Object.fromEntries(model!.statements.map((s) => [s.id, s.level]));
+      assert.equal(levels['dev.attach.same'], 'DEFINED');
+      assert.equal(levels['dev.attach.reserved'], 'MUST');
+      assert.equal(
+        levels['drv.attach.reserved'],
+        'SHOULD',
+        'the heading after ends the definitions',
+      );
+    });
+
+    it('a definition that holds a keyword, at the keyword', () => {
+      const items = '- `dev.attach.same` The device MUST leave the domain as it was.';
+      const d = only(withDefinitions(items), 'definition-keyword');
+      assert.match(d.message, /Definition `dev.attach.same` holds the keyword MUST/);
+      assert.match(d.message, /"Device requirements: …"/);
+      assert.deepEqual({ line: d.source.line, column: d.source.column }, placeIn(items, 'MUST'));
+    });
+
+    it('a requirement that holds a keyword and DEFINED, at DEFINED', () => {
+      const d = only(
+        parseWith([['The driver SHOULD set', 'DEFINED: the driver SHOULD set']]),
+        'defined-in-requirement',
+      );
+      assert.match(d.message, /`drv.attach.reserved` holds both SHOULD and DEFINED/);
+      assert.equal(d.source.line, lineOf('`drv.attach.reserved`'));
+      assert.equal(
+        d.source.column,
+        mini.split('\n')[lineOf('`drv.attach.reserved`') - 1].indexOf('The driver') + 1,
+      );
+    });
+
+    it('a requirement marked DEFINED instead of under a definitions heading', () => {
+      const d = only(
+        parseWith([['The driver SHOULD set', '**DEFINED** the driver sets']]),
+        'defined-in-requirement',
+      );
+      assert.match(d.message, /move `drv.attach.reserved` under a "Driver definitions: …" heading/);
+      assert.equal(d.source.line, lineOf('`drv.attach.reserved`'));
+      assert.equal(
+        d.source.column,
+        mini.split('\n')[lineOf('`drv.attach.reserved`') - 1].indexOf('The driver') + 3,
+      );
+    });
+
+    it('a requirement with no keyword is told about definitions', () => {
+      const d = only(parseWith([['The driver SHOULD set', 'The driver sets']]), 'keyword-count');
+      assert.match(d.message, /move the item under a "Driver definitions: …" heading/);
+    });
+
+    it('a definition item keeps the ID rules of its role', () => {
+      const items = '- `drv.attach.same` Attaching leaves the domain as it was.';
+      const d = only(withDefinitions(items), 'bad-id');
+      assert.match(d.message, /sits under device statements, so its ID must start with `dev.`/);
+    });
+  });
+
   it('a keyword outside any requirement', () => {
     const d = only(
       parseWith([['| 0 | requestq | requests |', '| 0 | requestq | requests MUST go here |']]),
       'keyword-outside-requirement',
     );
     assert.match(d.message, /MUST stands outside a requirement/);
+  });
+
+  it('keywords outside a requirement, each at its place in a paragraph of several lines', () => {
+    const paragraph = 'Prose that says MUST here,\nand on a second line\nit says SHOULD and MAY.';
+    const r = parseWith([
+      ['| 1 | eventq | fault reports |', `| 1 | eventq | fault reports |\n\n${paragraph}`],
+    ]);
+    const start = mini.indexOf('| 1 | eventq | fault reports |');
+    const line = mini.slice(0, start).split('\n').length + 2;
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.message.split(' ')[2], d.source.line, d.source.column]),
+      [
+        ['MUST', line, 'Prose that says '.length + 1],
+        ['SHOULD', line + 2, 'it says '.length + 1],
+        ['MAY', line + 2, 'it says SHOULD and '.length + 1],
+      ],
+    );
   });
 
   it('an unresolved name, with the likely intended one', () => {
@@ -162,6 +265,24 @@ describe('spec-src diagnostics', () => {
     );
     assert.match(d.message, /`reserverd` is not a name of the model .*did you mean `reserved`\?/);
     assert.equal(d.source.line, lineOf('If `reserved` is not zero'));
+  });
+
+  it('hints for the first 100 distinct unknown names only; every one is still reported', () => {
+    // `reservedaa`, `reservedab`…: each two edits from `reserved`.
+    const suffix = (i: number) => String.fromCharCode(97 + Math.floor(i / 26), 97 + (i % 26));
+    const names = Array.from({ length: 120 }, (_, i) => `\`reserved${suffix(i)}\``).join(' ');
+    const r = parseWith([
+      [
+        '| 1 | eventq | fault reports |',
+        `| 1 | eventq | fault reports |\n\n${names} \`reservedaa\``,
+      ],
+    ]);
+    const unresolved = r.diagnostics.filter((d) => d.rule === 'unresolved-name');
+    assert.equal(unresolved.length, 121);
+    const hinted = unresolved.filter((d) => d.message.includes('did you mean `reserved`'));
+    assert.equal(hinted.length, 101, 'the first 100 names, and the repeat of the first');
+    assert.match(unresolved[119].message, /`reservedep` is not a name of the model \(struct/);
+    assert.doesNotMatch(unresolved[119].message, /did you mean/);
   });
 
   it('a bad scenario line: unknown field, with its place in the block', () => {
@@ -192,6 +313,36 @@ describe('spec-src diagnostics', () => {
     assert.match(messages[1], /Unknown step `frob`/);
     assert.match(messages[2], /0x100000000 does not fit in field `domain`/);
     assert.match(messages[3], /`S_INVALID` is not a status/);
+  });
+
+  it('a page precondition: `@page>=N` parses, anything else after `@` is refused', () => {
+    const good = parseWith([
+      [
+        'attach domain=1 endpoint=@ep reserved=1 => S_INVAL',
+        'needs @page>=4096\n  attach domain=1 endpoint=@ep reserved=1 => S_INVAL',
+      ],
+    ]);
+    const needs = good.model?.statements
+      .flatMap((s) => s.scenarios)
+      .flatMap((sc) => sc.steps)
+      .find((st) => st.op === 'needs');
+    assert.deepEqual(needs, {
+      op: 'needs',
+      offered: [],
+      notOffered: [],
+      minPage: '0x1000',
+      line: 1,
+    });
+    const d = only(
+      parseWith([
+        [
+          'attach domain=1 endpoint=@ep reserved=1 => S_INVAL',
+          'needs @page>4096\n  attach domain=1 endpoint=@ep reserved=1 => S_INVAL',
+        ],
+      ]),
+      'scenario',
+    );
+    assert.match(d.message, /`@page>4096` is no precondition; write `@page>=N`/);
   });
 
   it('a scenario outside a requirement', () => {

@@ -28,7 +28,7 @@ describe('render: conformance reports', () => {
     assert.equal(qemu.verdicts[0].tests[0].evidence?.reply, '00000000');
   });
 
-  it('tallies verdicts into the summary, MUST NOT and SHOULD NOT included', () => {
+  it('tallies verdicts into the summary, MUST NOT, SHOULD NOT and DEFINED included', () => {
     const v = (
       level: StatementVerdict['level'],
       verdict: StatementVerdict['verdict'],
@@ -47,8 +47,18 @@ describe('render: conformance reports', () => {
         v('SHOULD', 'pass'),
         v('MUST', 'untested'),
         v('MAY', 'not-applicable'),
+        v('DEFINED', 'fail'),
+        v('DEFINED', 'pass'),
       ]),
-      { pass: 1, fail: 4, notApplicable: 1, untested: 1, mustFailures: 2, shouldDeviations: 1 },
+      {
+        pass: 2,
+        fail: 5,
+        notApplicable: 1,
+        untested: 1,
+        mustFailures: 2,
+        definedFailures: 1,
+        shouldDeviations: 1,
+      },
     );
   });
 

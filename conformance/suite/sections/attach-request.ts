@@ -1,7 +1,7 @@
 // Device requirements: ATTACH request.
 
 import { VIRTIO_IOMMU_S_OK, VIRTIO_IOMMU_S_UNSUPP } from '../../../dist/ts/index.js';
-import { attachEndpoint, expectStatus, needEdu, startDevice } from '../device-steps.js';
+import { attachEndpoint, domainId, expectStatus, needEdu, startDevice } from '../device-steps.js';
 import { SectionTests, Untested } from '../harness.js';
 
 export const section = 'device-requirements-attach-request';
@@ -14,8 +14,9 @@ tests.it(
     const second = session.driver.eduEndpoints[1];
     if (second === undefined) throw new Untested('the target has no second endpoint');
     await startDevice(session);
-    await attachEndpoint(session, edu.endpointId);
-    await expectStatus(session, 'attach', { domain: 1n, endpoint: BigInt(second) }, [
+    const domain = await domainId(session);
+    await attachEndpoint(session, edu.endpointId, domain);
+    await expectStatus(session, 'attach', { domain, endpoint: BigInt(second) }, [
       VIRTIO_IOMMU_S_OK,
       VIRTIO_IOMMU_S_UNSUPP,
     ]);

@@ -20,7 +20,7 @@ export const tests = new SectionTests();
 tests.it(
   '[dev.config.page-sizes] every page size page_size_mask offers can be mapped',
   async (session) => {
-    const { config } = await startWithEndpointAttached(session);
+    const { config, domain } = await startWithEndpointAttached(session);
     // Each offered size up to 2 MiB, mapped at an IOVA and a physical address aligned to it.
     const sizes = [...Array(22).keys()]
       .map((bit) => 1n << BigInt(bit))
@@ -31,13 +31,15 @@ tests.it(
         `page_size_mask is 0x${config.page_size_mask.toString(16)}`,
       );
     const base = 0x40_0000n;
-    for (const [i, size] of sizes.entries()) {
+    for (const [i, page] of sizes.entries()) {
       const iova = base * BigInt(i + 1);
+      // A one-byte range cannot be asked for (drv.map.virt-end): map two one-byte pages.
+      const size = page === 1n ? 2n : page;
       await expectStatus(
         session,
         'map',
         {
-          domain: 1n,
+          domain,
           virt_start: iova,
           virt_end: iova + size - 1n,
           phys_start: session.ram.base,

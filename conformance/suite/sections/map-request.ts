@@ -12,14 +12,15 @@ tests.it(
   '[dev.map.write-only] a mapping with WRITE and without READ lets writes through',
   async (session) => {
     // Fill edu's buffer through an identity mapping of the staging page in @ep's domain.
-    const { edu } = await startWithEndpointAttached(session);
+    const { edu, domain, iova } = await startWithEndpointAttached(session);
+    const at = iova(0x1000n);
     const { staging, ram, qtest } = session;
     const pattern = patternFor('dev.map.write-only', 16);
     await expectStatus(
       session,
       'map',
       {
-        domain: 1n,
+        domain,
         virt_start: staging.base,
         virt_end: staging.base + 0xfffn,
         phys_start: staging.base,
@@ -32,16 +33,16 @@ tests.it(
       session,
       'map',
       {
-        domain: 1n,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
+        domain,
+        virt_start: at,
+        virt_end: at + 0xfffn,
         phys_start: ram.base,
         flags: BigInt(VIRTIO_IOMMU_MAP_F_WRITE),
       },
       [VIRTIO_IOMMU_S_OK],
     );
     await qtest.memset(ram.base, 16, 0);
-    await edu.fromDevice(0x1000n, 16);
+    await edu.fromDevice(at, 16);
     const arrived = await qtest.memread(ram.base, 16);
     if (!Buffer.from(arrived).equals(pattern)) {
       fail(

@@ -14,8 +14,9 @@ export const tests = new SectionTests();
 tests.it(
   '[dev.unmap.reserved-perform] UNMAP with reserved set: S_OK, or S_INVAL with or without the removal',
   async (session) => {
-    await startWithEndpointAttached(session);
-    const range = { domain: 1n, virt_start: 0x1000n, virt_end: 0x1fffn };
+    const { domain, iova } = await startWithEndpointAttached(session);
+    const at = iova(0x1000n);
+    const range = { domain, virt_start: at, virt_end: at + 0xfffn };
     await expectStatus(
       session,
       'map',
