@@ -160,9 +160,10 @@ export async function runQtestFuzz(options: QtestFuzzOptions): Promise<QtestFuzz
   const sockets: Socket[] = [];
   const timers = new Set<NodeJS.Timeout>();
   try {
+    // The clients, the silent one, and the one that checks the server is alive at the end.
     server = await startDeviceServer(options.board ?? 'q35', join(dir, 'fuzz.sock'), [
       '--max-clients',
-      String(clients + 1),
+      String(clients + 2),
     ]);
     const pid = server.process.pid!;
     report.startRssKiB = memoryKiB(pid, 'VmRSS');
@@ -239,9 +240,16 @@ export async function runQtestFuzz(options: QtestFuzzOptions): Promise<QtestFuzz
       // Still alive and answering: the silent client's board is still there too.
       const last = await connectTo(server.address);
       sockets.push(last);
-      const counter = new ReplyCounter(last);
+      const alive = new Promise<string>((resolve) => {
+        let text = '';
+        last.on('data', (data: Buffer) => {
+          text += data.toString('latin1');
+          if (text.includes('\n')) resolve(text.slice(0, text.indexOf('\n')));
+        });
+      });
       last.write('endianness\n');
-      await Promise.race([counter.until(1), exited]);
+      const answer = await Promise.race([alive, exited]);
+      if (answer !== 'OK little') report.badReplies.push(`endianness at the end: ${answer}`);
     } catch (error) {
       if (!(error instanceof Stop)) throw error;
       if (stopped !== undefined) report.crash = stopped;
