@@ -6,18 +6,55 @@
 import * as spec from '../../dist/ts/index.js';
 import type { Scenario, Step, Value } from '../../generator/model.js';
 import type { RequestVerb } from '../driver/requests.js';
-import { TargetProfile, UnknownSymbolError } from '../profile.js';
+import { requestName } from '../driver/requests.js';
+import { TargetProfile } from '../profile.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
 import { DriverView } from './driver-view.js';
 import { EduRoute } from './edu-route.js';
-import { ExpectationFailure, UntestableStep, toHex, type Evidence } from './expectation.js';
+import {
+  ExpectationFailure,
+  SuiteError,
+  UntestableStep,
+  toHex,
+  type Evidence,
+} from './expectation.js';
 import { patternFor } from './pattern.js';
 
 export type ScenarioOutcome =
-  | { outcome: 'pass' }
-  | { outcome: 'fail'; evidence: Evidence & { message: string } }
+  | {
+      outcome: 'pass';
+      /** Requests whose expectation allowed several statuses: what the device chose. */
+      choices: Choice[];
+      /** What the scenario saw that no statement it judges is about (a fault's reason). */
+      notes: string[];
+    }
+  | {
+      outcome: 'fail';
+      evidence: Evidence & { message: string };
+      /** The statement the failure is about when it is not the scenario's own. */
+      statement?: string;
+    }
   | { outcome: 'not-applicable' | 'untested'; reason: string };
+
+/** A request whose expectation allowed several statuses, and the one the device wrote. */
+export interface Choice {
+  line: number;
+  request: string;
+  status: string;
+}
+
+/**
+ * The parts of a `=> fault R` expectation and the statement each part is evidence for. A
+ * blocked access is the scenario's own statement; whether a report came at all is up to the
+ * device (no report: the scenario cannot judge its statement); the report's endpoint is
+ * dev.fault.endpoint's; its reason is no statement's yet (a note on the verdict).
+ */
+const FAULT_PART_STATEMENTS: { endpoint: string; reason: string | undefined } = {
+  endpoint: 'dev.fault.endpoint',
+  reason: undefined,
+};
+const FAULT_STATEMENTS = new Set(Object.values(FAULT_PART_STATEMENTS));
 
 /** How long to wait for fault reports after a blocked access. */
 export const FAULT_WAIT_MS = 300;
@@ -30,7 +67,7 @@ type DmaStep = Extract<Step, { op: 'dma' }>;
 /** A constant of the generated module by name (`VIRTIO_IOMMU_S_OK`). */
 export function constantValue(name: string): number {
   const value = (spec as unknown as Record<string, unknown>)[name];
-  if (typeof value !== 'number') throw new UntestableStep(`${name} is not a constant of the spec`);
+  if (typeof value !== 'number') throw new SuiteError(`${name} is not a constant of the spec`);
   return value;
 }
 
@@ -61,26 +98,30 @@ export async function runScenario(scenario: Scenario, session: Session): Promise
   try {
     await run.start();
     for (const step of scenario.steps) await run.step(step);
-    return { outcome: 'pass' };
+    return { outcome: 'pass', choices: run.choices, notes: run.notes };
   } catch (error) {
-    if (error instanceof UntestableStep || error instanceof UnknownSymbolError)
-      return { outcome: 'untested', reason: error.message };
+    if (error instanceof UntestableStep)
+      return { outcome: 'untested', reason: `line ${run.line}: ${error.message}` };
     if (error instanceof ExpectationFailure) {
       return {
         outcome: 'fail',
         evidence: { ...error.evidence, message: `line ${run.line}: ${error.evidence.message}` },
+        ...(error.statement !== undefined && { statement: error.statement }),
       };
     }
-    return {
-      outcome: 'fail',
-      evidence: { message: `line ${run.line}: ${(error as Error).message}`, ...run.lastRequest },
-    };
+    // The device broke the connection or the suite broke itself: the harness tells which.
+    if (error instanceof Error) error.message = `line ${run.line}: ${error.message}`;
+    throw error;
   }
 }
 
 class ScenarioRun {
   line = 0;
   lastRequest: { request?: string; reply?: string } = {};
+  readonly choices: Choice[] = [];
+  readonly notes: string[] = [];
+  /** The statement the scenario belongs to: `dev.fault.endpoint#3` → `dev.fault.endpoint`. */
+  readonly statement: string;
   readonly #view = new DriverView();
   #profile: TargetProfile | undefined;
   #route: EduRoute | undefined;
@@ -88,7 +129,9 @@ class ScenarioRun {
   constructor(
     readonly scenario: Scenario,
     readonly session: Session,
-  ) {}
+  ) {
+    this.statement = scenario.id.split('#')[0]!;
+  }
 
   async start(): Promise<void> {
     let accept = 0n;
@@ -155,6 +198,7 @@ class ScenarioRun {
     const result = await this.session.driver.request(verb, fields);
     this.lastRequest = { request: toHex(result.request), reply: toHex(result.reply) };
     const expect = step.expect ?? { status: ['VIRTIO_IOMMU_S_OK'] };
+    const name = requestName(result.request);
     const got =
       result.status === undefined
         ? `used length ${result.usedLen} (no status)`
@@ -165,7 +209,7 @@ class ScenarioRun {
         throw new ExpectationFailure({
           ...this.lastRequest,
           expected: `used_len ${expect.usedLen}${expect.usedLen === 0 ? ', buffer unwritten' : ''}`,
-          message: `${verb.toUpperCase()} returned ${got}${unwritten ? '' : ', and wrote to the buffer'}`,
+          message: `${name} returned ${got}${unwritten ? '' : ', and wrote to the buffer'}`,
         });
       }
       return;
@@ -176,7 +220,14 @@ class ScenarioRun {
         throw new ExpectationFailure({
           ...this.lastRequest,
           expected: `status ${expect.status.map(shortName).join('|')}`,
-          message: `${verb.toUpperCase()} returned ${got}`,
+          message: `${name} returned ${got}`,
+        });
+      }
+      if (expect.status.length > 1) {
+        this.choices.push({
+          line: step.line,
+          request: name,
+          status: shortName(spec.statusName(result.status)),
         });
       }
     }
@@ -188,7 +239,7 @@ class ScenarioRun {
     let value: unknown = config;
     for (const part of field.split('.')) value = (value as Record<string, unknown>)[part];
     if (typeof value !== 'number' && typeof value !== 'bigint') {
-      throw new UntestableStep(`virtio_iommu_config has no scalar field ${field}`);
+      throw new SuiteError(`virtio_iommu_config has no scalar field ${field}`);
     }
     const actual = BigInt(value);
     const ok = expect === 'nonzero' ? actual !== 0n : expect.some((v) => this.#value(v) === actual);
@@ -209,7 +260,7 @@ class ScenarioRun {
     const edu = driver.edu;
     const endpoint = Number(this.#value(step.endpoint));
     if (edu === undefined || edu.endpointId !== endpoint) {
-      throw new UntestableStep(
+      throw new SuiteError(
         `endpoint 0x${endpoint.toString(16)} has no DMA engine the suite can drive`,
       );
     }
@@ -289,26 +340,61 @@ class ScenarioRun {
       return;
     }
     if (reached !== undefined) {
-      throw new ExpectationFailure({
+      const failure = {
         expected:
           expect.result === 'fault' ? `blocked, fault ${shortName(expect.reason)}` : 'blocked',
         message: `${describe} was not blocked: it ${where} (${seen})`,
-      });
+      };
+      // A scenario of a statement about fault reports cannot judge them when no fault
+      // happened; whether the access may pass is for the isolation statements' own tests.
+      if (expect.result === 'fault' && FAULT_STATEMENTS.has(this.statement))
+        throw new UntestableStep(`${failure.message}, so there was no fault to report`);
+      throw new ExpectationFailure(failure);
     }
-    if (expect.result === 'fault') {
-      const reason = constantValue(expect.reason);
-      const endpoint = this.session.driver.edu!.endpointId;
-      const match = faults.some((f) => f.reason === reason && f.endpoint === endpoint);
-      if (!match) {
-        const got = faults.map(
-          (f) => `${spec.faultReasonName(f.reason)} for endpoint 0x${f.endpoint.toString(16)}`,
-        );
-        throw new ExpectationFailure({
-          expected: `a fault report ${shortName(expect.reason)} for endpoint 0x${endpoint.toString(16)}`,
-          message: `${describe} was blocked; fault reports within ${FAULT_WAIT_MS} ms: ${got.join('; ') || 'none'}`,
-        });
-      }
+    if (expect.result === 'fault') this.#judgeFault(describe, expect.reason, faults);
+  }
+
+  /** Judges each part of a fault report against the statement it is evidence for. */
+  #judgeFault(describe: string, reasonName: string, faults: spec.Fault[]): void {
+    const endpoint = this.session.driver.edu!.endpointId;
+    const got =
+      faults
+        .map((f) => `${spec.faultReasonName(f.reason)} for endpoint 0x${f.endpoint.toString(16)}`)
+        .join('; ') || 'none';
+    if (faults.length === 0) {
+      throw new UntestableStep(
+        `${describe} was blocked, and the device reported no fault within ${FAULT_WAIT_MS} ms (reporting faults is up to the device)`,
+      );
     }
+    this.#judgePart(FAULT_PART_STATEMENTS.endpoint, {
+      holds: faults.some((f) => f.endpoint === endpoint),
+      expected: `a fault report for endpoint 0x${endpoint.toString(16)}`,
+      message: `${describe} was blocked; fault reports within ${FAULT_WAIT_MS} ms: ${got}`,
+    });
+    const reason = constantValue(reasonName);
+    this.#judgePart(FAULT_PART_STATEMENTS.reason, {
+      holds: faults.some((f) => f.endpoint === endpoint && f.reason === reason),
+      expected: `a fault report ${shortName(reasonName)} for endpoint 0x${endpoint.toString(16)}`,
+      message: `${describe} was blocked; fault reports within ${FAULT_WAIT_MS} ms: ${got}`,
+    });
+  }
+
+  /**
+   * One part of an expectation, evidence for `statement`: the scenario's own statement fails
+   * on it; another statement's failure is reported against that one; a part no statement is
+   * about becomes a note.
+   */
+  #judgePart(
+    statement: string | undefined,
+    part: { holds: boolean; expected: string; message: string },
+  ): void {
+    if (part.holds) return;
+    const evidence = { expected: part.expected, message: part.message };
+    if (statement === undefined) {
+      this.notes.push(`line ${this.line}: expected ${part.expected}; ${part.message}`);
+      return;
+    }
+    throw new ExpectationFailure(evidence, statement === this.statement ? undefined : statement);
   }
 }
 
