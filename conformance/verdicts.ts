@@ -112,13 +112,14 @@ export function summarize(
 }
 
 /**
- * Exit status of a run: 1 when the device fails (a MUST, a robustness finding such as a crash
- * guest input caused, or with `strict` a SHOULD); else 2 when the run stopped before every
- * test ran; else 0. Suite errors alone never fail the device.
+ * Exit status of a run: 1 when the device fails (a MUST or DEFINED statement, a robustness
+ * finding such as a crash guest input caused, or with `strict` a SHOULD); else 2 when the run
+ * stopped before every test ran; else 0. Suite errors alone never fail the device.
  */
 export function exitCode(summary: ReportSummary, strict: boolean, stopped = false): number {
   if (
     summary.mustFailures > 0 ||
+    summary.definedFailures > 0 ||
     summary.robustnessFindings > 0 ||
     (strict && summary.shouldDeviations > 0)
   )

@@ -1,4 +1,4 @@
-// `viommu device --board q35|arm64-virt|FILE.json --listen unix:PATH|tcp:[HOST:]PORT`:
+// `viommu device --board PRESET|FILE.json --listen unix:PATH|tcp:[HOST:]PORT`:
 // serves the reference device over qtest until SIGINT or SIGTERM (or `signal` aborts), then
 // closes the server and removes the socket. Driver findings go to stderr as they happen.
 
@@ -56,8 +56,9 @@ export async function runDeviceCommand(
     return 1;
   }
   try {
-    // The schema cannot say everything a device refuses (two MSI regions, say): building one
-    // board now reports that here, rather than as every client's connection being dropped.
+    // The loader cannot say everything a device refuses (more RESV_MEM properties than
+    // probe_size holds, say): building one board now reports that here, rather than as every
+    // client's connection being dropped.
     createBoard(description, { iommuModel });
   } catch (error) {
     stderr(`viommu device: ${opts.board}: ${(error as Error).message}\n`);

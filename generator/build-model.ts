@@ -20,11 +20,17 @@ export interface BuildResult {
   sources: SpecSources;
 }
 
-/** The Markdown files of `specDir` in name order; paths are relative to `baseDir`. */
+/** Markdown files of spec-src that are about the spec, not part of it. */
+const NOT_SPEC = /^(readme|changelog)\.md$/i;
+
+/**
+ * The Markdown files of `specDir` in name order (README.md and CHANGELOG.md aside); paths are
+ * relative to `baseDir`.
+ */
 export function readSpecSources(specDir: string, baseDir: string): SpecSources {
   const path = (name: string) => relative(baseDir, join(specDir, name)) || name;
   const files = readdirSync(specDir)
-    .filter((n) => n.endsWith('.md') && !/^readme\.md$/i.test(n))
+    .filter((n) => n.endsWith('.md') && !NOT_SPEC.test(n))
     .sort()
     .map((n) => new VFile({ path: path(n), value: readFileSync(join(specDir, n), 'utf8') }));
   const retiredPath = join(specDir, 'retired-ids.txt');

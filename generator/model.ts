@@ -9,7 +9,12 @@ export interface SourcePlace {
 
 export type ScalarType = 'u8' | 'le16' | 'le32' | 'le64';
 export type Role = 'device' | 'driver';
-export type Level = 'MUST' | 'MUST NOT' | 'SHOULD' | 'SHOULD NOT' | 'MAY';
+/**
+ * The strength of a statement: one of the RFC 2119 keywords its text holds, or `DEFINED` for
+ * behaviour the spec defines without a keyword (the meaning of an operation). A failed
+ * DEFINED statement fails conformance like a MUST.
+ */
+export type Level = 'MUST' | 'MUST NOT' | 'SHOULD' | 'SHOULD NOT' | 'MAY' | 'DEFINED';
 export type RequestPart = 'readable' | 'writable';
 
 export interface Section {

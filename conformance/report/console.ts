@@ -80,7 +80,7 @@ export function formatConsoleReport(report: ConformanceReport): string {
   const s = report.summary;
   lines.push(
     '',
-    `${s.pass} pass, ${s.fail} fail (${s.mustFailures} MUST, ${s.shouldDeviations} SHOULD), ${s.notApplicable} not applicable, ${s.untested} untested, ${s.error} error; ${s.robustnessFindings} robustness findings; ${(report.durationMs / 1000).toFixed(1)} s`,
+    `${s.pass} pass, ${s.fail} fail (${s.mustFailures} MUST, ${s.definedFailures} DEFINED, ${s.shouldDeviations} SHOULD), ${s.notApplicable} not applicable, ${s.untested} untested, ${s.error} error; ${s.robustnessFindings} robustness findings; ${(report.durationMs / 1000).toFixed(1)} s`,
   );
   if (report.stopped !== undefined)
     lines.push(`The run stopped early: ${report.stopped}. The tests it did not run are errors.`);

@@ -5,8 +5,7 @@
 
 import * as spec from '../../dist/ts/index.js';
 import type { Scenario, Step, Value } from '../../generator/model.js';
-import type { RequestVerb } from '../driver/requests.js';
-import { requestName } from '../driver/requests.js';
+import { FieldError, requestName, type RequestVerb } from '../driver/requests.js';
 import { TargetProfile } from '../profile.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
@@ -195,7 +194,13 @@ class ScenarioRun {
     const fields: Record<string, bigint> = {};
     for (const [path, value] of Object.entries(step.fields)) fields[path] = this.#value(value);
     const verb = step.verb as RequestVerb;
-    const result = await this.session.driver.request(verb, fields);
+    const result = await this.session.driver.request(verb, fields).catch((error: unknown) => {
+      // The parser checked every literal, so a value that does not fit its field came from a
+      // symbol of this target (`@domain_range.end+1` on a device whose range ends at 2^32-1).
+      if (error instanceof FieldError)
+        throw new UntestableStep(`${error.message} on this target (line ${step.line})`);
+      throw error;
+    });
     this.lastRequest = { request: toHex(result.request), reply: toHex(result.reply) };
     const expect = step.expect ?? { status: ['VIRTIO_IOMMU_S_OK'] };
     const name = requestName(result.request);

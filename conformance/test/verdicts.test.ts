@@ -30,6 +30,7 @@ const cases: Cases = {
     statement('dev.c', 'SHOULD'),
     statement('dev.d', 'MAY'),
     statement('dev.config.bypass-system-reset', 'SHOULD'),
+    statement('dev.e', 'DEFINED'),
   ],
 };
 const record = (
@@ -63,6 +64,7 @@ describe('verdicts', () => {
     record('[dev.b] one', 'pass'),
     record('[dev.b] two', 'not-applicable', { reason: 'needs F_PROBE: not offered' }),
     record('[dev.c] one', 'not-applicable', { reason: 'needs F_PROBE: not offered' }),
+    record('[dev.e] one', 'fail', { evidence: { message: 'reached 0x2000, not 0x1000' } }),
   ];
   const verdicts = computeVerdicts(cases, records);
 
@@ -75,6 +77,7 @@ describe('verdicts', () => {
         ['dev.c', 'not-applicable'],
         ['dev.d', 'untested'],
         ['dev.config.bypass-system-reset', 'untested'],
+        ['dev.e', 'fail'],
       ],
     );
     assert.equal(verdicts[0]!.reason, 'status S_OK');
@@ -82,21 +85,25 @@ describe('verdicts', () => {
     assert.match(verdicts[4]!.reason!, /system reset/);
   });
 
-  it('counts MUST failures and SHOULD deviations; a MUST failure exits 1, a SHOULD only with --strict', () => {
+  it('counts MUST and DEFINED failures and SHOULD deviations; MUST and DEFINED exit 1, a SHOULD only with --strict', () => {
     const summary = summarize(verdicts);
     assert.deepEqual(summary, {
       pass: 1,
-      fail: 1,
+      fail: 2,
       notApplicable: 1,
       untested: 2,
       error: 0,
       mustFailures: 1,
+      definedFailures: 1,
       shouldDeviations: 0,
       robustnessFindings: 0,
     });
     assert.equal(exitCode(summary, false), 1);
-    assert.equal(exitCode({ ...summary, mustFailures: 0, shouldDeviations: 1 }, false), 0);
-    assert.equal(exitCode({ ...summary, mustFailures: 0, shouldDeviations: 1 }, true), 1);
+    assert.equal(exitCode({ ...summary, mustFailures: 0 }, false), 1, 'a DEFINED failure is fatal');
+    assert.equal(exitCode({ ...summary, definedFailures: 0 }, false), 1, 'a MUST failure is fatal');
+    const deviation = { ...summary, mustFailures: 0, definedFailures: 0, shouldDeviations: 1 };
+    assert.equal(exitCode(deviation, false), 0);
+    assert.equal(exitCode(deviation, true), 1);
   });
 
   it('fails the run on a robustness finding; a run that stopped early exits 2; suite errors alone 0', () => {
@@ -133,6 +140,11 @@ describe('verdicts', () => {
     const xml = formatJunitReport(report);
     assert.match(xml, /<failure message="status S_OK"/);
     assert.match(xml, /expected: status S_INVAL/);
+    assert.match(xml, /name="ref: dev.e \(DEFINED\)"/);
+    assert.throws(
+      () => checkReportSchema({ ...report, summary: { ...report.summary, definedFailures: -1 } }),
+      /definedFailures/,
+    );
   });
 });
 

@@ -1,5 +1,7 @@
 // A board: guest RAM, virtual time, the PCI host with the virtio-iommu function and the edu
-// endpoints a description lists, and the CPU's view of it all for the qtest server. The
+// endpoints a description lists, with the chipset `chipset: "q35"` asks for (QEMU's host
+// bridge at 00:00.0 and the reset control register at port 0xcf9), and the CPU's view of it
+// all for the qtest server. The
 // IOMMU core plugs in through `iommuModel`: it is both the virtio device model behind the
 // virtio-pci function and the translation every endpoint's DMA goes through.
 
@@ -12,6 +14,8 @@ import { FindingLog } from './findings.js';
 import { GuestRam } from './guest-ram.js';
 import { MemoryMap } from './memory-map.js';
 import { PciHost } from './pci/pci-host.js';
+import { Q35HostBridge } from './pci/q35-host-bridge.js';
+import { RESET_CONTROL_PORT, ResetControl } from './reset-control.js';
 import { VirtualClock, type HostClock } from './virtual-clock.js';
 
 /** What the IOMMU core gets when the board creates it. */
@@ -46,6 +50,8 @@ export class Board implements QtestTarget {
   readonly iommuFunction: VirtioPciFunction;
   readonly iommu: IommuModel;
   readonly endpoints: readonly EduDevice[];
+  /** With `chipset: "q35"`: port 0xcf9, whose RST_CPU bit resets the system. */
+  readonly resetControl: ResetControl | undefined;
 
   constructor(description: BoardDescription, options: BoardOptions) {
     this.description = description;
@@ -67,6 +73,10 @@ export class Board implements QtestTarget {
         })),
     });
     this.iommu = iommu!;
+    if (description.chipset === 'q35') {
+      this.pci.attach(new Q35HostBridge());
+      this.resetControl = new ResetControl(() => this.systemReset());
+    }
     this.pci.attach(this.iommuFunction);
     this.endpoints = description.endpoints.map(
       (endpoint) =>
@@ -81,6 +91,18 @@ export class Board implements QtestTarget {
     for (const endpoint of this.endpoints) this.pci.attach(endpoint);
   }
 
+  /**
+   * What a reset of the whole machine does to it: every PCI function goes back to its
+   * power-on configuration and resets its device (the IOMMU forgets its domains, mappings
+   * and features, and bypass takes its first value again), and the reset control register
+   * clears. RAM, virtual time, the latched PCI configuration address and the findings
+   * stay, as on QEMU 7.2's q35.
+   */
+  systemReset(): void {
+    this.pci.systemReset();
+    this.resetControl?.reset();
+  }
+
   // ---- QtestTarget ---------------------------------------------------------------------
 
   syncTime(): void {
@@ -88,12 +110,16 @@ export class Board implements QtestTarget {
   }
 
   portRead(port: number, size: PortSize): number {
+    if (port === RESET_CONTROL_PORT && this.resetControl) return this.resetControl.read();
     // Unclaimed ports float high, as on a PC.
     return this.pci.ioRead(port, size) ?? (size === 4 ? 0xffffffff : (1 << (8 * size)) - 1);
   }
 
   portWrite(port: number, size: PortSize, value: number): void {
-    this.pci.ioWrite(port, size, value);
+    // Any access at 0xcf9 goes to the reset control register, inside the PCI host's
+    // 0xcf8-0xcfb: QEMU gives it priority over the configuration address there.
+    if (port === RESET_CONTROL_PORT && this.resetControl) this.resetControl.write(value);
+    else this.pci.ioWrite(port, size, value);
   }
 
   memoryRead(address: bigint, length: number): Uint8Array | undefined {

@@ -46,13 +46,21 @@ export interface EndpointDescription {
 export interface BoardDescription {
   readonly name: string;
   readonly description?: string;
+  /** "q35": QEMU's host bridge at 00:00.0 and the reset control register at port 0xcf9. */
+  readonly chipset?: 'q35';
   readonly ram_size: number;
   readonly iommu: IommuDescription;
   readonly endpoints: readonly EndpointDescription[];
 }
 
 /** The boards under device-ref/boards/, by name. */
-export const BOARD_PRESETS = ['q35', 'arm64-virt'] as const;
+export const BOARD_PRESETS = [
+  'q35',
+  'arm64-virt',
+  'narrow',
+  'byte-granular',
+  'multi-resv',
+] as const;
 
 export class BoardDescriptionError extends Error {
   constructor(
@@ -72,6 +80,7 @@ interface RangeJson {
 interface BoardJson {
   name: string;
   description?: string;
+  chipset?: 'q35';
   ram_size: number;
   iommu: Omit<IommuDescription, 'page_size_mask' | 'input_range'> & {
     page_size_mask: string;
@@ -102,13 +111,15 @@ export function parseBoardDescription(json: unknown, source: string): BoardDescr
   }
   const board = json as BoardJson;
   const problems: string[] = [];
-  const slots = new Map<number, string>([[board.iommu.slot, '/iommu/slot']]);
-  board.endpoints.forEach((endpoint, i) => {
-    const other = slots.get(endpoint.slot);
-    if (other !== undefined)
-      problems.push(`/endpoints/${i}/slot ${endpoint.slot} is already used by ${other}`);
-    slots.set(endpoint.slot, `/endpoints/${i}/slot`);
-  });
+  const slots = new Map<number, string>();
+  if (board.chipset === 'q35') slots.set(0, '/chipset (the q35 host bridge)');
+  const claim = (slot: number, path: string) => {
+    const other = slots.get(slot);
+    if (other !== undefined) problems.push(`${path} ${slot} is already used by ${other}`);
+    slots.set(slot, path);
+  };
+  claim(board.iommu.slot, '/iommu/slot');
+  board.endpoints.forEach((endpoint, i) => claim(endpoint.slot, `/endpoints/${i}/slot`));
   const checkRange = (path: string, start: bigint, end: bigint) => {
     if (start > end) problems.push(`${path} starts after it ends`);
   };
@@ -122,12 +133,8 @@ export function parseBoardDescription(json: unknown, source: string): BoardDescr
   );
   const pageSizeMask = BigInt(iommu.page_size_mask);
   if (pageSizeMask === 0n) problems.push('/iommu/page_size_mask must offer at least one page size');
-  const endpoints = board.endpoints.map((endpoint, i) => ({
-    slot: endpoint.slot,
-    kind: endpoint.kind,
-    endpoint: endpoint.slot << 3,
-    dma_mask: endpoint.dma_mask === undefined ? EDU_DEFAULT_DMA_MASK : BigInt(endpoint.dma_mask),
-    reserved_regions: endpoint.reserved_regions.map((region, j) => {
+  const endpoints = board.endpoints.map((endpoint, i) => {
+    const regions = endpoint.reserved_regions.map((region, j) => {
       const resolved = {
         subtype: region.subtype,
         start: BigInt(region.start),
@@ -135,19 +142,54 @@ export function parseBoardDescription(json: unknown, source: string): BoardDescr
       };
       checkRange(`/endpoints/${i}/reserved_regions/${j}`, resolved.start, resolved.end);
       return resolved;
-    }),
-  }));
+    });
+    checkReservedRegions(`/endpoints/${i}/reserved_regions`, regions, problems);
+    return {
+      slot: endpoint.slot,
+      kind: endpoint.kind,
+      endpoint: endpoint.slot << 3,
+      dma_mask: endpoint.dma_mask === undefined ? EDU_DEFAULT_DMA_MASK : BigInt(endpoint.dma_mask),
+      reserved_regions: regions,
+    };
+  });
   if (problems.length > 0) throw new BoardDescriptionError(source, problems);
   return {
     name: board.name,
     ...(board.description !== undefined && { description: board.description }),
+    ...(board.chipset !== undefined && { chipset: board.chipset }),
     ram_size: board.ram_size,
     iommu: { ...iommu, page_size_mask: pageSizeMask, input_range: inputRange },
     endpoints,
   };
 }
 
-/** A preset name ("q35", "arm64-virt") or the path of a board JSON file. */
+/**
+ * What the device presents of an endpoint's regions: one MSI region at most
+ * (dev.resv-mem.single-msi) and no two that overlap (dev.resv-mem.no-overlap).
+ */
+function checkReservedRegions(
+  path: string,
+  regions: readonly ReservedRegion[],
+  problems: string[],
+): void {
+  const msi = regions.flatMap((region, j) => (region.subtype === 'MSI' ? [j] : []));
+  if (msi.length > 1) {
+    problems.push(
+      `${path} has ${msi.length} MSI regions (${msi.map((j) => `/${j}`).join(', ')}); a device presents one at most (dev.resv-mem.single-msi)`,
+    );
+  }
+  regions.forEach((a, j) => {
+    regions.slice(j + 1).forEach((b, k) => {
+      if (a.start <= b.end && b.start <= a.end && a.start <= a.end && b.start <= b.end) {
+        problems.push(
+          `${path}/${j} and ${path}/${j + 1 + k} overlap; a device presents disjoint regions (dev.resv-mem.no-overlap)`,
+        );
+      }
+    });
+  });
+}
+
+/** A preset name (BOARD_PRESETS) or the path of a board JSON file. */
 export function loadBoardDescription(nameOrFile: string): BoardDescription {
   const preset = (BOARD_PRESETS as readonly string[]).includes(nameOrFile);
   const file = preset

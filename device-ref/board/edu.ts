@@ -12,6 +12,8 @@
 // Differences from QEMU 7.2: the factorial is computed at once (status bit 0 never shows),
 // there is no MSI capability (interrupts are INTx only, visible as PCI status bit 3), and a
 // transfer whose edu side leaves the buffer is refused with a finding where QEMU 7.2 aborts.
+// As in QEMU 7.2, whose edu has no reset handler, a system reset resets the PCI
+// configuration only: the registers, the buffer and a transfer under way stay.
 
 import { hex } from '../hex.js';
 import { BusMasterDma, type DmaHost } from './bus-master-dma.js';

@@ -59,8 +59,7 @@ export interface IommuCoreOptions {
   probeSize: number;
   /**
    * The first value of `bypass` (used with F_BYPASS_CONFIG), 1 if the board wants
-   * (dev.config.bypass-initial). A system reset builds the board,
-   * and so the device, anew: bypass goes back to this value (dev.config.bypass-system-reset).
+   * (dev.config.bypass-initial). A system reset puts it back (dev.config.bypass-system-reset).
    */
   bypass: 0 | 1;
   /** Live mappings over all domains; a MAP beyond this gets VIRTIO_IOMMU_S_NOMEM. */
@@ -503,6 +502,16 @@ export class IommuCore {
       endpoint.domain = undefined;
       endpoint.probed = false;
     }
+  }
+
+  /**
+   * System reset: a device reset, and `bypass` goes back to its first value
+   * (dev.config.bypass-system-reset).
+   */
+  systemReset(): void {
+    this.reset();
+    this.#bypass = this.options.bypass;
+    this.#config = this.#encodeConfig();
   }
 }
 

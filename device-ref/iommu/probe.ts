@@ -3,7 +3,7 @@
 // dev.probe.property-reserved, dev.probe.length, dev.probe.next-offset,
 // dev.probe.short-buffer-untouched, dev.probe.short-buffer-inval, dev.probe.zero-fill,
 // dev.resv-mem.reserved. (dev.probe.unoffered-* belong to the dispatcher, which does not
-// call this handler when the device does not offer VIRTIO_IOMMU_F_PROBE.)
+// call this handler unless VIRTIO_IOMMU_F_PROBE was negotiated.)
 
 import {
   encodeProbeResvMem,

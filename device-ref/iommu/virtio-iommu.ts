@@ -159,6 +159,11 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
     this.#backlog.length = 0;
   }
 
+  systemReset(): void {
+    this.core.systemReset();
+    this.#backlog.length = 0;
+  }
+
   queueNotified(index: number, queue: QueueAccess): void {
     if (index === REQUEST_QUEUE) {
       for (let chain = queue.pop(); chain; chain = queue.pop())
@@ -204,9 +209,13 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
         },
       );
     }
-    if (type === VIRTIO_IOMMU_T_PROBE && !this.core.offers(VIRTIO_IOMMU_F_PROBE)) {
+    // The device acts on the features negotiated only: a PROBE without VIRTIO_IOMMU_F_PROBE
+    // negotiated is treated as by a device that does not offer it.
+    if (type === VIRTIO_IOMMU_T_PROBE && !this.core.negotiated(VIRTIO_IOMMU_F_PROBE)) {
       findings.observe(
-        'VIRTIO_IOMMU_T_PROBE, but the device does not offer VIRTIO_IOMMU_F_PROBE; it returned the buffer unwritten',
+        this.core.offers(VIRTIO_IOMMU_F_PROBE)
+          ? 'VIRTIO_IOMMU_T_PROBE, but the driver did not accept VIRTIO_IOMMU_F_PROBE; the device returned the buffer unwritten, as without the feature'
+          : 'VIRTIO_IOMMU_T_PROBE, but the device does not offer VIRTIO_IOMMU_F_PROBE; it returned the buffer unwritten',
       );
       return NOTHING;
     }

@@ -130,4 +130,26 @@ describe('board descriptions', () => {
       },
     );
   });
+
+  it('dev.resv-mem.single-msi, dev.resv-mem.no-overlap: refuses two MSI regions and overlapping regions', () => {
+    const board = valid();
+    board.endpoints[0]!.reserved_regions = [
+      { subtype: 'MSI', start: '0x1000', end: '0x1fff' },
+      { subtype: 'RESERVED', start: '0x3000', end: '0x3fff' },
+      { subtype: 'MSI', start: '0x2000', end: '0x2fff' },
+      { subtype: 'RESERVED', start: '0x3fff', end: '0x4fff' },
+    ] as never[];
+    assert.throws(
+      () => parseBoardDescription(board, 'b.json'),
+      (error: BoardDescriptionError) => {
+        assert.deepEqual(error.problems, [
+          '/endpoints/0/reserved_regions has 2 MSI regions (/0, /2); a device presents one at most (dev.resv-mem.single-msi)',
+          '/endpoints/0/reserved_regions/1 and /endpoints/0/reserved_regions/3 overlap; a device presents disjoint regions (dev.resv-mem.no-overlap)',
+        ]);
+        return true;
+      },
+    );
+    board.endpoints[0]!.reserved_regions.splice(2, 2);
+    assert.equal(parseBoardDescription(board, 'b.json').endpoints[0]!.reserved_regions.length, 2);
+  });
 });

@@ -63,11 +63,11 @@ describe('viommu device (runDeviceCommand)', () => {
   });
 
   it('refuses at start a board the schema accepts but the device cannot be', async () => {
-    // Two MSI regions break dev.resv-mem.single-msi: the IOMMU core refuses them, and the
-    // command must say so before it listens rather than drop every client.
-    const file = join(dir, 'two-msi.json');
+    // Two RESV_MEM properties (48 bytes) do not fit in a probe_size of 32: the IOMMU core
+    // refuses that, and the command must say so before it listens rather than drop every client.
+    const file = join(dir, 'small-probe.json');
     const board = {
-      name: 'two-msi',
+      name: 'small-probe',
       ram_size: 0x200000,
       iommu: {
         slot: 1,
@@ -75,7 +75,7 @@ describe('viommu device (runDeviceCommand)', () => {
         page_size_mask: '0xfffffffffffff000',
         input_range: { start: '0x0', end: '0xffffffffffffffff' },
         domain_range: { start: 0, end: 65535 },
-        probe_size: 512,
+        probe_size: 32,
         bypass: false,
       },
       endpoints: [
@@ -84,7 +84,7 @@ describe('viommu device (runDeviceCommand)', () => {
           kind: 'edu',
           reserved_regions: [
             { subtype: 'MSI', start: '0x8090000', end: '0x809ffff' },
-            { subtype: 'MSI', start: '0x80a0000', end: '0x80affff' },
+            { subtype: 'RESERVED', start: '0x80a0000', end: '0x80affff' },
           ],
         },
       ],
@@ -102,7 +102,7 @@ describe('viommu device (runDeviceCommand)', () => {
     });
     assert.equal(code, 1);
     assert.equal(listened, false);
-    assert.match(err, /viommu device: .*two-msi\.json: .*more than one MSI region/);
+    assert.match(err, /viommu device: .*small-probe\.json: .*do not fit in probe_size 32/);
   });
 
   it('fails with a message for a bad board, a bad address or missing options', async () => {

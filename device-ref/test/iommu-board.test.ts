@@ -12,11 +12,6 @@ import {
   SIZEOF_VIRTIO_IOMMU_REQ_ATTACH_DRIVER_PART,
   SIZEOF_VIRTIO_IOMMU_REQ_MAP_DRIVER_PART,
   SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART,
-  VIRTIO_IOMMU_F_BYPASS_CONFIG,
-  VIRTIO_IOMMU_F_DOMAIN_RANGE,
-  VIRTIO_IOMMU_F_INPUT_RANGE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_F_MMIO,
   VIRTIO_IOMMU_F_PROBE,
   VIRTIO_IOMMU_FAULT_F_ADDRESS,
   VIRTIO_IOMMU_FAULT_F_READ,
@@ -29,192 +24,19 @@ import {
   VIRTIO_IOMMU_T_MAP,
   VIRTIO_IOMMU_T_PROBE,
 } from '../../dist/ts/index.js';
-import { createBoard, type Board } from '../board/board.js';
-import { loadBoardDescription } from '../board/description.js';
-import { createIommuModel } from '../iommu/virtio-iommu.js';
-import { executeCommandLine } from '../qtest/dispatch.js';
-
-const IOMMU_SLOT = 1;
-const EDU_SLOT = 2;
-const EDU_ENDPOINT = EDU_SLOT << 3;
-const VIRTIO_BAR = 0xe000_0000n;
-const EDU_BAR = 0xe100_0000n;
-// virtio-pci common configuration, ISR at +0x1000, device config at +0x2000, notify at
-// +0x3000 (queue i at +4i): where the board's transport puts them in BAR 4.
-const CC = { driverFeatureSelect: 0x08, driverFeature: 0x0c, status: 0x14, queueSelect: 0x16 };
-const QUEUE = { size: 0x18, enable: 0x1c, desc: 0x20, driver: 0x28, device: 0x30 };
-const DEVICE_CFG = 0x2000n;
-const NOTIFY = 0x3000n;
-const F_NEXT = 1;
-const F_WRITE = 2;
-const EDU = { src: 0x80, dst: 0x88, cnt: 0x90, cmd: 0x98 };
-const head = (type: number) => ({ type, reserved: new Uint8Array(3) });
-
-/** A driver of one virtqueue, rings at `base`: descriptors, avail at +0x1000, used at +0x2000. */
-class Ring {
-  #avail = 0;
-  #used = 0;
-
-  constructor(
-    readonly driver: Driver,
-    readonly index: number,
-    readonly size: number,
-    readonly base: bigint,
-  ) {}
-
-  setUp(): void {
-    const d = this.driver;
-    d.write(VIRTIO_BAR + BigInt(CC.queueSelect), 2, this.index);
-    d.write(VIRTIO_BAR + BigInt(QUEUE.size), 2, this.size);
-    for (const [offset, at] of [
-      [QUEUE.desc, this.base],
-      [QUEUE.driver, this.base + 0x1000n],
-      [QUEUE.device, this.base + 0x2000n],
-    ] as const) {
-      d.write(VIRTIO_BAR + BigInt(offset), 4, at & 0xffff_ffffn);
-      d.write(VIRTIO_BAR + BigInt(offset + 4), 4, at >> 32n);
-    }
-    d.write(VIRTIO_BAR + BigInt(QUEUE.enable), 2, 1);
-  }
-
-  /** Makes a chain of buffers available (writable ones flagged) and notifies the device. */
-  offer(buffers: { addr: bigint; len: number; writable: boolean }[]): void {
-    const first = (this.#avail * 4) % this.size;
-    buffers.forEach((b, i) => {
-      const at = this.base + BigInt(16 * (first + i));
-      const next = i + 1 < buffers.length;
-      this.driver.write(at, 8, b.addr);
-      this.driver.write(at + 8n, 4, b.len);
-      this.driver.write(at + 12n, 2, (next ? F_NEXT : 0) | (b.writable ? F_WRITE : 0));
-      this.driver.write(at + 14n, 2, next ? first + i + 1 : 0);
-    });
-    const avail = this.base + 0x1000n;
-    this.driver.write(avail + BigInt(4 + 2 * (this.#avail % this.size)), 2, first);
-    this.#avail++;
-    this.driver.write(avail + 2n, 2, this.#avail);
-    this.driver.write(VIRTIO_BAR + NOTIFY + BigInt(4 * this.index), 2, this.index);
-  }
-
-  /** The used lengths the device returned since the last call. */
-  takeUsed(): number[] {
-    const used = this.base + 0x2000n;
-    const idx = Number(this.driver.read(used + 2n, 2));
-    const lengths: number[] = [];
-    for (; this.#used !== idx; this.#used = (this.#used + 1) & 0xffff) {
-      lengths.push(
-        Number(this.driver.read(used + 4n + BigInt(8 * (this.#used % this.size)) + 4n, 4)),
-      );
-    }
-    return lengths;
-  }
-}
-
-class Driver {
-  readonly board: Board = createBoard(loadBoardDescription('q35'), {
-    iommuModel: createIommuModel,
-  });
-  readonly requests = new Ring(this, 0, 16, 0x10_0000n);
-  readonly events = new Ring(this, 1, 8, 0x11_0000n);
-
-  line(text: string): string {
-    const reply = executeCommandLine(this.board, text);
-    if (!reply.startsWith('OK')) throw new Error(`${text} → ${reply}`);
-    return reply;
-  }
-
-  read(address: bigint, size: 1 | 2 | 4 | 8): bigint {
-    return BigInt(this.line(`read${{ 1: 'b', 2: 'w', 4: 'l', 8: 'q' }[size]} ${address}`).slice(3));
-  }
-
-  write(address: bigint, size: 1 | 2 | 4 | 8, value: number | bigint): void {
-    this.line(`write${{ 1: 'b', 2: 'w', 4: 'l', 8: 'q' }[size]} ${address} ${value}`);
-  }
-
-  bytes(address: bigint, length: number): Uint8Array {
-    return new Uint8Array(Buffer.from(this.line(`read ${address} ${length}`).slice(5), 'hex'));
-  }
-
-  put(address: bigint, data: Uint8Array): void {
-    this.line(`write ${address} ${data.length} 0x${Buffer.from(data).toString('hex')}`);
-  }
-
-  configWrite(slot: number, offset: number, size: 2 | 4, value: number): void {
-    this.line(`outl 0xcf8 ${0x8000_0000 | (slot << 11) | (offset & 0xfc)}`);
-    this.line(`out${size === 2 ? 'w' : 'l'} ${0xcfc + (offset & 3)} ${value}`);
-  }
-
-  /** BARs, bus mastering, features, both queues, DRIVER_OK. */
-  start(features: number): void {
-    this.configWrite(IOMMU_SLOT, 0x20, 4, Number(VIRTIO_BAR));
-    this.configWrite(IOMMU_SLOT, 0x24, 4, 0);
-    this.configWrite(IOMMU_SLOT, 0x04, 2, 0x6);
-    this.configWrite(EDU_SLOT, 0x10, 4, Number(EDU_BAR));
-    this.configWrite(EDU_SLOT, 0x04, 2, 0x6);
-    const status = VIRTIO_BAR + BigInt(CC.status);
-    for (const value of [0, 1, 3]) this.write(status, 1, value);
-    this.write(VIRTIO_BAR + BigInt(CC.driverFeatureSelect), 4, 0);
-    this.write(VIRTIO_BAR + BigInt(CC.driverFeature), 4, features);
-    this.write(VIRTIO_BAR + BigInt(CC.driverFeatureSelect), 4, 1);
-    this.write(VIRTIO_BAR + BigInt(CC.driverFeature), 4, 1); // VIRTIO_F_VERSION_1
-    this.write(status, 1, 0xb);
-    assert.equal(this.read(status, 1), 0xbn, 'FEATURES_OK');
-    this.requests.setUp();
-    this.events.setUp();
-    this.write(status, 1, 0xf);
-  }
-
-  /** Sends a request: readable part at 0x120000, writable part at 0x130000; returns used length and the writable bytes. */
-  request(readable: Uint8Array, writable: number): { used: number; reply: Uint8Array } {
-    this.put(0x12_0000n, readable);
-    this.line(`memset 0x130000 ${writable} 0xee`);
-    this.requests.offer([
-      { addr: 0x12_0000n, len: readable.length, writable: false },
-      { addr: 0x13_0000n, len: writable, writable: true },
-    ]);
-    const [used] = this.requests.takeUsed();
-    return { used: used!, reply: this.bytes(0x13_0000n, writable) };
-  }
-
-  /** Lets the edu endpoint copy `count` bytes from I/O virtual address `iova` into its buffer. */
-  eduRead(iova: bigint, count: number): void {
-    this.write(EDU_BAR + BigInt(EDU.src), 8, iova);
-    this.write(EDU_BAR + BigInt(EDU.dst), 8, 0x40000);
-    this.write(EDU_BAR + BigInt(EDU.cnt), 8, count);
-    this.write(EDU_BAR + BigInt(EDU.cmd), 4, 1);
-    this.line('clock_step 100000000');
-  }
-
-  /** And back from its buffer to `iova`. */
-  eduWrite(iova: bigint, count: number): void {
-    this.write(EDU_BAR + BigInt(EDU.src), 8, 0x40000);
-    this.write(EDU_BAR + BigInt(EDU.dst), 8, iova);
-    this.write(EDU_BAR + BigInt(EDU.cnt), 8, count);
-    this.write(EDU_BAR + BigInt(EDU.cmd), 4, 3);
-    this.line('clock_step 100000000');
-  }
-}
-
-function encoded<T>(
-  size: number,
-  encode: (bytes: Uint8Array, value: T) => number,
-  value: T,
-): Uint8Array {
-  const out = new Uint8Array(size);
-  encode(out, value);
-  return out;
-}
-
-const ALL =
-  (1 << VIRTIO_IOMMU_F_INPUT_RANGE) |
-  (1 << VIRTIO_IOMMU_F_DOMAIN_RANGE) |
-  (1 << VIRTIO_IOMMU_F_MAP_UNMAP) |
-  (1 << VIRTIO_IOMMU_F_PROBE) |
-  (1 << VIRTIO_IOMMU_F_MMIO) |
-  (1 << VIRTIO_IOMMU_F_BYPASS_CONFIG);
+import {
+  ALL,
+  DEVICE_CFG,
+  EDU_ENDPOINT,
+  encoded,
+  head,
+  IommuBoardDriver,
+  VIRTIO_BAR,
+} from './support/iommu-board-driver.js';
 
 describe('iommu on the q35 board', () => {
   it('dev.probe.length, dev.probe.zero-fill: PROBE through the transport reports the MSI window', () => {
-    const d = new Driver();
+    const d = new IommuBoardDriver();
     d.start(ALL);
     const probeSize = Number(d.read(VIRTIO_BAR + DEVICE_CFG + 32n, 4));
     const { used, reply } = d.request(
@@ -242,7 +64,7 @@ describe('iommu on the q35 board', () => {
   });
 
   it('dev.attach.effective, dev.fault.endpoint: the edu endpoint reaches what its domain maps, and a fault reaches the event queue', () => {
-    const d = new Driver();
+    const d = new IommuBoardDriver();
     d.start(ALL & ~(1 << VIRTIO_IOMMU_F_PROBE));
     d.events.offer([{ addr: 0x14_0000n, len: 64, writable: true }]);
     const attach = d.request(
@@ -290,7 +112,7 @@ describe('iommu on the q35 board', () => {
   });
 
   it('dev.req.unknown-type-used-len: an all-zero request comes back with used length 0 and a finding for the driver', () => {
-    const d = new Driver();
+    const d = new IommuBoardDriver();
     d.start(ALL);
     const { used, reply } = d.request(new Uint8Array(20), 4);
     assert.equal(used, 0);
@@ -303,7 +125,7 @@ describe('iommu on the q35 board', () => {
   });
 
   it('dev.config.bypass-initial: the q35 board starts with bypass = 1, so edu reaches RAM before any ATTACH', () => {
-    const d = new Driver();
+    const d = new IommuBoardDriver();
     d.start(ALL);
     assert.equal(d.read(VIRTIO_BAR + DEVICE_CFG + 36n, 1), 1n);
     const data = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);

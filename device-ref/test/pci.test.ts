@@ -7,7 +7,7 @@ describe('PCI host and functions', () => {
     d = new TestDriver();
   });
 
-  it('enumerates bus 0: virtio-iommu at 00:01.0, edu at 00:02.0, nothing else', () => {
+  it('enumerates bus 0: the q35 host bridge at 00:00.0, virtio-iommu at 00:01.0, edu at 00:02.0, nothing else', () => {
     const found: string[] = [];
     for (let slot = 0; slot < 32; slot++) {
       for (let fn = 0; fn < 8; fn++) {
@@ -16,7 +16,7 @@ describe('PCI host and functions', () => {
         if (id !== 0xffffffff) found.push(`${slot}.${fn} ${id.toString(16)}`);
       }
     }
-    assert.deepEqual(found, ['1.0 10571af4', '2.0 11e81234']);
+    assert.deepEqual(found, ['0.0 29c08086', '1.0 10571af4', '2.0 11e81234']);
     d.ok(`outl 0xcf8 ${0x80010000 | (1 << 11)}`);
     assert.equal(d.cmd('inl 0xcfc'), 'OK 0xffffffff', 'bus 1 is empty');
   });

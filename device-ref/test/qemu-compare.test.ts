@@ -1,5 +1,6 @@
 // The same commands to QEMU 7.2 (q35 + virtio-iommu-pci + edu) and to device-ref's q35
-// board: replies that do not depend on the IOMMU's own behaviour must match byte for byte.
+// board: replies that do not depend on the IOMMU's own behaviour must match byte for byte,
+// and so must a system reset through port 0xcf9 and what it leaves of the IOMMU.
 
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -8,6 +9,7 @@ import { join } from 'node:path';
 import { createBoard } from '../board/board.js';
 import { loadBoardDescription } from '../board/description.js';
 import { startQtestServer } from '../qtest/server.js';
+import { createIommuModel } from '../iommu/virtio-iommu.js';
 import { echoIommuFactory } from './support/echo-device.js';
 import { qemuAvailable, startQemu } from './support/qemu.js';
 import { LineClient } from './support/qtest-client.js';
@@ -89,8 +91,32 @@ function commandList(): string[] {
     'outb 0xcf8 0x10',
     'inl 0xcf8',
   ];
-  for (const slot of [1, 2, 3, 30])
+  for (const slot of [0, 1, 2, 3, 30])
     lines.push(cfgAddress(slot, 0), 'inl 0xcfc', 'inw 0xcfc', 'inw 0xcfe');
+  // The whole configuration space of the q35 host bridge, and its COMMAND register.
+  for (let offset = 0; offset < 256; offset += 4) lines.push(cfgAddress(0, offset), 'inl 0xcfc');
+  lines.push(cfgAddress(0, 0x04), 'outw 0xcfc 0xffff', 'inl 0xcfc', 'outw 0xcfc 0', 'inl 0xcfc');
+  // The reset control register at 0xcf9, inside the configuration address's 0xcf8-0xcfb,
+  // with every write that does not reset (bit 2 clear).
+  lines.push(
+    'inb 0xcf9',
+    'inw 0xcf9',
+    'inl 0xcf9',
+    'outb 0xcf9 0xfb',
+    'inb 0xcf9',
+    'inw 0xcf8',
+    'inl 0xcf8',
+    'inb 0xcfa',
+    'outw 0xcf8 0x1234',
+    'inl 0xcf9',
+    'outl 0xcf9 0x2',
+    'inb 0xcf9',
+    'outw 0xcf9 0x8',
+    'inw 0xcf9',
+    'inl 0xcf8',
+    'outb 0xcf9 0',
+    'inb 0xcf9',
+  );
   // The whole configuration space of the virtio-iommu function (header, capabilities).
   for (let offset = 0; offset < 256; offset += 4) lines.push(cfgAddress(1, offset), 'inl 0xcfc');
   // BAR sizing: 64-bit BAR 4 of virtio-iommu, BAR 0 of edu, the ROM BAR.
@@ -173,6 +199,94 @@ function commandList(): string[] {
   return lines;
 }
 
+const B = 0xe0000000;
+const E = 0xe1000000;
+const BYPASS = B + 0x2000 + 36;
+
+/** Device state a system reset should reset, or keep: set it, then ask 0xcf9 for the reset. */
+function beforeReset(): string[] {
+  return [
+    'writel 0x100000 0x12345678',
+    cfgAddress(1, 0x20),
+    'outl 0xcfc 0xe0000000',
+    cfgAddress(1, 0x04),
+    'outw 0xcfc 0x6',
+    cfgAddress(2, 0x10),
+    'outl 0xcfc 0xe1000000',
+    cfgAddress(2, 0x04),
+    'outw 0xcfc 0x6',
+    `writel ${E + 4} 0x12345678`,
+    // Feature negotiation: every feature QEMU offers (0x77), VERSION_1; then bypass = 0.
+    `writeb ${B + 0x14} 1`,
+    `writeb ${B + 0x14} 3`,
+    `writel ${B + 0x08} 0`,
+    `writel ${B + 0x0c} 0x77`,
+    `writel ${B + 0x08} 1`,
+    `writel ${B + 0x0c} 1`,
+    `writeb ${B + 0x14} 0xb`,
+    `readb ${B + 0x14}`,
+    `readb ${BYPASS}`,
+    `writeb ${BYPASS} 0`,
+    `readb ${BYPASS}`,
+    `writeb ${B + 0x14} 0xf`,
+    `readb ${B + 0x14}`,
+    'outb 0xcf9 0x2',
+    cfgAddress(0, 0x60),
+    'outb 0xcf9 0x6',
+  ];
+}
+
+/**
+ * What is left after the reset; the BARs are placed again to look inside. (Not edu's COMMAND
+ * register: its status half differs, QEMU's edu having an MSI capability.)
+ */
+function afterReset(): string[] {
+  return [
+    'inb 0xcf9',
+    'inl 0xcf8',
+    'inl 0xcfc',
+    'readl 0x100000',
+    cfgAddress(1, 0x04),
+    'inl 0xcfc',
+    cfgAddress(1, 0x20),
+    'inl 0xcfc',
+    cfgAddress(2, 0x10),
+    'inl 0xcfc',
+    cfgAddress(1, 0x20),
+    'outl 0xcfc 0xe0000000',
+    cfgAddress(1, 0x04),
+    'outw 0xcfc 0x6',
+    cfgAddress(2, 0x10),
+    'outl 0xcfc 0xe1000000',
+    cfgAddress(2, 0x04),
+    'outw 0xcfc 0x6',
+    `readb ${B + 0x14}`,
+    `readb ${BYPASS}`,
+    `writel ${B} 0`,
+    `readl ${B + 4}`,
+    `writel ${B + 0x08} 0`,
+    `writel ${B + 0x0c} 0x77`,
+    `writew ${B + 0x16} 0`,
+    `readw ${B + 0x18}`,
+    `readw ${B + 0x1c}`,
+    `readl ${E + 4}`,
+  ];
+}
+
+/**
+ * QEMU resets the system once its main loop runs again, after the chunk of commands that
+ * asked for it; device-ref at once. Wait until virtio-iommu's COMMAND reads 0 again.
+ */
+async function waitForReset(client: LineClient): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    const [, command] = await client.sendAll([cfgAddress(1, 0x04), 'inl 0xcfc']);
+    if (command === 'OK 0x100000') return;
+    if (Date.now() > deadline) throw new Error(`no system reset: COMMAND reads ${command}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 describe('device-ref against QEMU 7.2, byte for byte', function () {
   this.timeout(30_000);
 
@@ -196,6 +310,40 @@ describe('device-ref against QEMU 7.2, byte for byte', function () {
         .map((line, i) => ({ line, qemu: theirs[i], ours: mine[i] }))
         .filter((row) => row.qemu !== row.ours);
       assert.deepEqual(differences, []);
+    } finally {
+      await server.close();
+      await qemu.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('dev.config.bypass-system-reset: a system reset through 0xcf9 leaves what QEMU leaves', async () => {
+    const qemu = await startQemu();
+    const dir = mkdtempSync(join(tmpdir(), 'viommu-compare-'));
+    const server = await startQtestServer({
+      listen: `unix:${join(dir, 'ref.sock')}`,
+      board: () => createBoard(loadBoardDescription('q35'), { iommuModel: createIommuModel }),
+    });
+    try {
+      const ours = await LineClient.connect(server.address);
+      const run = async (client: LineClient) => {
+        const before = await client.sendAll(beforeReset());
+        await waitForReset(client);
+        return [...before, ...(await client.sendAll(afterReset()))];
+      };
+      const [theirs, mine] = await Promise.all([run(qemu.client), run(ours)]);
+      await ours.close();
+      const lines = [...beforeReset(), ...afterReset()];
+      const differences = lines
+        .map((line, i) => ({ line, qemu: theirs[i], ours: mine[i] }))
+        .filter((row) => row.qemu !== row.ours);
+      assert.deepEqual(differences, []);
+      // What the spec asks, on both: bypass was 0 before the reset and is 1 after it.
+      assert.equal(mine[beforeReset().indexOf(`writeb ${BYPASS} 0`) + 1], 'OK 0x0000000000000000');
+      assert.equal(
+        mine[beforeReset().length + afterReset().indexOf(`readb ${BYPASS}`)],
+        'OK 0x0000000000000001',
+      );
     } finally {
       await server.close();
       await qemu.stop();

@@ -79,6 +79,11 @@ export interface VirtioDeviceModel {
   featuresAccepted(features: bigint): void;
   /** Device reset (the driver wrote 0 to device_status): forget everything the driver set up. */
   reset(): void;
+  /**
+   * System reset (the whole machine, e.g. through the reset control register): a device
+   * reset, and whatever a device reset keeps goes back to its power-on value.
+   */
+  systemReset(): void;
   /** The driver notified queue `index`: handle what is available on it. */
   queueNotified(index: number, queue: QueueAccess): void;
 }

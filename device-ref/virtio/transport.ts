@@ -181,6 +181,17 @@ export class VirtioTransport implements VirtioDeviceContext {
 
   /** Device reset: every register back to its initial value, then the model's reset. */
   reset(): void {
+    this.#resetRegisters();
+    this.model.reset();
+  }
+
+  /** System reset: the registers as for a device reset, then the model's system reset. */
+  systemReset(): void {
+    this.#resetRegisters();
+    this.model.systemReset();
+  }
+
+  #resetRegisters(): void {
     this.#status = 0;
     this.deviceFeatureSelect = 0;
     this.driverFeatureSelect = 0;
@@ -190,7 +201,6 @@ export class VirtioTransport implements VirtioDeviceContext {
     this.#configChangedSinceRead = false;
     this.#setIsr(0);
     for (const queue of this.queues) queue.reset();
-    this.model.reset();
   }
 
   // ---- configuration -------------------------------------------------------------------

@@ -84,6 +84,11 @@ export class VirtioPciFunction extends PciFunction {
     this.#addCapabilities();
   }
 
+  override systemReset(): void {
+    super.systemReset();
+    this.transport.systemReset();
+  }
+
   override configRead(offset: number, size: number): number {
     if (overlapsCfgData(offset, size)) this.#pciCfgAccess('read');
     return super.configRead(offset, size);

@@ -14,7 +14,7 @@ import type {
 } from 'mdast';
 import { slug as githubSlug } from 'github-slugger';
 import type { VFile } from 'vfile';
-import type { Role, Section, SourcePlace } from '../model.js';
+import type { Level, Role, Section, SourcePlace } from '../model.js';
 import { placeOf, plainText } from './markdown-walk.js';
 
 export interface Diagnostic {
@@ -40,6 +40,8 @@ export interface CollectedRequirement {
   file: VFile;
   item: ListItem;
   role: Role;
+  /** The item sits under a "… definitions:" heading: it states behaviour without a keyword. */
+  definition: boolean;
   section: string;
   id?: { value: string; source: SourcePlace };
   paragraphs: Paragraph[];
@@ -63,17 +65,37 @@ export interface Collected {
   diagnostics: Diagnostic[];
 }
 
-const REQUIREMENT_HEADING = /^(Device|Driver) requirements:/;
+/** "Device requirements: …" holds keyword statements, "Device definitions: …" DEFINED ones. */
+const STATEMENT_HEADING = /^(Device|Driver) (requirements|definitions):/;
 const KEYWORDS =
   /\b(MUST\s+NOT|MUST|SHOULD\s+NOT|SHOULD|MAY|SHALL\s+NOT|SHALL|REQUIRED|RECOMMENDED|OPTIONAL)\b/g;
-export const LEVELS = ['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY'] as const;
+/** The level word of a definition; in capitals it marks one, so a requirement must not hold it. */
+const DEFINED_WORD = /\b(DEFINED)\b/g;
+/** The levels a keyword gives, in the order summaries list them. */
+export const KEYWORD_LEVELS = ['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY'] as const;
+/** Every level: the keyword levels, then DEFINED. */
+export const LEVELS: readonly Level[] = [...KEYWORD_LEVELS, 'DEFINED'];
+
+export interface FoundWord {
+  keyword: string;
+  source: SourcePlace;
+}
 
 /** RFC 2119 keywords in the text nodes under `node` (inline code excluded). */
-export function keywordsIn(file: VFile, node: Nodes): { keyword: string; source: SourcePlace }[] {
-  const found: { keyword: string; source: SourcePlace }[] = [];
+export function keywordsIn(file: VFile, node: Nodes): FoundWord[] {
+  return wordsIn(file, node, KEYWORDS);
+}
+
+/** The word DEFINED, in capitals, in the text nodes under `node`. */
+export function definedWordsIn(file: VFile, node: Nodes): FoundWord[] {
+  return wordsIn(file, node, DEFINED_WORD);
+}
+
+function wordsIn(file: VFile, node: Nodes, pattern: RegExp): FoundWord[] {
+  const found: FoundWord[] = [];
   const visit = (n: Nodes): void => {
     if (n.type === 'text') {
-      for (const m of (n as Text).value.matchAll(KEYWORDS)) {
+      for (const m of (n as Text).value.matchAll(pattern)) {
         const before = n.value.slice(0, m.index);
         const newlines = before.split('\n').length - 1;
         const start = placeOf(file, n);
@@ -109,6 +131,7 @@ export class Collector {
   private section = '';
   private sectionTitle = '';
   private role: Role | undefined;
+  private definitions = false;
 
   private diag(message: string, source: SourcePlace, rule: string): void {
     this.out.diagnostics.push({ message, source, rule });
@@ -136,8 +159,9 @@ export class Collector {
       this.out.sections.push({ slug, title, depth: node.depth, source });
       this.section = slug;
       this.sectionTitle = title;
-      const m = REQUIREMENT_HEADING.exec(title);
+      const m = STATEMENT_HEADING.exec(title);
       this.role = m ? (m[1] === 'Device' ? 'device' : 'driver') : undefined;
+      this.definitions = m?.[2] === 'definitions';
       this.names(file, node);
       return;
     }
@@ -165,7 +189,7 @@ export class Collector {
     this.codeIn(file, node);
     for (const k of keywordsIn(file, node)) {
       this.diag(
-        `The keyword ${k.keyword} stands outside a requirement; move the sentence into a "Device requirements:" or "Driver requirements:" list, or write it in lower case`,
+        `The keyword ${k.keyword} stands outside a requirement; move the sentence into a "Device requirements: …" or "Driver requirements: …" list, or write it in lower case`,
         k.source,
         'keyword-outside-requirement',
       );
@@ -210,6 +234,7 @@ export class Collector {
       file,
       item,
       role,
+      definition: this.definitions,
       section: this.section,
       paragraphs,
       scenarios,

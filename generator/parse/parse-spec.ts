@@ -17,8 +17,9 @@ import type {
 import { parseCBlock, type DefineDecl } from './c-block.js';
 import {
   Collector,
+  definedWordsIn,
+  KEYWORD_LEVELS,
   keywordsIn,
-  LEVELS,
   type CollectedRequirement,
   type Diagnostic,
 } from './collect.js';
@@ -350,32 +351,14 @@ function parseRequirement(
   }
   if (!id.startsWith(prefix)) {
     diag(
-      `\`${id}\` sits under ${req.role} requirements, so its ID must start with \`${prefix}\``,
+      `\`${id}\` sits under ${req.role} statements, so its ID must start with \`${prefix}\``,
       req.id.source,
       'bad-id',
     );
     return undefined;
   }
-  const keywords = req.paragraphs.flatMap((p: Paragraph) => keywordsIn(req.file, p));
-  const unknown = keywords.find((k) => !(LEVELS as readonly string[]).includes(k.keyword));
-  if (unknown) {
-    diag(
-      `Use MUST, MUST NOT, SHOULD, SHOULD NOT or MAY instead of ${unknown.keyword}`,
-      unknown.source,
-      'keyword',
-    );
-    return undefined;
-  }
-  if (keywords.length !== 1) {
-    diag(
-      keywords.length === 0
-        ? `Requirement \`${id}\` has no RFC 2119 keyword; say MUST, MUST NOT, SHOULD, SHOULD NOT or MAY`
-        : `Requirement \`${id}\` has ${keywords.length} keywords (${keywords.map((k) => k.keyword).join(', ')}); split it into one item per keyword`,
-      keywords[1]?.source ?? req.id.source,
-      'keyword-count',
-    );
-    return undefined;
-  }
+  const level = statementLevel(req, req.id, diag);
+  if (!level) return undefined;
   const text = req.paragraphs.map(plainText).join(' ').slice(id.length).trim();
   const names: string[] = [];
   req.paragraphs.forEach((p) =>
@@ -403,13 +386,68 @@ function parseRequirement(
   return {
     id,
     role: req.role,
-    level: keywords[0].keyword as Level,
+    level,
     section: req.section,
     text,
     names,
     scenarios,
     source: req.id.source,
   };
+}
+
+/**
+ * The level of a requirement item: its one RFC 2119 keyword; or DEFINED for an item under a
+ * "… definitions:" heading, which holds no keyword at all. Reports misuse and returns nothing.
+ */
+function statementLevel(
+  req: CollectedRequirement,
+  { value: id, source: idSource }: { value: string; source: SourcePlace },
+  diag: Report,
+): Level | undefined {
+  const keywords = req.paragraphs.flatMap((p: Paragraph) => keywordsIn(req.file, p));
+  const definedWords = req.paragraphs.flatMap((p: Paragraph) => definedWordsIn(req.file, p));
+  const heading = req.role === 'device' ? 'Device' : 'Driver';
+  if (req.definition) {
+    if (keywords.length > 0) {
+      diag(
+        `Definition \`${id}\` holds the keyword ${keywords[0].keyword}; a definition states what an operation is, without a keyword. Write the sentence without it, or move the item under a "${heading} requirements: …" heading if the spec gives that keyword`,
+        keywords[0].source,
+        'definition-keyword',
+      );
+      return undefined;
+    }
+    return 'DEFINED';
+  }
+  if (definedWords.length > 0) {
+    diag(
+      keywords.length > 0
+        ? `Requirement \`${id}\` holds both ${keywords[0].keyword} and DEFINED; a statement has one level. Drop DEFINED, or drop the keyword and move the item under a "${heading} definitions: …" heading`
+        : `DEFINED is not a keyword of requirement items; move \`${id}\` under a "${heading} definitions: …" heading (the heading makes its level DEFINED), or write the word in lower case`,
+      definedWords[0].source,
+      'defined-in-requirement',
+    );
+    return undefined;
+  }
+  const unknown = keywords.find((k) => !(KEYWORD_LEVELS as readonly string[]).includes(k.keyword));
+  if (unknown) {
+    diag(
+      `Use MUST, MUST NOT, SHOULD, SHOULD NOT or MAY instead of ${unknown.keyword}`,
+      unknown.source,
+      'keyword',
+    );
+    return undefined;
+  }
+  if (keywords.length !== 1) {
+    diag(
+      keywords.length === 0
+        ? `Requirement \`${id}\` has no RFC 2119 keyword; say MUST, MUST NOT, SHOULD, SHOULD NOT or MAY, or, when the spec defines the behaviour without a keyword, move the item under a "${heading} definitions: …" heading`
+        : `Requirement \`${id}\` has ${keywords.length} keywords (${keywords.map((k) => k.keyword).join(', ')}); split it into one item per keyword`,
+      keywords[1]?.source ?? idSource,
+      'keyword-count',
+    );
+    return undefined;
+  }
+  return keywords[0].keyword as Level;
 }
 
 function readRetired(file: VFile | undefined): Set<string> {

@@ -12,9 +12,10 @@ export const levelClass = (level: Level): string =>
 
 /** `device · MUST` as one small badge. */
 export function statementBadge(role: Role, level: Level): Element {
+  const kind = level === 'DEFINED' ? 'definition' : 'requirement';
   return h(
     'span',
-    { className: ['badge'], title: `${role} requirement, ${level}` },
+    { className: ['badge'], title: `${role} ${kind}, ${level}` },
     h('span', { className: ['role', `role-${role}`] }, role),
     h('span', { className: ['level', levelClass(level)] }, level),
   );

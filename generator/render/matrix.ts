@@ -111,6 +111,7 @@ function summaryTable(reports: ConformanceReport[]): Element {
     'untested',
     'error',
     'MUST failures',
+    'DEFINED failures',
     'SHOULD deviations',
     'robustness findings',
   ];
@@ -146,6 +147,7 @@ function summaryTable(reports: ConformanceReport[]): Element {
             s.untested,
             s.error,
             s.mustFailures,
+            s.definedFailures,
             s.shouldDeviations,
             s.robustnessFindings,
           ].map((n) => h('td', {}, n)),

@@ -38,6 +38,8 @@ export interface ReportSummary {
   untested: number;
   error: number;
   mustFailures: number;
+  /** Failed DEFINED statements: the device does not do what the operation is. Fatal, like MUST. */
+  definedFailures: number;
   shouldDeviations: number;
   /** Robustness findings: crashes, hangs, broken devices and isolation breaches guest input caused. */
   robustnessFindings: number;
@@ -80,6 +82,7 @@ export function summarizeVerdicts(
     untested: 0,
     error: 0,
     mustFailures: 0,
+    definedFailures: 0,
     shouldDeviations: 0,
     robustnessFindings: robustness.filter((p) => isRobustnessFinding(p.outcome)).length,
   };
@@ -91,6 +94,7 @@ export function summarizeVerdicts(
     else {
       summary.fail++;
       if (v.level.startsWith('MUST')) summary.mustFailures++;
+      else if (v.level === 'DEFINED') summary.definedFailures++;
       else if (v.level.startsWith('SHOULD')) summary.shouldDeviations++;
     }
   }

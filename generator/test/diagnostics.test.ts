@@ -147,6 +147,88 @@ describe('spec-src diagnostics', () => {
     );
   });
 
+  describe('definitions (level DEFINED)', () => {
+    const definitions = (items: string): string =>
+      `### Device definitions: ATTACH\n\n${items}\n\n### Driver requirements: ATTACH`;
+    const withDefinitions = (items: string, extra: [string, string][] = []) =>
+      parseWith([['### Driver requirements: ATTACH', definitions(items)], ...extra]);
+    /** Line and column of `needle` inside `items` once they are in the fixture. */
+    const placeIn = (items: string, needle: string): { line: number; column: number } => {
+      const text = mini.replace('### Driver requirements: ATTACH', definitions(items));
+      const before = text.slice(0, text.indexOf(needle, text.indexOf(items)));
+      return {
+        line: before.split('\n').length,
+        column: before.length - before.lastIndexOf('\n'),
+      };
+    };
+
+    it('an item under "Device definitions:" holds no keyword and gets level DEFINED', () => {
+      const items =
+        '- `dev.attach.same` Attaching an endpoint to its own domain leaves the domain as it was.';
+      const files = [
+        new VFile({
+          path: 'spec-src/01-device.md',
+          value: mini.replace('### Driver requirements: ATTACH', definitions(items)),
+        }),
+      ];
+      const { model, diagnostics } = parseSpec({ files, version: '0.0.0' });
+      assert.deepEqual(diagnostics, []);
+      const levels = Object.fromEntries(model!.statements.map((s) => [s.id, s.level]));
+      assert.equal(levels['dev.attach.same'], 'DEFINED');
+      assert.equal(levels['dev.attach.reserved'], 'MUST');
+      assert.equal(
+        levels['drv.attach.reserved'],
+        'SHOULD',
+        'the heading after ends the definitions',
+      );
+    });
+
+    it('a definition that holds a keyword, at the keyword', () => {
+      const items = '- `dev.attach.same` The device MUST leave the domain as it was.';
+      const d = only(withDefinitions(items), 'definition-keyword');
+      assert.match(d.message, /Definition `dev.attach.same` holds the keyword MUST/);
+      assert.match(d.message, /"Device requirements: …"/);
+      assert.deepEqual({ line: d.source.line, column: d.source.column }, placeIn(items, 'MUST'));
+    });
+
+    it('a requirement that holds a keyword and DEFINED, at DEFINED', () => {
+      const d = only(
+        parseWith([['The driver SHOULD set', 'DEFINED: the driver SHOULD set']]),
+        'defined-in-requirement',
+      );
+      assert.match(d.message, /`drv.attach.reserved` holds both SHOULD and DEFINED/);
+      assert.equal(d.source.line, lineOf('`drv.attach.reserved`'));
+      assert.equal(
+        d.source.column,
+        mini.split('\n')[lineOf('`drv.attach.reserved`') - 1].indexOf('The driver') + 1,
+      );
+    });
+
+    it('a requirement marked DEFINED instead of under a definitions heading', () => {
+      const d = only(
+        parseWith([['The driver SHOULD set', '**DEFINED** the driver sets']]),
+        'defined-in-requirement',
+      );
+      assert.match(d.message, /move `drv.attach.reserved` under a "Driver definitions: …" heading/);
+      assert.equal(d.source.line, lineOf('`drv.attach.reserved`'));
+      assert.equal(
+        d.source.column,
+        mini.split('\n')[lineOf('`drv.attach.reserved`') - 1].indexOf('The driver') + 3,
+      );
+    });
+
+    it('a requirement with no keyword is told about definitions', () => {
+      const d = only(parseWith([['The driver SHOULD set', 'The driver sets']]), 'keyword-count');
+      assert.match(d.message, /move the item under a "Driver definitions: …" heading/);
+    });
+
+    it('a definition item keeps the ID rules of its role', () => {
+      const items = '- `drv.attach.same` Attaching leaves the domain as it was.';
+      const d = only(withDefinitions(items), 'bad-id');
+      assert.match(d.message, /sits under device statements, so its ID must start with `dev.`/);
+    });
+  });
+
   it('a keyword outside any requirement', () => {
     const d = only(
       parseWith([['| 0 | requestq | requests |', '| 0 | requestq | requests MUST go here |']]),

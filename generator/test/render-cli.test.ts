@@ -40,7 +40,7 @@ describe('render: viommu render', function () {
     assert.equal(run.status, 0, run.stderr);
     assert.match(
       run.stdout,
-      /wrote .*spec\.html: 5 statements, 4 with tests\n {2}wrote .*matrix\.html: ref, qemu\n/,
+      /wrote .*spec\.html: 6 statements, 4 with tests\n {2}wrote .*matrix\.html: ref, qemu\n/,
     );
     assert.match(
       run.stderr,

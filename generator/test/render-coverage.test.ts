@@ -126,17 +126,18 @@ describe('render: coverage', () => {
       coverage.sections.map((s) => [s.slug, s.role, s.counts.statements, s.counts.tested]),
       [
         ['device-requirements-attach-request', 'device', 3, 3],
+        ['device-definitions-attach-request', 'device', 1, 0],
         ['driver-requirements-attach-request', 'driver', 1, 0],
         ['device-requirements-probe-request', 'device', 1, 1],
       ],
     );
     assert.deepEqual(Object.fromEntries(coverage.total.targets), {
-      ref: { pass: 3, fail: 0, notApplicable: 1, untested: 0, error: 0, missing: 1 },
-      qemu: { pass: 1, fail: 1, notApplicable: 0, untested: 1, error: 0, missing: 2 },
+      ref: { pass: 3, fail: 0, notApplicable: 1, untested: 0, error: 0, missing: 2 },
+      qemu: { pass: 1, fail: 1, notApplicable: 0, untested: 1, error: 0, missing: 3 },
     });
     assert.equal(coverage.byRole.device.tested, 4);
     assert.equal(coverage.byRole.driver.statements, 1);
-    assert.equal(coverage.total.statements, 5);
+    assert.equal(coverage.total.statements, 6);
     assert.equal(
       coverage.statements.get('dev.attach.reserved')?.verdicts.get('qemu')?.verdict,
       'fail',

@@ -39,12 +39,14 @@ describe('render: the conformance matrix', () => {
       'dev.attach.reserved',
       'dev.attach.ok',
       'dev.attach.noent',
+      'dev.attach.same-domain',
       'dev.probe.fill',
     ]);
     assert.deepEqual(
       byClass(tree, 'section').map((e) => [textOf(e), hrefs(e)[0]]),
       [
         ['Device requirements: ATTACH request', 'spec.html#device-requirements-attach-request'],
+        ['Device definitions: ATTACH request', 'spec.html#device-definitions-attach-request'],
         ['Device requirements: PROBE request', 'spec.html#device-requirements-probe-request'],
       ],
     );
@@ -96,6 +98,7 @@ describe('render: the conformance matrix', () => {
         '1',
         '0',
         '1',
+        '0',
         '0',
         '1',
       ],

@@ -28,7 +28,7 @@ describe('render: conformance reports', () => {
     assert.equal(qemu.verdicts[0].tests[0].evidence?.reply, '00000000');
   });
 
-  it('tallies verdicts and robustness findings into the summary, MUST NOT and SHOULD NOT included, a suite error never a failure', () => {
+  it('tallies verdicts and robustness findings into the summary, MUST NOT, SHOULD NOT and DEFINED included, a suite error never a failure', () => {
     const v = (
       level: StatementVerdict['level'],
       verdict: StatementVerdict['verdict'],
@@ -48,6 +48,8 @@ describe('render: conformance reports', () => {
           v('SHOULD', 'pass'),
           v('MUST', 'untested'),
           v('MAY', 'not-applicable'),
+          v('DEFINED', 'fail'),
+          v('DEFINED', 'pass'),
           v('MUST', 'error'),
         ],
         [
@@ -58,12 +60,13 @@ describe('render: conformance reports', () => {
         ],
       ),
       {
-        pass: 1,
-        fail: 4,
+        pass: 2,
+        fail: 5,
         notApplicable: 1,
         untested: 1,
         error: 1,
         mustFailures: 2,
+        definedFailures: 1,
         shouldDeviations: 1,
         robustnessFindings: 2,
       },

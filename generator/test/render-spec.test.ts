@@ -61,6 +61,11 @@ describe('render: the spec document', () => {
     assert.equal(idLink.properties.href, '#dev.attach.reserved');
     assert.equal(textOf(byClass(byId(tree, 'dev.attach.noent'), 'badge')[0]), 'deviceMUST NOT');
     assert.equal(textOf(byClass(byId(tree, 'drv.attach.reserved'), 'badge')[0]), 'driverSHOULD');
+    const definition = byId(tree, 'dev.attach.same-domain');
+    assert.ok(hasClass(definition, 'level-defined'));
+    const [definedBadge] = byClass(definition, 'badge');
+    assert.equal(textOf(definedBadge), 'deviceDEFINED');
+    assert.equal(definedBadge.properties.title, 'device definition, DEFINED');
   });
 
   it('shows scenarios as numbered examples with their own anchors and linked constants', () => {
@@ -180,11 +185,12 @@ describe('render: the spec document', () => {
       ['Section', 'Statements', 'With tests', 'ref', 'qemu'],
       ['pass', 'fail', 'pass', 'fail'],
       ['Device requirements: ATTACH request', '3', '3100%', '3', '0', '1', '1'],
+      ['Device definitions: ATTACH request', '1', '00%', '0', '0', '0', '0'],
       ['Driver requirements: ATTACH request', '1', '00%', '0', '0', '0', '0'],
       ['Device requirements: PROBE request', '1', '1100%', '0', '0', '0', '0'],
-      ['Device statements', '4', '4100%', '3', '0', '1', '1'],
+      ['Device statements', '5', '480%', '3', '0', '1', '1'],
       ['Driver statements', '1', '00%', '0', '0', '0', '0'],
-      ['All statements', '5', '480%', '3', '0', '1', '1'],
+      ['All statements', '6', '467%', '3', '0', '1', '1'],
     ]);
   });
 

@@ -14,6 +14,7 @@ export const PCI_CONFIG_HEADER_SIZE = 0x40;
 export class ConfigSpace {
   readonly #bytes = new Uint8Array(PCI_CONFIG_SPACE_SIZE);
   readonly #writable = new Uint8Array(PCI_CONFIG_SPACE_SIZE);
+  #powerOn: Uint8Array | undefined;
 
   /** A little-endian read of up to 4 bytes; bytes past the end of the space read as 0. */
   read(offset: number, size: number): number {
@@ -36,6 +37,17 @@ export class ConfigSpace {
   /** A device-side store that ignores the write mask. */
   set(offset: number, size: number, value: number): void {
     for (let i = 0; i < size; i++) this.#bytes[offset + i] = Math.floor(value / 256 ** i) & 0xff;
+  }
+
+  /** Takes the bytes as they are now as the state restorePowerOnState() brings back. */
+  savePowerOnState(): void {
+    this.#powerOn = this.#bytes.slice();
+  }
+
+  /** A system reset: every byte back to its saved power-on value. */
+  restorePowerOnState(): void {
+    if (this.#powerOn === undefined) throw new Error('no power-on state was saved');
+    this.#bytes.set(this.#powerOn);
   }
 
   /** Sets the write mask of `size` bytes from `offset` (little-endian `mask`). */

@@ -96,6 +96,14 @@ export class PciFunction {
     return this.#bars.map((bar) => ({ base: this.#barAddress(bar), region: bar.region }));
   }
 
+  /**
+   * System reset: the configuration space goes back to its power-on state (COMMAND 0, BARs
+   * unplaced). Subclasses reset their device behind it as the device's reset does.
+   */
+  systemReset(): void {
+    this.config.restorePowerOnState();
+  }
+
   /** Declares a memory BAR; its size (the region's) must be a power of two of at least 16. */
   protected addBar(bar: MemoryBar): void {
     const size = bar.region.size;

@@ -34,6 +34,7 @@ export class EchoIommu implements IommuModel {
   readonly queueMaxSizes = [256, 256];
   readonly accepted: bigint[] = [];
   resets = 0;
+  systemResets = 0;
   scratch = 0;
   /** Pages (iova >> 12) on which translate() faults, and the faults it reported. */
   readonly faultingPages = new Set<bigint>();
@@ -74,6 +75,12 @@ export class EchoIommu implements IommuModel {
   reset(): void {
     this.resets++;
     this.#events.length = 0;
+  }
+
+  systemReset(): void {
+    this.systemResets++;
+    this.reset();
+    this.scratch = 0;
   }
 
   queueNotified(index: number, queue: QueueAccess): void {
