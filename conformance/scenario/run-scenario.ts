@@ -27,12 +27,14 @@ export type ScenarioOutcome =
       choices: Choice[];
       /** What the scenario saw that no statement it judges is about (a fault's reason). */
       notes: string[];
+      findings: PartFinding[];
     }
   | {
       outcome: 'fail';
       evidence: Evidence & { message: string };
       /** The statement the failure is about when it is not the scenario's own. */
       statement?: string;
+      findings: PartFinding[];
     }
   | { outcome: 'not-applicable' | 'untested'; reason: string };
 
@@ -43,14 +45,27 @@ export interface Choice {
   status: string;
 }
 
+/** A part of an expectation that is evidence for a statement other than the scenario's own. */
+export interface PartFinding {
+  statement: string;
+  holds: boolean;
+  evidence: Evidence & { message: string };
+}
+
 /**
  * The parts of a `=> fault R` expectation and the statement each part is evidence for. A
  * blocked access is the scenario's own statement; whether a report came at all is up to the
  * device (no report: the scenario cannot judge its statement); the report's endpoint is
- * dev.fault.endpoint's; its reason is no statement's yet (a note on the verdict).
+ * dev.fault.endpoint's, its access flags dev.fault.flags-access's; its reason is no
+ * statement's (a note on the verdict).
  */
-const FAULT_PART_STATEMENTS: { endpoint: string; reason: string | undefined } = {
+const FAULT_PART_STATEMENTS: {
+  endpoint: string;
+  flags: string;
+  reason: string | undefined;
+} = {
   endpoint: 'dev.fault.endpoint',
+  flags: 'dev.fault.flags-access',
   reason: undefined,
 };
 const FAULT_STATEMENTS = new Set(Object.values(FAULT_PART_STATEMENTS));
@@ -97,7 +112,7 @@ export async function runScenario(scenario: Scenario, session: Session): Promise
   try {
     await run.start();
     for (const step of scenario.steps) await run.step(step);
-    return { outcome: 'pass', choices: run.choices, notes: run.notes };
+    return { outcome: 'pass', choices: run.choices, notes: run.notes, findings: run.findings };
   } catch (error) {
     if (error instanceof UntestableStep)
       return { outcome: 'untested', reason: `line ${run.line}: ${error.message}` };
@@ -106,6 +121,7 @@ export async function runScenario(scenario: Scenario, session: Session): Promise
         outcome: 'fail',
         evidence: { ...error.evidence, message: `line ${run.line}: ${error.evidence.message}` },
         ...(error.statement !== undefined && { statement: error.statement }),
+        findings: run.findings,
       };
     }
     // The device broke the connection or the suite broke itself: the harness tells which.
@@ -119,6 +135,7 @@ class ScenarioRun {
   lastRequest: { request?: string; reply?: string } = {};
   readonly choices: Choice[] = [];
   readonly notes: string[] = [];
+  readonly findings: PartFinding[] = [];
   /** The statement the scenario belongs to: `dev.fault.endpoint#3` → `dev.fault.endpoint`. */
   readonly statement: string;
   readonly #view = new DriverView();
@@ -314,7 +331,7 @@ class ScenarioRun {
     }
     const faults = await this.#faults(expect);
     const { reached, seen } = await observe();
-    this.#judgeDma(describe, expect, expected, reached, faults, seen);
+    this.#judgeDma(describe, step.access, expect, expected, reached, faults, seen);
   }
 
   async #faults(expect: DmaStep['expect']): Promise<spec.Fault[]> {
@@ -325,6 +342,7 @@ class ScenarioRun {
 
   #judgeDma(
     describe: string,
+    access: DmaStep['access'],
     expect: DmaStep['expect'],
     expected: bigint | undefined,
     reached: bigint | undefined,
@@ -356,11 +374,16 @@ class ScenarioRun {
         throw new UntestableStep(`${failure.message}, so there was no fault to report`);
       throw new ExpectationFailure(failure);
     }
-    if (expect.result === 'fault') this.#judgeFault(describe, expect.reason, faults);
+    if (expect.result === 'fault') this.#judgeFault(describe, access, expect.reason, faults);
   }
 
   /** Judges each part of a fault report against the statement it is evidence for. */
-  #judgeFault(describe: string, reasonName: string, faults: spec.Fault[]): void {
+  #judgeFault(
+    describe: string,
+    access: DmaStep['access'],
+    reasonName: string,
+    faults: spec.Fault[],
+  ): void {
     const endpoint = this.session.driver.edu!.endpointId;
     const got =
       faults
@@ -376,6 +399,15 @@ class ScenarioRun {
       expected: `a fault report for endpoint 0x${endpoint.toString(16)}`,
       message: `${describe} was blocked; fault reports within ${FAULT_WAIT_MS} ms: ${got}`,
     });
+    const mine = faults.filter((f) => f.endpoint === endpoint);
+    const contrary =
+      access === 'read' ? spec.VIRTIO_IOMMU_FAULT_F_WRITE : spec.VIRTIO_IOMMU_FAULT_F_READ;
+    const flags = mine.map((f) => `0x${f.flags.toString(16)}`).join(', ');
+    this.#judgePart(FAULT_PART_STATEMENTS.flags, {
+      holds: mine.every((f) => (f.flags & contrary) === 0),
+      expected: `no ${access === 'read' ? 'WRITE' : 'READ'} flag in the reports of a ${access}`,
+      message: `${describe} was blocked; flags of its fault reports: ${flags || 'none'}`,
+    });
     const reason = constantValue(reasonName);
     this.#judgePart(FAULT_PART_STATEMENTS.reason, {
       holds: faults.some((f) => f.endpoint === endpoint && f.reason === reason),
@@ -386,20 +418,27 @@ class ScenarioRun {
 
   /**
    * One part of an expectation, evidence for `statement`: the scenario's own statement fails
-   * on it; another statement's failure is reported against that one; a part no statement is
-   * about becomes a note.
+   * on it and stops; for another statement it is a finding (pass or fail) and the scenario
+   * goes on; a part no statement is about becomes a note when it does not hold.
    */
   #judgePart(
     statement: string | undefined,
     part: { holds: boolean; expected: string; message: string },
   ): void {
+    const evidence = {
+      expected: part.expected,
+      message: `line ${this.line}: ${part.message}`,
+    };
+    if (statement !== undefined && statement !== this.statement) {
+      this.findings.push({ statement, holds: part.holds, evidence });
+      return;
+    }
     if (part.holds) return;
-    const evidence = { expected: part.expected, message: part.message };
     if (statement === undefined) {
       this.notes.push(`line ${this.line}: expected ${part.expected}; ${part.message}`);
       return;
     }
-    throw new ExpectationFailure(evidence, statement === this.statement ? undefined : statement);
+    throw new ExpectationFailure({ expected: part.expected, message: part.message });
   }
 }
 

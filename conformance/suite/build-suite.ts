@@ -50,6 +50,13 @@ export const DEFAULT_TEST_TIMEOUT_MS = 60_000;
 function scenarioBody(scenario: Scenario, statement: CaseStatement): DeviceTest {
   return async (session, judgement) => {
     const result = await runScenario(scenario, session);
+    // What the scenario found about other statements counts for them, whatever its own verdict.
+    if (result.outcome === 'pass' || result.outcome === 'fail') {
+      for (const { statement: other, holds, evidence } of result.findings) {
+        if (holds) judgement.pass(other);
+        else judgement.fail(other, evidence);
+      }
+    }
     if (result.outcome === 'fail') throw new ExpectationFailure(result.evidence, result.statement);
     if (result.outcome === 'not-applicable') throw new NotApplicable(result.reason);
     if (result.outcome === 'untested') throw new Untested(result.reason);
