@@ -147,23 +147,26 @@ async function truncated(
   );
 }
 
+/** Where in edu's buffer a probe's reads land: apart, so one read-back sees them all. */
+const MAPPED_SLOT = 0;
+const UNMAPPED_SLOT = 64;
+
 /**
- * Reads `length` bytes at `iova` through @ep and says whether any byte of `forbidden` (what
- * lies where the access must not reach) arrived in edu's buffer, which held `before`.
+ * Reads `DMA_LENGTH` bytes at `iova` through @ep into an unused part of edu's buffer and says
+ * whether any byte of a `forbidden` pattern (what lies where the access must not reach)
+ * arrived. A blocked read leaves that part as it was (zero) or zero-fills it; the patterns
+ * have no zero byte, so a byte of one can only have come through.
  */
 async function leaks(
   edu: EduDevice,
   session: Session,
   iova: bigint,
-  forbidden: Uint8Array,
-  before: Uint8Array,
+  forbidden: readonly Uint8Array[],
 ): Promise<boolean> {
   const staging = { iova: session.staging.base, phys: session.staging.base, size: 0x1000 };
-  await edu.loadBuffer(before, staging);
-  await edu.toDevice(iova, forbidden.length);
-  const arrived = await edu.readBuffer(forbidden.length, staging);
-  // A blocked read leaves the buffer as it was or zero; a forbidden byte can only come from there.
-  return arrived.some((byte, i) => byte === forbidden[i] && byte !== before[i] && byte !== 0);
+  await edu.toDevice(iova, DMA_LENGTH, UNMAPPED_SLOT);
+  const arrived = await edu.readBuffer(DMA_LENGTH, staging, UNMAPPED_SLOT);
+  return forbidden.some((pattern) => arrived.some((byte, i) => byte === pattern[i]));
 }
 
 const RW = BigInt(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE);
@@ -196,12 +199,14 @@ async function coverAndCheck(
     phys_start: page,
     flags: RW,
   });
-  const forbidden = patternFor(`cover:${first}`, DMA_LENGTH);
-  await session.qtest.memwrite(session.ram.base, forbidden);
-  const before = patternFor(`cover-before:${first}`, DMA_LENGTH);
-  if (await leaks(edu, session, first, forbidden, before)) {
+  // What the covering MAP pointed at, and the identity address (low RAM the suite does not use).
+  const mapped = patternFor(`cover:${first}`, DMA_LENGTH);
+  const identity = patternFor(`cover-identity:${first}`, DMA_LENGTH);
+  await session.qtest.memwrite(session.ram.base, mapped);
+  await session.qtest.memwrite(first, identity);
+  if (await leaks(edu, session, first, [mapped, identity])) {
     throw new IsolationBreach(
-      `after ${trail}, a read at IOVA 0x${first.toString(16)} still reached 0x${session.ram.base.toString(16)}`,
+      `after ${trail}, a read at IOVA 0x${first.toString(16)} still reached memory`,
     );
   }
   trail.note(`a read at 0x${first.toString(16)} afterwards reached nothing`);
@@ -398,24 +403,34 @@ async function checkAfterwards(session: Session): Promise<string> {
     if (map.status !== VIRTIO_IOMMU_S_OK)
       return `${attached}; isolation not checked: ${answer(map)} for 0x${iova.toString(16)}`;
   }
+  // Four transfers: a read of the mapped page and one of an unmapped IOVA (whose identity
+  // address holds suite RAM) into two parts of edu's buffer, one read-back of both, and a
+  // write of what arrived to another unmapped IOVA.
   const page = { iova: staging.base, phys: staging.base, size: 0x1000 };
   const mapped = patternFor('check:mapped', DMA_LENGTH);
-  await qtest.memwrite(ram.base, mapped);
-  const arrived = await edu.dmaRead(CHECK_IOVA, DMA_LENGTH, page);
-  if (!Buffer.from(arrived).equals(mapped))
-    return `${attached}; but a read of a mapped page brought ${Buffer.from(arrived).toString('hex')}, not its bytes`;
-  // An unmapped IOVA whose identity address holds suite RAM: nothing of it may arrive.
   const unmapped = ram.base + 0x1000n;
   const forbidden = patternFor('check:unmapped', DMA_LENGTH);
-  await qtest.memwrite(unmapped, forbidden);
-  if (await leaks(edu, session, unmapped, forbidden, patternFor('check:before', DMA_LENGTH)))
-    throw new IsolationBreach(
-      `${attached}; a read at unmapped IOVA 0x${unmapped.toString(16)} reached memory`,
-    );
   const target = ram.base + 0x2000n;
-  await qtest.memset(target, DMA_LENGTH, 0);
-  await edu.loadBuffer(patternFor('check:write', DMA_LENGTH), page);
-  await edu.fromDevice(target, DMA_LENGTH);
+  await Promise.all([
+    qtest.memwrite(ram.base, mapped),
+    qtest.memwrite(unmapped, forbidden),
+    qtest.memset(target, DMA_LENGTH, 0),
+  ]);
+  await edu.toDevice(CHECK_IOVA, DMA_LENGTH, MAPPED_SLOT);
+  await edu.toDevice(unmapped, DMA_LENGTH, UNMAPPED_SLOT);
+  const buffer = await edu.readBuffer(UNMAPPED_SLOT + DMA_LENGTH, page);
+  const arrived = buffer.subarray(MAPPED_SLOT, MAPPED_SLOT + DMA_LENGTH);
+  if (!Buffer.from(arrived).equals(mapped)) {
+    throw new Error(
+      `${attached}, but a read of a mapped page brought ${Buffer.from(arrived).toString('hex')}, not its bytes`,
+    );
+  }
+  const leaked = buffer.subarray(UNMAPPED_SLOT, UNMAPPED_SLOT + DMA_LENGTH);
+  if (leaked.some((byte, i) => byte === forbidden[i]))
+    throw new IsolationBreach(
+      `${attached}; a read at unmapped IOVA 0x${unmapped.toString(16)} reached memory (edu's buffer got ${Buffer.from(leaked).toString('hex')})`,
+    );
+  await edu.fromDevice(target, DMA_LENGTH, MAPPED_SLOT);
   const written = await qtest.memread(target, DMA_LENGTH);
   if (written.some((byte) => byte !== 0))
     throw new IsolationBreach(
