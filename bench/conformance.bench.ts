@@ -1,12 +1,14 @@
 // The conformance suite's speed: the whole suite's wall time against device-ref and against
 // QEMU, and what one typed request costs through the harness (encode, descriptors, notify,
 // poll the used ring, read the reply back) next to a bare qtest round trip measured on the
-// same device in the same run. Run: npm run bench (or node build/bench/conformance.bench.js).
+// same device in the same run.
+// Run: npm run bench (or node build/bench/conformance.bench.js [ref|qemu]…).
 
 import { performance } from 'node:perf_hooks';
 import { runConformance } from '../conformance/run.js';
 import { openSession } from '../conformance/session.js';
-import { selectTarget } from '../conformance/targets/select.js';
+import { withTarget } from '../conformance/targets/with-target.js';
+import { benchTargets } from './targets.js';
 
 const ROUNDS = 400;
 
@@ -32,8 +34,7 @@ async function time(rounds: number, work: () => Promise<unknown>): Promise<numbe
 }
 
 async function perRequest(target: string): Promise<void> {
-  const selected = selectTarget({ target });
-  try {
+  await withTarget({ target }, async (selected) => {
     const session = await openSession(selected.make());
     try {
       const { driver } = session;
@@ -50,9 +51,7 @@ async function perRequest(target: string): Promise<void> {
     } finally {
       await session.target.close();
     }
-  } finally {
-    await selected.close();
-  }
+  });
 }
 
 async function wholeSuite(target: string): Promise<void> {
@@ -70,7 +69,7 @@ async function wholeSuite(target: string): Promise<void> {
   );
 }
 
-for (const target of ['ref', 'qemu']) {
+for (const target of benchTargets()) {
   await perRequest(target);
   await wholeSuite(target);
 }

@@ -1,11 +1,13 @@
 // Requests per second over the qtest socket, driven by the conformance driver: one request
 // per notify (post, notify, poll the used ring, read the reply) against 64 requests made
 // available together and announced with one notify. device-ref is measured beside QEMU 7.2
-// in the same run, on the same requests. Run: npm run bench (or node build/bench/device-socket.bench.js).
+// in the same run, on the same requests. Run: npm run bench (or node build/bench/device-socket.bench.js [ref|qemu]…).
 
 import { performance } from 'node:perf_hooks';
 import { openSession } from '../conformance/session.js';
-import { selectTarget } from '../conformance/targets/select.js';
+import { benchTargets } from './targets.js';
+import { withTarget } from '../conformance/targets/with-target.js';
+import type { Target } from '../conformance/targets/target.js';
 import { VIRTIO_IOMMU_MAP_F_READ, VIRTIO_IOMMU_MAP_F_WRITE } from '../dist/ts/index.js';
 
 const REQUESTS = 2048;
@@ -30,7 +32,11 @@ function requestAt(i: number): { verb: 'map' | 'unmap'; fields: Record<string, b
 }
 
 async function measure(target: string): Promise<void> {
-  const session = await openSession(selectTarget({ target }).make());
+  await withTarget({ target }, (selected) => measureOn(target, selected.make()));
+}
+
+async function measureOn(target: string, device: Target): Promise<void> {
+  const session = await openSession(device);
   try {
     const { driver } = session;
     await driver.start();
@@ -67,4 +73,4 @@ async function measure(target: string): Promise<void> {
 process.stdout.write(
   `device-socket: ${REQUESTS} MAP/UNMAP requests each way, over a Unix socket\n`,
 );
-for (const target of ['ref', 'qemu']) await measure(target);
+for (const target of benchTargets()) await measure(target);

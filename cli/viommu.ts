@@ -98,12 +98,15 @@ program
     'accepted differences, each with a reason (default: generator/drift/allow-list.json)',
   )
   .option('--no-allow-list', 'report every difference as drift')
-  .option('--cc <compiler>', 'C compiler for the ABI probe (default: $CC, else cc)')
+  .option(
+    '--cc <compiler>',
+    'C compiler for the ABI probe, a cross compiler for another architecture (default: $CC, else cc)',
+  )
   .option('--json', 'print the report as JSON')
   .exitOverride((error) => process.exit(error.exitCode === 0 ? 0 : 2))
   .action(async (header: string | undefined, opts) => {
     const { runDrift } = await import('./commands/drift.js');
-    process.exitCode = runDrift(header, opts);
+    process.exitCode = await runDrift(header, opts);
   });
 
 program

@@ -13,9 +13,10 @@ import { writeJsonReport } from './report/json.js';
 import { formatJunitReport } from './report/junit.js';
 import type { ConformanceReport, RobustnessFinding } from './report/types.js';
 import { runRobustnessProbes } from './robustness/probes.js';
-import { runConformanceSuite, type SuiteRun } from './suite/build-suite.js';
+import { runConformanceSuite } from './suite/build-suite.js';
 import { RunControl, type TestRecord } from './suite/harness.js';
-import { selectTarget, type TargetChoice } from './targets/select.js';
+import type { TargetChoice } from './targets/select.js';
+import { withTarget } from './targets/with-target.js';
 import { computeVerdicts, summarize } from './verdicts.js';
 
 export interface ConformanceOptions extends TargetChoice {
@@ -66,16 +67,13 @@ function testDenials(records: readonly TestRecord[]): RobustnessFinding[] {
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceResult> {
   const began = performance.now();
   const cases = options.cases ?? loadCases();
-  const selected = selectTarget(options);
-  const progress = options.progress === true ? new ConsoleProgress(selected.name) : undefined;
   const control = new RunControl({
     ...(options.timeLimitMs !== undefined && { timeLimitMs: options.timeLimitMs }),
     ...(options.unreachableLimit !== undefined && { unreachableLimit: options.unreachableLimit }),
   });
-  let run: SuiteRun;
-  let probes: RobustnessFinding[];
-  try {
-    run = await runConformanceSuite(cases, {
+  const { target, run, probes } = await withTarget(options, async (selected) => {
+    const progress = options.progress === true ? new ConsoleProgress(selected.name) : undefined;
+    const suiteRun = await runConformanceSuite(cases, {
       makeTarget: selected.make,
       control,
       ...(options.testTimeoutMs !== undefined && { testTimeoutMs: options.testTimeoutMs }),
@@ -86,16 +84,17 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       }),
     });
     progress?.stop();
-    probes = options.noProbes === true ? [] : await runRobustnessProbes(selected.make, control);
-  } finally {
-    await selected.close();
-  }
+    const findings =
+      options.noProbes === true ? [] : await runRobustnessProbes(selected.make, control);
+    const { name, description } = selected;
+    return { target: { name, description }, run: suiteRun, probes: findings };
+  });
   const verdicts = computeVerdicts(cases, run.records, options.only);
   const robustness = [...testDenials(run.records), ...probes];
   const stopped = control.stopped;
   const report: ConformanceReport = {
     tool: options.tool,
-    target: { name: selected.name, description: selected.description },
+    target,
     startedAt: run.startedAt.toISOString(),
     durationMs: Math.round(performance.now() - began),
     ...(stopped !== undefined && { stopped }),
@@ -106,7 +105,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   const written: string[] = [];
   if (options.reportsDir !== undefined) {
     await mkdir(options.reportsDir, { recursive: true });
-    const base = join(options.reportsDir, reportBaseName(selected.name));
+    const base = join(options.reportsDir, reportBaseName(target.name));
     await writeJsonReport(report, `${base}.json`);
     await writeFile(`${base}.junit.xml`, formatJunitReport(report));
     written.push(`${base}.json`, `${base}.junit.xml`);

@@ -150,7 +150,14 @@ export type DmaExpectation =
   { result: 'ok'; address: Value } | { result: 'blocked' } | { result: 'fault'; reason: string };
 
 export type Step =
-  | { op: 'needs'; offered: string[]; notOffered: string[]; line: number }
+  | {
+      op: 'needs';
+      offered: string[];
+      notOffered: string[];
+      /** `@page>=N`: the page granularity must be at least this (hex); otherwise not applicable. */
+      minPage?: string;
+      line: number;
+    }
   | { op: 'features'; accept: string[]; decline: string[]; line: number }
   | {
       op: 'request';

@@ -20,7 +20,10 @@ export interface DriftCommandOptions {
   cc?: string;
 }
 
-export function runDrift(header: string | undefined, options: DriftCommandOptions): number {
+export async function runDrift(
+  header: string | undefined,
+  options: DriftCommandOptions,
+): Promise<number> {
   // A spec that does not build is a tool error here: status 2, after its diagnostics.
   const { model } = loadModel(options);
   if (!model) return 2;
@@ -39,7 +42,7 @@ export function runDrift(header: string | undefined, options: DriftCommandOption
     }
   }
   try {
-    const report = driftReport(model, header ?? SYSTEM_HEADER, {
+    const report = await driftReport(model, header ?? SYSTEM_HEADER, {
       ...(options.profile ? { profile: options.profile } : {}),
       ...(allowList ? { allowList } : {}),
       ...(options.cc ? { compiler: options.cc } : {}),

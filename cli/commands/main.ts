@@ -14,7 +14,7 @@ export async function runMain(): Promise<number> {
   process.stdout.write('== gen check\n');
   if (runCheck({}) !== 0) return 1;
   process.stdout.write('== drift against the system header\n');
-  const drift = runDrift(undefined, {});
+  const drift = await runDrift(undefined, {});
   if (drift === 2) process.stdout.write('  (drift could not be checked; see above)\n');
   process.stdout.write('== conformance against device-ref\n');
   const { code, written } = await conform({ target: 'ref' });

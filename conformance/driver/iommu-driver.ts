@@ -11,13 +11,13 @@ import {
   decodeConfig,
   decodeFault,
   encodeConfig,
+  statusName,
   type Config,
   type Fault,
 } from '../../dist/ts/index.js';
 import { EDU_DEVICE_ID, EDU_VENDOR_ID, EduDevice } from '../edu/edu.js';
 import { GuestMemory } from '../memory/guest-memory.js';
 import { PciBus } from '../pci/bus.js';
-import { requesterId } from '../pci/config.js';
 import type { PciFunction } from '../pci/enumerate.js';
 import type { QtestClient } from '../qtest/client.js';
 import { PollTimeoutError } from '../qtest/poll.js';
@@ -69,6 +69,21 @@ export interface RequestResult {
   status: number | undefined;
 }
 
+/** A rule of the spec that some reply broke, whatever test sent the request. */
+export interface ReplyFinding {
+  statement: string;
+  message: string;
+  request: Uint8Array;
+  reply: Uint8Array;
+}
+
+/** How a typed request is laid out in descriptors (default: one per part, direct). */
+export interface RequestLayout {
+  /** Lengths of the device-writable descriptors, which must add up to the writable part. */
+  writable?: readonly number[];
+  layout?: DescriptorLayout;
+}
+
 export interface EventReport {
   usedLen: number;
   bytes: Uint8Array;
@@ -96,15 +111,14 @@ export class IommuDriver {
   #accepted = 0n;
   #choice: FeatureChoice = {};
   #events: EventBuffers = { count: EVENT_BUFFERS, size: EVENT_BUFFER_SIZE };
+  readonly #findings: ReplyFinding[] = [];
 
   private constructor(
     readonly qtest: QtestClient,
     readonly transport: VirtioPciTransport,
     readonly functions: readonly PciFunction[],
-    /** The first edu: the endpoint with a DMA engine. */
-    readonly edu: EduDevice | undefined,
-    /** Requester IDs of every edu function, in bus order. */
-    readonly eduEndpoints: readonly number[],
+    /** Every edu function, in bus order: endpoints with a DMA engine. */
+    readonly edus: readonly EduDevice[],
     /** Feature bits the device offers. */
     readonly offered: bigint,
     readonly memory: GuestMemory,
@@ -127,18 +141,26 @@ export class IommuDriver {
     const edus = functions.filter(
       (fn) => fn.vendorId === EDU_VENDOR_ID && fn.deviceId === EDU_DEVICE_ID,
     );
-    const edu = edus[0] && new EduDevice(await bus.setUp(edus[0]));
+    const endpoints: EduDevice[] = [];
+    for (const fn of edus) endpoints.push(new EduDevice(await bus.setUp(fn)));
     await transport.reset();
     const offered = await transport.deviceFeatures();
-    return new IommuDriver(
-      qtest,
-      transport,
-      functions,
-      edu,
-      edus.map((fn) => requesterId(fn.address)),
-      offered,
-      memory,
-    );
+    return new IommuDriver(qtest, transport, functions, endpoints, offered, memory);
+  }
+
+  /** The first edu: the endpoint `@ep`. */
+  get edu(): EduDevice | undefined {
+    return this.edus[0];
+  }
+
+  /** Requester IDs of every edu function, in bus order. */
+  get eduEndpoints(): number[] {
+    return this.edus.map((edu) => edu.endpointId);
+  }
+
+  /** What the replies of every typed request so far broke (dev.req.tail-reserved). */
+  get replyFindings(): readonly ReplyFinding[] {
+    return this.#findings;
   }
 
   /** Feature bits accepted by the last start(). */
@@ -227,11 +249,26 @@ export class IommuDriver {
     }
   }
 
-  /** A typed request: fields by path (`head.type`, `reserved`), the rest zero. */
-  async request(verb: RequestVerb, fields: FieldValues = {}): Promise<RequestResult> {
+  /**
+   * A typed request: fields by path (`head.type`, `reserved`), the rest zero. Its tail is
+   * checked on the way (see replyFindings).
+   */
+  async request(
+    verb: RequestVerb,
+    fields: FieldValues = {},
+    shape: RequestLayout = {},
+  ): Promise<RequestResult> {
     const probeSize = verb === 'probe' ? (await this.readConfig()).probe_size : 0;
     const { readable, writableLength } = encodeRequest(verb, fields, probeSize);
-    return this.requestBytes(readable, writableLength);
+    const pieces = shape.writable ?? [writableLength];
+    if (pieces.reduce((sum, n) => sum + n, 0) !== writableLength || pieces.some((n) => n < 1)) {
+      throw new RangeError(
+        `${verb.toUpperCase()}: writable descriptors of ${pieces.join('+')} bytes do not make up its ${writableLength}-byte device-writable part`,
+      );
+    }
+    const result = await this.#submit(readable, pieces, shape.layout ?? 'direct');
+    this.#checkTail(verb, result);
+    return result;
   }
 
   /** Sends raw device-readable bytes with `writableLength` bytes of room for the reply. */
@@ -240,10 +277,37 @@ export class IommuDriver {
     writableLength: number,
     layout: DescriptorLayout = 'direct',
   ): Promise<RequestResult> {
-    const segments: Segment[] = [{ writable: false, bytes: readable }];
-    if (writableLength > 0) segments.push({ writable: true, length: writableLength });
+    return this.#submit(readable, writableLength > 0 ? [writableLength] : [], layout);
+  }
+
+  async #submit(
+    readable: Uint8Array,
+    writable: readonly number[],
+    layout: DescriptorLayout,
+  ): Promise<RequestResult> {
+    const segments: Segment[] = [
+      { writable: false, bytes: readable },
+      ...writable.map((length) => ({ writable: true, length })),
+    ];
     const used = await this.#queue(this.#requestq).submit({ segments, layout });
-    return requestResult(readable, writableLength, used);
+    return requestResult(
+      readable,
+      writable.reduce((sum, n) => sum + n, 0),
+      used,
+    );
+  }
+
+  /** dev.req.tail-reserved, on every reply whose tail the device wrote, whatever its status. */
+  #checkTail(verb: RequestVerb, result: RequestResult): void {
+    if (result.status === undefined) return;
+    const reserved = result.reply.subarray(result.reply.length - 3);
+    if (reserved.every((byte) => byte === 0)) return;
+    this.#findings.push({
+      statement: 'dev.req.tail-reserved',
+      message: `${verb.toUpperCase()} answered ${statusName(result.status)} with tail.reserved ${Buffer.from(reserved).toString('hex')}`,
+      request: result.request,
+      reply: result.reply,
+    });
   }
 
   /**
@@ -269,10 +333,12 @@ export class IommuDriver {
     }
     await requestq.notify();
     const used = new Map((await requestq.waitUsed(posted.length)).map((u) => [u.head, u] as const));
-    return posted.map(({ head, readable, writableLength }) => {
+    return posted.map(({ head, readable, writableLength }, i) => {
       const u = used.get(head);
       if (u === undefined) throw new Error(`request with head ${head} was not returned`);
-      return requestResult(readable, writableLength, u);
+      const result = requestResult(readable, writableLength, u);
+      this.#checkTail(requests[i]!.verb, result);
+      return result;
     });
   }
 

@@ -39,3 +39,8 @@ export class SuiteError extends Error {
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex');
 }
+
+/** The device is not one the scenario is about (a `needs` precondition it does not meet). */
+export class InapplicableStep extends Error {
+  override name = 'InapplicableStep';
+}

@@ -13,6 +13,7 @@ import { DriverView } from './driver-view.js';
 import { EduRoute } from './edu-route.js';
 import {
   ExpectationFailure,
+  InapplicableStep,
   SuiteError,
   UntestableStep,
   toHex,
@@ -116,6 +117,8 @@ export async function runScenario(scenario: Scenario, session: Session): Promise
   } catch (error) {
     if (error instanceof UntestableStep)
       return { outcome: 'untested', reason: `line ${run.line}: ${error.message}` };
+    if (error instanceof InapplicableStep)
+      return { outcome: 'not-applicable', reason: error.message };
     if (error instanceof ExpectationFailure) {
       return {
         outcome: 'fail',
@@ -161,6 +164,15 @@ class ScenarioRun {
     await driver.start({ accept, decline });
     const config = await driver.readConfig();
     this.#profile = TargetProfile.of(driver, config, this.session.ram);
+    const page = config.page_size_mask & -config.page_size_mask;
+    for (const step of this.scenario.steps) {
+      if (step.op !== 'needs' || step.minPage === undefined) continue;
+      if (page < BigInt(step.minPage)) {
+        throw new InapplicableStep(
+          `needs @page>=${step.minPage}: the page granularity is 0x${page.toString(16)}`,
+        );
+      }
+    }
     if (driver.has(spec.VIRTIO_IOMMU_F_DOMAIN_RANGE)) {
       const { start, end } = config.domain_range;
       for (const step of this.scenario.steps) {

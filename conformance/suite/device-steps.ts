@@ -2,6 +2,8 @@
 // provoke a fault. Failures carry the request and reply bytes.
 
 import {
+  VIRTIO_IOMMU_F_DOMAIN_RANGE,
+  VIRTIO_IOMMU_F_INPUT_RANGE,
   VIRTIO_IOMMU_F_MAP_UNMAP,
   VIRTIO_IOMMU_MAP_F_READ,
   VIRTIO_IOMMU_MAP_F_WRITE,
@@ -63,12 +65,43 @@ export async function expectStatus(
   return result;
 }
 
-/** ATTACH of `endpoint` to `domain`, which the test needs to succeed: anything but S_OK fails it. */
+/**
+ * The k-th domain ID of the started device: domain_range.start + k with F_DOMAIN_RANGE (k
+ * alone without it), so that tests run on devices with narrow limits too. Untested when
+ * domain_range has too few domains.
+ */
+export async function domainId(session: Session, k = 1): Promise<bigint> {
+  if (!session.driver.has(VIRTIO_IOMMU_F_DOMAIN_RANGE)) return BigInt(k);
+  const { domain_range } = await session.driver.readConfig();
+  const id = domain_range.start + k;
+  if (id > domain_range.end)
+    throw new Untested(
+      `domain_range ${domain_range.start}..${domain_range.end} has too few domains`,
+    );
+  return BigInt(id);
+}
+
+/**
+ * An IOVA `offset` bytes into input_range (from 0 without F_INPUT_RANGE), with a page after
+ * it inside the range too; untested when input_range is smaller.
+ */
+export function iovaAt(session: Session, config: Config, offset: bigint): bigint {
+  const { start, end } = session.driver.has(VIRTIO_IOMMU_F_INPUT_RANGE)
+    ? config.input_range
+    : { start: 0n, end: 0xffff_ffff_ffff_ffffn };
+  const iova = start + offset;
+  if (iova + 0xfffn > end)
+    throw new Untested(`input_range 0x${start.toString(16)}-0x${end.toString(16)} is too small`);
+  return iova;
+}
+
+/** ATTACH of `endpoint` to `domain` (default: domainId 1), which the test needs to succeed: anything but S_OK fails it. */
 export async function attachEndpoint(
   session: Session,
   endpoint: number,
-  domain = 1n,
+  domain?: bigint,
 ): Promise<void> {
+  domain ??= await domainId(session);
   await expectStatus(session, 'attach', { domain, endpoint: BigInt(endpoint) }, [
     VIRTIO_IOMMU_S_OK,
   ]);
@@ -76,25 +109,26 @@ export async function attachEndpoint(
 
 /**
  * The start of every test that maps: needs F_MAP_UNMAP and edu, starts the device and
- * attaches @ep to domain 1.
+ * attaches @ep to `domain` (domainId 1). `iova(offset)` is iovaAt() for this device.
  */
 export async function startWithEndpointAttached(
   session: Session,
   events?: EventBuffers,
-): Promise<{ edu: EduDevice; config: Config }> {
+): Promise<{ edu: EduDevice; config: Config; domain: bigint; iova: (offset: bigint) => bigint }> {
   needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
   const edu = needEdu(session);
   const config = await startDevice(session, {}, events);
-  await attachEndpoint(session, edu.endpointId);
-  return { edu, config };
+  const domain = await domainId(session);
+  await attachEndpoint(session, edu.endpointId, domain);
+  return { edu, config, domain, iova: (offset) => iovaAt(session, config, offset) };
 }
 
-/** A fault report: @ep attached to an empty domain reads 4 bytes at IOVA 0x1000. */
+/** A fault report: @ep attached to an empty domain reads 4 bytes at IOVA 0x1000 (into input_range). */
 export async function provokeMappingFault(
   session: Session,
 ): Promise<{ iova: bigint; faults: Fault[] }> {
-  const { edu } = await startWithEndpointAttached(session);
-  const iova = 0x1000n;
+  const { edu, iova: at } = await startWithEndpointAttached(session);
+  const iova = at(0x1000n);
   await edu.toDevice(iova, 4);
   const events = await session.driver.waitEvents(1, FAULT_WAIT_MS);
   const faults = events.flatMap((e) => (e.fault === undefined ? [] : [e.fault]));
@@ -123,7 +157,7 @@ export function fail(
  * Maps the staging page identity (read-write) in `domain`, so edu's buffer can be filled and
  * read back while @ep is attached there. Returns the staging page for edu's transfers.
  */
-export async function mapStaging(session: Session, domain = 1n): Promise<StagingPage> {
+export async function mapStaging(session: Session, domain: bigint): Promise<StagingPage> {
   const { base, size } = session.staging;
   await expectStatus(
     session,

@@ -10,11 +10,12 @@
 
 import { AssertionError } from 'node:assert';
 import { performance } from 'node:perf_hooks';
+import type { ReplyFinding } from '../driver/iommu-driver.js';
 import { FieldError } from '../driver/requests.js';
 import { UnknownSymbolError } from '../profile.js';
 import { QtestClosedError, QtestTimeoutError } from '../qtest/errors.js';
 import type { Evidence } from '../scenario/expectation.js';
-import { ExpectationFailure, SuiteError } from '../scenario/expectation.js';
+import { ExpectationFailure, SuiteError, toHex } from '../scenario/expectation.js';
 import { openSession, type Session } from '../session.js';
 import { TargetUnreachableError } from '../targets/target.js';
 import type { Target } from '../targets/target.js';
@@ -224,8 +225,11 @@ export async function runDeviceTest(
 ): Promise<TestRecord> {
   const began = performance.now();
   const judgement = new Judgement(test.statements);
-  const finish = (...found: [StatementOutcome, string?, Denial?]): TestRecord =>
-    testRecord(test, judgement, Math.round(performance.now() - began), found);
+  let session: Session | undefined;
+  const finish = (...found: [StatementOutcome, string?, Denial?]): TestRecord => {
+    judgeReplies(judgement, session?.driver.replyFindings ?? []);
+    return testRecord(test, judgement, Math.round(performance.now() - began), found);
+  };
   const control = limits.control;
   const stopped = control?.stopped;
   if (stopped !== undefined) return finish({ outcome: 'error', reason: `not run: ${stopped}` });
@@ -236,7 +240,7 @@ export async function runDeviceTest(
   try {
     await withTimeLimit(
       (async () => {
-        const session = await openSession(target);
+        session = await openSession(target);
         control?.reached(true);
         await body(session, judgement);
       })(),
@@ -275,6 +279,24 @@ function classify(error: unknown, target: Target): [StatementOutcome, string?, D
   if (error instanceof QtestTimeoutError || error instanceof TimeLimitError)
     return [failed, undefined, { kind: 'hang', message }];
   return [failed];
+}
+
+/**
+ * What the device broke in some reply along the way, whatever the test checks
+ * (dev.req.tail-reserved on every reply): a failure of that statement, the first reply its
+ * evidence.
+ */
+function judgeReplies(judgement: Judgement, findings: readonly ReplyFinding[]): void {
+  const byStatement = new Map<string, ReplyFinding[]>();
+  for (const f of findings)
+    byStatement.set(f.statement, [...(byStatement.get(f.statement) ?? []), f]);
+  for (const [statement, [first, ...more]] of byStatement) {
+    judgement.fail(statement, {
+      message: `${first!.message}${more.length > 0 ? ` (and ${more.length} more replies)` : ''}`,
+      request: toHex(first!.request),
+      reply: toHex(first!.reply),
+    });
+  }
 }
 
 const RANK: Record<TestOutcome, number> = {

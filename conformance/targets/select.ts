@@ -27,11 +27,12 @@ export interface SelectedTarget {
   description: string;
   /** A fresh target for one test. */
   make: () => Target;
-  /** Releases what the run's targets share (device-ref's process); call once, at the end. */
+  /**
+   * Ends the run: closes every target make() gave that is still open (a QEMU each) and what
+   * they share (device-ref's process). Use withTarget() rather than calling it yourself.
+   */
   close: () => Promise<void>;
 }
-
-const nothingToClose = async (): Promise<void> => {};
 
 export function selectTarget(choice: TargetChoice): SelectedTarget {
   checkOptionsApply(choice);
@@ -51,13 +52,40 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
     return {
       name: 'qemu',
       description: `${qemuVersion(binary)}: -M q35 -device virtio-iommu-pci -device edu ${extraArgs.join(' ')}`,
-      make: () => new QemuTarget({ binary, extraArgs }),
-      close: nothingToClose,
+      ...trackOpenTargets(() => new QemuTarget({ binary, extraArgs })),
     };
   }
   const address = parseSocketAddress(choice.target);
   const name = formatSocketAddress(address);
-  return { name, description: name, make: () => new SocketTarget(address), close: nothingToClose };
+  return { name, description: name, ...trackOpenTargets(() => new SocketTarget(address)) };
+}
+
+/** make() and close() for targets that own their process: close() closes those still open. */
+function trackOpenTargets(create: () => Target): Pick<SelectedTarget, 'make' | 'close'> {
+  const open = new Set<Target>();
+  let closed = false;
+  const make = (): Target => {
+    const target = create();
+    return {
+      description: target.description,
+      start: async () => {
+        if (closed) throw new Error(`${target.description}: already closed`);
+        open.add(target);
+        return target.start();
+      },
+      close: async () => {
+        open.delete(target);
+        await target.close();
+      },
+    };
+  };
+  const close = async (): Promise<void> => {
+    closed = true;
+    const closing = [...open].map((target) => target.close());
+    open.clear();
+    await Promise.all(closing);
+  };
+  return { make, close };
 }
 
 /** An option that does not apply to the chosen target is a mistake worth saying, not ignoring. */

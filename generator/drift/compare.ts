@@ -103,7 +103,7 @@ function compareDefines(
       findings.push({
         kind: 'value',
         subject: e.name,
-        message: `${e.name} is \`${h.body}\` in the header, which is not an integer expression; the spec says ${hexOrDecimal(e.value)}`,
+        message: `${e.name} is \`${h.body}\` in the header, which is not an integer constant expression; the spec says ${hexOrDecimal(e.value)}`,
         header: h.place,
         spec: e.source,
         expected: String(e.value),

@@ -9,7 +9,8 @@ import { applyProfile, loadProfile } from '../profiles/profile.js';
 import { allowanceFor, type Allowance } from './allow-list.js';
 import { compareHeader, type Finding } from './compare.js';
 import { parseHeader } from './parse-header.js';
-import { probeHeader } from './probe.js';
+import { probeHeader, type ProbeTarget } from './probe.js';
+import { DEFAULT_LIMITS, type Limits } from './run-limited.js';
 import { textMeasurements } from './text-layout.js';
 
 export const SYSTEM_HEADER = '/usr/include/linux/virtio_iommu.h';
@@ -19,10 +20,19 @@ export interface DriftOptions {
   /** The accepted differences and where they come from; none when absent. */
   allowList?: { label: string; allowances: Allowance[] };
   compiler?: string;
+  /** Limits for the compiler run (default: DEFAULT_LIMITS). */
+  limits?: Partial<Limits>;
 }
 
 export type AbiCheck =
-  { measured: true; compiler: string } | { measured: false; compiler: string; reason: string };
+  | {
+      measured: true;
+      compiler: string;
+      target: ProbeTarget;
+      /** Object-like macros with no integer constant value. */
+      notIntegers: string[];
+    }
+  | { measured: false; compiler: string; reason: string };
 
 export interface DriftFinding extends Finding {
   /** The reason from the allow-list, when the difference is accepted. */
@@ -45,11 +55,11 @@ export interface DriftReport {
 /** A problem that stops the check (a header that cannot be read or compiled): exit status 2. */
 export class DriftError extends Error {}
 
-export function driftReport(
+export async function driftReport(
   model: SpecModel,
   headerPath: string,
   options: DriftOptions = {},
-): DriftReport {
+): Promise<DriftReport> {
   let text: string;
   try {
     text = readFileSync(headerPath, 'utf8');
@@ -71,11 +81,19 @@ export function driftReport(
     }
   }
   const header = parseHeader(text, headerPath);
-  const probe = probeHeader(headerPath, header, options.compiler);
+  const probe = await probeHeader(headerPath, header, options.compiler, {
+    ...DEFAULT_LIMITS,
+    ...options.limits,
+  });
   if (probe.kind === 'failed') throw new DriftError(`${headerPath}: ${probe.message}`);
   const abi: AbiCheck =
     probe.kind === 'measured'
-      ? { measured: true, compiler: probe.compiler }
+      ? {
+          measured: true,
+          compiler: probe.compiler,
+          target: probe.target,
+          notIntegers: probe.notIntegers,
+        }
       : { measured: false, compiler: probe.compiler, reason: `no C compiler (${probe.compiler})` };
   const measurements = probe.kind === 'measured' ? probe.measurements : textMeasurements(header);
   const allowances = options.allowList?.allowances ?? [];

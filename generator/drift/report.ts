@@ -3,6 +3,7 @@
 
 import type { FindingKind } from './compare.js';
 import type { DriftReport } from './drift.js';
+import type { ProbeTarget } from './probe.js';
 
 const KIND_WORDS: Record<FindingKind, string> = {
   missing: 'missing in header',
@@ -13,14 +14,23 @@ const KIND_WORDS: Record<FindingKind, string> = {
   rename: 'likely rename',
 };
 
+function targetWords(t: ProbeTarget): string {
+  return `${t.machine}, ${t.bits}-bit ${t.littleEndian ? 'little' : 'big'}-endian`;
+}
+
 export function formatDriftText(report: DriftReport): string {
   const against = `${report.model.title}, spec model ${report.model.version}${report.profile ? `, profile ${report.profile}` : ''}`;
   const out = [
     `viommu drift: ${report.header} against ${against}`,
     report.abi.measured
-      ? `ABI measured with ${report.abi.compiler} (sizeof, offsetof, macro values)`
+      ? `ABI measured with ${report.abi.compiler} for ${targetWords(report.abi.target)}: sizeof, offsetof and macro values read from the compiled object, nothing run`
       : `ABI check skipped: ${report.abi.reason}; layouts and values come from the header's text`,
   ];
+  if (report.abi.measured && report.abi.notIntegers.length > 0) {
+    out.push(
+      `note: no integer constant value, so not measured: ${report.abi.notIntegers.join(', ')}`,
+    );
+  }
   for (const f of report.findings) {
     const place = f.header ? `${f.header.file}:${f.header.line}` : report.header;
     const spec = f.spec ? ` [spec: ${f.spec.file}:${f.spec.line}]` : '';

@@ -110,11 +110,22 @@ export class ScenarioParser {
         noExpectation();
         const offered: string[] = [];
         const notOffered: string[] = [];
+        let minPage: string | undefined;
         for (const a of this.atLeastOne(args, verb)) {
+          if (a.text.startsWith('@')) {
+            minPage = this.minPage(a);
+            continue;
+          }
           const negated = a.text.startsWith('!');
           (negated ? notOffered : offered).push(this.feature(a, negated ? 1 : 0));
         }
-        return { op: 'needs', offered, notOffered, line: lineNo };
+        return {
+          op: 'needs',
+          offered,
+          notOffered,
+          ...(minPage !== undefined && { minPage }),
+          line: lineNo,
+        };
       }
       case 'features': {
         noExpectation();
@@ -148,6 +159,19 @@ export class ScenarioParser {
           verb.column,
         );
     }
+  }
+
+  /** `@page>=N`: the page granularity the scenario assumes at least (hex). */
+  private minPage(word: Word): string {
+    const m = /^@page>=(.+)$/.exec(word.text);
+    const n = m ? parseNumber(m[1]) : undefined;
+    if (n === undefined || n < 1n) {
+      throw new StepError(
+        `\`${word.text}\` is no precondition; write \`@page>=N\` (the page granularity is at least N bytes) or a feature`,
+        word.column,
+      );
+    }
+    return hex(n);
   }
 
   private atLeastOne(args: Word[], verb: Word): Word[] {

@@ -14,7 +14,7 @@ const mini = readFileSync(join(packageRoot, 'generator/test/fixtures/mini/01-dev
 function parseWith(
   edits: [string, string][],
   extra: { retired?: string; files?: string[] } = {},
-): { diagnostics: Diagnostic[]; built: boolean } {
+): { diagnostics: Diagnostic[]; built: boolean; model: ReturnType<typeof parseSpec>['model'] } {
   let text = mini;
   for (const [from, to] of edits) {
     assert.ok(text.includes(from), `fixture lacks ${JSON.stringify(from)}`);
@@ -28,7 +28,11 @@ function parseWith(
     ? new VFile({ path: 'spec-src/retired-ids.txt', value: extra.retired })
     : undefined;
   const result = parseSpec({ files, retiredIds, version: '0.0.0' });
-  return { diagnostics: result.diagnostics, built: result.model !== undefined };
+  return {
+    diagnostics: result.diagnostics,
+    built: result.model !== undefined,
+    model: result.model,
+  };
 }
 
 function lineOf(needle: string): number {
@@ -274,6 +278,36 @@ describe('spec-src diagnostics', () => {
     assert.match(messages[1], /Unknown step `frob`/);
     assert.match(messages[2], /0x100000000 does not fit in field `domain`/);
     assert.match(messages[3], /`S_INVALID` is not a status/);
+  });
+
+  it('a page precondition: `@page>=N` parses, anything else after `@` is refused', () => {
+    const good = parseWith([
+      [
+        'attach domain=1 endpoint=@ep reserved=1 => S_INVAL',
+        'needs @page>=4096\n  attach domain=1 endpoint=@ep reserved=1 => S_INVAL',
+      ],
+    ]);
+    const needs = good.model?.statements
+      .flatMap((s) => s.scenarios)
+      .flatMap((sc) => sc.steps)
+      .find((st) => st.op === 'needs');
+    assert.deepEqual(needs, {
+      op: 'needs',
+      offered: [],
+      notOffered: [],
+      minPage: '0x1000',
+      line: 1,
+    });
+    const d = only(
+      parseWith([
+        [
+          'attach domain=1 endpoint=@ep reserved=1 => S_INVAL',
+          'needs @page>4096\n  attach domain=1 endpoint=@ep reserved=1 => S_INVAL',
+        ],
+      ]),
+      'scenario',
+    );
+    assert.match(d.message, /`@page>4096` is no precondition; write `@page>=N`/);
   });
 
   it('a scenario outside a requirement', () => {

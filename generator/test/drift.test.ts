@@ -11,6 +11,7 @@ import { DEFAULT_ALLOW_LIST, readAllowList } from '../drift/allow-list.js';
 import type { Finding } from '../drift/compare.js';
 import { DriftError, driftReport, SYSTEM_HEADER, type DriftReport } from '../drift/drift.js';
 import { parseHeader } from '../drift/parse-header.js';
+import { findProgram } from '../drift/run-limited.js';
 import { UAPI_HEADER_PATH } from '../emit/uapi-header.js';
 import { distOutputs } from '../outputs.js';
 import { packageRoot } from '../paths.js';
@@ -18,6 +19,16 @@ import { growStruct, removeDefine, renameField, setDefine, swapFields } from './
 import { specModel } from './spec-model.js';
 
 const NO_COMPILER = '/nonexistent/viommu-test-cc';
+/** A cross compiler from Debian (gcc-aarch64-linux-gnu, linux-libc-dev-arm64-cross); CI installs it. */
+const CROSS = 'aarch64-linux-gnu-gcc';
+
+/** Skips the test, saying why, when the cross compiler is absent; in CI (CI=true) it must be there. */
+function needCrossCompiler(test: Mocha.Context): void {
+  if (findProgram(CROSS)) return;
+  assert.notEqual(process.env.CI, 'true', `${CROSS} is missing; .ci/run installs it`);
+  test.test!.title += ` (skipped: ${CROSS} is not installed; apt-get install gcc-aarch64-linux-gnu linux-libc-dev-arm64-cross)`;
+  test.skip();
+}
 
 const brief = (f: Finding) => `${f.kind} ${f.subject}${f.headerName ? ` -> ${f.headerName}` : ''}`;
 
@@ -30,8 +41,8 @@ function lineOf(path: string, pattern: RegExp): number {
 
 describe('drift against the system header', () => {
   let report: DriftReport;
-  before(() => {
-    report = driftReport(specModel(), SYSTEM_HEADER, {
+  before(async () => {
+    report = await driftReport(specModel(), SYSTEM_HEADER, {
       allowList: { label: 'allow-list.json', allowances: readAllowList(DEFAULT_ALLOW_LIST) },
     });
   });
@@ -84,14 +95,52 @@ describe('drift against the system header', () => {
     assert.deepEqual(report.unused, []);
   });
 
-  it('finds nothing with the linux profile', () => {
-    const linux = driftReport(specModel(), SYSTEM_HEADER, { profile: 'linux' });
+  it('finds nothing with the linux profile', async () => {
+    const linux = await driftReport(specModel(), SYSTEM_HEADER, { profile: 'linux' });
     assert.deepEqual(linux.findings, []);
     assert.equal(linux.abi.measured, true);
   });
 
-  it('finds the same differences from the text alone when there is no C compiler', () => {
-    const text = driftReport(specModel(), SYSTEM_HEADER, { compiler: NO_COMPILER });
+  it('measures another architecture with a cross compiler, from its object file', async function () {
+    needCrossCompiler(this);
+    const cross = await driftReport(specModel(), SYSTEM_HEADER, {
+      compiler: CROSS,
+      allowList: { label: 'allow-list.json', allowances: readAllowList(DEFAULT_ALLOW_LIST) },
+    });
+    assert.deepEqual(cross.abi, {
+      measured: true,
+      compiler: CROSS,
+      target: { machine: 'aarch64', bits: 64, littleEndian: true },
+      notIntegers: [],
+    });
+    assert.deepEqual(cross.findings, report.findings);
+  });
+
+  it("takes the values the target's compiler computes: char is unsigned on aarch64", async function () {
+    needCrossCompiler(this);
+    const dir = mkdtempSync(join(tmpdir(), 'viommu-cross-'));
+    try {
+      const path = join(dir, 'virtio_iommu.h');
+      writeFileSync(
+        path,
+        readFileSync(SYSTEM_HEADER, 'utf8').replace(
+          /\n#endif\s*$/,
+          '\n#define VIRTIO_IOMMU_X_CHAR ((char)-1)\n#endif\n',
+        ),
+      );
+      const value = async (compiler: string) =>
+        (await driftReport(specModel(), path, { compiler })).findings.find(
+          (f) => f.subject === 'VIRTIO_IOMMU_X_CHAR',
+        )?.actual;
+      assert.equal(await value('cc'), '-1');
+      assert.equal(await value(CROSS), '255');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('finds the same differences from the text alone when there is no C compiler', async () => {
+    const text = await driftReport(specModel(), SYSTEM_HEADER, { compiler: NO_COMPILER });
     assert.deepEqual(text.abi, {
       measured: false,
       compiler: NO_COMPILER,
@@ -113,21 +162,21 @@ describe('drift injected into a copy of a header', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Drift of the edited header, measured and text-only, which must agree on names and values. */
-  function drift(name: string, text: string, compiler?: string): Finding[] {
+  async function drift(name: string, text: string, compiler?: string): Promise<Finding[]> {
     const path = join(dir, `${name}.h`);
     writeFileSync(path, text);
-    return driftReport(model(), path, compiler ? { compiler } : {}).findings;
+    return (await driftReport(model(), path, compiler ? { compiler } : {})).findings;
   }
 
-  it('finds nothing in the generated header itself', () => {
-    assert.deepEqual(drift('same', original), []);
-    assert.deepEqual(drift('same-text', original, NO_COMPILER), []);
+  it('finds nothing in the generated header itself', async () => {
+    assert.deepEqual(await drift('same', original), []);
+    assert.deepEqual(await drift('same-text', original, NO_COMPILER), []);
   });
 
-  it('finds a renamed field as a likely rename, at its line', () => {
+  it('finds a renamed field as a likely rename, at its line', async () => {
     const text = renameField(original, 'virtio_iommu_req_map', 'phys_start', 'phys_addr');
     for (const compiler of [undefined, NO_COMPILER]) {
-      const findings = drift('renamed', text, compiler);
+      const findings = await drift('renamed', text, compiler);
       assert.deepEqual(findings.map(brief), [
         'rename virtio_iommu_req_map.phys_start -> phys_addr',
       ]);
@@ -136,8 +185,8 @@ describe('drift injected into a copy of a header', () => {
     }
   });
 
-  it('finds a changed value', () => {
-    const findings = drift('value', setDefine(original, 'VIRTIO_IOMMU_S_NOENT', '0x10'));
+  it('finds a changed value', async () => {
+    const findings = await drift('value', setDefine(original, 'VIRTIO_IOMMU_S_NOENT', '0x10'));
     assert.deepEqual(findings.map(brief), ['value VIRTIO_IOMMU_S_NOENT']);
     assert.deepEqual([findings[0].expected, findings[0].actual], ['6', '16']);
     assert.equal(
@@ -146,16 +195,16 @@ describe('drift injected into a copy of a header', () => {
     );
   });
 
-  it('finds a removed define', () => {
-    const findings = drift('removed', removeDefine(original, 'VIRTIO_IOMMU_F_MMIO'));
+  it('finds a removed define', async () => {
+    const findings = await drift('removed', removeDefine(original, 'VIRTIO_IOMMU_F_MMIO'));
     assert.deepEqual(findings.map(brief), ['missing VIRTIO_IOMMU_F_MMIO']);
     assert.equal(findings[0].header, undefined);
     assert.match(findings[0].spec!.file, /^spec-src\//);
   });
 
-  it('finds two swapped fields as a layout change of both', () => {
+  it('finds two swapped fields as a layout change of both', async () => {
     const text = swapFields(original, 'virtio_iommu_req_attach', 'domain', 'endpoint');
-    const findings = drift('swapped', text);
+    const findings = await drift('swapped', text);
     assert.deepEqual(findings.map(brief), [
       'layout virtio_iommu_req_attach.endpoint',
       'layout virtio_iommu_req_attach.domain',
@@ -168,11 +217,14 @@ describe('drift injected into a copy of a header', () => {
       ],
     );
     // Without a compiler the layout comes from the text, and says the same.
-    assert.deepEqual(drift('swapped-text', text, NO_COMPILER).map(brief), findings.map(brief));
+    assert.deepEqual(
+      (await drift('swapped-text', text, NO_COMPILER)).map(brief),
+      findings.map(brief),
+    );
   });
 
-  it('finds a struct grown by a field: the extra field and the new size', () => {
-    const findings = drift(
+  it('finds a struct grown by a field: the extra field and the new size', async () => {
+    const findings = await drift(
       'grown',
       growStruct(original, 'virtio_iommu_fault', '__le32\t\t\t\t\tpasid;'),
     );
@@ -184,9 +236,9 @@ describe('drift injected into a copy of a header', () => {
     assert.match(findings[1].message, /pasid \(__le32 at offset 24\) is not in the spec/);
   });
 
-  it('finds a field whose type changed but not its size', () => {
+  it('finds a field whose type changed but not its size', async () => {
     const text = original.replace(/(\t)__le32(\t+domain;)/, '$1__u32$2');
-    const findings = drift('type', text);
+    const findings = await drift('type', text);
     assert.ok(findings.length > 0);
     assert.ok(
       findings.every((f) => f.kind === 'type' && /\.domain$/.test(f.subject)),
@@ -195,9 +247,9 @@ describe('drift injected into a copy of a header', () => {
     assert.match(findings[0].message, /is __u32 in the header; the spec says __le32/);
   });
 
-  it('stops with a DriftError when the header does not compile or cannot be read', () => {
-    assert.throws(() => drift('broken', `${original}\nstruct broken {\n`), DriftError);
-    assert.throws(
+  it('stops with a DriftError when the header does not compile or cannot be read', async () => {
+    await assert.rejects(() => drift('broken', `${original}\nstruct broken {\n`), DriftError);
+    await assert.rejects(
       () => driftReport(model(), join(dir, 'absent.h')),
       /cannot read .*absent\.h: ENOENT/,
     );
@@ -247,6 +299,17 @@ describe('viommu drift (the command)', () => {
     assert.match(r.stdout, /No drift: the header matches the spec with profile linux\./);
   });
 
+  it('checks the ABI of another architecture with --cc and a cross compiler', function () {
+    needCrossCompiler(this);
+    const r = run('--cc', CROSS);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(
+      r.stdout,
+      /\nABI measured with aarch64-linux-gnu-gcc for aarch64, 64-bit little-endian: sizeof, offsetof and macro values read from the compiled object, nothing run\n/,
+    );
+    assert.match(r.stdout, /\n5 findings: 0 drift, 5 accepted/);
+  });
+
   it('says that the ABI check was skipped when there is no compiler', () => {
     const r = run('--cc', NO_COMPILER);
     assert.equal(r.status, 0, r.stderr);
@@ -257,6 +320,9 @@ describe('viommu drift (the command)', () => {
     assert.equal(run('--no-such-option').status, 2);
     assert.equal(run('/nonexistent/header.h').status, 2);
     assert.equal(run('--profile', 'nonexistent').status, 2);
+    const noObject = run('--cc', 'true');
+    assert.equal(noObject.status, 2);
+    assert.match(noObject.stderr, /the C compiler \(true\) ended well but wrote no object file\n$/);
     const dir = mkdtempSync(join(tmpdir(), 'viommu-allow-'));
     try {
       writeFileSync(join(dir, 'allow.json'), '{"accepted": [{"kind": "extra", "subject": "X"}]}');

@@ -18,13 +18,18 @@ import { compile, STRICT } from './c-compiler.js';
 import { growStruct } from './header-edits.js';
 import { buildSpecModel, miniModel, specModel, version } from './spec-model.js';
 
-function measure(path: string): Measurements {
-  const outcome = probeHeader(path, parseHeader(readFileSync(path, 'utf8'), path));
+/**
+ * The ABI of the header at `path`, measured through the names of `namesFrom` (by default the
+ * header itself). Every name must be there, with an integer value for every macro.
+ */
+async function measure(path: string, namesFrom = path): Promise<Measurements> {
+  const outcome = await probeHeader(path, parseHeader(readFileSync(namesFrom, 'utf8'), namesFrom));
   assert.equal(
     outcome.kind,
     'measured',
     outcome.kind === 'failed' ? outcome.message : outcome.kind,
   );
+  assert.deepEqual(outcome.notIntegers, [], 'macros without an integer value');
   return outcome.measurements;
 }
 
@@ -112,9 +117,9 @@ describe('the generated UAPI header', () => {
     assert.match(r.stderr, /sizeof\(struct virtio_iommu_req_map\)/);
   });
 
-  it('has the ABI of the system header for every struct both define', () => {
-    const ours = measure(join(root, UAPI_HEADER_PATH));
-    const system = measure(SYSTEM_HEADER);
+  it('has the ABI of the system header for every struct both define', async () => {
+    const ours = await measure(join(root, UAPI_HEADER_PATH));
+    const system = await measure(SYSTEM_HEADER);
     const common = [...ours.structs.keys()].filter((s) => system.structs.has(s));
     assert.ok(common.length >= 12, `only ${common.join(', ')}`);
     for (const name of common) {
@@ -211,10 +216,25 @@ describe('the linux profile header', () => {
     assert.equal(r.status, 0, r.stderr);
   });
 
-  it("has the system header's ABI and every one of its names and values", () => {
-    const ours = measure(join(dir, 'linux', 'virtio_iommu.h'));
-    const system = measure(SYSTEM_HEADER);
+  it("has the system header's ABI and every one of its names and values", async () => {
+    const ours = await measure(join(dir, 'linux', 'virtio_iommu.h'));
+    const system = await measure(SYSTEM_HEADER);
     assert.deepEqual(ours.values, system.values);
     assert.deepEqual(ours.structs, system.structs);
+  });
+
+  // A drop-in: code written against the system header compiles against the profile's and
+  // sees the same bytes. The probe names every struct, field and macro the system header
+  // declares (read from it by the drift header parser) and is compiled against the profile.
+  it('compiles a probe of every name of the system header, with the same sizeof, offsetof and values', async () => {
+    const system = await measure(SYSTEM_HEADER);
+    const throughProfile = await measure(join(dir, 'linux', 'virtio_iommu.h'), SYSTEM_HEADER);
+    const names = parseHeader(readFileSync(SYSTEM_HEADER, 'utf8'), SYSTEM_HEADER);
+    const macros = names.defines.filter((d) => !d.functionLike && d.body !== '');
+    const fields = names.structs.flatMap((s) => s.fields);
+    assert.ok(macros.length >= 38 && names.structs.length >= 13 && fields.length >= 50);
+    assert.equal(throughProfile.values.size, macros.length);
+    assert.deepEqual(throughProfile.values, system.values);
+    assert.deepEqual(throughProfile.structs, system.structs);
   });
 });

@@ -10,7 +10,9 @@ import {
 import { ExpectationFailure, SuiteError, toHex } from '../../scenario/expectation.js';
 import {
   attachEndpoint,
+  domainId,
   expectStatus,
+  iovaAt,
   mapStaging,
   needEdu,
   readReaches,
@@ -27,9 +29,10 @@ tests.it(
     const edu = needEdu(session);
     const second = session.driver.eduEndpoints[1];
     if (second === undefined) throw new SuiteError('the target has no second endpoint');
-    await startDevice(session);
-    await attachEndpoint(session, edu.endpointId);
-    const join = await session.driver.request('attach', { domain: 1n, endpoint: BigInt(second) });
+    const config = await startDevice(session);
+    const domain = await domainId(session);
+    await attachEndpoint(session, edu.endpointId, domain);
+    const join = await session.driver.request('attach', { domain, endpoint: BigInt(second) });
     if (join.status === VIRTIO_IOMMU_S_UNSUPP) {
       judgement.option('dev.attach.shared-domain', 'absent', 'the second ATTACH got S_UNSUPP');
       return;
@@ -53,24 +56,25 @@ tests.it(
       return;
     }
     // Done right, sharing keeps the domain whole: @ep still reaches what the domain maps.
-    const staging = await mapStaging(session);
+    const staging = await mapStaging(session, domain);
+    const at = iovaAt(session, config, 0x1000n);
     await expectStatus(
       session,
       'map',
       {
-        domain: 1n,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
+        domain,
+        virt_start: at,
+        virt_end: at + 0xfffn,
         phys_start: session.ram.base,
         flags: BigInt(VIRTIO_IOMMU_MAP_F_READ),
       },
       [VIRTIO_IOMMU_S_OK],
     );
-    const read = await readReaches(session, edu, staging, 0x1000n, session.ram.base);
+    const read = await readReaches(session, edu, staging, at, session.ram.base);
     if (read.result !== 'reached') {
       judgement.fail('dev.attach.shared-domain', {
-        expected: `a read at IOVA 0x1000 reaches 0x${session.ram.base.toString(16)}`,
-        message: `after a second endpoint joined domain 1, @ep's read through the domain's mapping did not arrive (${read.seen})`,
+        expected: `a read at IOVA 0x${at.toString(16)} reaches 0x${session.ram.base.toString(16)}`,
+        message: `after a second endpoint joined domain ${domain}, @ep's read through the domain's mapping did not arrive (${read.seen})`,
       });
       return;
     }

@@ -1,7 +1,7 @@
 // Device requirements: Device operations.
 
 import { VIRTIO_IOMMU_S_OK } from '../../../dist/ts/index.js';
-import { expectStatus, fail, needEdu, startDevice } from '../device-steps.js';
+import { domainId, expectStatus, fail, needEdu, startDevice } from '../device-steps.js';
 import { SectionTests } from '../harness.js';
 
 export const section = 'device-requirements-device-operations';
@@ -12,7 +12,7 @@ tests.it(
   async (session) => {
     const edu = needEdu(session);
     await startDevice(session);
-    const fields = { domain: 1n, endpoint: BigInt(edu.endpointId) };
+    const fields = { domain: await domainId(session), endpoint: BigInt(edu.endpointId) };
     for (const verb of ['attach', 'detach'] as const) {
       const result = await expectStatus(session, verb, fields, [VIRTIO_IOMMU_S_OK]);
       const reserved = result.reply.subarray(result.reply.length - 3);

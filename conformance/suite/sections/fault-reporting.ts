@@ -11,7 +11,8 @@ import {
 import { toHex } from '../../scenario/expectation.js';
 import { FAULT_WAIT_MS } from '../../scenario/run-scenario.js';
 import { fail, provokeMappingFault, startWithEndpointAttached } from '../device-steps.js';
-import { SectionTests } from '../harness.js';
+import { SectionTests, Untested } from '../harness.js';
+import type { Session } from '../../session.js';
 
 export const section = 'device-requirements-fault-reporting';
 export const tests = new SectionTests();
@@ -94,8 +95,8 @@ tests.it(
 tests.it(
   '[dev.fault.single-buffer] a fault report too large for the buffers is not spread over several',
   async (session) => {
-    const { edu } = await startWithEndpointAttached(session, { count: 8, size: 8 });
-    await edu.toDevice(0x1000n, 1); // one access: at most one fault
+    const { edu, iova } = await startWithEndpointAttached(session, { count: 8, size: 8 });
+    await edu.toDevice(iova(0x1000n), 1); // one access: at most one fault
     const used = await session.driver.waitEvents(2, FAULT_WAIT_MS);
     // Buffers returned unwritten (used length 0) carry no part of a report.
     const carrying = used.filter((u) => u.usedLen > 0);
@@ -108,3 +109,62 @@ tests.it(
     }
   },
 );
+
+/** @ep, attached to an empty domain, reads or writes 4 bytes at an IOVA off the 4-byte grid. */
+async function unalignedFaults(
+  session: Session,
+  access: 'read' | 'write',
+): Promise<{ iova: bigint; faults: Fault[] }> {
+  const { edu, iova: at } = await startWithEndpointAttached(session);
+  const iova = at(0x1000n) + 0x7b3n;
+  if (access === 'read') await edu.toDevice(iova, 4);
+  else await edu.fromDevice(iova, 4);
+  const events = await session.driver.waitEvents(1, FAULT_WAIT_MS);
+  const faults = events.flatMap((e) => (e.fault === undefined ? [] : [e.fault]));
+  if (faults.length === 0) {
+    throw new Untested(
+      `the device reported no fault within ${FAULT_WAIT_MS} ms (reporting faults is optional)`,
+    );
+  }
+  return { iova, faults };
+}
+
+tests.it(
+  '[dev.fault.address-optional] a fault at an unaligned IOVA reports that exact address, not one rounded down',
+  async (session) => {
+    const { iova, faults } = await unalignedFaults(session, 'read');
+    const withAddress = faults.filter((f) => (f.flags & VIRTIO_IOMMU_FAULT_F_ADDRESS) !== 0);
+    if (withAddress.length === 0) return; // the address is optional
+    const outside = withAddress.find((f) => f.address < iova || f.address >= iova + 4n);
+    if (outside !== undefined)
+      fail(
+        `addresses within 0x${iova.toString(16)}+4`,
+        `a read of 4 bytes at 0x${iova.toString(16)} reported F_ADDRESS with address 0x${outside.address.toString(16)}`,
+        faultBytes(outside),
+      );
+    const first = withAddress.reduce((a, b) => (b.address < a.address ? b : a));
+    if (first.address !== iova)
+      fail(
+        `the first faulting byte, 0x${iova.toString(16)}`,
+        `a read of 4 bytes at 0x${iova.toString(16)} reported no fault there; the lowest address reported is 0x${first.address.toString(16)}`,
+        faultBytes(first),
+      );
+  },
+);
+
+for (const access of ['read', 'write'] as const) {
+  tests.it(
+    `[dev.fault.flags-access] a fault of a ${access} does not say it was a ${access === 'read' ? 'write' : 'read'}`,
+    async (session) => {
+      const { iova, faults } = await unalignedFaults(session, access);
+      const wrong = access === 'read' ? VIRTIO_IOMMU_FAULT_F_WRITE : VIRTIO_IOMMU_FAULT_F_READ;
+      const liar = faults.find((f) => (f.flags & wrong) !== 0);
+      if (liar !== undefined)
+        fail(
+          `no ${access === 'read' ? 'F_WRITE' : 'F_READ'} in flags`,
+          `a ${access} of 4 bytes at 0x${iova.toString(16)} reported flags 0x${liar.flags.toString(16)}`,
+          faultBytes(liar),
+        );
+    },
+  );
+}

@@ -4,6 +4,10 @@ import type { SectionTests } from '../harness.js';
 import * as attach from './attach-request.js';
 import * as configuration from './device-configuration.js';
 import * as operations from './device-operations.js';
+import * as effectsAccepted from './effects-accepted.js';
+import * as effectsFeatures from './effects-features.js';
+import * as effectsLayouts from './effects-layouts.js';
+import * as effectsRefused from './effects-refused.js';
 import * as faults from './fault-reporting.js';
 import * as features from './feature-bits.js';
 import * as map from './map-request.js';
@@ -21,4 +25,8 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   probe,
   resvMem,
   faults,
+  effectsRefused,
+  effectsAccepted,
+  effectsFeatures,
+  effectsLayouts,
 ];

@@ -20,16 +20,17 @@ const TRANSLATION = 'dev.translate.formula';
 tests.it(
   '[dev.map.write-only] MAY let reads through a mapping with WRITE and without READ: if so, to the mapped place',
   async (session, judgement) => {
-    const { edu } = await startWithEndpointAttached(session);
+    const { edu, domain, iova } = await startWithEndpointAttached(session);
+    const at = iova(0x1000n);
     const { ram, qtest } = session;
-    const staging = await mapStaging(session);
+    const staging = await mapStaging(session, domain);
     await expectStatus(
       session,
       'map',
       {
-        domain: 1n,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
+        domain,
+        virt_start: at,
+        virt_end: at + 0xfffn,
         phys_start: ram.base,
         flags: BigInt(VIRTIO_IOMMU_MAP_F_WRITE),
       },
@@ -39,21 +40,21 @@ tests.it(
     const pattern = patternFor('dev.map.write-only', 16);
     await edu.loadBuffer(pattern, staging);
     await qtest.memset(ram.base, 16, 0);
-    await edu.fromDevice(0x1000n, 16);
+    await edu.fromDevice(at, 16);
     const arrived = await qtest.memread(ram.base, 16);
     if (!Buffer.from(arrived).equals(pattern)) {
       throw new ExpectationFailure(
         {
-          expected: `a write at IOVA 0x1000 reaches 0x${ram.base.toString(16)}`,
+          expected: `a write at IOVA 0x${at.toString(16)} reaches 0x${ram.base.toString(16)}`,
           message: `through a WRITE-only mapping, memory there holds ${Buffer.from(arrived).toString('hex')}`,
         },
         TRANSLATION,
       );
     }
-    const read = await readReaches(session, edu, staging, 0x1000n, ram.base);
+    const read = await readReaches(session, edu, staging, at, ram.base);
     if (read.result === 'elsewhere') {
       judgement.fail('dev.map.write-only', {
-        expected: `a read at IOVA 0x1000 is blocked or reaches 0x${ram.base.toString(16)}`,
+        expected: `a read at IOVA 0x${at.toString(16)} is blocked or reaches 0x${ram.base.toString(16)}`,
         message: `a read through a WRITE-only mapping brought bytes from elsewhere (${read.seen})`,
       });
       return;

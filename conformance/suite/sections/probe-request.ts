@@ -3,6 +3,7 @@
 import {
   SIZEOF_VIRTIO_IOMMU_PROBE_RESV_MEM,
   VIRTIO_IOMMU_F_PROBE,
+  VIRTIO_IOMMU_PROBE_T_RESV_MEM,
   VIRTIO_IOMMU_S_INVAL,
   VIRTIO_IOMMU_S_OK,
   decodeProbeProperties,
@@ -61,6 +62,15 @@ tests.it(
   },
 );
 
+/** Where walking the properties by length + 4 from offset 0 stops: after the last one. */
+function walkEnd(entries: readonly ProbePropertyEntry[]): number {
+  const last = entries.at(-1);
+  if (last === undefined) return 0;
+  return (
+    last.offset + 4 + (last.kind === 'resv_mem' ? last.property.head.length : last.property.length)
+  );
+}
+
 tests.it(
   '[dev.probe.next-offset] each property starts length + 4 bytes after the one before',
   async (session) => {
@@ -71,6 +81,21 @@ tests.it(
         fail(
           'a property header at each length + 4 step',
           `offset ${entry.offset} holds type ${entry.property.type}, which the spec does not define`,
+          probed,
+        );
+      }
+    }
+    // A property the walk cannot reach (the second one one word too far, say) is misplaced:
+    // look for a RESV_MEM header at every offset past the end of the walk.
+    const end = walkEnd(probed.entries);
+    const view = new DataView(probed.properties.buffer, probed.properties.byteOffset);
+    const resvLength = SIZEOF_VIRTIO_IOMMU_PROBE_RESV_MEM - 4;
+    for (let at = end; at + 4 <= probed.properties.length; at++) {
+      const type = view.getUint16(at, true) & 0xfff;
+      if (type === VIRTIO_IOMMU_PROBE_T_RESV_MEM && view.getUint16(at + 2, true) === resvLength) {
+        fail(
+          `every property where the one before it ends (${probed.entries.length} found by walking)`,
+          `a RESV_MEM property at offset ${at}, where the walk by length + 4 ended at offset ${end}`,
           probed,
         );
       }
@@ -99,13 +124,7 @@ tests.it(
   '[dev.probe.zero-fill] the bytes of properties after the last property are zero',
   async (session) => {
     const probed = await probeEndpoint(session);
-    const last = probed.entries.at(-1);
-    const end =
-      last === undefined
-        ? 0
-        : last.offset +
-          4 +
-          (last.kind === 'resv_mem' ? last.property.head.length : last.property.length);
+    const end = walkEnd(probed.entries);
     const rest = probed.properties.subarray(end);
     const index = rest.findIndex((byte) => byte !== 0);
     if (index !== -1)

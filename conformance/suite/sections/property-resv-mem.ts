@@ -9,7 +9,7 @@ import {
   type ProbeResvMem,
 } from '../../../dist/ts/index.js';
 import type { Session } from '../../session.js';
-import { attachEndpoint, fail, needEdu, needFeature } from '../device-steps.js';
+import { attachEndpoint, domainId, fail, needEdu, needFeature } from '../device-steps.js';
 import { SectionTests, Untested } from '../harness.js';
 import { probeEndpoint } from './probe-request.js';
 
@@ -72,11 +72,12 @@ tests.it(
     const edu = needEdu(session);
     const { regions: found } = await regions(session);
     const region = found[0]!;
-    await attachEndpoint(session, edu.endpointId);
+    const domain = await domainId(session);
+    await attachEndpoint(session, edu.endpointId, domain);
     const page = 0x1000n;
     const start = region.start & ~(page - 1n);
     const result = await session.driver.request('map', {
-      domain: 1n,
+      domain,
       virt_start: start,
       virt_end: start + page - 1n,
       phys_start: session.ram.base,

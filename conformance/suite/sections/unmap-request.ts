@@ -20,13 +20,15 @@ export const tests = new SectionTests();
 tests.it(
   '[dev.unmap.reserved-perform] MAY remove the mappings of an UNMAP it refuses for reserved: if so, only those',
   async (session, judgement) => {
-    const { edu } = await startWithEndpointAttached(session);
-    const staging = await mapStaging(session);
-    const range = { domain: 1n, virt_start: 0x1000n, virt_end: 0x1fffn };
+    const { edu, domain, iova } = await startWithEndpointAttached(session);
+    const staging = await mapStaging(session, domain);
+    const at = iova(0x1000n);
+    const beyond = iova(0x3000n);
+    const range = { domain, virt_start: at, virt_end: at + 0xfffn };
     const flags = BigInt(VIRTIO_IOMMU_MAP_F_READ);
     const { base } = session.ram;
     await expectStatus(session, 'map', { ...range, phys_start: base, flags }, [VIRTIO_IOMMU_S_OK]);
-    const outside = { domain: 1n, virt_start: 0x3000n, virt_end: 0x3fffn };
+    const outside = { domain, virt_start: beyond, virt_end: beyond + 0xfffn };
     await expectStatus(session, 'map', { ...outside, phys_start: base + 0x3000n, flags }, [
       VIRTIO_IOMMU_S_OK,
     ]);
@@ -41,12 +43,12 @@ tests.it(
       );
       return;
     }
-    const inside = await readReaches(session, edu, staging, 0x1000n, base);
-    const kept = await readReaches(session, edu, staging, 0x3000n, base + 0x3000n);
+    const inside = await readReaches(session, edu, staging, at, base);
+    const kept = await readReaches(session, edu, staging, beyond, base + 0x3000n);
     if (kept.result !== 'reached') {
       judgement.fail('dev.unmap.reserved-perform', {
-        expected: 'the mapping outside the range stays: a read at IOVA 0x3000 reaches it',
-        message: `after UNMAP 0x1000-0x1fff with reserved set (S_INVAL), a read at 0x3000 did not (${kept.seen})`,
+        expected: `the mapping outside the range stays: a read at IOVA 0x${beyond.toString(16)} reaches it`,
+        message: `after UNMAP of the page at 0x${at.toString(16)} with reserved set (S_INVAL), a read at 0x${beyond.toString(16)} did not (${kept.seen})`,
       });
       return;
     }

@@ -1,0 +1,210 @@
+// Effects, not statuses: what a request did, read back by DMA, by the configuration and by
+// PROBE. An endpoint is *armed* once (its edu buffer filled with a payload of its own through
+// the staging page); from then on each check makes it write that payload at an IOVA, and the
+// DMA judge (judge/dma-judge.ts) says where the bytes landed: it watches the whole of @ram and
+// a guard zone around the identity address and the expected landing, byte by byte.
+//
+// A snapshot is such a check for a list of accesses, plus `bypass` and the PROBE properties
+// of every endpoint: a refused request must leave it exactly as it was.
+
+import {
+  VIRTIO_IOMMU_F_BYPASS_CONFIG,
+  VIRTIO_IOMMU_F_PROBE,
+  VIRTIO_IOMMU_MAP_F_READ,
+  VIRTIO_IOMMU_MAP_F_WRITE,
+  VIRTIO_IOMMU_S_OK,
+} from '../../dist/ts/index.js';
+import type { EduDevice } from '../edu/edu.js';
+import { DmaJudge, type MemoryFinding } from '../judge/dma-judge.js';
+import { writePayload } from '../judge/payload.js';
+import { DEFAULT_GUEST_RAM } from '../memory/guest-memory.js';
+import { ExpectationFailure, toHex } from '../scenario/expectation.js';
+import type { Session } from '../session.js';
+import { expectStatus } from './device-steps.js';
+
+/** Bytes each effect check writes. */
+export const EFFECT_LENGTH = 16;
+/** Guest RAM ends here on the boards we drive (256 MiB), and edu's DMA mask is 28 bits. */
+const RAM_END = 0x1000_0000n;
+
+/** Where an endpoint's write went: a guest-physical address, or nowhere. */
+export type Landing = bigint | 'blocked';
+
+export function describeLanding(landing: Landing): string {
+  return landing === 'blocked' ? 'blocked' : `lands at 0x${landing.toString(16)}`;
+}
+
+/** One access of a snapshot: `edu` writes at `iova`. */
+export interface Access {
+  edu: EduDevice;
+  iova: bigint;
+  /** For messages: `@ep at 0x10000 (domain 1's mapping)`. */
+  label: string;
+}
+
+export interface Snapshot {
+  landings: Landing[];
+  bypass: number | undefined;
+  /** PROBE properties by endpoint ID, hex. */
+  probes: Map<number, string>;
+}
+
+const armed = new WeakMap<EduDevice, Uint8Array>();
+const judges = new WeakMap<Session, DmaJudge>();
+
+/**
+ * The session's DMA judge. It watches @ram whole and a guard zone around every address a
+ * check names (the IOVA as an identity address, the expected landing); it never watches the
+ * suite's own memory after @ram (staging page, queues) nor the legacy VGA/BIOS hole.
+ */
+function judgeOf(session: Session): DmaJudge {
+  let judge = judges.get(session);
+  if (judge === undefined) {
+    const ram = session.ram;
+    const suiteEnd = DEFAULT_GUEST_RAM.base + BigInt(DEFAULT_GUEST_RAM.size);
+    judge = new DmaJudge(session.qtest, {
+      window: [{ start: Number(ram.base), end: Number(ram.base) + ram.size }],
+      exclude: [
+        { start: 0xa_0000, end: 0x10_0000 },
+        { start: Number(session.staging.base), end: Number(suiteEnd) },
+      ],
+      ram: [{ start: 0, end: Number(RAM_END) }],
+    });
+    judges.set(session, judge);
+  }
+  return judge;
+}
+
+/**
+ * Fills `edu`'s buffer with its payload. The endpoint must reach the staging page at its
+ * physical address: in bypass, or attached to `domain`, where the staging page is then mapped
+ * (identity, read-write) first.
+ */
+export async function arm(session: Session, edu: EduDevice, domain?: number): Promise<void> {
+  const { base, size } = session.staging;
+  if (domain !== undefined) {
+    const fields = {
+      domain: BigInt(domain),
+      virt_start: base,
+      virt_end: base + BigInt(size) - 1n,
+      phys_start: base,
+      flags: BigInt(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE),
+    };
+    await expectStatus(session, 'map', fields, [VIRTIO_IOMMU_S_OK]);
+  }
+  const payload = writePayload(`effects:${edu.endpointId}`, EFFECT_LENGTH);
+  await edu.loadBuffer(payload, { iova: base, phys: base, size });
+  armed.set(edu, payload);
+}
+
+/**
+ * `edu` writes its payload at `iova`, and the judge compares all watched memory with what it
+ * held: `landing` is where the payload may land (nowhere when empty). Returns the findings.
+ */
+async function judgedWrite(
+  session: Session,
+  edu: EduDevice,
+  iova: bigint,
+  expected: Landing,
+): Promise<MemoryFinding[]> {
+  const payload = armed.get(edu);
+  if (payload === undefined)
+    throw new Error(`effects: endpoint 0x${edu.endpointId.toString(16)} was not armed`);
+  const judge = judgeOf(session);
+  if (iova + BigInt(EFFECT_LENGTH) <= RAM_END) judge.watch(iova, EFFECT_LENGTH);
+  if (expected !== 'blocked') judge.watch(expected, EFFECT_LENGTH);
+  await session.driver.collectEvents();
+  await judge.prepare(`effects:${edu.endpointId}:${iova}`);
+  await edu.fromDevice(iova, EFFECT_LENGTH);
+  const label = `write of ${EFFECT_LENGTH} bytes at IOVA 0x${iova.toString(16)} by endpoint 0x${edu.endpointId.toString(16)}`;
+  const landing =
+    expected === 'blocked'
+      ? []
+      : [{ offset: 0, length: EFFECT_LENGTH, address: Number(expected), required: true }];
+  return judge.judgeWrites([{ label, payload, landing }]);
+}
+
+/**
+ * `edu` writes its payload at `iova`; returns where it landed, found by the judge: nowhere,
+ * or one run of EFFECT_LENGTH bytes. Anything else (bytes scattered, a partial write) fails.
+ */
+export async function landing(session: Session, edu: EduDevice, iova: bigint): Promise<Landing> {
+  const findings = await judgedWrite(session, edu, iova, 'blocked');
+  if (findings.length === 0) return 'blocked';
+  const [only] = findings;
+  if (findings.length === 1 && only!.span.end - only!.span.start === EFFECT_LENGTH)
+    return BigInt(only!.span.start);
+  throw new ExpectationFailure({
+    expected: `the ${EFFECT_LENGTH}-byte write at IOVA 0x${iova.toString(16)} lands whole in one place, or nowhere`,
+    message: findings.map((f) => f.text).join('; '),
+  });
+}
+
+/** Fails unless `edu`'s write at `iova` has the `expected` landing, byte for byte, and nothing else changed. */
+export async function expectLanding(
+  session: Session,
+  access: Access,
+  expected: Landing,
+  statement: string,
+): Promise<void> {
+  const findings = await judgedWrite(session, access.edu, access.iova, expected);
+  if (findings.length > 0) {
+    throw new ExpectationFailure({
+      expected: `${access.label}: the write ${describeLanding(expected)}`,
+      message: `${statement}: ${access.label}: ${findings.map((f) => f.text).join('; ')}`,
+    });
+  }
+}
+
+/** Where each access lands, `bypass`, and the PROBE properties of `endpoints`. */
+export async function snapshot(
+  session: Session,
+  accesses: readonly Access[],
+  endpoints: readonly number[],
+): Promise<Snapshot> {
+  const landings: Landing[] = [];
+  for (const access of accesses) landings.push(await landing(session, access.edu, access.iova));
+  const driver = session.driver;
+  const bypass = driver.has(VIRTIO_IOMMU_F_BYPASS_CONFIG)
+    ? (await driver.readConfig()).bypass
+    : undefined;
+  const probes = new Map<number, string>();
+  if (driver.has(VIRTIO_IOMMU_F_PROBE)) {
+    for (const endpoint of endpoints) {
+      const result = await driver.request('probe', { endpoint: BigInt(endpoint) });
+      probes.set(endpoint, toHex(result.reply));
+    }
+  }
+  return { landings, bypass, probes };
+}
+
+/** Fails with every difference between two snapshots of the same accesses. */
+export function expectUnchanged(
+  before: Snapshot,
+  after: Snapshot,
+  accesses: readonly Access[],
+  what: string,
+): void {
+  const differences: string[] = [];
+  accesses.forEach((access, i) => {
+    const [was, now] = [before.landings[i]!, after.landings[i]!];
+    if (was !== now)
+      differences.push(
+        `${access.label}: ${describeLanding(was)} before, ${describeLanding(now)} after`,
+      );
+  });
+  if (before.bypass !== after.bypass)
+    differences.push(`bypass ${before.bypass} before, ${after.bypass} after`);
+  for (const [endpoint, was] of before.probes) {
+    if (after.probes.get(endpoint) !== was)
+      differences.push(
+        `PROBE of 0x${endpoint.toString(16)}: ${was} before, ${after.probes.get(endpoint)} after`,
+      );
+  }
+  if (differences.length > 0) {
+    throw new ExpectationFailure({
+      expected: `${what} changes nothing`,
+      message: `after ${what}: ${differences.join('; ')}`,
+    });
+  }
+}
