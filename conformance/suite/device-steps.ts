@@ -14,7 +14,7 @@ import {
 } from '../../dist/ts/index.js';
 import type { EduDevice, StagingPage } from '../edu/edu.js';
 import type { EventBuffers, FeatureChoice, RequestResult } from '../driver/iommu-driver.js';
-import type { FieldValues, RequestVerb } from '../driver/requests.js';
+import { requestName, type FieldValues, type RequestVerb } from '../driver/requests.js';
 import { ExpectationFailure, SuiteError, toHex } from '../scenario/expectation.js';
 import { patternFor } from '../scenario/pattern.js';
 import { FAULT_WAIT_MS } from '../scenario/run-scenario.js';
@@ -59,7 +59,7 @@ export async function expectStatus(
       request: toHex(result.request),
       reply: toHex(result.reply),
       expected: `status ${allowed.map(statusName).join('|')}`,
-      message: `${verb.toUpperCase()} returned ${got}`,
+      message: `${requestName(result.request)} returned ${got}`,
     });
   }
   return result;
