@@ -142,6 +142,35 @@ program
   });
 
 program
+  .command('driver-check')
+  .description(
+    "boot a Linux guest under QEMU, capture its virtio-iommu driver's requests and judge every driver statement",
+  )
+  .option(
+    '--kernel <kernel>',
+    "debian-6.12 (Debian's linux-image-6.12-amd64) or the path of a bzImage",
+    'debian-6.12',
+  )
+  .option(
+    '--modules <dir>',
+    'with --kernel PATH: the folder holding virtio-iommu.ko and virtio_blk.ko',
+  )
+  .option('--mode <mode>', 'strict, lazy, passthrough or all', 'strict')
+  .option(
+    '--save-log <file>',
+    'keep the event log (JSON lines; with --mode all, one file per mode)',
+  )
+  .option('--from-log <file>', 'judge a saved event log instead of booting a guest')
+  .option('--qemu <path>', 'the QEMU binary', 'qemu-system-x86_64')
+  .option('--timeout <seconds>', 'time limit of each boot', '180')
+  .option('--reports <dir>', 'folder for the JSON, JUnit and HTML reports (default: reports/)')
+  .option('--fetch', 'only fetch and cache the kernel, then stop')
+  .action(async (opts) => {
+    const { runDriverCheckCommand } = await import('./commands/driver-check.js');
+    process.exitCode = await runDriverCheckCommand(opts);
+  });
+
+program
   .command('main')
   .description(
     'build, check dist/, check drift of the system header, run conformance against device-ref, print the matrix',

@@ -23,6 +23,7 @@ export const OBSERVED_DRIVER_STATEMENTS = [
   'drv.map.virt-end',
   'drv.map.mmio-feature',
   'drv.unmap.reserved',
+  'drv.unmap.whole-mappings',
   'drv.unmap.first-address',
   'drv.unmap.last-address',
   'drv.unmap.bypass-domain',

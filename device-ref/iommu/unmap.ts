@@ -1,6 +1,8 @@
 // UNMAP: remove every mapping of a domain that lies inside [virt_start, virt_end], all or
 // nothing. Statements: dev.unmap.noent, dev.unmap.bypass-domain, dev.unmap.split-status,
 // dev.unmap.split-keep, dev.unmap.gaps, dev.unmap.covered (the last four in mappings.ts).
+// Driver findings: drv.unmap.reserved, drv.unmap.bypass-domain, drv.unmap.first-address,
+// drv.unmap.last-address, and drv.unmap.whole-mappings for an UNMAP that covers no mapping.
 //
 // Choices where the spec leaves them to the device: a non-zero `reserved` gets
 // VIRTIO_IOMMU_S_INVAL and removes nothing (dev.unmap.reserved taken,
@@ -78,6 +80,13 @@ export function handleUnmap(core: IommuCore, request: UnmapDriverPart): number {
       );
     }
     return VIRTIO_IOMMU_S_RANGE;
+  }
+  if (result.removed === 0) {
+    core.findings.report(
+      'drv.unmap.whole-mappings',
+      `UNMAP request: ${hex(virt_start)}-${hex(virt_end)} covers no mapping of domain ${id}; the device answered VIRTIO_IOMMU_S_OK and removed nothing`,
+      where(),
+    );
   }
   core.mappingsChanged(-result.removed);
   return VIRTIO_IOMMU_S_OK;

@@ -101,6 +101,8 @@ const triggers: Record<DriverStatement, (h: Harness) => void> = {
   },
   'drv.unmap.reserved': (h) =>
     unmap(h, { domain: 1, virt_start: 0n, virt_end: 0xfffn, reserved: 1 }),
+  'drv.unmap.whole-mappings': (h) =>
+    unmap(h, { domain: 1, virt_start: 0x8000n, virt_end: 0x8fffn }),
   'drv.unmap.first-address': (h) => {
     map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x2fffn, phys_start: RAM, flags: R });
     unmap(h, { domain: 1, virt_start: 0x2000n, virt_end: 0x3fffn });

@@ -54,6 +54,14 @@ export interface RobustnessProbe {
   message?: string;
 }
 
+/** What a driver did that no statement covers (viommu driver-check). */
+export interface DriverObservation {
+  kind: 'unserved' | 'unforeseen' | 'device-disagrees';
+  message: string;
+  count: number;
+  request?: string;
+}
+
 export interface ConformanceReport {
   tool: { name: string; version: string };
   target: { name: string; description: string };
@@ -64,6 +72,7 @@ export interface ConformanceReport {
   verdicts: StatementVerdict[];
   summary: ReportSummary;
   robustness?: RobustnessProbe[];
+  observations?: DriverObservation[];
 }
 
 /** A robustness outcome that is a finding against the device (not `ok`, not `error`). */

@@ -228,7 +228,9 @@ extern int viommu_variable;
             ),
         );
       } finally {
-        process.env.TMPDIR = saved;
+        // Assigning undefined would set the string 'undefined'.
+        if (saved === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = saved;
       }
       assert.equal(readerPresent(), false, 'the compiler still runs');
       assert.deepEqual(leftovers(), []);
