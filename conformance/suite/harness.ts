@@ -286,7 +286,7 @@ function classify(error: unknown, target: Target): [StatementOutcome, string?, D
  * (dev.req.tail-reserved on every reply): a failure of that statement, the first reply its
  * evidence.
  */
-function judgeReplies(judgement: Judgement, findings: readonly ReplyFinding[]): void {
+export function judgeReplies(judgement: Judgement, findings: readonly ReplyFinding[]): void {
   const byStatement = new Map<string, ReplyFinding[]>();
   for (const f of findings)
     byStatement.set(f.statement, [...(byStatement.get(f.statement) ?? []), f]);
