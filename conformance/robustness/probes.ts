@@ -12,6 +12,8 @@
 
 import { performance } from 'node:perf_hooks';
 import {
+  VIRTIO_IOMMU_F_DOMAIN_RANGE,
+  VIRTIO_IOMMU_F_INPUT_RANGE,
   VIRTIO_IOMMU_F_MAP_UNMAP,
   VIRTIO_IOMMU_F_PROBE,
   VIRTIO_IOMMU_MAP_F_READ,
@@ -40,10 +42,12 @@ import {
 } from '../suite/harness.js';
 import { TargetUnreachableError, type Target } from '../targets/target.js';
 
-/** A domain the isolation check makes its own after the reset. */
-const CHECK_DOMAIN = 7n;
-/** The IOVA the isolation check maps (edu's DMA mask is 28 bits). */
-const CHECK_IOVA = 0x80_0000n;
+/** Where the isolation check maps its page, from the start of input_range. */
+const CHECK_OFFSET = 0x80_0000n;
+/** edu reaches RAM-side addresses below this (a 28-bit DMA mask). */
+const EDU_REACH = 0x1000_0000n;
+/** Guest RAM below the suite's own (which starts at 16 MiB) holds nothing of the suite's. */
+const LOW_RAM_END = 0x100_0000n;
 /** How many bytes each DMA of the checks moves. */
 const DMA_LENGTH = 16;
 
@@ -79,6 +83,11 @@ function answer(result: RequestResult): string {
  */
 class Trail {
   readonly #entries: string[] = [];
+  /** The setup ATTACH of @ep got S_OK: isolation in the probe's domain can be judged. */
+  attached = false;
+
+  /** The probe's domain and IOVAs: inside domain_range and input_range where the device has them. */
+  constructor(readonly place: Place) {}
 
   /** A typed request; `label` says what it is for (`inverted`, `covering`). */
   async request(
@@ -112,6 +121,22 @@ class Trail {
   #sent(what: string): number {
     return this.#entries.push(`${what} sent, no answer`) - 1;
   }
+}
+
+/** A domain inside domain_range and IOVAs from the start of input_range. */
+interface Place {
+  domain: bigint;
+  iova(offset: bigint): bigint;
+}
+
+async function placeOf(session: Session): Promise<Place> {
+  const config = await session.driver.readConfig();
+  const driver = session.driver;
+  const domain = driver.has(VIRTIO_IOMMU_F_DOMAIN_RANGE)
+    ? BigInt(Math.min(config.domain_range.start + 1, config.domain_range.end))
+    : 1n;
+  const base = driver.has(VIRTIO_IOMMU_F_INPUT_RANGE) ? config.input_range.start : 0n;
+  return { domain, iova: (offset) => base + offset };
 }
 
 /** `verb` with `fields` and `room` bytes for the reply instead of the size it needs. */
@@ -178,10 +203,12 @@ const RW = BigInt(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE);
 async function coverAndCheck(
   session: Session,
   trail: Trail,
-  first: bigint,
-  last: bigint,
+  fromOffset: bigint,
+  toOffset: bigint,
 ): Promise<void> {
-  const range = { domain: 1n, virt_start: first, virt_end: last };
+  const { domain, iova } = trail.place;
+  const first = iova(fromOffset);
+  const range = { domain, virt_start: first, virt_end: iova(toOffset) };
   await trail.request(session, 'covering', 'map', {
     ...range,
     phys_start: session.ram.base,
@@ -189,22 +216,29 @@ async function coverAndCheck(
   });
   await trail.request(session, 'covering', 'unmap', range);
   const edu = session.driver.edu;
-  if (edu === undefined) return;
+  if (edu === undefined || !trail.attached || first + BigInt(DMA_LENGTH) > EDU_REACH)
+    return trail.note('isolation in the domain not checked (@ep not attached, or out of reach)');
   // edu's buffer is reached through an identity mapping of the staging page, outside the range.
   const page = session.staging.base;
-  await trail.request(session, 'staging', 'map', {
-    domain: 1n,
+  const staging = await trail.request(session, 'staging', 'map', {
+    domain,
     virt_start: page,
     virt_end: page + 0xfffn,
     phys_start: page,
     flags: RW,
   });
-  // What the covering MAP pointed at, and the identity address (low RAM the suite does not use).
+  if (staging.status !== VIRTIO_IOMMU_S_OK)
+    return trail.note("isolation in the domain not checked (no way to edu's buffer)");
+  // What the covering MAP pointed at, and the identity address when it is low RAM.
   const mapped = patternFor(`cover:${first}`, DMA_LENGTH);
   const identity = patternFor(`cover-identity:${first}`, DMA_LENGTH);
   await session.qtest.memwrite(session.ram.base, mapped);
-  await session.qtest.memwrite(first, identity);
-  if (await leaks(edu, session, first, [mapped, identity])) {
+  const watched = [mapped];
+  if (first + BigInt(DMA_LENGTH) <= LOW_RAM_END) {
+    await session.qtest.memwrite(first, identity);
+    watched.push(identity);
+  }
+  if (await leaks(edu, session, first, watched)) {
     throw new IsolationBreach(
       `after ${trail}, a read at IOVA 0x${first.toString(16)} still reached memory`,
     );
@@ -212,23 +246,28 @@ async function coverAndCheck(
   trail.note(`a read at 0x${first.toString(16)} afterwards reached nothing`);
 }
 
-const attachFirst = (s: Session, trail: Trail): Promise<RequestResult> =>
-  trail.request(s, 'setup', 'attach', { domain: 1n, endpoint: firstEndpoint(s) });
+async function attachFirst(s: Session, trail: Trail): Promise<void> {
+  const fields = { domain: trail.place.domain, endpoint: firstEndpoint(s) };
+  const attach = await trail.request(s, 'setup', 'attach', fields);
+  trail.attached = attach.status === VIRTIO_IOMMU_S_OK;
+}
 
 const PROBES: Probe[] = [
   {
     name: 'attach-short-tail',
-    stimulus: (s, t) => withRoom(s, t, 'attach', { domain: 1n, endpoint: firstEndpoint(s) }, 2),
+    stimulus: (s, t) =>
+      withRoom(s, t, 'attach', { domain: t.place.domain, endpoint: firstEndpoint(s) }, 2),
   },
   {
     name: 'attach-no-reply-room',
-    stimulus: (s, t) => withRoom(s, t, 'attach', { domain: 1n, endpoint: firstEndpoint(s) }, 0),
+    stimulus: (s, t) =>
+      withRoom(s, t, 'attach', { domain: t.place.domain, endpoint: firstEndpoint(s) }, 0),
   },
   {
     name: 'detach-short-tail',
     async stimulus(s, t) {
       await attachFirst(s, t);
-      await withRoom(s, t, 'detach', { domain: 1n, endpoint: firstEndpoint(s) }, 3);
+      await withRoom(s, t, 'detach', { domain: t.place.domain, endpoint: firstEndpoint(s) }, 3);
     },
   },
   {
@@ -237,9 +276,9 @@ const PROBES: Probe[] = [
     async stimulus(s, t) {
       await attachFirst(s, t);
       const fields = {
-        domain: 1n,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
+        domain: t.place.domain,
+        virt_start: t.place.iova(0x1000n),
+        virt_end: t.place.iova(0x1fffn),
         phys_start: s.ram.base,
         flags: BigInt(VIRTIO_IOMMU_MAP_F_READ),
       };
@@ -251,7 +290,11 @@ const PROBES: Probe[] = [
     needs: 'map-unmap',
     async stimulus(s, t) {
       await attachFirst(s, t);
-      const fields = { domain: 1n, virt_start: 0x3000n, virt_end: 0x1000n };
+      const fields = {
+        domain: t.place.domain,
+        virt_start: t.place.iova(0x3000n),
+        virt_end: t.place.iova(0x1000n),
+      };
       await t.request(s, 'inverted', 'map', { ...fields, phys_start: s.ram.base, flags: RW });
       await coverAndCheck(s, t, 0x0n, 0xffffn);
     },
@@ -262,7 +305,11 @@ const PROBES: Probe[] = [
     async stimulus(s, t) {
       // virt_end + 1 wraps to 0: a device that computes the size as end - start + 1 gets it wrong.
       await attachFirst(s, t);
-      const range = { domain: 1n, virt_start: 0x2000n, virt_end: 0xffff_ffff_ffff_ffffn };
+      const range = {
+        domain: t.place.domain,
+        virt_start: t.place.iova(0x2000n),
+        virt_end: 0xffff_ffff_ffff_ffffn,
+      };
       const flags = BigInt(VIRTIO_IOMMU_MAP_F_READ);
       await t.request(s, 'to the top', 'map', { ...range, phys_start: s.ram.base, flags });
       await t.request(s, 'to the top', 'unmap', range);
@@ -275,9 +322,17 @@ const PROBES: Probe[] = [
     async stimulus(s, t) {
       await attachFirst(s, t);
       const flags = BigInt(VIRTIO_IOMMU_MAP_F_READ);
-      const range = { domain: 1n, virt_start: 0x1000n, virt_end: 0x1fffn };
+      const range = {
+        domain: t.place.domain,
+        virt_start: t.place.iova(0x1000n),
+        virt_end: t.place.iova(0x1fffn),
+      };
       await t.request(s, 'setup', 'map', { ...range, phys_start: s.ram.base, flags });
-      const inverted = { domain: 1n, virt_start: 0x1fffn, virt_end: 0x1000n };
+      const inverted = {
+        domain: t.place.domain,
+        virt_start: t.place.iova(0x1fffn),
+        virt_end: t.place.iova(0x1000n),
+      };
       await t.request(s, 'inverted', 'unmap', inverted);
       await coverAndCheck(s, t, 0x0n, 0xffffn);
     },
@@ -287,7 +342,13 @@ const PROBES: Probe[] = [
     needs: 'map-unmap',
     async stimulus(s, t) {
       await attachFirst(s, t);
-      await withRoom(s, t, 'unmap', { domain: 1n, virt_start: 0n, virt_end: 0xfffn }, 2);
+      await withRoom(
+        s,
+        t,
+        'unmap',
+        { domain: t.place.domain, virt_start: t.place.iova(0n), virt_end: t.place.iova(0xfffn) },
+        2,
+      );
     },
   },
   {
@@ -307,16 +368,26 @@ const PROBES: Probe[] = [
   {
     name: 'unknown-type-short-tail',
     stimulus: (s, t) =>
-      withRoom(s, t, 'attach', { 'head.type': 0n, domain: 1n, endpoint: firstEndpoint(s) }, 1),
+      withRoom(
+        s,
+        t,
+        'attach',
+        { 'head.type': 0n, domain: t.place.domain, endpoint: firstEndpoint(s) },
+        1,
+      ),
   },
   ...(['attach', 'detach', 'map', 'unmap', 'probe'] as const).map((verb): Probe => ({
     name: `${verb}-truncated`,
     async stimulus(s, t) {
       const endpoint = firstEndpoint(s);
-      const range = { domain: 1n, virt_start: 0x1000n, virt_end: 0x1fffn };
+      const range = {
+        domain: t.place.domain,
+        virt_start: t.place.iova(0x1000n),
+        virt_end: t.place.iova(0x1fffn),
+      };
       const fields: Record<RequestVerb, FieldValues> = {
-        attach: { domain: 1n, endpoint },
-        detach: { domain: 1n, endpoint },
+        attach: { domain: t.place.domain, endpoint },
+        detach: { domain: t.place.domain, endpoint },
         map: { ...range, phys_start: s.ram.base, flags: 1n },
         unmap: range,
         probe: { endpoint },
@@ -335,8 +406,8 @@ const PROBES: Probe[] = [
       const results = await s.driver.requestBatch(
         Array.from({ length: 24 }, (_, i) => {
           const verb = verbs[i % 4]!;
-          const domain = BigInt(1 + (i % 3));
-          const iova = BigInt(0x1000 * (1 + i));
+          const domain = t.place.domain + BigInt(i % 3);
+          const iova = t.place.iova(BigInt(0x1000 * (1 + i)));
           const range = { domain, virt_start: iova, virt_end: iova + 0xfffn };
           const fields: FieldValues =
             verb === 'attach' || verb === 'detach'
@@ -358,7 +429,10 @@ const PROBES: Probe[] = [
       const edu = s.driver.edu;
       if (edu === undefined) return t.note('no edu endpoint: no DMA to fault');
       await attachFirst(s, t);
-      for (let i = 0; i < 8; i++) await edu.toDevice(BigInt(0x10_000 * (i + 1)) + 3n, 64);
+      for (let i = 0; i < 8; i++) {
+        const iova = t.place.iova(BigInt(0x10_000 * (i + 1)) + 3n);
+        if (iova + 64n <= EDU_REACH) await edu.toDevice(iova, 64);
+      }
       const events = await s.driver.collectEvents();
       t.note(`8 faulting reads of 64 bytes, ${events.length} event buffers used`);
     },
@@ -374,27 +448,29 @@ export const PROBE_TIMEOUT_MS = 10_000;
  * After the stimulus: reset, a valid ATTACH must complete, and (with MAP and an edu endpoint)
  * a mapped page must be reachable while unmapped reads and writes reach nothing.
  */
-async function checkAfterwards(session: Session): Promise<string> {
+async function checkAfterwards(session: Session, place: Place): Promise<string> {
   const driver = session.driver;
   await driver.start();
   const endpoint = firstEndpoint(session);
-  const attach = await driver.request('attach', { domain: CHECK_DOMAIN, endpoint });
+  const attach = await driver.request('attach', { domain: place.domain, endpoint });
   const attached = `after a reset a valid ${answer(attach)}`;
   const edu = driver.edu;
+  const checkIova = place.iova(CHECK_OFFSET);
   if (
     attach.status !== VIRTIO_IOMMU_S_OK ||
     edu === undefined ||
-    !driver.has(VIRTIO_IOMMU_F_MAP_UNMAP)
+    !driver.has(VIRTIO_IOMMU_F_MAP_UNMAP) ||
+    checkIova + 0x1000n > EDU_REACH
   )
-    return `${attached}; isolation not checked (needs S_OK, F_MAP_UNMAP and an edu endpoint)`;
+    return `${attached}; isolation not checked (needs S_OK, F_MAP_UNMAP, an edu endpoint and input_range within its reach)`;
   const { ram, staging, qtest } = session;
   const rw = BigInt(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE);
   for (const [iova, phys] of [
     [staging.base, staging.base],
-    [CHECK_IOVA, ram.base],
+    [checkIova, ram.base],
   ] as const) {
     const map = await driver.request('map', {
-      domain: CHECK_DOMAIN,
+      domain: place.domain,
       virt_start: iova,
       virt_end: iova + 0xfffn,
       phys_start: phys,
@@ -416,7 +492,7 @@ async function checkAfterwards(session: Session): Promise<string> {
     qtest.memwrite(unmapped, forbidden),
     qtest.memset(target, DMA_LENGTH, 0),
   ]);
-  await edu.toDevice(CHECK_IOVA, DMA_LENGTH, MAPPED_SLOT);
+  await edu.toDevice(checkIova, DMA_LENGTH, MAPPED_SLOT);
   await edu.toDevice(unmapped, DMA_LENGTH, UNMAPPED_SLOT);
   const buffer = await edu.readBuffer(UNMAPPED_SLOT + DMA_LENGTH, page);
   const arrived = buffer.subarray(MAPPED_SLOT, MAPPED_SLOT + DMA_LENGTH);
@@ -455,12 +531,14 @@ async function runProbe(
   if (stopped !== undefined) return finding('error', `not run: ${stopped}`);
   const timeLimitMs = Math.min(PROBE_TIMEOUT_MS, control?.remainingMs() ?? PROBE_TIMEOUT_MS);
   const target = makeTarget();
-  const trail = new Trail();
+  let trail: Trail | undefined;
   let step = 'the stimulus';
   const work = (async (): Promise<RobustnessFinding> => {
     const session = await openSession(target);
     control?.reached(true);
     await session.driver.start();
+    const place = await placeOf(session);
+    trail = new Trail(place);
     const lacking =
       probe.needs === 'map-unmap' && !session.driver.has(VIRTIO_IOMMU_F_MAP_UNMAP)
         ? 'F_MAP_UNMAP'
@@ -479,7 +557,7 @@ async function runProbe(
       }
     }
     step = 'the check afterwards';
-    return finding('ok', `${trail}; ${await checkAfterwards(session)}`);
+    return finding('ok', `${trail}; ${await checkAfterwards(session, place)}`);
   })();
   try {
     return await withTimeLimit(work, timeLimitMs, `no answer within ${timeLimitMs} ms`);
@@ -492,7 +570,7 @@ async function runProbe(
     if (error instanceof TimeLimitError && timeLimitMs < PROBE_TIMEOUT_MS)
       return finding('error', `stopped by the run's time limit: ${error.message}`);
     if (isSuiteError(error)) return finding('error', errorText(error));
-    const message = `during ${step} (${trail}): ${(error as Error).message}`;
+    const message = `during ${step} (${trail ?? 'nothing sent'}): ${(error as Error).message}`;
     if (error instanceof QtestClosedError) return finding('crash', message);
     if (isDeviceGone(error)) return finding('hang', message);
     // It still answers qtest, but no longer works: a valid request or its setup fails.

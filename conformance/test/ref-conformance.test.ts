@@ -53,7 +53,7 @@ describe('conformance of device-ref', function () {
     assert.deepEqual(failed, []);
   });
 
-  it('has no suite error and no robustness finding on either board', () => {
+  it('has no suite error and no robustness finding on any board', () => {
     const wrong = runs.flatMap((run) => [
       ...run.report.verdicts
         .filter((v) => v.verdict === 'error')
