@@ -17,6 +17,7 @@ import { printable } from '../../conformance/report/printable.js';
 import { checkReportSchema } from '../../conformance/report/json.js';
 import type { ConformanceReport } from '../../conformance/report/types.js';
 import { reportBaseName, runConformance, type ConformanceResult } from '../../conformance/run.js';
+import type { JudgeWindow } from '../../conformance/targets/target.js';
 import { exitCode } from '../../conformance/verdicts.js';
 import { toolVersion } from '../version.js';
 
@@ -25,6 +26,7 @@ export interface ConformOptions {
   qemu?: string;
   qemuArg?: string[];
   board?: string;
+  judgeWindow?: string;
   strict?: boolean;
   reports?: string;
   only?: string;
@@ -52,6 +54,11 @@ export interface ConformOutcome {
 
 export const MATRIX_PAGE = 'matrix.html';
 
+function judgeWindow(value: string): JudgeWindow {
+  if (value === 'all-ram' || value === 'near') return value;
+  throw new Error(`--judge-window ${value}: say all-ram or near`);
+}
+
 export async function conform(options: ConformOptions): Promise<ConformOutcome> {
   const reportsDir = resolve(options.reports ?? join(packageRoot, 'reports'));
   let result: ConformanceResult;
@@ -71,6 +78,7 @@ export async function conform(options: ConformOptions): Promise<ConformOutcome> 
       ...(options.qemu !== undefined && { qemu: options.qemu }),
       ...(options.qemuArg !== undefined && { qemuArgs: options.qemuArg }),
       ...(options.board !== undefined && { board: options.board }),
+      ...(options.judgeWindow !== undefined && { judgeWindow: judgeWindow(options.judgeWindow) }),
       ...(options.only !== undefined && { only: options.only }),
       noProbes: options.probes === false,
       reportsDir,
