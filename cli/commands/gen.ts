@@ -5,7 +5,7 @@ import { distOutputs, profileHeader } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
 import { summarize } from '../../generator/summary.js';
 import { writeFilesAtomically } from '../write-files.js';
-import { loadModel, type SpecOptions } from './build.js';
+import { isHistoric, loadModel, type SpecOptions } from './build.js';
 
 export interface GenOptions extends SpecOptions {
   profile?: string;
@@ -13,6 +13,12 @@ export interface GenOptions extends SpecOptions {
 }
 
 export function runGen(options: GenOptions): number {
+  if (isHistoric(options) && !options.out && !options.profile) {
+    process.stderr.write(
+      `viommu gen: --version ${options.version} needs --out DIR: dist/ holds the current spec only\n`,
+    );
+    return 2;
+  }
   const { model } = loadModel(options);
   if (!model) return 1;
   if (options.profile) {
