@@ -116,6 +116,22 @@ program
   });
 
 program
+  .command('diff')
+  .description(
+    'what changed between two specs: ABI (sizes, offsets, types, renames, constants, feature bits) and statements',
+  )
+  .argument(
+    '<a>',
+    'a version (v0.4 … v0.12-2019, current), a folder of spec Markdown or a git revision',
+  )
+  .argument('<b>', 'the same, for the newer side')
+  .option('--json', 'print the changes as JSON')
+  .action(async (a: string, b: string, opts) => {
+    const { runDiff } = await import('./commands/diff.js');
+    process.exitCode = runDiff(a, b, opts);
+  });
+
+program
   .command('conform')
   .description('run the conformance suite against a device and write its reports and the matrix')
   .requiredOption('--target <target>', 'ref (device-ref), qemu, unix:PATH or tcp:HOST:PORT')

@@ -8,22 +8,12 @@ import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { distOutputs } from '../outputs.js';
-import type { SpecModel } from '../model.js';
 import { packageRoot } from '../paths.js';
-import { CURRENT, listVersions, resolveVersion } from '../versions/resolve.js';
+import { CURRENT, listVersions } from '../versions/resolve.js';
 import { compile, STRICT } from './c-compiler.js';
-import { specModel, version } from './spec-model.js';
+import { versionModel } from './version-models.js';
 
 const SPEC = join(packageRoot, 'spec-src');
-
-/** A version's model, as `viommu build --version NAME` makes it. */
-export function versionModel(name: string): SpecModel {
-  if (name === CURRENT) return specModel();
-  const result = resolveVersion(SPEC, name, packageRoot, version, specModel().deviceId);
-  assert.deepEqual(result.diagnostics, [], `${name} resolves without errors`);
-  assert.ok(result.model);
-  return result.model;
-}
 
 type Fact = [expression: string, value: number];
 
