@@ -9,7 +9,8 @@ import remarkGfm from 'remark-gfm';
 import remarkParse from 'remark-parse';
 import { Bench } from 'tinybench';
 import { unified } from 'unified';
-import { buildModel, readSpecSources } from '../generator/build-model.js';
+import { buildModel } from '../generator/build-model.js';
+import { readSpecSources } from '../generator/spec-sources.js';
 import { modelOutputs } from '../generator/outputs.js';
 import { packageRoot } from '../generator/paths.js';
 

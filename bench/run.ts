@@ -17,7 +17,9 @@ let failed = 0;
 let interrupted: NodeJS.Signals | undefined;
 for (const file of files) {
   process.stdout.write(`\n== ${file}\n`);
-  const child = spawn(process.execPath, [join(here, file)], { stdio: 'inherit' });
+  // --expose-gc: a benchmark may collect garbage between runs, so that one run's garbage is
+  // not billed to the next.
+  const child = spawn(process.execPath, ['--expose-gc', join(here, file)], { stdio: 'inherit' });
   const passOn = (signal: NodeJS.Signals): void => {
     interrupted = signal;
     child.kill(signal);

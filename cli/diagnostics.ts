@@ -1,15 +1,14 @@
-// Prints spec-src diagnostics the unified way: vfile messages through vfile-reporter.
+// Prints spec-src diagnostics the unified way: vfile messages through vfile-reporter. File
+// names and messages come from the spec (names, headings, file names), so they pass through
+// printable() on the way: the reporter adds its own colours after that.
 
 import { reporter } from 'vfile-reporter';
 import { VFile } from 'vfile';
 import type { Diagnostic } from '../generator/parse/collect.js';
-import type { SpecSources } from '../generator/build-model.js';
+import { printable } from '../generator/printable.js';
 
-export function reportDiagnostics(diagnostics: Diagnostic[], sources: SpecSources): string {
+export function reportDiagnostics(diagnostics: Diagnostic[]): string {
   const byPath = new Map<string, VFile>();
-  for (const f of [...sources.files, ...(sources.retiredIds ? [sources.retiredIds] : [])])
-    byPath.set(f.path, f);
-  const touched = new Set<VFile>();
   const sorted = [...diagnostics].sort(
     (a, b) =>
       a.source.file.localeCompare(b.source.file) ||
@@ -19,16 +18,15 @@ export function reportDiagnostics(diagnostics: Diagnostic[], sources: SpecSource
   for (const d of sorted) {
     let file = byPath.get(d.source.file);
     if (!file) {
-      file = new VFile({ path: d.source.file });
+      file = new VFile({ path: printable(d.source.file) });
       byPath.set(d.source.file, file);
     }
-    const message = file.message(d.message, {
-      place: { line: d.source.line, column: d.source.column },
+    const message = file.message(printable(d.message), {
+      ...(!d.whole && { place: { line: d.source.line, column: d.source.column } }),
       ruleId: d.rule,
       source: 'viommu',
     });
     message.fatal = true;
-    touched.add(file);
   }
-  return reporter([...touched], { quiet: true });
+  return reporter([...byPath.values()], { quiet: true });
 }

@@ -1,13 +1,13 @@
-// `viommu device --board PRESET|FILE.json --listen unix:PATH|tcp:[HOST:]PORT`:
+// `viommu device --board PRESET|FILE.json --listen unix:PATH|tcp:[HOST:]PORT [--max-clients N]`:
 // serves the reference device over qtest until SIGINT or SIGTERM (or `signal` aborts), then
 // closes the server and removes the socket. Driver findings go to stderr as they happen.
 
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createBoard, type IommuModelFactory } from './board/board.js';
 import { BOARD_PRESETS, loadBoardDescription, type BoardDescription } from './board/description.js';
 import type { Finding } from './board/findings.js';
 import { createIommuModel } from './iommu/virtio-iommu.js';
-import { startQtestServer, type QtestServer } from './qtest/server.js';
+import { DEFAULT_MAX_CLIENTS, startQtestServer, type QtestServer } from './qtest/server.js';
 
 export interface DeviceCommandOptions {
   /** The device model behind the virtio-pci function; by default the IOMMU core. */
@@ -38,6 +38,11 @@ export async function runDeviceCommand(
       '--listen <address>',
       'unix:PATH or tcp:[HOST:]PORT (HOST defaults to 127.0.0.1)',
     )
+    .option(
+      '--max-clients <count>',
+      `clients served at once, each on its own board (default ${DEFAULT_MAX_CLIENTS})`,
+      parseCount,
+    )
     .exitOverride()
     .configureOutput({ writeOut: stdout, writeErr: stderr });
   try {
@@ -46,7 +51,7 @@ export async function runDeviceCommand(
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     throw error;
   }
-  const opts = command.opts<{ board: string; listen: string }>();
+  const opts = command.opts<{ board: string; listen: string; maxClients?: number }>();
 
   let description: BoardDescription;
   try {
@@ -73,6 +78,7 @@ export async function runDeviceCommand(
   try {
     server = await startQtestServer({
       listen: opts.listen,
+      ...(opts.maxClients !== undefined && { maxClients: opts.maxClients }),
       board: () => {
         const board = createBoard(description, { iommuModel });
         board.findings.onFinding(reportFinding);
@@ -102,4 +108,11 @@ export async function runDeviceCommand(
   await server.close();
   stdout('viommu device: stopped\n');
   return 0;
+}
+
+function parseCount(text: string): number {
+  const count = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(count) || count < 1)
+    throw new InvalidArgumentError('expected a whole number of at least 1');
+  return count;
 }

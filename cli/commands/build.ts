@@ -1,11 +1,14 @@
 // `viommu build`: spec-src → dist/spec.json + dist/cases.json, all or nothing.
 
-import { join } from 'node:path';
-import { buildModel, readSpecSources, type BuildResult } from '../../generator/build-model.js';
+import { join, relative } from 'node:path';
+import { buildModel, type BuildResult } from '../../generator/build-model.js';
 import { CURRENT, resolveVersion } from '../../generator/versions/resolve.js';
 import { modelOutputs } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
+import { printable } from '../../generator/printable.js';
+import { readSpecSources, RETIRED_IDS_FILE } from '../../generator/spec-sources.js';
 import { summarize } from '../../generator/summary.js';
+import { readRecordedStatements, vanishedStatements } from '../../generator/vanished.js';
 import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
 import { writeFilesAtomically } from '../write-files.js';
@@ -22,16 +25,21 @@ export function isHistoric(options: SpecOptions): boolean {
   return options.version !== undefined && options.version !== CURRENT;
 }
 
-/** Builds the model; when it cannot, prints every diagnostic and returns a result without one. */
-export function loadModel(options: SpecOptions): BuildResult {
+/**
+ * Builds the model; when it cannot, prints every diagnostic and returns a result without one.
+ * With `outDir` (the folder whose dist/ a command writes or compares), the model must also
+ * keep every statement of the last one written there, dist/spec.json, unless it retires it.
+ */
+export function loadModel(options: SpecOptions, outDir?: string): BuildResult {
   // Source paths in the model are relative to the package for the bundled spec, else to the
   // folder the command runs in, so that messages read as file:line:col from where you stand.
   const specDir = options.spec ?? join(packageRoot, 'spec-src');
   const baseDir = options.spec ? process.cwd() : packageRoot;
   const current = buildModel(readSpecSources(specDir, baseDir), toolVersion);
-  let result = current;
-  if (isHistoric(options) && current.model) {
+  if (isHistoric(options)) {
     // A historic version takes the device ID from the current spec: it is the same device.
+    // It has no statements, so none can vanish from what was written before.
+    if (!current.model) return reportFailure(current);
     const v = resolveVersion(
       specDir,
       options.version!,
@@ -39,25 +47,50 @@ export function loadModel(options: SpecOptions): BuildResult {
       toolVersion,
       current.model.deviceId,
     );
-    result = { ...v, sources: { files: v.files } };
+    const result: BuildResult = { ...v, sources: { files: v.files, problems: [] } };
+    return result.model ? result : reportFailure(result);
   }
-  if (!result.model) {
-    process.stderr.write(reportDiagnostics(result.diagnostics, result.sources) + '\n');
-    process.stderr.write('viommu: nothing was written; fix the errors above and run again.\n');
+  const result = current;
+  if (result.model && outDir !== undefined) {
+    const recordedPath = join(outDir, 'dist', 'spec.json');
+    const recorded = readRecordedStatements(recordedPath, relative(baseDir, recordedPath));
+    const lost =
+      recorded === undefined
+        ? []
+        : 'rule' in recorded
+          ? [recorded]
+          : vanishedStatements(
+              recorded,
+              result.model,
+              result.sources.retiredIds?.path ?? relative(baseDir, join(specDir, RETIRED_IDS_FILE)),
+            );
+    if (lost.length) {
+      delete result.model;
+      result.diagnostics.push(...lost);
+    }
   }
+  return result.model ? result : reportFailure(result);
+}
+
+function reportFailure(result: BuildResult): BuildResult {
+  process.stderr.write(reportDiagnostics(result.diagnostics) + '\n');
+  process.stderr.write('viommu: nothing was written; fix the errors above and run again.\n');
   return result;
 }
 
 export function runBuild(options: SpecOptions): number {
-  const { model } = loadModel(options);
+  const out = options.out ?? packageRoot;
+  const { model } = loadModel(options, out);
   if (!model) return 1;
   if (isHistoric(options) && !options.out) {
     process.stdout.write(
-      `${summarize(model)}\n  built; nothing written (name a folder with --out)\n`,
+      `${printable(summarize(model), true)}\n  built; nothing written (name a folder with --out)\n`,
     );
     return 0;
   }
-  writeFilesAtomically(options.out ?? packageRoot, modelOutputs(model));
-  process.stdout.write(`${summarize(model)}\n  wrote dist/spec.json, dist/cases.json\n`);
+  writeFilesAtomically(out, modelOutputs(model));
+  process.stdout.write(
+    `${printable(summarize(model), true)}\n  wrote dist/spec.json, dist/cases.json\n`,
+  );
   return 0;
 }

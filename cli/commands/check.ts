@@ -7,7 +7,7 @@ import { staleFiles } from '../../generator/stale-files.js';
 import { loadModel, type SpecOptions } from './build.js';
 
 export function runCheck(options: SpecOptions): number {
-  const { model } = loadModel(options);
+  const { model } = loadModel(options, options.out ?? packageRoot);
   if (!model) return 1;
   const expected = distOutputs(model);
   const problems = staleFiles(options.out ?? packageRoot, expected);

@@ -26,7 +26,7 @@ export function runDiff(a: string, b: string, options: { json?: boolean }): numb
   const [from, to] = loaded;
   if (!from.model || !to.model) {
     for (const l of loaded.filter((x) => !x.model)) {
-      process.stderr.write(`${reportDiagnostics(l.diagnostics, { files: l.files })}\n`);
+      process.stderr.write(`${reportDiagnostics(l.diagnostics)}\n`);
     }
     process.stderr.write('viommu diff: a spec does not build; fix the errors above\n');
     return 2;

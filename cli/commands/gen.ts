@@ -3,6 +3,7 @@
 
 import { distOutputs, profileHeader } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
+import { printable } from '../../generator/printable.js';
 import { summarize } from '../../generator/summary.js';
 import { writeFilesAtomically } from '../write-files.js';
 import { isHistoric, loadModel, type SpecOptions } from './build.js';
@@ -19,7 +20,7 @@ export function runGen(options: GenOptions): number {
     );
     return 2;
   }
-  const { model } = loadModel(options);
+  const { model } = loadModel(options, options.out ?? packageRoot);
   if (!model) return 1;
   if (options.profile) {
     let header: string;
@@ -40,7 +41,7 @@ export function runGen(options: GenOptions): number {
   const files = distOutputs(model);
   writeFilesAtomically(options.out ?? packageRoot, files);
   process.stdout.write(
-    `${summarize(model)}\n  wrote ${files.size} files: ${[...files.keys()].join(', ')}\n`,
+    `${printable(summarize(model), true)}\n  wrote ${files.size} files: ${[...files.keys()].join(', ')}\n`,
   );
   return 0;
 }

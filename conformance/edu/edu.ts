@@ -5,6 +5,9 @@
 //   0 RAM → buffer, 1 buffer → RAM). A transfer starts 100 ms (virtual time, which is host
 //   time on a QEMU without the qtest accelerator) after the command; bit 0 clears when done.
 //
+// Where the target lets the client step virtual time (clock_step), a transfer is stepped to
+// completion at once; elsewhere (Debian's QEMU) it is polled for.
+//
 // edu ignores DMA errors and its buffer is not readable over MMIO, so a transfer is judged
 // by the bytes that arrived. To see or set the buffer we bounce through a *staging page*:
 // guest RAM that the caller knows the endpoint reaches (in bypass, any page: iova = phys;
@@ -13,6 +16,8 @@
 
 import type { PciBus } from '../pci/bus.js';
 import type { PciDevice } from '../pci/device.js';
+import type { QtestClient } from '../qtest/client.js';
+import { QtestReplyError } from '../qtest/errors.js';
 import { pollUntil } from '../qtest/poll.js';
 
 export const EDU_VENDOR_ID = 0x1234;
@@ -132,6 +137,7 @@ export class EduDevice {
       registers.write64(REG_DMA_COUNT, BigInt(length)),
       registers.write64(REG_DMA_COMMAND, DMA_RUN | direction),
     ]);
+    await stepClock(this.device.config.qtest);
     await pollUntil(
       async () => (((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) === 0n ? true : undefined),
       { timeoutMs: this.timeoutMs, what: 'the edu DMA transfer to finish', intervalMs: 2 },
@@ -157,6 +163,25 @@ export class EduDevice {
       );
     }
     return EDU_BUFFER_ADDRESS + BigInt(offset);
+  }
+}
+
+/** Per connection: false once the target refused `clock_step` (a QEMU without qtest accel). */
+const canStep = new WeakMap<QtestClient, boolean>();
+
+/**
+ * Moves virtual time to the next timer deadline where the target lets the client step its
+ * clock (QEMU's qtest accelerator, device-ref): the transfer then completes at once instead
+ * of 100 ms of host time later. Elsewhere virtual time follows host time and polling waits.
+ */
+async function stepClock(qtest: QtestClient): Promise<void> {
+  if (canStep.get(qtest) === false) return;
+  try {
+    await qtest.command('clock_step');
+    canStep.set(qtest, true);
+  } catch (error) {
+    if (!(error instanceof QtestReplyError)) throw error;
+    canStep.set(qtest, false);
   }
 }
 

@@ -2,8 +2,6 @@
 // a statement leaves this list as soon as some test can judge it.
 
 export const UNTESTED: Readonly<Record<string, string>> = {
-  'dev.config.bypass-system-reset':
-    'qtest has no whole-system reset that keeps the device; the suite can only start a new device',
   'dev.attach.compatible':
     'which endpoint properties are compatible is known to the device alone; no board exposes two endpoints it declares compatible or not',
   'dev.attach.incompatible':

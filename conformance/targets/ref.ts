@@ -24,6 +24,7 @@ export const REF_BOARD = {
   name: 'q35-two-edu',
   description: 'The q35 preset with a second edu endpoint at 00:03.0 (the conformance suite board)',
   ram_size: 0x1000_0000,
+  chipset: 'q35',
   iommu: {
     slot: 1,
     features: [

@@ -122,6 +122,10 @@ export class Board implements QtestTarget {
     else this.pci.ioWrite(port, size, value);
   }
 
+  memoryBacked(address: bigint, length: number): boolean {
+    return this.memory.backs(address, length);
+  }
+
   memoryRead(address: bigint, length: number): Uint8Array | undefined {
     return this.memory.read(address, length);
   }

@@ -25,6 +25,11 @@ export class MemoryMap {
     this.#mmio = mmio;
   }
 
+  /** Whether every byte of the range is RAM or a decoded region. */
+  backs(address: bigint, length: number): boolean {
+    return this.#pieces(address, BigInt(length)) !== undefined;
+  }
+
   read(address: bigint, length: number): Uint8Array | undefined {
     const pieces = this.#pieces(address, BigInt(length));
     if (pieces === undefined) return undefined;

@@ -1,57 +1,168 @@
 // One client connection: bytes in, lines out. Lines end at '\n' only, as in QEMU; bytes are
 // taken as Latin-1 so any byte round-trips (an unknown command is echoed byte for byte).
-// Every complete line in a chunk is executed in order and the replies leave in one write, so
-// pipelined commands cost one round trip. A line that grows past MAX_LINE_BYTES gets one FAIL
-// and is skipped up to its newline; a client that stops reading replies is paused.
+//
+// Memory per connection stays bounded however fast the client sends and however slowly it
+// reads. Lines run one at a time; short replies are gathered into writes of about
+// REPLY_BATCH_BYTES (so pipelined commands cost one round trip), and the data of a
+// `read`/`b64read` reply (up to 32 MiB of text) is encoded and written DATA_PIECE_BYTES at a
+// time. Whenever the socket's write buffer is full, the connection stops running lines and
+// stops reading the socket until it drains: unread input then waits in the client's socket,
+// not here. A line that grows past MAX_LINE_BYTES gets one FAIL and is skipped up to its
+// newline.
 
 import type { Socket } from 'node:net';
-import { executeCommandLine } from './dispatch.js';
+import { encodeData, type DataReply } from './commands/command.js';
+import { executeCommand } from './dispatch.js';
 import type { QtestTarget } from './target.js';
 
 /** Enough for a `write` of the largest transfer (two hex digits per byte) plus its words. */
 export const MAX_LINE_BYTES = 40 * 1024 * 1024;
+/** Short replies are written together once they reach this many characters. */
+const REPLY_BATCH_BYTES = 64 * 1024;
+/** Data bytes per piece of a data reply: a multiple of 3, so base64 pieces concatenate. */
+const DATA_PIECE_BYTES = 3 * 16 * 1024;
+
+const TOO_LONG = Symbol('line too long');
 
 export function serveConnection(socket: Socket, target: QtestTarget): void {
-  let partial: string[] = [];
-  let partialLength = 0;
-  let skipping = false;
-
-  socket.on('data', (chunk: Buffer) => {
-    const text = chunk.toString('latin1');
-    const replies: string[] = [];
-    let start = 0;
-    for (let end = text.indexOf('\n'); end >= 0; end = text.indexOf('\n', start)) {
-      const tail = text.slice(start, end);
-      start = end + 1;
-      if (skipping) {
-        skipping = false;
-      } else if (partialLength + tail.length > MAX_LINE_BYTES) {
-        replies.push(tooLong());
-      } else {
-        replies.push(
-          executeCommandLine(target, partial.length === 0 ? tail : partial.join('') + tail),
-        );
-      }
-      partial = [];
-      partialLength = 0;
-    }
-    if (start < text.length && !skipping) {
-      partial.push(text.slice(start));
-      partialLength += text.length - start;
-      if (partialLength > MAX_LINE_BYTES) {
-        replies.push(tooLong());
-        partial = [];
-        partialLength = 0;
-        skipping = true;
-      }
-    }
-    if (replies.length > 0 && !socket.write(`${replies.join('\n')}\n`, 'latin1')) {
-      socket.pause();
-      socket.once('drain', () => socket.resume());
-    }
-  });
+  new QtestConnection(socket, target).start();
 }
 
-function tooLong(): string {
-  return `FAIL Line longer than ${MAX_LINE_BYTES} bytes`;
+class QtestConnection {
+  readonly #socket: Socket;
+  readonly #target: QtestTarget;
+  /** Chunks received and not yet split into lines; the first from #inputOffset on. */
+  readonly #input: string[] = [];
+  #inputOffset = 0;
+  /** The start of a line whose newline has not arrived yet. */
+  #partial: string[] = [];
+  #partialLength = 0;
+  /** Dropping the rest of a line that was too long, up to its newline. */
+  #skipping = false;
+  #batch: string[] = [];
+  #batchLength = 0;
+  /** A data reply being written, and how many of its bytes are written. */
+  #data: { reply: DataReply; done: number } | undefined;
+  #waitingForDrain = false;
+
+  constructor(socket: Socket, target: QtestTarget) {
+    this.#socket = socket;
+    this.#target = target;
+  }
+
+  start(): void {
+    this.#socket.on('data', (chunk: Buffer) => {
+      this.#input.push(chunk.toString('latin1'));
+      this.#pump();
+    });
+  }
+
+  /** Runs lines and writes replies until input runs out or the socket's buffer is full. */
+  #pump(): void {
+    try {
+      while (!this.#waitingForDrain && !this.#socket.destroyed) {
+        if (this.#data !== undefined) {
+          this.#writeData();
+          continue;
+        }
+        const line = this.#nextLine();
+        if (line === undefined) break;
+        if (line === TOO_LONG) {
+          this.#queue(`FAIL Line longer than ${MAX_LINE_BYTES} bytes`);
+          continue;
+        }
+        const reply = executeCommand(this.#target, line);
+        if (typeof reply === 'string') this.#queue(reply);
+        else {
+          this.#flush();
+          this.#data = { reply, done: 0 };
+        }
+      }
+      if (!this.#waitingForDrain) this.#flush();
+    } catch (error) {
+      // Nothing a client sends may end the process: a failure here ends this connection only.
+      this.#socket.destroy(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** The next complete line, TOO_LONG for one past the limit, undefined when none is complete. */
+  #nextLine(): string | typeof TOO_LONG | undefined {
+    while (this.#input.length > 0) {
+      const text = this.#input[0]!;
+      const end = text.indexOf('\n', this.#inputOffset);
+      if (end < 0) {
+        const rest = this.#inputOffset === 0 ? text : text.slice(this.#inputOffset);
+        this.#input.shift();
+        this.#inputOffset = 0;
+        if (this.#skipping) continue;
+        this.#partial.push(rest);
+        this.#partialLength += rest.length;
+        if (this.#partialLength > MAX_LINE_BYTES) {
+          this.#dropPartial();
+          this.#skipping = true;
+          return TOO_LONG;
+        }
+        continue;
+      }
+      const tail = text.slice(this.#inputOffset, end);
+      this.#inputOffset = end + 1;
+      if (this.#inputOffset === text.length) {
+        this.#input.shift();
+        this.#inputOffset = 0;
+      }
+      if (this.#skipping) {
+        this.#skipping = false;
+        continue;
+      }
+      const tooLong = this.#partialLength + tail.length > MAX_LINE_BYTES;
+      const line = this.#partial.length === 0 ? tail : this.#partial.join('') + tail;
+      this.#dropPartial();
+      return tooLong ? TOO_LONG : line;
+    }
+    return undefined;
+  }
+
+  #dropPartial(): void {
+    this.#partial = [];
+    this.#partialLength = 0;
+  }
+
+  #queue(reply: string): void {
+    this.#batch.push(reply, '\n');
+    this.#batchLength += reply.length + 1;
+    if (this.#batchLength >= REPLY_BATCH_BYTES) this.#flush();
+  }
+
+  #flush(): void {
+    if (this.#batch.length === 0) return;
+    const text = this.#batch.join('');
+    this.#batch = [];
+    this.#batchLength = 0;
+    this.#write(text);
+  }
+
+  /** The next piece of the data reply under way; the prefix goes with the first, '\n' with the last. */
+  #writeData(): void {
+    const data = this.#data!;
+    const { prefix, length, encoding } = data.reply;
+    const end = Math.min(length, data.done + DATA_PIECE_BYTES);
+    const piece = encodeData(data.reply.read(data.done, end - data.done), encoding);
+    const last = end === length;
+    const text = (data.done === 0 ? prefix : '') + piece + (last ? '\n' : '');
+    data.done = end;
+    if (last) this.#data = undefined;
+    this.#write(text);
+  }
+
+  #write(text: string): void {
+    if (this.#socket.destroyed) return;
+    if (this.#socket.write(text, 'latin1')) return;
+    this.#waitingForDrain = true;
+    this.#socket.pause();
+    this.#socket.once('drain', () => {
+      this.#waitingForDrain = false;
+      this.#socket.resume();
+      this.#pump();
+    });
+  }
 }

@@ -5,7 +5,7 @@
 
 import { CommandArguments, CommandError } from './arguments.js';
 import { clockSet, clockStep } from './commands/clock.js';
-import type { QtestCommand } from './commands/command.js';
+import { replyText, type QtestCommand, type QtestReply } from './commands/command.js';
 import { memset, readBase64, readHex, writeBase64, writeHex } from './commands/memory-bulk.js';
 import { memoryReadWord, memoryWriteWord } from './commands/memory-word.js';
 import { portIn, portOut } from './commands/port-io.js';
@@ -41,8 +41,13 @@ const COMMANDS = new Map<string, QtestCommand>([
   ['clock_set', clockSet],
 ]);
 
-/** Executes one line (without its newline) and returns the reply (without its newline). */
+/** Executes one line (without its newline) and returns the reply line (without its newline). */
 export function executeCommandLine(target: QtestTarget, line: string): string {
+  return replyText(executeCommand(target, line));
+}
+
+/** Executes one line; a `read` or `b64read` reply comes as bytes, for a server to stream. */
+export function executeCommand(target: QtestTarget, line: string): QtestReply {
   if (line === '') return 'FAIL Empty command line';
   const words = line.split(' ');
   const name = words[0]!;

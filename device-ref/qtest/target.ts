@@ -9,6 +9,8 @@ export interface QtestTarget {
   syncTime(): void;
   portRead(port: number, size: PortSize): number;
   portWrite(port: number, size: PortSize, value: number): void;
+  /** Whether every byte of the range is RAM or an enabled BAR. */
+  memoryBacked(address: bigint, length: number): boolean;
   /** Guest-physical read; undefined when some byte is neither RAM nor an enabled BAR. */
   memoryRead(address: bigint, length: number): Uint8Array | undefined;
   /** Guest-physical write; false (and nothing written) when the range is not all backed. */

@@ -3,6 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDeviceCommand } from '../cli.js';
+import { startDeviceServer } from './support/device-server.js';
 import { echoIommuFactory } from './support/echo-device.js';
 import { LineClient } from './support/qtest-client.js';
 
@@ -103,6 +104,39 @@ describe('viommu device (runDeviceCommand)', () => {
     assert.equal(code, 1);
     assert.equal(listened, false);
     assert.match(err, /viommu device: .*small-probe\.json: .*do not fit in probe_size 32/);
+  });
+
+  it('refuses a socket path a running viommu device listens on, which goes on serving', async function () {
+    this.timeout(20_000);
+    const path = join(dir, 'live.sock');
+    const first = await startDeviceServer('q35', path);
+    try {
+      const second = runDeviceCommand(['--board', 'q35', '--listen', `unix:${path}`], io());
+      assert.equal(await second, 1);
+      assert.equal(
+        err,
+        `viommu device: cannot listen on unix:${path}: another server is listening on ${path}; stop it or choose another path (not replacing it)\n`,
+      );
+      const client = await LineClient.connect(first.address);
+      assert.equal(await client.send('endianness'), 'OK little');
+      await client.close();
+    } finally {
+      assert.equal(await first.stop(), 0);
+    }
+  });
+
+  it('names the missing folder of a --listen path, and refuses a --max-clients that is not a count', async () => {
+    const missing = join(dir, 'nowhere');
+    const listen = `unix:${join(missing, 'q.sock')}`;
+    assert.equal(await runDeviceCommand(['--board', 'q35', '--listen', listen], io()), 1);
+    assert.equal(
+      err,
+      `viommu device: cannot listen on ${listen}: the folder ${missing} does not exist\n`,
+    );
+    err = '';
+    const args = ['--board', 'q35', '--listen', 'tcp:0', '--max-clients', '0'];
+    assert.equal(await runDeviceCommand(args, io()), 2);
+    assert.match(err, /option '--max-clients <count>' argument '0' is invalid/);
   });
 
   it('fails with a message for a bad board, a bad address or missing options', async () => {

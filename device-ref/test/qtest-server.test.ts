@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, statSync, writeFileSync, existsSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBoardDescription } from '../board/description.js';
@@ -51,22 +51,62 @@ describe('qtest server', () => {
     assert.equal(existsSync(path), false);
   });
 
-  it('replaces a stale socket file but refuses to replace anything else', async () => {
+  it('replaces a stale socket file (its server died) but refuses to replace anything else', async () => {
     const path = join(dir, 'stale.sock');
-    const stale = createServer();
-    await new Promise<void>((resolve) => stale.listen(path, resolve));
-    // A server still listening leaves its file as a crashed one would (closing it would remove it).
+    // A server killed with SIGKILL leaves its socket file behind with nobody listening.
+    const dead = spawn(
+      process.execPath,
+      [
+        '-e',
+        "require('net').createServer().listen(process.argv[1], () => console.log('up'))",
+        path,
+      ],
+      { stdio: ['ignore', 'pipe', 'ignore'] },
+    );
+    await new Promise((resolve) => dead.stdout.once('data', resolve));
+    dead.kill('SIGKILL');
+    await new Promise((resolve) => dead.once('exit', resolve));
+    assert.equal(statSync(path).isSocket(), true);
     const s = await start(`unix:${path}`);
     const client = await LineClient.connect(s.address);
     assert.equal(await client.send('endianness'), 'OK little');
     await client.close();
     await s.close();
-    stale.close();
 
     const file = join(dir, 'file');
     writeFileSync(file, 'keep me');
     await assert.rejects(start(`unix:${file}`), /exists and is not a socket/);
     assert.equal(existsSync(file), true);
+  });
+
+  it('refuses a socket path another server answers on, and leaves that server serving', async () => {
+    const path = join(dir, 'live.sock');
+    const first = await start(`unix:${path}`);
+    const client = await LineClient.connect(first.address);
+    await assert.rejects(
+      startQtestServer({
+        listen: `unix:${path}`,
+        board: () => createBoard(q35, { iommuModel: echoIommuFactory() }),
+      }),
+      new RegExp(`another server is listening on ${path}; stop it or choose another path`),
+    );
+    assert.equal(await client.send('endianness'), 'OK little', 'the first keeps its client');
+    const later = await LineClient.connect(first.address);
+    assert.equal(await later.send('endianness'), 'OK little', 'and takes new ones');
+    await later.close();
+    await client.close();
+  });
+
+  it('says so when the folder of a socket path does not exist', async () => {
+    const path = join(dir, 'no', 'such', 'folder', 'q.sock');
+    await assert.rejects(start(`unix:${path}`), {
+      message: `the folder ${join(dir, 'no', 'such', 'folder')} does not exist`,
+    });
+    const file = join(dir, 'plain');
+    writeFileSync(file, '');
+    await assert.rejects(start(`unix:${join(file, 'q.sock')}`), {
+      message: `${file} is not a folder`,
+    });
   });
 
   it('listens on 127.0.0.1 for tcp:PORT and reports the port it got', async () => {
@@ -105,32 +145,51 @@ describe('qtest server', () => {
     await client.close();
   });
 
-  it('gives every connection a fresh board, one client at a time', async () => {
-    const s = await start(`unix:${join(dir, 'seq.sock')}`);
+  it('serves clients side by side, each on a fresh board: a silent client holds up nobody', async () => {
+    const s = await start(`unix:${join(dir, 'side.sock')}`);
     const first = await LineClient.connect(s.address);
     assert.equal(await first.send('writel 0x1000 0x1234'), 'OK');
+    // The first client now stays silent; the second is served at once.
+    const asked = Date.now();
     const second = await LineClient.connect(s.address);
-    const secondReply = second.send('readl 0x1000');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    assert.equal(boards, 1, 'the second client waits for the first');
-    assert.equal(await first.send('readl 0x1000'), 'OK 0x0000000000001234');
-    await first.close();
-    assert.equal(await secondReply, 'OK 0x0000000000000000', 'fresh RAM');
+    assert.equal(await second.send('readl 0x1000'), 'OK 0x0000000000000000', 'fresh RAM');
+    assert.ok(Date.now() - asked < 1000, `served after ${Date.now() - asked} ms`);
+    assert.equal(await first.send('readl 0x1000'), 'OK 0x0000000000001234', 'its own board');
     assert.equal(boards, 2);
     assert.notEqual(models[0], models[1]);
+    await first.close();
     await second.close();
   });
 
-  it('goes on to the next client when a waiting one has left', async () => {
-    const s = await start('tcp:0');
-    const first = await LineClient.connect(s.address);
-    const quitter = await LineClient.connect(s.address);
-    const third = await LineClient.connect(s.address);
-    const thirdReply = third.send('endianness');
-    await quitter.close();
-    await first.close();
-    assert.equal(await thirdReply, 'OK little');
+  it('past maxClients, a new client gets one FAIL line and is closed; a slot frees when a client leaves', async () => {
+    const logs: string[] = [];
+    server = await startQtestServer({
+      listen: 'tcp:0',
+      maxClients: 2,
+      board: () => createBoard(q35, { iommuModel: echoIommuFactory() }),
+      log: (message) => logs.push(message),
+    });
+    const first = await LineClient.connect(server.address);
+    const second = await LineClient.connect(server.address);
+    assert.equal(await second.send('endianness'), 'OK little');
+    const third = await LineClient.connect(server.address);
+    assert.equal(
+      await third.send('endianness'),
+      'FAIL device-ref serves 2 clients at once; try again later',
+    );
+    assert.ok(logs.some((line) => line.includes('refusing one more')));
     await third.close();
+    await first.close();
+    // The server sees the close a moment later.
+    for (let tries = 0; ; tries++) {
+      const fourth = await LineClient.connect(server.address);
+      const reply = await fourth.send('endianness');
+      await fourth.close();
+      if (reply === 'OK little') break;
+      assert.ok(tries < 50, 'no slot freed');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    await second.close();
   });
 
   it('answers a line that is too long once, then goes on', async () => {
@@ -152,6 +211,7 @@ describe('qtest server', () => {
           throw new RangeError('model bug');
         },
         portWrite() {},
+        memoryBacked: () => false,
         memoryRead: () => undefined,
         memoryWrite: () => false,
         memoryFill: () => false,
@@ -165,6 +225,29 @@ describe('qtest server', () => {
       'OK little',
     ]);
     await client.close();
+  });
+
+  it('ends only its own connection when a model fails while a read reply streams out', async () => {
+    const logs: string[] = [];
+    server = await startQtestServer({
+      listen: 'tcp:0',
+      board: () => {
+        const board = createBoard(q35, { iommuModel: echoIommuFactory() });
+        board.memoryRead = () => {
+          throw new RangeError('model bug');
+        };
+        return board;
+      },
+      log: (message) => logs.push(message),
+    });
+    const victim = await LineClient.connect(server.address);
+    const closed = new Promise<void>((resolve) => victim.onClose(resolve));
+    void victim.send('read 0x0 0x10');
+    await closed;
+    assert.ok(logs.some((line) => line.includes('model bug')));
+    const next = await LineClient.connect(server.address);
+    assert.equal(await next.send('endianness'), 'OK little');
+    await next.close();
   });
 
   it('drops a connection whose board cannot be built and serves the next', async () => {

@@ -21,6 +21,8 @@ export interface Diagnostic {
   message: string;
   source: SourcePlace;
   rule: string;
+  /** The problem is the file as a whole (it cannot be read): no line or column to show. */
+  whole?: boolean;
 }
 
 export interface CollectedCode {
@@ -95,18 +97,26 @@ function wordsIn(file: VFile, node: Nodes, pattern: RegExp): FoundWord[] {
   const found: FoundWord[] = [];
   const visit = (n: Nodes): void => {
     if (n.type === 'text') {
-      for (const m of (n as Text).value.matchAll(pattern)) {
-        const before = n.value.slice(0, m.index);
-        const newlines = before.split('\n').length - 1;
-        const start = placeOf(file, n);
+      const text = (n as Text).value;
+      const start = placeOf(file, n);
+      // Newlines are counted from one match to the next, so that a long paragraph full of
+      // keywords is read once, not once per keyword.
+      let line = start.line;
+      let lineStart = -1; // index of the last newline before the match; -1: the node's first line
+      let scanned = 0;
+      for (const m of text.matchAll(pattern)) {
+        for (let i = text.indexOf('\n', scanned); i !== -1 && i < m.index;) {
+          line++;
+          lineStart = i;
+          i = text.indexOf('\n', i + 1);
+        }
+        scanned = m.index;
         found.push({
           keyword: m[1].replace(/\s+/g, ' '),
           source: {
             file: start.file,
-            line: start.line + newlines,
-            column: newlines
-              ? before.length - before.lastIndexOf('\n')
-              : start.column + before.length,
+            line,
+            column: lineStart === -1 ? start.column + m.index : m.index - lineStart,
           },
         });
       }

@@ -23,13 +23,16 @@ export function plainText(node: Nodes): string {
   return toString(node).replace(/\s+/g, ' ').trim();
 }
 
-const lineCache = new WeakMap<VFile, string[]>();
+// Lines of a file and of a code block, split once: places are asked for line by line, and
+// splitting per question would make a block of n lines cost n² (a 20,000-line C block).
+const fileLines = new WeakMap<VFile, string[]>();
+const codeLines = new WeakMap<Code, string[]>();
 
-function linesOf(file: VFile): string[] {
-  let lines = lineCache.get(file);
+function linesOf<K extends object>(cache: WeakMap<K, string[]>, key: K, text: string): string[] {
+  let lines = cache.get(key);
   if (!lines) {
-    lines = String(file.value).split('\n');
-    lineCache.set(file, lines);
+    lines = text.split('\n');
+    cache.set(key, lines);
   }
   return lines;
 }
@@ -42,8 +45,8 @@ function linesOf(file: VFile): string[] {
 export function codePlace(file: VFile, code: Code, line: number, column: number): SourcePlace {
   const fenceLine = code.position?.start.line ?? 1;
   const fileLine = fenceLine + 1 + line;
-  const source = linesOf(file)[fileLine - 1] ?? '';
-  const content = code.value.split('\n')[line] ?? '';
+  const source = linesOf(fileLines, file, String(file.value))[fileLine - 1] ?? '';
+  const content = linesOf(codeLines, code, code.value)[line] ?? '';
   const indent = Math.max(0, source.length - content.length);
   return { file: file.path, line: fileLine, column: indent + column + 1 };
 }

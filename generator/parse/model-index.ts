@@ -85,6 +85,8 @@ function closest(name: string, candidates: Iterable<string>): string | undefined
   let best: string | undefined;
   let bestDistance = Math.max(2, Math.floor(name.length / 4)) + 1;
   for (const c of candidates) {
+    // The distance is at least the difference in length: most candidates stop here.
+    if (Math.abs(c.length - name.length) >= bestDistance) continue;
     const d = editDistance(name, c);
     if (d < bestDistance) {
       best = c;
@@ -97,4 +99,32 @@ function closest(name: string, candidates: Iterable<string>): string | undefined
 export function didYouMean(name: string, candidates: Iterable<string>): string {
   const hint = closest(name, candidates);
   return hint ? `; did you mean \`${hint}\`?` : '';
+}
+
+/**
+ * "Did you mean" hints for many names against one set of candidates. Each hint costs a pass
+ * over every candidate, so a spec with thousands of unknown names would cost names ×
+ * candidates: hints are remembered per name, and only the first `budget` distinct names get
+ * one. The names after that are reported all the same, without a hint.
+ */
+export class NameHints {
+  readonly #candidates: readonly string[];
+  readonly #hints = new Map<string, string>();
+  #budget: number;
+
+  constructor(candidates: Iterable<string>, budget = 100) {
+    this.#candidates = [...candidates];
+    this.#budget = budget;
+  }
+
+  /** `; did you mean \`x\`?`, or nothing. */
+  hint(name: string): string {
+    let hint = this.#hints.get(name);
+    if (hint === undefined) {
+      hint = this.#budget > 0 ? didYouMean(name, this.#candidates) : '';
+      this.#budget--;
+      this.#hints.set(name, hint);
+    }
+    return hint;
+  }
 }

@@ -31,7 +31,7 @@ import {
   type LocatedStruct,
 } from './layout.js';
 import { codePlace, parseMarkdown, placeOf, plainText } from './markdown-walk.js';
-import { CONFIG_STRUCT, ModelIndex, didYouMean } from './model-index.js';
+import { CONFIG_STRUCT, ModelIndex, NameHints, didYouMean } from './model-index.js';
 import { ScenarioParser } from './scenario.js';
 
 export interface ParseInput {
@@ -208,10 +208,11 @@ export function parseSpec(input: ParseInput): ParseResult {
       else if (m.kind !== 'marker') known.add(m.name);
     }
   }
+  const hints = new NameHints(known);
   for (const n of collected.names) {
     if (NUMBER.test(n.name) || known.has(n.name)) continue;
     diag(
-      `\`${n.name}\` is not a name of the model (struct, field, constant, group or statement ID)${didYouMean(n.name, known)}`,
+      `\`${n.name}\` is not a name of the model (struct, field, constant, group or statement ID)${hints.hint(n.name)}`,
       n.source,
       'unresolved-name',
     );

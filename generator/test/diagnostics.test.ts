@@ -241,6 +241,23 @@ describe('spec-src diagnostics', () => {
     assert.match(d.message, /MUST stands outside a requirement/);
   });
 
+  it('keywords outside a requirement, each at its place in a paragraph of several lines', () => {
+    const paragraph = 'Prose that says MUST here,\nand on a second line\nit says SHOULD and MAY.';
+    const r = parseWith([
+      ['| 1 | eventq | fault reports |', `| 1 | eventq | fault reports |\n\n${paragraph}`],
+    ]);
+    const start = mini.indexOf('| 1 | eventq | fault reports |');
+    const line = mini.slice(0, start).split('\n').length + 2;
+    assert.deepEqual(
+      r.diagnostics.map((d) => [d.message.split(' ')[2], d.source.line, d.source.column]),
+      [
+        ['MUST', line, 'Prose that says '.length + 1],
+        ['SHOULD', line + 2, 'it says '.length + 1],
+        ['MAY', line + 2, 'it says SHOULD and '.length + 1],
+      ],
+    );
+  });
+
   it('an unresolved name, with the likely intended one', () => {
     const d = only(
       parseWith([['If `reserved` is not zero', 'If `reserverd` is not zero']]),
@@ -248,6 +265,24 @@ describe('spec-src diagnostics', () => {
     );
     assert.match(d.message, /`reserverd` is not a name of the model .*did you mean `reserved`\?/);
     assert.equal(d.source.line, lineOf('If `reserved` is not zero'));
+  });
+
+  it('hints for the first 100 distinct unknown names only; every one is still reported', () => {
+    // `reservedaa`, `reservedab`…: each two edits from `reserved`.
+    const suffix = (i: number) => String.fromCharCode(97 + Math.floor(i / 26), 97 + (i % 26));
+    const names = Array.from({ length: 120 }, (_, i) => `\`reserved${suffix(i)}\``).join(' ');
+    const r = parseWith([
+      [
+        '| 1 | eventq | fault reports |',
+        `| 1 | eventq | fault reports |\n\n${names} \`reservedaa\``,
+      ],
+    ]);
+    const unresolved = r.diagnostics.filter((d) => d.rule === 'unresolved-name');
+    assert.equal(unresolved.length, 121);
+    const hinted = unresolved.filter((d) => d.message.includes('did you mean `reserved`'));
+    assert.equal(hinted.length, 101, 'the first 100 names, and the repeat of the first');
+    assert.match(unresolved[119].message, /`reservedep` is not a name of the model \(struct/);
+    assert.doesNotMatch(unresolved[119].message, /did you mean/);
   });
 
   it('a bad scenario line: unknown field, with its place in the block', () => {

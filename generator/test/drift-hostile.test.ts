@@ -228,6 +228,7 @@ extern int viommu_variable;
             ),
         );
       } finally {
+        // Assigning undefined would set the string 'undefined'.
         if (saved === undefined) delete process.env.TMPDIR;
         else process.env.TMPDIR = saved;
       }

@@ -3,7 +3,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { buildModel, readSpecSources } from '../build-model.js';
+import { buildModel } from '../build-model.js';
+import { readSpecSources } from '../spec-sources.js';
 import type { SpecModel } from '../model.js';
 import { packageRoot } from '../paths.js';
 

@@ -8,6 +8,7 @@ import * as effectsAccepted from './effects-accepted.js';
 import * as effectsFeatures from './effects-features.js';
 import * as effectsLayouts from './effects-layouts.js';
 import * as effectsRefused from './effects-refused.js';
+import * as effectsSystemReset from './effects-system-reset.js';
 import * as faults from './fault-reporting.js';
 import * as features from './feature-bits.js';
 import * as map from './map-request.js';
@@ -29,4 +30,5 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   effectsAccepted,
   effectsFeatures,
   effectsLayouts,
+  effectsSystemReset,
 ];

@@ -4,11 +4,55 @@ import { CommandError, type CommandArguments } from '../arguments.js';
 import { hex } from '../../hex.js';
 import type { QtestTarget } from '../target.js';
 
+/**
+ * The reply of `read` or `b64read`: `prefix` then `length` bytes of guest memory in hex or
+ * base64. The bytes are read when the reply is written, so that a server can read, encode
+ * and send a reply of up to 32 MiB of text a piece at a time. (Nothing else runs on the
+ * board between the command and its reply: the bytes are those of the moment of the command.)
+ */
+export interface DataReply {
+  readonly prefix: string;
+  readonly length: number;
+  readonly encoding: 'hex' | 'base64';
+  /** `length` bytes from `offset` of the data; the range is backed (checked by the command). */
+  read(offset: number, length: number): Uint8Array;
+}
+
+/** The reply of reading `length` bytes at `address`, once the command has checked them. */
+export function memoryReply(
+  target: QtestTarget,
+  address: bigint,
+  length: number,
+  prefix: string,
+  encoding: DataReply['encoding'],
+): DataReply {
+  return {
+    prefix,
+    length,
+    encoding,
+    read: (offset, count) => target.memoryRead(address + BigInt(offset), count)!,
+  };
+}
+
+/** A reply line without its newline, or a data reply. */
+export type QtestReply = string | DataReply;
+
 export interface QtestCommand {
   /** The usage line, e.g. "readb ADDR"; names arguments in error replies. */
   readonly usage: string;
-  /** Returns the reply line without its newline. */
-  run(args: CommandArguments, target: QtestTarget): string;
+  run(args: CommandArguments, target: QtestTarget): QtestReply;
+}
+
+/** `bytes` as text in `encoding` (for base64, pieces must start at multiples of 3 bytes). */
+export function encodeData(bytes: Uint8Array, encoding: DataReply['encoding']): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString(encoding);
+}
+
+/** The whole reply line, without its newline. */
+export function replyText(reply: QtestReply): string {
+  return typeof reply === 'string'
+    ? reply
+    : reply.prefix + encodeData(reply.read(0, reply.length), reply.encoding);
 }
 
 /** The most bytes one read/write/b64read/b64write may move: keeps replies and lines bounded. */

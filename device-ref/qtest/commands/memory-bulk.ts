@@ -5,7 +5,7 @@
 
 import { CommandError } from '../arguments.js';
 import { decodeLenientBase64, decodeQtestHex } from '../data-encoding.js';
-import { transferSize, unbacked, type QtestCommand } from './command.js';
+import { memoryReply, transferSize, unbacked, type QtestCommand } from './command.js';
 
 const INVALID_SIZE = 'ERR invalid argument size';
 
@@ -15,9 +15,9 @@ export const readHex: QtestCommand = {
     const address = args.unsigned(1);
     const size = args.unsigned(2);
     if (size === 0n) throw new CommandError("SIZE 0 is not allowed for 'read'");
-    const bytes = target.memoryRead(address, transferSize(size));
-    if (bytes === undefined) throw unbacked(address, size);
-    return `OK 0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('hex')}`;
+    const length = transferSize(size);
+    if (!target.memoryBacked(address, length)) throw unbacked(address, size);
+    return memoryReply(target, address, length, 'OK 0x', 'hex');
   },
 };
 
@@ -26,9 +26,9 @@ export const readBase64: QtestCommand = {
   run(args, target) {
     const address = args.unsigned(1);
     const size = args.unsigned(2);
-    const bytes = target.memoryRead(address, transferSize(size));
-    if (bytes === undefined) throw unbacked(address, size);
-    return `OK ${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64')}`;
+    const length = transferSize(size);
+    if (!target.memoryBacked(address, length)) throw unbacked(address, size);
+    return memoryReply(target, address, length, 'OK ', 'base64');
   },
 };
 

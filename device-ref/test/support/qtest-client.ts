@@ -55,6 +55,11 @@ export class LineClient {
     return Promise.all(pending);
   }
 
+  /** Calls `listener` once the connection is closed, by either side. */
+  onClose(listener: () => void): void {
+    this.#socket.once('close', listener);
+  }
+
   close(): Promise<void> {
     return new Promise((resolve) => {
       if (this.#socket.destroyed) resolve();

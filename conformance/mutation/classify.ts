@@ -1,0 +1,89 @@
+// Whether the conformance suite saw a mutant, judged against the clean run of the same suite
+// on the unmutated device: a statement that fails (or errors) where the clean run did not, a
+// robustness probe that finds a crash, hang or breach the clean run did not, or a run that
+// cannot finish, kills the mutant. Anything else lets it survive, even when some verdicts
+// moved (pass → not-applicable is not a failure: that is a device offering less).
+
+import type { ConformanceReport } from '../report/types.js';
+
+export type MutantStatus = 'killed' | 'survived' | 'timeout' | 'equivalent';
+
+/** What one suite run against a mutant gave. */
+export interface SuiteRunResult {
+  /** Exit code of `viommu conform`; null when it was killed. */
+  code: number | null;
+  /** Its report; absent when the run ended before writing one. */
+  report?: ConformanceReport;
+  /** It outlived the per-mutant time limit and was stopped. */
+  timedOut: boolean;
+  /** The last lines it printed on stderr, for a run that failed. */
+  stderr: string;
+}
+
+export interface Judgement {
+  status: Exclude<MutantStatus, 'equivalent'>;
+  /** Statements (and probes) that failed where the clean run passed. */
+  failed: string[];
+  /** Other verdict moves, `statement: pass → untested`, for the survivor list. */
+  moved: string[];
+  /** How the run ended when it gave no report. */
+  note?: string;
+}
+
+const FAILING = new Set(['fail', 'error']);
+
+export function judge(clean: ConformanceReport, run: SuiteRunResult): Judgement {
+  if (run.timedOut)
+    return { status: 'timeout', failed: [], moved: [], note: 'the run outlived its time limit' };
+  if (run.report === undefined) {
+    const last = run.stderr.trim().split('\n').slice(-1)[0] ?? '';
+    return {
+      status: 'killed',
+      failed: [],
+      moved: [],
+      note: `no report (exit ${run.code}): ${last}`,
+    };
+  }
+  const before = new Map(clean.verdicts.map((v) => [v.statement, v.verdict as string]));
+  const failed: string[] = [];
+  const moved: string[] = [];
+  for (const verdict of run.report.verdicts) {
+    const was = before.get(verdict.statement);
+    if (was === verdict.verdict) continue;
+    if (FAILING.has(verdict.verdict) && !FAILING.has(was ?? '')) failed.push(verdict.statement);
+    else moved.push(`${verdict.statement}: ${was ?? 'absent'} → ${verdict.verdict}`);
+  }
+  const cleanProbes = new Map((clean.robustness ?? []).map((f) => [f.probe, f.outcome]));
+  for (const finding of run.report.robustness ?? []) {
+    if (finding.outcome !== 'ok' && cleanProbes.get(finding.probe) === 'ok') {
+      failed.push(`probe ${finding.probe}: ${finding.outcome}`);
+    }
+  }
+  return { status: failed.length > 0 ? 'killed' : 'survived', failed, moved };
+}
+
+export interface Tally {
+  killed: number;
+  survived: number;
+  timeout: number;
+  equivalent: number;
+  total: number;
+  /** (killed + timeout) ÷ (total − equivalent), in percent; undefined with nothing to score. */
+  score: number | undefined;
+}
+
+export function tally(statuses: readonly MutantStatus[]): Tally {
+  const count = (s: MutantStatus): number => statuses.filter((x) => x === s).length;
+  const killed = count('killed');
+  const timeout = count('timeout');
+  const equivalent = count('equivalent');
+  const scored = statuses.length - equivalent;
+  return {
+    killed,
+    survived: count('survived'),
+    timeout,
+    equivalent,
+    total: statuses.length,
+    score: scored > 0 ? Math.round(((killed + timeout) / scored) * 1000) / 10 : undefined,
+  };
+}

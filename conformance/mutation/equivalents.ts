@@ -1,0 +1,71 @@
+// Mutants marked equivalent (no device could behave differently), each with a reason. An
+// entry names the file, the source line the mutant sits on (trimmed, so that moving the line
+// keeps the entry), the mutated text and its replacement; it never names a line number.
+//
+// [{ "file": "device-ref/iommu/map.ts", "line": "if (count >= limit) {",
+//    "original": "count >= limit", "replacement": "count > limit",
+//    "reason": "limit is never reached by a 32-bit domain: …" }]
+
+import { readFile } from 'node:fs/promises';
+import type { Mutant } from './operators.js';
+
+export interface EquivalentMutant {
+  file: string;
+  line: string;
+  original: string;
+  replacement: string;
+  reason: string;
+}
+
+/** What an equivalence entry is matched on, for a mutant of `source`. */
+export function mutantKey(mutant: Mutant, source: string): Omit<EquivalentMutant, 'reason'> {
+  const lineStart = source.lastIndexOf('\n', mutant.start - 1) + 1;
+  const lineEnd = source.indexOf('\n', mutant.start);
+  return {
+    file: mutant.file,
+    line: source.slice(lineStart, lineEnd === -1 ? undefined : lineEnd).trim(),
+    original: mutant.original,
+    replacement: mutant.replacement,
+  };
+}
+
+/** The reason the mutant is equivalent, or undefined when no entry matches it. */
+export function equivalenceOf(
+  mutant: Mutant,
+  source: string,
+  entries: readonly EquivalentMutant[],
+): string | undefined {
+  const key = mutantKey(mutant, source);
+  return entries.find(
+    (entry) =>
+      entry.file === key.file &&
+      entry.line === key.line &&
+      entry.original === key.original &&
+      entry.replacement === key.replacement,
+  )?.reason;
+}
+
+/** Reads and checks an equivalence file; a file that does not exist holds no entries. */
+export async function loadEquivalents(path: string): Promise<EquivalentMutant[]> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw error;
+  }
+  const data: unknown = JSON.parse(text);
+  const fields = ['file', 'line', 'original', 'replacement', 'reason'] as const;
+  if (!Array.isArray(data)) throw new Error(`${path}: expected a JSON array of entries`);
+  data.forEach((entry: unknown, i) => {
+    const missing = fields.filter(
+      (f) =>
+        typeof (entry as Record<string, unknown>)?.[f] !== 'string' ||
+        (entry as Record<string, string>)[f] === '',
+    );
+    if (missing.length > 0) {
+      throw new Error(`${path}: entry ${i} needs a non-empty string for ${missing.join(', ')}`);
+    }
+  });
+  return data as EquivalentMutant[];
+}

@@ -1,0 +1,289 @@
+// `npm run mutation`: how strong the conformance suite is. Plants mutants in device-ref's
+// IOMMU core, virtio transport and board, one at a time, runs `viommu conform --target ref`
+// against each, and judges by the suite alone whether it saw the bug (classify.ts). Prints
+// each mutant as it is judged, then the tally and every survivor; writes reports/mutation.json
+// (rewritten after every mutant, so an interrupted run keeps what it measured).
+// A benchmark-like command: minutes to hours, never part of npm test.
+
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, sep } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { Command, InvalidArgumentError } from 'commander';
+import picomatch from 'picomatch';
+import { packageRoot } from '../../generator/paths.js';
+import type { ConformanceReport } from '../report/types.js';
+import { judge, tally, type Judgement, type MutantStatus } from './classify.js';
+import { equivalenceOf, loadEquivalents } from './equivalents.js';
+import { applyMutant, findMutants, type Mutant } from './operators.js';
+import { sampleOf } from './sample.js';
+import { Sandbox } from './sandbox.js';
+import { statementsNear } from './statements-near.js';
+
+export const DEFAULT_FILES = [
+  'device-ref/iommu/**/*.ts',
+  'device-ref/virtio/**/*.ts',
+  'device-ref/board/**/*.ts',
+];
+const DEFAULT_EQUIVALENTS = 'conformance/mutation/equivalent-mutants.json';
+/** Added to clean time × factor: a loaded machine makes single runs slower. */
+const TIMEOUT_SLACK_MS = 5000;
+
+interface Options {
+  files: string[];
+  sample?: number;
+  seed: number;
+  concurrency: number;
+  timeoutFactor: number;
+  equivalents: string;
+  out: string;
+  list?: boolean;
+}
+
+export interface MutantResult {
+  file: string;
+  line: number;
+  column: number;
+  mutator: string;
+  original: string;
+  replacement: string;
+  status: MutantStatus;
+  /** Statements (or probes) whose verdict turned to fail. */
+  failed: string[];
+  /** Verdicts that moved without failing. */
+  moved: string[];
+  /** Statement IDs cited near the mutant in the code. */
+  near: string[];
+  note?: string;
+  equivalentReason?: string;
+  durationMs?: number;
+}
+
+const positiveInt = (value: string): number => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a whole number ≥ 1');
+  return n;
+};
+const positive = (value: string): number => {
+  const n = Number(value);
+  if (!(n > 0)) throw new InvalidArgumentError('expected a number > 0');
+  return n;
+};
+
+async function sourceFiles(globs: readonly string[]): Promise<string[]> {
+  const match = picomatch([...globs]);
+  const all = (await readdir(join(packageRoot, 'device-ref'), { recursive: true }))
+    .map((name) => ['device-ref', ...name.split(sep)].join('/'))
+    .filter((file) => file.endsWith('.ts') && !file.includes('/test/') && match(file));
+  return all.sort();
+}
+
+function describe(
+  m: Pick<Mutant, 'file' | 'line' | 'column' | 'mutator' | 'original' | 'replacement'>,
+): string {
+  const oneLine = (text: string): string => {
+    const flat = text.replace(/\s+/g, ' ');
+    return flat.length > 70 ? `${flat.slice(0, 67)}...` : flat;
+  };
+  return `${m.file}:${m.line}:${m.column} ${m.mutator}: \`${oneLine(m.original)}\` → \`${oneLine(m.replacement)}\``;
+}
+
+function formatSummary(results: readonly MutantResult[], cleanMs: number, wallMs: number): string {
+  const t = tally(results.map((r) => r.status));
+  const run = results.filter((r) => r.durationMs !== undefined);
+  const perMutant = run.reduce((sum, r) => sum + r.durationMs!, 0) / Math.max(1, run.length);
+  const lines = [
+    '',
+    `${t.total} mutants: ${t.killed} killed, ${t.survived} survived, ${t.timeout} timeout, ${t.equivalent} equivalent`,
+    `score ${t.score ?? '–'}% of non-equivalent mutants killed (timeouts count as killed)`,
+    `clean suite ${(cleanMs / 1000).toFixed(1)} s; ${(perMutant / 1000).toFixed(1)} s per mutant; ${(wallMs / 60000).toFixed(1)} min in all`,
+  ];
+  const survivors = results.filter((r) => r.status === 'survived');
+  if (survivors.length > 0) {
+    lines.push('', 'survivors:');
+    for (const r of survivors) {
+      const hints = [
+        r.near.length > 0 && `near ${r.near.join(', ')}`,
+        r.moved.length > 0 && `verdicts moved: ${r.moved.join('; ')}`,
+      ].filter(Boolean);
+      lines.push(`  ${describe(r)}${hints.length > 0 ? `  (${hints.join('; ')})` : ''}`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+async function main(options: Options): Promise<number> {
+  const files = await sourceFiles(options.files);
+  if (files.length === 0)
+    throw new Error(`no device-ref source matches ${options.files.join(' ')}`);
+  const sources = new Map<string, string>();
+  const everyMutant: Mutant[] = [];
+  for (const file of files) {
+    const source = await readFile(join(packageRoot, file), 'utf8');
+    sources.set(file, source);
+    everyMutant.push(...findMutants(file, source));
+  }
+  const mutants =
+    options.sample === undefined
+      ? everyMutant
+      : sampleOf(everyMutant, options.sample, options.seed);
+  const byFolder = (list: readonly Mutant[]): string =>
+    Object.entries(
+      list.reduce<Record<string, number>>((acc, m) => {
+        const folder = m.file.split('/').slice(0, 2).join('/');
+        acc[folder] = (acc[folder] ?? 0) + 1;
+        return acc;
+      }, {}),
+    )
+      .map(([folder, n]) => `${folder} ${n}`)
+      .join(', ');
+  process.stdout.write(
+    `${everyMutant.length} mutants in ${files.length} files (${byFolder(everyMutant)})\n` +
+      (options.sample !== undefined
+        ? `sample of ${mutants.length} with seed ${options.seed} (${byFolder(mutants)})\n`
+        : ''),
+  );
+  if (options.list === true) {
+    for (const m of mutants) process.stdout.write(`${describe(m)}\n`);
+    return 0;
+  }
+
+  const equivalents = await loadEquivalents(join(packageRoot, options.equivalents));
+  const began = performance.now();
+  const sandboxes: Sandbox[] = [];
+  const stop = (): void => {
+    void Promise.all(sandboxes.map((s) => s.remove())).then(() => process.exit(130));
+  };
+  process.once('SIGINT', stop).once('SIGTERM', stop);
+  try {
+    for (let i = 0; i < options.concurrency; i++) sandboxes.push(await Sandbox.create(packageRoot));
+    for (const file of new Set(mutants.map((m) => m.file))) {
+      await sandboxes[0]!.checkCompilesAlike(file, sources.get(file)!);
+    }
+    process.stdout.write('clean run of the suite on the unmutated device-ref… ');
+    const cleanBegan = performance.now();
+    const cleanRun = await sandboxes[0]!.runSuite(10 * 60_000);
+    const cleanMs = performance.now() - cleanBegan;
+    if (cleanRun.report === undefined) {
+      throw new Error(`the clean run gave no report (exit ${cleanRun.code}): ${cleanRun.stderr}`);
+    }
+    const clean: ConformanceReport = cleanRun.report;
+    const s = clean.summary;
+    process.stdout.write(
+      `${(cleanMs / 1000).toFixed(1)} s: ${s.pass} pass, ${s.fail} fail, ${s.notApplicable} n/a, ${s.untested} untested\n`,
+    );
+    const timeoutMs = Math.round(cleanMs * options.timeoutFactor + TIMEOUT_SLACK_MS);
+
+    const results: MutantResult[] = new Array(mutants.length);
+    const out = join(packageRoot, options.out);
+    await mkdir(dirname(out), { recursive: true });
+    const save = async (complete: boolean): Promise<void> => {
+      const done = results.filter(Boolean);
+      await writeFile(
+        out,
+        `${JSON.stringify(
+          {
+            complete,
+            options: { ...options, timeoutMs },
+            mutantsFound: everyMutant.length,
+            clean: { durationMs: Math.round(cleanMs), summary: clean.summary },
+            tally: tally(done.map((r) => r.status)),
+            wallMs: Math.round(performance.now() - began),
+            mutants: done,
+          },
+          null,
+          2,
+        )}\n`,
+      );
+    };
+
+    let next = 0;
+    let finished = 0;
+    const worker = async (sandbox: Sandbox): Promise<void> => {
+      for (let i = next++; i < mutants.length; i = next++) {
+        const mutant = mutants[i]!;
+        const source = sources.get(mutant.file)!;
+        const base = {
+          file: mutant.file,
+          line: mutant.line,
+          column: mutant.column,
+          mutator: mutant.mutator,
+          original: mutant.original,
+          replacement: mutant.replacement,
+          near: statementsNear(source, mutant.line),
+        };
+        const reason = equivalenceOf(mutant, source, equivalents);
+        let result: MutantResult;
+        if (reason !== undefined) {
+          result = {
+            ...base,
+            status: 'equivalent',
+            failed: [],
+            moved: [],
+            equivalentReason: reason,
+          };
+        } else {
+          const mutantBegan = performance.now();
+          await sandbox.apply(mutant.file, applyMutant(source, mutant));
+          let judgement: Judgement;
+          try {
+            judgement = judge(clean, await sandbox.runSuite(timeoutMs));
+          } finally {
+            await sandbox.restore(mutant.file);
+          }
+          result = {
+            ...base,
+            ...judgement,
+            durationMs: Math.round(performance.now() - mutantBegan),
+          };
+        }
+        results[i] = result;
+        finished++;
+        const detail =
+          result.failed.length > 0
+            ? ` (${result.failed.slice(0, 3).join(', ')}${result.failed.length > 3 ? ', …' : ''})`
+            : result.note !== undefined
+              ? ` (${result.note})`
+              : '';
+        process.stdout.write(
+          `[${finished}/${mutants.length}] ${result.status.padEnd(10)} ${describe(mutant)}${detail}` +
+            `${result.durationMs !== undefined ? ` ${(result.durationMs / 1000).toFixed(1)} s` : ''}\n`,
+        );
+        await save(false);
+      }
+    };
+    await Promise.all(sandboxes.map(worker));
+    await save(true);
+    process.stdout.write(formatSummary(results, cleanMs, performance.now() - began));
+    process.stdout.write(`wrote ${relative(process.cwd(), out) || out}\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', stop).off('SIGTERM', stop);
+    await Promise.all(sandboxes.map((s) => s.remove()));
+  }
+}
+
+const program = new Command('mutation')
+  .description(
+    'mutation testing of device-ref, judged by the conformance suite (viommu conform --target ref)',
+  )
+  .option('--files <glob...>', 'device-ref sources to mutate', DEFAULT_FILES)
+  .option('--sample <n>', 'run a seeded random sample of this many mutants', positiveInt)
+  .option('--seed <n>', 'seed of the sample', positiveInt, 1)
+  .option('--concurrency <n>', 'suite runs at once, each in its own sandbox', positiveInt, 1)
+  .option(
+    '--timeout-factor <f>',
+    "a mutant's time limit: the clean run's time × f + 5 s",
+    positive,
+    3,
+  )
+  .option('--equivalents <file>', 'mutants marked equivalent, with reasons', DEFAULT_EQUIVALENTS)
+  .option('--out <file>', 'the JSON report', 'reports/mutation.json')
+  .option('--list', 'list the mutants (of the sample) and run nothing')
+  .action(async (options: Options) => {
+    process.exitCode = await main(options);
+  });
+
+await program.parseAsync().catch((error: unknown) => {
+  process.stderr.write(`mutation: ${(error as Error).message}\n`);
+  process.exitCode = 2;
+});

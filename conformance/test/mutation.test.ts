@@ -1,0 +1,220 @@
+// The mutation runner's own logic (npm run mutation runs no mutant here): which mutants a
+// source gives and which it leaves alone, how a run is judged against the clean run, the
+// equivalence list's matching, the seeded sample, and that a module compiled alone is what
+// the build gave (so a mutant changes only its own span).
+
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { packageRoot } from '../../generator/paths.js';
+import { judge, tally } from '../mutation/classify.js';
+import { equivalenceOf, mutantKey, type EquivalentMutant } from '../mutation/equivalents.js';
+import { applyMutant, findMutants, type Mutant } from '../mutation/operators.js';
+import { sampleOf } from '../mutation/sample.js';
+import { compileModule } from '../mutation/sandbox.js';
+import { statementsNear } from '../mutation/statements-near.js';
+import type { ConformanceReport, RobustnessFinding, StatementVerdict } from '../report/types.js';
+
+const SOURCE = `import type { Core } from './core.js';
+// dev.map.alignment
+export function check(core: Core, start: bigint, flags: number): number {
+  if (start % 4096n !== 0n) {
+    core.findings.report('drv.map.align', \`start \${start + 1n} is not aligned\`);
+    return 1;
+  }
+  const label = 'flags ' + flags;
+  if (flags > 7) throw new Error(\`bad flags \${flags + 1}\`);
+  core.count++;
+  return flags & 3;
+}
+`;
+
+const find = (mutants: Mutant[], mutator: string, replacement: string): Mutant | undefined =>
+  mutants.find((m) => m.mutator === mutator && m.replacement === replacement);
+
+describe('mutation: operators', () => {
+  const mutants = findMutants('device-ref/x.ts', SOURCE);
+
+  it('swaps operators, forces conditions, bumps constants, removes statements and blocks', () => {
+    assert.ok(find(mutants, 'EqualityOperator', 'start % 4096n === 0n'));
+    assert.ok(find(mutants, 'ArithmeticOperator', 'start * 4096n'));
+    assert.ok(find(mutants, 'BitwiseOperator', 'flags | 3'));
+    assert.ok(find(mutants, 'EqualityOperator', 'flags >= 7'));
+    assert.ok(find(mutants, 'ConditionalExpression', 'true'));
+    assert.ok(find(mutants, 'NumberLiteral', '4097n'));
+    assert.ok(find(mutants, 'UpdateOperator', 'core.count--'));
+    assert.ok(find(mutants, 'StatementRemoval', ';'));
+    assert.ok(find(mutants, 'BlockStatement', '{}'));
+  });
+
+  it('leaves types, string concatenation, thrown errors and finding messages alone', () => {
+    const touched = (text: string): Mutant[] =>
+      mutants.filter(
+        (m) =>
+          m.original.includes(text) &&
+          m.mutator !== 'BlockStatement' &&
+          m.mutator !== 'ConditionalExpression',
+      );
+    assert.deepEqual(touched("'flags ' + flags"), []);
+    assert.deepEqual(touched('start + 1n'), []);
+    assert.deepEqual(touched('flags + 1'), []);
+    assert.ok(!mutants.some((m) => m.original.startsWith('core.findings.report')));
+    assert.ok(!mutants.some((m) => m.original.includes('Core }')));
+  });
+
+  it('applies a mutant to its span only, and refuses a source that changed', () => {
+    const mutant = find(mutants, 'BitwiseOperator', 'flags | 3')!;
+    const mutated = applyMutant(SOURCE, mutant);
+    assert.equal(mutated, SOURCE.replace('return flags & 3;', 'return flags | 3;'));
+    assert.throws(() => applyMutant(`// moved\n${SOURCE}`, mutant), /source changed/);
+  });
+
+  it('finds the statement IDs cited above a mutant', () => {
+    assert.deepEqual(statementsNear(SOURCE, find(mutants, 'BitwiseOperator', 'flags | 3')!.line), [
+      'dev.map.alignment',
+    ]);
+  });
+});
+
+describe('mutation: judging a run against the clean run', () => {
+  const verdict = (statement: string, v: StatementVerdict['verdict']): StatementVerdict => ({
+    statement,
+    level: 'MUST',
+    verdict: v,
+    tests: [],
+  });
+  const report = (
+    verdicts: StatementVerdict[],
+    probe: RobustnessFinding['outcome'] = 'ok',
+  ): ConformanceReport => ({
+    tool: { name: 't', version: '0' },
+    target: { name: 'ref', description: 'ref' },
+    startedAt: '',
+    durationMs: 1,
+    verdicts,
+    summary: {
+      pass: 0,
+      fail: 0,
+      notApplicable: 0,
+      untested: 0,
+      mustFailures: 0,
+      definedFailures: 0,
+      shouldDeviations: 0,
+    },
+    robustness: [{ probe: 'flood', outcome: probe, durationMs: 1 }],
+  });
+  const clean = report([
+    verdict('dev.a', 'pass'),
+    verdict('dev.b', 'pass'),
+    verdict('dev.c', 'fail'),
+  ]);
+  const run = (r?: ConformanceReport, timedOut = false) => ({
+    code: 0,
+    report: r,
+    timedOut,
+    stderr: 'boom\n',
+  });
+
+  it('kills a mutant that fails a statement the clean run passed, and names it', () => {
+    const j = judge(
+      clean,
+      run(report([verdict('dev.a', 'fail'), verdict('dev.b', 'pass'), verdict('dev.c', 'fail')])),
+    );
+    assert.deepEqual([j.status, j.failed], ['killed', ['dev.a']]);
+  });
+
+  it('lets one survive whose verdicts only moved, or failed where the clean run failed too', () => {
+    const j = judge(
+      clean,
+      run(
+        report([
+          verdict('dev.a', 'not-applicable'),
+          verdict('dev.b', 'pass'),
+          verdict('dev.c', 'fail'),
+        ]),
+      ),
+    );
+    assert.deepEqual(
+      [j.status, j.failed, j.moved],
+      ['survived', [], ['dev.a: pass → not-applicable']],
+    );
+  });
+
+  it('kills on a new robustness finding and on a run without a report; a hang is a timeout', () => {
+    assert.equal(judge(clean, run(report(clean.verdicts, 'crash'))).status, 'killed');
+    const crashed = judge(clean, run(undefined));
+    assert.deepEqual([crashed.status, crashed.note], ['killed', 'no report (exit 0): boom']);
+    assert.equal(judge(clean, run(clean, true)).status, 'timeout');
+  });
+
+  it('scores killed and timeout over the non-equivalent mutants', () => {
+    assert.deepEqual(tally(['killed', 'killed', 'timeout', 'survived', 'equivalent']), {
+      killed: 2,
+      survived: 1,
+      timeout: 1,
+      equivalent: 1,
+      total: 5,
+      score: 75,
+    });
+    assert.equal(tally(['equivalent']).score, undefined);
+  });
+});
+
+describe('mutation: equivalence list', () => {
+  it('matches by file, line text, original and replacement, wherever the line moved', () => {
+    const mutant = find(findMutants('device-ref/x.ts', SOURCE), 'BitwiseOperator', 'flags | 3')!;
+    const entry: EquivalentMutant = { ...mutantKey(mutant, SOURCE), reason: 'because' };
+    assert.deepEqual(
+      { ...entry },
+      {
+        file: 'device-ref/x.ts',
+        line: 'return flags & 3;',
+        original: 'flags & 3',
+        replacement: 'flags | 3',
+        reason: 'because',
+      },
+    );
+    const moved = `// a new first line\n\n${SOURCE}`;
+    const again = find(findMutants('device-ref/x.ts', moved), 'BitwiseOperator', 'flags | 3')!;
+    assert.notEqual(again.line, mutant.line);
+    assert.equal(equivalenceOf(again, moved, [entry]), 'because');
+    const other = find(findMutants('device-ref/x.ts', SOURCE), 'EqualityOperator', 'flags >= 7')!;
+    assert.equal(equivalenceOf(other, SOURCE, [entry]), undefined);
+    assert.equal(equivalenceOf({ ...mutant, file: 'device-ref/y.ts' }, SOURCE, [entry]), undefined);
+  });
+});
+
+describe('mutation: sampling', () => {
+  const items = Array.from({ length: 1000 }, (_, i) => i);
+
+  it('gives the same sample for the same seed, another for another seed, in list order', () => {
+    const first = sampleOf(items, 50, 7);
+    assert.deepEqual(sampleOf(items, 50, 7), first);
+    assert.notDeepEqual(sampleOf(items, 50, 8), first);
+    assert.equal(new Set(first).size, 50);
+    assert.deepEqual(
+      [...first].sort((a, b) => a - b),
+      first,
+    );
+  });
+
+  it('draws from the whole list, and a smaller sample is part of a larger one', () => {
+    const sample = sampleOf(items, 200, 1);
+    assert.ok(sample.some((i) => i < 100) && sample.some((i) => i >= 900));
+    const small = new Set(sampleOf(items, 20, 1));
+    assert.ok([...small].every((i) => sample.includes(i)));
+    assert.deepEqual(sampleOf(items.slice(0, 3), 10, 1), [0, 1, 2]);
+  });
+});
+
+describe('mutation: compiling one module alone', () => {
+  it('gives what the build gave, for a device-ref module', async () => {
+    const file = 'device-ref/iommu/map.ts';
+    const source = await readFile(join(packageRoot, file), 'utf8');
+    const built = await readFile(join(packageRoot, 'build', file.replace(/\.ts$/, '.js')), 'utf8');
+    assert.equal(
+      compileModule(source, file),
+      built.replace(/\n\/\/# sourceMappingURL=.*\s*$/, '\n'),
+    );
+  });
+});
