@@ -311,3 +311,24 @@ function groupConstants(entries: ConstantEntry[]): {
   }
   return { constants, groups: [...groups.values()] };
 }
+
+/**
+ * Every version of a spec folder as a model, oldest first, with the current spec last under
+ * the name `current`; or the diagnostics of the versions that do not resolve.
+ */
+export function allVersions(
+  specDir: string,
+  baseDir: string,
+  modelVersion: string,
+  current: SpecModel,
+): { versions: { name: string; model: SpecModel }[]; diagnostics: Diagnostic[] } {
+  const versions: { name: string; model: SpecModel }[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const name of listVersions(specDir)) {
+    const r = resolveVersion(specDir, name, baseDir, modelVersion, current.deviceId);
+    if (r.model) versions.push({ name, model: r.model });
+    else diagnostics.push(...r.diagnostics);
+  }
+  versions.push({ name: CURRENT, model: current });
+  return { versions, diagnostics };
+}
