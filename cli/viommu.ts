@@ -146,6 +146,10 @@ program
     '--board <board>',
     'device-ref board for --target ref: a preset or a JSON file (default: q35 with two edu endpoints)',
   )
+  .option(
+    '--judge-window <window>',
+    'memory the DMA judge compares after each device write: all-ram (default for ref) or near (@ram ± 1 MiB and guard zones; default elsewhere)',
+  )
   .option('--strict', 'a failed SHOULD fails the run too')
   .option('--reports <dir>', 'folder for the JSON, JUnit and HTML reports (default: reports/)')
   .option('--only <prefix>', 'run only the tests of statements whose ID starts with this')

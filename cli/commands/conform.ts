@@ -14,6 +14,7 @@ import { formatConsoleReport } from '../../conformance/report/console.js';
 import { checkReportSchema } from '../../conformance/report/json.js';
 import type { ConformanceReport } from '../../conformance/report/types.js';
 import { reportBaseName, runConformance, type ConformanceResult } from '../../conformance/run.js';
+import type { JudgeWindow } from '../../conformance/targets/target.js';
 import { exitCode } from '../../conformance/verdicts.js';
 import { toolVersion } from '../version.js';
 
@@ -22,6 +23,7 @@ export interface ConformOptions {
   qemu?: string;
   qemuArg?: string[];
   board?: string;
+  judgeWindow?: string;
   strict?: boolean;
   reports?: string;
   only?: string;
@@ -35,6 +37,11 @@ export interface ConformOutcome {
 
 export const MATRIX_PAGE = 'matrix.html';
 
+function judgeWindow(value: string): JudgeWindow {
+  if (value === 'all-ram' || value === 'near') return value;
+  throw new Error(`--judge-window ${value}: say all-ram or near`);
+}
+
 export async function conform(options: ConformOptions): Promise<ConformOutcome> {
   const reportsDir = resolve(options.reports ?? join(packageRoot, 'reports'));
   let result: ConformanceResult;
@@ -44,6 +51,7 @@ export async function conform(options: ConformOptions): Promise<ConformOutcome> 
       ...(options.qemu !== undefined && { qemu: options.qemu }),
       ...(options.qemuArg !== undefined && { qemuArgs: options.qemuArg }),
       ...(options.board !== undefined && { board: options.board }),
+      ...(options.judgeWindow !== undefined && { judgeWindow: judgeWindow(options.judgeWindow) }),
       ...(options.only !== undefined && { only: options.only }),
       noProbes: options.probes === false,
       reportsDir,

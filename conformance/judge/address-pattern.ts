@@ -142,3 +142,34 @@ function wordByte(lo: number, tag: number, j: number): number {
   const low = BigInt(lo) | (BigInt(tag) << 32n);
   return 0x80 | Number((low >> BigInt(7 * j)) & 0x7fn);
 }
+
+const CHUNK = 0x10_0000;
+
+/**
+ * An AddressPattern that keeps what it generated, 1 MiB at a time: the background fill is
+ * the same in every session, and generating 256 MiB costs ~0.7 s each time. bytes() returns
+ * views into the cache when it can; callers must not change them.
+ */
+export class CachedPattern extends AddressPattern {
+  readonly #chunks = new Map<number, Uint8Array>();
+
+  override bytes(base: bigint | number, length: number): Uint8Array {
+    const start = Number(base);
+    const chunk = Math.floor(start / CHUNK);
+    if (length === 0 || Math.floor((start + length - 1) / CHUNK) !== chunk) {
+      return super.bytes(base, length);
+    }
+    const offset = start - chunk * CHUNK;
+    return this.#chunk(chunk).subarray(offset, offset + length);
+  }
+
+  #chunk(index: number): Uint8Array {
+    let bytes = this.#chunks.get(index);
+    if (bytes === undefined) {
+      bytes = new Uint8Array(CHUNK);
+      this.fillInto(bytes, index * CHUNK);
+      this.#chunks.set(index, bytes);
+    }
+    return bytes;
+  }
+}

@@ -20,7 +20,7 @@
 // one byte from a place the read may not reach is a leak. An empty findings list is a pass.
 
 import { createHash } from 'node:crypto';
-import { AddressPattern } from './address-pattern.js';
+import { AddressPattern, CachedPattern } from './address-pattern.js';
 import {
   contains,
   formatSpan,
@@ -41,8 +41,11 @@ export interface JudgedMemory {
 export interface JudgeOptions {
   /** Watched for the whole session: all RAM on device-ref, a few MiB on QEMU. */
   window: readonly Span[];
-  /** Never watched: the suite's own queues and buffers, holes in RAM. */
-  exclude: readonly Span[];
+  /**
+   * Never watched: the suite's own queues and buffers, holes in RAM. A function is asked
+   * again at every fill and comparison (the suite allocates queues as it goes).
+   */
+  exclude: readonly Span[] | (() => readonly Span[]);
   /** Where RAM is: guard zones are clipped to it. */
   ram: readonly Span[];
   /** Bytes watched either side of each target. Default 64 KiB. */
@@ -97,7 +100,13 @@ export interface PlannedRead {
   suspects?: readonly SuspectLine[];
 }
 
-export type FindingKind = 'escape' | 'missing' | 'leak';
+/**
+ * escape: a write changed memory where none of it may land. missing: bytes that must
+ * arrive (land, or come from their place) did not. leak: a read delivered bytes from
+ * watched memory where it may reach nothing. wrong-source: a byte that must come from one
+ * place came from another.
+ */
+export type FindingKind = 'escape' | 'missing' | 'leak' | 'wrong-source';
 
 export interface MemoryFinding {
   kind: FindingKind;
@@ -110,18 +119,19 @@ const DEFAULT_GUARD = 0x1_0000;
 const DEFAULT_PIECE = 0x1_0000;
 /** Pieces in flight at once: enough to keep the pipe full, few enough to bound memory. */
 const IN_FLIGHT = 16;
-const BACKGROUND_SALT = 0x6a09_e667;
+/** The background fill: the same in every session, so generated once per process. */
+const BACKGROUND = new CachedPattern(0x6a09_e667);
 
 export class DmaJudge {
   readonly #memory: JudgedMemory;
-  readonly #window: Span[];
-  readonly #exclude: Span[];
+  readonly #windowOption: Span[];
+  readonly #exclude: JudgeOptions['exclude'];
   readonly #ram: Span[];
   readonly #guardSize: number;
   readonly #piece: number;
-  readonly #background = new AddressPattern(BACKGROUND_SALT);
-  /** Guard zones (watched targets ± guard), clipped to RAM, without excluded memory. */
-  #guards: Span[] = [];
+  readonly #background: AddressPattern = BACKGROUND;
+  /** Watched targets ± guard, clipped to RAM. */
+  #guardZones: Span[] = [];
   #backgroundFilled = false;
   /** The fill of the guard zones since the last prepare(); earlier ones, newest first. */
   #current: AddressPattern | undefined;
@@ -130,24 +140,24 @@ export class DmaJudge {
 
   constructor(memory: JudgedMemory, options: JudgeOptions) {
     this.#memory = memory;
-    this.#exclude = normalize(options.exclude);
+    this.#exclude = options.exclude;
     this.#ram = normalize(options.ram);
-    this.#window = subtract(intersect(options.window, this.#ram), this.#exclude);
+    this.#windowOption = intersect(options.window, this.#ram);
     this.#guardSize = options.guard ?? DEFAULT_GUARD;
     this.#piece = options.pieceSize ?? DEFAULT_PIECE;
   }
 
   /** Every watched address: the window and the guard zones. */
   get watched(): Span[] {
-    return normalize([...this.#window, ...this.#guards]);
+    return subtract([...this.#windowOption, ...this.#guardZones], this.#excluded());
   }
 
   /** Watches `length` bytes at `address` and a guard zone either side (from the next prepare). */
   watch(address: bigint | number, length: number): void {
     const start = Math.max(0, Number(address) - this.#guardSize);
     const end = Number(address) + length + this.#guardSize;
-    const zone = subtract(intersect([{ start, end }], this.#ram), this.#exclude);
-    this.#guards = normalize([...this.#guards, ...zone]);
+    const zone = intersect([{ start, end }], this.#ram);
+    this.#guardZones = normalize([...this.#guardZones, ...zone]);
   }
 
   /** True when `address` is watched. */
@@ -167,7 +177,7 @@ export class DmaJudge {
     if (this.#current !== undefined) this.#earlier.unshift(this.#current);
     const digest = createHash('sha256').update(`${this.#steps++}:${step}`).digest();
     this.#current = new AddressPattern(digest.readUInt32LE(0));
-    await this.#fill(this.#guards, this.#current);
+    await this.#fill(this.#guards(), this.#current);
   }
 
   /** The byte watched memory holds at `address` since prepare(), if it is watched. */
@@ -215,7 +225,7 @@ export class DmaJudge {
       findings.push({
         kind: 'escape',
         span: run.span,
-        text: `${formatSpan(run.span)} changed where ${describeAllowed(run.span, allowed, writes)}: it holds ${this.#describeBytes(values, writes)}`,
+        text: `${formatSpan(run.span)} changed where ${describeAllowed(run.span, allowed, writes)}: it holds ${this.#describeBytes(run.span, values, writes)}`,
       });
     }
     writes.forEach((write, w) => {
@@ -264,17 +274,23 @@ export class DmaJudge {
     }
     const findings: MemoryFinding[] = [];
     const leaks: number[] = [];
+    const wrong: number[] = [];
     const missing: number[] = [];
     for (let i = 0; i < arrived.length; i++) {
       const f = found[i]!;
-      if (f.kind === 'from' || f.kind === 'unknown') leaks.push(i);
+      if (f.kind === 'from' || f.kind === 'unknown')
+        (expected[i] === undefined ? leaks : wrong).push(i);
       else if (f.kind !== 'expected' && expected[i]?.required === true) missing.push(i);
     }
-    for (const span of runsOf(leaks)) {
+    const spans = [
+      ...runsOf(leaks).map((span) => ({ span, kind: 'leak' as const })),
+      ...runsOf(wrong).map((span) => ({ span, kind: 'wrong-source' as const })),
+    ].sort((a, b) => a.span.start - b.span.start);
+    for (const { span, kind } of spans) {
       findings.push({
-        kind: 'leak',
+        kind,
         span,
-        text: `${read.label}: bytes ${span.start}..${span.end - 1} ${this.#describeLeak(span, found, expected)}`,
+        text: `${read.label}: bytes ${span.start}..${span.end - 1} ${this.#describeLeak(span, found, expected, arrived)}`,
       });
     }
     for (const span of runsOf(missing)) {
@@ -295,13 +311,23 @@ export class DmaJudge {
     if (this.#current === undefined) throw new Error('DmaJudge: prepare() was not called');
   }
 
+  #excluded(): Span[] {
+    return normalize(typeof this.#exclude === 'function' ? this.#exclude() : this.#exclude);
+  }
+
+  /** Guard zones without excluded memory. */
+  #guards(): Span[] {
+    return subtract(this.#guardZones, this.#excluded());
+  }
+
   #backgroundSpans(): Span[] {
-    return subtract(this.#window, this.#guards);
+    return subtract(this.#windowOption, [...this.#guardZones, ...this.#excluded()]);
   }
 
   #patternAt(address: number): AddressPattern | undefined {
-    if (contains(this.#guards, address)) return this.#current;
-    if (contains(this.#window, address)) return this.#background;
+    if (contains(this.#excluded(), address)) return undefined;
+    if (contains(this.#guardZones, address)) return this.#current;
+    if (contains(this.#windowOption, address)) return this.#background;
     return undefined;
   }
 
@@ -336,10 +362,12 @@ export class DmaJudge {
     span: Span,
     found: readonly Traced[],
     expected: ReadonlyArray<{ address: number } | undefined>,
+    arrived: Uint8Array,
   ): string {
     const first = found[span.start]!;
-    if (first.kind !== 'from')
-      return 'arrived from watched memory at a place the judge cannot name';
+    if (first.kind !== 'from') {
+      return `hold ${hexBytes(arrived.subarray(span.start, span.end))}: bytes of watched memory, from a place too short a run cannot name`;
+    }
     const from = { start: first.address, end: first.address + (span.end - span.start) };
     const want = expected[span.start];
     const where =
@@ -350,11 +378,28 @@ export class DmaJudge {
     return `came from ${formatSpan(from)}${why}, ${where}`;
   }
 
-  #describeBytes(values: Uint8Array, writes: readonly PlannedWrite[]): string {
+  /**
+   * Which payload bytes `values` (found at `span`) are: first those a write would put there
+   * if its landing continued past its edges (the bytes a too-wide grant writes), then any
+   * run of a payload that matches by value alone.
+   */
+  #describeBytes(span: Span, values: Uint8Array, writes: readonly PlannedWrite[]): string {
+    const matches = (payload: Uint8Array, at: number): boolean =>
+      at >= 0 &&
+      at + values.length <= payload.length &&
+      values.every((value, i) => payload[at + i] === value);
+    for (const write of writes) {
+      for (const landing of write.landing) {
+        const at = landing.offset + (span.start - landing.address);
+        if (matches(write.payload, at)) {
+          return `payload bytes ${at}..${at + values.length - 1} of the ${write.label}`;
+        }
+      }
+    }
     for (const write of writes) {
       const at = Buffer.from(write.payload).indexOf(Buffer.from(values));
       if (at !== -1) {
-        return `payload bytes ${at}..${at + values.length - 1} of the ${write.label}`;
+        return `bytes equal to payload bytes ${at}..${at + values.length - 1} of the ${write.label}`;
       }
     }
     return hexBytes(values);
@@ -376,29 +421,24 @@ export class DmaJudge {
     const pieces = this.#pieces(normalize([...spans]));
     await inFlight(pieces, async (p) => {
       const actual = await this.#memory.memread(BigInt(p.start), p.end - p.start);
-      const fill = new Uint8Array(actual.length);
       for (const part of this.#byPattern(p)) {
-        const offset = part.start - p.start;
-        if (part.pattern === undefined) fill.fill(0, offset, part.end - p.start);
-        else part.pattern.fillInto(fill.subarray(offset, part.end - p.start), part.start);
-      }
-      if (Buffer.compare(actual, fill) === 0 && !this.#hasUnwatched(p)) return;
-      for (let i = 0; i < actual.length; i++) {
-        const address = p.start + i;
-        if (actual[i] !== fill[i] || this.#patternAt(address) === undefined)
-          visit(address, actual[i]!);
+        const seen = actual.subarray(part.start - p.start, part.end - p.start);
+        const fill = part.pattern?.bytes(part.start, part.end - part.start);
+        if (fill !== undefined && Buffer.compare(seen, fill) === 0) continue;
+        seen.forEach((value, i) => {
+          if (fill === undefined || value !== fill[i]) visit(part.start + i, value);
+        });
       }
     });
   }
 
-  #hasUnwatched(span: Span): boolean {
-    return subtract([span], this.watched).length > 0;
-  }
-
   /** `span` cut where the pattern changes (guard zone, background, unwatched). */
   #byPattern(span: Span): Array<Span & { pattern: AddressPattern | undefined }> {
-    const guards = intersect([span], this.#guards).map((s) => ({ ...s, pattern: this.#current }));
-    const background = intersect(subtract([span], this.#guards), this.#window).map((s) => ({
+    const guards = intersect([span], this.#guards()).map((s) => ({
+      ...s,
+      pattern: this.#current,
+    }));
+    const background = intersect([span], this.#backgroundSpans()).map((s) => ({
       ...s,
       pattern: this.#background as AddressPattern | undefined,
     }));

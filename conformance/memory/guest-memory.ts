@@ -25,6 +25,11 @@ export class GuestMemory {
     this.#end = region.base + BigInt(region.size);
   }
 
+  /** Everything handed out so far: from the region's base to the end of the last allocation. */
+  get used(): GuestRegion {
+    return { base: this.region.base, size: Number(this.#next - this.region.base) };
+  }
+
   /** The next `size` bytes, aligned to `align` (a power of two, default one page). */
   allocate(size: number, align: number = PAGE_SIZE): GuestRegion {
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`invalid size ${size}`);

@@ -179,7 +179,9 @@ export class QtestClient {
     const command = `b64read ${hex(address, 64, 'address')} ${size(length)}`;
     if (length === 0) return new Uint8Array(0);
     const payload = await this.command(command);
-    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(payload) || payload.length % 4 !== 0) {
+    // Node's decoder skips what is not base64, so canonical base64 of `length` bytes is the
+    // only reply of that length that decodes to `length` bytes (cheaper than a regex on MiBs).
+    if (payload.length !== 4 * Math.ceil(length / 3)) {
       throw new QtestProtocolError(command, payload, 'reply is not base64');
     }
     const bytes = Buffer.from(payload, 'base64');

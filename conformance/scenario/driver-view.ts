@@ -10,6 +10,8 @@ export interface Mapping {
   virtStart: bigint;
   virtEnd: bigint;
   physStart: bigint;
+  /** VIRTIO_IOMMU_MAP_F_* */
+  flags: number;
 }
 
 interface Domain {
@@ -46,7 +48,13 @@ export class DriverView {
     } else if (verb === 'detach') {
       if (this.#endpointDomain.get(endpoint) === domain) this.#leave(endpoint);
     } else if (verb === 'map') {
-      const mapping = { domain, virtStart, virtEnd, physStart: fields['phys_start'] ?? 0n };
+      const mapping = {
+        domain,
+        virtStart,
+        virtEnd,
+        physStart: fields['phys_start'] ?? 0n,
+        flags: Number(fields['flags'] ?? 0n),
+      };
       this.#domains.get(domain)?.mappings.push(mapping);
       this.everMapped.push(mapping);
     } else if (verb === 'unmap') {
@@ -70,6 +78,11 @@ export class DriverView {
     const id = this.#endpointDomain.get(endpoint);
     const entry = id === undefined ? undefined : this.#domains.get(id);
     return id === undefined || entry === undefined ? undefined : { id, bypass: entry.bypass };
+  }
+
+  /** The mappings of domain `id` now (none for an unknown domain). */
+  mappingsOf(id: number): readonly Mapping[] {
+    return this.#domains.get(id)?.mappings ?? [];
   }
 
   /** Physical addresses `iova` was ever mapped to, in any domain. */

@@ -9,7 +9,11 @@ import { FieldError, type RequestVerb } from '../driver/requests.js';
 import { TargetProfile, UnknownSymbolError } from '../profile.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
-import { DriverView } from './driver-view.js';
+import type { MemoryFinding, SuspectLine } from '../judge/dma-judge.js';
+import { writePayload } from '../judge/payload.js';
+import { RAM_END, sessionJudge } from '../judge/session-judge.js';
+import { probeMapping, type ProbeFinding } from './boundary-probes.js';
+import { DriverView, type Mapping } from './driver-view.js';
 import { EduRoute } from './edu-route.js';
 import {
   ExpectationFailure,
@@ -18,17 +22,27 @@ import {
   toHex,
   type Evidence,
 } from './expectation.js';
-import { patternFor } from './pattern.js';
 
 export type ScenarioOutcome =
   | { outcome: 'pass' }
   | { outcome: 'fail'; evidence: Evidence & { message: string } }
   | { outcome: 'not-applicable' | 'untested'; reason: string };
 
+/** What the boundary probes of a scenario's mappings found (probeScenarioMappings). */
+export type ProbeRun =
+  | {
+      outcome: 'probed';
+      /** Probe sets run, and edu transfers they took. */
+      sets: number;
+      transfers: number;
+      findings: ProbeFinding[];
+    }
+  | { outcome: 'not-applicable' | 'untested'; reason: string };
+
+const PAGE = 0x1000;
+
 /** How long to wait for fault reports after a blocked access. */
 export const FAULT_WAIT_MS = 300;
-/** Guest RAM ends here on the boards we drive (256 MiB), and edu's DMA mask is 28 bits. */
-const RAM_END = 0x1000_0000n;
 
 type RequestStep = Extract<Step, { op: 'request' }>;
 type DmaStep = Extract<Step, { op: 'dma' }>;
@@ -42,27 +56,8 @@ export function constantValue(name: string): number {
 
 /** Runs `scenario` on a session whose device has not been started yet. */
 export async function runScenario(scenario: Scenario, session: Session): Promise<ScenarioOutcome> {
-  const driver = session.driver;
-  for (const step of scenario.steps) {
-    if (step.op !== 'needs') continue;
-    const lacking = step.offered.filter(
-      (name) => (driver.offered & featureBit(constantValue(name))) === 0n,
-    );
-    const present = step.notOffered.filter(
-      (name) => (driver.offered & featureBit(constantValue(name))) !== 0n,
-    );
-    if (lacking.length > 0)
-      return {
-        outcome: 'not-applicable',
-        reason: `needs ${lacking.map(shortName).join(' ')}: not offered`,
-      };
-    if (present.length > 0) {
-      return {
-        outcome: 'not-applicable',
-        reason: `needs ${present.map((n) => '!' + shortName(n)).join(' ')}: offered`,
-      };
-    }
-  }
+  const skip = notApplicable(scenario, session);
+  if (skip !== undefined) return skip;
   const run = new ScenarioRun(scenario, session);
   try {
     await run.start();
@@ -86,16 +81,98 @@ export async function runScenario(scenario: Scenario, session: Session): Promise
   }
 }
 
+/**
+ * Runs the requests of `scenario` (not its DMA steps) and probes the boundaries of every
+ * mapping it makes (boundary-probes.ts), as soon as @ep is attached to the mapping's domain.
+ * The scenario's own expectations belong to its statement: if one fails, the probes are
+ * untested, since the device is then in a state the scenario does not describe.
+ */
+export async function probeScenarioMappings(
+  scenario: Scenario,
+  session: Session,
+): Promise<ProbeRun> {
+  const skip = notApplicable(scenario, session);
+  if (skip !== undefined) return skip;
+  if (session.driver.edu === undefined) {
+    return { outcome: 'untested', reason: 'the target has no edu endpoint to issue DMA' };
+  }
+  const run = new ScenarioRun(scenario, session, true);
+  try {
+    await run.start();
+    for (const step of scenario.steps) await run.step(step);
+  } catch (error) {
+    if (error instanceof UntestableStep || error instanceof UnknownSymbolError)
+      return { outcome: 'untested', reason: error.message };
+    if (error instanceof InapplicableStep)
+      return { outcome: 'not-applicable', reason: error.message };
+    const message =
+      error instanceof ExpectationFailure ? error.evidence.message : (error as Error).message;
+    return {
+      outcome: 'untested',
+      reason: `${scenario.id} line ${run.line} did not go as the scenario expects (${message}), so its mappings were not probed`,
+    };
+  }
+  const probes = run.probes;
+  if (probes.sets === 0) {
+    return {
+      outcome: 'untested',
+      reason: `no mapping of ${scenario.id} could be probed: ${probes.skipped.join('; ') || 'none is made while @ep is attached to its domain'}`,
+    };
+  }
+  return { outcome: 'probed', ...probes };
+}
+
+/** Not applicable when the device lacks (or has) a feature the scenario `needs`. */
+function notApplicable(
+  scenario: Scenario,
+  session: Session,
+): { outcome: 'not-applicable'; reason: string } | undefined {
+  const driver = session.driver;
+  for (const step of scenario.steps) {
+    if (step.op !== 'needs') continue;
+    const lacking = step.offered.filter(
+      (name) => (driver.offered & featureBit(constantValue(name))) === 0n,
+    );
+    const present = step.notOffered.filter(
+      (name) => (driver.offered & featureBit(constantValue(name))) !== 0n,
+    );
+    if (lacking.length > 0)
+      return {
+        outcome: 'not-applicable',
+        reason: `needs ${lacking.map(shortName).join(' ')}: not offered`,
+      };
+    if (present.length > 0) {
+      return {
+        outcome: 'not-applicable',
+        reason: `needs ${present.map((n) => '!' + shortName(n)).join(' ')}: offered`,
+      };
+    }
+  }
+  return undefined;
+}
+
 class ScenarioRun {
   line = 0;
   lastRequest: { request?: string; reply?: string } = {};
   readonly #view = new DriverView();
   #profile: TargetProfile | undefined;
   #route: EduRoute | undefined;
+  /** In probing mode: what the probes found, and mappings not probed yet. */
+  readonly probes = {
+    sets: 0,
+    transfers: 0,
+    findings: [] as ProbeFinding[],
+    skipped: [] as string[],
+  };
+  readonly #unprobed: Array<{ mapping: Mapping; line: number }> = [];
+  /** Set once a refused UNMAP leaves what the domain maps unknown (it may have done part). */
+  #mappingsUnknown: string | undefined;
 
   constructor(
     readonly scenario: Scenario,
     readonly session: Session,
+    /** Probe every mapping's boundaries and skip the DMA steps (probeScenarioMappings). */
+    readonly probing = false,
   ) {}
 
   async start(): Promise<void> {
@@ -152,7 +229,48 @@ class ScenarioRun {
         this.#route?.reset();
         return;
       case 'dma':
+        if (this.probing) return;
         return this.#dma(step);
+    }
+  }
+
+  #edgeRoute(): EduRoute {
+    this.#route ??= new EduRoute(this.session, this.session.driver.edu!, this.#view);
+    return this.#route;
+  }
+
+  /** Probes each mapping not probed yet whose domain @ep is now attached to. */
+  async #probeMappings(): Promise<void> {
+    const edu = this.session.driver.edu!;
+    const domain = this.#view.domainOf(edu.endpointId);
+    for (const entry of [...this.#unprobed]) {
+      const m = entry.mapping;
+      const live = this.#view.mappingsOf(m.domain).includes(m);
+      if (!live || domain === undefined || domain.id !== m.domain || domain.bypass) continue;
+      this.#unprobed.splice(this.#unprobed.indexOf(entry), 1);
+      if (this.#mappingsUnknown !== undefined) {
+        this.probes.skipped.push(this.#mappingsUnknown);
+        continue;
+      }
+      const result = await probeMapping(
+        {
+          session: this.session,
+          edu,
+          route: this.#edgeRoute(),
+          view: this.#view,
+          judge: sessionJudge(this.session),
+        },
+        m,
+      );
+      if (!result.probed) {
+        this.probes.skipped.push(result.reason);
+        continue;
+      }
+      this.probes.sets++;
+      this.probes.transfers += result.transfers;
+      this.probes.findings.push(
+        ...result.findings.map((f) => ({ ...f, text: `MAP of line ${entry.line}: ${f.text}` })),
+      );
     }
   }
 
@@ -204,6 +322,15 @@ class ScenarioRun {
       }
     }
     if (result.status === spec.VIRTIO_IOMMU_S_OK) this.#view.apply(verb, fields);
+    if (!this.probing) return;
+    if (result.status === spec.VIRTIO_IOMMU_S_OK && verb === 'map') {
+      const mapping = this.#view.everMapped[this.#view.everMapped.length - 1]!;
+      this.#unprobed.push({ mapping, line: step.line });
+    }
+    if (result.status !== spec.VIRTIO_IOMMU_S_OK && verb === 'unmap') {
+      this.#mappingsUnknown ??= `after the refused UNMAP of line ${step.line} what the domain maps is not known`;
+    }
+    await this.#probeMappings();
   }
 
   async #configRead(field: string, expect: Value[] | 'nonzero'): Promise<void> {
@@ -236,52 +363,64 @@ class ScenarioRun {
         `endpoint 0x${endpoint.toString(16)} has no DMA engine the suite can drive`,
       );
     }
-    this.#route ??= new EduRoute(this.session, edu, this.#view);
-    const route = this.#route;
-    const qtest = this.session.qtest;
+    const route = this.#edgeRoute();
+    const judge = sessionJudge(this.session);
     const iova = this.#value(step.address);
     const length = step.length;
     const expect = step.expect;
     const expected = expect.result === 'ok' ? this.#value(expect.address) : undefined;
-    // Every physical place the access might reach: the expected one, the identity address,
-    // and each address a mapping ever gave this IOVA.
-    const places = [...new Set([expected, iova, ...this.#view.physicalAliases(iova)])].filter(
-      (pa): pa is bigint => pa !== undefined && pa + BigInt(length) <= RAM_END,
-    );
-    const describe = `${step.access} of ${length} bytes at IOVA 0x${iova.toString(16)}`;
-    await driver.collectEvents();
-    // Set the watched places up and start the transfer; `observe` then says where it went.
-    let observe: () => Promise<{ reached: bigint | undefined; seen: string }>;
-    if (step.access === 'read') {
-      const patterns = places.map((_, i) =>
-        patternFor(`${this.scenario.id}:${step.line}:${i}`, length),
+    if (expected !== undefined && expected + BigInt(length) > BigInt(RAM_END)) {
+      throw new UntestableStep(
+        `0x${expected.toString(16)} is not guest RAM the suite can watch (line ${step.line})`,
       );
-      await Promise.all(places.map((pa, i) => qtest.memwrite(pa, patterns[i]!)));
-      await edu.toDevice(iova, length);
-      observe = async () => {
-        const arrived = await route.read(length);
-        const index = patterns.findIndex((p) => Buffer.from(p).equals(arrived));
-        return {
-          reached: index === -1 ? undefined : places[index],
-          seen: `edu's buffer got ${toHex(arrived)}`,
-        };
-      };
-    } else {
-      const pattern = patternFor(`${this.scenario.id}:${step.line}`, length);
-      await route.load(pattern);
-      await Promise.all(places.map((pa) => qtest.memset(pa, length, 0)));
-      await edu.fromDevice(iova, length);
-      observe = async () => {
-        const after = await Promise.all(places.map((pa) => qtest.memread(pa, length)));
-        const written = places.filter((_, i) => !after[i]!.every((byte) => byte === 0));
-        const exact = places.find((_, i) => Buffer.from(after[i]!).equals(pattern));
-        const changed = written.map((pa) => `0x${pa.toString(16)}`).join(', ') || 'none';
-        return { reached: exact ?? written[0], seen: `watched addresses changed: ${changed}` };
-      };
     }
-    const faults = await this.#faults(expect);
-    const { reached, seen } = await observe();
-    this.#judgeDma(describe, expect, expected, reached, faults, seen);
+    // Places a wrong device might reach: the identity address and every address a mapping
+    // ever gave this IOVA. All of them, and the expected place, get guard zones.
+    const suspects: SuspectLine[] = [
+      { offset: 0, address: Number(iova), why: 'the IOVA taken as a physical address' },
+      ...(expected === undefined
+        ? []
+        : [-PAGE, PAGE].map((delta) => ({
+            offset: 0,
+            address: Number(expected) + delta,
+            why: `one page ${delta < 0 ? 'below' : 'above'} the expected place`,
+          }))),
+      ...this.#view.physicalAliases(iova).map((pa) => ({
+        offset: 0,
+        address: Number(pa),
+        why: `where a mapping once put IOVA 0x${iova.toString(16)}`,
+      })),
+    ];
+    if (expected !== undefined) judge.watch(expected, length);
+    for (const line of suspects) judge.watch(line.address, length);
+    const describe = `${step.access} of ${length} bytes at IOVA 0x${iova.toString(16)}`;
+    const salt = `${this.scenario.id}:${step.line}`;
+    await driver.collectEvents();
+    let findings: MemoryFinding[];
+    if (step.access === 'read') {
+      await judge.prepare(salt);
+      await edu.toDevice(iova, length);
+      const faults = await this.#faults(expect);
+      const arrived = await route.read(length);
+      const sources =
+        expected === undefined
+          ? []
+          : [{ offset: 0, length, address: Number(expected), required: true }];
+      findings = judge.judgeRead({ label: describe, length, sources, suspects }, arrived);
+      this.#judgeDma(describe, expect, findings, faults);
+    } else {
+      const payload = writePayload(salt, length);
+      await route.load(payload);
+      await judge.prepare(salt);
+      await edu.fromDevice(iova, length);
+      const faults = await this.#faults(expect);
+      const landing =
+        expected === undefined
+          ? []
+          : [{ offset: 0, length, address: Number(expected), required: true }];
+      findings = await judge.judgeWrites([{ label: describe, payload, landing }]);
+      this.#judgeDma(describe, expect, findings, faults);
+    }
   }
 
   async #faults(expect: DmaStep['expect']): Promise<spec.Fault[]> {
@@ -293,29 +432,18 @@ class ScenarioRun {
   #judgeDma(
     describe: string,
     expect: DmaStep['expect'],
-    expected: bigint | undefined,
-    reached: bigint | undefined,
+    findings: readonly MemoryFinding[],
     faults: spec.Fault[],
-    seen: string,
   ): void {
-    const where =
-      reached === undefined
-        ? 'reached none of the watched addresses'
-        : `reached 0x${reached.toString(16)}`;
-    if (expect.result === 'ok') {
-      if (reached !== expected) {
-        throw new ExpectationFailure({
-          expected: `the access reaches 0x${expected!.toString(16)}`,
-          message: `${describe} ${where} (${seen})`,
-        });
-      }
-      return;
-    }
-    if (reached !== undefined) {
+    if (findings.length > 0) {
       throw new ExpectationFailure({
         expected:
-          expect.result === 'fault' ? `blocked, fault ${shortName(expect.reason)}` : 'blocked',
-        message: `${describe} was not blocked: it ${where} (${seen})`,
+          expect.result === 'ok'
+            ? `the access reaches 0x${this.#value(expect.address).toString(16)}, and nothing else`
+            : expect.result === 'fault'
+              ? `blocked, fault ${shortName(expect.reason)}`
+              : 'blocked',
+        message: findings.map((f) => f.text).join('; '),
       });
     }
     if (expect.result === 'fault') {

@@ -17,6 +17,7 @@ import {
   type DeviceTest,
   type TestRecord,
 } from './harness.js';
+import { boundaryProbeTests, subPageProbeTests } from './probe-tests.js';
 import { SECTION_TESTS } from './sections/index.js';
 
 export interface SuiteOptions {
@@ -122,6 +123,10 @@ export async function runConformanceSuite(cases: Cases, options: SuiteOptions): 
         test.run,
       );
     }
+  }
+  for (const test of [...boundaryProbeTests(cases), ...subPageProbeTests(cases)]) {
+    if (!wanted(test.statements)) continue;
+    addTest(sectionSuite(test.section, test.sectionTitle), test.title, test.statements, test.run);
   }
   options.onStart?.(total);
   await new Promise<void>((resolve) => mocha.run(() => resolve()));

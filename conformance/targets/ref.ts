@@ -18,7 +18,7 @@ import { packageRoot } from '../../generator/paths.js';
 import { QtestClient } from '../qtest/client.js';
 import { DeviceProcess } from './device-process.js';
 import { connectSocket, DEFAULT_CONNECT_TIMEOUT_MS } from './socket.js';
-import { handshake, type Target } from './target.js';
+import { handshake, type JudgeWindow, type Target } from './target.js';
 
 export const REF_BOARD = {
   name: 'q35-two-edu',
@@ -194,12 +194,15 @@ export class RefServer {
 /** One test's connection to the run's device-ref: a fresh board, closed by close(). */
 export class RefTarget implements Target {
   readonly description: string;
+  readonly judgeWindow: JudgeWindow;
   readonly #server: RefServer;
   #client: QtestClient | undefined;
 
-  constructor(server: RefServer) {
+  /** `judgeWindow`: all RAM by default, since device-ref reads it back in ~1.5 s. */
+  constructor(server: RefServer, judgeWindow: JudgeWindow = 'all-ram') {
     this.#server = server;
     this.description = server.description;
+    this.judgeWindow = judgeWindow;
   }
 
   async start(): Promise<QtestClient> {

@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { QEMU_DEFAULT_BINARY, QemuTarget } from './qemu.js';
 import { RefServer, RefTarget } from './ref.js';
 import { SocketTarget, formatSocketAddress, parseSocketAddress } from './socket.js';
-import type { Target } from './target.js';
+import type { JudgeWindow, Target } from './target.js';
 
 export interface TargetChoice {
   /** `ref`, `qemu`, `unix:PATH` or `tcp:HOST:PORT`. */
@@ -15,6 +15,8 @@ export interface TargetChoice {
   qemuArgs?: readonly string[];
   /** device-ref's board for `ref` (`--board`): a preset name or a JSON file. */
   board?: string;
+  /** What the DMA judge watches (`--judge-window`); default all RAM on ref, else near. */
+  judgeWindow?: JudgeWindow;
 }
 
 /** The QEMU target's second edu: the endpoint `@ep2` names. */
@@ -42,7 +44,7 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
     return {
       name: 'ref',
       description: server.description,
-      make: () => new RefTarget(server),
+      make: () => new RefTarget(server, choice.judgeWindow),
       close: () => server.close(),
     };
   }
@@ -52,22 +54,33 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
     return {
       name: 'qemu',
       description: `${qemuVersion(binary)}: -M q35 -device virtio-iommu-pci -device edu ${extraArgs.join(' ')}`,
-      ...trackOpenTargets(() => new QemuTarget({ binary, extraArgs })),
+      ...trackOpenTargets(() => new QemuTarget({ binary, extraArgs }), choice.judgeWindow),
     };
   }
   const address = parseSocketAddress(choice.target);
   const name = formatSocketAddress(address);
-  return { name, description: name, ...trackOpenTargets(() => new SocketTarget(address)) };
+  return {
+    name,
+    description: name,
+    ...trackOpenTargets(() => new SocketTarget(address), choice.judgeWindow),
+  };
 }
 
-/** make() and close() for targets that own their process: close() closes those still open. */
-function trackOpenTargets(create: () => Target): Pick<SelectedTarget, 'make' | 'close'> {
+/**
+ * make() and close() for targets that own their process: close() closes those still open.
+ * Each target made gets the DMA judge window the run asks for, if it asks.
+ */
+function trackOpenTargets(
+  create: () => Target,
+  judgeWindow: JudgeWindow | undefined,
+): Pick<SelectedTarget, 'make' | 'close'> {
   const open = new Set<Target>();
   let closed = false;
   const make = (): Target => {
     const target = create();
     return {
       description: target.description,
+      ...(judgeWindow !== undefined && { judgeWindow }),
       start: async () => {
         if (closed) throw new Error(`${target.description}: already closed`);
         open.add(target);

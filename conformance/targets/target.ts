@@ -3,9 +3,17 @@
 
 import type { QtestClient } from '../qtest/client.js';
 
+export type JudgeWindow = 'all-ram' | 'near';
+
 export interface Target {
   /** What this target is, for reports: "qemu (qemu-system-x86_64)", "unix:/run/dev.sock". */
   readonly description: string;
+  /**
+   * What the DMA judge watches besides the guard zones around targets: `all-ram` (every
+   * judged write is followed by a read of all guest RAM: ~1.5 s on device-ref) or `near`
+   * (`@ram` ± 1 MiB; the default).
+   */
+  readonly judgeWindow?: JudgeWindow;
   /** Brings the device up and returns a client that has already had one reply from it. */
   start(): Promise<QtestClient>;
   /** Closes the connection and releases everything start() created (processes, files). */

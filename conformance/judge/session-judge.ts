@@ -1,0 +1,49 @@
+// The DMA judge of one test's session, shared by every DMA the test judges (scenario steps,
+// boundary probes, hand-written tests): one background fill per session, one guard-zone fill
+// per judged step.
+//
+// What it watches (the target's judgeWindow, `--judge-window`): `all-ram`, the default on
+// device-ref, which reads 256 MiB back in ~1.5 s; or `near`, the default elsewhere:
+// WINDOW_AROUND_RAM either side of `@ram`, where the suite's targets lie. On QEMU a b64read of
+// 16 MiB takes ~55 ms (cheap next to a 100 ms transfer) but filling 9 MiB took ~0.4 s per
+// session, so the window is 3 MiB: ~0.13 s of fill per session. Guard zones around every
+// physical target are watched in both. Never watched: the legacy hole
+// 0xa0000..0xfffff (ROM and VGA on QEMU, not RAM) and the suite's own queues and staging page
+// (the device writes those legitimately while a DMA is judged).
+
+import type { Session } from '../session.js';
+import { DmaJudge } from './dma-judge.js';
+import type { Span } from './spans.js';
+
+/** Guest RAM on the boards the suite drives (256 MiB); edu's DMA mask is 28 bits as well. */
+export const RAM_END = 0x1000_0000;
+const LEGACY_HOLE: Span = { start: 0xa_0000, end: 0x10_0000 };
+/** Watched either side of `@ram` in the `near` window. */
+export const WINDOW_AROUND_RAM = 0x10_0000;
+
+const judges = new WeakMap<Session, DmaJudge>();
+
+/** The judge of `session`, made on first use. */
+export function sessionJudge(session: Session): DmaJudge {
+  let judge = judges.get(session);
+  if (judge === undefined) {
+    judge = new DmaJudge(session.qtest, {
+      window:
+        session.target.judgeWindow === 'all-ram' ? [{ start: 0, end: RAM_END }] : nearRam(session),
+      ram: [{ start: 0, end: RAM_END }],
+      exclude: () => {
+        // From the staging page to the end of the suite's allocations (queues, buffers).
+        const used = session.memory.used;
+        const start = Number(session.staging.base);
+        return [LEGACY_HOLE, { start, end: Number(used.base) + used.size }];
+      },
+    });
+    judges.set(session, judge);
+  }
+  return judge;
+}
+
+function nearRam(session: Session): Span[] {
+  const ram = Number(session.ram.base);
+  return [{ start: ram - WINDOW_AROUND_RAM, end: ram + session.ram.size + WINDOW_AROUND_RAM }];
+}
