@@ -10,12 +10,18 @@ const program = new Command('viommu')
   .description(
     'The virtio-iommu specification as data: build, generate, check drift, run conformance',
   )
-  .version(toolVersion);
+  .version(toolVersion)
+  // `viommu --version` is the tool's; after a subcommand, `--version V` names a spec version.
+  .enablePositionalOptions();
 
 const specOptions = (cmd: Command): Command =>
   cmd
     .option('--spec <dir>', 'folder of the spec Markdown (default: the bundled spec-src/)')
-    .option('--out <dir>', 'folder that receives dist/ (default: the package folder)');
+    .option('--out <dir>', 'folder that receives dist/ (default: the package folder)')
+    .option(
+      '--version <name>',
+      'a version of spec-src/versions/ (v0.4 … v0.12-2019) or current (default); a historic one is written only with --out',
+    );
 
 specOptions(
   program.command('build').description('parse spec-src/ into dist/spec.json and dist/cases.json'),
@@ -107,6 +113,22 @@ program
   .action(async (header: string | undefined, opts) => {
     const { runDrift } = await import('./commands/drift.js');
     process.exitCode = await runDrift(header, opts);
+  });
+
+program
+  .command('diff')
+  .description(
+    'what changed between two specs: ABI (sizes, offsets, types, renames, constants, feature bits) and statements',
+  )
+  .argument(
+    '<a>',
+    'a version (v0.4 … v0.12-2019, current), a folder of spec Markdown or a git revision',
+  )
+  .argument('<b>', 'the same, for the newer side')
+  .option('--json', 'print the changes as JSON')
+  .action(async (a: string, b: string, opts) => {
+    const { runDiff } = await import('./commands/diff.js');
+    process.exitCode = runDiff(a, b, opts);
   });
 
 program
