@@ -154,6 +154,14 @@ program
   .option('--reports <dir>', 'folder for the JSON, JUnit and HTML reports (default: reports/)')
   .option('--only <prefix>', 'run only the tests of statements whose ID starts with this')
   .option('--no-probes', 'skip the robustness probes')
+  .option(
+    '--time-limit <duration>',
+    'stop the whole run after this long (90, 90s, 10m, 1h); what did not run is an error',
+  )
+  .option(
+    '--test-timeout <duration>',
+    'longest one test may take before it is a hang (default 60s)',
+  )
   .action(async (opts) => {
     const { runConform } = await import('./commands/conform.js');
     process.exitCode = await runConform(opts);

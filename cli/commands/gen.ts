@@ -27,12 +27,14 @@ export function runGen(options: GenOptions): number {
     try {
       header = profileHeader(model, options.profile);
     } catch (error) {
-      process.stderr.write(`viommu gen: ${(error as Error).message}\n`);
+      process.stderr.write(`viommu gen: ${printable((error as Error).message)}\n`);
       return 2;
     }
     if (options.output) {
       writeFilesAtomically('', new Map([[options.output, header]]));
-      process.stderr.write(`wrote ${options.output} (profile ${options.profile})\n`);
+      process.stderr.write(
+        `wrote ${printable(`${options.output} (profile ${options.profile})`)}\n`,
+      );
     } else {
       process.stdout.write(header);
     }
