@@ -104,11 +104,13 @@ describe('qtest client (real QEMU)', () => {
     ]);
     unsubscribe();
     assert.deepEqual(results, [undefined, 1, undefined, 0, 0x0100_00ed]);
+    // Under TCG the PIT's IRQ 0 can tick in between on a loaded machine: judge edu's line only.
+    const edu22 = events.filter((event) => event.irq === 22);
     assert.deepEqual(
-      events.map((event) => event.line),
+      edu22.map((event) => event.line),
       ['IRQ raise 22', 'IRQ lower 22'],
     );
-    assert.deepEqual(events[0], { action: 'raise', irq: 22, line: 'IRQ raise 22' });
+    assert.deepEqual(edu22[0], { action: 'raise', irq: 22, line: 'IRQ raise 22' });
   });
 
   it('times out on a hung device and fails every outstanding and later command', async () => {
