@@ -80,6 +80,7 @@ function trackOpenTargets(
     const target = create();
     return {
       description: target.description,
+      ramSize: target.ramSize,
       ...(judgeWindow !== undefined && { judgeWindow }),
       start: async () => {
         if (closed) throw new Error(`${target.description}: already closed`);
