@@ -10,12 +10,18 @@ const program = new Command('viommu')
   .description(
     'The virtio-iommu specification as data: build, generate, check drift, run conformance',
   )
-  .version(toolVersion);
+  .version(toolVersion)
+  // `viommu --version` is the tool's; after a subcommand, `--version V` names a spec version.
+  .enablePositionalOptions();
 
 const specOptions = (cmd: Command): Command =>
   cmd
     .option('--spec <dir>', 'folder of the spec Markdown (default: the bundled spec-src/)')
-    .option('--out <dir>', 'folder that receives dist/ (default: the package folder)');
+    .option('--out <dir>', 'folder that receives dist/ (default: the package folder)')
+    .option(
+      '--version <name>',
+      'a version of spec-src/versions/ (v0.4 … v0.12-2019) or current (default); a historic one is written only with --out',
+    );
 
 specOptions(
   program.command('build').description('parse spec-src/ into dist/spec.json and dist/cases.json'),
@@ -110,6 +116,22 @@ program
   });
 
 program
+  .command('diff')
+  .description(
+    'what changed between two specs: ABI (sizes, offsets, types, renames, constants, feature bits) and statements',
+  )
+  .argument(
+    '<a>',
+    'a version (v0.4 … v0.12-2019, current), a folder of spec Markdown or a git revision',
+  )
+  .argument('<b>', 'the same, for the newer side')
+  .option('--json', 'print the changes as JSON')
+  .action(async (a: string, b: string, opts) => {
+    const { runDiff } = await import('./commands/diff.js');
+    process.exitCode = runDiff(a, b, opts);
+  });
+
+program
   .command('conform')
   .description('run the conformance suite against a device and write its reports and the matrix')
   .requiredOption('--target <target>', 'ref (device-ref), qemu, unix:PATH or tcp:HOST:PORT')
@@ -132,6 +154,14 @@ program
   .option('--reports <dir>', 'folder for the JSON, JUnit and HTML reports (default: reports/)')
   .option('--only <prefix>', 'run only the tests of statements whose ID starts with this')
   .option('--no-probes', 'skip the robustness probes')
+  .option(
+    '--time-limit <duration>',
+    'stop the whole run after this long (90, 90s, 10m, 1h); what did not run is an error',
+  )
+  .option(
+    '--test-timeout <duration>',
+    'longest one test may take before it is a hang (default 60s)',
+  )
   .action(async (opts) => {
     const { runConform } = await import('./commands/conform.js');
     process.exitCode = await runConform(opts);

@@ -1,15 +1,20 @@
 // One conformance run against one target: the suite, the verdicts, the robustness probes, and
 // the reports (JSON validated by the schema, JUnit XML). The HTML matrix is drawn by the CLI.
+// A crash or hang during a conformance test is a robustness finding too (`test: TITLE`): guest
+// input brought the device down. The run stops early, and says why, when its time limit is
+// reached or the target stops answering; what did not run is an `error`.
 
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { loadCases, type Cases } from './cases.js';
 import { ConsoleProgress } from './report/console.js';
 import { writeJsonReport } from './report/json.js';
 import { formatJunitReport } from './report/junit.js';
-import type { ConformanceReport } from './report/types.js';
+import type { ConformanceReport, RobustnessFinding } from './report/types.js';
 import { runRobustnessProbes } from './robustness/probes.js';
 import { runConformanceSuite } from './suite/build-suite.js';
+import { RunControl, type TestRecord } from './suite/harness.js';
 import type { TargetChoice } from './targets/select.js';
 import { withTarget } from './targets/with-target.js';
 import { computeVerdicts, summarize } from './verdicts.js';
@@ -22,6 +27,12 @@ export interface ConformanceOptions extends TargetChoice {
   progress?: boolean;
   /** Skip the robustness probes. */
   noProbes?: boolean;
+  /** The whole run's time limit (`--time-limit`). */
+  timeLimitMs?: number;
+  /** Longest a single test may take (default 60 s). */
+  testTimeoutMs?: number;
+  /** Tests in a row whose target never answers before the run stops (default 3). */
+  unreachableLimit?: number;
   tool: { name: string; version: string };
   cases?: Cases;
 }
@@ -37,12 +48,35 @@ export function reportBaseName(target: string): string {
   return target.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '');
 }
 
+/** The conformance tests during which the device crashed or hung, as robustness findings. */
+function testDenials(records: readonly TestRecord[]): RobustnessFinding[] {
+  return records.flatMap((r) =>
+    r.denial === undefined
+      ? []
+      : [
+          {
+            probe: `test: ${r.title}`,
+            outcome: r.denial.kind,
+            durationMs: r.durationMs,
+            message: r.denial.message,
+          },
+        ],
+  );
+}
+
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceResult> {
+  const began = performance.now();
   const cases = options.cases ?? loadCases();
-  const { target, run, robustness } = await withTarget(options, async (selected) => {
+  const control = new RunControl({
+    ...(options.timeLimitMs !== undefined && { timeLimitMs: options.timeLimitMs }),
+    ...(options.unreachableLimit !== undefined && { unreachableLimit: options.unreachableLimit }),
+  });
+  const { target, run, probes } = await withTarget(options, async (selected) => {
     const progress = options.progress === true ? new ConsoleProgress(selected.name) : undefined;
     const suiteRun = await runConformanceSuite(cases, {
       makeTarget: selected.make,
+      control,
+      ...(options.testTimeoutMs !== undefined && { testTimeoutMs: options.testTimeoutMs }),
       ...(options.only !== undefined && { only: options.only }),
       ...(progress && {
         onStart: (total: number) => progress.start(total),
@@ -50,18 +84,22 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
       }),
     });
     progress?.stop();
-    const findings = options.noProbes === true ? [] : await runRobustnessProbes(selected.make);
+    const findings =
+      options.noProbes === true ? [] : await runRobustnessProbes(selected.make, control);
     const { name, description } = selected;
-    return { target: { name, description }, run: suiteRun, robustness: findings };
+    return { target: { name, description }, run: suiteRun, probes: findings };
   });
   const verdicts = computeVerdicts(cases, run.records, options.only);
+  const robustness = [...testDenials(run.records), ...probes];
+  const stopped = control.stopped;
   const report: ConformanceReport = {
     tool: options.tool,
     target,
     startedAt: run.startedAt.toISOString(),
-    durationMs: run.durationMs,
+    durationMs: Math.round(performance.now() - began),
+    ...(stopped !== undefined && { stopped }),
     verdicts,
-    summary: summarize(verdicts),
+    summary: summarize(verdicts, robustness),
     ...(robustness.length > 0 && { robustness }),
   };
   const written: string[] = [];

@@ -203,6 +203,16 @@ export interface Statement {
 export interface SpecModel {
   title: string;
   version: string;
+  /**
+   * A historic version of the spec (spec-src/versions/NAME.md, resolved along its chain):
+   * its name. Absent for the current spec.
+   */
+  specVersion?: string;
+  /**
+   * How a historic version lays out its structs in C: `natural` (C's padding) or `packed`
+   * (`__attribute__((packed))`). Absent for the current spec, whose fields need no padding.
+   */
+  layout?: 'natural' | 'packed';
   deviceId: number;
   sections: Section[];
   virtqueues: Virtqueue[];

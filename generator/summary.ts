@@ -7,7 +7,7 @@ export function summarize(model: SpecModel): string {
   const scenarios = model.statements.reduce((n, s) => n + s.scenarios.length, 0);
   const withScenario = model.statements.filter((s) => s.scenarios.length > 0).length;
   const lines = [
-    `${model.title} (device ID ${model.deviceId}), model ${model.version}`,
+    `${model.title} (device ID ${model.deviceId}), model ${model.version}${model.specVersion ? `, version ${model.specVersion} (${model.layout} layout)` : ''}`,
     `  ${model.structs.length} structs, ${model.constants.length} constants in ${model.groups.length} groups, ${model.virtqueues.length} virtqueues`,
   ];
   for (const role of ['device', 'driver'] as const) {

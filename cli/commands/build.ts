@@ -2,6 +2,7 @@
 
 import { join, relative } from 'node:path';
 import { buildModel, type BuildResult } from '../../generator/build-model.js';
+import { CURRENT, resolveVersion } from '../../generator/versions/resolve.js';
 import { modelOutputs } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
 import { printable } from '../../generator/printable.js';
@@ -15,6 +16,13 @@ import { writeFilesAtomically } from '../write-files.js';
 export interface SpecOptions {
   spec?: string;
   out?: string;
+  /** A historic version of spec-src/versions/, or `current` (the default). */
+  version?: string;
+}
+
+/** A historic version (not `current`) is asked for: its outputs never go over the package's dist/. */
+export function isHistoric(options: SpecOptions): boolean {
+  return options.version !== undefined && options.version !== CURRENT;
 }
 
 /**
@@ -27,7 +35,22 @@ export function loadModel(options: SpecOptions, outDir?: string): BuildResult {
   // folder the command runs in, so that messages read as file:line:col from where you stand.
   const specDir = options.spec ?? join(packageRoot, 'spec-src');
   const baseDir = options.spec ? process.cwd() : packageRoot;
-  const result = buildModel(readSpecSources(specDir, baseDir), toolVersion);
+  const current = buildModel(readSpecSources(specDir, baseDir), toolVersion);
+  if (isHistoric(options)) {
+    // A historic version takes the device ID from the current spec: it is the same device.
+    // It has no statements, so none can vanish from what was written before.
+    if (!current.model) return reportFailure(current);
+    const v = resolveVersion(
+      specDir,
+      options.version!,
+      baseDir,
+      toolVersion,
+      current.model.deviceId,
+    );
+    const result: BuildResult = { ...v, sources: { files: v.files, problems: [] } };
+    return result.model ? result : reportFailure(result);
+  }
+  const result = current;
   if (result.model && outDir !== undefined) {
     const recordedPath = join(outDir, 'dist', 'spec.json');
     const recorded = readRecordedStatements(recordedPath, relative(baseDir, recordedPath));
@@ -46,10 +69,12 @@ export function loadModel(options: SpecOptions, outDir?: string): BuildResult {
       result.diagnostics.push(...lost);
     }
   }
-  if (!result.model) {
-    process.stderr.write(reportDiagnostics(result.diagnostics) + '\n');
-    process.stderr.write('viommu: nothing was written; fix the errors above and run again.\n');
-  }
+  return result.model ? result : reportFailure(result);
+}
+
+function reportFailure(result: BuildResult): BuildResult {
+  process.stderr.write(reportDiagnostics(result.diagnostics) + '\n');
+  process.stderr.write('viommu: nothing was written; fix the errors above and run again.\n');
   return result;
 }
 
@@ -57,6 +82,12 @@ export function runBuild(options: SpecOptions): number {
   const out = options.out ?? packageRoot;
   const { model } = loadModel(options, out);
   if (!model) return 1;
+  if (isHistoric(options) && !options.out) {
+    process.stdout.write(
+      `${printable(summarize(model), true)}\n  built; nothing written (name a folder with --out)\n`,
+    );
+    return 0;
+  }
   writeFilesAtomically(out, modelOutputs(model));
   process.stdout.write(
     `${printable(summarize(model), true)}\n  wrote dist/spec.json, dist/cases.json\n`,

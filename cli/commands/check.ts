@@ -3,6 +3,7 @@
 
 import { distOutputs } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
+import { printable } from '../../generator/printable.js';
 import { staleFiles } from '../../generator/stale-files.js';
 import { loadModel, type SpecOptions } from './build.js';
 
@@ -13,7 +14,7 @@ export function runCheck(options: SpecOptions): number {
   const problems = staleFiles(options.out ?? packageRoot, expected);
   if (problems.length) {
     process.stderr.write(
-      `${problems.map((p) => `viommu check: ${p}`).join('\n')}\nviommu check: dist/ is stale; run \`npm run gen\` and commit dist/.\n`,
+      `${problems.map((p) => `viommu check: ${printable(p)}`).join('\n')}\nviommu check: dist/ is stale; run \`npm run gen\` and commit dist/.\n`,
     );
     return 1;
   }

@@ -1,8 +1,10 @@
 // `viommu conform --target ref|qemu|unix:PATH|tcp:HOST:PORT`: runs the conformance suite
 // against one device, prints the verdict table, and writes the reports: <target>.json (schema
 // checked), <target>.junit.xml, and matrix.html (rows from dist/spec.json) with a column for
-// every target reported in the same folder. Exit 1 on a failed MUST (or, with --strict, a
-// failed SHOULD), 2 when the run cannot start or matrix.html cannot be written.
+// every target reported in the same folder. Exit 1 when the device fails: a failed MUST, a
+// robustness finding (a crash, hang or isolation breach guest input caused) or, with --strict,
+// a failed SHOULD; else 2 when the run cannot start, stops early (--time-limit, a target that
+// never answers) or matrix.html cannot be written.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
@@ -11,6 +13,7 @@ import type { SpecModel } from '../../generator/model.js';
 import { packageRoot } from '../../generator/paths.js';
 import { renderMatrix } from '../../generator/render/matrix.js';
 import { formatConsoleReport } from '../../conformance/report/console.js';
+import { printable } from '../../conformance/report/printable.js';
 import { checkReportSchema } from '../../conformance/report/json.js';
 import type { ConformanceReport } from '../../conformance/report/types.js';
 import { reportBaseName, runConformance, type ConformanceResult } from '../../conformance/run.js';
@@ -28,6 +31,20 @@ export interface ConformOptions {
   reports?: string;
   only?: string;
   probes?: boolean;
+  /** `--time-limit`: 90, 90s, 10m, 1h. */
+  timeLimit?: string;
+  /** `--test-timeout`: the same forms. */
+  testTimeout?: string;
+}
+
+/** `90`, `90s`, `1500ms`, `10m`, `1h` → milliseconds; a clear error otherwise. */
+export function parseDuration(text: string, option: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[match?.[2] ?? 's'];
+  const ms = match === null ? NaN : Number(match[1]) * unit!;
+  if (!Number.isFinite(ms) || ms <= 0)
+    throw new Error(`${option} '${text}': expected a duration such as 90, 90s, 10m or 1h`);
+  return Math.round(ms);
 }
 
 export interface ConformOutcome {
@@ -46,7 +63,17 @@ export async function conform(options: ConformOptions): Promise<ConformOutcome> 
   const reportsDir = resolve(options.reports ?? join(packageRoot, 'reports'));
   let result: ConformanceResult;
   try {
+    const timeLimitMs =
+      options.timeLimit === undefined
+        ? undefined
+        : parseDuration(options.timeLimit, '--time-limit');
+    const testTimeoutMs =
+      options.testTimeout === undefined
+        ? undefined
+        : parseDuration(options.testTimeout, '--test-timeout');
     result = await runConformance({
+      ...(timeLimitMs !== undefined && { timeLimitMs }),
+      ...(testTimeoutMs !== undefined && { testTimeoutMs }),
       target: options.target,
       ...(options.qemu !== undefined && { qemu: options.qemu }),
       ...(options.qemuArg !== undefined && { qemuArgs: options.qemuArg }),
@@ -59,16 +86,19 @@ export async function conform(options: ConformOptions): Promise<ConformOutcome> 
       tool: { name: 'viommu conform', version: toolVersion },
     });
   } catch (error) {
-    process.stderr.write(`viommu conform: ${(error as Error).message}\n`);
+    process.stderr.write(`viommu conform: ${printable((error as Error).message, true)}\n`);
     return { code: 2, written: [] };
   }
   process.stdout.write(formatConsoleReport(result.report));
-  const code = exitCode(result.report.summary, options.strict === true);
+  const stopped = result.report.stopped !== undefined;
+  const code = exitCode(result.report.summary, options.strict === true, stopped);
   try {
     const matrix = await writeMatrix(reportsDir, reportBaseName(result.report.target.name));
     return { code, written: [...result.written, matrix] };
   } catch (error) {
-    process.stderr.write(`viommu conform: no ${MATRIX_PAGE}: ${(error as Error).message}\n`);
+    process.stderr.write(
+      `viommu conform: no ${MATRIX_PAGE}: ${printable((error as Error).message, true)}\n`,
+    );
     return { code: Math.max(code, 2), written: result.written };
   }
 }

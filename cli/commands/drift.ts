@@ -9,6 +9,11 @@ import {
 } from '../../generator/drift/allow-list.js';
 import { DriftError, driftReport, SYSTEM_HEADER } from '../../generator/drift/drift.js';
 import { formatDriftJson, formatDriftText } from '../../generator/drift/report.js';
+import { join } from 'node:path';
+import { packageRoot } from '../../generator/paths.js';
+import { allVersions } from '../../generator/versions/resolve.js';
+import { reportDiagnostics } from '../diagnostics.js';
+import { toolVersion } from '../version.js';
 import { loadModel } from './build.js';
 
 export interface DriftCommandOptions {
@@ -27,6 +32,19 @@ export async function runDrift(
   // A spec that does not build is a tool error here: status 2, after its diagnostics.
   const { model } = loadModel(options);
   if (!model) return 2;
+  // The header is also matched with every known version, to name the one it is.
+  const known = allVersions(
+    options.spec ?? join(packageRoot, 'spec-src'),
+    options.spec ? process.cwd() : packageRoot,
+    toolVersion,
+    model,
+  );
+  if (known.diagnostics.length) {
+    process.stderr.write(
+      `${reportDiagnostics(known.diagnostics)}\nviommu drift: a spec version does not resolve\n`,
+    );
+    return 2;
+  }
   // The default allow-list is about the spec itself; a profile already holds the names
   // its consumer keeps, so with --profile only an explicit --allow-list applies.
   let allowList: { label: string; allowances: Allowance[] } | undefined;
@@ -46,6 +64,7 @@ export async function runDrift(
       ...(options.profile ? { profile: options.profile } : {}),
       ...(allowList ? { allowList } : {}),
       ...(options.cc ? { compiler: options.cc } : {}),
+      versions: known.versions,
     });
     process.stdout.write(options.json ? formatDriftJson(report) : formatDriftText(report));
     return report.drift > 0 ? 1 : 0;

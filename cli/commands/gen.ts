@@ -6,7 +6,7 @@ import { packageRoot } from '../../generator/paths.js';
 import { printable } from '../../generator/printable.js';
 import { summarize } from '../../generator/summary.js';
 import { writeFilesAtomically } from '../write-files.js';
-import { loadModel, type SpecOptions } from './build.js';
+import { isHistoric, loadModel, type SpecOptions } from './build.js';
 
 export interface GenOptions extends SpecOptions {
   profile?: string;
@@ -14,6 +14,12 @@ export interface GenOptions extends SpecOptions {
 }
 
 export function runGen(options: GenOptions): number {
+  if (isHistoric(options) && !options.out && !options.profile) {
+    process.stderr.write(
+      `viommu gen: --version ${options.version} needs --out DIR: dist/ holds the current spec only\n`,
+    );
+    return 2;
+  }
   const { model } = loadModel(options, options.out ?? packageRoot);
   if (!model) return 1;
   if (options.profile) {
@@ -21,12 +27,14 @@ export function runGen(options: GenOptions): number {
     try {
       header = profileHeader(model, options.profile);
     } catch (error) {
-      process.stderr.write(`viommu gen: ${(error as Error).message}\n`);
+      process.stderr.write(`viommu gen: ${printable((error as Error).message)}\n`);
       return 2;
     }
     if (options.output) {
       writeFilesAtomically('', new Map([[options.output, header]]));
-      process.stderr.write(`wrote ${options.output} (profile ${options.profile})\n`);
+      process.stderr.write(
+        `wrote ${printable(`${options.output} (profile ${options.profile})`)}\n`,
+      );
     } else {
       process.stdout.write(header);
     }

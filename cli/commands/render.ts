@@ -11,6 +11,10 @@ import { renderSpec } from '../../generator/render/spec-document.js';
 import { readTestTags } from '../../generator/render/test-tags.js';
 import { packageRoot } from '../../generator/paths.js';
 import { writeFilesAtomically } from '../write-files.js';
+import { historySteps, renderChanges } from '../../generator/render/changes.js';
+import { allVersions } from '../../generator/versions/resolve.js';
+import { reportDiagnostics } from '../diagnostics.js';
+import { toolVersion } from '../version.js';
 import { loadModel } from './build.js';
 
 export interface RenderOptions {
@@ -23,6 +27,7 @@ export interface RenderOptions {
 
 const SPEC_PAGE = 'spec.html';
 const MATRIX_PAGE = 'matrix.html';
+const CHANGES_PAGE = 'changes.html';
 
 export async function runRender(options: RenderOptions): Promise<number> {
   const started = performance.now();
@@ -48,6 +53,18 @@ export async function runRender(options: RenderOptions): Promise<number> {
   }
   for (const warning of coverage.warnings) process.stderr.write(`warning: ${warning}\n`);
 
+  const known = allVersions(
+    options.spec ?? join(packageRoot, 'spec-src'),
+    options.spec ? process.cwd() : packageRoot,
+    toolVersion,
+    model,
+  );
+  if (known.diagnostics.length) {
+    process.stderr.write(`${reportDiagnostics(known.diagnostics)}\nviommu: nothing was written.\n`);
+    return 1;
+  }
+  const steps = historySteps(known.versions);
+  const changesHref = steps.length ? CHANGES_PAGE : undefined;
   const pages = new Map([
     [
       SPEC_PAGE,
@@ -56,16 +73,24 @@ export async function runRender(options: RenderOptions): Promise<number> {
         files: sources.files,
         coverage,
         matrixHref: reports.length ? MATRIX_PAGE : undefined,
+        changesHref,
       }),
     ],
   ]);
   if (reports.length) pages.set(MATRIX_PAGE, renderMatrix(reports, { model, specHref: SPEC_PAGE }));
+  if (changesHref)
+    pages.set(changesHref, renderChanges(steps, { title: model.title, specHref: SPEC_PAGE }));
   writeFilesAtomically(outDir, pages);
   const say = (line: string): boolean => process.stdout.write(`  ${line}\n`);
   const { total } = coverage;
   say(
     `wrote ${shown(join(outDir, SPEC_PAGE))}: ${total.statements} statements, ${total.tested} with tests`,
   );
+  if (changesHref) {
+    say(
+      `wrote ${shown(join(outDir, CHANGES_PAGE))}: ${steps.map((d) => `${d.from} → ${d.to}`).join(', ')}`,
+    );
+  }
   if (reports.length) {
     say(
       `wrote ${shown(join(outDir, MATRIX_PAGE))}: ${reports.map((r) => r.target.name).join(', ')}`,

@@ -38,7 +38,7 @@ import {
   type Segment,
   type UsedBuffer,
 } from '../virtio/split-virtqueue.js';
-import { encodeRequest, type RequestVerb, type FieldValues } from './requests.js';
+import { encodeRequest, requestName, type RequestVerb, type FieldValues } from './requests.js';
 
 /** Every IOMMU feature bit the generated module names: the driver knows these. */
 export const KNOWN_IOMMU_FEATURES: bigint = Object.keys(FEATURE_NAMES).reduce(
@@ -275,7 +275,7 @@ export class IommuDriver {
       );
     }
     const result = await this.#submit(readable, pieces, shape.layout ?? 'direct');
-    this.#checkTail(verb, result);
+    this.#checkTail(result);
     return result;
   }
 
@@ -306,13 +306,13 @@ export class IommuDriver {
   }
 
   /** dev.req.tail-reserved, on every reply whose tail the device wrote, whatever its status. */
-  #checkTail(verb: RequestVerb, result: RequestResult): void {
+  #checkTail(result: RequestResult): void {
     if (result.status === undefined) return;
     const reserved = result.reply.subarray(result.reply.length - 3);
     if (reserved.every((byte) => byte === 0)) return;
     this.#findings.push({
       statement: 'dev.req.tail-reserved',
-      message: `${verb.toUpperCase()} answered ${statusName(result.status)} with tail.reserved ${Buffer.from(reserved).toString('hex')}`,
+      message: `${requestName(result.request)} answered ${statusName(result.status)} with tail.reserved ${Buffer.from(reserved).toString('hex')}`,
       request: result.request,
       reply: result.reply,
     });
@@ -341,11 +341,11 @@ export class IommuDriver {
     }
     await requestq.notify();
     const used = new Map((await requestq.waitUsed(posted.length)).map((u) => [u.head, u] as const));
-    return posted.map(({ head, readable, writableLength }, i) => {
+    return posted.map(({ head, readable, writableLength }) => {
       const u = used.get(head);
       if (u === undefined) throw new Error(`request with head ${head} was not returned`);
       const result = requestResult(readable, writableLength, u);
-      this.#checkTail(requests[i]!.verb, result);
+      this.#checkTail(result);
       return result;
     });
   }

@@ -23,6 +23,7 @@ import {
   encodeMapDriverPart,
   encodeProbeDriverPart,
   encodeUnmapDriverPart,
+  REQUEST_TYPE_NAMES,
   type RequestHead,
 } from '../../dist/ts/index.js';
 
@@ -104,6 +105,18 @@ const CODECS: Record<RequestVerb, RequestCodec> = {
     encode: (bytes, value) => encodeProbeDriverPart(bytes, value as never),
   },
 };
+
+/**
+ * The request `readable` really is, read from its head.type (the low 8 bits of its first
+ * byte): `ATTACH`, or `request of type 0` when the spec defines no such type. Evidence names
+ * requests this way, so a test that sends an ATTACH body with head.type 0 says so.
+ */
+export function requestName(readable: Uint8Array): string {
+  if (readable.length === 0) return 'an empty request';
+  const type = readable[0]!;
+  const name = REQUEST_TYPE_NAMES[type];
+  return name === undefined ? `request of type ${type}` : name.replace(/^VIRTIO_IOMMU_T_/, '');
+}
 
 export class FieldError extends Error {
   override name = 'FieldError';

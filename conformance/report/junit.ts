@@ -1,4 +1,6 @@
 // The JUnit XML report: a test suite per statement, a test case per test, for CI dashboards.
+// A suite error is a JUnit <error> (not a <failure>: it is not the device's). The robustness
+// probes are one more suite; a crash, hang or isolation breach is a <failure>.
 
 import junitModule, { type Builder } from 'junit-report-builder';
 import type { ConformanceReport } from './types.js';
@@ -13,12 +15,9 @@ export function formatJunitReport(report: ConformanceReport): string {
       .testSuite()
       .name(`${report.target.name}: ${verdict.statement} (${verdict.level})`);
     if (verdict.tests.length === 0) {
-      suite
-        .testCase()
-        .className(verdict.statement)
-        .name(`${verdict.verdict}`)
-        .skipped()
-        .standardOutput(verdict.reason ?? '');
+      const testCase = suite.testCase().className(verdict.statement).name(`${verdict.verdict}`);
+      if (verdict.verdict === 'error') testCase.error(verdict.reason ?? 'suite error');
+      else testCase.skipped().standardOutput(verdict.reason ?? '');
     }
     for (const test of verdict.tests) {
       const testCase = suite
@@ -34,8 +33,36 @@ export function formatJunitReport(report: ConformanceReport): string {
           .join('\n');
       if (test.outcome === 'fail')
         testCase.failure(evidence?.message ?? 'failed').stacktrace(details ?? '');
+      else if (test.outcome === 'error')
+        testCase.error(evidence?.message?.split('\n')[0] ?? 'suite error', 'SuiteError', details);
       else if (test.outcome === 'skip') testCase.skipped().standardOutput(details ?? '');
+      else if (details !== undefined) testCase.standardOutput(details);
     }
+  }
+  const probes = report.robustness ?? [];
+  if (probes.length > 0) {
+    const suite = builder.testSuite().name(`${report.target.name}: robustness`);
+    for (const probe of probes) {
+      const testCase = suite
+        .testCase()
+        .className('robustness')
+        .name(probe.probe)
+        .time(probe.durationMs / 1000);
+      const message = probe.message ?? probe.outcome;
+      if (probe.outcome === 'error') testCase.error(message, 'SuiteError');
+      else if (probe.outcome !== 'ok')
+        testCase.failure(`${probe.outcome}: ${message}`, probe.outcome);
+      else testCase.standardOutput(message);
+    }
+  }
+  if (report.stopped !== undefined) {
+    builder
+      .testSuite()
+      .name(`${report.target.name}: run`)
+      .testCase()
+      .className('run')
+      .name('the run completed')
+      .error(`the run stopped early: ${report.stopped}`, 'RunStopped');
   }
   return builder.build();
 }

@@ -8,17 +8,32 @@ export interface Evidence {
   message?: string;
 }
 
-/** The device did something the statement does not allow. */
+/**
+ * The device did something a statement does not allow: by default the statements the test is
+ * tagged with, or `statement` (a MUST broken while a test of a SHOULD was setting up).
+ */
 export class ExpectationFailure extends Error {
   override name = 'ExpectationFailure';
-  constructor(readonly evidence: Evidence & { message: string }) {
+  constructor(
+    readonly evidence: Evidence & { message: string },
+    readonly statement?: string,
+  ) {
     super(evidence.message);
   }
 }
 
-/** The step cannot be judged on this target (a symbol it lacks, a domain out of range). */
+/** The step cannot be judged on this device (a domain out of range, no fault to judge). */
 export class UntestableStep extends Error {
   override name = 'UntestableStep';
+}
+
+/**
+ * The suite itself cannot go on: something it needs is missing from the target's profile or
+ * from the spec (a constant, a config field, an endpoint with a DMA engine). Its verdict is
+ * `error`, never the device's.
+ */
+export class SuiteError extends Error {
+  override name = 'SuiteError';
 }
 
 export function toHex(bytes: Uint8Array): string {

@@ -5,8 +5,8 @@
 
 import * as spec from '../../dist/ts/index.js';
 import type { Scenario, Step, Value } from '../../generator/model.js';
-import { FieldError, type RequestVerb } from '../driver/requests.js';
-import { TargetProfile, UnknownSymbolError } from '../profile.js';
+import { FieldError, requestName, type RequestVerb } from '../driver/requests.js';
+import { TargetProfile } from '../profile.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
 import type { MemoryFinding, SuspectLine } from '../judge/dma-judge.js';
@@ -18,15 +18,61 @@ import { EduRoute } from './edu-route.js';
 import {
   ExpectationFailure,
   InapplicableStep,
+  SuiteError,
   UntestableStep,
   toHex,
   type Evidence,
 } from './expectation.js';
 
 export type ScenarioOutcome =
-  | { outcome: 'pass' }
-  | { outcome: 'fail'; evidence: Evidence & { message: string } }
+  | {
+      outcome: 'pass';
+      /** Requests whose expectation allowed several statuses: what the device chose. */
+      choices: Choice[];
+      /** What the scenario saw that no statement it judges is about (a fault's reason). */
+      notes: string[];
+      findings: PartFinding[];
+    }
+  | {
+      outcome: 'fail';
+      evidence: Evidence & { message: string };
+      /** The statement the failure is about when it is not the scenario's own. */
+      statement?: string;
+      findings: PartFinding[];
+    }
   | { outcome: 'not-applicable' | 'untested'; reason: string };
+
+/** A request whose expectation allowed several statuses, and the one the device wrote. */
+export interface Choice {
+  line: number;
+  request: string;
+  status: string;
+}
+
+/** A part of an expectation that is evidence for a statement other than the scenario's own. */
+export interface PartFinding {
+  statement: string;
+  holds: boolean;
+  evidence: Evidence & { message: string };
+}
+
+/**
+ * The parts of a `=> fault R` expectation and the statement each part is evidence for. A
+ * blocked access is the scenario's own statement; whether a report came at all is up to the
+ * device (no report: the scenario cannot judge its statement); the report's endpoint is
+ * dev.fault.endpoint's, its access flags dev.fault.flags-access's; its reason is no
+ * statement's (a note on the verdict).
+ */
+const FAULT_PART_STATEMENTS: {
+  endpoint: string;
+  flags: string;
+  reason: string | undefined;
+} = {
+  endpoint: 'dev.fault.endpoint',
+  flags: 'dev.fault.flags-access',
+  reason: undefined,
+};
+const FAULT_STATEMENTS = new Set(Object.values(FAULT_PART_STATEMENTS));
 
 /** What the boundary probes of a scenario's mappings found (probeScenarioMappings). */
 export type ProbeRun =
@@ -50,7 +96,7 @@ type DmaStep = Extract<Step, { op: 'dma' }>;
 /** A constant of the generated module by name (`VIRTIO_IOMMU_S_OK`). */
 export function constantValue(name: string): number {
   const value = (spec as unknown as Record<string, unknown>)[name];
-  if (typeof value !== 'number') throw new UntestableStep(`${name} is not a constant of the spec`);
+  if (typeof value !== 'number') throw new SuiteError(`${name} is not a constant of the spec`);
   return value;
 }
 
@@ -62,22 +108,23 @@ export async function runScenario(scenario: Scenario, session: Session): Promise
   try {
     await run.start();
     for (const step of scenario.steps) await run.step(step);
-    return { outcome: 'pass' };
+    return { outcome: 'pass', choices: run.choices, notes: run.notes, findings: run.findings };
   } catch (error) {
-    if (error instanceof UntestableStep || error instanceof UnknownSymbolError)
-      return { outcome: 'untested', reason: error.message };
+    if (error instanceof UntestableStep)
+      return { outcome: 'untested', reason: `line ${run.line}: ${error.message}` };
     if (error instanceof InapplicableStep)
       return { outcome: 'not-applicable', reason: error.message };
     if (error instanceof ExpectationFailure) {
       return {
         outcome: 'fail',
         evidence: { ...error.evidence, message: `line ${run.line}: ${error.evidence.message}` },
+        ...(error.statement !== undefined && { statement: error.statement }),
+        findings: run.findings,
       };
     }
-    return {
-      outcome: 'fail',
-      evidence: { message: `line ${run.line}: ${(error as Error).message}`, ...run.lastRequest },
-    };
+    // The device broke the connection or the suite broke itself: the harness tells which.
+    if (error instanceof Error) error.message = `line ${run.line}: ${error.message}`;
+    throw error;
   }
 }
 
@@ -101,12 +148,12 @@ export async function probeScenarioMappings(
     await run.start();
     for (const step of scenario.steps) await run.step(step);
   } catch (error) {
-    if (error instanceof UntestableStep || error instanceof UnknownSymbolError)
-      return { outcome: 'untested', reason: error.message };
+    if (error instanceof UntestableStep) return { outcome: 'untested', reason: error.message };
     if (error instanceof InapplicableStep)
       return { outcome: 'not-applicable', reason: error.message };
-    const message =
-      error instanceof ExpectationFailure ? error.evidence.message : (error as Error).message;
+    // A device that crashes or hangs, or a suite that breaks, is for the harness to judge.
+    if (!(error instanceof ExpectationFailure)) throw error;
+    const message = error.evidence.message;
     return {
       outcome: 'untested',
       reason: `${scenario.id} line ${run.line} did not go as the scenario expects (${message}), so its mappings were not probed`,
@@ -154,6 +201,11 @@ function notApplicable(
 class ScenarioRun {
   line = 0;
   lastRequest: { request?: string; reply?: string } = {};
+  readonly choices: Choice[] = [];
+  readonly notes: string[] = [];
+  readonly findings: PartFinding[] = [];
+  /** The statement the scenario belongs to: `dev.fault.endpoint#3` → `dev.fault.endpoint`. */
+  readonly statement: string;
   readonly #view = new DriverView();
   #profile: TargetProfile | undefined;
   #route: EduRoute | undefined;
@@ -173,7 +225,9 @@ class ScenarioRun {
     readonly session: Session,
     /** Probe every mapping's boundaries and skip the DMA steps (probeScenarioMappings). */
     readonly probing = false,
-  ) {}
+  ) {
+    this.statement = scenario.id.split('#')[0]!;
+  }
 
   async start(): Promise<void> {
     let accept = 0n;
@@ -296,6 +350,7 @@ class ScenarioRun {
     });
     this.lastRequest = { request: toHex(result.request), reply: toHex(result.reply) };
     const expect = step.expect ?? { status: ['VIRTIO_IOMMU_S_OK'] };
+    const name = requestName(result.request);
     const got =
       result.status === undefined
         ? `used length ${result.usedLen} (no status)`
@@ -306,7 +361,7 @@ class ScenarioRun {
         throw new ExpectationFailure({
           ...this.lastRequest,
           expected: `used_len ${expect.usedLen}${expect.usedLen === 0 ? ', buffer unwritten' : ''}`,
-          message: `${verb.toUpperCase()} returned ${got}${unwritten ? '' : ', and wrote to the buffer'}`,
+          message: `${name} returned ${got}${unwritten ? '' : ', and wrote to the buffer'}`,
         });
       }
       return;
@@ -317,7 +372,14 @@ class ScenarioRun {
         throw new ExpectationFailure({
           ...this.lastRequest,
           expected: `status ${expect.status.map(shortName).join('|')}`,
-          message: `${verb.toUpperCase()} returned ${got}`,
+          message: `${name} returned ${got}`,
+        });
+      }
+      if (expect.status.length > 1) {
+        this.choices.push({
+          line: step.line,
+          request: name,
+          status: shortName(spec.statusName(result.status)),
         });
       }
     }
@@ -338,7 +400,7 @@ class ScenarioRun {
     let value: unknown = config;
     for (const part of field.split('.')) value = (value as Record<string, unknown>)[part];
     if (typeof value !== 'number' && typeof value !== 'bigint') {
-      throw new UntestableStep(`virtio_iommu_config has no scalar field ${field}`);
+      throw new SuiteError(`virtio_iommu_config has no scalar field ${field}`);
     }
     const actual = BigInt(value);
     const ok = expect === 'nonzero' ? actual !== 0n : expect.some((v) => this.#value(v) === actual);
@@ -359,7 +421,7 @@ class ScenarioRun {
     const edu = driver.edu;
     const endpoint = Number(this.#value(step.endpoint));
     if (edu === undefined || edu.endpointId !== endpoint) {
-      throw new UntestableStep(
+      throw new SuiteError(
         `endpoint 0x${endpoint.toString(16)} has no DMA engine the suite can drive`,
       );
     }
@@ -407,7 +469,7 @@ class ScenarioRun {
           ? []
           : [{ offset: 0, length, address: Number(expected), required: true }];
       findings = judge.judgeRead({ label: describe, length, sources, suspects }, arrived);
-      this.#judgeDma(describe, expect, findings, faults);
+      this.#judgeDma(describe, step.access, expect, findings, faults);
     } else {
       const payload = writePayload(salt, length);
       await route.load(payload);
@@ -419,7 +481,7 @@ class ScenarioRun {
           ? []
           : [{ offset: 0, length, address: Number(expected), required: true }];
       findings = await judge.judgeWrites([{ label: describe, payload, landing }]);
-      this.#judgeDma(describe, expect, findings, faults);
+      this.#judgeDma(describe, step.access, expect, findings, faults);
     }
   }
 
@@ -431,12 +493,13 @@ class ScenarioRun {
 
   #judgeDma(
     describe: string,
+    access: DmaStep['access'],
     expect: DmaStep['expect'],
     findings: readonly MemoryFinding[],
     faults: spec.Fault[],
   ): void {
     if (findings.length > 0) {
-      throw new ExpectationFailure({
+      const failure = {
         expected:
           expect.result === 'ok'
             ? `the access reaches 0x${this.#value(expect.address).toString(16)}, and nothing else`
@@ -444,22 +507,78 @@ class ScenarioRun {
               ? `blocked, fault ${shortName(expect.reason)}`
               : 'blocked',
         message: findings.map((f) => f.text).join('; '),
-      });
+      };
+      // A scenario of a statement about fault reports cannot judge them when the access was
+      // not blocked; whether it may pass is for the isolation statements' own tests.
+      if (expect.result === 'fault' && FAULT_STATEMENTS.has(this.statement))
+        throw new UntestableStep(`${describe}: ${failure.message}, so there was no fault to judge`);
+      throw new ExpectationFailure(failure);
     }
-    if (expect.result === 'fault') {
-      const reason = constantValue(expect.reason);
-      const endpoint = this.session.driver.edu!.endpointId;
-      const match = faults.some((f) => f.reason === reason && f.endpoint === endpoint);
-      if (!match) {
-        const got = faults.map(
-          (f) => `${spec.faultReasonName(f.reason)} for endpoint 0x${f.endpoint.toString(16)}`,
-        );
-        throw new ExpectationFailure({
-          expected: `a fault report ${shortName(expect.reason)} for endpoint 0x${endpoint.toString(16)}`,
-          message: `${describe} was blocked; fault reports within ${FAULT_WAIT_MS} ms: ${got.join('; ') || 'none'}`,
-        });
-      }
+    if (expect.result === 'fault') this.#judgeFault(describe, access, expect.reason, faults);
+  }
+
+  /** Judges each part of a fault report against the statement it is evidence for. */
+  #judgeFault(
+    describe: string,
+    access: DmaStep['access'],
+    reasonName: string,
+    faults: spec.Fault[],
+  ): void {
+    const endpoint = this.session.driver.edu!.endpointId;
+    const got =
+      faults
+        .map((f) => `${spec.faultReasonName(f.reason)} for endpoint 0x${f.endpoint.toString(16)}`)
+        .join('; ') || 'none';
+    if (faults.length === 0) {
+      throw new UntestableStep(
+        `${describe} was blocked, and the device reported no fault within ${FAULT_WAIT_MS} ms (reporting faults is up to the device)`,
+      );
     }
+    this.#judgePart(FAULT_PART_STATEMENTS.endpoint, {
+      holds: faults.some((f) => f.endpoint === endpoint),
+      expected: `a fault report for endpoint 0x${endpoint.toString(16)}`,
+      message: `${describe} was blocked; fault reports within ${FAULT_WAIT_MS} ms: ${got}`,
+    });
+    const mine = faults.filter((f) => f.endpoint === endpoint);
+    const contrary =
+      access === 'read' ? spec.VIRTIO_IOMMU_FAULT_F_WRITE : spec.VIRTIO_IOMMU_FAULT_F_READ;
+    const flags = mine.map((f) => `0x${f.flags.toString(16)}`).join(', ');
+    this.#judgePart(FAULT_PART_STATEMENTS.flags, {
+      holds: mine.every((f) => (f.flags & contrary) === 0),
+      expected: `no ${access === 'read' ? 'WRITE' : 'READ'} flag in the reports of a ${access}`,
+      message: `${describe} was blocked; flags of its fault reports: ${flags || 'none'}`,
+    });
+    const reason = constantValue(reasonName);
+    this.#judgePart(FAULT_PART_STATEMENTS.reason, {
+      holds: faults.some((f) => f.endpoint === endpoint && f.reason === reason),
+      expected: `a fault report ${shortName(reasonName)} for endpoint 0x${endpoint.toString(16)}`,
+      message: `${describe} was blocked; fault reports within ${FAULT_WAIT_MS} ms: ${got}`,
+    });
+  }
+
+  /**
+   * One part of an expectation, evidence for `statement`: the scenario's own statement fails
+   * on it and stops; for another statement it is a finding (pass or fail) and the scenario
+   * goes on; a part no statement is about becomes a note when it does not hold.
+   */
+  #judgePart(
+    statement: string | undefined,
+    part: { holds: boolean; expected: string; message: string },
+  ): void {
+    const evidence = {
+      expected: part.expected,
+      message: `line ${this.line}: ${part.message}`,
+    };
+    if (statement !== undefined && statement !== this.statement) {
+      this.findings.push({ statement, holds: part.holds, evidence });
+      return;
+    }
+    if (part.holds) return;
+    if (statement === undefined) {
+      this.notes.push(`line ${this.line}: expected ${part.expected}; ${part.message}`);
+      return;
+    }
+    throw new ExpectationFailure({ expected: part.expected, message: part.message });
   }
 }
 

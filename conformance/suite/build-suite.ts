@@ -5,14 +5,14 @@
 import { performance } from 'node:perf_hooks';
 import Mocha from 'mocha';
 import type { Scenario } from '../../generator/model.js';
-import type { Cases } from '../cases.js';
+import type { Cases, CaseStatement } from '../cases.js';
 import { runScenario } from '../scenario/run-scenario.js';
 import { ExpectationFailure } from '../scenario/expectation.js';
 import type { Target } from '../targets/target.js';
 import {
   NotApplicable,
   Untested,
-  findingRecords,
+  type RunControl,
   runDeviceTest,
   type DeviceTest,
   type TestRecord,
@@ -27,6 +27,8 @@ export interface SuiteOptions {
   only?: string;
   /** Longest a test may take before it counts as a hang (default 60 s). */
   testTimeoutMs?: number;
+  /** The run's deadline and its patience with a target that never answers. */
+  control?: RunControl;
   /** Called once the tests are known, with their number. */
   onStart?: (total: number) => void;
   /** Called after each test. */
@@ -41,12 +43,35 @@ export interface SuiteRun {
 
 export const DEFAULT_TEST_TIMEOUT_MS = 60_000;
 
-function scenarioBody(scenario: Scenario): DeviceTest {
-  return async (session) => {
+/**
+ * A scenario as a test of `statement`. For a MAY, the requests whose expectation allowed
+ * several statuses say whether the device took the option: the spec's MAY scenarios accept
+ * S_OK or the optional refusal, so any status but S_OK there is the option present.
+ */
+function scenarioBody(scenario: Scenario, statement: CaseStatement): DeviceTest {
+  return async (session, judgement) => {
     const result = await runScenario(scenario, session);
-    if (result.outcome === 'fail') throw new ExpectationFailure(result.evidence);
+    // What the scenario found about other statements counts for them, whatever its own verdict.
+    if (result.outcome === 'pass' || result.outcome === 'fail') {
+      for (const { statement: other, holds, evidence } of result.findings) {
+        if (holds) judgement.pass(other);
+        else judgement.fail(other, evidence);
+      }
+    }
+    if (result.outcome === 'fail') throw new ExpectationFailure(result.evidence, result.statement);
     if (result.outcome === 'not-applicable') throw new NotApplicable(result.reason);
     if (result.outcome === 'untested') throw new Untested(result.reason);
+    if (result.outcome !== 'pass') return;
+    const notes = result.notes.join('; ');
+    if (statement.level === 'MAY' && result.choices.length > 0) {
+      const taken = result.choices.filter((c) => c.status !== 'S_OK');
+      const said = result.choices.map((c) => `line ${c.line}: ${c.request} got ${c.status}`);
+      judgement.option(
+        statement.id,
+        taken.length > 0 ? 'present' : 'absent',
+        [...said, ...result.notes].join('; '),
+      );
+    } else if (notes !== '') judgement.pass(statement.id, notes);
   };
 }
 
@@ -65,7 +90,10 @@ export async function runConformanceSuite(cases: Cases, options: SuiteOptions): 
   const startedAt = new Date();
   const began = performance.now();
   const records: TestRecord[] = [];
-  const limits = { testTimeoutMs: options.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS };
+  const limits = {
+    testTimeoutMs: options.testTimeoutMs ?? DEFAULT_TEST_TIMEOUT_MS,
+    ...(options.control !== undefined && { control: options.control }),
+  };
   const wanted = (statements: string[]): boolean =>
     options.only === undefined || statements.some((id) => id.startsWith(options.only!));
 
@@ -90,9 +118,10 @@ export async function runConformanceSuite(cases: Cases, options: SuiteOptions): 
     suite.addTest(
       new Mocha.Test(title, async function (this: Mocha.Context) {
         const record = await runDeviceTest({ title, statements }, options.makeTarget, body, limits);
-        records.push(record, ...findingRecords(record));
+        records.push(record);
         options.onTest?.(record);
-        if (record.outcome === 'fail') throw new Error(record.evidence?.message ?? 'failed');
+        if (record.outcome === 'fail' || record.outcome === 'error')
+          throw new Error(record.evidence?.message ?? record.reason ?? record.outcome);
         if (record.outcome !== 'pass') this.skip();
       }),
     );
@@ -109,7 +138,7 @@ export async function runConformanceSuite(cases: Cases, options: SuiteOptions): 
         suite,
         `[${statement.id}] ${scenario.id}: ${scenarioSummary(scenario)}`,
         [statement.id],
-        scenarioBody(scenario),
+        scenarioBody(scenario, statement),
       );
     }
   }

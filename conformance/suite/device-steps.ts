@@ -5,15 +5,18 @@ import {
   VIRTIO_IOMMU_F_DOMAIN_RANGE,
   VIRTIO_IOMMU_F_INPUT_RANGE,
   VIRTIO_IOMMU_F_MAP_UNMAP,
+  VIRTIO_IOMMU_MAP_F_READ,
+  VIRTIO_IOMMU_MAP_F_WRITE,
   VIRTIO_IOMMU_S_OK,
   statusName,
   type Config,
   type Fault,
 } from '../../dist/ts/index.js';
-import type { EduDevice } from '../edu/edu.js';
+import type { EduDevice, StagingPage } from '../edu/edu.js';
 import type { EventBuffers, FeatureChoice, RequestResult } from '../driver/iommu-driver.js';
-import type { FieldValues, RequestVerb } from '../driver/requests.js';
-import { ExpectationFailure, toHex } from '../scenario/expectation.js';
+import { requestName, type FieldValues, type RequestVerb } from '../driver/requests.js';
+import { ExpectationFailure, SuiteError, toHex } from '../scenario/expectation.js';
+import { patternFor } from '../scenario/pattern.js';
 import { FAULT_WAIT_MS } from '../scenario/run-scenario.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
@@ -37,7 +40,7 @@ export function needFeature(session: Session, bit: number, name: string): void {
 
 export function needEdu(session: Session): EduDevice {
   const edu = session.driver.edu;
-  if (edu === undefined) throw new Untested('the target has no edu endpoint to issue DMA');
+  if (edu === undefined) throw new SuiteError('the target has no edu endpoint to issue DMA');
   return edu;
 }
 
@@ -56,7 +59,7 @@ export async function expectStatus(
       request: toHex(result.request),
       reply: toHex(result.reply),
       expected: `status ${allowed.map(statusName).join('|')}`,
-      message: `${verb.toUpperCase()} returned ${got}`,
+      message: `${requestName(result.request)} returned ${got}`,
     });
   }
   return result;
@@ -148,4 +151,48 @@ export function fail(
     ...(bytes?.request && { request: toHex(bytes.request) }),
     ...(bytes?.reply && { reply: toHex(bytes.reply) }),
   });
+}
+
+/**
+ * Maps the staging page identity (read-write) in `domain`, so edu's buffer can be filled and
+ * read back while @ep is attached there. Returns the staging page for edu's transfers.
+ */
+export async function mapStaging(session: Session, domain: bigint): Promise<StagingPage> {
+  const { base, size } = session.staging;
+  await expectStatus(
+    session,
+    'map',
+    {
+      domain,
+      virt_start: base,
+      virt_end: base + BigInt(size) - 1n,
+      phys_start: base,
+      flags: BigInt(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE),
+    },
+    [VIRTIO_IOMMU_S_OK],
+  );
+  return { iova: base, phys: base, size };
+}
+
+/**
+ * @ep reads `length` bytes at `iova` while `phys` holds a pattern: whether the pattern
+ * arrived (`reached`), nothing of it did (`blocked`), or other bytes did (`elsewhere`).
+ */
+export async function readReaches(
+  session: Session,
+  edu: EduDevice,
+  staging: StagingPage,
+  iova: bigint,
+  phys: bigint,
+  length = 16,
+): Promise<{ result: 'reached' | 'blocked' | 'elsewhere'; seen: string }> {
+  const pattern = patternFor(`read:${iova}:${phys}`, length);
+  const before = new Uint8Array(length);
+  await session.qtest.memwrite(phys, pattern);
+  await edu.loadBuffer(before, staging);
+  const arrived = await edu.dmaRead(iova, length, staging);
+  const seen = `edu's buffer got ${toHex(arrived)}`;
+  if (Buffer.from(arrived).equals(pattern)) return { result: 'reached', seen };
+  if (arrived.every((byte) => byte === 0)) return { result: 'blocked', seen };
+  return { result: 'elsewhere', seen };
 }

@@ -13,7 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { QtestClient } from '../qtest/client.js';
 import { DeviceProcess } from './device-process.js';
 import { buildHaltFirmware } from './firmware.js';
-import { handshake, type Target } from './target.js';
+import { handshake, TargetUnreachableError, type Target } from './target.js';
 
 export const QEMU_DEFAULT_BINARY = 'qemu-system-x86_64';
 export const DEFAULT_START_TIMEOUT_MS = 10000;
@@ -139,7 +139,12 @@ export class QemuTarget implements Target {
   #accept(qemu: DeviceProcess, server: Server, timeoutMs: number): Promise<Socket> {
     return new Promise<Socket>((resolve, reject) => {
       const timer = setTimeout(
-        () => reject(new Error(`${this.description}: no qtest connection within ${timeoutMs} ms`)),
+        () =>
+          reject(
+            new TargetUnreachableError(
+              `${this.description}: no qtest connection within ${timeoutMs} ms`,
+            ),
+          ),
         timeoutMs,
       );
       server.once('connection', (socket) => {
@@ -149,7 +154,9 @@ export class QemuTarget implements Target {
       void qemu.exited.then(() => {
         clearTimeout(timer);
         reject(
-          new Error(`${this.description} ${qemu.exitStatus} before connecting${qemu.outputText()}`),
+          new TargetUnreachableError(
+            `${this.description} ${qemu.exitStatus} before connecting${qemu.outputText()}`,
+          ),
         );
       });
     });

@@ -21,7 +21,7 @@ import { packageRoot } from '../../generator/paths.js';
 import { QtestClient } from '../qtest/client.js';
 import { DeviceProcess } from './device-process.js';
 import { connectSocket, DEFAULT_CONNECT_TIMEOUT_MS } from './socket.js';
-import { handshake, type JudgeWindow, type Target } from './target.js';
+import { handshake, TargetUnreachableError, type JudgeWindow, type Target } from './target.js';
 
 export const REF_BOARD = {
   name: 'q35-two-edu',
@@ -202,7 +202,7 @@ export class RefServer {
     clearTimeout(timer);
     if (outcome !== 'exited' && outcome !== 'timeout') return { device, address: outcome };
     await device.stop();
-    throw new Error(
+    throw new TargetUnreachableError(
       outcome === 'exited'
         ? `${this.description} ${device.exitStatus} before listening${device.outputText()}`
         : `${this.description}: not listening within ${timeoutMs} ms${device.outputText()}`,

@@ -3,7 +3,7 @@
 
 import { connect, type Socket } from 'node:net';
 import { QtestClient, type QtestClientOptions } from '../qtest/client.js';
-import { handshake, type Target } from './target.js';
+import { handshake, TargetUnreachableError, type Target } from './target.js';
 
 export type SocketAddress =
   { kind: 'unix'; path: string } | { kind: 'tcp'; host: string; port: number };
@@ -39,7 +39,11 @@ export function connectSocket(address: SocketAddress, timeoutMs: number): Promis
         : connect({ host: address.host, port: address.port });
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(new Error(`${formatSocketAddress(address)}: no connection within ${timeoutMs} ms`));
+      reject(
+        new TargetUnreachableError(
+          `${formatSocketAddress(address)}: no connection within ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
@@ -49,7 +53,7 @@ export function connectSocket(address: SocketAddress, timeoutMs: number): Promis
     });
     socket.once('error', (error) => {
       clearTimeout(timer);
-      reject(new Error(`${formatSocketAddress(address)}: ${error.message}`));
+      reject(new TargetUnreachableError(`${formatSocketAddress(address)}: ${error.message}`));
     });
   });
 }
@@ -87,8 +91,9 @@ export class SocketTarget implements Target {
       ...this.#options,
       explainClose: async () => `${this.description} closed the connection`,
     });
-    await handshake(client, this.description);
+    // Known before the handshake, so that close() ends a handshake that never gets an answer.
     this.#client = client;
+    await handshake(client, this.description);
     return client;
   }
 

@@ -25,6 +25,11 @@ export interface Target {
   close(): Promise<void>;
 }
 
+/** The target never answered: no connection, or no reply to the handshake. */
+export class TargetUnreachableError extends Error {
+  override name = 'TargetUnreachableError';
+}
+
 /**
  * The first exchange with a new device: `endianness` must answer `little` (the suite drives
  * an x86 board: port I/O, little-endian PCI). Also tells us the device is up and listening.
@@ -36,9 +41,12 @@ export async function handshake(client: QtestClient, description: string): Promi
     reply = await client.command('endianness');
   } catch (error) {
     await client.close();
-    throw new Error(`${description}: no qtest handshake: ${(error as Error).message}`, {
-      cause: error,
-    });
+    throw new TargetUnreachableError(
+      `${description}: no qtest handshake: ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
   if (reply !== 'little') {
     await client.close();

@@ -97,9 +97,11 @@ describe('mutation: judging a run against the clean run', () => {
       fail: 0,
       notApplicable: 0,
       untested: 0,
+      error: 0,
       mustFailures: 0,
       definedFailures: 0,
       shouldDeviations: 0,
+      robustnessFindings: 0,
     },
     robustness: [{ probe: 'flood', outcome: probe, durationMs: 1 }],
   });

@@ -12,6 +12,7 @@ interface Baseline {
   verdicts: Record<string, string>;
   deviations: Record<string, string>;
   robustness: Record<string, string>;
+  robustnessFindings: Record<string, string>;
 }
 
 const baseline = JSON.parse(
@@ -57,6 +58,13 @@ describe('conformance of QEMU 7.2 against its baseline', function () {
     const { mustFailures, definedFailures } = run.report.summary;
     assert.ok(mustFailures > 0 && definedFailures > 0, JSON.stringify(run.report.summary));
     assert.equal(run.code, 1);
+  });
+
+  it('describes every recorded robustness finding with its evidence', () => {
+    const findings = Object.entries(baseline.robustness)
+      .filter(([, outcome]) => outcome !== 'ok')
+      .map(([probe]) => probe);
+    assert.deepEqual(findings.sort(), Object.keys(baseline.robustnessFindings).sort());
   });
 
   it('gives the robustness outcomes the baseline records', () => {

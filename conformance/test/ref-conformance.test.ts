@@ -62,6 +62,18 @@ describe('conformance of device-ref', function () {
     assert.deepEqual(failed, []);
   });
 
+  it('has no suite error and no robustness finding on any board', () => {
+    const wrong = runs.flatMap((run) => [
+      ...run.report.verdicts
+        .filter((v) => v.verdict === 'error')
+        .map((v) => `${run.report.target.description}: ${v.statement}: ${v.reason}`),
+      ...(run.report.robustness ?? [])
+        .filter((p) => p.outcome !== 'ok')
+        .map((p) => `${run.report.target.description}: ${p.probe}: ${p.outcome} ${p.message}`),
+    ]);
+    assert.deepEqual(wrong, []);
+  });
+
   it('passes every device statement on some board, or leaves it untested with a reason', () => {
     const [full] = runs;
     const unjudged = full!.report.verdicts.filter((v) => {

@@ -99,7 +99,7 @@ describe('qemu target', () => {
     // QEMU connects to the qtest socket before it parses -device, so this fails the handshake.
     await assert.rejects(
       target.start(),
-      /^Error: qemu \(qemu-system-x86_64\): .*exited with code 1; its output:\n.*'no-such-device' is not a valid device model name$/,
+      /^TargetUnreachableError: qemu \(qemu-system-x86_64\): .*exited with code 1; its output:\n.*'no-such-device' is not a valid device model name$/,
     );
     assert.deepEqual(await ourTempDirs(), before);
   });
@@ -108,7 +108,7 @@ describe('qemu target', () => {
     const target = new QemuTarget({ extraArgs: ['-M', 'no-such-machine'] });
     await assert.rejects(
       target.start(),
-      /^Error: qemu \(qemu-system-x86_64\) exited with code 1 before connecting; its output:\nqemu-system-x86_64: unsupported machine type/,
+      /^TargetUnreachableError: qemu \(qemu-system-x86_64\) exited with code 1 before connecting; its output:\nqemu-system-x86_64: unsupported machine type/,
     );
   });
 
@@ -236,7 +236,7 @@ describe('ref target', () => {
     try {
       await assert.rejects(
         new RefTarget(server).start(),
-        /^Error: device-ref \(board \/nonexistent\/board.json\) exited with code 1 before listening; its output:\n.*ENOENT/s,
+        /^TargetUnreachableError: device-ref \(board \/nonexistent\/board.json\) exited with code 1 before listening; its output:\n.*ENOENT/s,
       );
     } finally {
       await server.close();
@@ -284,7 +284,10 @@ describe('socket target', () => {
 
   it('says which address refused the connection', async () => {
     const target = new SocketTarget('unix:/nonexistent/viommu.sock');
-    await assert.rejects(target.start(), /^Error: unix:\/nonexistent\/viommu.sock: connect ENOENT/);
+    await assert.rejects(
+      target.start(),
+      /^TargetUnreachableError: unix:\/nonexistent\/viommu.sock: connect ENOENT/,
+    );
   });
 
   it('reports a device that hangs up, naming the address', async () => {

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { loadCases, type Cases, type CaseStatement } from '../cases.js';
 import { checkReportSchema } from '../report/json.js';
+import { formatConsoleReport } from '../report/console.js';
 import { formatJunitReport } from '../report/junit.js';
 import type { ConformanceReport } from '../report/types.js';
 import type { TestRecord } from '../suite/harness.js';
@@ -36,13 +37,23 @@ const record = (
   title: string,
   outcome: TestRecord['outcome'],
   extra: Partial<TestRecord> = {},
-): TestRecord => ({
-  title,
-  statements: [title.slice(1, title.indexOf(']'))],
-  outcome,
-  durationMs: 3,
-  ...extra,
-});
+): TestRecord => {
+  const statement = title.slice(1, title.indexOf(']'));
+  return {
+    title,
+    statements: [statement],
+    outcome,
+    durationMs: 3,
+    judged: {
+      [statement]: {
+        outcome,
+        ...(extra.reason !== undefined && { reason: extra.reason }),
+        ...(extra.evidence !== undefined && { evidence: extra.evidence }),
+      },
+    },
+    ...extra,
+  };
+};
 
 describe('verdicts', () => {
   const records = [
@@ -81,9 +92,11 @@ describe('verdicts', () => {
       fail: 2,
       notApplicable: 1,
       untested: 2,
+      error: 0,
       mustFailures: 1,
       definedFailures: 1,
       shouldDeviations: 0,
+      robustnessFindings: 0,
     });
     assert.equal(exitCode(summary, false), 1);
     assert.equal(exitCode({ ...summary, mustFailures: 0 }, false), 1, 'a DEFINED failure is fatal');
@@ -91,6 +104,25 @@ describe('verdicts', () => {
     const deviation = { ...summary, mustFailures: 0, definedFailures: 0, shouldDeviations: 1 };
     assert.equal(exitCode(deviation, false), 0);
     assert.equal(exitCode(deviation, true), 1);
+  });
+
+  it('fails the run on a robustness finding; a run that stopped early exits 2; suite errors alone 0', () => {
+    const clean = summarize([]);
+    assert.equal(exitCode({ ...clean, robustnessFindings: 1 }, false), 1);
+    assert.equal(exitCode(clean, false, true), 2);
+    assert.equal(exitCode({ ...clean, mustFailures: 1 }, false, true), 1);
+    assert.equal(exitCode({ ...clean, error: 5 }, false), 0);
+    assert.equal(
+      summarize(
+        [],
+        [
+          { probe: 'a', outcome: 'crash', durationMs: 1 },
+          { probe: 'b', outcome: 'ok', durationMs: 1 },
+          { probe: 'c', outcome: 'error', durationMs: 1 },
+        ],
+      ).robustnessFindings,
+      1,
+    );
   });
 
   it('makes a report the schema accepts, with the evidence in JUnit too', () => {
@@ -113,6 +145,88 @@ describe('verdicts', () => {
       () => checkReportSchema({ ...report, summary: { ...report.summary, definedFailures: -1 } }),
       /definedFailures/,
     );
+  });
+});
+
+describe('verdicts from outcomes per statement', () => {
+  const judged = (title: string, outcomes: TestRecord['judged']): TestRecord => ({
+    title,
+    statements: Object.keys(outcomes),
+    outcome: 'pass',
+    durationMs: 1,
+    judged: outcomes,
+  });
+
+  it('takes each statement from its own outcome: a MUST found by a SHOULD test, a suite error apart', () => {
+    const verdicts = computeVerdicts(cases, [
+      judged('[dev.b] t', {
+        'dev.b': { outcome: 'untested', reason: 'the test stopped at a failure of dev.a' },
+        'dev.a': { outcome: 'fail', evidence: { message: 'reserved not checked' } },
+      }),
+      judged('[dev.c] one', { 'dev.c': { outcome: 'pass' } }),
+      judged('[dev.c] two', { 'dev.c': { outcome: 'error', reason: 'TypeError: x\n    at y' } }),
+    ]);
+    const byId = Object.fromEntries(verdicts.map((v) => [v.statement, v]));
+    assert.equal(byId['dev.a']!.verdict, 'fail');
+    assert.equal(byId['dev.a']!.reason, 'reserved not checked');
+    assert.equal(byId['dev.b']!.verdict, 'untested');
+    assert.equal(byId['dev.c']!.verdict, 'error');
+    assert.equal(byId['dev.c']!.reason, 'TypeError: x');
+    assert.deepEqual(
+      byId['dev.c']!.tests.map((t) => t.outcome),
+      ['pass', 'error'],
+    );
+    assert.equal(summarize(verdicts).error, 1);
+    assert.equal(summarize(verdicts).fail, 1);
+  });
+
+  it('passes a MAY whether or not the device takes the option, and says which', () => {
+    const verdict = (options: Array<'present' | 'absent'>) =>
+      computeVerdicts(
+        cases,
+        options.map((option, i) =>
+          judged(`[dev.d] ${i}`, {
+            'dev.d': { outcome: 'pass', option, reason: `option ${option}: x` },
+          }),
+        ),
+        'dev.d',
+      )[0]!;
+    assert.equal(verdict(['absent']).verdict, 'pass');
+    assert.equal(verdict(['absent']).option, 'absent');
+    assert.equal(verdict(['absent', 'present']).option, 'present');
+    assert.equal(verdict(['absent']).reason, 'option absent: x');
+  });
+
+  it('shows errors, options and robustness findings in the console and in JUnit', () => {
+    const verdicts = computeVerdicts(cases, [
+      judged('[dev.c] two', { 'dev.c': { outcome: 'error', reason: 'TypeError: x\n    at y' } }),
+      judged('[dev.d] one', {
+        'dev.d': { outcome: 'pass', option: 'absent', reason: 'option absent: x' },
+      }),
+    ]);
+    const robustness: ConformanceReport['robustness'] = [
+      { probe: 'probe-short-buffer', outcome: 'crash', durationMs: 5, message: 'SIGABRT' },
+      { probe: 'map-inverted-range', outcome: 'ok', durationMs: 5, message: 'fine' },
+    ];
+    const report: ConformanceReport = {
+      tool: { name: 'viommu conform', version: '0.1.0' },
+      target: { name: 'qemu', description: 'test' },
+      startedAt: new Date(0).toISOString(),
+      durationMs: 5,
+      verdicts,
+      summary: summarize(verdicts, robustness),
+      robustness,
+    };
+    checkReportSchema(report);
+    const text = formatConsoleReport(report);
+    assert.match(text, /dev\.c +SHOULD +error +TypeError: x\n/);
+    assert.match(text, /dev\.d +MAY +pass \(absent\) +option absent: x\n/);
+    assert.match(text, /Errors of the suite itself \(not counted against the device\):\n- dev\.c/);
+    assert.match(text, /\n {2}probe-short-buffer +crash +SIGABRT\n/);
+    assert.match(text, /1 error; 1 robustness findings;/);
+    const xml = formatJunitReport(report);
+    assert.match(xml, /<error message="TypeError: x" type="SuiteError">/);
+    assert.match(xml, /<failure message="crash: SIGABRT" type="crash"\/>/);
   });
 });
 

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDeviceCommand } from '../cli.js';
-import { startDeviceServer } from './support/device-server.js';
+import { startDeviceServer } from '../fuzz/device-process.js';
 import { echoIommuFactory } from './support/echo-device.js';
 import { LineClient } from './support/qtest-client.js';
 

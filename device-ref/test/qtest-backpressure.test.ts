@@ -8,12 +8,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  memoryKiB,
-  ReplyReader,
-  startDeviceServer,
-  type DeviceServer,
-} from './support/device-server.js';
+import { memoryKiB, startDeviceServer, type DeviceServer } from '../fuzz/device-process.js';
+import { ReplyReader } from './support/reply-reader.js';
 
 const MiB = 1024 * 1024;
 

@@ -10,7 +10,7 @@ import { createIommuModel } from '../iommu/virtio-iommu.js';
 import { executeCommandLine } from '../qtest/dispatch.js';
 import { CC, NOTIFY, TestDriver, VIRTIO_BAR } from './support/driver.js';
 import { F_INDIRECT_DESC, readyDevice } from './support/ready-device.js';
-import { qtestLine } from './support/random-lines.js';
+import { qtestLine } from '../fuzz/random-lines.js';
 
 const STIMULI = 100_000;
 const REPLY = /^(OK( [^\n]*)?|FAIL [^\n]*|ERR [^\n]*)$/;

@@ -9,7 +9,7 @@ import { executeCommandLine } from '../qtest/dispatch.js';
 import { startQtestServer } from '../qtest/server.js';
 import { echoIommuFactory } from './support/echo-device.js';
 import { LineClient } from './support/qtest-client.js';
-import { qtestLine as line } from './support/random-lines.js';
+import { qtestLine as line } from '../fuzz/random-lines.js';
 
 const SMALL_BOARD = parseBoardDescription(
   {

@@ -7,6 +7,7 @@ import { cView } from '../emit/c-view.js';
 import type { SpecModel } from '../model.js';
 import { applyProfile, loadProfile } from '../profiles/profile.js';
 import { allowanceFor, type Allowance } from './allow-list.js';
+import { rankVersions, type KnownVersion, type VersionMatch } from './closest-version.js';
 import { compareHeader, type Finding } from './compare.js';
 import { parseHeader } from './parse-header.js';
 import { probeHeader, type ProbeTarget } from './probe.js';
@@ -22,6 +23,8 @@ export interface DriftOptions {
   compiler?: string;
   /** Limits for the compiler run (default: DEFAULT_LIMITS). */
   limits?: Partial<Limits>;
+  /** Known versions of the spec (oldest first, the current one last): the report names the closest. */
+  versions?: KnownVersion[];
 }
 
 export type AbiCheck =
@@ -50,6 +53,8 @@ export interface DriftReport {
   unused: Allowance[];
   drift: number;
   accepted: number;
+  /** With known versions: each one's match, best first; the best one's findings in full. */
+  versions?: { best: VersionMatch; ranking: Omit<VersionMatch, 'findings'>[] };
 }
 
 /** A problem that stops the check (a header that cannot be read or compiled): exit status 2. */
@@ -105,6 +110,9 @@ export async function driftReport(
     return { ...f, accepted: a.reason };
   });
   const accepted = findings.filter((f) => f.accepted !== undefined).length;
+  const ranked = options.versions?.length
+    ? rankVersions(options.versions, header, measurements)
+    : undefined;
   return {
     header: headerPath,
     model: { title: model.title, version: model.version },
@@ -115,5 +123,13 @@ export async function driftReport(
     unused: allowances.filter((a) => !used.has(a)),
     drift: findings.length - accepted,
     accepted,
+    ...(ranked
+      ? {
+          versions: {
+            best: ranked[0],
+            ranking: ranked.map(({ findings: _, ...rest }) => rest),
+          },
+        }
+      : {}),
   };
 }

@@ -4,6 +4,7 @@
 import type { FindingKind } from './compare.js';
 import type { DriftReport } from './drift.js';
 import type { ProbeTarget } from './probe.js';
+import { CURRENT } from '../versions/resolve.js';
 
 const KIND_WORDS: Record<FindingKind, string> = {
   missing: 'missing in header',
@@ -31,6 +32,7 @@ export function formatDriftText(report: DriftReport): string {
       `note: no integer constant value, so not measured: ${report.abi.notIntegers.join(', ')}`,
     );
   }
+  if (report.versions) out.push(...versionLines(report.versions));
   for (const f of report.findings) {
     const place = f.header ? `${f.header.file}:${f.header.line}` : report.header;
     const spec = f.spec ? ` [spec: ${f.spec.file}:${f.spec.line}]` : '';
@@ -49,6 +51,28 @@ export function formatDriftText(report: DriftReport): string {
       : `${total} finding${total === 1 ? '' : 's'}: ${report.drift} drift, ${report.accepted} accepted${report.allowList ? ` by ${report.allowList}` : ''}`,
   );
   return `${out.join('\n')}\n`;
+}
+
+const percent = (score: number) => `${Math.round(score * 100)}%`;
+
+/** The closest known version, how close the others are, and the differences against it. */
+function versionLines({ best, ranking }: NonNullable<DriftReport['versions']>): string[] {
+  const others = ranking
+    .slice(1)
+    .map((m) => `${m.version} ${percent(m.score)}`)
+    .join(', ');
+  const out = [
+    `closest known version: ${best.version}, ${percent(best.score)} alike (${best.agree} of its ${best.total} definitions agree, ${best.extra} names it lacks); then ${others}`,
+  ];
+  if (best.findings.length === 0) out.push(`  the header is ${best.version} exactly`);
+  // The current spec's differences follow anyway, with the allow-list's verdicts.
+  if (best.version === CURRENT) return out;
+  for (const f of best.findings) {
+    const place = f.header ? `${f.header.file}:${f.header.line}: ` : '';
+    out.push(`  against ${best.version}: ${place}${KIND_WORDS[f.kind]}: ${f.message}`);
+  }
+  out.push(`against the current spec:`);
+  return out;
 }
 
 export function formatDriftJson(report: DriftReport): string {

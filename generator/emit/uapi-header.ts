@@ -63,7 +63,7 @@ function emitField(f: CField): Code[] {
   return out;
 }
 
-function emitStruct(s: CStruct): Code[] {
+function emitStruct(s: CStruct, packed: boolean): Code[] {
   const out: Code[] = [];
   if (s.doc) out.push(comment(firstSentence(s.doc)));
   out.push(code`struct ${ident(s.name, 'c')} {`);
@@ -86,7 +86,8 @@ function emitStruct(s: CStruct): Code[] {
       ),
     );
   }
-  out.push(code`};`);
+  // A packed historic version: GNU C's attribute, which -pedantic accepts in C and C++.
+  out.push(packed ? code`} __attribute__((packed));` : code`};`);
   return out;
 }
 
@@ -99,7 +100,11 @@ export function emitUapiHeader(model: SpecModel, view: CView, bannerLines: strin
       section = item.section;
       body.push(code`/*`, code` * ${prose(section)}`, code` */`);
     }
-    body.push(...(item.kind === 'defines' ? emitDefines(item) : emitStruct(item)));
+    body.push(
+      ...(item.kind === 'defines'
+        ? emitDefines(item)
+        : emitStruct(item, model.layout === 'packed')),
+    );
   }
   const text = code`${banner(model, bannerLines)}${lines([
     code`#ifndef ${GUARD}`,

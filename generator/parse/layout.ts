@@ -17,6 +17,13 @@ export interface LayoutError {
   source: SourcePlace;
 }
 
+/**
+ * How fields are placed. `aligned` (the spec today): packed, and every scalar must already sit
+ * at a multiple of its size. Historic versions use C's rules: `natural` pads as C would,
+ * `packed` (`__attribute__((packed))`) never pads.
+ */
+export type LayoutMode = 'aligned' | 'natural' | 'packed';
+
 interface Laid {
   struct: Struct;
   align: number;
@@ -38,6 +45,7 @@ export function hoistInlineStructs(located: LocatedStruct[]): LocatedStruct[] {
 export function layoutStructs(
   located: LocatedStruct[],
   requestTypeOf: (structName: string) => string | undefined,
+  mode: LayoutMode = 'aligned',
 ): { structs: Struct[]; errors: LayoutError[]; failed: Set<string> } {
   const errors: LayoutError[] = [];
   const laid = new Map<string, Laid>();
@@ -51,7 +59,7 @@ export function layoutStructs(
       });
       continue;
     }
-    const result = layoutOne(item, laid, failed, requestTypeOf, errors);
+    const result = layoutOne(item, laid, failed, requestTypeOf, errors, mode);
     if (result) laid.set(decl.name, result);
     else failed.add(decl.name);
   }
@@ -64,6 +72,7 @@ function layoutOne(
   failed: Set<string>,
   requestTypeOf: (structName: string) => string | undefined,
   errors: LayoutError[],
+  mode: LayoutMode,
 ): Laid | undefined {
   const { decl } = item;
   if (decl.broken) return undefined;
@@ -80,6 +89,12 @@ function layoutOne(
   };
   let misaligned = false;
   const place = (size: number, name: string, at: Place): void => {
+    if (mode === 'packed') return;
+    if (mode === 'natural') {
+      offset = Math.ceil(offset / size) * size;
+      align = Math.max(align, size);
+      return;
+    }
     // One misplaced field shifts all that follow; report the first only.
     if (offset % size !== 0 && !misaligned) {
       misaligned = true;
@@ -191,6 +206,7 @@ function layoutOne(
       offset += size;
     }
   }
+  if (mode === 'natural') offset = Math.ceil(offset / align) * align;
   if (offset % align !== 0 && !misaligned) {
     fail(
       `\`${decl.name}\` is ${offset} bytes, not a multiple of its alignment ${align}; C would pad its end. Add a reserved field.`,

@@ -21,6 +21,8 @@ export interface TargetTally {
   fail: number;
   notApplicable: number;
   untested: number;
+  /** Statements the suite could not judge because it failed itself. */
+  error: number;
   /** Statements the target's report gives no verdict for. */
   missing: number;
 }
@@ -57,7 +59,10 @@ function emptyCounts(targets: string[]): CoverageCounts {
     statements: 0,
     tested: 0,
     targets: new Map(
-      targets.map((t) => [t, { pass: 0, fail: 0, notApplicable: 0, untested: 0, missing: 0 }]),
+      targets.map((t) => [
+        t,
+        { pass: 0, fail: 0, notApplicable: 0, untested: 0, error: 0, missing: 0 },
+      ]),
     ),
   };
 }
@@ -71,6 +76,7 @@ function count(counts: CoverageCounts, sc: StatementCoverage): void {
     else if (v === 'fail') tally.fail++;
     else if (v === 'not-applicable') tally.notApplicable++;
     else if (v === 'untested') tally.untested++;
+    else if (v === 'error') tally.error++;
     else tally.missing++;
   }
 }

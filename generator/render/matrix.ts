@@ -13,6 +13,7 @@ import { h, type Child } from './hast.js';
 import {
   assertDistinctTargets,
   type ConformanceReport,
+  type RobustnessOutcome,
   type StatementVerdict,
   type TestResult,
 } from './report.js';
@@ -81,12 +82,16 @@ function cell(v: StatementVerdict | undefined, target: string): Element {
     'td',
     { className: ['cell'], dataTarget: target },
     h('span', { className: ['verdict', verdictClass(v?.verdict)] }, v?.verdict ?? 'no verdict'),
+    v?.option !== undefined && h('span', { className: ['option'] }, `option ${v.option}`),
     v?.reason && h('span', { className: ['reason'] }, v.reason),
     v !== undefined &&
       v.tests.length > 0 &&
       h(
         'details',
-        { className: ['evidence'], open: v.verdict === 'fail' ? true : undefined },
+        {
+          className: ['evidence'],
+          open: v.verdict === 'fail' || v.verdict === 'error' ? true : undefined,
+        },
         h('summary', {}, v.tests.length === 1 ? '1 test' : `${v.tests.length} tests`),
         h('ul', {}, v.tests.map(testLine)),
       ),
@@ -104,9 +109,11 @@ function summaryTable(reports: ConformanceReport[]): Element {
     'fail',
     'n/a',
     'untested',
+    'error',
     'MUST failures',
     'DEFINED failures',
     'SHOULD deviations',
+    'robustness findings',
   ];
   return h(
     'table',
@@ -138,12 +145,35 @@ function summaryTable(reports: ConformanceReport[]): Element {
             s.fail,
             s.notApplicable,
             s.untested,
+            s.error,
             s.mustFailures,
             s.definedFailures,
             s.shouldDeviations,
+            s.robustnessFindings,
           ].map((n) => h('td', {}, n)),
         );
       }),
+    ),
+  );
+}
+
+/** The class of a robustness outcome: a finding is a failure, a probe that did not run an error. */
+const probeClass = (outcome: RobustnessOutcome): string =>
+  outcome === 'ok' ? 'verdict-pass' : outcome === 'error' ? 'verdict-error' : 'verdict-fail';
+
+/** Runs that stopped before every test ran, and why. */
+function stoppedRuns(reports: ConformanceReport[]): Child {
+  const stopped = reports.filter((r) => r.stopped !== undefined);
+  if (stopped.length === 0) return undefined;
+  return h(
+    'ul',
+    { className: ['stopped'] },
+    stopped.map((r) =>
+      h(
+        'li',
+        { dataTarget: r.target.name },
+        `${r.target.name}: the run stopped early: ${r.stopped}`,
+      ),
     ),
   );
 }
@@ -156,15 +186,7 @@ function robustnessTable(reports: ConformanceReport[]): Child {
         { dataTarget: r.target.name },
         h('td', {}, r.target.name),
         h('td', {}, p.probe),
-        h(
-          'td',
-          {},
-          h(
-            'span',
-            { className: ['verdict', p.outcome === 'ok' ? 'verdict-pass' : 'verdict-fail'] },
-            p.outcome,
-          ),
-        ),
+        h('td', {}, h('span', { className: ['verdict', probeClass(p.outcome)] }, p.outcome)),
         h('td', {}, seconds(p.durationMs)),
         h('td', {}, p.message),
       ),
@@ -176,7 +198,7 @@ function robustnessTable(reports: ConformanceReport[]): Child {
     h(
       'p',
       {},
-      'Probes that break a driver rule. The spec puts no duty on the device there, but it must not crash, hang, or let one domain reach memory it must not.',
+      'Probes that break a driver rule, for every request type. The spec puts no duty on the device there, but it must not crash, hang, or let one domain reach memory it must not: each such finding is a guest-triggerable denial of service (or worse) and fails the run.',
     ),
     h(
       'table',
@@ -238,6 +260,7 @@ export function matrixTree(reports: ConformanceReport[], options: MatrixOptions 
     main: [
       h('h1', {}, title),
       summaryTable(reports),
+      stoppedRuns(reports),
       h(
         'table',
         { className: ['matrix'] },

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import type { Level } from '../model.js';
 import { assertValid } from '../schemas.js';
 
-export type VerdictValue = 'pass' | 'fail' | 'not-applicable' | 'untested';
+export type VerdictValue = 'pass' | 'fail' | 'not-applicable' | 'untested' | 'error';
 
 export interface TestEvidence {
   request?: string;
@@ -16,7 +16,7 @@ export interface TestEvidence {
 
 export interface TestResult {
   title: string;
-  outcome: 'pass' | 'fail' | 'skip';
+  outcome: 'pass' | 'fail' | 'skip' | 'error';
   durationMs: number;
   evidence?: TestEvidence;
 }
@@ -26,6 +26,8 @@ export interface StatementVerdict {
   level: Level;
   verdict: VerdictValue;
   reason?: string;
+  /** For a MAY statement that passed: whether the device does the optional thing. */
+  option?: 'present' | 'absent';
   tests: TestResult[];
 }
 
@@ -34,15 +36,20 @@ export interface ReportSummary {
   fail: number;
   notApplicable: number;
   untested: number;
+  error: number;
   mustFailures: number;
   /** Failed DEFINED statements: the device does not do what the operation is. Fatal, like MUST. */
   definedFailures: number;
   shouldDeviations: number;
+  /** Robustness findings: crashes, hangs, broken devices and isolation breaches guest input caused. */
+  robustnessFindings: number;
 }
+
+export type RobustnessOutcome = 'ok' | 'crash' | 'hang' | 'broken' | 'isolation-breach' | 'error';
 
 export interface RobustnessProbe {
   probe: string;
-  outcome: 'ok' | 'crash' | 'hang' | 'isolation-breach';
+  outcome: RobustnessOutcome;
   durationMs: number;
   message?: string;
 }
@@ -60,27 +67,39 @@ export interface ConformanceReport {
   target: { name: string; description: string };
   startedAt: string;
   durationMs: number;
+  /** Why the run stopped before every test ran (the rest are `error`). */
+  stopped?: string;
   verdicts: StatementVerdict[];
   summary: ReportSummary;
   robustness?: RobustnessProbe[];
   observations?: DriverObservation[];
 }
 
-/** The `summary` a report must carry for these verdicts. */
-export function summarizeVerdicts(verdicts: StatementVerdict[]): ReportSummary {
+/** A robustness outcome that is a finding against the device (not `ok`, not `error`). */
+export const isRobustnessFinding = (outcome: RobustnessOutcome): boolean =>
+  outcome !== 'ok' && outcome !== 'error';
+
+/** The `summary` a report must carry for these verdicts and robustness outcomes. */
+export function summarizeVerdicts(
+  verdicts: StatementVerdict[],
+  robustness: readonly RobustnessProbe[] = [],
+): ReportSummary {
   const summary: ReportSummary = {
     pass: 0,
     fail: 0,
     notApplicable: 0,
     untested: 0,
+    error: 0,
     mustFailures: 0,
     definedFailures: 0,
     shouldDeviations: 0,
+    robustnessFindings: robustness.filter((p) => isRobustnessFinding(p.outcome)).length,
   };
   for (const v of verdicts) {
     if (v.verdict === 'pass') summary.pass++;
     else if (v.verdict === 'not-applicable') summary.notApplicable++;
     else if (v.verdict === 'untested') summary.untested++;
+    else if (v.verdict === 'error') summary.error++;
     else {
       summary.fail++;
       if (v.level.startsWith('MUST')) summary.mustFailures++;
@@ -101,7 +120,7 @@ export function checkReport(data: unknown, what: string): ConformanceReport {
       throw new Error(`${what}: statement ${v.statement} has more than one verdict`);
     seen.add(v.statement);
   }
-  const expected = summarizeVerdicts(report.verdicts);
+  const expected = summarizeVerdicts(report.verdicts, report.robustness);
   const wrong = (Object.keys(expected) as (keyof ReportSummary)[]).filter(
     (k) => expected[k] !== report.summary[k],
   );

@@ -30,10 +30,12 @@ export interface SpecRenderInput {
   coverage: Coverage;
   /** The matrix page to link to, when one is written beside the document (`matrix.html`). */
   matrixHref?: string;
+  /** The change history page to link to, when one is written beside the document. */
+  changesHref?: string;
 }
 
 /** Rehype plugin: wraps the spec's HTML in the page frame, with contents and coverage summary. */
-function rehypeSpecPage(ctx: RenderContext) {
+function rehypeSpecPage(ctx: RenderContext & { changesHref?: string }) {
   return (tree: HastRoot): HastRoot =>
     htmlPage({
       title: ctx.model.title,
@@ -41,6 +43,7 @@ function rehypeSpecPage(ctx: RenderContext) {
       links: [
         { href: `#${COVERAGE_ANCHOR}`, text: 'Coverage' },
         ...(ctx.matrixHref ? [{ href: ctx.matrixHref, text: 'Conformance matrix' }] : []),
+        ...(ctx.changesHref ? [{ href: ctx.changesHref, text: 'Change history' }] : []),
       ],
       targets: ctx.coverage.targets,
       aside: tableOfContents(ctx.model.sections, [
@@ -76,7 +79,10 @@ function pipeline(input: SpecRenderInput) {
       (file) => (markdown.runSync(markdown.parse(file), file) as MdastRoot).children,
     ),
   };
-  const html = unified().use(remarkRehype).use(rehypeSpecPage, ctx).use(rehypeStringify);
+  const html = unified()
+    .use(remarkRehype)
+    .use(rehypeSpecPage, { ...ctx, changesHref: input.changesHref })
+    .use(rehypeStringify);
   return { root, html };
 }
 

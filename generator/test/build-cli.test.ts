@@ -140,6 +140,23 @@ describe('viommu build --spec on a broken folder', function () {
     );
   });
 
+  it('viommu check names a stray file of dist/ with its control characters escaped', () => {
+    const spec = specCopy();
+    const built = build('spec');
+    assert.equal(built.status, 0, built.stderr);
+    writeFileSync(join(out, 'dist', 'stray\x1b[2K\r.h'), '');
+    const run = spawnSync(process.execPath, [CLI, 'check', '--spec', spec, '--out', out], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
+    assert.equal(run.status, 1, run.stderr);
+    assert.match(
+      run.stderr,
+      /viommu check: dist\/stray\\x1b\[2K\\x0d\.h: not produced by viommu gen/,
+    );
+    assert.ok(!run.stderr.includes('\x1b') && !run.stderr.includes('\r'), 'no raw ESC or CR');
+  });
+
   it('prints control characters from the spec escaped: names, titles and file names', () => {
     const spec = specCopy();
     const overview = join(spec, '01-overview.md');

@@ -132,8 +132,8 @@ describe('render: coverage', () => {
       ],
     );
     assert.deepEqual(Object.fromEntries(coverage.total.targets), {
-      ref: { pass: 3, fail: 0, notApplicable: 1, untested: 0, missing: 2 },
-      qemu: { pass: 1, fail: 1, notApplicable: 0, untested: 1, missing: 3 },
+      ref: { pass: 3, fail: 0, notApplicable: 1, untested: 0, error: 0, missing: 2 },
+      qemu: { pass: 1, fail: 1, notApplicable: 0, untested: 1, error: 0, missing: 3 },
     });
     assert.equal(coverage.byRole.device.tested, 4);
     assert.equal(coverage.byRole.driver.statements, 1);

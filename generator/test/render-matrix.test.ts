@@ -96,9 +96,11 @@ describe('render: the conformance matrix', () => {
         '1',
         '0',
         '1',
+        '0',
         '1',
         '0',
         '0',
+        '1',
       ],
     );
     const [robustness] = elements(tree, (e) => e.tagName === 'table' && hasClass(e, 'robustness'));
@@ -108,6 +110,42 @@ describe('render: the conformance matrix', () => {
       elements(matrixTree(plain, { model }), (e) => hasClass(e, 'robustness')),
       [],
     );
+  });
+
+  it('shows a suite error in a colour of its own, a MAY option, and a run that stopped', () => {
+    const [ref] = fixtureReports();
+    ref.verdicts[0] = {
+      ...ref.verdicts[0]!,
+      verdict: 'error',
+      reason: 'TypeError: x is undefined',
+      tests: [
+        {
+          title: 'dev.attach.reserved#1',
+          outcome: 'error',
+          durationMs: 3,
+          evidence: { message: 'TypeError: x is undefined\n    at run (suite.js:1:1)' },
+        },
+      ],
+    };
+    ref.verdicts[3] = { ...ref.verdicts[3]!, verdict: 'pass', option: 'absent', tests: [] };
+    ref.stopped = 'the target did not answer for 3 tests in a row';
+    ref.robustness = [{ probe: 'probe-short-buffer', outcome: 'error', durationMs: 1 }];
+    const t = matrixTree([ref], { model });
+    const error = byClass(byId(t, 'dev.attach.reserved'), 'cell')[0]!;
+    assert.equal(textOf(byClass(error, 'verdict')[0]), 'error');
+    assert.ok(hasClass(byClass(error, 'verdict')[0]!, 'verdict-error'));
+    assert.match(
+      textOf(error),
+      /^errorTypeError: x is undefined1 test[\s\S]*at run \(suite\.js:1:1\)$/,
+    );
+    assert.equal(elements(error, (e) => e.tagName === 'details')[0]!.properties.open, true);
+    assert.equal(textOf(byClass(byId(t, 'dev.probe.fill'), 'option')[0]), 'option absent');
+    assert.match(
+      textOf(byClass(t, 'stopped')[0]),
+      /ref: the run stopped early: the target did not answer/,
+    );
+    const [probes] = elements(t, (e) => e.tagName === 'table' && hasClass(e, 'robustness'));
+    assert.equal(byClass(probes, 'verdict-error').length, 1);
   });
 
   it('works from reports alone, in their order, and links where it is told', () => {

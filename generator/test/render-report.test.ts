@@ -28,7 +28,7 @@ describe('render: conformance reports', () => {
     assert.equal(qemu.verdicts[0].tests[0].evidence?.reply, '00000000');
   });
 
-  it('tallies verdicts into the summary, MUST NOT, SHOULD NOT and DEFINED included', () => {
+  it('tallies verdicts and robustness findings into the summary, MUST NOT, SHOULD NOT and DEFINED included, a suite error never a failure', () => {
     const v = (
       level: StatementVerdict['level'],
       verdict: StatementVerdict['verdict'],
@@ -39,25 +39,36 @@ describe('render: conformance reports', () => {
       tests: [],
     });
     assert.deepEqual(
-      summarizeVerdicts([
-        v('MUST NOT', 'fail'),
-        v('MUST', 'fail'),
-        v('SHOULD NOT', 'fail'),
-        v('MAY', 'fail'),
-        v('SHOULD', 'pass'),
-        v('MUST', 'untested'),
-        v('MAY', 'not-applicable'),
-        v('DEFINED', 'fail'),
-        v('DEFINED', 'pass'),
-      ]),
+      summarizeVerdicts(
+        [
+          v('MUST NOT', 'fail'),
+          v('MUST', 'fail'),
+          v('SHOULD NOT', 'fail'),
+          v('MAY', 'fail'),
+          v('SHOULD', 'pass'),
+          v('MUST', 'untested'),
+          v('MAY', 'not-applicable'),
+          v('DEFINED', 'fail'),
+          v('DEFINED', 'pass'),
+          v('MUST', 'error'),
+        ],
+        [
+          { probe: 'a', outcome: 'ok', durationMs: 1 },
+          { probe: 'b', outcome: 'crash', durationMs: 1 },
+          { probe: 'c', outcome: 'error', durationMs: 1 },
+          { probe: 'd', outcome: 'isolation-breach', durationMs: 1 },
+        ],
+      ),
       {
         pass: 2,
         fail: 5,
         notApplicable: 1,
         untested: 1,
+        error: 1,
         mustFailures: 2,
         definedFailures: 1,
         shouldDeviations: 1,
+        robustnessFindings: 2,
       },
     );
   });

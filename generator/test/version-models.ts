@@ -1,0 +1,19 @@
+// The model of any version of the spec, as `viommu build --version NAME` makes it, for tests.
+
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import type { SpecModel } from '../model.js';
+import { packageRoot } from '../paths.js';
+import { CURRENT, resolveVersion } from '../versions/resolve.js';
+import { specModel, version } from './spec-model.js';
+
+const SPEC = join(packageRoot, 'spec-src');
+
+/** A version's model, as `viommu build --version NAME` makes it. */
+export function versionModel(name: string): SpecModel {
+  if (name === CURRENT) return specModel();
+  const result = resolveVersion(SPEC, name, packageRoot, version, specModel().deviceId);
+  assert.deepEqual(result.diagnostics, [], `${name} resolves without errors`);
+  assert.ok(result.model);
+  return result.model;
+}

@@ -1,0 +1,334 @@
+// Resolves a historic version of spec-src/versions/ into a full model: follows its `base:`
+// chain to the root, applies each version's changes in order to the struct and constant
+// declarations, lays the result out with that version's C rules, and validates the model
+// with the same schema as the current spec. Every mistake of the chain is reported at once,
+// with its file:line:col; nothing is returned then.
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { VFile } from 'vfile';
+import type { Constant, ConstantGroup, Section, SourcePlace, SpecModel } from '../model.js';
+import type { DefineDecl, MemberDecl, Place, StructDecl } from '../parse/c-block.js';
+import type { Diagnostic } from '../parse/collect.js';
+import { layoutStructs, requestConstantName, type LocatedStruct } from '../parse/layout.js';
+import { CONFIG_STRUCT, didYouMean } from '../parse/model-index.js';
+import { groupPrefix } from '../parse/parse-spec.js';
+import { describeErrors, validator } from '../schemas.js';
+import { readVersionDoc, type VersionDoc } from './version-doc.js';
+
+/** The name that stands for the spec in spec-src/ itself. */
+export const CURRENT = 'current';
+export const VERSIONS_FOLDER = 'versions';
+
+export interface VersionResult {
+  model?: SpecModel;
+  diagnostics: Diagnostic[];
+  /** The files read, for reporting diagnostics with their text. */
+  files: VFile[];
+}
+
+/** The historic versions in spec-src/versions/, in chain order (root first), then any others by name. */
+export function listVersions(specDir: string): string[] {
+  const dir = join(specDir, VERSIONS_FOLDER);
+  if (!existsSync(dir)) return [];
+  const names = readdirSync(dir)
+    .filter((n) => n.endsWith('.md') && n.toLowerCase() !== 'readme.md')
+    .map((n) => n.slice(0, -3));
+  const bases = new Map<string, string | undefined>();
+  for (const n of names) {
+    const text = readFileSync(join(dir, `${n}.md`), 'utf8');
+    const base = /^base:[ \t]*(\S+)/m.exec(text)?.[1];
+    bases.set(n, base === 'none' ? undefined : base);
+  }
+  const depth = (n: string, seen = new Set<string>()): number => {
+    const b = bases.get(n);
+    if (b === undefined || !bases.has(b) || seen.has(n)) return 0;
+    seen.add(n);
+    return 1 + depth(b, seen);
+  };
+  return names.sort((a, b) => depth(a) - depth(b) || a.localeCompare(b));
+}
+
+interface StructEntry {
+  decl: StructDecl;
+  section: string;
+  at(place: Place): SourcePlace;
+}
+
+interface ConstantEntry {
+  decl: DefineDecl;
+  section: string;
+  source: SourcePlace;
+}
+
+/** A struct declaration without inline definitions: those are entries of their own. */
+function flatten(decl: StructDecl): { outer: StructDecl; inner: StructDecl[] } {
+  const inner: StructDecl[] = [];
+  const members = decl.members.map((m): MemberDecl => {
+    if (m.kind !== 'struct' || !m.inline) return m;
+    const nested = flatten(m.inline);
+    inner.push(...nested.inner, nested.outer);
+    return {
+      kind: 'struct',
+      struct: m.struct,
+      name: m.name,
+      place: m.place,
+      ...(m.doc ? { doc: m.doc } : {}),
+    };
+  });
+  return { outer: { ...decl, members }, inner };
+}
+
+/**
+ * Reads `name` and its bases. `baseDir` makes the paths in places relative (the package
+ * folder, or the folder the command runs in).
+ */
+export function resolveVersion(
+  specDir: string,
+  name: string,
+  baseDir: string,
+  modelVersion: string,
+  deviceId: number,
+): VersionResult {
+  const dir = join(specDir, VERSIONS_FOLDER);
+  const diagnostics: Diagnostic[] = [];
+  const files: VFile[] = [];
+  const known = listVersions(specDir);
+  const chain: VersionDoc[] = [];
+  const seen = new Set<string>();
+  let next: { name: string; from?: SourcePlace } | undefined = { name };
+  while (next) {
+    const path = join(dir, `${next.name}.md`);
+    if (!existsSync(path)) {
+      const message = `There is no version \`${next.name}\` (spec-src/${VERSIONS_FOLDER}/${next.name}.md)${didYouMean(next.name, [...known, CURRENT])}`;
+      diagnostics.push({
+        message,
+        source: next.from ?? {
+          file: `${relative(baseDir, dir) || dir}/${next.name}.md`,
+          line: 1,
+          column: 1,
+        },
+        rule: 'version-base',
+      });
+      break;
+    }
+    if (seen.has(next.name)) {
+      diagnostics.push({
+        message: `The version chain loops: ${[...chain.map((d) => d.name), next.name].join(' → ')}; one version must have \`base: none\``,
+        source: next.from!,
+        rule: 'version-loop',
+      });
+      break;
+    }
+    seen.add(next.name);
+    const file = new VFile({
+      path: relative(baseDir, path) || path,
+      value: readFileSync(path, 'utf8'),
+    });
+    files.push(file);
+    const doc = readVersionDoc(file, next.name);
+    diagnostics.push(...doc.diagnostics);
+    chain.push(doc);
+    next = doc.base ? { name: doc.base.name, from: doc.base.source } : undefined;
+  }
+  if (diagnostics.length) return { diagnostics, files };
+  chain.reverse();
+
+  const structs = new Map<string, StructEntry>();
+  const constants = new Map<string, ConstantEntry>();
+  const sections = new Map<string, Section>();
+  for (const [i, doc] of chain.entries()) {
+    const baseName = chain[i - 1]?.name;
+    const report = (message: string, source: SourcePlace, rule = 'version-change') =>
+      diagnostics.push({ message, source, rule });
+    const lacks = (what: string) =>
+      `${baseName ? `its base ${baseName}` : 'this first version (`base: none`)'} has no \`${what}\``;
+    for (const s of doc.sections) {
+      if (!sections.has(s.slug))
+        sections.set(s.slug, { slug: s.slug, title: s.title, depth: 2, source: s.source });
+    }
+    for (const r of doc.removed) {
+      if (structs.delete(r.name) || constants.delete(r.name)) continue;
+      report(
+        `Cannot remove \`${r.name}\`: ${lacks(r.name)}${didYouMean(r.name, [...structs.keys(), ...constants.keys()])}`,
+        r.source,
+      );
+    }
+    for (const { from, to } of doc.renamed) {
+      const c = constants.get(from.name);
+      const s = structs.get(from.name);
+      if (!c && !s) {
+        report(
+          `Cannot rename \`${from.name}\`: ${lacks(from.name)}${didYouMean(from.name, [...structs.keys(), ...constants.keys()])}`,
+          from.source,
+        );
+      } else if (structs.has(to.name) || constants.has(to.name)) {
+        report(`Cannot rename to \`${to.name}\`: the base already has it`, to.source);
+      } else if (c) {
+        renameKey(constants, from.name, to.name, {
+          ...c,
+          decl: { ...c.decl, name: to.name },
+          source: to.source,
+        });
+      } else if (s) {
+        renameKey(structs, from.name, to.name, { ...s, decl: { ...s.decl, name: to.name } });
+        for (const e of structs.values()) {
+          e.decl = {
+            ...e.decl,
+            members: e.decl.members.map((m) =>
+              m.kind === 'struct' && m.struct === from.name ? { ...m, struct: to.name } : m,
+            ),
+          };
+        }
+      }
+    }
+    for (const c of doc.constants) {
+      const name = c.decl.name;
+      if (c.kind === 'added' && constants.has(name))
+        report(`\`${name}\` is already in ${baseName}; put it under \`## Changed: …\``, c.source);
+      else if (c.kind === 'changed' && !constants.has(name))
+        report(`Cannot change \`${name}\`: ${lacks(name)}; put it under \`## Added: …\``, c.source);
+      else constants.set(name, { decl: c.decl, section: c.section, source: c.source });
+    }
+    for (const s of doc.structs) {
+      const { outer, inner } = flatten(s.decl);
+      if (s.kind === 'added' && structs.has(outer.name))
+        report(
+          `Struct \`${outer.name}\` is already in ${baseName}; put it under \`## Changed: …\``,
+          s.at(outer.place),
+        );
+      else if (s.kind === 'changed' && !structs.has(outer.name))
+        report(
+          `Cannot change struct \`${outer.name}\`: ${lacks(outer.name)}; put it under \`## Added: …\``,
+          s.at(outer.place),
+        );
+      for (const d of [...inner, outer])
+        structs.set(d.name, { decl: d, section: s.section, at: s.at });
+    }
+  }
+  if (diagnostics.length) return { diagnostics, files };
+
+  const grouped = groupConstants([...constants.values()]);
+  const constantNames = new Set(grouped.constants.map((c) => c.name));
+  const layout = chain[chain.length - 1].layout;
+  const laid = layoutStructs(
+    dependencyOrder(structs),
+    (n) => (constantNames.has(requestConstantName(n)) ? requestConstantName(n) : undefined),
+    layout,
+  );
+  for (const e of laid.errors)
+    diagnostics.push({ message: e.message, source: e.source, rule: 'layout' });
+  const target = chain[chain.length - 1];
+  const at = { file: files[0].path, line: 1, column: 1 };
+  if (!structs.has(CONFIG_STRUCT))
+    diagnostics.push({
+      message: `Version ${name} defines no \`struct ${CONFIG_STRUCT}\``,
+      source: at,
+      rule: 'model',
+    });
+  if (diagnostics.length) return { diagnostics, files };
+
+  const model: SpecModel = {
+    title: target.title,
+    version: modelVersion,
+    specVersion: name,
+    layout,
+    deviceId,
+    sections: [...sections.values()],
+    virtqueues: [],
+    structs: laid.structs,
+    constants: grouped.constants,
+    groups: grouped.groups,
+    statements: [],
+    retiredIds: [],
+  };
+  const validate = validator('spec-model.schema.json');
+  if (!validate(model)) {
+    return {
+      files,
+      diagnostics: describeErrors(validate.errors).map((message) => ({
+        message: `The model of ${name} does not match schemas/spec-model.schema.json: ${message}`,
+        source: at,
+        rule: 'schema',
+      })),
+    };
+  }
+  return { model, diagnostics, files };
+}
+
+/** Replaces `from` by `to` in place, so that a renamed item keeps its position. */
+function renameKey<V>(map: Map<string, V>, from: string, to: string, value: V): void {
+  const entries = [...map].map(([k, v]): [string, V] => (k === from ? [to, value] : [k, v]));
+  map.clear();
+  for (const [k, v] of entries) map.set(k, v);
+}
+
+/** Each struct after the structs it uses (layout needs them first), otherwise in definition order. */
+function dependencyOrder(structs: Map<string, StructEntry>): LocatedStruct[] {
+  const out: LocatedStruct[] = [];
+  const done = new Set<string>();
+  const visit = (name: string) => {
+    const e = structs.get(name);
+    if (!e || done.has(name)) return;
+    done.add(name);
+    for (const m of e.decl.members) if (m.kind === 'struct') visit(m.struct);
+    out.push({ decl: e.decl, section: e.section, at: e.at });
+  };
+  for (const name of structs.keys()) visit(name);
+  return out;
+}
+
+/** Groups as the current spec forms them: by prefix; `_F_` is the feature bits, `<<` makes flags. */
+function groupConstants(entries: ConstantEntry[]): {
+  constants: Constant[];
+  groups: ConstantGroup[];
+} {
+  const constants: Constant[] = [];
+  const groups = new Map<string, ConstantGroup>();
+  for (const { decl, section, source } of entries) {
+    const prefix = groupPrefix(decl.name) ?? decl.name;
+    let group = groups.get(prefix);
+    if (!group) {
+      group = {
+        prefix,
+        kind: prefix === 'VIRTIO_IOMMU_F_' ? 'feature' : 'enum',
+        section,
+        members: [],
+      };
+      groups.set(prefix, group);
+    }
+    if (decl.expression.includes('<<') && group.kind === 'enum') group.kind = 'flags';
+    group.members.push(decl.name);
+    constants.push({
+      name: decl.name,
+      value: decl.value,
+      expression: decl.expression,
+      group: prefix,
+      ...(decl.doc ? { doc: decl.doc } : {}),
+      section,
+      source,
+    });
+  }
+  return { constants, groups: [...groups.values()] };
+}
+
+/**
+ * Every version of a spec folder as a model, oldest first, with the current spec last under
+ * the name `current`; or the diagnostics of the versions that do not resolve.
+ */
+export function allVersions(
+  specDir: string,
+  baseDir: string,
+  modelVersion: string,
+  current: SpecModel,
+): { versions: { name: string; model: SpecModel }[]; diagnostics: Diagnostic[] } {
+  const versions: { name: string; model: SpecModel }[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const name of listVersions(specDir)) {
+    const r = resolveVersion(specDir, name, baseDir, modelVersion, current.deviceId);
+    if (r.model) versions.push({ name, model: r.model });
+    else diagnostics.push(...r.diagnostics);
+  }
+  versions.push({ name: CURRENT, model: current });
+  return { versions, diagnostics };
+}
