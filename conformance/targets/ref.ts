@@ -91,9 +91,8 @@ interface RunningDevice {
 /** The device-ref process of a run: started on the first connect(), again after it died. */
 export class RefServer {
   readonly description: string;
-  /** Bytes of guest RAM on the board. */
-  readonly ramSize: number;
   readonly #options: RefServerOptions;
+  #ramSize: number | undefined;
   /** Holds the board file and the socket; made once, removed by close(). */
   #dir: Promise<string> | undefined;
   /** The latest device-ref, set as soon as it is spawned. */
@@ -105,7 +104,15 @@ export class RefServer {
   constructor(options: RefServerOptions = {}) {
     this.#options = options;
     this.description = `device-ref (board ${options.board ?? REF_BOARD.name})`;
-    this.ramSize = options.board === undefined ? REF_BOARD.ram_size : boardRamSize(options.board);
+  }
+
+  /**
+   * Bytes of guest RAM on the board. Read from the board when first asked (after start()),
+   * so a board device-ref cannot load is reported with what device-ref printed.
+   */
+  get ramSize(): number {
+    const board = this.#options.board;
+    return (this.#ramSize ??= board === undefined ? REF_BOARD.ram_size : boardRamSize(board));
   }
 
   /** Process id of the running device-ref, if any (tests use it to stop or kill it). */
@@ -221,7 +228,6 @@ export class RefServer {
 export class RefTarget implements Target {
   readonly description: string;
   readonly judgeWindow: JudgeWindow;
-  readonly ramSize: number;
   readonly #server: RefServer;
   #client: QtestClient | undefined;
 
@@ -229,8 +235,11 @@ export class RefTarget implements Target {
   constructor(server: RefServer, judgeWindow: JudgeWindow = 'all-ram') {
     this.#server = server;
     this.description = server.description;
-    this.ramSize = server.ramSize;
     this.judgeWindow = judgeWindow;
+  }
+
+  get ramSize(): number {
+    return this.#server.ramSize;
   }
 
   async start(): Promise<QtestClient> {
