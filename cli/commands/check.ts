@@ -5,9 +5,15 @@ import { distOutputs } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
 import { printable } from '../../generator/printable.js';
 import { staleFiles } from '../../generator/stale-files.js';
-import { loadModel, type SpecOptions } from './build.js';
+import { isHistoric, loadModel, type SpecOptions } from './build.js';
 
 export function runCheck(options: SpecOptions): number {
+  if (isHistoric(options) && !options.out) {
+    process.stderr.write(
+      `viommu check: --version ${options.version} needs --out DIR: dist/ holds the current spec only\n`,
+    );
+    return 2;
+  }
   const { model } = loadModel(options, options.out ?? packageRoot);
   if (!model) return 1;
   const expected = distOutputs(model);

@@ -11,6 +11,7 @@ import {
 } from '../../generator/versions/load-spec.js';
 import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
+import { printable } from '../../generator/printable.js';
 
 export function runDiff(a: string, b: string, options: { json?: boolean }): number {
   const loaded: LoadedSpec[] = [];
@@ -32,6 +33,7 @@ export function runDiff(a: string, b: string, options: { json?: boolean }): numb
     return 2;
   }
   const diff = diffModels(from.model, to.model, from.label, to.label);
-  process.stdout.write(options.json ? formatDiffJson(diff) : formatDiffText(diff));
+  // Statement text and names come from spec files or git revisions: escape them on the way out.
+  process.stdout.write(options.json ? formatDiffJson(diff) : printable(formatDiffText(diff), true));
   return diff.errors > 0 ? 1 : 0;
 }

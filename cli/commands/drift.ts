@@ -15,6 +15,7 @@ import { allVersions } from '../../generator/versions/resolve.js';
 import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
 import { loadModel } from './build.js';
+import { printable } from '../../generator/printable.js';
 
 export interface DriftCommandOptions {
   spec?: string;
@@ -66,13 +67,16 @@ export async function runDrift(
       ...(options.cc ? { compiler: options.cc } : {}),
       versions: known.versions,
     });
-    process.stdout.write(options.json ? formatDriftJson(report) : formatDriftText(report));
+    // The header's text (values, expressions, its path) is outside input: escape it on the way out.
+    process.stdout.write(
+      options.json ? formatDriftJson(report) : printable(formatDriftText(report), true),
+    );
     return report.drift > 0 ? 1 : 0;
   } catch (error) {
     // Anything that stops the check is status 2, so that 1 always means drift.
     const message =
       error instanceof DriftError ? error.message : `internal error: ${(error as Error).stack}`;
-    process.stderr.write(`viommu drift: ${message}\n`);
+    process.stderr.write(`viommu drift: ${printable(message, true)}\n`);
     return 2;
   }
 }

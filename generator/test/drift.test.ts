@@ -316,6 +316,37 @@ describe('viommu drift (the command)', () => {
     assert.match(r.stdout, /ABI check skipped: no C compiler/);
   });
 
+  it('escapes the control characters of a hostile header in what it prints', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'viommu-escape-'));
+    try {
+      // An escape sequence in a macro's text reaches the report; one in the file name, the error.
+      const header = join(dir, 'evil.h');
+      const text = readFileSync(SYSTEM_HEADER, 'utf8').replace(
+        /#endif[^\n]*\n?$/,
+        "#define VIRTIO_IOMMU_EVIL ('\x1b' + '\x07')\n#endif\n",
+      );
+      writeFileSync(header, text);
+      const r = run('--no-allow-list', header);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(
+        r.stdout,
+        /extra in header: VIRTIO_IOMMU_EVIL = \('\\x1b' \+ '\\x07'\) \(0x22\)/,
+      );
+      const named = join(dir, 'evil\x1b[2J.h');
+      writeFileSync(named, text);
+      const refused = run(named);
+      assert.equal(refused.status, 2);
+      assert.match(refused.stderr, /evil\\x1b\[2J\.h/);
+      const printed = r.stdout + r.stderr + refused.stdout + refused.stderr;
+      assert.ok(
+        !printed.includes('\x1b') && !printed.includes('\x07'),
+        'a raw control character was printed',
+      );
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('exits 2 on a usage or tool error', () => {
     assert.equal(run('--no-such-option').status, 2);
     assert.equal(run('/nonexistent/header.h').status, 2);

@@ -70,4 +70,21 @@ describe('errors in spec versions', () => {
     assert.match(run.stderr, /v0\.4\.md\n\s*3:7\s+error There is no version `v0\.3`/);
     assert.ok(!existsSync(join(dir, 'out')), 'nothing written');
   });
+
+  it('never writes or checks a historic version over the package dist/', () => {
+    for (const command of ['gen', 'check']) {
+      const run = spawnSync('node', [viommu, command, '--version', 'v0.9'], { encoding: 'utf8' });
+      assert.equal(run.status, 2, command);
+      assert.match(
+        run.stderr,
+        /--version v0\.9 needs --out DIR: dist\/ holds the current spec only/,
+      );
+    }
+    const built = spawnSync('node', [viommu, 'build', '--version', 'v0.9'], { encoding: 'utf8' });
+    assert.equal(built.status, 0, built.stderr);
+    assert.match(
+      built.stdout,
+      /version v0\.9 \(natural layout\)\n(.*\n)* {2}built; nothing written/,
+    );
+  });
 });
