@@ -2,7 +2,7 @@
 // the guest RAM the test owns (`@ram`, a staging page for edu's buffer, the queues).
 
 import { IommuDriver } from './driver/iommu-driver.js';
-import { GuestMemory, type GuestRegion } from './memory/guest-memory.js';
+import { GuestMemory, suiteRegion, type GuestRegion } from './memory/guest-memory.js';
 import { RAM_ALIGN, RAM_SIZE } from './profile.js';
 import type { QtestClient } from './qtest/client.js';
 import type { Target } from './targets/target.js';
@@ -22,7 +22,7 @@ export interface Session {
 export async function openSession(target: Target): Promise<Session> {
   const qtest = await target.start();
   try {
-    const memory = new GuestMemory();
+    const memory = new GuestMemory(suiteRegion(target.ramSize));
     const ram = memory.allocate(RAM_SIZE, RAM_ALIGN);
     const staging = memory.allocate(0x1000);
     const driver = await IommuDriver.open(qtest, memory);

@@ -4,9 +4,9 @@
 
 import { performance } from 'node:perf_hooks';
 import { EduDevice } from '../edu/edu.js';
-import { GuestMemory } from '../memory/guest-memory.js';
+import { GuestMemory, suiteRegion } from '../memory/guest-memory.js';
 import { PciBus } from '../pci/bus.js';
-import { QemuTarget } from '../targets/qemu.js';
+import { QEMU_RAM_SIZE, QemuTarget } from '../targets/qemu.js';
 import { featureBit } from '../virtio/constants.js';
 import { SplitVirtqueue } from '../virtio/split-virtqueue.js';
 import { attachRequest, openVirtioIommu } from '../test/support/virtio-iommu.js';
@@ -77,7 +77,11 @@ async function main(): Promise<void> {
     const edu = await EduDevice.open(bus);
     await transport.reset();
     await transport.negotiate(featureBit(2));
-    const queue = await SplitVirtqueue.create(transport, 0, new GuestMemory().allocate(0x10_0000));
+    const queue = await SplitVirtqueue.create(
+      transport,
+      0,
+      new GuestMemory(suiteRegion(QEMU_RAM_SIZE)).allocate(0x10_0000),
+    );
     await transport.driverOk();
     const request = {
       segments: [

@@ -16,7 +16,7 @@ import {
   type Fault,
 } from '../../dist/ts/index.js';
 import { EDU_DEVICE_ID, EDU_VENDOR_ID, EduDevice } from '../edu/edu.js';
-import { GuestMemory } from '../memory/guest-memory.js';
+import type { GuestMemory, GuestRegion } from '../memory/guest-memory.js';
 import { PciBus } from '../pci/bus.js';
 import type { PciFunction } from '../pci/enumerate.js';
 import type { QtestClient } from '../qtest/client.js';
@@ -108,6 +108,12 @@ export class DeviceSetupError extends Error {
 export class IommuDriver {
   #requestq: SplitVirtqueue | undefined;
   #eventq: SplitVirtqueue | undefined;
+  /**
+   * The queues' memory, allocated by the first start() and reused by every later one: the
+   * device was reset in between and forgot the old queues, and a test that restarts the
+   * device often must not run out of guest RAM.
+   */
+  #queueMemory: { requestq: GuestRegion; eventq: GuestRegion } | undefined;
   #accepted = 0n;
   #choice: FeatureChoice = {};
   #events: EventBuffers = { count: EVENT_BUFFERS, size: EVENT_BUFFER_SIZE };
@@ -124,7 +130,7 @@ export class IommuDriver {
     readonly memory: GuestMemory,
   ) {}
 
-  static async open(qtest: QtestClient, memory = new GuestMemory()): Promise<IommuDriver> {
+  static async open(qtest: QtestClient, memory: GuestMemory): Promise<IommuDriver> {
     const bus = new PciBus(qtest);
     const functions = await bus.enumerate();
     const iommuId = VIRTIO_PCI_MODERN_DEVICE_ID_BASE + DEVICE_ID;
@@ -209,18 +215,20 @@ export class IommuDriver {
       );
     }
     this.#accepted = accepted;
+    const queueMemory = (this.#queueMemory ??= {
+      requestq: this.memory.allocate(QUEUE_MEMORY),
+      eventq: this.memory.allocate(QUEUE_MEMORY),
+    });
     this.#requestq = await SplitVirtqueue.create(
       transport,
       VIRTQUEUE.requestq,
-      this.memory.allocate(QUEUE_MEMORY),
+      queueMemory.requestq,
       { size: QUEUE_SIZE, slotSize: REQUEST_SLOT },
     );
-    this.#eventq = await SplitVirtqueue.create(
-      transport,
-      VIRTQUEUE.eventq,
-      this.memory.allocate(QUEUE_MEMORY),
-      { size: QUEUE_SIZE, slotSize: EVENT_BUFFER_SIZE },
-    );
+    this.#eventq = await SplitVirtqueue.create(transport, VIRTQUEUE.eventq, queueMemory.eventq, {
+      size: QUEUE_SIZE,
+      slotSize: EVENT_BUFFER_SIZE,
+    });
     await transport.driverOk();
     await this.postEventBuffers(events.count, events.size);
   }

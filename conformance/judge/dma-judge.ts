@@ -160,6 +160,12 @@ export class DmaJudge {
     this.#guardZones = normalize([...this.#guardZones, ...zone]);
   }
 
+  /** True when [address, address + length) is guest RAM. */
+  inRam(address: bigint | number, length: number): boolean {
+    const start = Number(address);
+    return this.#ram.some((s) => start >= s.start && start + length <= s.end);
+  }
+
   /** True when `address` is watched. */
   watches(address: bigint | number): boolean {
     return contains(this.watched, Number(address));

@@ -3,7 +3,7 @@
 // per judged step.
 //
 // What it watches (the target's judgeWindow, `--judge-window`): `all-ram`, the default on
-// device-ref, which reads 256 MiB back in ~1.5 s; or `near`, the default elsewhere:
+// device-ref, all the target's RAM (32 MiB on the suite's board, targets/ref.ts); or `near`, the default elsewhere:
 // WINDOW_AROUND_RAM either side of `@ram`, where the suite's targets lie. On QEMU a b64read of
 // 16 MiB takes ~55 ms (cheap next to a 100 ms transfer) but filling 9 MiB took ~0.4 s per
 // session, so the window is 3 MiB: ~0.13 s of fill per session. Guard zones around every
@@ -15,8 +15,6 @@ import type { Session } from '../session.js';
 import { DmaJudge } from './dma-judge.js';
 import type { Span } from './spans.js';
 
-/** Guest RAM on the boards the suite drives (256 MiB); edu's DMA mask is 28 bits as well. */
-export const RAM_END = 0x1000_0000;
 const LEGACY_HOLE: Span = { start: 0xa_0000, end: 0x10_0000 };
 /** Watched either side of `@ram` in the `near` window. */
 export const WINDOW_AROUND_RAM = 0x10_0000;
@@ -27,10 +25,10 @@ const judges = new WeakMap<Session, DmaJudge>();
 export function sessionJudge(session: Session): DmaJudge {
   let judge = judges.get(session);
   if (judge === undefined) {
+    const ram: Span = { start: 0, end: session.target.ramSize };
     judge = new DmaJudge(session.qtest, {
-      window:
-        session.target.judgeWindow === 'all-ram' ? [{ start: 0, end: RAM_END }] : nearRam(session),
-      ram: [{ start: 0, end: RAM_END }],
+      window: session.target.judgeWindow === 'all-ram' ? [ram] : nearRam(session),
+      ram: [ram],
       exclude: () => {
         // From the staging page to the end of the suite's allocations (queues, buffers).
         const used = session.memory.used;

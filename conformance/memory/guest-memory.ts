@@ -10,17 +10,32 @@ export interface GuestRegion {
 
 export const PAGE_SIZE = 0x1000;
 
+/** Where the suite's RAM starts: away from the low 1 MiB (legacy VGA/BIOS holes). */
+const SUITE_RAM_BASE = 0x100_0000;
+/** Where it ends at the latest (on a 256 MiB board): away from addresses tests pick as IOVAs. */
+const SUITE_RAM_LIMIT = 0x800_0000;
+/** The least RAM the suite needs for itself: `@ram` (1 MiB), a staging page and the queues. */
+export const SUITE_RAM_MIN = 0x40_0000;
+
 /**
- * Default RAM for the suite on a 256 MiB board: 16 MiB..128 MiB, away from the low 1 MiB
- * (legacy VGA/BIOS holes) and from addresses a test might pick as IOVAs.
+ * The guest RAM the suite owns on a target whose RAM is [0, ramSize): 16 MiB up to the end
+ * of RAM or 128 MiB, whichever comes first. A RangeError when that leaves too little.
  */
-export const DEFAULT_GUEST_RAM: GuestRegion = { base: 0x100_0000n, size: 0x700_0000 };
+export function suiteRegion(ramSize: number): GuestRegion {
+  const end = Math.min(ramSize, SUITE_RAM_LIMIT);
+  if (end - SUITE_RAM_BASE < SUITE_RAM_MIN) {
+    throw new RangeError(
+      `guest RAM of 0x${ramSize.toString(16)} bytes is too small: the suite needs 0x${(SUITE_RAM_BASE + SUITE_RAM_MIN).toString(16)}`,
+    );
+  }
+  return { base: BigInt(SUITE_RAM_BASE), size: end - SUITE_RAM_BASE };
+}
 
 export class GuestMemory {
   #next: bigint;
   readonly #end: bigint;
 
-  constructor(readonly region: GuestRegion = DEFAULT_GUEST_RAM) {
+  constructor(readonly region: GuestRegion) {
     this.#next = region.base;
     this.#end = region.base + BigInt(region.size);
   }

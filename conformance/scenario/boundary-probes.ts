@@ -27,7 +27,6 @@ import type {
   SuspectLine,
 } from '../judge/dma-judge.js';
 import { writePayload } from '../judge/payload.js';
-import { RAM_END } from '../judge/session-judge.js';
 import type { Session } from '../session.js';
 import type { DriverView, Mapping } from './driver-view.js';
 import type { EduRoute } from './edu-route.js';
@@ -98,7 +97,7 @@ function unprobeable(m: Mapping, site: ProbeSite): string | undefined {
     return `@ep is not attached to domain ${m.domain}`;
   }
   const size = m.virtEnd - m.virtStart + 1n;
-  if (m.physStart + size > BigInt(RAM_END)) return 'it maps memory outside guest RAM';
+  if (!site.judge.inRam(m.physStart, Number(size))) return 'it maps memory outside guest RAM';
   if (m.virtStart > site.edu.dmaMask) return `its IOVAs lie beyond edu's DMA mask`;
   return undefined;
 }
@@ -114,7 +113,7 @@ export async function probeMapping(site: ProbeSite, m: Mapping): Promise<ProbeSe
   judge.watch(m.physStart, Number(m.virtEnd - m.virtStart + 1n));
   for (const other of live) {
     const size = other.virtEnd - other.virtStart + 1n;
-    if (other.physStart + size <= BigInt(RAM_END)) judge.watch(other.physStart, Number(size));
+    if (judge.inRam(other.physStart, Number(size))) judge.watch(other.physStart, Number(size));
   }
   for (const p of probes) judge.watch(p.iova, p.length);
   const label = (p: Probe, access: string): string =>

@@ -11,7 +11,7 @@ import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
 import type { MemoryFinding, SuspectLine } from '../judge/dma-judge.js';
 import { writePayload } from '../judge/payload.js';
-import { RAM_END, sessionJudge } from '../judge/session-judge.js';
+import { sessionJudge } from '../judge/session-judge.js';
 import { probeMapping, type ProbeFinding } from './boundary-probes.js';
 import { DriverView, type Mapping } from './driver-view.js';
 import { EduRoute } from './edu-route.js';
@@ -431,7 +431,7 @@ class ScenarioRun {
     const length = step.length;
     const expect = step.expect;
     const expected = expect.result === 'ok' ? this.#value(expect.address) : undefined;
-    if (expected !== undefined && expected + BigInt(length) > BigInt(RAM_END)) {
+    if (expected !== undefined && !judge.inRam(expected, length)) {
       throw new UntestableStep(
         `0x${expected.toString(16)} is not guest RAM the suite can watch (line ${step.line})`,
       );

@@ -17,15 +17,12 @@ import {
 import type { EduDevice } from '../edu/edu.js';
 import { DmaJudge, type MemoryFinding } from '../judge/dma-judge.js';
 import { writePayload } from '../judge/payload.js';
-import { DEFAULT_GUEST_RAM } from '../memory/guest-memory.js';
 import { ExpectationFailure, toHex } from '../scenario/expectation.js';
 import type { Session } from '../session.js';
 import { expectStatus } from './device-steps.js';
 
 /** Bytes each effect check writes. */
 export const EFFECT_LENGTH = 16;
-/** Guest RAM ends here on the boards we drive (256 MiB), and edu's DMA mask is 28 bits. */
-const RAM_END = 0x1000_0000n;
 
 /** Where an endpoint's write went: a guest-physical address, or nowhere. */
 export type Landing = bigint | 'blocked';
@@ -61,14 +58,15 @@ function judgeOf(session: Session): DmaJudge {
   let judge = judges.get(session);
   if (judge === undefined) {
     const ram = session.ram;
-    const suiteEnd = DEFAULT_GUEST_RAM.base + BigInt(DEFAULT_GUEST_RAM.size);
+    const suite = session.memory.region;
+    const suiteEnd = suite.base + BigInt(suite.size);
     judge = new DmaJudge(session.qtest, {
       window: [{ start: Number(ram.base), end: Number(ram.base) + ram.size }],
       exclude: [
         { start: 0xa_0000, end: 0x10_0000 },
         { start: Number(session.staging.base), end: Number(suiteEnd) },
       ],
-      ram: [{ start: 0, end: Number(RAM_END) }],
+      ram: [{ start: 0, end: session.target.ramSize }],
     });
     judges.set(session, judge);
   }
@@ -111,7 +109,7 @@ async function judgedWrite(
   if (payload === undefined)
     throw new Error(`effects: endpoint 0x${edu.endpointId.toString(16)} was not armed`);
   const judge = judgeOf(session);
-  if (iova + BigInt(EFFECT_LENGTH) <= RAM_END) judge.watch(iova, EFFECT_LENGTH);
+  if (judge.inRam(iova, EFFECT_LENGTH)) judge.watch(iova, EFFECT_LENGTH);
   if (expected !== 'blocked') judge.watch(expected, EFFECT_LENGTH);
   await session.driver.collectEvents();
   await judge.prepare(`effects:${edu.endpointId}:${iova}`);

@@ -17,6 +17,8 @@ import { handshake, TargetUnreachableError, type Target } from './target.js';
 
 export const QEMU_DEFAULT_BINARY = 'qemu-system-x86_64';
 export const DEFAULT_START_TIMEOUT_MS = 10000;
+/** QEMU's `-m`: 256 MiB. */
+export const QEMU_RAM_SIZE = 0x1000_0000;
 
 export interface QemuTargetOptions {
   /** The QEMU binary (a name on PATH or a path). */
@@ -42,7 +44,7 @@ export function qemuArguments(
     '-M', 'q35',
     '-display', 'none',
     '-nodefaults',
-    '-m', '256M',
+    '-m', `${QEMU_RAM_SIZE / 0x10_0000}M`,
     '-bios', firmwarePath,
     '-qtest', qtestChardev,
     '-qtest-log', '/dev/null',
@@ -54,6 +56,7 @@ export function qemuArguments(
 
 export class QemuTarget implements Target {
   readonly description: string;
+  readonly ramSize = QEMU_RAM_SIZE;
   readonly #binary: string;
   readonly #options: QemuTargetOptions;
   #dir: string | undefined;

@@ -9,8 +9,11 @@
 // that gets no answer from a running device-ref restarts it.
 //
 // The board is the q35 preset as QEMU shows it plus a second edu at 00:03.0, the same
-// second endpoint (`@ep2`) the QEMU target gets from a second `-device edu`.
+// second endpoint (`@ep2`) the QEMU target gets from a second `-device edu`, with 32 MiB of
+// RAM instead of 256: the DMA judge reads all of it back after every judged write, and 32 MiB
+// holds everything the suite places in RAM (16 MiB from 16 MiB on, memory/guest-memory.ts).
 
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +26,7 @@ import { handshake, TargetUnreachableError, type JudgeWindow, type Target } from
 export const REF_BOARD = {
   name: 'q35-two-edu',
   description: 'The q35 preset with a second edu endpoint at 00:03.0 (the conformance suite board)',
-  ram_size: 0x1000_0000,
+  ram_size: 0x200_0000,
   chipset: 'q35',
   iommu: {
     slot: 1,
@@ -56,6 +59,26 @@ export interface RefServerOptions {
   replyTimeoutMs?: number;
 }
 
+/**
+ * The RAM size of a board given to `viommu device --board`: a preset of device-ref/boards or
+ * a JSON file, both with `ram_size` (device-ref checks the rest when it starts).
+ */
+function boardRamSize(board: string): number {
+  const file = /^[\w-]+$/.test(board)
+    ? join(packageRoot, 'device-ref', 'boards', `${board}.json`)
+    : board;
+  let ramSize: unknown;
+  try {
+    ramSize = (JSON.parse(readFileSync(file, 'utf8')) as { ram_size?: unknown }).ram_size;
+  } catch (error) {
+    throw new Error(`--board ${board}: ${(error as Error).message}`, { cause: error });
+  }
+  if (typeof ramSize !== 'number' || !Number.isSafeInteger(ramSize) || ramSize <= 0) {
+    throw new Error(`--board ${board}: ram_size is not a size in bytes`);
+  }
+  return ramSize;
+}
+
 /** What `viommu device` prints once it accepts connections. */
 const LISTENING = /listening on (unix:\S+)/;
 
@@ -69,6 +92,7 @@ interface RunningDevice {
 export class RefServer {
   readonly description: string;
   readonly #options: RefServerOptions;
+  #ramSize: number | undefined;
   /** Holds the board file and the socket; made once, removed by close(). */
   #dir: Promise<string> | undefined;
   /** The latest device-ref, set as soon as it is spawned. */
@@ -80,6 +104,15 @@ export class RefServer {
   constructor(options: RefServerOptions = {}) {
     this.#options = options;
     this.description = `device-ref (board ${options.board ?? REF_BOARD.name})`;
+  }
+
+  /**
+   * Bytes of guest RAM on the board. Read from the board when first asked (after start()),
+   * so a board device-ref cannot load is reported with what device-ref printed.
+   */
+  get ramSize(): number {
+    const board = this.#options.board;
+    return (this.#ramSize ??= board === undefined ? REF_BOARD.ram_size : boardRamSize(board));
   }
 
   /** Process id of the running device-ref, if any (tests use it to stop or kill it). */
@@ -198,11 +231,15 @@ export class RefTarget implements Target {
   readonly #server: RefServer;
   #client: QtestClient | undefined;
 
-  /** `judgeWindow`: all RAM by default, since device-ref reads it back in ~1.5 s. */
+  /** `judgeWindow`: all RAM by default (32 MiB on REF_BOARD: ~0.2 s to read back). */
   constructor(server: RefServer, judgeWindow: JudgeWindow = 'all-ram') {
     this.#server = server;
     this.description = server.description;
     this.judgeWindow = judgeWindow;
+  }
+
+  get ramSize(): number {
+    return this.#server.ramSize;
   }
 
   async start(): Promise<QtestClient> {

@@ -80,6 +80,9 @@ function trackOpenTargets(
     const target = create();
     return {
       description: target.description,
+      get ramSize() {
+        return target.ramSize;
+      },
       ...(judgeWindow !== undefined && { judgeWindow }),
       start: async () => {
         if (closed) throw new Error(`${target.description}: already closed`);

@@ -58,12 +58,18 @@ export function connectSocket(address: SocketAddress, timeoutMs: number): Promis
   });
 }
 
+/** A socket target's RAM unless told: 256 MiB, as device-ref's q35 preset and QEMU's `-m 256M`. */
+export const DEFAULT_SOCKET_RAM_SIZE = 0x1000_0000;
+
 export interface SocketTargetOptions extends Omit<QtestClientOptions, 'explainClose'> {
   connectTimeoutMs?: number;
+  /** Bytes of guest RAM the device has; default DEFAULT_SOCKET_RAM_SIZE. */
+  ramSize?: number;
 }
 
 export class SocketTarget implements Target {
   readonly description: string;
+  readonly ramSize: number;
   readonly #address: SocketAddress;
   readonly #options: SocketTargetOptions;
   #client: QtestClient | undefined;
@@ -72,6 +78,7 @@ export class SocketTarget implements Target {
     this.#address = typeof address === 'string' ? parseSocketAddress(address) : address;
     this.#options = options;
     this.description = formatSocketAddress(this.#address);
+    this.ramSize = options.ramSize ?? DEFAULT_SOCKET_RAM_SIZE;
   }
 
   async start(): Promise<QtestClient> {

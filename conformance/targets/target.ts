@@ -10,10 +10,15 @@ export interface Target {
   readonly description: string;
   /**
    * What the DMA judge watches besides the guard zones around targets: `all-ram` (every
-   * judged write is followed by a read of all guest RAM: ~1.5 s on device-ref) or `near`
+   * judged write is followed by a read of all guest RAM) or `near`
    * (`@ram` ± 1 MiB; the default).
    */
   readonly judgeWindow?: JudgeWindow;
+  /**
+   * Bytes of guest RAM, from guest-physical 0: the suite lays out its memory inside it, and
+   * the DMA judge watches no further.
+   */
+  readonly ramSize: number;
   /** Brings the device up and returns a client that has already had one reply from it. */
   start(): Promise<QtestClient>;
   /** Closes the connection and releases everything start() created (processes, files). */

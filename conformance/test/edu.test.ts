@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { EduDevice, EDU_BUFFER_USABLE } from '../edu/edu.js';
-import { GuestMemory } from '../memory/guest-memory.js';
+import { GuestMemory, suiteRegion } from '../memory/guest-memory.js';
 import { PciBus } from '../pci/bus.js';
 import type { QtestClient } from '../qtest/client.js';
-import { QemuTarget } from '../targets/qemu.js';
+import { QEMU_RAM_SIZE, QemuTarget } from '../targets/qemu.js';
 
 // Before any driver touches virtio-iommu, QEMU keeps endpoints in bypass (its boot-bypass
 // default), so here an IOVA is a guest-physical address and any page can be staging.
@@ -17,7 +17,7 @@ describe('edu DMA endpoint (real QEMU, IOMMU in boot bypass)', () => {
     target = new QemuTarget();
     qtest = await target.start();
     edu = await EduDevice.open(new PciBus(qtest));
-    memory = new GuestMemory();
+    memory = new GuestMemory(suiteRegion(QEMU_RAM_SIZE));
   });
   afterEach(() => target.close());
 

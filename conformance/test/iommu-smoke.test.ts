@@ -4,10 +4,10 @@
 
 import assert from 'node:assert/strict';
 import { EduDevice, type StagingPage } from '../edu/edu.js';
-import { GuestMemory } from '../memory/guest-memory.js';
+import { GuestMemory, suiteRegion } from '../memory/guest-memory.js';
 import { PciBus } from '../pci/bus.js';
 import type { QtestClient } from '../qtest/client.js';
-import { QemuTarget } from '../targets/qemu.js';
+import { QEMU_RAM_SIZE, QemuTarget } from '../targets/qemu.js';
 import { featureBit } from '../virtio/constants.js';
 import type { VirtioPciTransport } from '../virtio/pci-transport.js';
 import { SplitVirtqueue, type UsedBuffer } from '../virtio/split-virtqueue.js';
@@ -87,7 +87,7 @@ describe('virtio-iommu end to end in raw bytes (real QEMU)', () => {
     const bus = new PciBus(qtest);
     transport = await openVirtioIommu(qtest, bus);
     edu = await EduDevice.open(bus);
-    memory = new GuestMemory();
+    memory = new GuestMemory(suiteRegion(QEMU_RAM_SIZE));
     await transport.reset();
     await transport.negotiate(F_MAP_UNMAP);
     requests = await SplitVirtqueue.create(transport, 0, memory.allocate(0x10_0000));

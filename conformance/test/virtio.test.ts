@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { GuestMemory } from '../memory/guest-memory.js';
+import { GuestMemory, suiteRegion } from '../memory/guest-memory.js';
 import type { QtestClient } from '../qtest/client.js';
 import { PollTimeoutError } from '../qtest/poll.js';
-import { QemuTarget } from '../targets/qemu.js';
+import { QEMU_RAM_SIZE, QemuTarget } from '../targets/qemu.js';
 import {
   VIRTIO_F_INDIRECT_DESC,
   VIRTIO_F_VERSION_1,
@@ -113,7 +113,11 @@ describe('virtio-pci transport (real QEMU virtio-iommu-pci)', () => {
     assert.equal(await transport.queueMaxSize(1), 256);
     assert.equal(await transport.queueMaxSize(2), 0);
     await assert.rejects(
-      SplitVirtqueue.create(transport, 2, new GuestMemory().allocate(0x10000)),
+      SplitVirtqueue.create(
+        transport,
+        2,
+        new GuestMemory(suiteRegion(QEMU_RAM_SIZE)).allocate(0x10000),
+      ),
       /queue 2 is not available/,
     );
   });
@@ -163,7 +167,7 @@ describe('split virtqueue (real QEMU virtio-iommu-pci)', () => {
     target = new QemuTarget();
     qtest = await target.start();
     transport = await openVirtioIommu(qtest);
-    memory = new GuestMemory();
+    memory = new GuestMemory(suiteRegion(QEMU_RAM_SIZE));
     await transport.reset();
     await transport.negotiate(F_MAP_UNMAP | featureBit(VIRTIO_F_INDIRECT_DESC));
   });
