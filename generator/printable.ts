@@ -1,7 +1,8 @@
-// The printing boundary: text that came from outside (spec text, names, file names) may hold
-// control characters, and an escape sequence written raw to a terminal can recolour, move the
-// cursor, rewrite lines already printed or retitle the window. Every command prints such text
-// through printable(): the diagnostics of build, gen, check and render, and their summaries.
+// The printing boundary: text that came from outside (spec text, names, file names, a header's
+// macros, a device's replies) may hold control characters, and an escape sequence written raw
+// to a terminal can recolour, move the cursor, rewrite lines already printed or retitle the
+// window. Every command prints such text through printable(): the diagnostics and summaries of
+// build, gen, check and render, the drift and diff reports, and conform's table and evidence.
 
 /** C0 and C1 controls, DEL, and the Unicode controls that reorder text (bidi overrides). */
 // eslint-disable-next-line no-control-regex -- finding control characters is the point

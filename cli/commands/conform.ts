@@ -13,7 +13,7 @@ import type { SpecModel } from '../../generator/model.js';
 import { packageRoot } from '../../generator/paths.js';
 import { renderMatrix } from '../../generator/render/matrix.js';
 import { formatConsoleReport } from '../../conformance/report/console.js';
-import { printable } from '../../conformance/report/printable.js';
+import { printable } from '../../generator/printable.js';
 import { checkReportSchema } from '../../conformance/report/json.js';
 import type { ConformanceReport } from '../../conformance/report/types.js';
 import { reportBaseName, runConformance, type ConformanceResult } from '../../conformance/run.js';

@@ -3,7 +3,7 @@
 
 import cliProgress from 'cli-progress';
 import type { TestRecord } from '../suite/harness.js';
-import { printable } from './printable.js';
+import { printable } from '../../generator/printable.js';
 import type { ConformanceReport, StatementVerdict } from './types.js';
 
 export class ConsoleProgress {
