@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -11,25 +11,10 @@ import { RefServer, RefTarget } from '../targets/ref.js';
 import { selectTarget } from '../targets/select.js';
 import { formatSocketAddress, parseSocketAddress, SocketTarget } from '../targets/socket.js';
 import { startListeningQemu } from './support/listening-qemu.js';
+import { usePrivateTmpdir } from './support/private-tmpdir.js';
 
 async function ourTempDirs(prefix = 'viommu-qemu-'): Promise<string[]> {
   return (await readdir(tmpdir())).filter((name) => name.startsWith(prefix));
-}
-
-/** A private TMPDIR, so that temp dirs made by other processes meanwhile don't count as ours. */
-function usePrivateTmpdir(): void {
-  let privateTmp: string;
-  let savedTmp: string | undefined;
-  before(async () => {
-    privateTmp = await mkdtemp(join(tmpdir(), 'viommu-targets-test-'));
-    savedTmp = process.env.TMPDIR;
-    process.env.TMPDIR = privateTmp;
-  });
-  after(async () => {
-    if (savedTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = savedTmp;
-    await rm(privateTmp, { recursive: true, force: true });
-  });
 }
 
 function isRunning(pid: number): boolean {
@@ -64,7 +49,7 @@ describe('halt firmware', () => {
 });
 
 describe('qemu target', () => {
-  usePrivateTmpdir();
+  usePrivateTmpdir('viommu-targets-test-');
 
   it('starts QEMU on our firmware, and close() kills it and removes its temp dir', async () => {
     const before = await ourTempDirs();
@@ -147,7 +132,7 @@ describe('qemu target', () => {
 });
 
 describe('ref target', () => {
-  usePrivateTmpdir();
+  usePrivateTmpdir('viommu-targets-test-');
   const RAM_WORD = 0x10_0000;
 
   it('serves every test from one device-ref, each on a fresh board', async () => {

@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { packageRoot } from '../../generator/paths.js';
@@ -19,6 +18,7 @@ import {
   watchDescendants,
   type ProcessInfo,
 } from './support/process-tree.js';
+import { usePrivateTmpdir } from './support/private-tmpdir.js';
 
 const CLI = join(packageRoot, 'build', 'cli', 'viommu.js');
 const DEVICE_SOCKET_BENCH = join(packageRoot, 'build', 'bench', 'device-socket.bench.js');
@@ -33,26 +33,9 @@ async function ours(match: (info: ProcessInfo) => boolean): Promise<ProcessInfo[
   return (await descendants(process.pid)).filter(match);
 }
 
-/** A private TMPDIR for this process and its children, so that only our temp dirs count. */
-function usePrivateTmpdir(): () => string {
-  let privateTmp = '';
-  let savedTmp: string | undefined;
-  before(async () => {
-    privateTmp = await mkdtemp(join(tmpdir(), 'viommu-with-target-test-'));
-    savedTmp = process.env.TMPDIR;
-    process.env.TMPDIR = privateTmp;
-  });
-  after(async () => {
-    if (savedTmp === undefined) delete process.env.TMPDIR;
-    else process.env.TMPDIR = savedTmp;
-    await rm(privateTmp, { recursive: true, force: true });
-  });
-  return () => privateTmp;
-}
-
 describe('withTarget', function () {
   this.timeout(30_000);
-  const privateTmp = usePrivateTmpdir();
+  const privateTmp = usePrivateTmpdir('viommu-with-target-test-');
 
   it('stops the ref run’s device-ref and removes its temp dir after the work', async () => {
     const result = await withTarget({ target: 'ref' }, async (selected) => {
@@ -152,7 +135,7 @@ async function stillAlive(processes: ProcessInfo[]): Promise<string[]> {
 
 describe('commands that select a target end by themselves', function () {
   this.timeout(EXIT_BOUND_MS + 30_000);
-  const privateTmp = usePrivateTmpdir();
+  const privateTmp = usePrivateTmpdir('viommu-with-target-test-');
   let reports: string;
   beforeEach(async () => {
     reports = await mkdtemp(join(privateTmp(), 'reports-'));
