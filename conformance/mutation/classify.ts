@@ -1,8 +1,10 @@
 // Whether the conformance suite saw a mutant, judged against the clean run of the same suite
-// on the unmutated device: a statement that fails (or errors) where the clean run did not, a
-// robustness probe that finds a crash, hang or breach the clean run did not, or a run that
-// cannot finish, kills the mutant. Anything else lets it survive, even when some verdicts
-// moved (pass → not-applicable is not a failure: that is a device offering less).
+// on the unmutated device: a statement that fails where the clean run did not, a robustness
+// probe that finds a crash, hang, broken device or breach the clean run did not, or a run
+// that cannot finish, kills the mutant. Anything else lets it survive, even when some
+// verdicts moved: pass → not-applicable is a device offering less, and pass → error is the
+// suite breaking on its own (an exception in its code, guest memory it ran out of), which
+// says nothing about the device.
 
 import type { ConformanceReport } from '../report/types.js';
 
@@ -30,7 +32,8 @@ export interface Judgement {
   note?: string;
 }
 
-const FAILING = new Set(['fail', 'error']);
+/** Probe outcomes that blame the device; `error` is the probe's own failure. */
+const DEVICE_FINDINGS = new Set(['crash', 'hang', 'broken', 'isolation-breach']);
 
 export function judge(clean: ConformanceReport, run: SuiteRunResult): Judgement {
   if (run.timedOut)
@@ -50,12 +53,15 @@ export function judge(clean: ConformanceReport, run: SuiteRunResult): Judgement 
   for (const verdict of run.report.verdicts) {
     const was = before.get(verdict.statement);
     if (was === verdict.verdict) continue;
-    if (FAILING.has(verdict.verdict) && !FAILING.has(was ?? '')) failed.push(verdict.statement);
+    if (verdict.verdict === 'fail') failed.push(verdict.statement);
     else moved.push(`${verdict.statement}: ${was ?? 'absent'} → ${verdict.verdict}`);
   }
   const cleanProbes = new Map((clean.robustness ?? []).map((f) => [f.probe, f.outcome]));
   for (const finding of run.report.robustness ?? []) {
-    if (finding.outcome !== 'ok' && cleanProbes.get(finding.probe) === 'ok') {
+    if (
+      DEVICE_FINDINGS.has(finding.outcome) &&
+      !DEVICE_FINDINGS.has(cleanProbes.get(finding.probe) ?? '')
+    ) {
       failed.push(`probe ${finding.probe}: ${finding.outcome}`);
     }
   }
