@@ -16,7 +16,7 @@ import { ExpectationFailure, toHex } from '../scenario/expectation.js';
 import type { Session } from '../session.js';
 import { SplitVirtqueue, type DescriptorLayout, type Segment } from '../virtio/split-virtqueue.js';
 
-/** Queue memory of each of the two queues: rings of 64 entries and their request slots. */
+/** Queue memory of each of the two queues: rings of up to 64 entries and their request slots. */
 const QUEUE_MEMORY = 0x1_0000;
 const QUEUE_SIZE = 64;
 
@@ -25,12 +25,15 @@ export interface OwnQueues {
   eventq: SplitVirtqueue;
 }
 
-/** Resets the device, accepts every offered feature the driver knows, and sets up both queues. */
-export async function startWithOwnQueues(session: Session): Promise<OwnQueues> {
+/**
+ * Resets the device, accepts every offered feature the driver knows, and sets up both queues
+ * with `size` entries each (a power of two up to 64).
+ */
+export async function startWithOwnQueues(session: Session, size = QUEUE_SIZE): Promise<OwnQueues> {
   const { transport, offered } = session.driver;
   await transport.reset();
   await transport.negotiate(offered & KNOWN_IOMMU_FEATURES);
-  const options = { size: QUEUE_SIZE, slotSize: 0x1000 };
+  const options = { size, slotSize: 0x1000 };
   const requestq = await SplitVirtqueue.create(
     transport,
     0,
