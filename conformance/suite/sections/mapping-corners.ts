@@ -21,6 +21,8 @@ export const tests = new SectionTests();
 const RW = BigInt(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE);
 /** Where these tests place their own pages: IOVAs from 0x40000, clear of the world's mapping. */
 const IOVA_BASE = 0x4_0000n;
+/** An IOVA above every other mapping of these tests and the staging page, inside the narrow board's input_range. */
+const TOP_IOVA = 0x700_0000n;
 /** Their physical pages: @ram + 0x20000 + 2 pages per mapping, so a wrong page lands elsewhere. */
 const PHYS_OFFSET = 0x2_0000n;
 
@@ -62,7 +64,7 @@ async function expectPage(
 }
 
 tests.it(
-  '[dev.unmap.covered] UNMAP of a mapping between two others removes it alone: both neighbours still translate',
+  '[dev.unmap.covered] UNMAP of a mapping between two others, or above all others, removes it alone: the rest still translate',
   async (session) => {
     const world = await buildWorld(session);
     for (const k of [0, 1, 2]) await mapPage(session, world, k);
@@ -72,7 +74,14 @@ tests.it(
       { domain: world.d(1), virt_start: pageIova(1), virt_end: pageIova(1) + 0xfffn },
       [VIRTIO_IOMMU_S_OK],
     );
-    const after = 'after UNMAP of the middle one of three neighbouring mappings';
+    // And UNMAP of a mapping above every other one (above the staging page too).
+    const top = { domain: world.d(1), virt_start: TOP_IOVA, virt_end: TOP_IOVA + 0xfffn };
+    await expectStatus(session, 'map', { ...top, phys_start: pagePhys(session, 3), flags: RW }, [
+      VIRTIO_IOMMU_S_OK,
+    ]);
+    await expectStatus(session, 'unmap', top, [VIRTIO_IOMMU_S_OK]);
+    const after =
+      'after UNMAP of the middle one of three neighbouring mappings, and of one above all others';
     await expectPage(session, world, 0, pagePhys(session, 0), after);
     await expectPage(session, world, 2, pagePhys(session, 2), after);
     await expectPage(session, world, 1, 'blocked', after);
