@@ -1,7 +1,8 @@
 // Whether the conformance suite saw a mutant, judged against the clean run of the same suite
 // on the unmutated device: a statement that fails where the clean run did not, a robustness
-// probe that finds a crash, hang, broken device or breach the clean run did not, or a run
-// that cannot finish, kills the mutant. Anything else lets it survive, even when some
+// probe that finds a crash, hang, broken device or breach the clean run did not, a run that
+// stops early because the device does not answer, or a run that cannot finish, kills the
+// mutant. Anything else lets it survive, even when some
 // verdicts moved: pass → not-applicable is a device offering less, and pass → error is the
 // suite breaking on its own (an exception in its code, guest memory it ran out of), which
 // says nothing about the device.
@@ -47,6 +48,15 @@ export function judge(clean: ConformanceReport, run: SuiteRunResult): Judgement 
       note: `no report (exit ${run.code}): ${last}`,
     };
   }
+  // A target that stops answering for test after test ends the run early: a device that
+  // cannot start, or dies at once, is the device's failure (its verdicts are errors, "not run").
+  if (run.report.stopped !== undefined && clean.stopped === undefined)
+    return {
+      status: 'killed',
+      failed: [],
+      moved: [],
+      note: `the run stopped early: ${run.report.stopped}`,
+    };
   const before = new Map(clean.verdicts.map((v) => [v.statement, v.verdict as string]));
   const failed: string[] = [];
   const moved: string[] = [];

@@ -143,7 +143,7 @@ describe('mutation: judging a run against the clean run', () => {
     );
   });
 
-  it("never kills on the suite's own errors: an errored statement or probe is not the device's fault", () => {
+  it("never kills on the suite's own errors, but does on a device that stops answering", () => {
     const errored = judge(
       clean,
       run(
@@ -156,6 +156,18 @@ describe('mutation: judging a run against the clean run', () => {
     assert.deepEqual(
       [errored.status, errored.failed, errored.moved],
       ['survived', [], ['dev.a: pass → error']],
+    );
+    const unreachable = {
+      ...report(clean.verdicts.map((v) => ({ ...v, verdict: 'error' as const }))),
+      stopped: 'the target did not answer for 3 tests in a row (no answer)',
+    };
+    const stopped = judge(clean, run(unreachable));
+    assert.deepEqual(
+      [stopped.status, stopped.note],
+      [
+        'killed',
+        'the run stopped early: the target did not answer for 3 tests in a row (no answer)',
+      ],
     );
     for (const outcome of ['crash', 'hang', 'broken', 'isolation-breach'] as const)
       assert.equal(judge(clean, run(report(clean.verdicts, outcome))).status, 'killed', outcome);
