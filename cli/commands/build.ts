@@ -49,15 +49,10 @@ export function loadModel(options: SpecOptions, outDir?: string): BuildResult {
   });
   if (isHistoric(options)) {
     // A historic version takes the device ID from the current spec: it is the same device.
-    // It has no statements, so none can vanish from what was written before.
+    // Its statements, if it states any, are derived from the current spec's, whose IDs the
+    // check below guards; they are not checked against what was written before.
     if (!current.model) return reportFailure(current);
-    const v = resolveVersion(
-      specDir,
-      options.version!,
-      baseDir,
-      toolVersion,
-      current.model.deviceId,
-    );
+    const v = resolveVersion(specDir, options.version!, baseDir, toolVersion, current.model);
     const result: BuildResult = { ...v, sources: { files: v.files, problems: [] } };
     return result.model ? result : reportFailure(result);
   }

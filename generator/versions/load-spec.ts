@@ -52,7 +52,7 @@ export function loadSpec(
     // A historic version has no drafts: they extend the current spec.
     const current = build(specDir, packageRoot, CURRENT, modelVersion, {});
     if (!current.model) return current;
-    const r = resolveVersion(specDir, arg, packageRoot, modelVersion, current.model.deviceId);
+    const r = resolveVersion(specDir, arg, packageRoot, modelVersion, current.model);
     return { label: arg, ...r };
   }
   if (existsSync(arg) && statSync(arg).isDirectory())
