@@ -13,6 +13,7 @@ import {
   VIRTQ_AVAIL_F_NO_INTERRUPT,
   hex,
   interruptAsserted,
+  iommuConfig,
   startOwnQueue,
   submitHarmless,
   waitInterrupt,
@@ -26,6 +27,7 @@ export const tests = new SectionTests();
 
 /** How long a notification the device owes may take to show. */
 const NOTIFY_WAIT_MS = 500;
+const PCI_INTERRUPT_PIN = 0x3d;
 
 /** What the driver sees of the interrupt after a request came back: INTx, then the ISR. */
 interface Seen {
@@ -79,7 +81,7 @@ async function judgeCleared(session: Session, judgement: Judgement, when: string
 }
 
 tests.it(
-  '[dev.vq.notify-flags-clear] [dev.pci.isr-queue] [dev.pci.isr-pci-status] [dev.pci.isr-read-clears] with flags 0 and no VIRTIO_F_EVENT_IDX, a used request raises INTx with ISR bit 0, and reading the ISR clears both',
+  '[dev.vq.notify-flags-clear] [dev.pci.isr-queue] [dev.pci.isr-pci-status] [dev.pci.isr-read-clears] [dev.pci.pci-rules] with flags 0 and no VIRTIO_F_EVENT_IDX, a used request raises INTx (on the pin the Interrupt Pin register names) with ISR bit 0, and reading the ISR clears both',
   async (session, judgement) => {
     await checkPciPlatform(session);
     const { queue } = await startOwnQueue(session);
@@ -98,6 +100,17 @@ tests.it(
         message: `no notification within ${NOTIFY_WAIT_MS} ms: PCI Status interrupt bit clear, ISR status ${hex(seen.isr)}`,
       });
     await judgeCleared(session, judgement, 'after a request with flags 0');
+    if (seen.asserted) {
+      // It signals INTx, so its Interrupt Pin register must name a pin (PCI: 0 is none).
+      const { config, address } = iommuConfig(session);
+      const pin = await config.read8(address, PCI_INTERRUPT_PIN);
+      if (pin < 1 || pin > 4)
+        judgement.fail('dev.pci.pci-rules', {
+          expected:
+            'an Interrupt Pin register of 1 to 4 (INTA# to INTD#) on a function that asserts INTx',
+          message: `the function asserted INTx, but its Interrupt Pin register reads ${pin}`,
+        });
+    }
   },
 );
 
