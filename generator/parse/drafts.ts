@@ -25,7 +25,7 @@ const STATUS_LINE = /^Status:/;
 const DRAFT_STATUS = /^Status: draft \(needs `(VIRTIO_IOMMU_F_[A-Z0-9_]+)`\)\s*$/;
 const DRAFT_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
-/** `10-lazy-iotlb-flush.md` → `lazy-iotlb-flush`. */
+/** `11-lazy-iotlb-flush.md` → `lazy-iotlb-flush`. */
 function draftName(path: string): string {
   const base = path.split('/').pop() ?? path;
   return base.replace(/\.md$/, '').replace(/^\d+-/, '');

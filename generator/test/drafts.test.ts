@@ -23,8 +23,8 @@ const viommu = join(packageRoot, 'build', 'cli', 'viommu.js');
 const run = (...args: string[]) =>
   spawnSync(process.execPath, [viommu, ...args], { encoding: 'utf8', cwd: packageRoot });
 const SPEC = join(packageRoot, 'spec-src');
-const LAZY = '10-lazy-iotlb-flush.md';
-const DRAFT_FILES = ['spec-src/09-probe-limits.md', `spec-src/${LAZY}`];
+const LAZY = '11-lazy-iotlb-flush.md';
+const DRAFT_FILES = ['spec-src/10-probe-limits.md', `spec-src/${LAZY}`];
 
 function build(drafts: boolean): SpecModel {
   const r = buildModel(readSpecSources(SPEC, packageRoot), version, { drafts });
@@ -179,7 +179,7 @@ describe('drafts', function () {
       cwd: tmp,
     });
     assert.equal(r.status, 1);
-    assert.match(r.stderr, /spec-src\/10-lazy-iotlb-flush\.md\n/);
+    assert.match(r.stderr, /spec-src\/11-lazy-iotlb-flush\.md\n/);
     assert.match(
       r.stderr,
       /\n\s*70:3\s+error Statement ID `dev\.attach\.reserved` is already used at spec-src\/05-attach-detach\.md:\d+/,
