@@ -7,7 +7,7 @@
 
 import type { PciDevice } from '../pci/device.js';
 import type { MmioRegion } from '../pci/mmio.js';
-import { pollUntil } from '../qtest/poll.js';
+import { deviceClock } from '../qtest/device-clock.js';
 import type { QtestClient } from '../qtest/client.js';
 import {
   VIRTIO_F_VERSION_1,
@@ -108,8 +108,10 @@ export class VirtioPciTransport implements VirtqueueHost {
   /** Writes 0 to device_status and waits until the device reads back 0 (the driver MUST). */
   async reset(timeoutMs = DEFAULT_RESET_TIMEOUT_MS): Promise<void> {
     this.#notifyOffsets.clear();
-    await this.writeStatus(0);
-    await pollUntil(async () => ((await this.readStatus()) === 0 ? true : undefined), {
+    const [, status] = await Promise.all([this.writeStatus(0), this.readStatus()]);
+    if (status === 0) return;
+    const clock = await deviceClock(this.qtest);
+    await clock.waitFor(async () => ((await this.readStatus()) === 0 ? true : undefined), {
       timeoutMs,
       what: 'device_status to read 0 after reset',
     });
