@@ -1,7 +1,7 @@
-// The conformance suite's speed: the whole suite's wall time against device-ref and against
-// QEMU, and what one typed request costs through the harness (encode, descriptors, notify,
-// poll the used ring, read the reply back) next to a bare qtest round trip measured on the
-// same device in the same run.
+// The conformance suite's speed: the whole run's wall time (suite and robustness probes, as
+// `viommu conform` runs them) against device-ref and against QEMU, and what one typed request
+// costs through the harness (encode, descriptors, notify, the used ring, the reply read back)
+// next to a bare qtest round trip measured on the same device in the same run.
 // Run: npm run bench (or node build/bench/conformance.bench.js [ref|qemu]…).
 
 import { performance } from 'node:perf_hooks';
@@ -58,13 +58,13 @@ async function wholeSuite(target: string): Promise<void> {
   const began = performance.now();
   const { report } = await runConformance({
     target,
-    noProbes: true,
     tool: { name: 'bench', version: '0' },
   });
   const tests = report.verdicts.reduce((n, v) => n + v.tests.length, 0);
   const s = report.summary;
   process.stdout.write(
-    `${target}: whole suite ${((performance.now() - began) / 1000).toFixed(1)} s wall, ${tests} tests ` +
+    `${target}: whole suite with robustness probes ${((performance.now() - began) / 1000).toFixed(1)} s wall, ` +
+      `${tests} tests, ${s.robustnessFindings} robustness findings ` +
       `(${s.pass} pass, ${s.fail} fail, ${s.notApplicable} n/a, ${s.untested} untested)\n`,
   );
 }

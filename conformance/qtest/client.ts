@@ -176,16 +176,11 @@ export class QtestClient {
 
   /** Reads `length` bytes (b64read). A zero length reads nothing and sends nothing. */
   async memread(address: GuestAddress, length: number): Promise<Uint8Array> {
-    const command = `b64read ${hex(address, 64, 'address')} ${size(length)}`;
     if (length === 0) return new Uint8Array(0);
-    const payload = await this.command(command);
-    // Node's decoder skips what is not base64, so canonical base64 of `length` bytes is the
-    // only reply of that length that decodes to `length` bytes (cheaper than a regex on MiBs).
-    if (payload.length !== 4 * Math.ceil(length / 3)) {
-      throw new QtestProtocolError(command, payload, 'reply is not base64');
-    }
+    const payload = await this.memreadBase64(address, length);
     const bytes = Buffer.from(payload, 'base64');
     if (bytes.length !== length) {
+      const command = `b64read ${hex(address, 64, 'address')} ${length}`;
       throw new QtestProtocolError(
         command,
         payload,
@@ -195,13 +190,46 @@ export class QtestClient {
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   }
 
+  /**
+   * Reads `length` bytes (b64read) and returns the reply's base64 as it came, checked only
+   * for its length and padding: for callers that compare it with base64 they already have
+   * (equal text is the same bytes) and decode it, checking the length, when it differs.
+   * A zero length sends nothing.
+   */
+  async memreadBase64(address: GuestAddress, length: number): Promise<string> {
+    const command = `b64read ${hex(address, 64, 'address')} ${size(length)}`;
+    if (length === 0) return '';
+    const payload = await this.command(command);
+    // Node's decoder skips what is not base64, so canonical base64 of `length` bytes is the
+    // only reply of this length that decodes to `length` bytes (cheaper than a regex on MiBs).
+    if (payload.length !== base64Length(length) || !payload.endsWith(base64Tail(length))) {
+      throw new QtestProtocolError(command, payload, 'reply is not base64');
+    }
+    return payload;
+  }
+
   /** Writes `bytes` (b64write). Writing no bytes sends nothing. */
   async memwrite(address: GuestAddress, bytes: Uint8Array): Promise<void> {
-    const head = `b64write ${hex(address, 64, 'address')} ${size(bytes.length)}`;
-    if (bytes.length === 0) return;
-    await this.#ok(
-      `${head} ${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64')}`,
+    return this.memwriteBase64(
+      address,
+      bytes.length,
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64'),
     );
+  }
+
+  /** Writes `length` bytes given as their canonical base64 (b64write). No bytes: nothing sent. */
+  async memwriteBase64(address: GuestAddress, length: number, base64: string): Promise<void> {
+    const head = `b64write ${hex(address, 64, 'address')} ${size(length)}`;
+    if (
+      base64.length !== base64Length(length) ||
+      !/^[A-Za-z0-9+/]*={0,2}$/.test(base64.slice(-4))
+    ) {
+      throw new RangeError(
+        `b64write: ${base64.length} characters are not the base64 of ${length} bytes`,
+      );
+    }
+    if (length === 0) return;
+    await this.#ok(`${head} ${base64}`);
   }
 
   /** Fills `length` bytes with `byte` (memset). A zero length sends nothing. */
@@ -343,6 +371,16 @@ function hex(value: number | bigint, bits: number, what: string): string {
     throw new RangeError(`${what} ${value} does not fit in ${bits} bits`);
   }
   return `0x${big.toString(16)}`;
+}
+
+/** Characters of the canonical (padded) base64 of `length` bytes. */
+function base64Length(length: number): number {
+  return 4 * Math.ceil(length / 3);
+}
+
+/** How canonical base64 of `length` bytes ends: its padding. */
+function base64Tail(length: number): string {
+  return '='.repeat((3 - (length % 3)) % 3);
 }
 
 function size(length: number): string {
