@@ -366,15 +366,16 @@ export class IommuDriver {
     const bytes = await this.transport.readDeviceConfig(async (view) => {
       const image = new Uint8Array(CONFIG_SIZE);
       const data = new DataView(image.buffer);
-      const words = await Promise.all(
-        Array.from({ length: CONFIG_WORDS }, (_, i) => view.read32(4 * i)),
-      );
-      words.forEach((word, i) => data.setUint32(4 * i, word, true));
-      const tail = await Promise.all(
-        Array.from({ length: CONFIG_SIZE - 4 * CONFIG_WORDS }, (_, i) =>
-          view.read8(4 * CONFIG_WORDS + i),
+      // Words and tail bytes in one pipeline.
+      const [words, tail] = await Promise.all([
+        Promise.all(Array.from({ length: CONFIG_WORDS }, (_, i) => view.read32(4 * i))),
+        Promise.all(
+          Array.from({ length: CONFIG_SIZE - 4 * CONFIG_WORDS }, (_, i) =>
+            view.read8(4 * CONFIG_WORDS + i),
+          ),
         ),
-      );
+      ]);
+      words.forEach((word, i) => data.setUint32(4 * i, word, true));
       image.set(tail, 4 * CONFIG_WORDS);
       return image;
     });

@@ -227,8 +227,8 @@ export class VirtioPciTransport implements VirtqueueHost {
     const config = this.deviceConfig;
     if (config === undefined) throw new Error('the device has no device configuration structure');
     for (let attempt = 0; attempt < CONFIG_READ_ATTEMPTS; attempt++) {
-      const before = await this.configGeneration();
-      const value = await read(config);
+      // The first generation read leaves with the reads `read` issues before it first awaits.
+      const [before, value] = await Promise.all([this.configGeneration(), read(config)]);
       if ((await this.configGeneration()) === before) return value;
     }
     throw new Error(`config_generation changed on each of ${CONFIG_READ_ATTEMPTS} reads`);

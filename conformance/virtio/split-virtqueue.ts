@@ -83,6 +83,8 @@ export class VirtqueueError extends Error {
 const DESC_SIZE = 16;
 const DEFAULT_SLOT_SIZE = 4096;
 const DEFAULT_TIMEOUT_MS = 2000;
+/** Zeroed before the queue's size is known: the rings of a queue of 256 (the largest here). */
+const RINGS_MAX = DESC_SIZE * 256 + 6 + 2 * 256 + 2 + 6 + 8 * 256;
 /** The most one look at the used ring reads (index, elements and the replies behind them). */
 const HARVEST_READ_MAX = 0x1_0000;
 
@@ -148,7 +150,10 @@ export class SplitVirtqueue {
     memory: GuestRegion,
     options: SplitVirtqueueOptions = {},
   ): Promise<SplitVirtqueue> {
+    // The rings are zeroed while the queue's size is asked for (one pipeline).
+    const zeroed = host.qtest.memset(memory.base, Math.min(memory.size, RINGS_MAX), 0);
     const max = await host.queueMaxSize(index);
+    await zeroed;
     if (max === 0) throw new VirtqueueError(`queue ${index} is not available (queue_size 0)`);
     const size = options.size ?? max;
     if (size < 1 || size > max || (size & (size - 1)) !== 0) {
@@ -172,9 +177,9 @@ export class SplitVirtqueue {
       );
     }
     const addresses = { size, desc, driver, device };
-    await host.qtest.memset(desc, Number(ringEnd - desc), 0);
-    await host.configureQueue(index, addresses);
-    await host.enableQueue(index);
+    if (Number(ringEnd - desc) > RINGS_MAX)
+      await host.qtest.memset(desc, Number(ringEnd - desc), 0);
+    await Promise.all([host.configureQueue(index, addresses), host.enableQueue(index)]);
     return new SplitVirtqueue(
       host,
       index,
