@@ -415,7 +415,9 @@ export class SplitVirtqueue {
       const writtenBytes = Buffer.concat(
         posted.writable.map(([offset, length]) => image.subarray(offset, offset + length)),
       );
-      this.#freeDescriptors.push(...posted.descriptors);
+      // Back in reverse, so the next request of the same shape gets the same chain (and
+      // finds its descriptors already written).
+      this.#freeDescriptors.push(...[...posted.descriptors].reverse());
       this.#freeSlots.push(posted.slot);
       this.#unclaimed.push({ head, usedLen, writtenBytes, request: posted.request });
     });
