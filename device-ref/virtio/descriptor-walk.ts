@@ -43,7 +43,6 @@ export function walkDescriptorChain(
   head: number,
   limits: WalkLimits,
 ): WalkResult {
-  const fail = (problem: string): WalkResult => ({ ok: false, problem });
   const readable: ChainSegment[] = [];
   const writable: ChainSegment[] = [];
   let readableLength = 0;
@@ -132,6 +131,10 @@ export function walkDescriptorChain(
     ok: true,
     chain: { readable, writable, readableLength, writableLength, indirectWithoutFeature },
   };
+}
+
+function fail(problem: string): WalkResult {
+  return { ok: false, problem };
 }
 
 /** A 64-bit descriptor address, from its two halves, as messages show it. */

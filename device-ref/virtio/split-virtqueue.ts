@@ -175,7 +175,10 @@ export class SplitVirtqueue implements QueueAccess {
     for (const segment of chain.writable) {
       if (done >= written.length) break;
       const count = Math.min(segment.length, written.length - done);
-      this.#host.ram.write(segment.address, written.subarray(done, done + count));
+      this.#host.ram.write(
+        segment.address,
+        count === written.length ? written : written.subarray(done, done + count),
+      );
       done += count;
     }
     this.#addUsed(chain.head, written.length);

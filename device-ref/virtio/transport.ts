@@ -305,7 +305,8 @@ export class VirtioTransport implements VirtioDeviceContext {
   }
 
   #raiseIsr(bits: number): void {
-    this.#setIsr(this.#isr | bits);
+    // Once raised, the line stays asserted: a used buffer per request changes nothing more.
+    if ((this.#isr | bits) !== this.#isr) this.#setIsr(this.#isr | bits);
   }
 
   #setIsr(value: number): void {
