@@ -28,6 +28,8 @@ describe('viommu gen and viommu check', () => {
   it('gen writes all of dist/, and check then finds it up to date', () => {
     const gen = run('gen', '--out', out);
     assert.equal(gen.status, 0, gen.stderr);
+    const drafts = run('gen', '--drafts', '--out', out);
+    assert.equal(drafts.status, 0, drafts.stderr);
     for (const path of distOutputs(specModel()).keys())
       assert.ok(readFileSync(join(out, path), 'utf8').length > 0, path);
     const check = run('check', '--out', out);
