@@ -75,6 +75,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     const progress = options.progress === true ? new ConsoleProgress(selected.name) : undefined;
     const suiteRun = await runConformanceSuite(cases, {
       makeTarget: selected.make,
+      lanes: selected.lanes,
       control,
       ...(options.testTimeoutMs !== undefined && { testTimeoutMs: options.testTimeoutMs }),
       ...(options.only !== undefined && { only: options.only }),
@@ -85,7 +86,9 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     });
     progress?.stop();
     const findings =
-      options.noProbes === true ? [] : await runRobustnessProbes(selected.make, control);
+      options.noProbes === true
+        ? []
+        : await runRobustnessProbes(selected.make, control, selected.lanes);
     const { name, description } = selected;
     return { target: { name, description }, run: suiteRun, probes: findings };
   });

@@ -45,6 +45,13 @@ export function runGen(options: GenOptions): number {
     }
     return 0;
   }
+  // dist/drafts/ exists only while the spec has drafts: `check` expects it then, and only then.
+  if (options.drafts && !model.drafts?.length) {
+    process.stdout.write(
+      'The spec has no drafts (no file with a `Status: draft` line); nothing written\n',
+    );
+    return 0;
+  }
   const files = options.drafts ? draftOutputs(model) : distOutputs(model);
   writeFilesAtomically(options.out ?? packageRoot, files);
   process.stdout.write(

@@ -236,9 +236,13 @@ export class IommuDriver {
   /** Posts `count` event buffers of `size` bytes and notifies the event queue. */
   async postEventBuffers(count: number, size = this.#events.size): Promise<void> {
     const eventq = this.#queue(this.#eventq);
-    for (let i = 0; i < count; i++)
-      await eventq.post({ segments: [{ writable: true, length: size }] });
-    await eventq.notify();
+    // Every post and the notify leave in one pipeline (qtest keeps their order).
+    await Promise.all([
+      ...Array.from({ length: count }, () =>
+        eventq.post({ segments: [{ writable: true, length: size }] }),
+      ),
+      eventq.notify(),
+    ]);
   }
 
   /** Event buffers the device has returned so far (each replaced by a fresh one). */
@@ -326,20 +330,27 @@ export class IommuDriver {
     requests: readonly { verb: Exclude<RequestVerb, 'probe'>; fields?: FieldValues }[],
   ): Promise<RequestResult[]> {
     const requestq = this.#queue(this.#requestq);
-    const posted: { head: number; readable: Uint8Array; writableLength: number }[] = [];
-    for (const { verb, fields } of requests) {
-      const { readable, writableLength } = encodeRequest(verb, fields ?? {}, 0);
-      const segments: Segment[] = [
-        { writable: false, bytes: readable },
-        { writable: true, length: writableLength },
-      ];
-      posted.push({
-        head: await requestq.post({ segments, layout: 'indirect' }),
-        readable,
-        writableLength,
-      });
-    }
-    await requestq.notify();
+    const encoded = requests.map(({ verb, fields }) => encodeRequest(verb, fields ?? {}, 0));
+    // Every post and the notify leave in one pipeline (qtest keeps their order).
+    const [heads] = await Promise.all([
+      Promise.all(
+        encoded.map(({ readable, writableLength }) =>
+          requestq.post({
+            segments: [
+              { writable: false, bytes: readable },
+              { writable: true, length: writableLength },
+            ],
+            layout: 'indirect',
+          }),
+        ),
+      ),
+      requestq.notify(),
+    ]);
+    const posted = encoded.map(({ readable, writableLength }, i) => ({
+      head: heads[i]!,
+      readable,
+      writableLength,
+    }));
     const used = new Map((await requestq.waitUsed(posted.length)).map((u) => [u.head, u] as const));
     return posted.map(({ head, readable, writableLength }) => {
       const u = used.get(head);
@@ -355,15 +366,16 @@ export class IommuDriver {
     const bytes = await this.transport.readDeviceConfig(async (view) => {
       const image = new Uint8Array(CONFIG_SIZE);
       const data = new DataView(image.buffer);
-      const words = await Promise.all(
-        Array.from({ length: CONFIG_WORDS }, (_, i) => view.read32(4 * i)),
-      );
-      words.forEach((word, i) => data.setUint32(4 * i, word, true));
-      const tail = await Promise.all(
-        Array.from({ length: CONFIG_SIZE - 4 * CONFIG_WORDS }, (_, i) =>
-          view.read8(4 * CONFIG_WORDS + i),
+      // Words and tail bytes in one pipeline.
+      const [words, tail] = await Promise.all([
+        Promise.all(Array.from({ length: CONFIG_WORDS }, (_, i) => view.read32(4 * i))),
+        Promise.all(
+          Array.from({ length: CONFIG_SIZE - 4 * CONFIG_WORDS }, (_, i) =>
+            view.read8(4 * CONFIG_WORDS + i),
+          ),
         ),
-      );
+      ]);
+      words.forEach((word, i) => data.setUint32(4 * i, word, true));
       image.set(tail, 4 * CONFIG_WORDS);
       return image;
     });

@@ -6,7 +6,7 @@
 //   time on a QEMU without the qtest accelerator) after the command; bit 0 clears when done.
 //
 // Where the target lets the client step virtual time (clock_step), a transfer is stepped to
-// completion at once; elsewhere (Debian's QEMU) it is polled for.
+// completion at once; elsewhere (Debian's QEMU) it is polled for (qtest/device-clock.ts).
 //
 // edu ignores DMA errors and its buffer is not readable over MMIO, so a transfer is judged
 // by the bytes that arrived. To see or set the buffer we bounce through a *staging page*:
@@ -16,9 +16,7 @@
 
 import type { PciBus } from '../pci/bus.js';
 import type { PciDevice } from '../pci/device.js';
-import type { QtestClient } from '../qtest/client.js';
-import { QtestReplyError } from '../qtest/errors.js';
-import { pollUntil } from '../qtest/poll.js';
+import { deviceClock } from '../qtest/device-clock.js';
 
 export const EDU_VENDOR_ID = 0x1234;
 export const EDU_DEVICE_ID = 0x11e8;
@@ -131,14 +129,19 @@ export class EduDevice {
     if (((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) !== 0n) {
       throw new Error('edu: a DMA transfer is still running (edu would ignore the new one)');
     }
-    await Promise.all([
+    const clock = await deviceClock(this.device.config.qtest);
+    // On a stepped clock the transfer runs at the step, pipelined behind the command, and
+    // the first look at the command register finds it done.
+    const [, , , , , firstLook] = await Promise.all([
       registers.write64(REG_DMA_SOURCE, source),
       registers.write64(REG_DMA_DESTINATION, destination),
       registers.write64(REG_DMA_COUNT, BigInt(length)),
       registers.write64(REG_DMA_COMMAND, DMA_RUN | direction),
+      clock.stepToNextTimer(),
+      registers.read64(REG_DMA_COMMAND),
     ]);
-    await stepClock(this.device.config.qtest);
-    await pollUntil(
+    if ((firstLook & DMA_RUN) === 0n) return;
+    await clock.waitFor(
       async () => (((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) === 0n ? true : undefined),
       { timeoutMs: this.timeoutMs, what: 'the edu DMA transfer to finish', intervalMs: 2 },
     );
@@ -163,25 +166,6 @@ export class EduDevice {
       );
     }
     return EDU_BUFFER_ADDRESS + BigInt(offset);
-  }
-}
-
-/** Per connection: false once the target refused `clock_step` (a QEMU without qtest accel). */
-const canStep = new WeakMap<QtestClient, boolean>();
-
-/**
- * Moves virtual time to the next timer deadline where the target lets the client step its
- * clock (QEMU's qtest accelerator, device-ref): the transfer then completes at once instead
- * of 100 ms of host time later. Elsewhere virtual time follows host time and polling waits.
- */
-async function stepClock(qtest: QtestClient): Promise<void> {
-  if (canStep.get(qtest) === false) return;
-  try {
-    await qtest.command('clock_step');
-    canStep.set(qtest, true);
-  } catch (error) {
-    if (!(error instanceof QtestReplyError)) throw error;
-    canStep.set(qtest, false);
   }
 }
 

@@ -36,6 +36,13 @@ import {
 export interface JudgedMemory {
   memread(address: bigint, length: number): Promise<Uint8Array>;
   memwrite(address: bigint, bytes: Uint8Array): Promise<void>;
+  /**
+   * The same in base64 (QtestClient has them): the background fill is the same in every
+   * session, so its pieces are encoded once per process, and a piece read back is compared
+   * as text with what was written, decoded only when it differs.
+   */
+  memreadBase64?(address: bigint, length: number): Promise<string>;
+  memwriteBase64?(address: bigint, length: number, base64: string): Promise<void>;
 }
 
 export interface JudgeOptions {
@@ -121,6 +128,12 @@ const DEFAULT_PIECE = 0x1_0000;
 const IN_FLIGHT = 16;
 /** The background fill: the same in every session, so generated once per process. */
 const BACKGROUND = new CachedPattern(0x6a09_e667);
+/**
+ * The base64 of whole background pieces (DEFAULT_PIECE bytes on the piece grid), by address,
+ * made once per process; at most this many (64 MiB of RAM, ~90 MB of text).
+ */
+const BACKGROUND_TEXT = new Map<number, string>();
+const BACKGROUND_TEXT_PIECES = 1024;
 
 export class DmaJudge {
   readonly #memory: JudgedMemory;
@@ -413,10 +426,14 @@ export class DmaJudge {
 
   /** Writes `pattern` over `spans`, in pipelined pieces. */
   async #fill(spans: readonly Span[], pattern: AddressPattern): Promise<void> {
+    const memory = this.#memory;
     const pieces = this.#pieces(spans);
-    await inFlight(pieces, (p) =>
-      this.#memory.memwrite(BigInt(p.start), pattern.bytes(p.start, p.end - p.start)),
-    );
+    await inFlight(pieces, (p) => {
+      const text = memory.memwriteBase64 && this.#backgroundText(p, pattern);
+      return text === undefined
+        ? memory.memwrite(BigInt(p.start), pattern.bytes(p.start, p.end - p.start))
+        : memory.memwriteBase64!(BigInt(p.start), p.end - p.start, text);
+    });
   }
 
   /** Reads `spans` and calls `visit` for each byte that is not the fill's or not watched. */
@@ -424,10 +441,22 @@ export class DmaJudge {
     spans: readonly Span[],
     visit: (address: number, value: number) => void,
   ): Promise<void> {
+    const memory = this.#memory;
     const pieces = this.#pieces(normalize([...spans]));
     await inFlight(pieces, async (p) => {
-      const actual = await this.#memory.memread(BigInt(p.start), p.end - p.start);
-      for (const part of this.#byPattern(p)) {
+      const parts = this.#byPattern(p);
+      const only = parts.length === 1 ? parts[0]! : undefined;
+      const text = memory.memreadBase64 && only?.pattern && this.#backgroundText(p, only.pattern);
+      let actual: Uint8Array;
+      if (text !== undefined) {
+        const seen = await memory.memreadBase64!(BigInt(p.start), p.end - p.start);
+        if (seen === text) return; // the very bytes the fill wrote
+        actual = Buffer.from(seen, 'base64');
+        if (actual.length !== p.end - p.start) {
+          throw new Error(`b64read of ${formatSpan(p)}: the reply is not base64`);
+        }
+      } else actual = await memory.memread(BigInt(p.start), p.end - p.start);
+      for (const part of parts) {
         const seen = actual.subarray(part.start - p.start, part.end - p.start);
         const fill = part.pattern?.bytes(part.start, part.end - part.start);
         if (fill !== undefined && Buffer.compare(seen, fill) === 0) continue;
@@ -436,6 +465,18 @@ export class DmaJudge {
         });
       }
     });
+  }
+
+  /** The cached base64 of a whole background piece `p`; undefined for any other piece. */
+  #backgroundText(p: Span, pattern: AddressPattern): string | undefined {
+    const whole = p.end - p.start === DEFAULT_PIECE && p.start % DEFAULT_PIECE === 0;
+    if (pattern !== BACKGROUND || this.#piece !== DEFAULT_PIECE || !whole) return undefined;
+    let text = BACKGROUND_TEXT.get(p.start);
+    if (text === undefined) {
+      text = Buffer.from(pattern.bytes(p.start, DEFAULT_PIECE)).toString('base64');
+      if (BACKGROUND_TEXT.size < BACKGROUND_TEXT_PIECES) BACKGROUND_TEXT.set(p.start, text);
+    }
+    return text;
   }
 
   /** `span` cut where the pattern changes (guard zone, background, unwatched). */
@@ -455,11 +496,15 @@ export class DmaJudge {
     return [...guards, ...background, ...unwatched];
   }
 
+  /** `spans` cut on the piece grid (multiples of the piece size), so whole pieces recur. */
   #pieces(spans: readonly Span[]): Span[] {
     const out: Span[] = [];
+    const piece = this.#piece;
     for (const span of spans) {
-      for (let start = span.start; start < span.end; start += this.#piece) {
-        out.push({ start, end: Math.min(span.end, start + this.#piece) });
+      for (let start = span.start; start < span.end;) {
+        const end = Math.min(span.end, (Math.floor(start / piece) + 1) * piece);
+        out.push({ start, end });
+        start = end;
       }
     }
     return out;

@@ -41,10 +41,14 @@ const MASK_64 = (1n << 64n) - 1n;
  * BAR briefly holds all ones. Each BAR is restored to its old value.
  */
 export async function sizeBars(config: PciConfig, address: PciAddress): Promise<BarInfo[]> {
+  // All six registers are probed in one pipeline (the upper half of a 64-bit BAR is probed
+  // like any register, as it would be on its own), then read as BARs.
+  const registers = await Promise.all(
+    Array.from({ length: 6 }, (_, index) => probeRegister(config, address, PCI_BAR0 + 4 * index)),
+  );
   const bars: BarInfo[] = [];
   for (let index = 0; index < 6; index++) {
-    const offset = PCI_BAR0 + 4 * index;
-    const low = await probeRegister(config, address, offset);
+    const low = registers[index]!;
     if (low.mask === 0) continue;
     if ((low.original & BAR_IO) !== 0) {
       const mask = BigInt(low.mask & ~0x3) | 0xffff_0000n;
@@ -57,7 +61,7 @@ export async function sizeBars(config: PciConfig, address: PciAddress): Promise<
       if (index === 5) {
         throw new Error(`${formatPciAddress(address)}: BAR5 claims to be 64-bit`);
       }
-      const high = await probeRegister(config, address, offset + 4);
+      const high = registers[index + 1]!;
       const mask = (BigInt(high.mask) << 32n) | lowMask;
       bars.push({ index, kind: 'memory64', prefetchable, size: (~mask & MASK_64) + 1n });
       index++;

@@ -56,7 +56,9 @@ export class QtestClient {
   readonly #explainClose: (() => Promise<string | undefined>) | undefined;
   readonly #pending: PendingCommand[] = [];
   readonly #irqListeners = new Set<(event: IrqEvent) => void>();
-  #input = '';
+  /** The unfinished reply line: its pieces as they came (a b64read reply spans many chunks). */
+  #partial: string[] = [];
+  #partialLength = 0;
   #timer: NodeJS.Timeout | undefined;
   #corked = false;
   /** Set once the connection is unusable: why. Every later command fails with it. */
@@ -86,7 +88,7 @@ export class QtestClient {
    * or '' for a bare `OK`). Rejects with QtestReplyError on `FAIL`/`ERR`.
    */
   command(line: string): Promise<string> {
-    if (line.length === 0 || /[\r\n]/.test(line) || line.trim() !== line) {
+    if (!isCommandLine(line)) {
       // QEMU asserts on an empty line; a line break would desynchronise the replies.
       return Promise.reject(new TypeError(`invalid qtest command line: ${JSON.stringify(line)}`));
     }
@@ -106,7 +108,8 @@ export class QtestClient {
           this.#socket.uncork();
         });
       }
-      this.#socket.write(`${line}\n`);
+      // Command lines are ASCII: written as latin1, no UTF-8 encoding pass over MiBs of base64.
+      this.#socket.write(`${line}\n`, 'latin1');
     });
   }
 
@@ -176,16 +179,11 @@ export class QtestClient {
 
   /** Reads `length` bytes (b64read). A zero length reads nothing and sends nothing. */
   async memread(address: GuestAddress, length: number): Promise<Uint8Array> {
-    const command = `b64read ${hex(address, 64, 'address')} ${size(length)}`;
     if (length === 0) return new Uint8Array(0);
-    const payload = await this.command(command);
-    // Node's decoder skips what is not base64, so canonical base64 of `length` bytes is the
-    // only reply of that length that decodes to `length` bytes (cheaper than a regex on MiBs).
-    if (payload.length !== 4 * Math.ceil(length / 3)) {
-      throw new QtestProtocolError(command, payload, 'reply is not base64');
-    }
+    const payload = await this.memreadBase64(address, length);
     const bytes = Buffer.from(payload, 'base64');
     if (bytes.length !== length) {
+      const command = `b64read ${hex(address, 64, 'address')} ${length}`;
       throw new QtestProtocolError(
         command,
         payload,
@@ -195,13 +193,46 @@ export class QtestClient {
     return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.length);
   }
 
+  /**
+   * Reads `length` bytes (b64read) and returns the reply's base64 as it came, checked only
+   * for its length and padding: for callers that compare it with base64 they already have
+   * (equal text is the same bytes) and decode it, checking the length, when it differs.
+   * A zero length sends nothing.
+   */
+  async memreadBase64(address: GuestAddress, length: number): Promise<string> {
+    const command = `b64read ${hex(address, 64, 'address')} ${size(length)}`;
+    if (length === 0) return '';
+    const payload = await this.command(command);
+    // Node's decoder skips what is not base64, so canonical base64 of `length` bytes is the
+    // only reply of this length that decodes to `length` bytes (cheaper than a regex on MiBs).
+    if (payload.length !== base64Length(length) || !payload.endsWith(base64Tail(length))) {
+      throw new QtestProtocolError(command, payload, 'reply is not base64');
+    }
+    return payload;
+  }
+
   /** Writes `bytes` (b64write). Writing no bytes sends nothing. */
   async memwrite(address: GuestAddress, bytes: Uint8Array): Promise<void> {
-    const head = `b64write ${hex(address, 64, 'address')} ${size(bytes.length)}`;
-    if (bytes.length === 0) return;
-    await this.#ok(
-      `${head} ${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64')}`,
+    return this.memwriteBase64(
+      address,
+      bytes.length,
+      Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64'),
     );
+  }
+
+  /** Writes `length` bytes given as their canonical base64 (b64write). No bytes: nothing sent. */
+  async memwriteBase64(address: GuestAddress, length: number, base64: string): Promise<void> {
+    const head = `b64write ${hex(address, 64, 'address')} ${size(length)}`;
+    if (
+      base64.length !== base64Length(length) ||
+      !/^[A-Za-z0-9+/]*={0,2}$/.test(base64.slice(-4))
+    ) {
+      throw new RangeError(
+        `b64write: ${base64.length} characters are not the base64 of ${length} bytes`,
+      );
+    }
+    if (length === 0) return;
+    await this.#ok(`${head} ${base64}`);
   }
 
   /** Fills `length` bytes with `byte` (memset). A zero length sends nothing. */
@@ -244,14 +275,24 @@ export class QtestClient {
   }
 
   #onData(chunk: string): void {
-    const lines = (this.#input + chunk).split('\n');
-    this.#input = lines.pop()!; // the unfinished last line, often ''
-    for (const line of lines) {
+    let from = 0;
+    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', from)) {
+      let line = chunk.slice(from, end);
+      if (this.#partial.length > 0) {
+        line = this.#partial.join('') + line;
+        this.#partial = [];
+        this.#partialLength = 0;
+      }
+      from = end + 1;
       this.#onLine(line);
       if (this.#broken !== undefined) return;
     }
-    if (this.#input.length > MAX_LINE_LENGTH) {
-      this.#protocolFailure(this.#input.slice(0, 200), 'reply line too long');
+    if (from < chunk.length) {
+      this.#partial.push(chunk.slice(from));
+      this.#partialLength += chunk.length - from;
+      if (this.#partialLength > MAX_LINE_LENGTH) {
+        this.#protocolFailure(this.#partial[0]!.slice(0, 200), 'reply line too long');
+      }
     }
   }
 
@@ -270,9 +311,9 @@ export class QtestClient {
       for (const listener of this.#irqListeners) listener(event);
       return;
     }
-    const match = /^(OK|FAIL|ERR)(?: (.*))?$/.exec(line);
-    if (match === null) {
-      this.#protocolFailure(line, 'not a qtest reply');
+    const kind = replyKind(line);
+    if (kind === undefined) {
+      this.#protocolFailure(line.slice(0, 200), 'not a qtest reply');
       return;
     }
     const head = this.#pending.shift();
@@ -282,7 +323,7 @@ export class QtestClient {
     }
     this.#disarmTimer();
     if (this.#pending.length > 0) this.#armTimer();
-    if (match[1] === 'OK') head.resolve(match[2] ?? '');
+    if (kind === 'OK') head.resolve(line.slice(3));
     else head.reject(new QtestReplyError(head.command, line));
   }
 
@@ -343,6 +384,34 @@ function hex(value: number | bigint, bits: number, what: string): string {
     throw new RangeError(`${what} ${value} does not fit in ${bits} bits`);
   }
   return `0x${big.toString(16)}`;
+}
+
+/**
+ * A line QEMU can take: not empty (QEMU asserts on an empty line), no line break (it would
+ * desynchronise the replies), no leading or trailing white space. Scans MiB lines with memchr.
+ */
+function isCommandLine(line: string): boolean {
+  if (line.length === 0 || line.indexOf('\n') !== -1 || line.indexOf('\r') !== -1) return false;
+  return !/\s/.test(line[0]!) && !/\s/.test(line[line.length - 1]!);
+}
+
+/** `OK`, `FAIL` or `ERR` (alone or followed by a space and a payload), else undefined. */
+function replyKind(line: string): 'OK' | 'FAIL' | 'ERR' | undefined {
+  for (const kind of ['OK', 'FAIL', 'ERR'] as const) {
+    if (line.startsWith(kind) && (line.length === kind.length || line[kind.length] === ' '))
+      return kind;
+  }
+  return undefined;
+}
+
+/** Characters of the canonical (padded) base64 of `length` bytes. */
+function base64Length(length: number): number {
+  return 4 * Math.ceil(length / 3);
+}
+
+/** How canonical base64 of `length` bytes ends: its padding. */
+function base64Tail(length: number): string {
+  return '='.repeat((3 - (length % 3)) % 3);
 }
 
 function size(length: number): string {

@@ -1,5 +1,6 @@
 // Waiting on a device without a clock to step (Debian's QEMU has no qtest accelerator, so
 // virtual time follows host time): ask, sleep briefly, ask again, give up at a deadline.
+// Where the device's clock can be stepped, device-clock.ts waits in virtual time instead.
 
 import { setImmediate as nextTurn, setTimeout as sleep } from 'node:timers/promises';
 import { performance } from 'node:perf_hooks';
@@ -18,8 +19,10 @@ export class PollTimeoutError extends Error {
   constructor(
     readonly what: string,
     readonly timeoutMs: number,
+    /** Whose time ran out, for the message: host time unless told. */
+    readonly clock = '',
   ) {
-    super(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    super(`timed out after ${timeoutMs} ms${clock === '' ? '' : ` ${clock}`} waiting for ${what}`);
   }
 }
 

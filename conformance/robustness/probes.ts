@@ -590,11 +590,19 @@ function isDeviceGone(error: unknown): boolean {
   );
 }
 
+/** Every probe, `lanes` at a time (each on its own target); findings in the probes' order. */
 export async function runRobustnessProbes(
   makeTarget: () => Target,
   control?: RunControl,
+  lanes = 1,
 ): Promise<RobustnessFinding[]> {
   const findings: RobustnessFinding[] = [];
-  for (const probe of PROBES) findings.push(await runProbe(probe, makeTarget, control));
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    for (let i = next++; i < PROBES.length; i = next++) {
+      findings[i] = await runProbe(PROBES[i]!, makeTarget, control);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(lanes, PROBES.length) }, lane));
   return findings;
 }

@@ -34,6 +34,11 @@ export interface SuiteOptions {
   onStart?: (total: number) => void;
   /** Called after each test. */
   onTest?: (record: TestRecord) => void;
+  /**
+   * Tests run at once, each on its own device (default 1). Records keep the suite's order
+   * whatever order the tests end in.
+   */
+  lanes?: number;
 }
 
 export interface SuiteRun {
@@ -108,19 +113,25 @@ export async function runConformanceSuite(cases: Cases, options: SuiteOptions): 
     }
     return suite;
   };
-  let total = 0;
+  // Each test's run, started by the lanes below; mocha takes the records in the suite's order.
+  const runs: Array<() => Promise<TestRecord>> = [];
+  const started: Array<Promise<TestRecord>> = [];
   const addTest = (
     suite: Mocha.Suite,
     title: string,
     statements: string[],
     body: DeviceTest,
   ): void => {
-    total++;
+    const index = runs.length;
+    runs.push(async () => {
+      const record = await runDeviceTest({ title, statements }, options.makeTarget, body, limits);
+      options.onTest?.(record);
+      return record;
+    });
     suite.addTest(
       new Mocha.Test(title, async function (this: Mocha.Context) {
-        const record = await runDeviceTest({ title, statements }, options.makeTarget, body, limits);
+        const record = await started[index]!;
         records.push(record);
-        options.onTest?.(record);
         if (record.outcome === 'fail' || record.outcome === 'error')
           throw new Error(record.evidence?.message ?? record.reason ?? record.outcome);
         if (record.outcome !== 'pass') this.skip();
@@ -162,7 +173,32 @@ export async function runConformanceSuite(cases: Cases, options: SuiteOptions): 
     if (!wanted(test.statements)) continue;
     addTest(sectionSuite(test.section, test.sectionTitle), test.title, test.statements, test.run);
   }
-  options.onStart?.(total);
+  options.onStart?.(runs.length);
+  startInLanes(runs, started, options.lanes ?? 1);
   await new Promise<void>((resolve) => mocha.run(() => resolve()));
   return { startedAt, durationMs: Math.round(performance.now() - began), records };
+}
+
+/**
+ * Starts `runs` with at most `lanes` under way at once, in order; `started[i]` settles as
+ * run i does.
+ */
+function startInLanes<T>(
+  runs: ReadonlyArray<() => Promise<T>>,
+  started: Array<Promise<T>>,
+  lanes: number,
+): void {
+  const settlers: Array<{ resolve: (value: T) => void; reject: (error: unknown) => void }> = [];
+  for (let i = 0; i < runs.length; i++) {
+    started.push(new Promise<T>((resolve, reject) => settlers.push({ resolve, reject })));
+  }
+  let next = 0;
+  const lane = async (): Promise<void> => {
+    while (next < runs.length) {
+      const index = next++;
+      const { resolve, reject } = settlers[index]!;
+      await runs[index]!().then(resolve, reject);
+    }
+  };
+  for (let i = 0; i < Math.min(lanes, runs.length); i++) void lane();
 }

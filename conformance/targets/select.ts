@@ -19,6 +19,13 @@ export interface TargetChoice {
   judgeWindow?: JudgeWindow;
 }
 
+/**
+ * QEMUs under test at once. A test spends most of its time waiting for round trips, and
+ * where it waits for nothing to happen (a request never answered, a hang) it waits in host
+ * time, so four share two cores well.
+ */
+export const QEMU_LANES = 4;
+
 /** The QEMU target's second edu: the endpoint `@ep2` names. */
 export const QEMU_SECOND_ENDPOINT = ['-device', 'edu'];
 
@@ -29,6 +36,11 @@ export interface SelectedTarget {
   description: string;
   /** A fresh target for one test. */
   make: () => Target;
+  /**
+   * How many tests may run at once, each on its own target: one device-ref serves one
+   * connection at a time, each QEMU is a process of its own.
+   */
+  lanes: number;
   /**
    * Ends the run: closes every target make() gave that is still open (a QEMU each) and what
    * they share (device-ref's process). Use withTarget() rather than calling it yourself.
@@ -45,6 +57,7 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
       name: 'ref',
       description: server.description,
       make: () => new RefTarget(server, choice.judgeWindow),
+      lanes: 1,
       close: () => server.close(),
     };
   }
@@ -54,6 +67,7 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
     return {
       name: 'qemu',
       description: `${qemuVersion(binary)}: -M q35 -device virtio-iommu-pci -device edu ${extraArgs.join(' ')}`,
+      lanes: QEMU_LANES,
       ...trackOpenTargets(() => new QemuTarget({ binary, extraArgs }), choice.judgeWindow),
     };
   }
@@ -62,6 +76,7 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
   return {
     name,
     description: name,
+    lanes: 1, // a socket server may serve one connection at a time
     ...trackOpenTargets(() => new SocketTarget(address), choice.judgeWindow),
   };
 }

@@ -7,7 +7,7 @@
 
 import type { PciDevice } from '../pci/device.js';
 import type { MmioRegion } from '../pci/mmio.js';
-import { pollUntil } from '../qtest/poll.js';
+import { deviceClock } from '../qtest/device-clock.js';
 import type { QtestClient } from '../qtest/client.js';
 import {
   VIRTIO_F_VERSION_1,
@@ -108,8 +108,10 @@ export class VirtioPciTransport implements VirtqueueHost {
   /** Writes 0 to device_status and waits until the device reads back 0 (the driver MUST). */
   async reset(timeoutMs = DEFAULT_RESET_TIMEOUT_MS): Promise<void> {
     this.#notifyOffsets.clear();
-    await this.writeStatus(0);
-    await pollUntil(async () => ((await this.readStatus()) === 0 ? true : undefined), {
+    const [, status] = await Promise.all([this.writeStatus(0), this.readStatus()]);
+    if (status === 0) return;
+    const clock = await deviceClock(this.qtest);
+    await clock.waitFor(async () => ((await this.readStatus()) === 0 ? true : undefined), {
       timeoutMs,
       what: 'device_status to read 0 after reset',
     });
@@ -225,8 +227,8 @@ export class VirtioPciTransport implements VirtqueueHost {
     const config = this.deviceConfig;
     if (config === undefined) throw new Error('the device has no device configuration structure');
     for (let attempt = 0; attempt < CONFIG_READ_ATTEMPTS; attempt++) {
-      const before = await this.configGeneration();
-      const value = await read(config);
+      // The first generation read leaves with the reads `read` issues before it first awaits.
+      const [before, value] = await Promise.all([this.configGeneration(), read(config)]);
       if ((await this.configGeneration()) === before) return value;
     }
     throw new Error(`config_generation changed on each of ${CONFIG_READ_ATTEMPTS} reads`);

@@ -8,12 +8,19 @@
 // back in a slot of guest RAM owned by the queue; an indirect table sits at the slot's start.
 //
 // Posting writes the slot, the descriptors, the avail ring entry and then avail->idx, all
-// pipelined. After a notify the device works asynchronously (QEMU handles notifications
-// from its main loop), so completion is found by polling used->idx.
+// pipelined; descriptors and avail ring entries that already hold what they would be given
+// are not written again. submit() sends the notify and a first look at the used ring behind
+// them in the same pipeline: one round trip for a device that has handled the queue by the
+// time it answers the notify (device-ref; QEMU 7.2 under TCG, where virtio-pci has no
+// ioeventfd: measured, `used->idx` had always moved). A device that works later is waited
+// for in its own time (qtest/device-clock.ts): stepped where its clock can be, else polled.
+//
+// The request slots follow the used ring directly, so one read from `used->idx` to the end
+// of the last outstanding slot returns the index, the used elements and every reply at once.
 
 import type { GuestRegion } from '../memory/guest-memory.js';
 import type { QtestClient } from '../qtest/client.js';
-import { pollUntil } from '../qtest/poll.js';
+import { deviceClock } from '../qtest/device-clock.js';
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
 
 /**
@@ -76,6 +83,10 @@ export class VirtqueueError extends Error {
 const DESC_SIZE = 16;
 const DEFAULT_SLOT_SIZE = 4096;
 const DEFAULT_TIMEOUT_MS = 2000;
+/** Zeroed before the queue's size is known: the rings of a queue of 256 (the largest here). */
+const RINGS_MAX = DESC_SIZE * 256 + 6 + 2 * 256 + 2 + 6 + 8 * 256;
+/** The most one look at the used ring reads (index, elements and the replies behind them). */
+const HARVEST_READ_MAX = 0x1_0000;
 
 interface Posted {
   request: VirtqueueRequest;
@@ -101,6 +112,10 @@ export class SplitVirtqueue {
   #availIdx = 0;
   #lastUsedIdx = 0;
   #harvesting: Promise<void> | undefined;
+  /** What each descriptor table entry holds, as this queue last wrote it (all zero at first). */
+  readonly #descriptorImage: Uint8Array;
+  /** What each avail ring entry holds, as this queue last wrote it. */
+  readonly #availRing: Uint16Array;
 
   private constructor(
     host: VirtqueueHost,
@@ -121,6 +136,8 @@ export class SplitVirtqueue {
     );
     const slotCount = Math.floor(slots.size / this.#slotSize);
     this.#freeSlots = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
+    this.#descriptorImage = new Uint8Array(DESC_SIZE * addresses.size);
+    this.#availRing = new Uint16Array(addresses.size);
   }
 
   /**
@@ -133,7 +150,10 @@ export class SplitVirtqueue {
     memory: GuestRegion,
     options: SplitVirtqueueOptions = {},
   ): Promise<SplitVirtqueue> {
+    // The rings are zeroed while the queue's size is asked for (one pipeline).
+    const zeroed = host.qtest.memset(memory.base, Math.min(memory.size, RINGS_MAX), 0);
     const max = await host.queueMaxSize(index);
+    await zeroed;
     if (max === 0) throw new VirtqueueError(`queue ${index} is not available (queue_size 0)`);
     const size = options.size ?? max;
     if (size < 1 || size > max || (size & (size - 1)) !== 0) {
@@ -148,7 +168,8 @@ export class SplitVirtqueue {
     const driver = desc + BigInt(DESC_SIZE * size);
     const device = align(driver + BigInt(6 + 2 * size), 4n);
     const ringEnd = device + BigInt(6 + 8 * size);
-    const slotsBase = align(ringEnd, 4096n);
+    // Slots right behind the used ring (16-byte aligned, for indirect tables).
+    const slotsBase = align(ringEnd, BigInt(DESC_SIZE));
     const slotsSize = Number(memory.base + BigInt(memory.size) - slotsBase);
     if (slotsSize < slotSize) {
       throw new RangeError(
@@ -156,9 +177,9 @@ export class SplitVirtqueue {
       );
     }
     const addresses = { size, desc, driver, device };
-    await host.qtest.memset(desc, Number(ringEnd - desc), 0);
-    await host.configureQueue(index, addresses);
-    await host.enableQueue(index);
+    if (Number(ringEnd - desc) > RINGS_MAX)
+      await host.qtest.memset(desc, Number(ringEnd - desc), 0);
+    await Promise.all([host.configureQueue(index, addresses), host.enableQueue(index)]);
     return new SplitVirtqueue(
       host,
       index,
@@ -175,6 +196,16 @@ export class SplitVirtqueue {
 
   /** Writes a request into the queue and makes it available, without notifying. */
   async post(request: VirtqueueRequest): Promise<number> {
+    const { head, written } = this.#post(request);
+    await written;
+    return head;
+  }
+
+  /**
+   * Issues the writes that post `request` (all in this tick, so they leave pipelined with
+   * whatever follows) and returns its head at once; `written` settles with their replies.
+   */
+  #post(request: VirtqueueRequest): { head: number; written: Promise<unknown> } {
     const layout = request.layout ?? 'direct';
     const segments = request.segments;
     const descriptorCount = layout === 'direct' ? segments.length : 1;
@@ -252,36 +283,53 @@ export class SplitVirtqueue {
     const head = descriptors[0]!;
     const { desc, driver, size } = this.addresses;
     const writes: Promise<void>[] = [this.#qtest.memwrite(slotAddress, image)];
-    descriptors.forEach((descriptor, i) =>
-      writes.push(
-        this.#qtest.memwrite(
-          desc + BigInt(DESC_SIZE * descriptor),
-          table.subarray(DESC_SIZE * i, DESC_SIZE * (i + 1)),
-        ),
-      ),
-    );
+    descriptors.forEach((descriptor, i) => {
+      const bytes = table.subarray(DESC_SIZE * i, DESC_SIZE * (i + 1));
+      const held = this.#descriptorImage.subarray(
+        DESC_SIZE * descriptor,
+        DESC_SIZE * (descriptor + 1),
+      );
+      if (Buffer.compare(bytes, held) === 0) return;
+      held.set(bytes);
+      writes.push(this.#qtest.memwrite(desc + BigInt(DESC_SIZE * descriptor), bytes));
+    });
     // avail->ring[idx % size] = head, then avail->idx = idx + 1 (qtest keeps the order).
-    writes.push(this.#qtest.writew(driver + BigInt(4 + 2 * (this.#availIdx % size)), head));
+    const entry = this.#availIdx % size;
+    if (this.#availRing[entry] !== head) {
+      this.#availRing[entry] = head;
+      writes.push(this.#qtest.writew(driver + BigInt(4 + 2 * entry), head));
+    }
     this.#availIdx = (this.#availIdx + 1) & 0xffff;
     writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
     this.#posted.set(head, { request, descriptors, slot, writable, imageLength });
-    await Promise.all(writes);
-    return head;
+    return { head, written: Promise.all(writes) };
   }
 
   notify(): Promise<void> {
     return this.#host.notify(this.index);
   }
 
-  /** post(), notify(), then wait until the device returns this request. */
+  /**
+   * post(), notify(), then wait until the device returns this request. The first look at the
+   * used ring goes out with the writes and the notify: one round trip when the device has
+   * handled the request by the time it answers the notify.
+   */
   async submit(request: VirtqueueRequest): Promise<UsedBuffer> {
-    const head = await this.post(request);
-    await this.notify();
-    return pollUntil(
+    const { head, written } = this.#post(request);
+    const notified = this.notify();
+    const looked = this.#harvest();
+    await Promise.all([written, notified, looked]);
+    const claim = (): UsedBuffer | undefined => {
+      const index = this.#unclaimed.findIndex((used) => used.head === head);
+      return index === -1 ? undefined : this.#unclaimed.splice(index, 1)[0];
+    };
+    const used = claim();
+    if (used !== undefined) return used;
+    const clock = await deviceClock(this.#qtest);
+    return clock.waitFor(
       async () => {
         await this.#harvest();
-        const index = this.#unclaimed.findIndex((used) => used.head === head);
-        return index === -1 ? undefined : this.#unclaimed.splice(index, 1)[0];
+        return claim();
       },
       { timeoutMs: this.timeoutMs, what: `queue ${this.index} to return descriptor ${head}` },
     );
@@ -293,9 +341,13 @@ export class SplitVirtqueue {
     return this.#unclaimed.splice(0);
   }
 
-  /** Polls until at least `count` buffers are returned, and returns all returned so far. */
+  /**
+   * Waits until at least `count` buffers are returned (`timeoutMs` of the device's time), and
+   * returns all returned so far.
+   */
   async waitUsed(count = 1, timeoutMs = this.timeoutMs): Promise<UsedBuffer[]> {
-    await pollUntil(
+    const clock = await deviceClock(this.#qtest);
+    await clock.waitFor(
       async () => {
         await this.#harvest();
         return this.#unclaimed.length >= count ? true : undefined;
@@ -311,9 +363,23 @@ export class SplitVirtqueue {
     return this.#harvesting;
   }
 
+  /**
+   * One read from used->idx on: the index, every used element, and (when they lie within
+   * HARVEST_READ_MAX) the slots of all outstanding buffers. The device writes a buffer and
+   * its element before it moves the index, and qtest reads memory in address order, so what
+   * an index shows as used is complete in the same read.
+   */
   async #readUsed(): Promise<void> {
     const { device, size } = this.addresses;
-    const usedIdx = await this.#qtest.readw(device + 2n);
+    const from = device + 2n;
+    const ringEnd = 4 + 8 * size; // offset of used->avail_event from `device`
+    let end = ringEnd;
+    for (const posted of this.#posted.values()) {
+      end = Math.max(end, this.#slotOffset(posted) + posted.imageLength);
+    }
+    if (end > HARVEST_READ_MAX) end = ringEnd;
+    const seen = Buffer.from(await this.#qtest.memread(from, end - 2));
+    const usedIdx = seen.readUInt16LE(0);
     const count = (usedIdx - this.#lastUsedIdx) & 0xffff;
     if (count === 0) return;
     if (count > this.#posted.size) {
@@ -321,17 +387,11 @@ export class SplitVirtqueue {
         `queue ${this.index}: used->idx moved by ${count} with only ${this.#posted.size} buffers outstanding`,
       );
     }
-    const first = this.#lastUsedIdx % size;
-    const firstRun = Math.min(count, size - first);
-    const ringReads = [this.#qtest.memread(device + BigInt(4 + 8 * first), 8 * firstRun)];
-    if (firstRun < count) ringReads.push(this.#qtest.memread(device + 4n, 8 * (count - firstRun)));
-    const chunks = await Promise.all(ringReads);
-    const entries = Buffer.concat(chunks);
-    this.#lastUsedIdx = usedIdx;
     const returned: Array<{ head: number; usedLen: number; posted: Posted }> = [];
     for (let i = 0; i < count; i++) {
-      const head = entries.readUInt32LE(8 * i);
-      const usedLen = entries.readUInt32LE(8 * i + 4);
+      const at = 2 + 8 * ((this.#lastUsedIdx + i) % size);
+      const head = seen.readUInt32LE(at);
+      const usedLen = seen.readUInt32LE(at + 4);
       const posted = this.#posted.get(head);
       if (posted === undefined) {
         throw new VirtqueueError(
@@ -341,23 +401,31 @@ export class SplitVirtqueue {
       this.#posted.delete(head);
       returned.push({ head, usedLen, posted });
     }
+    this.#lastUsedIdx = usedIdx;
     const images = await Promise.all(
-      returned.map(({ posted }) =>
-        this.#qtest.memread(
-          this.#slotBase + BigInt(posted.slot * this.#slotSize),
-          posted.imageLength,
-        ),
-      ),
+      returned.map(({ posted }) => {
+        const offset = this.#slotOffset(posted);
+        return offset + posted.imageLength <= end
+          ? seen.subarray(offset - 2, offset - 2 + posted.imageLength)
+          : this.#qtest.memread(device + BigInt(offset), posted.imageLength);
+      }),
     );
     returned.forEach(({ head, usedLen, posted }, i) => {
       const image = images[i]!;
       const writtenBytes = Buffer.concat(
         posted.writable.map(([offset, length]) => image.subarray(offset, offset + length)),
       );
-      this.#freeDescriptors.push(...posted.descriptors);
+      // Back in reverse, so the next request of the same shape gets the same chain (and
+      // finds its descriptors already written).
+      this.#freeDescriptors.push(...[...posted.descriptors].reverse());
       this.#freeSlots.push(posted.slot);
       this.#unclaimed.push({ head, usedLen, writtenBytes, request: posted.request });
     });
+  }
+
+  /** Where a posted buffer's slot starts, from the used ring's start. */
+  #slotOffset(posted: Posted): number {
+    return Number(this.#slotBase - this.addresses.device) + posted.slot * this.#slotSize;
   }
 }
 

@@ -1,7 +1,8 @@
 // Reads one change document of spec-src/versions/ (docs/spec-dialect.md, "Versions"): its
-// settings (`base:`, `layout:`), and its change sections, each `## Added: TITLE`,
-// `## Changed: TITLE`, `## Removed` or `## Renamed`. Data in, data out: the resolver applies
-// the changes and reports what does not fit the base.
+// settings (`base:`, `layout:`, `statements:`), and its change sections, each `## Added: TITLE`,
+// `## Changed: TITLE`, `## Removed` or `## Renamed`; a TITLE such as `Device requirements: X`
+// holds statements. Data in, data out: the resolver applies the changes and reports what does
+// not fit the base.
 
 import type { Code, Heading, InlineCode, ListItem, Paragraph, RootContent } from 'mdast';
 import { slug as githubSlug } from 'github-slugger';
@@ -260,10 +261,8 @@ function readStatement(
     diag(`\`${id}\` sits under ${role} statements; its ID must say so`, source, 'bad-id');
     return undefined;
   }
-  for (const c of item.children as Code[]) {
-    if (c.type === 'code')
-      diag('A statement of a version has no scenarios', placeOf(file, c), 'stray-code');
-  }
+  for (const c of item.children.filter((c): c is Code => c.type === 'code'))
+    diag('A statement of a version has no scenarios', placeOf(file, c), 'stray-code');
   const keywords = paragraphs.flatMap((p) => keywordsIn(file, p));
   let level: Level;
   if (definition) {

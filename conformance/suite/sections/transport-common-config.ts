@@ -169,3 +169,44 @@ tests.it(
       });
   },
 );
+
+tests.it(
+  '[dev.pci.64bit-halves] the low and high halves of queue_desc, queue_driver and queue_device are written and read each on its own',
+  async (session, judgement) => {
+    await checkPciPlatform(session);
+    const transport = session.driver.transport;
+    const { common } = transport;
+    await transport.reset();
+    await common.write16(COMMON_CFG.queue_select, 0);
+    const fields = [
+      ['queue_desc', COMMON_CFG.queue_desc],
+      ['queue_driver', COMMON_CFG.queue_driver],
+      ['queue_device', COMMON_CFG.queue_device],
+    ] as const;
+    for (const [name, low] of fields) {
+      const high = low + 4;
+      // Both halves, then each half alone: the other keeps its value.
+      const steps: Array<[string, number, number, number, number]> = [
+        ['both halves', low, 0x1000_0000, 0x1000_0000, 0x1],
+        ['the high half alone', high, 0x2, 0x1000_0000, 0x2],
+        ['the low half alone', low, 0x2000_0000, 0x2000_0000, 0x2],
+      ];
+      for (const [what, offset, value, wantLow, wantHigh] of steps) {
+        if (what === 'both halves') {
+          await common.write32(low, value);
+          await common.write32(high, wantHigh);
+        } else await common.write32(offset, value);
+        const [gotLow, gotHigh] = [
+          (await common.read32(low)) >>> 0,
+          (await common.read32(high)) >>> 0,
+        ];
+        if (gotLow !== wantLow || gotHigh !== wantHigh)
+          judgement.fail('dev.pci.64bit-halves', {
+            expected: `${name} low ${hex(wantLow)}, high ${hex(wantHigh)}`,
+            message: `after a write of ${what}, ${name} reads low ${hex(gotLow)}, high ${hex(gotHigh)}`,
+          });
+      }
+    }
+    await transport.reset();
+  },
+);
