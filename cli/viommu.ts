@@ -21,6 +21,10 @@ const specOptions = (cmd: Command): Command =>
     .option(
       '--version <name>',
       'a version of spec-src/versions/ (v0.4 … v0.12-2019) or current (default); a historic one is written only with --out',
+    )
+    .option(
+      '--drafts',
+      'the current spec with its drafts (files with a "Status: draft" line), written under dist/drafts/',
     );
 
 specOptions(
@@ -72,6 +76,7 @@ program
     'conformance tests to read statement tags from (default: conformance/suite/)',
   )
   .option('--no-pdf', 'do not print spec.pdf')
+  .option('--drafts', 'include the drafts, each statement and struct with a draft badge')
   .action(async (opts) => {
     const { runRender } = await import('./commands/render.js');
     process.exitCode = await runRender(opts);
@@ -126,6 +131,7 @@ program
   )
   .argument('<b>', 'the same, for the newer side')
   .option('--json', 'print the changes as JSON')
+  .option('--drafts', 'build both specs with their drafts (a promotion shows as draft → spec)')
   .action(async (a: string, b: string, opts) => {
     const { runDiff } = await import('./commands/diff.js');
     process.exitCode = runDiff(a, b, opts);
@@ -154,6 +160,10 @@ program
   .option('--reports <dir>', 'folder for the JSON, JUnit and HTML reports (default: reports/)')
   .option('--only <prefix>', 'run only the tests of statements whose ID starts with this')
   .option('--no-probes', 'skip the robustness probes')
+  .option(
+    '--drafts',
+    "judge the drafts' device statements too, each only where the device offers its draft's feature",
+  )
   .option(
     '--time-limit <duration>',
     'stop the whole run after this long (90, 90s, 10m, 1h); what did not run is an error',

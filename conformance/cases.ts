@@ -2,7 +2,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Statement } from '../generator/model.js';
+import type { Draft, Statement } from '../generator/model.js';
 import { packageRoot } from '../generator/paths.js';
 
 export interface CaseStatement extends Statement {
@@ -12,6 +12,8 @@ export interface CaseStatement extends Statement {
 export interface Cases {
   title: string;
   version: string;
+  /** The drafts whose statements are among `statements` (`viommu conform --drafts`). */
+  drafts?: Draft[];
   statements: CaseStatement[];
 }
 

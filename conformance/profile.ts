@@ -70,3 +70,53 @@ export class TargetProfile {
     return [...this.#symbols];
   }
 }
+
+/** Where a scenario's literals of one kind go on a device (see placeLiterals). */
+export type Placement = { shift: bigint; note?: string } | { untested: string };
+
+/** A literal domain ID or IOVA of a scenario, with its line. */
+export interface Literal {
+  value: bigint;
+  line: number;
+}
+
+/**
+ * Where a scenario's literal domain IDs (`domain=1`) or IOVAs (`virt_start=0x1000`, `dma @ep
+ * read 0x1000`) go on a device whose domain_range or input_range is `range` (undefined when
+ * the device does not offer the feature: every value is valid). They stay as written when
+ * they all lie in the range. Otherwise every one moves up by the range's start, rounded up to
+ * a multiple of `align` (64 KiB for IOVAs, so that what is page-aligned stays so): on the
+ * narrow board (domain_range 4..15, input_range 0x10000-0x7ffffff) `domain=1` is domain 5
+ * and IOVA 0x1000 is 0x11000, as the hand tests' domainId(1) and iovaAt() place them. A
+ * literal is only a name here (what the suite expects is written in physical terms, `@ram+…`),
+ * so the move keeps the scenario's meaning as long as no value of that kind is named by a
+ * symbol as well (`@domain_range.start`, `@input_range.end-0xfff`), whose relation to the
+ * literals it would change. Untested when symbols and literals meet, or when the moved
+ * values do not fit the range either.
+ */
+export function placeLiterals(
+  kind: 'domain' | 'IOVA',
+  literals: readonly Literal[],
+  usesSymbol: boolean,
+  range: { start: bigint; end: bigint } | undefined,
+  align = 1n,
+): Placement {
+  if (range === undefined || literals.length === 0) return { shift: 0n };
+  const { start, end } = range;
+  const outside = literals.find(({ value }) => value < start || value > end);
+  if (outside === undefined) return { shift: 0n };
+  const show = (v: bigint): string => (kind === 'IOVA' ? `0x${v.toString(16)}` : `${v}`);
+  const name = kind === 'IOVA' ? 'input_range' : 'domain_range';
+  const where = `${kind} ${show(outside.value)} (line ${outside.line}) is outside ${name} ${show(start)}..${show(end)}`;
+  if (usesSymbol) return { untested: `${where}, and the scenario names ${kind}s by symbols too` };
+  const shift = ((start + align - 1n) / align) * align;
+  const beyond = literals.find(({ value }) => value + shift > end);
+  if (beyond !== undefined)
+    return {
+      untested: `${where}, and moved up by ${show(shift)} ${kind} ${show(beyond.value)} (line ${beyond.line}) would be too`,
+    };
+  return {
+    shift,
+    note: `${where}: the scenario's ${kind}s are moved up by ${show(shift)} into ${name}`,
+  };
+}

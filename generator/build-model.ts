@@ -2,8 +2,9 @@
 // diagnostic of the run; writes nothing.
 
 import type { Diagnostic } from './parse/collect.js';
+import { isDraftFile, markDrafts, readDraftStatus, type DraftFile } from './parse/drafts.js';
 import { parseSpec } from './parse/parse-spec.js';
-import type { SpecModel, Statement } from './model.js';
+import type { Draft, SpecModel, Statement } from './model.js';
 import { describeErrors, validator } from './schemas.js';
 import type { SpecSources } from './spec-sources.js';
 
@@ -13,16 +14,40 @@ export interface BuildResult {
   sources: SpecSources;
 }
 
-export function buildModel(sources: SpecSources, version: string): BuildResult {
+export interface BuildOptions {
+  /** Read the draft files too (`--drafts`); without it they are left out entirely. */
+  drafts?: boolean;
+}
+
+export function buildModel(
+  sources: SpecSources,
+  version: string,
+  options: BuildOptions = {},
+): BuildResult {
   // A spec with a file missing would give errors that are only echoes of the missing file.
   if (sources.problems.length) return { diagnostics: sources.problems, sources };
-  const { model, diagnostics } = parseSpec({ ...sources, version });
-  if (!model) return { diagnostics, sources };
+  const statusErrors: Diagnostic[] = [];
+  const drafts: DraftFile[] = [];
+  const specFiles = sources.files.filter((file) => {
+    const status = readDraftStatus(file);
+    if (status === undefined) return true;
+    if (!isDraftFile(status)) {
+      statusErrors.push(status);
+      return false;
+    }
+    drafts.push(status);
+    return options.drafts === true;
+  });
+  const read: SpecSources = { ...sources, files: specFiles };
+  const { model, diagnostics } = parseSpec({ ...read, version });
+  diagnostics.unshift(...statusErrors);
+  if (model && options.drafts) diagnostics.push(...markDrafts(model, drafts));
+  if (!model || diagnostics.length) return { diagnostics, sources: read };
   const validate = validator('spec-model.schema.json');
   if (!validate(model)) {
-    const at = { file: sources.files[0]?.path ?? 'spec-src', line: 1, column: 1 };
+    const at = { file: read.files[0]?.path ?? 'spec-src', line: 1, column: 1 };
     return {
-      sources,
+      sources: read,
       diagnostics: describeErrors(validate.errors).map((message) => ({
         message: `The model does not match schemas/spec-model.schema.json: ${message}`,
         source: at,
@@ -30,7 +55,7 @@ export function buildModel(sources: SpecSources, version: string): BuildResult {
       })),
     };
   }
-  return { model, diagnostics, sources };
+  return { model, diagnostics, sources: read };
 }
 
 export interface CaseStatement extends Statement {
@@ -40,6 +65,8 @@ export interface CaseStatement extends Statement {
 export interface Cases {
   title: string;
   version: string;
+  /** The drafts whose statements are among `statements` (`--drafts`). */
+  drafts?: Draft[];
   statements: CaseStatement[];
 }
 
@@ -49,6 +76,7 @@ export function casesOf(model: SpecModel): Cases {
   return {
     title: model.title,
     version: model.version,
+    ...(model.drafts ? { drafts: model.drafts } : {}),
     statements: model.statements.map((s) => ({
       ...s,
       sectionTitle: titles.get(s.section) ?? s.section,

@@ -106,6 +106,8 @@ export interface Struct {
   fields: Field[];
   request?: RequestLayout;
   doc?: string;
+  /** The draft it comes from (`viommu build --drafts`); absent for the spec itself. */
+  draft?: string;
   source: SourcePlace;
 }
 
@@ -117,6 +119,8 @@ export interface Constant {
   group: string;
   doc?: string;
   section: string;
+  /** The draft it comes from (`viommu build --drafts`); absent for the spec itself. */
+  draft?: string;
   source: SourcePlace;
 }
 
@@ -197,6 +201,22 @@ export interface Statement {
   /** Names of the model the statement's text refers to. */
   names: string[];
   scenarios: Scenario[];
+  /** The draft it comes from (`viommu build --drafts`); absent for a statement of the spec. */
+  draft?: string;
+  source: SourcePlace;
+}
+
+/**
+ * A proposed extension: a spec-src file whose status line says "Status: draft (needs
+ * FEATURE)". Its statements apply only to a device that offers FEATURE.
+ */
+export interface Draft {
+  /** The file name without its number and `.md`: `lazy-iotlb-flush`. */
+  name: string;
+  title: string;
+  feature: string;
+  featureBit: number;
+  /** The status line. */
   source: SourcePlace;
 }
 
@@ -221,4 +241,6 @@ export interface SpecModel {
   groups: ConstantGroup[];
   statements: Statement[];
   retiredIds: string[];
+  /** The drafts built in (`--drafts`); absent without them. */
+  drafts?: Draft[];
 }

@@ -12,7 +12,7 @@ import { emitTsLayout, TS_LAYOUT_PATH } from './emit/ts-layout.js';
 import { emitTsNames, TS_NAMES_PATH } from './emit/ts-names.js';
 import { emitTsRuntime, TS_RUNTIME_PATH } from './emit/ts-runtime.js';
 import { emitTsTypes, TS_TYPES_PATH } from './emit/ts-types.js';
-import { emitUapiHeader, UAPI_HEADER_PATH } from './emit/uapi-header.js';
+import { DRAFTS_MACRO, emitUapiHeader, UAPI_HEADER_PATH } from './emit/uapi-header.js';
 import { applyProfile, loadProfile } from './profiles/profile.js';
 
 /** Stable JSON: two runs give byte-identical files. */
@@ -52,4 +52,35 @@ export function profileHeader(model: SpecModel, name: string): string {
     `Profile ${profile.name}: ${profile.description}`,
     `Names outside the spec say so; generator/profiles/${profile.name}.json gives the reason for each.`,
   ]);
+}
+
+/** Where the outputs of the spec with its drafts go: apart from dist/'s current spec. */
+export const DRAFTS_DIST = 'dist/drafts';
+
+/**
+ * The outputs of a model built with drafts (`viommu gen --drafts`), under dist/drafts/: the
+ * model files, the header (each draft's definitions guarded by VIRTIO_IOMMU_DRAFTS) and its
+ * layout test. No TypeScript: nothing runs a draft's codecs yet.
+ */
+export function draftOutputs(model: SpecModel): Map<string, string> {
+  const view = cView(model);
+  const names = (model.drafts ?? []).map((d) => d.name).join(', ');
+  const files = new Map([
+    ...modelOutputs(model),
+    [
+      UAPI_HEADER_PATH,
+      emitUapiHeader(model, view, [
+        `With the drafts ${names}: their definitions are seen only with -D${DRAFTS_MACRO}.`,
+      ]),
+    ],
+    [LAYOUT_TEST_PATH, emitLayoutTest(model, view)],
+  ]);
+  return inDraftsDist(files);
+}
+
+/** The same files under dist/drafts/ instead of dist/. */
+export function inDraftsDist(files: Map<string, string>): Map<string, string> {
+  return new Map(
+    [...files].map(([path, text]) => [path.replace(/^dist\//, `${DRAFTS_DIST}/`), text]),
+  );
 }

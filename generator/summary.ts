@@ -18,5 +18,12 @@ export function summarize(model: SpecModel): string {
     lines.push(`  ${mine.length} ${role} statements: ${byLevel}`);
   }
   lines.push(`  ${scenarios} scenarios on ${withScenario} statements`);
+  for (const d of model.drafts ?? []) {
+    const mine = model.statements.filter((s) => s.draft === d.name);
+    const devices = mine.filter((s) => s.role === 'device').length;
+    lines.push(
+      `  draft ${d.name} (needs ${d.feature}): ${devices} device, ${mine.length - devices} driver statements`,
+    );
+  }
   return lines.join('\n');
 }

@@ -3,7 +3,7 @@
 import { join, relative } from 'node:path';
 import { buildModel, type BuildResult } from '../../generator/build-model.js';
 import { CURRENT, resolveVersion } from '../../generator/versions/resolve.js';
-import { modelOutputs } from '../../generator/outputs.js';
+import { DRAFTS_DIST, inDraftsDist, modelOutputs } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
 import { printable } from '../../generator/printable.js';
 import { readSpecSources, RETIRED_IDS_FILE } from '../../generator/spec-sources.js';
@@ -18,6 +18,15 @@ export interface SpecOptions {
   out?: string;
   /** A historic version of spec-src/versions/, or `current` (the default). */
   version?: string;
+  /** The spec with its drafts (`--drafts`): written under dist/drafts/, never over dist/. */
+  drafts?: boolean;
+}
+
+/** `--drafts` with `--version`: drafts extend the current spec only. A message, or undefined. */
+export function draftsMisuse(command: string, options: SpecOptions): string | undefined {
+  return options.drafts && isHistoric(options)
+    ? `viommu ${command}: --drafts extends the current spec; it does not go with --version ${options.version}\n`
+    : undefined;
 }
 
 /** A historic version (not `current`) is asked for: its outputs never go over the package's dist/. */
@@ -35,24 +44,21 @@ export function loadModel(options: SpecOptions, outDir?: string): BuildResult {
   // folder the command runs in, so that messages read as file:line:col from where you stand.
   const specDir = options.spec ?? join(packageRoot, 'spec-src');
   const baseDir = options.spec ? process.cwd() : packageRoot;
-  const current = buildModel(readSpecSources(specDir, baseDir), toolVersion);
+  const current = buildModel(readSpecSources(specDir, baseDir), toolVersion, {
+    drafts: options.drafts === true && !isHistoric(options),
+  });
   if (isHistoric(options)) {
     // A historic version takes the device ID from the current spec: it is the same device.
-    // It has no statements, so none can vanish from what was written before.
+    // Its statements, if it states any, are derived from the current spec's, whose IDs the
+    // check below guards; they are not checked against what was written before.
     if (!current.model) return reportFailure(current);
-    const v = resolveVersion(
-      specDir,
-      options.version!,
-      baseDir,
-      toolVersion,
-      current.model.deviceId,
-    );
+    const v = resolveVersion(specDir, options.version!, baseDir, toolVersion, current.model);
     const result: BuildResult = { ...v, sources: { files: v.files, problems: [] } };
     return result.model ? result : reportFailure(result);
   }
   const result = current;
   if (result.model && outDir !== undefined) {
-    const recordedPath = join(outDir, 'dist', 'spec.json');
+    const recordedPath = join(outDir, options.drafts ? DRAFTS_DIST : 'dist', 'spec.json');
     const recorded = readRecordedStatements(recordedPath, relative(baseDir, recordedPath));
     const lost =
       recorded === undefined
@@ -79,6 +85,11 @@ function reportFailure(result: BuildResult): BuildResult {
 }
 
 export function runBuild(options: SpecOptions): number {
+  const misuse = draftsMisuse('build', options);
+  if (misuse) {
+    process.stderr.write(misuse);
+    return 2;
+  }
   const out = options.out ?? packageRoot;
   const { model } = loadModel(options, out);
   if (!model) return 1;
@@ -88,9 +99,17 @@ export function runBuild(options: SpecOptions): number {
     );
     return 0;
   }
-  writeFilesAtomically(out, modelOutputs(model));
+  // dist/drafts/ exists only while the spec has drafts: `check` expects it then, and only then.
+  if (options.drafts && !model.drafts?.length) {
+    process.stdout.write(
+      'The spec has no drafts (no file with a `Status: draft` line); nothing written\n',
+    );
+    return 0;
+  }
+  const files = options.drafts ? inDraftsDist(modelOutputs(model)) : modelOutputs(model);
+  writeFilesAtomically(out, files);
   process.stdout.write(
-    `${printable(summarize(model), true)}\n  wrote dist/spec.json, dist/cases.json\n`,
+    `${printable(summarize(model), true)}\n  wrote ${[...files.keys()].join(', ')}\n`,
   );
   return 0;
 }

@@ -1,7 +1,7 @@
 // `viommu check`: regenerates dist/ in memory and fails, naming each file, when what is on
 // disk differs from what spec-src gives. CI runs it so that dist/ never goes stale.
 
-import { distOutputs } from '../../generator/outputs.js';
+import { distOutputs, draftOutputs } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
 import { printable } from '../../generator/printable.js';
 import { staleFiles } from '../../generator/stale-files.js';
@@ -17,6 +17,13 @@ export function runCheck(options: SpecOptions): number {
   const { model } = loadModel(options, options.out ?? packageRoot);
   if (!model) return 1;
   const expected = distOutputs(model);
+  // The spec with its drafts lives in dist/drafts/ when the spec has any: kept fresh too.
+  if (!isHistoric(options)) {
+    const withDrafts = loadModel({ ...options, drafts: true }, options.out ?? packageRoot).model;
+    if (!withDrafts) return 1;
+    if (withDrafts.drafts?.length)
+      for (const [p, t] of draftOutputs(withDrafts)) expected.set(p, t);
+  }
   const problems = staleFiles(options.out ?? packageRoot, expected);
   if (problems.length) {
     process.stderr.write(

@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
+import { casesOf, type Cases } from '../../generator/build-model.js';
 import type { SpecModel } from '../../generator/model.js';
 import { packageRoot } from '../../generator/paths.js';
 import { renderMatrix } from '../../generator/render/matrix.js';
@@ -20,6 +21,7 @@ import { reportBaseName, runConformance, type ConformanceResult } from '../../co
 import type { JudgeWindow } from '../../conformance/targets/target.js';
 import { exitCode } from '../../conformance/verdicts.js';
 import { toolVersion } from '../version.js';
+import { loadModel } from './build.js';
 
 export interface ConformOptions {
   target: string;
@@ -35,6 +37,8 @@ export interface ConformOptions {
   timeLimit?: string;
   /** `--test-timeout`: the same forms. */
   testTimeout?: string;
+  /** Judge the drafts' device statements too, where the device offers their feature. */
+  drafts?: boolean;
 }
 
 /** `90`, `90s`, `1500ms`, `10m`, `1h` → milliseconds; a clear error otherwise. */
@@ -61,6 +65,14 @@ function judgeWindow(value: string): JudgeWindow {
 
 export async function conform(options: ConformOptions): Promise<ConformOutcome> {
   const reportsDir = resolve(options.reports ?? join(packageRoot, 'reports'));
+  // Without --drafts the suite reads dist/cases.json, which never holds a draft.
+  let cases: Cases | undefined;
+  let draftsModel: SpecModel | undefined;
+  if (options.drafts) {
+    draftsModel = loadModel({ drafts: true }).model;
+    if (!draftsModel) return { code: 2, written: [] };
+    cases = casesOf(draftsModel);
+  }
   let result: ConformanceResult;
   try {
     const timeLimitMs =
@@ -81,6 +93,7 @@ export async function conform(options: ConformOptions): Promise<ConformOutcome> 
       ...(options.judgeWindow !== undefined && { judgeWindow: judgeWindow(options.judgeWindow) }),
       ...(options.only !== undefined && { only: options.only }),
       noProbes: options.probes === false,
+      ...(cases && { cases }),
       reportsDir,
       progress: true,
       tool: { name: 'viommu conform', version: toolVersion },
@@ -93,7 +106,11 @@ export async function conform(options: ConformOptions): Promise<ConformOutcome> 
   const stopped = result.report.stopped !== undefined;
   const code = exitCode(result.report.summary, options.strict === true, stopped);
   try {
-    const matrix = await writeMatrix(reportsDir, reportBaseName(result.report.target.name));
+    const matrix = await writeMatrix(
+      reportsDir,
+      reportBaseName(result.report.target.name),
+      draftsModel,
+    );
     return { code, written: [...result.written, matrix] };
   } catch (error) {
     process.stderr.write(
@@ -104,7 +121,11 @@ export async function conform(options: ConformOptions): Promise<ConformOutcome> 
 }
 
 /** matrix.html from every <target>.json in the folder, this run's first. */
-async function writeMatrix(reportsDir: string, first: string): Promise<string> {
+async function writeMatrix(
+  reportsDir: string,
+  first: string,
+  drafts: SpecModel | undefined,
+): Promise<string> {
   const names = readdirSync(reportsDir)
     .filter((name) => name.endsWith('.json'))
     .sort(
@@ -123,9 +144,10 @@ async function writeMatrix(reportsDir: string, first: string): Promise<string> {
       );
     }
   });
-  const model = JSON.parse(
-    readFileSync(join(packageRoot, 'dist', 'spec.json'), 'utf8'),
-  ) as SpecModel;
+  // Rows from the spec the run judged: with --drafts, the model with its drafts.
+  const model =
+    drafts ??
+    (JSON.parse(readFileSync(join(packageRoot, 'dist', 'spec.json'), 'utf8')) as SpecModel);
   const path = join(reportsDir, MATRIX_PAGE);
   await writeFile(path, renderMatrix(reports, { model }));
   return path;

@@ -13,11 +13,15 @@ import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
 import { printable } from '../../generator/printable.js';
 
-export function runDiff(a: string, b: string, options: { json?: boolean }): number {
+export function runDiff(
+  a: string,
+  b: string,
+  options: { json?: boolean; drafts?: boolean },
+): number {
   const loaded: LoadedSpec[] = [];
   for (const arg of [a, b]) {
     try {
-      loaded.push(loadSpec(arg, packageRoot, toolVersion));
+      loaded.push(loadSpec(arg, packageRoot, toolVersion, { drafts: options.drafts === true }));
     } catch (error) {
       if (!(error instanceof SpecArgumentError)) throw error;
       process.stderr.write(`viommu diff: ${error.message}\n`);

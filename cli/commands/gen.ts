@@ -1,12 +1,12 @@
 // `viommu gen`: spec-src → all of dist/ (model, UAPI header, layout test, TypeScript codecs),
 // all or nothing. With --profile, prints (or writes to -o) that profile's header instead.
 
-import { distOutputs, profileHeader } from '../../generator/outputs.js';
+import { distOutputs, draftOutputs, profileHeader } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
 import { printable } from '../../generator/printable.js';
 import { summarize } from '../../generator/summary.js';
 import { writeFilesAtomically } from '../write-files.js';
-import { isHistoric, loadModel, type SpecOptions } from './build.js';
+import { draftsMisuse, isHistoric, loadModel, type SpecOptions } from './build.js';
 
 export interface GenOptions extends SpecOptions {
   profile?: string;
@@ -14,6 +14,11 @@ export interface GenOptions extends SpecOptions {
 }
 
 export function runGen(options: GenOptions): number {
+  const misuse = draftsMisuse('gen', options);
+  if (misuse) {
+    process.stderr.write(misuse);
+    return 2;
+  }
   if (isHistoric(options) && !options.out && !options.profile) {
     process.stderr.write(
       `viommu gen: --version ${options.version} needs --out DIR: dist/ holds the current spec only\n`,
@@ -40,7 +45,14 @@ export function runGen(options: GenOptions): number {
     }
     return 0;
   }
-  const files = distOutputs(model);
+  // dist/drafts/ exists only while the spec has drafts: `check` expects it then, and only then.
+  if (options.drafts && !model.drafts?.length) {
+    process.stdout.write(
+      'The spec has no drafts (no file with a `Status: draft` line); nothing written\n',
+    );
+    return 0;
+  }
+  const files = options.drafts ? draftOutputs(model) : distOutputs(model);
   writeFilesAtomically(options.out ?? packageRoot, files);
   process.stdout.write(
     `${printable(summarize(model), true)}\n  wrote ${files.size} files: ${[...files.keys()].join(', ')}\n`,

@@ -23,6 +23,8 @@ export interface RenderOptions {
   results?: string[];
   suite?: string;
   pdf: boolean;
+  /** The spec with its drafts, each draft item with a badge (`--drafts`). */
+  drafts?: boolean;
 }
 
 const SPEC_PAGE = 'spec.html';
@@ -31,7 +33,10 @@ const CHANGES_PAGE = 'changes.html';
 
 export async function runRender(options: RenderOptions): Promise<number> {
   const started = performance.now();
-  const { model, sources } = loadModel({ spec: options.spec });
+  const { model, sources } = loadModel({
+    ...(options.spec !== undefined && { spec: options.spec }),
+    ...(options.drafts && { drafts: true }),
+  });
   if (!model) return 1;
   const outDir = resolve(options.out ?? join(packageRoot, 'reports'));
   const shown = (path: string): string => relative(process.cwd(), path) || '.';

@@ -1,8 +1,11 @@
 // Whether the conformance suite saw a mutant, judged against the clean run of the same suite
-// on the unmutated device: a statement that fails (or errors) where the clean run did not, a
-// robustness probe that finds a crash, hang or breach the clean run did not, or a run that
-// cannot finish, kills the mutant. Anything else lets it survive, even when some verdicts
-// moved (pass → not-applicable is not a failure: that is a device offering less).
+// on the unmutated device: a statement that fails where the clean run did not, a robustness
+// probe that finds a crash, hang, broken device or breach the clean run did not, a run that
+// stops early because the device does not answer, or a run that cannot finish, kills the
+// mutant. Anything else lets it survive, even when some
+// verdicts moved: pass → not-applicable is a device offering less, and pass → error is the
+// suite breaking on its own (an exception in its code, guest memory it ran out of), which
+// says nothing about the device.
 
 import type { ConformanceReport } from '../report/types.js';
 
@@ -30,7 +33,8 @@ export interface Judgement {
   note?: string;
 }
 
-const FAILING = new Set(['fail', 'error']);
+/** Probe outcomes that blame the device; `error` is the probe's own failure. */
+const DEVICE_FINDINGS = new Set(['crash', 'hang', 'broken', 'isolation-breach']);
 
 export function judge(clean: ConformanceReport, run: SuiteRunResult): Judgement {
   if (run.timedOut)
@@ -44,18 +48,30 @@ export function judge(clean: ConformanceReport, run: SuiteRunResult): Judgement 
       note: `no report (exit ${run.code}): ${last}`,
     };
   }
+  // A target that stops answering for test after test ends the run early: a device that
+  // cannot start, or dies at once, is the device's failure (its verdicts are errors, "not run").
+  if (run.report.stopped !== undefined && clean.stopped === undefined)
+    return {
+      status: 'killed',
+      failed: [],
+      moved: [],
+      note: `the run stopped early: ${run.report.stopped}`,
+    };
   const before = new Map(clean.verdicts.map((v) => [v.statement, v.verdict as string]));
   const failed: string[] = [];
   const moved: string[] = [];
   for (const verdict of run.report.verdicts) {
     const was = before.get(verdict.statement);
     if (was === verdict.verdict) continue;
-    if (FAILING.has(verdict.verdict) && !FAILING.has(was ?? '')) failed.push(verdict.statement);
+    if (verdict.verdict === 'fail') failed.push(verdict.statement);
     else moved.push(`${verdict.statement}: ${was ?? 'absent'} → ${verdict.verdict}`);
   }
   const cleanProbes = new Map((clean.robustness ?? []).map((f) => [f.probe, f.outcome]));
   for (const finding of run.report.robustness ?? []) {
-    if (finding.outcome !== 'ok' && cleanProbes.get(finding.probe) === 'ok') {
+    if (
+      DEVICE_FINDINGS.has(finding.outcome) &&
+      !DEVICE_FINDINGS.has(cleanProbes.get(finding.probe) ?? '')
+    ) {
       failed.push(`probe ${finding.probe}: ${finding.outcome}`);
     }
   }

@@ -1,21 +1,24 @@
 // `npm run mutation`: how strong the conformance suite is. Plants mutants in device-ref's
 // IOMMU core, virtio transport and board, one at a time, runs `viommu conform --target ref`
-// against each, and judges by the suite alone whether it saw the bug (classify.ts). Prints
+// against each, and judges by the suite alone whether it saw the bug (classify.ts). A mutant
+// the suite's board does not show is judged again on each of --boards (device-ref presets
+// that reach code the suite's board cannot: the narrow ranges), against that board's own
+// clean run. Prints
 // each mutant as it is judged, then the tally and every survivor; writes reports/mutation.json
 // (rewritten after every mutant, so an interrupted run keeps what it measured).
 // A benchmark-like command: minutes to hours, never part of npm test.
 
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, sep } from 'node:path';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
-import picomatch from 'picomatch';
 import { packageRoot } from '../../generator/paths.js';
 import type { ConformanceReport } from '../report/types.js';
 import { judge, tally, type Judgement, type MutantStatus } from './classify.js';
 import { equivalenceOf, loadEquivalents } from './equivalents.js';
 import { applyMutant, findMutants, type Mutant } from './operators.js';
 import { sampleOf } from './sample.js';
+import { mutantsAt, NOT_DEVICE_CODE, sourceFiles } from './select.js';
 import { Sandbox } from './sandbox.js';
 import { statementsNear } from './statements-near.js';
 
@@ -24,6 +27,8 @@ export const DEFAULT_FILES = [
   'device-ref/virtio/**/*.ts',
   'device-ref/board/**/*.ts',
 ];
+/** Boards judged besides the suite's own, for the mutants it lets through. */
+const DEFAULT_BOARDS = ['narrow'];
 const DEFAULT_EQUIVALENTS = 'conformance/mutation/equivalent-mutants.json';
 /** Added to clean time × factor: a loaded machine makes single runs slower. */
 const TIMEOUT_SLACK_MS = 5000;
@@ -37,6 +42,8 @@ interface Options {
   equivalents: string;
   out: string;
   list?: boolean;
+  mutant?: string[];
+  boards: string[];
 }
 
 export interface MutantResult {
@@ -55,6 +62,8 @@ export interface MutantResult {
   near: string[];
   note?: string;
   equivalentReason?: string;
+  /** The extra board (--boards) whose run killed it; absent when the suite's board did. */
+  board?: string;
   durationMs?: number;
 }
 
@@ -68,14 +77,6 @@ const positive = (value: string): number => {
   if (!(n > 0)) throw new InvalidArgumentError('expected a number > 0');
   return n;
 };
-
-async function sourceFiles(globs: readonly string[]): Promise<string[]> {
-  const match = picomatch([...globs]);
-  const all = (await readdir(join(packageRoot, 'device-ref'), { recursive: true }))
-    .map((name) => ['device-ref', ...name.split(sep)].join('/'))
-    .filter((file) => file.endsWith('.ts') && !file.includes('/test/') && match(file));
-  return all.sort();
-}
 
 function describe(
   m: Pick<Mutant, 'file' | 'line' | 'column' | 'mutator' | 'original' | 'replacement'>,
@@ -97,6 +98,14 @@ function formatSummary(results: readonly MutantResult[], cleanMs: number, wallMs
     `score ${t.score ?? '–'}% of non-equivalent mutants killed (timeouts count as killed)`,
     `clean suite ${(cleanMs / 1000).toFixed(1)} s; ${(perMutant / 1000).toFixed(1)} s per mutant; ${(wallMs / 60000).toFixed(1)} min in all`,
   ];
+  const onBoards = results.filter((r) => r.board !== undefined);
+  if (onBoards.length > 0) {
+    const byBoard = new Map<string, number>();
+    for (const r of onBoards) byBoard.set(r.board!, (byBoard.get(r.board!) ?? 0) + 1);
+    lines.push(
+      `killed on an extra board only: ${[...byBoard].map(([board, n]) => `${n} on ${board}`).join(', ')}`,
+    );
+  }
   const survivors = results.filter((r) => r.status === 'survived');
   if (survivors.length > 0) {
     lines.push('', 'survivors:');
@@ -112,7 +121,7 @@ function formatSummary(results: readonly MutantResult[], cleanMs: number, wallMs
 }
 
 async function main(options: Options): Promise<number> {
-  const files = await sourceFiles(options.files);
+  const files = await sourceFiles(packageRoot, options.files);
   if (files.length === 0)
     throw new Error(`no device-ref source matches ${options.files.join(' ')}`);
   const sources = new Map<string, string>();
@@ -122,10 +131,10 @@ async function main(options: Options): Promise<number> {
     sources.set(file, source);
     everyMutant.push(...findMutants(file, source));
   }
+  const chosen =
+    options.mutant === undefined ? everyMutant : mutantsAt(everyMutant, options.mutant);
   const mutants =
-    options.sample === undefined
-      ? everyMutant
-      : sampleOf(everyMutant, options.sample, options.seed);
+    options.sample === undefined ? chosen : sampleOf(chosen, options.sample, options.seed);
   const byFolder = (list: readonly Mutant[]): string =>
     Object.entries(
       list.reduce<Record<string, number>>((acc, m) => {
@@ -159,19 +168,38 @@ async function main(options: Options): Promise<number> {
     for (const file of new Set(mutants.map((m) => m.file))) {
       await sandboxes[0]!.checkCompilesAlike(file, sources.get(file)!);
     }
-    process.stdout.write('clean run of the suite on the unmutated device-ref… ');
-    const cleanBegan = performance.now();
-    const cleanRun = await sandboxes[0]!.runSuite(10 * 60_000);
-    const cleanMs = performance.now() - cleanBegan;
-    if (cleanRun.report === undefined) {
-      throw new Error(`the clean run gave no report (exit ${cleanRun.code}): ${cleanRun.stderr}`);
+    // The suite's board first (undefined), then each extra board: a clean run of each.
+    const boards: Array<string | undefined> = [undefined, ...options.boards];
+    const cleanRuns: Array<{
+      board?: string;
+      clean: ConformanceReport;
+      ms: number;
+      timeoutMs: number;
+    }> = [];
+    for (const board of boards) {
+      process.stdout.write(
+        `clean run of the suite on the unmutated device-ref${board === undefined ? '' : `, board ${board}`}… `,
+      );
+      const cleanBegan = performance.now();
+      const cleanRun = await sandboxes[0]!.runSuite(10 * 60_000, board);
+      const ms = performance.now() - cleanBegan;
+      if (cleanRun.report === undefined) {
+        throw new Error(
+          `the clean run${board === undefined ? '' : ` on ${board}`} gave no report (exit ${cleanRun.code}): ${cleanRun.stderr}`,
+        );
+      }
+      const s = cleanRun.report.summary;
+      process.stdout.write(
+        `${(ms / 1000).toFixed(1)} s: ${s.pass} pass, ${s.fail} fail, ${s.notApplicable} n/a, ${s.untested} untested\n`,
+      );
+      cleanRuns.push({
+        ...(board !== undefined && { board }),
+        clean: cleanRun.report,
+        ms,
+        timeoutMs: Math.round(ms * options.timeoutFactor + TIMEOUT_SLACK_MS),
+      });
     }
-    const clean: ConformanceReport = cleanRun.report;
-    const s = clean.summary;
-    process.stdout.write(
-      `${(cleanMs / 1000).toFixed(1)} s: ${s.pass} pass, ${s.fail} fail, ${s.notApplicable} n/a, ${s.untested} untested\n`,
-    );
-    const timeoutMs = Math.round(cleanMs * options.timeoutFactor + TIMEOUT_SLACK_MS);
+    const { clean, ms: cleanMs, timeoutMs } = cleanRuns[0]!;
 
     const results: MutantResult[] = new Array(mutants.length);
     const out = join(packageRoot, options.out);
@@ -186,6 +214,11 @@ async function main(options: Options): Promise<number> {
             options: { ...options, timeoutMs },
             mutantsFound: everyMutant.length,
             clean: { durationMs: Math.round(cleanMs), summary: clean.summary },
+            boards: cleanRuns.slice(1).map((c) => ({
+              board: c.board,
+              durationMs: Math.round(c.ms),
+              summary: c.clean.summary,
+            })),
             tally: tally(done.map((r) => r.status)),
             wallMs: Math.round(performance.now() - began),
             mutants: done,
@@ -211,7 +244,8 @@ async function main(options: Options): Promise<number> {
           replacement: mutant.replacement,
           near: statementsNear(source, mutant.line),
         };
-        const reason = equivalenceOf(mutant, source, equivalents);
+        const reason =
+          NOT_DEVICE_CODE.get(mutant.file) ?? equivalenceOf(mutant, source, equivalents);
         let result: MutantResult;
         if (reason !== undefined) {
           result = {
@@ -224,26 +258,36 @@ async function main(options: Options): Promise<number> {
         } else {
           const mutantBegan = performance.now();
           await sandbox.apply(mutant.file, applyMutant(source, mutant));
-          let judgement: Judgement;
+          let judgement: Judgement | undefined;
+          let killedOn: string | undefined;
           try {
-            judgement = judge(clean, await sandbox.runSuite(timeoutMs));
+            for (const run of cleanRuns) {
+              const on = judge(run.clean, await sandbox.runSuite(run.timeoutMs, run.board));
+              if (on.status !== 'survived') {
+                [judgement, killedOn] = [on, run.board];
+                break;
+              }
+              judgement ??= on; // a survivor keeps the suite's board's picture (moved verdicts)
+            }
           } finally {
             await sandbox.restore(mutant.file);
           }
           result = {
             ...base,
-            ...judgement,
+            ...judgement!,
+            ...(judgement!.status !== 'survived' && killedOn !== undefined && { board: killedOn }),
             durationMs: Math.round(performance.now() - mutantBegan),
           };
         }
         results[i] = result;
         finished++;
         const detail =
-          result.failed.length > 0
+          (result.board !== undefined ? ` on ${result.board}` : '') +
+          (result.failed.length > 0
             ? ` (${result.failed.slice(0, 3).join(', ')}${result.failed.length > 3 ? ', …' : ''})`
             : result.note !== undefined
               ? ` (${result.note})`
-              : '';
+              : '');
         process.stdout.write(
           `[${finished}/${mutants.length}] ${result.status.padEnd(10)} ${describe(mutant)}${detail}` +
             `${result.durationMs !== undefined ? ` ${(result.durationMs / 1000).toFixed(1)} s` : ''}\n`,
@@ -279,7 +323,17 @@ const program = new Command('mutation')
   .option('--equivalents <file>', 'mutants marked equivalent, with reasons', DEFAULT_EQUIVALENTS)
   .option('--out <file>', 'the JSON report', 'reports/mutation.json')
   .option('--list', 'list the mutants (of the sample) and run nothing')
+  .option(
+    '--mutant <place...>',
+    'only the mutants at these places: FILE:LINE or FILE:LINE:COLUMN, as the runner prints them',
+  )
+  .option(
+    '--boards <board...>',
+    "device-ref presets a mutant the suite's board lets through is judged on too ('none': the suite's board only)",
+    DEFAULT_BOARDS,
+  )
   .action(async (options: Options) => {
+    if (options.boards.includes('none')) options.boards = [];
     process.exitCode = await main(options);
   });
 

@@ -85,14 +85,19 @@ export class Sandbox {
     if (original !== undefined) await writeFile(this.#builtPath(file), original);
   }
 
-  /** `viommu conform --target ref` from the sandbox; stopped after `timeoutMs`. */
-  async runSuite(timeoutMs: number): Promise<SuiteRunResult> {
+  /**
+   * `viommu conform --target ref` from the sandbox, on the suite's board or on `board` (a
+   * device-ref preset, judged with `--judge-window near`: the presets have 256 MiB of RAM,
+   * which the whole-RAM judge would read back after every write); stopped after `timeoutMs`.
+   */
+  async runSuite(timeoutMs: number, board?: string): Promise<SuiteRunResult> {
     const reports = await mkdtemp(join(this.dir, 'reports-'));
     try {
       const cli = join(this.dir, 'build', 'cli', 'viommu.js');
+      const onBoard = board === undefined ? [] : ['--board', board, '--judge-window', 'near'];
       const child = spawn(
         process.execPath,
-        [cli, 'conform', '--target', 'ref', '--reports', reports],
+        [cli, 'conform', '--target', 'ref', ...onBoard, '--reports', reports],
         {
           stdio: ['ignore', 'ignore', 'pipe'],
         },
@@ -113,7 +118,8 @@ export class Sandbox {
       this.#child = undefined;
       let report: ConformanceReport | undefined;
       try {
-        report = JSON.parse(await readFile(join(reports, 'ref.json'), 'utf8')) as ConformanceReport;
+        const [json] = (await readdir(reports)).filter((name) => name.endsWith('.json'));
+        report = JSON.parse(await readFile(join(reports, json!), 'utf8')) as ConformanceReport;
       } catch {
         report = undefined;
       }

@@ -6,7 +6,7 @@
 import * as spec from '../../dist/ts/index.js';
 import type { Scenario, Step, Value } from '../../generator/model.js';
 import { FieldError, requestName, type RequestVerb } from '../driver/requests.js';
-import { TargetProfile } from '../profile.js';
+import { placeLiterals, TargetProfile, type Literal } from '../profile.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
 import type { MemoryFinding, SuspectLine } from '../judge/dma-judge.js';
@@ -92,6 +92,9 @@ export const FAULT_WAIT_MS = 300;
 
 type RequestStep = Extract<Step, { op: 'request' }>;
 type DmaStep = Extract<Step, { op: 'dma' }>;
+
+/** Request fields and DMA step parts that hold an IOVA. */
+const IOVA_FIELDS = new Set(['virt_start', 'virt_end', 'address']);
 
 /** A constant of the generated module by name (`VIRTIO_IOMMU_S_OK`). */
 export function constantValue(name: string): number {
@@ -217,6 +220,10 @@ class ScenarioRun {
     skipped: [] as string[],
   };
   readonly #unprobed: Array<{ mapping: Mapping; line: number }> = [];
+  /** Added to every literal domain ID: domain_range.start when the literals lie outside it (profile.ts). */
+  #domainShift = 0n;
+  /** Added to every literal IOVA: input_range.start (64 KiB-aligned) when the literals lie outside it. */
+  #iovaShift = 0n;
   /** Set once a refused UNMAP leaves what the domain maps unknown (it may have done part). */
   #mappingsUnknown: string | undefined;
 
@@ -250,19 +257,64 @@ class ScenarioRun {
         );
       }
     }
-    if (driver.has(spec.VIRTIO_IOMMU_F_DOMAIN_RANGE)) {
-      const { start, end } = config.domain_range;
-      for (const step of this.scenario.steps) {
-        const domain = step.op === 'request' ? step.fields['domain'] : undefined;
-        if (domain === undefined || !('num' in domain)) continue;
-        const id = Number(domain.num);
-        if (id < start || id > end) {
-          throw new UntestableStep(
-            `domain ${id} (line ${step.line}) is outside domain_range ${start}..${end}`,
-          );
-        }
+    this.#placeLiterals(config);
+  }
+
+  /** Moves literal domain IDs and IOVAs into the device's ranges where they lie outside (profile.ts). */
+  #placeLiterals(config: spec.Config): void {
+    const driver = this.session.driver;
+    const domains: Literal[] = [];
+    const iovas: Literal[] = [];
+    let [domainSymbol, iovaSymbol] = [false, false];
+    for (const step of this.scenario.steps) {
+      const values: Array<[string, Value | undefined]> =
+        step.op === 'request'
+          ? Object.entries(step.fields)
+          : step.op === 'dma'
+            ? [['address', step.address]]
+            : [];
+      for (const [path, value] of values) {
+        if (value === undefined) continue;
+        const isDomain = path === 'domain';
+        if (!isDomain && !IOVA_FIELDS.has(path)) continue;
+        if ('num' in value)
+          (isDomain ? domains : iovas).push({ value: BigInt(value.num), line: step.line });
+        else if (isDomain) domainSymbol = true;
+        else if (value.sym.startsWith('input_range')) iovaSymbol = true;
       }
     }
+    const { domain_range, input_range } = config;
+    const placements = [
+      placeLiterals(
+        'domain',
+        domains,
+        domainSymbol,
+        driver.has(spec.VIRTIO_IOMMU_F_DOMAIN_RANGE)
+          ? { start: BigInt(domain_range.start), end: BigInt(domain_range.end) }
+          : undefined,
+      ),
+      placeLiterals(
+        'IOVA',
+        iovas,
+        iovaSymbol,
+        driver.has(spec.VIRTIO_IOMMU_F_INPUT_RANGE) ? input_range : undefined,
+        0x1_0000n,
+      ),
+    ];
+    for (const placement of placements) {
+      if ('untested' in placement) throw new UntestableStep(placement.untested);
+      if (placement.note !== undefined) this.notes.push(placement.note);
+    }
+    this.#domainShift = (placements[0] as { shift: bigint }).shift;
+    this.#iovaShift = (placements[1] as { shift: bigint }).shift;
+  }
+
+  /** A value of the scenario: a literal domain ID or IOVA moved as #placeLiterals decided. */
+  #placed(path: string, value: Value): bigint {
+    const resolved = this.#value(value);
+    if (!('num' in value)) return resolved;
+    if (path === 'domain') return resolved + this.#domainShift;
+    return IOVA_FIELDS.has(path) ? resolved + this.#iovaShift : resolved;
   }
 
   async step(step: Step): Promise<void> {
@@ -339,7 +391,8 @@ class ScenarioRun {
 
   async #request(step: RequestStep): Promise<void> {
     const fields: Record<string, bigint> = {};
-    for (const [path, value] of Object.entries(step.fields)) fields[path] = this.#value(value);
+    for (const [path, value] of Object.entries(step.fields))
+      fields[path] = this.#placed(path, value);
     const verb = step.verb as RequestVerb;
     const result = await this.session.driver.request(verb, fields).catch((error: unknown) => {
       // The parser checked every literal, so a value that does not fit its field came from a
@@ -427,7 +480,7 @@ class ScenarioRun {
     }
     const route = this.#edgeRoute();
     const judge = sessionJudge(this.session);
-    const iova = this.#value(step.address);
+    const iova = this.#placed('address', step.address);
     const length = step.length;
     const expect = step.expect;
     const expected = expect.result === 'ok' ? this.#value(expect.address) : undefined;

@@ -17,6 +17,7 @@ import {
   type DeviceTest,
   type TestRecord,
 } from './harness.js';
+import { draftGateTests } from './draft-gate.js';
 import { boundaryProbeTests, subPageProbeTests } from './probe-tests.js';
 import { SECTION_TESTS } from './sections/index.js';
 
@@ -164,7 +165,11 @@ export async function runConformanceSuite(cases: Cases, options: SuiteOptions): 
       );
     }
   }
-  for (const test of [...boundaryProbeTests(cases), ...subPageProbeTests(cases)]) {
+  for (const test of [
+    ...boundaryProbeTests(cases),
+    ...subPageProbeTests(cases),
+    ...draftGateTests(cases),
+  ]) {
     if (!wanted(test.statements)) continue;
     addTest(sectionSuite(test.section, test.sectionTitle), test.title, test.statements, test.run);
   }

@@ -64,6 +64,7 @@ export function qemuArguments(
 export class QemuTarget implements Target {
   readonly description: string;
   readonly ramSize = QEMU_RAM_SIZE;
+  readonly chipset = 'q35';
   readonly #binary: string;
   readonly #options: QemuTargetOptions;
   #dir: string | undefined;

@@ -64,19 +64,23 @@ export interface RefServerOptions {
  * a JSON file, both with `ram_size` (device-ref checks the rest when it starts).
  */
 function boardRamSize(board: string): number {
-  const file = /^[\w-]+$/.test(board)
-    ? join(packageRoot, 'device-ref', 'boards', `${board}.json`)
-    : board;
-  let ramSize: unknown;
-  try {
-    ramSize = (JSON.parse(readFileSync(file, 'utf8')) as { ram_size?: unknown }).ram_size;
-  } catch (error) {
-    throw new Error(`--board ${board}: ${(error as Error).message}`, { cause: error });
-  }
+  const ramSize = readBoard(board).ram_size;
   if (typeof ramSize !== 'number' || !Number.isSafeInteger(ramSize) || ramSize <= 0) {
     throw new Error(`--board ${board}: ram_size is not a size in bytes`);
   }
   return ramSize;
+}
+
+/** The fields of a board file the target reads: device-ref checks the whole board itself. */
+function readBoard(board: string): { ram_size?: unknown; chipset?: unknown } {
+  const file = /^[\w-]+$/.test(board)
+    ? join(packageRoot, 'device-ref', 'boards', `${board}.json`)
+    : board;
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as { ram_size?: unknown; chipset?: unknown };
+  } catch (error) {
+    throw new Error(`--board ${board}: ${(error as Error).message}`, { cause: error });
+  }
 }
 
 /** What `viommu device` prints once it accepts connections. */
@@ -93,6 +97,7 @@ export class RefServer {
   readonly description: string;
   readonly #options: RefServerOptions;
   #ramSize: number | undefined;
+  #chipset: { value: 'q35' | undefined } | undefined;
   /** Holds the board file and the socket; made once, removed by close(). */
   #dir: Promise<string> | undefined;
   /** The latest device-ref, set as soon as it is spawned. */
@@ -113,6 +118,18 @@ export class RefServer {
   get ramSize(): number {
     const board = this.#options.board;
     return (this.#ramSize ??= board === undefined ? REF_BOARD.ram_size : boardRamSize(board));
+  }
+
+  /** The board's chipset: 'q35' when the board has one (REF_BOARD does). */
+  get chipset(): 'q35' | undefined {
+    const board = this.#options.board;
+    this.#chipset ??= {
+      value:
+        (board === undefined ? REF_BOARD.chipset : readBoard(board).chipset) === 'q35'
+          ? 'q35'
+          : undefined,
+    };
+    return this.#chipset.value;
   }
 
   /** Process id of the running device-ref, if any (tests use it to stop or kill it). */
@@ -240,6 +257,10 @@ export class RefTarget implements Target {
 
   get ramSize(): number {
     return this.#server.ramSize;
+  }
+
+  get chipset(): 'q35' | undefined {
+    return this.#server.chipset;
   }
 
   async start(): Promise<QtestClient> {

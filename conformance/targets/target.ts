@@ -19,6 +19,12 @@ export interface Target {
    * the DMA judge watches no further.
    */
   readonly ramSize: number;
+  /**
+   * The chipset the target says it has: 'q35' promises QEMU q35's host bridge at 00:00.0 and
+   * its reset control register at port 0xcf9 (the suite's own checks hold the target to it);
+   * undefined when the target does not say.
+   */
+  readonly chipset?: 'q35';
   /** Brings the device up and returns a client that has already had one reply from it. */
   start(): Promise<QtestClient>;
   /** Closes the connection and releases everything start() created (processes, files). */

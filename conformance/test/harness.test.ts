@@ -84,6 +84,15 @@ describe('the harness against device-ref', function () {
     assert.match(record.judged['dev.a']!.reason!, /^TypeError: .*\n\s+at /);
   });
 
+  it('makes guest memory the suite runs out of an error, never a device failure', async () => {
+    // The suite's own allocations (queues, pages of its tests) come from session.memory.
+    const record = await run(['dev.a'], async (session) => {
+      for (;;) session.memory.allocate(0x10_0000);
+    });
+    assert.equal(record.judged['dev.a']!.outcome, 'error');
+    assert.match(record.judged['dev.a']!.reason!, /guest memory exhausted/);
+  });
+
   it('reports a MUST broken in a test of another statement against the MUST', async () => {
     const record = await run(['dev.should'], async () => {
       throw new ExpectationFailure({ message: 'bypass reads 7' }, 'dev.must');

@@ -11,6 +11,7 @@ import { judge, tally } from '../mutation/classify.js';
 import { equivalenceOf, mutantKey, type EquivalentMutant } from '../mutation/equivalents.js';
 import { applyMutant, findMutants, type Mutant } from '../mutation/operators.js';
 import { sampleOf } from '../mutation/sample.js';
+import { mutantsAt, NOT_DEVICE_CODE, sourceFiles } from '../mutation/select.js';
 import { compileModule } from '../mutation/sandbox.js';
 import { statementsNear } from '../mutation/statements-near.js';
 import type { ConformanceReport, RobustnessFinding, StatementVerdict } from '../report/types.js';
@@ -142,6 +143,36 @@ describe('mutation: judging a run against the clean run', () => {
     );
   });
 
+  it("never kills on the suite's own errors, but does on a device that stops answering", () => {
+    const errored = judge(
+      clean,
+      run(
+        report(
+          [verdict('dev.a', 'error'), verdict('dev.b', 'pass'), verdict('dev.c', 'fail')],
+          'error',
+        ),
+      ),
+    );
+    assert.deepEqual(
+      [errored.status, errored.failed, errored.moved],
+      ['survived', [], ['dev.a: pass → error']],
+    );
+    const unreachable = {
+      ...report(clean.verdicts.map((v) => ({ ...v, verdict: 'error' as const }))),
+      stopped: 'the target did not answer for 3 tests in a row (no answer)',
+    };
+    const stopped = judge(clean, run(unreachable));
+    assert.deepEqual(
+      [stopped.status, stopped.note],
+      [
+        'killed',
+        'the run stopped early: the target did not answer for 3 tests in a row (no answer)',
+      ],
+    );
+    for (const outcome of ['crash', 'hang', 'broken', 'isolation-breach'] as const)
+      assert.equal(judge(clean, run(report(clean.verdicts, outcome))).status, 'killed', outcome);
+  });
+
   it('kills on a new robustness finding and on a run without a report; a hang is a timeout', () => {
     assert.equal(judge(clean, run(report(clean.verdicts, 'crash'))).status, 'killed');
     const crashed = judge(clean, run(undefined));
@@ -183,6 +214,28 @@ describe('mutation: equivalence list', () => {
     const other = find(findMutants('device-ref/x.ts', SOURCE), 'EqualityOperator', 'flags >= 7')!;
     assert.equal(equivalenceOf(other, SOURCE, [entry]), undefined);
     assert.equal(equivalenceOf({ ...mutant, file: 'device-ref/y.ts' }, SOURCE, [entry]), undefined);
+  });
+});
+
+describe('mutation: choosing mutants', () => {
+  const mutants = findMutants('device-ref/x.ts', SOURCE);
+
+  it('picks the mutants at FILE:LINE or FILE:LINE:COLUMN, and refuses a place that holds none', () => {
+    const flags = find(mutants, 'BitwiseOperator', 'flags | 3')!;
+    const onLine = mutantsAt(mutants, [`device-ref/x.ts:${flags.line}`]);
+    assert.ok(onLine.length >= 2 && onLine.every((m) => m.line === flags.line));
+    assert.ok(onLine.includes(flags));
+    const exact = mutantsAt(mutants, [`device-ref/x.ts:${flags.line}:${flags.column}`]);
+    assert.ok(exact.includes(flags) && exact.every((m) => m.column === flags.column));
+    assert.throws(() => mutantsAt(mutants, ['device-ref/x.ts:99']), /no mutant there/);
+    assert.throws(() => mutantsAt(mutants, ['x.ts']), /FILE:LINE/);
+  });
+
+  it("mutates device-ref's sources, not its tests; code the device never runs is known by name", async () => {
+    const files = await sourceFiles(packageRoot, ['device-ref/iommu/**/*.ts']);
+    assert.ok(files.includes('device-ref/iommu/core.ts'));
+    assert.ok(!files.some((f) => f.includes('/test/')));
+    for (const file of NOT_DEVICE_CODE.keys()) assert.ok(files.includes(file), file);
   });
 });
 

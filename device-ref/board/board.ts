@@ -106,7 +106,7 @@ export class Board implements QtestTarget {
   // ---- QtestTarget ---------------------------------------------------------------------
 
   syncTime(): void {
-    this.clock.catchUp();
+    this.clock.fireDueTimers();
   }
 
   portRead(port: number, size: PortSize): number {

@@ -7,40 +7,68 @@ const PAGE_SIZE = 1 << PAGE_SHIFT;
 
 export class GuestRam {
   readonly size: number;
+  readonly #sizeBig: bigint;
   readonly #pages = new Map<number, Uint8Array>();
 
   constructor(size: number) {
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`invalid RAM size ${size}`);
     this.size = size;
+    this.#sizeBig = BigInt(size);
   }
 
   /** True when [address, address + length) lies inside RAM (a zero length needs address ≤ size). */
   contains(address: bigint | number, length: number): boolean {
-    const start = BigInt(address);
-    return start >= 0n && length >= 0 && start + BigInt(length) <= BigInt(this.size);
+    // Number arithmetic only: an address above the size is outside whatever its type, and
+    // below it, size - start is exact.
+    const start =
+      typeof address === 'number' ? address : address > this.#sizeBig ? -1 : Number(address);
+    return start >= 0 && length >= 0 && length <= this.size - start;
   }
 
   read(address: number, length: number): Uint8Array {
     const out = new Uint8Array(length);
-    this.#forEachPiece(address, length, (page, offset, done, count) => {
-      const data = this.#pages.get(page);
-      if (data !== undefined) out.set(data.subarray(offset, offset + count), done);
-    });
+    this.readInto(address, out);
     return out;
   }
 
+  /** Fills `out` with the bytes from `address` on. */
+  readInto(address: number, out: Uint8Array): void {
+    const length = out.length;
+    for (let done = 0; done < length;) {
+      const at = address + done;
+      const page = Math.floor(at / PAGE_SIZE);
+      const offset = at - page * PAGE_SIZE;
+      const count = Math.min(PAGE_SIZE - offset, length - done);
+      const data = this.#pages.get(page);
+      if (data !== undefined) out.set(data.subarray(offset, offset + count), done);
+      else out.fill(0, done, done + count);
+      done += count;
+    }
+  }
+
   write(address: number, data: Uint8Array): void {
-    this.#forEachPiece(address, data.length, (page, offset, done, count) => {
-      this.#page(page).set(data.subarray(done, done + count), offset);
-    });
+    const length = data.length;
+    for (let done = 0; done < length;) {
+      const at = address + done;
+      const page = Math.floor(at / PAGE_SIZE);
+      const offset = at - page * PAGE_SIZE;
+      const count = Math.min(PAGE_SIZE - offset, length - done);
+      this.#page(page).set(count === length ? data : data.subarray(done, done + count), offset);
+      done += count;
+    }
   }
 
   fill(address: number, length: number, byte: number): void {
-    this.#forEachPiece(address, length, (page, offset, _done, count) => {
+    for (let done = 0; done < length;) {
+      const at = address + done;
+      const page = Math.floor(at / PAGE_SIZE);
+      const offset = at - page * PAGE_SIZE;
+      const count = Math.min(PAGE_SIZE - offset, length - done);
       if (byte === 0 && count === PAGE_SIZE) this.#pages.delete(page);
       else if (byte !== 0 || this.#pages.has(page))
         this.#page(page).fill(byte, offset, offset + count);
-    });
+      done += count;
+    }
   }
 
   // The word accessors run several times per request (ring indexes, descriptors, used
@@ -103,21 +131,5 @@ export class GuestRam {
       this.#pages.set(page, data);
     }
     return data;
-  }
-
-  #forEachPiece(
-    address: number,
-    length: number,
-    visit: (page: number, offset: number, done: number, count: number) => void,
-  ): void {
-    let done = 0;
-    while (done < length) {
-      const at = address + done;
-      const page = Math.floor(at / PAGE_SIZE);
-      const offset = at - page * PAGE_SIZE;
-      const count = Math.min(PAGE_SIZE - offset, length - done);
-      visit(page, offset, done, count);
-      done += count;
-    }
   }
 }

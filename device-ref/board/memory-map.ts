@@ -27,10 +27,16 @@ export class MemoryMap {
 
   /** Whether every byte of the range is RAM or a decoded region. */
   backs(address: bigint, length: number): boolean {
-    return this.#pieces(address, BigInt(length)) !== undefined;
+    return (
+      this.#ram.contains(address, length) || this.#pieces(address, BigInt(length)) !== undefined
+    );
   }
 
+  // Each access below takes the short way when the whole range is RAM (ring and request
+  // traffic always is), and cuts the range into RAM and register pieces otherwise.
+
   read(address: bigint, length: number): Uint8Array | undefined {
+    if (this.#ram.contains(address, length)) return this.#ram.read(Number(address), length);
     const pieces = this.#pieces(address, BigInt(length));
     if (pieces === undefined) return undefined;
     const out = new Uint8Array(length);
@@ -46,6 +52,10 @@ export class MemoryMap {
   }
 
   write(address: bigint, data: Uint8Array): boolean {
+    if (this.#ram.contains(address, data.length)) {
+      this.#ram.write(Number(address), data);
+      return true;
+    }
     const pieces = this.#pieces(address, BigInt(data.length));
     if (pieces === undefined) return false;
     for (const piece of pieces) {

@@ -2,16 +2,16 @@
 // taken as Latin-1 so any byte round-trips (an unknown command is echoed byte for byte).
 //
 // Memory per connection stays bounded however fast the client sends and however slowly it
-// reads. Lines run one at a time; short replies are gathered into writes of about
-// REPLY_BATCH_BYTES (so pipelined commands cost one round trip), and the data of a
-// `read`/`b64read` reply (up to 32 MiB of text) is encoded and written DATA_PIECE_BYTES at a
-// time. Whenever the socket's write buffer is full, the connection stops running lines and
+// reads. Lines run one at a time; short replies, and `read`/`b64read` replies of at most
+// DATA_PIECE_BYTES, are gathered into writes of about REPLY_BATCH_BYTES (so pipelined
+// commands cost one round trip and one write), and the data of a longer reply (up to 32 MiB
+// of text) is encoded and written DATA_PIECE_BYTES at a time. Whenever the socket's write buffer is full, the connection stops running lines and
 // stops reading the socket until it drains: unread input then waits in the client's socket,
 // not here. A line that grows past MAX_LINE_BYTES gets one FAIL and is skipped up to its
 // newline.
 
 import type { Socket } from 'node:net';
-import { encodeData, type DataReply } from './commands/command.js';
+import { encodeData, replyText, type DataReply } from './commands/command.js';
 import { executeCommand } from './dispatch.js';
 import type { QtestTarget } from './target.js';
 
@@ -73,6 +73,7 @@ class QtestConnection {
         }
         const reply = executeCommand(this.#target, line);
         if (typeof reply === 'string') this.#queue(reply);
+        else if (reply.length <= DATA_PIECE_BYTES) this.#queue(replyText(reply));
         else {
           this.#flush();
           this.#data = { reply, done: 0 };

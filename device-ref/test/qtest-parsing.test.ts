@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { parseSigned64, parseUnsigned64 } from '../qtest/c-number.js';
 import { decodeLenientBase64, decodeQtestHex } from '../qtest/data-encoding.js';
 import { formatListenAddress, parseListenAddress } from '../qtest/listen-address.js';
@@ -33,6 +34,32 @@ describe('qtest numbers (strtoull/strtoll with base 0, whole word)', () => {
     assert.equal(u64('18446744073709551616'), undefined);
     assert.equal(u64('1'.repeat(100_000)), undefined);
     assert.equal(u64('0x' + '0'.repeat(100) + '1'), 1n, 'leading zeros do not count');
+  });
+
+  it('reads every 64-bit value in the forms clients send: hex of any case and length, decimal', () => {
+    // The short forms take a path of their own (no regular expression, no BigInt of the
+    // word); every form must give the value it spells, whichever path reads it.
+    const u64Values = fc.oneof(
+      fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      fc.integer({ min: 0, max: 0xffff }).map(BigInt),
+      fc.constantFrom(0n, (1n << 52n) - 1n, 1n << 52n, (1n << 53n) + 1n, (1n << 63n) - 1n),
+    );
+    fc.assert(
+      fc.property(u64Values, fc.nat({ max: 3 }), fc.boolean(), (value, zeros, upper) => {
+        const digits = '0'.repeat(zeros) + value.toString(16);
+        const forms = [
+          '0x' + (upper ? digits.toUpperCase() : digits),
+          '0X' + digits,
+          value.toString(10),
+          '0' + value.toString(8),
+        ];
+        for (const word of forms) {
+          assert.equal(u64(word), value, word);
+          assert.equal(parseSigned64(word), value < 1n << 63n ? value : undefined, word);
+        }
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it('reads signed values for the clock', () => {

@@ -55,6 +55,8 @@ describe('qtest replies', () => {
     assert.equal(d.cmd('read 0x3000 3'), 'OK 0x010203');
     assert.equal(d.cmd('b64write 0x3000 4 AQ=='), 'OK');
     assert.equal(d.cmd('read 0x3000 5'), 'OK 0x0100000005', 'short data is zero-filled');
+    assert.equal(d.cmd('b64write 0x3000 2 CQgHBgU='), 'OK');
+    assert.equal(d.cmd('read 0x3000 5'), 'OK 0x0908000005', 'long data is cut at SIZE');
     assert.equal(d.cmd('b64write 0x3000 3 A'), 'ERR invalid argument size');
   });
 

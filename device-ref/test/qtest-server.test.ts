@@ -145,6 +145,41 @@ describe('qtest server', () => {
     await client.close();
   });
 
+  it('answers data replies in order among short ones, small ones in the same write, long ones streamed', async () => {
+    const s = await start('tcp:0');
+    const client = await LineClient.connect(s.address);
+    const pattern = Buffer.from(
+      Array.from({ length: 200_000 }, (_, i) => (i * 7 + (i >> 9)) & 0xff),
+    );
+    assert.equal(
+      await client.send(`b64write 0x20000 ${pattern.length} ${pattern.toString('base64')}`),
+      'OK',
+    );
+    const lines: string[] = [];
+    const expected: string[] = [];
+    // Data replies of 1 byte up to past the 48 KiB piece size, in hex and base64, each
+    // between short replies, all in one chunk.
+    for (const length of [1, 2, 3, 64, 4096, 48 * 1024, 48 * 1024 + 1, 150_000]) {
+      const bytes = pattern.subarray(0, length);
+      lines.push(
+        `b64read 0x20000 ${length}`,
+        'endianness',
+        `read 0x20000 ${length}`,
+        'readb 0x20000',
+      );
+      expected.push(
+        `OK ${bytes.toString('base64')}`,
+        'OK little',
+        `OK 0x${bytes.toString('hex')}`,
+        `OK 0x${pattern[0]!.toString(16).padStart(16, '0')}`,
+      );
+    }
+    const replies = await client.sendAll(lines);
+    assert.equal(replies.length, expected.length);
+    replies.forEach((reply, i) => assert.ok(reply === expected[i], `reply ${i} to ${lines[i]}`));
+    await client.close();
+  });
+
   it('serves clients side by side, each on a fresh board: a silent client holds up nobody', async () => {
     const s = await start(`unix:${join(dir, 'side.sock')}`);
     const first = await LineClient.connect(s.address);

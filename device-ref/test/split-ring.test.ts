@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict';
+import { FindingLog } from '../board/findings.js';
+import { GuestRam } from '../board/guest-ram.js';
 import type { DescriptorChain } from '../virtio/device-model.js';
+import { SplitVirtqueue } from '../virtio/split-virtqueue.js';
 import { CC, EDU_SLOT, IOMMU_SLOT, ISR, TestDriver } from './support/driver.js';
 import { F_EVENT_IDX, readyDevice } from './support/ready-device.js';
 import { F_INDIRECT, F_NEXT, F_WRITE, hexData, TestQueue } from './support/virtqueue.js';
@@ -214,5 +217,40 @@ describe('split virtqueue processing', () => {
     requests.notify();
     assert.equal(requests.usedIdx(), 1);
     assert.equal(d.cfgRead(EDU_SLOT, 0x04, 2), 0x6);
+  });
+
+  it('gives every chain its own copy of its readable bytes, kept while later chains are popped', () => {
+    // Copies are cut from shared blocks of 64 KiB: four chains of 30,000 bytes span two
+    // blocks, and the first must still hold its bytes once the fourth is popped.
+    const ram = new GuestRam(0x100_0000);
+    const queue = new SplitVirtqueue(0, 16, {
+      ram,
+      findings: new FindingLog(),
+      deviceLive: () => true,
+      negotiated: () => false,
+      needsReset: (reason) => assert.fail(reason),
+      notifyUsed: () => {},
+    });
+    queue.desc = 0x1000n;
+    queue.driver = 0x2000n;
+    queue.device = 0x3000n;
+    queue.enable();
+    const patterns = [0, 1, 2, 3].map((i) => bytes(30_000, 11 * i + 1));
+    patterns.forEach((pattern, i) => {
+      const address = 0x10_0000 + 0x1_0000 * i;
+      ram.write(address, pattern);
+      const descriptor = new DataView(new ArrayBuffer(16));
+      descriptor.setBigUint64(0, BigInt(address), true);
+      descriptor.setUint32(8, pattern.length, true);
+      ram.write(0x1000 + 16 * i, new Uint8Array(descriptor.buffer));
+      ram.writeU16(0x2004 + 2 * i, i);
+    });
+    ram.writeU16(0x2002, patterns.length);
+    const chains = patterns.map(() => queue.pop()!);
+    assert.equal(queue.pop(), null);
+    chains.forEach((chain, i) => {
+      assert.equal(chain.readable.length, 30_000, `chain ${i}: length`);
+      assert.ok(Buffer.from(chain.readable).equals(patterns[i]!), `chain ${i}: bytes`);
+    });
   });
 });

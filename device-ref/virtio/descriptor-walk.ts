@@ -43,12 +43,14 @@ export function walkDescriptorChain(
   head: number,
   limits: WalkLimits,
 ): WalkResult {
-  const fail = (problem: string): WalkResult => ({ ok: false, problem });
   const readable: ChainSegment[] = [];
   const writable: ChainSegment[] = [];
   let readableLength = 0;
   let writableLength = 0;
-  let table = descriptorTable;
+  // Addresses are numbers: a table or buffer that passed ram.contains() lies below the RAM
+  // size, a safe integer. Only the queue's own table can be anywhere (-1 when beyond RAM);
+  // messages show its exact address.
+  let table = descriptorTable > BigInt(ram.size) ? -1 : Number(descriptorTable);
   let tableEntries = limits.queueSize;
   let inIndirect = false;
   let indirectWithoutFeature = false;
@@ -64,12 +66,15 @@ export function walkDescriptorChain(
     if (++visitedInTable > tableEntries) {
       return fail(`the chain loops in the ${where} (more than its ${tableEntries} entries)`);
     }
-    const entry = table + BigInt(index * DESCRIPTOR_SIZE);
-    if (!ram.contains(entry, DESCRIPTOR_SIZE)) {
+    const at = table + index * DESCRIPTOR_SIZE;
+    if (table < 0 || !ram.contains(at, DESCRIPTOR_SIZE)) {
+      const entry = inIndirect ? BigInt(at) : descriptorTable + BigInt(index * DESCRIPTOR_SIZE);
       return fail(`${where} entry ${index} at ${hex(entry)} is outside RAM`);
     }
-    const at = Number(entry);
-    const address = ram.readU64(at);
+    const low = ram.readU32(at);
+    const high = ram.readU32(at + 4);
+    // Exact below 2^53; anything above is far outside RAM (-1 fails ram.contains()).
+    const address = high < 0x20_0000 ? high * 0x1_0000_0000 + low : -1;
     const length = ram.readU32(at + 8);
     const flags = ram.readU16(at + 12);
     const next = ram.readU16(at + 14);
@@ -83,7 +88,7 @@ export function walkDescriptorChain(
         return fail(`indirect table length ${length} is not a non-zero multiple of 16`);
       }
       if (!ram.contains(address, length)) {
-        return fail(`indirect table ${hex(address)}+${length} is outside RAM`);
+        return fail(`indirect table ${hex64(high, low)}+${length} is outside RAM`);
       }
       indirectWithoutFeature = !limits.indirectNegotiated;
       table = address;
@@ -98,9 +103,9 @@ export function walkDescriptorChain(
       return fail(`the chain is longer than the queue size (${limits.queueSize})`);
     }
     if (!ram.contains(address, length)) {
-      return fail(`buffer ${hex(address)}+${length} (${where} entry ${index}) is outside RAM`);
+      return fail(`buffer ${hex64(high, low)}+${length} (${where} entry ${index}) is outside RAM`);
     }
-    const segment = { address: Number(address), length };
+    const segment = { address, length };
     if ((flags & VIRTQ_DESC_F_WRITE) !== 0) {
       writable.push(segment);
       writableLength += length;
@@ -126,4 +131,13 @@ export function walkDescriptorChain(
     ok: true,
     chain: { readable, writable, readableLength, writableLength, indirectWithoutFeature },
   };
+}
+
+function fail(problem: string): WalkResult {
+  return { ok: false, problem };
+}
+
+/** A 64-bit descriptor address, from its two halves, as messages show it. */
+function hex64(high: number, low: number): string {
+  return hex((BigInt(high) << 32n) | BigInt(low));
 }

@@ -20,6 +20,8 @@ import type { DescriptorChain, QueueAccess } from './device-model.js';
 
 /** The device's limit on device-readable bytes in one chain (virtio-iommu requests are tiny). */
 export const MAX_READABLE_BYTES = 1 << 20;
+/** Bytes per block that copies of device-readable bytes are cut from. */
+const COPY_BLOCK_BYTES = 64 * 1024;
 
 /** What a queue needs from its transport. */
 export interface QueueHost {
@@ -59,6 +61,7 @@ export class SplitVirtqueue implements QueueAccess {
   #usedIdx = 0;
   /** Bumped by every reset, so chains popped before it are recognised and dropped. */
   #generation = 0;
+  readonly #copies = new ReadableCopies();
 
   constructor(index: number, maxSize: number, host: QueueHost) {
     this.index = index;
@@ -144,7 +147,7 @@ export class SplitVirtqueue implements QueueAccess {
       }
       this.#publishAvailEvent();
       return new PoppedChain(
-        gather(ram, chain.readable, chain.readableLength),
+        this.#copies.gather(ram, chain.readable, chain.readableLength),
         chain.writableLength,
         this,
         this.#generation,
@@ -172,7 +175,10 @@ export class SplitVirtqueue implements QueueAccess {
     for (const segment of chain.writable) {
       if (done >= written.length) break;
       const count = Math.min(segment.length, written.length - done);
-      this.#host.ram.write(segment.address, written.subarray(done, done + count));
+      this.#host.ram.write(
+        segment.address,
+        count === written.length ? written : written.subarray(done, done + count),
+      );
       done += count;
     }
     this.#addUsed(chain.head, written.length);
@@ -220,14 +226,38 @@ export class SplitVirtqueue implements QueueAccess {
   }
 }
 
-/** The bytes of `segments`, in order; a one-buffer request (the usual case) is read once. */
-function gather(ram: GuestRam, segments: readonly ChainSegment[], length: number): Uint8Array {
-  if (segments.length === 1) return ram.read(segments[0]!.address, length);
-  const bytes = new Uint8Array(length);
-  let done = 0;
-  for (const segment of segments) {
-    bytes.set(ram.read(segment.address, segment.length), done);
-    done += segment.length;
+/**
+ * Copies of the device-readable bytes of popped chains, cut one after the other from a block
+ * until it is full, then from a new one. A copy is never overwritten, however long a model
+ * keeps it; and the requests of one notify share an ArrayBuffer, so the generated codecs
+ * decode them all through the same DataView instead of making one per request.
+ */
+class ReadableCopies {
+  #block = new Uint8Array(0);
+  #used = 0;
+
+  /** The bytes of `segments`, in order, `length` in all. */
+  gather(ram: GuestRam, segments: readonly ChainSegment[], length: number): Uint8Array {
+    let bytes: Uint8Array;
+    if (length > COPY_BLOCK_BYTES) {
+      bytes = new Uint8Array(length);
+    } else {
+      if (this.#used + length > this.#block.length) {
+        this.#block = new Uint8Array(COPY_BLOCK_BYTES);
+        this.#used = 0;
+      }
+      bytes = this.#block.subarray(this.#used, this.#used + length);
+      this.#used += length;
+    }
+    if (segments.length === 1) {
+      ram.readInto(segments[0]!.address, bytes);
+      return bytes;
+    }
+    let done = 0;
+    for (const segment of segments) {
+      ram.readInto(segment.address, bytes.subarray(done, done + segment.length));
+      done += segment.length;
+    }
+    return bytes;
   }
-  return bytes;
 }

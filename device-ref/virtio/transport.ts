@@ -42,8 +42,9 @@ export class VirtioTransport implements VirtioDeviceContext {
   #status = 0;
   /** What the driver wrote to driver_feature, all words. */
   #driverFeatures = 0n;
-  /** What FEATURES_OK accepted. */
-  #negotiated = 0n;
+  /** What FEATURES_OK accepted, as two 32-bit words: the queues ask for bits per request. */
+  #negotiatedLow = 0;
+  #negotiatedHigh = 0;
   #isr = 0;
   #configGeneration = 0;
   #configChangedSinceRead = false;
@@ -100,7 +101,8 @@ export class VirtioTransport implements VirtioDeviceContext {
 
   /** True when FEATURES_OK accepted feature `bit`. */
   negotiated(bit: number): boolean {
-    return ((this.#negotiated >> BigInt(bit)) & 1n) === 1n;
+    if (bit < 32) return ((this.#negotiatedLow >>> bit) & 1) === 1;
+    return bit < 64 && ((this.#negotiatedHigh >>> (bit - 32)) & 1) === 1;
   }
 
   /** device_feature: the 32 offered bits the select chooses (0 beyond bit 63). */
@@ -174,7 +176,8 @@ export class VirtioTransport implements VirtioDeviceContext {
       this.finding('driver did not accept VIRTIO_F_VERSION_1; FEATURES_OK refused');
       return false;
     }
-    this.#negotiated = wanted;
+    this.#negotiatedLow = Number(wanted & 0xffffffffn);
+    this.#negotiatedHigh = Number((wanted >> 32n) & 0xffffffffn);
     this.model.featuresAccepted(wanted);
     return true;
   }
@@ -196,7 +199,8 @@ export class VirtioTransport implements VirtioDeviceContext {
     this.deviceFeatureSelect = 0;
     this.driverFeatureSelect = 0;
     this.#driverFeatures = 0n;
-    this.#negotiated = 0n;
+    this.#negotiatedLow = 0;
+    this.#negotiatedHigh = 0;
     this.queueSelect = 0;
     this.#configChangedSinceRead = false;
     this.#setIsr(0);
@@ -301,7 +305,8 @@ export class VirtioTransport implements VirtioDeviceContext {
   }
 
   #raiseIsr(bits: number): void {
-    this.#setIsr(this.#isr | bits);
+    // Once raised, the line stays asserted: a used buffer per request changes nothing more.
+    if ((this.#isr | bits) !== this.#isr) this.#setIsr(this.#isr | bits);
   }
 
   #setIsr(value: number): void {

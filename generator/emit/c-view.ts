@@ -15,6 +15,8 @@ export interface CDefine {
   outsideSpec?: string;
   /** Where the spec defines it (for derived masks: the struct). */
   source?: SourcePlace;
+  /** The draft it belongs to (a model built with drafts). */
+  draft?: string;
 }
 
 export interface CDefineGroup {
@@ -56,6 +58,8 @@ export interface CStruct {
   /** The variable array's length field (`probe_size`). */
   lengthField?: string;
   doc?: string;
+  /** The draft it belongs to (a model built with drafts). */
+  draft?: string;
   source: SourcePlace;
 }
 
@@ -94,6 +98,7 @@ export function bitDefines(struct: Struct, field: Field & { kind: 'bits' }): CDe
       value: mask,
       doc: `Bits of ${b.name} in the ${field.type} that opens ${struct.name}`,
       source: field.source,
+      ...(struct.draft ? { draft: struct.draft } : {}),
     });
     if (b.shift > 0) {
       out.push({
@@ -102,6 +107,7 @@ export function bitDefines(struct: Struct, field: Field & { kind: 'bits' }): CDe
         value: b.shift,
         doc: `First bit of ${b.name}`,
         source: field.source,
+        ...(struct.draft ? { draft: struct.draft } : {}),
       });
     }
   }
@@ -160,6 +166,7 @@ function cStruct(s: Struct, titles: Map<string, string>): CStruct {
     trailing,
     ...(lengthField !== undefined ? { lengthField } : {}),
     ...(s.doc ? { doc: s.doc } : {}),
+    ...(s.draft ? { draft: s.draft } : {}),
     source: s.source,
   };
 }
@@ -170,6 +177,7 @@ function cDefine(c: Constant): CDefine {
     expression: c.expression,
     value: c.value,
     ...(c.doc ? { doc: c.doc } : {}),
+    ...(c.draft ? { draft: c.draft } : {}),
     source: c.source,
   };
 }

@@ -6,17 +6,18 @@
 import type { SpecModel } from '../model.js';
 import { viewDefines, viewStructs, type CView } from './c-view.js';
 import { banner, code, ident, lines, type Code } from './codegen.js';
+import { guardDrafts } from './uapi-header.js';
 
 export const LAYOUT_TEST_PATH = 'dist/test/virtio_iommu_layout.c';
 
 export function emitLayoutTest(model: SpecModel, view: CView): string {
-  const asserts: Code[] = [];
-  for (const s of viewStructs(view)) {
+  // A draft's asserts are guarded like its definitions in the header.
+  const asserts = guardDrafts(viewStructs(view), (s) => {
     const struct = ident(s.name, 'c');
-    asserts.push(
+    const asserts: Code[] = [
       code``,
       code`_Static_assert(sizeof(struct ${struct}) == ${s.size}, "sizeof(struct ${struct})");`,
-    );
+    ];
     for (const f of s.fields) {
       const field = ident(f.name, 'c');
       asserts.push(
@@ -28,10 +29,11 @@ export function emitLayoutTest(model: SpecModel, view: CView): string {
         );
       }
     }
-  }
-  const defines = viewDefines(view).map((d) => {
+    return asserts;
+  });
+  const defines = guardDrafts(viewDefines(view), (d) => {
     const name = ident(d.name, 'c');
-    return code`_Static_assert(${name} == ${d.value}, "value of ${name}");`;
+    return [code`_Static_assert(${name} == ${d.value}, "value of ${name}");`];
   });
   return code`${banner(model, ['Compile-time checks of the struct layout and constants of <linux/virtio_iommu.h>.'])}${lines(
     [

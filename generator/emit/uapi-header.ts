@@ -3,7 +3,14 @@
 // through C23 and as C++ with -Wall -Wextra -Werror -pedantic.
 
 import type { SpecModel } from '../model.js';
-import { C_SCALAR, type CDefineGroup, type CField, type CStruct, type CView } from './c-view.js';
+import {
+  C_SCALAR,
+  type CDefine,
+  type CDefineGroup,
+  type CField,
+  type CStruct,
+  type CView,
+} from './c-view.js';
 import {
   banner,
   cExpression,
@@ -27,14 +34,59 @@ function outsideSpecComment(reason: string, indent: string): Code {
   return comment(`Outside the spec. ${reason}`, indent);
 }
 
-function emitDefines(group: CDefineGroup): Code[] {
+/** The macro that lets a draft's definitions into a compilation: `-DVIRTIO_IOMMU_DRAFTS`. */
+export const DRAFTS_MACRO = 'VIRTIO_IOMMU_DRAFTS';
+
+/**
+ * A draft's definitions, said to be one and guarded by DRAFTS_MACRO, so that a plain
+ * `#include` sees the spec alone and the header compiles either way.
+ */
+export function draftGuard(draft: string, body: Code[]): Code[] {
+  return [
+    comment(`Draft ${draft}: proposed, not part of the spec; compiled with -D${DRAFTS_MACRO}.`),
+    code`#ifdef ${ident(DRAFTS_MACRO, 'c')}`,
+    ...body,
+    code`#endif`,
+  ];
+}
+
+/**
+ * Items in order, with each run of consecutive items of one draft guarded together.
+ */
+export function guardDrafts<T extends { draft?: string }>(
+  items: T[],
+  emit: (item: T) => Code[],
+): Code[] {
   const out: Code[] = [];
-  for (const d of group.defines) {
-    if (d.outsideSpec) out.push(outsideSpecComment(d.outsideSpec, ''));
-    else if (d.doc) out.push(comment(firstSentence(d.doc)));
-    out.push(aligned(code`#define ${ident(d.name, 'c')}`, cExpression(d.expression)));
+  let run: { draft: string; body: Code[] } | undefined;
+  const flush = () => {
+    if (run) out.push(...draftGuard(run.draft, run.body));
+    run = undefined;
+  };
+  for (const item of items) {
+    if (item.draft === undefined) {
+      flush();
+      out.push(...emit(item));
+      continue;
+    }
+    if (run?.draft !== item.draft) flush();
+    run ??= { draft: item.draft, body: [] };
+    run.body.push(...emit(item));
   }
+  flush();
   return out;
+}
+
+function emitDefine(d: CDefine): Code[] {
+  const out: Code[] = [];
+  if (d.outsideSpec) out.push(outsideSpecComment(d.outsideSpec, ''));
+  else if (d.doc) out.push(comment(firstSentence(d.doc)));
+  out.push(aligned(code`#define ${ident(d.name, 'c')}`, cExpression(d.expression)));
+  return out;
+}
+
+function emitDefines(group: CDefineGroup): Code[] {
+  return guardDrafts(group.defines, emitDefine);
 }
 
 function bitsComment(f: CField): string {
@@ -103,7 +155,7 @@ export function emitUapiHeader(model: SpecModel, view: CView, bannerLines: strin
     body.push(
       ...(item.kind === 'defines'
         ? emitDefines(item)
-        : emitStruct(item, model.layout === 'packed')),
+        : guardDrafts([item], (s) => emitStruct(s, model.layout === 'packed'))),
     );
   }
   const text = code`${banner(model, bannerLines)}${lines([

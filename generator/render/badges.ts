@@ -21,6 +21,18 @@ export function statementBadge(role: Role, level: Level): Element {
   );
 }
 
+/** `draft`: the item belongs to a draft (a proposal), not to the spec. */
+export function draftBadge(draft: string): Element {
+  return h(
+    'span',
+    {
+      className: ['badge', 'draft-badge'],
+      title: `draft ${draft}: proposed, not part of the spec`,
+    },
+    h('span', { className: ['draft'] }, `draft ${draft}`),
+  );
+}
+
 export const verdictClass = (verdict: VerdictValue | undefined): string =>
   `verdict-${verdict ?? 'none'}`;
 

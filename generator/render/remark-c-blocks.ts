@@ -7,6 +7,7 @@ import type { Root } from 'mdast';
 import { visit } from 'unist-util-visit';
 import type { VFile } from 'vfile';
 import { constantAnchor, structAnchor } from './anchors.js';
+import { draftBadge } from './badges.js';
 import type { RenderContext } from './context.js';
 import { embedFlow, h, type Child } from './hast.js';
 import { layoutTable } from './layout-table.js';
@@ -45,13 +46,20 @@ export function remarkCBlocks(ctx: RenderContext) {
         return [line, '\n'];
       });
       const code: Element = h('pre', {}, h('code', { className: ['language-c'] }, lines));
+      // A block of a draft's structs or constants wears the draft's badge.
+      const draft = [...defined, ...constants.filter((c) => inBlock(c.source.line))].find(
+        (d) => d.draft,
+      )?.draft;
+      const marked = draft ? [draftBadge(draft), code] : [code];
       parent.children[index] = embedFlow(
-        defined.length
+        defined.length || draft
           ? h(
               'div',
-              { className: ['c-block'] },
-              code,
-              h('div', { className: ['layouts'] }, defined.map(layoutTable)),
+              { className: ['c-block', ...(draft ? ['draft'] : [])] },
+              ...marked,
+              ...(defined.length
+                ? [h('div', { className: ['layouts'] }, defined.map(layoutTable))]
+                : []),
             )
           : code,
       );

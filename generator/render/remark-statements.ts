@@ -8,7 +8,7 @@ import { visit } from 'unist-util-visit';
 import type { VFile } from 'vfile';
 import type { Scenario, Statement } from '../model.js';
 import { hrefTo, scenarioAnchor, statementAnchor } from './anchors.js';
-import { levelClass, statementBadge } from './badges.js';
+import { draftBadge, levelClass, statementBadge } from './badges.js';
 import { placeKey, type RenderContext } from './context.js';
 import { statementCoverage } from './coverage-view.js';
 import { embedFlow, embedPhrasing, h } from './hast.js';
@@ -49,7 +49,12 @@ export function remarkStatements(ctx: RenderContext) {
         ...item.data,
         hProperties: {
           id: statementAnchor(statement.id),
-          className: ['statement', `role-${statement.role}`, levelClass(statement.level)],
+          className: [
+            'statement',
+            `role-${statement.role}`,
+            levelClass(statement.level),
+            ...(statement.draft ? ['draft'] : []),
+          ],
         },
       };
       paragraph.children.splice(
@@ -63,6 +68,7 @@ export function remarkStatements(ctx: RenderContext) {
         },
         { type: 'text', value: ' ' },
         embedPhrasing(statementBadge(statement.role, statement.level)),
+        ...(statement.draft ? [embedPhrasing(draftBadge(statement.draft))] : []),
       );
       let n = 0;
       item.children = item.children.map((child) =>

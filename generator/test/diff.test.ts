@@ -53,7 +53,25 @@ describe('viommu diff', () => {
     assert.ok(
       has(d, 'layout', 'virtio_iommu_config.probe_size', 'offset 28, size 4', 'offset 32, size 4'),
     );
-    assert.deepEqual(d.statements, []);
+    // v0.9 is known from its header only; v0.12 (2019) is the first version with a text.
+    assert.equal(d.statements.length, versionModel('v0.12-2019').statements.length);
+    assert.ok(d.statements.every((s) => s.kind === 'added'));
+  });
+
+  it('v0.12-2019 → current: the statements of the 2021 bypass rework', () => {
+    const d = diffOf('v0.12-2019', 'current');
+    const kinds = (kind: string) => d.statements.filter((s) => s.kind === kind).map((s) => s.id);
+    assert.deepEqual(kinds('removed'), ['dev.init.no-bypass-access']);
+    assert.match(d.statements.find((s) => s.kind === 'removed')!.message, /its ID retired/);
+    assert.deepEqual(kinds('text'), [
+      'drv.config.read-only',
+      'dev.bypass.identity',
+      'dev.isolation.domain',
+    ]);
+    assert.equal(kinds('added').length, 18);
+    assert.ok(kinds('added').includes('dev.attach.unknown-flags'));
+    assert.deepEqual([kinds('level'), kinds('meaning'), d.errors], [[], [], 0]);
+    assert.ok(has(d, 'extra', 'VIRTIO_IOMMU_F_BYPASS_CONFIG'));
   });
 
   it('a version against itself has no changes', () => {

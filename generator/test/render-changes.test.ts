@@ -37,7 +37,8 @@ describe('the change history page', () => {
     );
     assert.match(step, /<strong>removed<\/strong>: <code>VIRTIO_IOMMU_MAP_F_EXEC \(4\)<\/code>/);
     const last = html.slice(html.indexOf('<h2>v0.12-2019 →'));
-    assert.match(last, /<strong>added<\/strong>: dev\.attach\.reserved \(MUST\)/);
+    assert.match(last, /<strong>added<\/strong>: dev\.attach\.unknown-flags \(MUST\)/);
+    assert.match(last, /<strong>removed<\/strong>: dev\.init\.no-bypass-access \(SHOULD NOT\)/);
     assert.match(html, /<a href="spec\.html">Specification<\/a>/);
   });
 

@@ -23,6 +23,16 @@ export function buildSpecModel(): SpecModel {
   return result.model;
 }
 
+/** The model of spec-src/ with its drafts, as `viommu gen --drafts` builds it. */
+export function specModelWithDrafts(): SpecModel {
+  const result = buildModel(readSpecSources(join(packageRoot, 'spec-src'), packageRoot), version, {
+    drafts: true,
+  });
+  assert.deepEqual(result.diagnostics, []);
+  assert.ok(result.model);
+  return result.model;
+}
+
 /** The model of spec-src/, built once and shared: for tests that only read it. */
 export function specModel(): SpecModel {
   cached ??= buildSpecModel();

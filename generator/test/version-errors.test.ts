@@ -51,9 +51,50 @@ describe('errors in spec versions', () => {
     );
     assert.match(
       run.stderr,
-      /spec\/versions\/v0\.12-2019\.md\n(.*\n)*?\s*14:3\s+error Cannot remove `VIRTIO_IOMMU_MAP_F_EXECUTE`: its base v0\.9 has no `VIRTIO_IOMMU_MAP_F_EXECUTE`; did you mean `VIRTIO_IOMMU_MAP_F_EXEC`\?/,
+      /spec\/versions\/v0\.12-2019\.md\n(.*\n)*?\s*64:3\s+error Cannot remove `VIRTIO_IOMMU_MAP_F_EXECUTE`: its base v0\.9 has no `VIRTIO_IOMMU_MAP_F_EXECUTE`; did you mean `VIRTIO_IOMMU_MAP_F_EXEC`\?/,
     );
     assert.match(run.stderr, /3 errors/);
+    assert.ok(!existsSync(join(dir, 'out')), 'nothing written');
+  });
+
+  it('reports statement changes that do not fit, and a statement whose ID would be lost', () => {
+    edit('v0.12-2019.md', '- `dev.attach.unknown-flags`', '- `dev.attach.unknown-flag`');
+    edit('v0.12-2019.md', '- `dev.bypass.identity` Once', '- `dev.bypass.identical` Once');
+    edit(
+      'v0.12-2019.md',
+      '- `dev.init.no-bypass-access` When',
+      '- `dev.attach.reserved` The device MUST refuse a reserved ATTACH.\n\n- `dev.init.no-bypass-access` When',
+    );
+    const retired = join(dir, 'spec', 'retired-ids.txt');
+    writeFileSync(
+      retired,
+      readFileSync(retired, 'utf8').replace(/^dev\.init\.no-bypass-access\n/m, ''),
+    );
+    const run = build('v0.12-2019');
+    assert.equal(run.status, 1);
+    const place = (line: number, col: number, text: string) =>
+      new RegExp(`\\n\\s*${line}:${col}\\s+error ${text}`);
+    assert.match(
+      run.stderr,
+      place(
+        34,
+        3,
+        'Cannot remove statement `dev\\.attach\\.unknown-flag`: the current spec has no such statement; did you mean `dev\\.attach\\.unknown-flags`\\?',
+      ),
+    );
+    assert.match(
+      run.stderr,
+      place(
+        47,
+        3,
+        'Cannot change statement `dev\\.bypass\\.identical`: the current spec has no such statement',
+      ),
+    );
+    assert.match(
+      run.stderr,
+      place(59, 3, 'Statement `dev\\.attach\\.reserved` is already in the current spec'),
+    );
+    assert.match(run.stderr, /4 errors/);
     assert.ok(!existsSync(join(dir, 'out')), 'nothing written');
   });
 

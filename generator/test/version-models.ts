@@ -12,7 +12,7 @@ const SPEC = join(packageRoot, 'spec-src');
 /** A version's model, as `viommu build --version NAME` makes it. */
 export function versionModel(name: string): SpecModel {
   if (name === CURRENT) return specModel();
-  const result = resolveVersion(SPEC, name, packageRoot, version, specModel().deviceId);
+  const result = resolveVersion(SPEC, name, packageRoot, version, specModel());
   assert.deepEqual(result.diagnostics, [], `${name} resolves without errors`);
   assert.ok(result.model);
   return result.model;

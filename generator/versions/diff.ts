@@ -9,7 +9,7 @@ import { viewAsHeader } from '../drift/view-as-header.js';
 import { cView } from '../emit/c-view.js';
 import type { Level, SourcePlace, SpecModel, Statement } from '../model.js';
 
-export type StatementChangeKind = 'added' | 'removed' | 'level' | 'text' | 'meaning';
+export type StatementChangeKind = 'added' | 'removed' | 'level' | 'text' | 'promoted' | 'meaning';
 
 export interface StatementChange {
   kind: StatementChangeKind;
@@ -74,6 +74,16 @@ function compareStatements(a: SpecModel, b: SpecModel): StatementChange[] {
         beforeLevel: s.level,
       });
       continue;
+    }
+    // With drafts built in (`--drafts`), a draft's statement that became the spec's.
+    if (s.draft !== undefined && t.draft === undefined) {
+      out.push({
+        kind: 'promoted',
+        id: s.id,
+        message: `${s.id} (${t.level}): draft ${s.draft} → spec`,
+        before: s.source,
+        after: t.source,
+      });
     }
     if (t.level !== s.level) {
       out.push({

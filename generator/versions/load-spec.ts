@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { VFile } from 'vfile';
-import { buildModel } from '../build-model.js';
+import { buildModel, type BuildOptions } from '../build-model.js';
 import { readSpecSources } from '../spec-sources.js';
 import type { SpecModel } from '../model.js';
 import type { Diagnostic } from '../parse/collect.js';
@@ -23,8 +23,14 @@ export interface LoadedSpec {
 
 export class SpecArgumentError extends Error {}
 
-function build(specDir: string, baseDir: string, label: string, modelVersion: string): LoadedSpec {
-  const r = buildModel(readSpecSources(specDir, baseDir), modelVersion);
+function build(
+  specDir: string,
+  baseDir: string,
+  label: string,
+  modelVersion: string,
+  options: BuildOptions,
+): LoadedSpec {
+  const r = buildModel(readSpecSources(specDir, baseDir), modelVersion, options);
   return {
     label,
     ...(r.model ? { model: r.model } : {}),
@@ -34,17 +40,23 @@ function build(specDir: string, baseDir: string, label: string, modelVersion: st
 }
 
 /** The model `arg` names; `packageRoot` holds the bundled spec-src/ and the git repository. */
-export function loadSpec(arg: string, packageRoot: string, modelVersion: string): LoadedSpec {
+export function loadSpec(
+  arg: string,
+  packageRoot: string,
+  modelVersion: string,
+  options: BuildOptions = {},
+): LoadedSpec {
   const specDir = join(packageRoot, 'spec-src');
-  if (arg === CURRENT) return build(specDir, packageRoot, CURRENT, modelVersion);
+  if (arg === CURRENT) return build(specDir, packageRoot, CURRENT, modelVersion, options);
   if (listVersions(specDir).includes(arg)) {
-    const current = build(specDir, packageRoot, CURRENT, modelVersion);
+    // A historic version has no drafts: they extend the current spec.
+    const current = build(specDir, packageRoot, CURRENT, modelVersion, {});
     if (!current.model) return current;
-    const r = resolveVersion(specDir, arg, packageRoot, modelVersion, current.model.deviceId);
+    const r = resolveVersion(specDir, arg, packageRoot, modelVersion, current.model);
     return { label: arg, ...r };
   }
   if (existsSync(arg) && statSync(arg).isDirectory())
-    return build(arg, process.cwd(), arg, modelVersion);
+    return build(arg, process.cwd(), arg, modelVersion, options);
   let commit: string;
   try {
     commit = execFileSync(
@@ -71,7 +83,7 @@ export function loadSpec(arg: string, packageRoot: string, modelVersion: string)
       },
     );
     execFileSync('tar', ['-x', '-C', dir], { input: archive });
-    return build(join(dir, 'spec-src'), dir, `git ${arg}`, modelVersion);
+    return build(join(dir, 'spec-src'), dir, `git ${arg}`, modelVersion, options);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -7,7 +7,14 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { VFile } from 'vfile';
-import type { Constant, ConstantGroup, Section, SourcePlace, SpecModel } from '../model.js';
+import type {
+  Constant,
+  ConstantGroup,
+  Section,
+  SourcePlace,
+  SpecModel,
+  Statement,
+} from '../model.js';
 import type { DefineDecl, MemberDecl, Place, StructDecl } from '../parse/c-block.js';
 import type { Diagnostic } from '../parse/collect.js';
 import { layoutStructs, requestConstantName, type LocatedStruct } from '../parse/layout.js';
@@ -88,7 +95,7 @@ export function resolveVersion(
   name: string,
   baseDir: string,
   modelVersion: string,
-  deviceId: number,
+  current: Pick<SpecModel, 'deviceId' | 'statements' | 'retiredIds'>,
 ): VersionResult {
   const dir = join(specDir, VERSIONS_FOLDER);
   const diagnostics: Diagnostic[] = [];
@@ -137,6 +144,7 @@ export function resolveVersion(
   const structs = new Map<string, StructEntry>();
   const constants = new Map<string, ConstantEntry>();
   const sections = new Map<string, Section>();
+  let statements = new Map<string, Statement>();
   for (const [i, doc] of chain.entries()) {
     const baseName = chain[i - 1]?.name;
     const report = (message: string, source: SourcePlace, rule = 'version-change') =>
@@ -190,6 +198,35 @@ export function resolveVersion(
         report(`Cannot change \`${name}\`: ${lacks(name)}; put it under \`## Added: …\``, c.source);
       else constants.set(name, { decl: c.decl, section: c.section, source: c.source });
     }
+    // Scenarios are the current spec's examples, run against today's ABI: a version's
+    // statements carry none.
+    if (doc.statementsFrom)
+      statements = new Map(current.statements.map((s) => [s.id, { ...s, scenarios: [] }]));
+    const statementsOf = doc.statementsFrom
+      ? 'the current spec'
+      : baseName
+        ? `its base ${baseName}`
+        : 'this first version';
+    for (const r of doc.removedStatements) {
+      if (statements.delete(r.name)) continue;
+      report(
+        `Cannot remove statement \`${r.name}\`: ${statementsOf} has no such statement${didYouMean(r.name, statements.keys())}`,
+        r.source,
+      );
+    }
+    for (const { kind, statement } of doc.statements) {
+      if (kind === 'added' && statements.has(statement.id))
+        report(
+          `Statement \`${statement.id}\` is already in ${statementsOf}; put it under \`## Changed: …\``,
+          statement.source,
+        );
+      else if (kind === 'changed' && !statements.has(statement.id))
+        report(
+          `Cannot change statement \`${statement.id}\`: ${statementsOf} has no such statement; put it under \`## Added: …\`${didYouMean(statement.id, statements.keys())}`,
+          statement.source,
+        );
+      else statements.set(statement.id, statement);
+    }
     for (const s of doc.structs) {
       const { outer, inner } = flatten(s.decl);
       if (s.kind === 'added' && structs.has(outer.name))
@@ -205,6 +242,17 @@ export function resolveVersion(
       for (const d of [...inner, outer])
         structs.set(d.name, { decl: d, section: s.section, at: s.at });
     }
+  }
+  // IDs are never lost: a statement a version has is the current spec's, or its ID is retired.
+  const retired = new Set(current.retiredIds);
+  const today = new Set(current.statements.map((s) => s.id));
+  for (const s of statements.values()) {
+    if (today.has(s.id) || retired.has(s.id)) continue;
+    diagnostics.push({
+      message: `Statement \`${s.id}\` is neither in the current spec nor retired: an ID is never lost, so add it to spec-src/retired-ids.txt`,
+      source: s.source,
+      rule: 'lost-id',
+    });
   }
   if (diagnostics.length) return { diagnostics, files };
 
@@ -233,13 +281,13 @@ export function resolveVersion(
     version: modelVersion,
     specVersion: name,
     layout,
-    deviceId,
+    deviceId: current.deviceId,
     sections: [...sections.values()],
     virtqueues: [],
     structs: laid.structs,
     constants: grouped.constants,
     groups: grouped.groups,
-    statements: [],
+    statements: [...statements.values()],
     retiredIds: [],
   };
   const validate = validator('spec-model.schema.json');
@@ -325,7 +373,7 @@ export function allVersions(
   const versions: { name: string; model: SpecModel }[] = [];
   const diagnostics: Diagnostic[] = [];
   for (const name of listVersions(specDir)) {
-    const r = resolveVersion(specDir, name, baseDir, modelVersion, current.deviceId);
+    const r = resolveVersion(specDir, name, baseDir, modelVersion, current);
     if (r.model) versions.push({ name, model: r.model });
     else diagnostics.push(...r.diagnostics);
   }

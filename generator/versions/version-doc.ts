@@ -1,13 +1,15 @@
 // Reads one change document of spec-src/versions/ (docs/spec-dialect.md, "Versions"): its
-// settings (`base:`, `layout:`), and its change sections, each `## Added: TITLE`,
-// `## Changed: TITLE`, `## Removed` or `## Renamed`. Data in, data out: the resolver applies
-// the changes and reports what does not fit the base.
+// settings (`base:`, `layout:`, `statements:`), and its change sections, each `## Added: TITLE`,
+// `## Changed: TITLE`, `## Removed` or `## Renamed`; a TITLE such as `Device requirements: X`
+// holds statements. Data in, data out: the resolver applies the changes and reports what does
+// not fit the base.
 
-import type { Heading, InlineCode, ListItem, RootContent } from 'mdast';
+import type { Code, Heading, InlineCode, ListItem, Paragraph, RootContent } from 'mdast';
+import { slug as githubSlug } from 'github-slugger';
 import type { VFile } from 'vfile';
-import type { SourcePlace } from '../model.js';
+import type { Level, Role, SourcePlace, Statement } from '../model.js';
 import { parseCBlock, type DefineDecl, type StructDecl } from '../parse/c-block.js';
-import type { Diagnostic } from '../parse/collect.js';
+import { KEYWORD_LEVELS, keywordsIn, type Diagnostic } from '../parse/collect.js';
 import { codePlace, parseMarkdown, placeOf, plainText } from '../parse/markdown-walk.js';
 
 export type ChangeKind = 'added' | 'changed';
@@ -31,6 +33,11 @@ export interface NamedItem {
   source: SourcePlace;
 }
 
+export interface StatementChange {
+  kind: ChangeKind;
+  statement: Statement;
+}
+
 export interface VersionDoc {
   /** The file name without `.md`: `v0.9`. */
   name: string;
@@ -44,10 +51,22 @@ export interface VersionDoc {
   constants: ConstantChange[];
   removed: NamedItem[];
   renamed: { from: NamedItem; to: NamedItem }[];
+  /**
+   * `statements: current`: the version's statements start from the current spec's (the
+   * statements of a version whose text is known, stated as what differs from today's).
+   * Otherwise they are its base's.
+   */
+  statementsFrom?: NamedItem;
+  statements: StatementChange[];
+  /** Statement IDs under `## Removed`. */
+  removedStatements: NamedItem[];
   diagnostics: Diagnostic[];
 }
 
-const SETTING = /^(base|layout):[ \t]*(\S*)[ \t]*$/;
+const SETTING = /^(base|layout|statements):[ \t]*(\S*)[ \t]*$/;
+/** `## Added: Device requirements: ATTACH request` holds statements, as spec-src does. */
+const STATEMENT_TITLE = /^(Device|Driver) (requirements|definitions):/;
+const STATEMENT_ID = /^(dev|drv)\./;
 const CHANGE_HEADING = /^(Added|Changed): (.+)$|^(Removed|Renamed)$/;
 
 export function slugOf(title: string): string {
@@ -68,6 +87,8 @@ export function readVersionDoc(file: VFile, name: string): VersionDoc {
     constants: [],
     removed: [],
     renamed: [],
+    statements: [],
+    removedStatements: [],
     diagnostics: [],
   };
   const diag = (message: string, source: SourcePlace, rule: string) =>
@@ -93,6 +114,14 @@ export function readVersionDoc(file: VFile, name: string): VersionDoc {
       'version-base',
     );
   } else if (base.name !== 'none') doc.base = base;
+  const statementsFrom = settings.get('statements');
+  if (statementsFrom?.name === 'current') doc.statementsFrom = statementsFrom;
+  else if (statementsFrom)
+    diag(
+      `\`statements:\` names where a version's statements start from: \`current\` (the current spec's), not \`${statementsFrom.name}\`; without the line they are its base's`,
+      statementsFrom.source,
+      'version-statements',
+    );
   const layout = settings.get('layout');
   if (layout?.name === 'packed' || layout?.name === 'natural') doc.layout = layout.name;
   else
@@ -156,6 +185,22 @@ export function readVersionDoc(file: VFile, name: string): VersionDoc {
     } else if (node.type === 'list' && (change.kind === 'removed' || change.kind === 'renamed')) {
       for (const item of node.children as ListItem[])
         readListItem(file, item, change.kind, doc, diag);
+    } else if (node.type === 'list' && change.kind !== 'removed' && change.kind !== 'renamed') {
+      const title = doc.sections.find((s) => s.slug === change!.section)?.title ?? '';
+      const m = STATEMENT_TITLE.exec(title);
+      if (!m) {
+        diag(
+          'Statements go under `## Added: Device requirements: TITLE` (or Driver, or definitions), as in spec-src',
+          placeOf(file, node),
+          'version-section',
+        );
+        continue;
+      }
+      const role: Role = m[1] === 'Device' ? 'device' : 'driver';
+      for (const item of node.children as ListItem[]) {
+        const statement = readStatement(file, item, role, m[2] === 'definitions', title, diag);
+        if (statement) doc.statements.push({ kind: change.kind, statement });
+      }
     }
   }
   return doc;
@@ -177,7 +222,9 @@ function readListItem(
     for (const c of (n.children ?? []) as { type: string }[]) visit(c);
   };
   visit(item);
-  if (kind === 'removed' && names.length === 1) doc.removed.push(names[0]);
+  if (kind === 'removed' && names.length === 1 && STATEMENT_ID.test(names[0].name))
+    doc.removedStatements.push(names[0]);
+  else if (kind === 'removed' && names.length === 1) doc.removed.push(names[0]);
   else if (kind === 'renamed' && names.length === 2)
     doc.renamed.push({ from: names[0], to: names[1] });
   else
@@ -188,4 +235,70 @@ function readListItem(
       placeOf(file, item),
       'version-list',
     );
+}
+
+/**
+ * One statement of a version, in spec-src's dialect: its ID in inline code first, then one
+ * RFC 2119 keyword (none under "… definitions:"). A historic statement has no scenarios.
+ */
+function readStatement(
+  file: VFile,
+  item: ListItem,
+  role: Role,
+  definition: boolean,
+  title: string,
+  diag: (message: string, source: SourcePlace, rule: string) => void,
+): Statement | undefined {
+  const paragraphs = item.children.filter((c): c is Paragraph => c.type === 'paragraph');
+  const first = paragraphs[0]?.children[0];
+  if (first?.type !== 'inlineCode' || !STATEMENT_ID.test(first.value)) {
+    diag('A statement starts with its ID in inline code', placeOf(file, item), 'missing-id');
+    return undefined;
+  }
+  const id = first.value;
+  const source = placeOf(file, first);
+  if (!id.startsWith(role === 'device' ? 'dev.' : 'drv.')) {
+    diag(`\`${id}\` sits under ${role} statements; its ID must say so`, source, 'bad-id');
+    return undefined;
+  }
+  for (const c of item.children.filter((c): c is Code => c.type === 'code'))
+    diag('A statement of a version has no scenarios', placeOf(file, c), 'stray-code');
+  const keywords = paragraphs.flatMap((p) => keywordsIn(file, p));
+  let level: Level;
+  if (definition) {
+    if (keywords.length) {
+      diag(
+        `Definition \`${id}\` holds the keyword ${keywords[0].keyword}`,
+        keywords[0].source,
+        'definition-keyword',
+      );
+      return undefined;
+    }
+    level = 'DEFINED';
+  } else {
+    const known = keywords.filter((k) => (KEYWORD_LEVELS as readonly string[]).includes(k.keyword));
+    if (keywords.length !== 1 || known.length !== 1) {
+      diag(
+        `Requirement \`${id}\` needs exactly one of MUST, MUST NOT, SHOULD, SHOULD NOT or MAY`,
+        keywords[1]?.source ?? source,
+        'keyword-count',
+      );
+      return undefined;
+    }
+    level = known[0].keyword as Level;
+  }
+  const names: string[] = [];
+  for (const p of paragraphs)
+    for (const c of p.children)
+      if (c.type === 'inlineCode' && c !== first && !names.includes(c.value)) names.push(c.value);
+  return {
+    id,
+    role,
+    level,
+    section: githubSlug(title),
+    text: paragraphs.map(plainText).join(' ').slice(id.length).trim(),
+    names,
+    scenarios: [],
+    source,
+  };
 }

@@ -12,8 +12,15 @@ import * as effectsSystemReset from './effects-system-reset.js';
 import * as faults from './fault-reporting.js';
 import * as features from './feature-bits.js';
 import * as map from './map-request.js';
+import * as mappingCorners from './mapping-corners.js';
+import * as pciCfgCap from './pci-cfg-cap.js';
+import * as pciDiscovery from './pci-discovery.js';
+import * as platform from './platform-self-check.js';
 import * as probe from './probe-request.js';
 import * as resvMem from './property-resv-mem.js';
+import * as requestLayouts from './request-layouts.js';
+import * as transportCommonConfig from './transport-common-config.js';
+import * as transportNotifications from './transport-notifications.js';
 import * as unmap from './unmap-request.js';
 
 export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests }> = [
@@ -31,4 +38,11 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   effectsFeatures,
   effectsLayouts,
   effectsSystemReset,
+  mappingCorners,
+  requestLayouts,
+  pciDiscovery,
+  transportCommonConfig,
+  transportNotifications,
+  pciCfgCap,
+  platform,
 ];

@@ -29,14 +29,14 @@ export class ConfigSpace {
   write(offset: number, size: number, value: number): void {
     for (let i = 0; i < size && offset + i < PCI_CONFIG_SPACE_SIZE; i++) {
       const mask = this.#writable[offset + i]!;
-      const byte = Math.floor(value / 256 ** i) & 0xff;
+      const byte = (value >>> (8 * i)) & 0xff; // size ≤ 4: the low 32 bits hold every byte
       this.#bytes[offset + i] = (this.#bytes[offset + i]! & ~mask) | (byte & mask);
     }
   }
 
   /** A device-side store that ignores the write mask. */
   set(offset: number, size: number, value: number): void {
-    for (let i = 0; i < size; i++) this.#bytes[offset + i] = Math.floor(value / 256 ** i) & 0xff;
+    for (let i = 0; i < size; i++) this.#bytes[offset + i] = (value >>> (8 * i)) & 0xff;
   }
 
   /** Takes the bytes as they are now as the state restorePowerOnState() brings back. */

@@ -74,14 +74,20 @@ export function transferSize(size: bigint): number {
   return Number(size);
 }
 
+/** The low `size` bytes of `value`, least significant first (in 32-bit halves: no BigInt per byte). */
 export function littleEndianBytes(value: bigint, size: number): Uint8Array {
   const bytes = new Uint8Array(size);
-  for (let i = 0; i < size; i++) bytes[i] = Number((value >> BigInt(8 * i)) & 0xffn);
+  const low = Number(BigInt.asUintN(32, value));
+  const high = size > 4 ? Number(BigInt.asUintN(32, value >> 32n)) : 0;
+  for (let i = 0; i < size; i++) bytes[i] = i < 4 ? low >>> (8 * i) : high >>> (8 * (i - 4));
   return bytes;
 }
 
-export function littleEndianValue(bytes: Uint8Array): bigint {
-  let value = 0n;
-  for (let i = bytes.length - 1; i >= 0; i--) value = (value << 8n) | BigInt(bytes[i]!);
-  return value;
+/** The value of up to 8 little-endian bytes, as lower-case hex digits without a prefix. */
+export function littleEndianHex(bytes: Uint8Array): string {
+  let low = 0;
+  let high = 0;
+  for (let i = Math.min(bytes.length, 4) - 1; i >= 0; i--) low = low * 256 + bytes[i]!;
+  for (let i = bytes.length - 1; i >= 4; i--) high = high * 256 + bytes[i]!;
+  return high === 0 ? low.toString(16) : high.toString(16) + low.toString(16).padStart(8, '0');
 }

@@ -52,9 +52,12 @@ export const writeBase64: QtestCommand = {
     const size = args.unsigned(2);
     const data = args.text(3);
     if (data.length < 3) return INVALID_SIZE;
-    const bytes = new Uint8Array(transferSize(size));
-    // QEMU writes SIZE bytes whatever the data decodes to; past the decoded bytes we write zeros.
-    bytes.set(decodeLenientBase64(data).subarray(0, bytes.length));
+    const length = transferSize(size);
+    const decoded = decodeLenientBase64(data);
+    // QEMU writes SIZE bytes whatever the data decodes to; past the decoded bytes we write
+    // zeros. Data of exactly SIZE bytes (what clients send) is written as decoded.
+    const bytes = decoded.length === length ? decoded : new Uint8Array(length);
+    if (bytes !== decoded) bytes.set(decoded.subarray(0, length));
     if (!target.memoryWrite(address, bytes)) throw unbacked(address, size);
     return 'OK';
   },

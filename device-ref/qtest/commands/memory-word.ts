@@ -1,7 +1,7 @@
 // writeb/w/l/q ADDR VALUE → OK; readb/w/l/q ADDR → OK 0x%016x (always 16 digits), in the
 // guest's (little-endian) byte order. VALUE is truncated to the width.
 
-import { littleEndianBytes, littleEndianValue, unbacked, type QtestCommand } from './command.js';
+import { littleEndianBytes, littleEndianHex, unbacked, type QtestCommand } from './command.js';
 
 export type WordSize = 1 | 2 | 4 | 8;
 const SUFFIX = { 1: 'b', 2: 'w', 4: 'l', 8: 'q' } as const;
@@ -26,7 +26,7 @@ export function memoryReadWord(size: WordSize): QtestCommand {
       const address = args.unsigned(1);
       const bytes = target.memoryRead(address, size);
       if (bytes === undefined) throw unbacked(address, BigInt(size));
-      return `OK 0x${littleEndianValue(bytes).toString(16).padStart(16, '0')}`;
+      return `OK 0x${littleEndianHex(bytes).padStart(16, '0')}`;
     },
   };
 }

@@ -1,0 +1,167 @@
+// The suite's checks of the platform it stands on: not rules of the device under test, but
+// what the suite must be able to trust to judge it. The PCI configuration mechanism (an
+// absent function reads all-ones, the enable bit counts), the chipset the target says it has
+// (q35's host bridge at 00:00.0), the DMA endpoint (edu's identification register) and the
+// qtest layer (memset, memory outside RAM, clock_step). A check that fails throws a
+// SuiteError: the test's verdict is `error`, never a device `fail` or `pass`.
+
+import { PCI_COMMAND } from '../pci/config.js';
+import { SuiteError } from '../scenario/expectation.js';
+import { QtestReplyError } from '../qtest/errors.js';
+import type { Session } from '../session.js';
+import { hex, iommuConfig } from './transport-steps.js';
+
+const CONFIG_ADDRESS_PORT = 0xcf8;
+const CONFIG_DATA_PORT = 0xcfc;
+const CONFIG_ENABLE = 0x8000_0000;
+const RESET_CONTROL_PORT = 0xcf9;
+const SYS_RST = 0x2;
+const Q35_HOST_BRIDGE = { vendorId: 0x8086, deviceId: 0x29c0, classCode: 0x060000 };
+/** What edu's register 0x00 reads: version 1.0, "ed". */
+export const EDU_IDENTIFICATION = 0x010000ed;
+
+function broken(what: string): never {
+  throw new SuiteError(`the target's platform is not what the suite relies on: ${what}`);
+}
+
+/**
+ * The PCI configuration mechanism of bus 0 and, on a target that says it is q35, its host
+ * bridge. Config reads only: cheap enough for every PCI test.
+ */
+export async function checkPciPlatform(session: Session): Promise<void> {
+  const functions = session.driver.functions;
+  const phantom = functions.find((fn) => fn.vendorId === 0x0000);
+  if (phantom !== undefined)
+    broken(
+      `slot ${phantom.address.device} of bus 0 reads vendor ID 0x0000, which no PCI function has (an absent function reads all-ones)`,
+    );
+  const used = new Set(functions.map((fn) => fn.address.device));
+  const empty = Array.from({ length: 32 }, (_, slot) => slot).find((slot) => !used.has(slot));
+  if (empty === undefined) broken('every slot of bus 0 holds a function');
+  const { config } = iommuConfig(session);
+  const absent = { bus: 0, device: empty, function: 0 };
+  const reads = [
+    await config.read8(absent, 0),
+    await config.read16(absent, 0),
+    await config.read32(absent, 0),
+  ];
+  const allOnes = [0xff, 0xffff, 0xffff_ffff];
+  if (reads.some((value, i) => value >>> 0 !== allOnes[i]))
+    broken(
+      `the absent function 00:${hex(empty)}.0 reads ${reads.map((v) => hex(v >>> 0)).join(', ')} in 1, 2 and 4 bytes, not all-ones`,
+    );
+  // CONFIG_ENABLE clear: the data port reaches no function.
+  const { address } = iommuConfig(session);
+  const disabled = (address.device << 11) | (address.function << 8);
+  const [, latched, data] = await Promise.all([
+    session.qtest.outl(CONFIG_ADDRESS_PORT, disabled),
+    session.qtest.inl(CONFIG_ADDRESS_PORT),
+    session.qtest.inl(CONFIG_DATA_PORT),
+  ]);
+  if (latched >>> 0 !== disabled)
+    broken(`port 0xcf8 reads ${hex(latched >>> 0)} after ${hex(disabled)} was written to it`);
+  if (data >>> 0 !== 0xffff_ffff)
+    broken(
+      `with the enable bit (31) of port 0xcf8 clear, port 0xcfc reads ${hex(data >>> 0)}: a configuration access without ${hex(CONFIG_ENABLE)} reached a function`,
+    );
+  if (session.target.chipset === 'q35') {
+    const bridge = functions.find((fn) => fn.address.device === 0 && fn.address.function === 0);
+    const { vendorId, deviceId, classCode } = Q35_HOST_BRIDGE;
+    if (
+      bridge === undefined ||
+      bridge.vendorId !== vendorId ||
+      bridge.deviceId !== deviceId ||
+      bridge.classCode !== classCode
+    )
+      broken(
+        `the target is a q35 board, but 00:00.0 holds ${bridge === undefined ? 'nothing' : `${hex(bridge.vendorId)}:${hex(bridge.deviceId)} class ${hex(bridge.classCode)}`}, not q35's host bridge ${hex(vendorId)}:${hex(deviceId)} class ${hex(classCode)}`,
+      );
+    await checkResetControlLatch(session);
+  }
+}
+
+/**
+ * q35's reset control register keeps SYS_RST (bit 1) without resetting anything: only a write
+ * with RST_CPU (bit 2) resets the system (effects-system-reset.ts makes one).
+ */
+async function checkResetControlLatch(session: Session): Promise<void> {
+  const { config, address } = iommuConfig(session);
+  const command = await config.read16(address, PCI_COMMAND);
+  await session.qtest.outb(RESET_CONTROL_PORT, SYS_RST);
+  const [latched, after] = await Promise.all([
+    session.qtest.inb(RESET_CONTROL_PORT),
+    config.read16(address, PCI_COMMAND),
+  ]);
+  await session.qtest.outb(RESET_CONTROL_PORT, 0);
+  if (latched !== SYS_RST || after !== command)
+    broken(
+      `a write of ${hex(SYS_RST)} to q35's reset control register (port ${hex(RESET_CONTROL_PORT)}) reads back ${hex(latched)} and leaves COMMAND of the IOMMU function ${hex(after)} (it was ${hex(command)}): only RST_CPU (bit 2) resets the system`,
+    );
+}
+
+/** edu's identification register, for every edu the driver found. */
+export async function checkEdu(session: Session): Promise<void> {
+  for (const edu of session.driver.edus) {
+    const id = await edu.readId();
+    if (id >>> 0 !== EDU_IDENTIFICATION)
+      broken(
+        `edu ${hex(edu.endpointId)} reads ${hex(id >>> 0)} in its identification register, not ${hex(EDU_IDENTIFICATION)}`,
+      );
+  }
+}
+
+/**
+ * qtest's memory commands: memset fills RAM with any byte (a whole page and a piece of one),
+ * and memory beyond the end of RAM holds nothing (the memset is refused, or reads back
+ * without the byte).
+ */
+export async function checkQtestMemory(session: Session): Promise<void> {
+  const { qtest } = session;
+  const page = session.memory.allocate(0x2000);
+  await qtest.memset(page.base, 0x1000, 0x01);
+  await qtest.memset(page.base + 0x1000n + 0x10n, 0x20, 0x5a);
+  const back = await qtest.memread(page.base, 0x2000);
+  const wrong = back.findIndex(
+    (byte, i) => byte !== (i < 0x1000 ? 0x01 : i >= 0x1010 && i < 0x1030 ? 0x5a : 0x00),
+  );
+  if (wrong !== -1)
+    broken(
+      `memset did not fill RAM as asked: ${hex(page.base + BigInt(wrong))} reads ${hex(back[wrong]!)}`,
+    );
+  await qtest.memset(page.base, 0x2000, 0);
+  const beyond = BigInt(session.target.ramSize);
+  try {
+    await qtest.memset(beyond, 16, 0x5a);
+  } catch (error) {
+    if (error instanceof QtestReplyError) return; // refused: nothing was written
+    throw error;
+  }
+  let held: Uint8Array;
+  try {
+    held = await qtest.memread(beyond, 16);
+  } catch (error) {
+    if (error instanceof QtestReplyError) return;
+    throw error;
+  }
+  if (held.every((byte) => byte === 0x5a))
+    broken(
+      `memset at ${hex(beyond)}, the end of the ${hex(session.target.ramSize)} bytes of RAM the target declares, wrote bytes that read back`,
+    );
+}
+
+/**
+ * `clock_step NS` moves virtual time by exactly NS, where the target accepts the command (a
+ * QEMU without the qtest accelerator refuses it, and virtual time follows host time there).
+ */
+export async function checkClockStep(session: Session): Promise<void> {
+  let first: bigint;
+  try {
+    first = BigInt(await session.qtest.command('clock_step 1000'));
+  } catch (error) {
+    if (error instanceof QtestReplyError) return;
+    throw error;
+  }
+  const second = BigInt(await session.qtest.command('clock_step 1000'));
+  if (second - first !== 1000n)
+    broken(`two clock_step 1000 in a row answered ${first} and ${second}, not 1000 ns apart`);
+}

@@ -1,0 +1,212 @@
+// Device requirements and definitions: Capabilities and the common configuration
+// (spec-src/09-transport.md): feature windows, reset, and the queue registers.
+
+import { COMMON_CFG } from '../../virtio/pci-transport.js';
+import {
+  VIRTIO_STATUS_ACKNOWLEDGE,
+  VIRTIO_STATUS_DRIVER,
+  VIRTIO_STATUS_DRIVER_OK,
+  VIRTIO_STATUS_FEATURES_OK,
+} from '../../virtio/constants.js';
+import { pollUntil, PollTimeoutError } from '../../qtest/poll.js';
+import { SectionTests, Untested } from '../harness.js';
+import { checkPciPlatform } from '../platform-checks.js';
+import { hex, startOwnQueue, submitHarmless } from '../transport-steps.js';
+import type { Session } from '../../session.js';
+
+export const section = 'device-requirements-capabilities-and-the-common-configuration';
+export const tests = new SectionTests();
+
+const RESET_TIMEOUT_MS = 1000;
+
+/** Every queue's queue_size and queue_enable, and queue_size past the last queue. */
+async function queueRegisters(
+  session: Session,
+): Promise<{ sizes: number[]; enables: number[]; beyond: number }> {
+  const { common } = session.driver.transport;
+  const count = await common.read16(COMMON_CFG.num_queues);
+  const sizes: number[] = [];
+  const enables: number[] = [];
+  for (let index = 0; index < count; index++) {
+    await common.write16(COMMON_CFG.queue_select, index);
+    sizes.push(await common.read16(COMMON_CFG.queue_size));
+    enables.push(await common.read16(COMMON_CFG.queue_enable));
+  }
+  await common.write16(COMMON_CFG.queue_select, count);
+  const beyond = await common.read16(COMMON_CFG.queue_size);
+  return { sizes, enables, beyond };
+}
+
+tests.it(
+  '[dev.pci.device-feature] [dev.pci.driver-feature] [dev.pci.reset] [dev.pci.reset-status] the feature windows show the offered and the written bits, and a reset forgets what the driver wrote',
+  async (session, judgement) => {
+    await checkPciPlatform(session);
+    const { transport } = session.driver;
+    const { common } = transport;
+    const offered = session.driver.offered;
+    const word = (features: bigint, select: number): number =>
+      Number((features >> BigInt(32 * select)) & 0xffff_ffffn);
+    await transport.reset();
+    await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
+    await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    for (const select of [0, 1, 2]) {
+      await common.write32(COMMON_CFG.device_feature_select, select);
+      const shown = (await common.read32(COMMON_CFG.device_feature)) >>> 0;
+      if (shown !== word(offered, select))
+        judgement.fail('dev.pci.device-feature', {
+          expected: `device_feature ${hex(word(offered, select))} for device_feature_select ${select} (offered ${hex(offered)})`,
+          message: `device_feature reads ${hex(shown)} with device_feature_select ${select}`,
+        });
+    }
+    // Accept everything offered: every bit written is valid and must read back.
+    await transport.writeDriverFeatures(offered);
+    for (const select of [0, 1]) {
+      await common.write32(COMMON_CFG.driver_feature_select, select);
+      const shown = (await common.read32(COMMON_CFG.driver_feature)) >>> 0;
+      if (shown !== word(offered, select))
+        judgement.fail('dev.pci.driver-feature', {
+          expected: `driver_feature ${hex(word(offered, select))}, the word the driver wrote with driver_feature_select ${select}`,
+          message: `driver_feature reads ${hex(shown)}`,
+        });
+    }
+    await transport.addStatus(VIRTIO_STATUS_FEATURES_OK);
+    await transport.addStatus(VIRTIO_STATUS_DRIVER_OK);
+    await transport.writeStatus(0);
+    let status = await transport.readStatus();
+    try {
+      status = await pollUntil(
+        async () => ((status = await transport.readStatus()) === 0 ? 0 : undefined),
+        { timeoutMs: RESET_TIMEOUT_MS, what: 'device_status to read 0 after reset' },
+      );
+    } catch (error) {
+      if (!(error instanceof PollTimeoutError)) throw error;
+      judgement.fail('dev.pci.reset-status', {
+        expected: 'device_status 0 once the reset is done',
+        message: `device_status still reads ${hex(status)} ${RESET_TIMEOUT_MS} ms after 0 was written to it`,
+      });
+      return;
+    }
+    for (const select of [0, 1]) {
+      await common.write32(COMMON_CFG.driver_feature_select, select);
+      const shown = (await common.read32(COMMON_CFG.driver_feature)) >>> 0;
+      if (shown !== 0)
+        judgement.fail('dev.pci.reset', {
+          expected: 'driver_feature 0 after the reset: the driver has written no feature since',
+          message: `after the reset, driver_feature reads ${hex(shown)} with driver_feature_select ${select} (the driver wrote ${hex(word(offered, select))} before it)`,
+        });
+    }
+  },
+);
+
+tests.it(
+  '[dev.pci.queue-size-power] [dev.pci.queue-size-unavailable] [dev.pci.queue-enable-reset] queue_size is 0 or a power of 2, 0 past the last queue, and every queue is disabled after a reset',
+  async (session, judgement) => {
+    await checkPciPlatform(session);
+    await session.driver.start();
+    await session.driver.transport.reset();
+    const { sizes, enables, beyond } = await queueRegisters(session);
+    sizes.forEach((size, index) => {
+      if ((size & (size - 1)) !== 0)
+        judgement.fail('dev.pci.queue-size-power', {
+          expected: 'queue_size 0 or a power of 2',
+          message: `queue ${index}: queue_size ${size}`,
+        });
+    });
+    if (beyond !== 0)
+      judgement.fail('dev.pci.queue-size-unavailable', {
+        expected: `queue_size 0 for queue_select ${sizes.length}, past the last of num_queues ${sizes.length}`,
+        message: `queue_size reads ${beyond}`,
+      });
+    enables.forEach((enable, index) => {
+      if (enable !== 0)
+        judgement.fail('dev.pci.queue-enable-reset', {
+          expected: 'queue_enable 0 after the reset',
+          message: `queue ${index} was enabled before the reset; queue_enable reads ${enable} after it`,
+        });
+    });
+  },
+);
+
+tests.it(
+  '[dev.pci.queue-size] a request queue of 4 entries (smaller than the maximum) works past its wrap, and queue_size shows the maximum again after a reset',
+  async (session, judgement) => {
+    await checkPciPlatform(session);
+    const transport = session.driver.transport;
+    await transport.reset();
+    const [maximum] = (await queueRegisters(session)).sizes;
+    const size = 4;
+    if (maximum === undefined || maximum <= size)
+      throw new Untested(
+        `the request queue's maximum size is ${maximum ?? 'not shown'}: no smaller size to try`,
+      );
+    const { queue } = await startOwnQueue(session, { size });
+    await transport.common.write16(COMMON_CFG.queue_select, queue.index);
+    const shown = await transport.common.read16(COMMON_CFG.queue_size);
+    if (shown !== size)
+      judgement.fail('dev.pci.queue-size', {
+        expected: `queue_size ${size}, the size the driver wrote`,
+        message: `queue_size reads ${shown} (the maximum is ${maximum})`,
+      });
+    // Six requests one after another: the available ring wraps after four.
+    for (let n = 0; n < 6; n++) {
+      try {
+        await submitHarmless(session, queue);
+      } catch (error) {
+        if (!(error instanceof PollTimeoutError)) throw error;
+        judgement.fail('dev.pci.queue-size', {
+          expected: `request ${n + 1} answered: with ${size} entries, it sits at available ring entry ${n % size}`,
+          message: `request ${n + 1} of 6 on a ${size}-entry queue was not returned (${error.message})`,
+        });
+        return;
+      }
+    }
+    await transport.reset();
+    const [again] = (await queueRegisters(session)).sizes;
+    if (again !== maximum)
+      judgement.fail('dev.pci.queue-size', {
+        expected: `queue_size ${maximum}, the maximum, after a reset`,
+        message: `after the reset queue_size reads ${again}`,
+      });
+  },
+);
+
+tests.it(
+  '[dev.pci.64bit-halves] the low and high halves of queue_desc, queue_driver and queue_device are written and read each on its own',
+  async (session, judgement) => {
+    await checkPciPlatform(session);
+    const transport = session.driver.transport;
+    const { common } = transport;
+    await transport.reset();
+    await common.write16(COMMON_CFG.queue_select, 0);
+    const fields = [
+      ['queue_desc', COMMON_CFG.queue_desc],
+      ['queue_driver', COMMON_CFG.queue_driver],
+      ['queue_device', COMMON_CFG.queue_device],
+    ] as const;
+    for (const [name, low] of fields) {
+      const high = low + 4;
+      // Both halves, then each half alone: the other keeps its value.
+      const steps: Array<[string, number, number, number, number]> = [
+        ['both halves', low, 0x1000_0000, 0x1000_0000, 0x1],
+        ['the high half alone', high, 0x2, 0x1000_0000, 0x2],
+        ['the low half alone', low, 0x2000_0000, 0x2000_0000, 0x2],
+      ];
+      for (const [what, offset, value, wantLow, wantHigh] of steps) {
+        if (what === 'both halves') {
+          await common.write32(low, value);
+          await common.write32(high, wantHigh);
+        } else await common.write32(offset, value);
+        const [gotLow, gotHigh] = [
+          (await common.read32(low)) >>> 0,
+          (await common.read32(high)) >>> 0,
+        ];
+        if (gotLow !== wantLow || gotHigh !== wantHigh)
+          judgement.fail('dev.pci.64bit-halves', {
+            expected: `${name} low ${hex(wantLow)}, high ${hex(wantHigh)}`,
+            message: `after a write of ${what}, ${name} reads low ${hex(gotLow)}, high ${hex(gotHigh)}`,
+          });
+      }
+    }
+    await transport.reset();
+  },
+);
