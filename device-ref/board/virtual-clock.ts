@@ -79,16 +79,13 @@ export class VirtualClock {
     return this.#now;
   }
 
-  /** Runs `callback` once virtual time reaches `deadline`; returns a function that cancels it. */
-  at(deadline: bigint, callback: () => void): () => void {
+  /** Runs `callback` once virtual time reaches `deadline`. */
+  at(deadline: bigint, callback: () => void): void {
     const timer: Timer = { deadline, sequence: this.#sequence++, callback };
     this.#timers.push(timer);
     this.#timers.sort((a, b) =>
       a.deadline === b.deadline ? a.sequence - b.sequence : a.deadline < b.deadline ? -1 : 1,
     );
-    return () => {
-      this.#timers = this.#timers.filter((t) => t !== timer);
-    };
   }
 
   #takeOver(): bigint {
