@@ -22,6 +22,7 @@ import type { PciFunction } from '../pci/enumerate.js';
 import type { QtestClient } from '../qtest/client.js';
 import { PollTimeoutError } from '../qtest/poll.js';
 import {
+  VIRTIO_F_INDIRECT_DESC,
   VIRTIO_F_VERSION_1,
   VIRTIO_PCI_MODERN_DEVICE_ID_BASE,
   VIRTIO_PCI_VENDOR_ID,
@@ -201,9 +202,13 @@ export class IommuDriver {
         `the device offers features ${hex(this.offered)} without VERSION_1`,
       );
     }
+    // Indirect descriptors, where offered: batches and some layout tests use them, and a driver
+    // may set VIRTQ_DESC_F_INDIRECT only once VIRTIO_F_INDIRECT_DESC is negotiated.
+    const indirect = this.offered & featureBit(VIRTIO_F_INDIRECT_DESC) & ~(choice.decline ?? 0n);
     const accepted =
       (this.offered & KNOWN_IOMMU_FEATURES & ~(choice.decline ?? 0n)) |
       (choice.accept ?? 0n) |
+      indirect |
       version1;
     await transport.writeDriverFeatures(accepted);
     await transport.addStatus(VIRTIO_STATUS_FEATURES_OK);
@@ -324,7 +329,8 @@ export class IommuDriver {
 
   /**
    * Several typed requests made available together and announced with one notify (each in an
-   * indirect table, so that a batch can fill the queue); the replies come back in order.
+   * indirect table where VIRTIO_F_INDIRECT_DESC is negotiated, so that a batch can fill the
+   * queue; else a chain of two descriptors); the replies come back in order.
    */
   async requestBatch(
     requests: readonly { verb: Exclude<RequestVerb, 'probe'>; fields?: FieldValues }[],
@@ -340,7 +346,7 @@ export class IommuDriver {
               { writable: false, bytes: readable },
               { writable: true, length: writableLength },
             ],
-            layout: 'indirect',
+            layout: this.has(VIRTIO_F_INDIRECT_DESC) ? 'indirect' : 'direct',
           }),
         ),
       ),
