@@ -6,6 +6,7 @@ import { Ajv } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findPackageRoot } from '../package-root.js';
+import type { DraftName } from '../iommu/drafts/drafts.js';
 import { EDU_DEFAULT_DMA_MASK } from './edu.js';
 
 export type IommuFeatureName =
@@ -32,6 +33,8 @@ export interface IommuDescription {
   readonly domain_range: { readonly start: number; readonly end: number };
   readonly probe_size: number;
   readonly bypass: boolean;
+  /** Draft extensions the device offers and implements (device-ref/iommu/drafts/). */
+  readonly drafts?: readonly DraftName[];
 }
 
 export interface EndpointDescription {

@@ -72,6 +72,12 @@ import type {
 import { handleAttach } from './attach.js';
 import { IommuCore, type FaultReport, type IommuCoreOptions } from './core.js';
 import { handleDetach } from './detach.js';
+import {
+  draftExtension,
+  draftFeatures,
+  type DraftExtension,
+  type DraftName,
+} from './drafts/drafts.js';
 import { isAllZero } from './fields.js';
 import { DriverFindings, type FindingSink } from './findings.js';
 import { handleMap } from './map.js';
@@ -100,6 +106,8 @@ export interface VirtioIommuOptions extends IommuCoreOptions {
   faultBacklog: number;
   /** Size of each virtqueue. */
   queueSize: number;
+  /** Draft extensions served before the spec's handlers (iommu/drafts/). */
+  drafts?: readonly DraftName[];
 }
 
 /**
@@ -115,6 +123,7 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
   readonly core: IommuCore;
   readonly #context: VirtioDeviceContext;
   readonly #faultBacklog: number;
+  readonly #drafts: DraftExtension | undefined;
   readonly #backlog: FaultReport[] = [];
   #droppedFaults = 0;
 
@@ -126,6 +135,7 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
     this.queueMaxSizes = [options.queueSize, options.queueSize];
     this.#context = context;
     this.#faultBacklog = options.faultBacklog;
+    this.#drafts = draftExtension(options.drafts ?? [], this.core);
   }
 
   /** Fault reports dropped because the backlog was full. */
@@ -194,6 +204,8 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
       return NOTHING;
     }
     const type = request[0]!;
+    const drafted = this.#drafts?.serve(type, chain);
+    if (drafted !== undefined) return drafted;
     const driverPartSize = DRIVER_PART_SIZE[type];
     if (driverPartSize === undefined) {
       this.#unknownType(request);
@@ -384,7 +396,11 @@ export function iommuOptionsOf(
         end: region.end,
       })),
     })),
-    features: config.features.reduce((bits, name) => bits | (1n << BigInt(FEATURE_BITS[name])), 0n),
+    features: config.features.reduce(
+      (bits, name) => bits | (1n << BigInt(FEATURE_BITS[name])),
+      draftFeatures(config.drafts ?? []),
+    ),
+    drafts: config.drafts ?? [],
     pageSizeMask: config.page_size_mask,
     inputRange: config.input_range,
     domainRange: config.domain_range,

@@ -8,6 +8,7 @@ import {
   loadBoardDescription,
   parseBoardDescription,
 } from '../board/description.js';
+import { iommuOptionsOf } from '../iommu/virtio-iommu.js';
 
 const valid = () => ({
   name: 'test',
@@ -103,6 +104,30 @@ describe('board descriptions', () => {
       assert.match(text, /\/iommu\/page_size_mask must be string/);
       assert.match(text, /\(top level\) must NOT have additional properties/);
     }
+  });
+
+  it('takes "drafts" in iommu: the feature bit of each draft joins the offer; an unknown draft is refused', () => {
+    const board = valid();
+    const plain = parseBoardDescription(board, 'plain.json');
+    const lazy = parseBoardDescription(
+      { ...board, iommu: { ...board.iommu, drafts: ['lazy-iotlb-flush'] } },
+      'lazy.json',
+    );
+    assert.deepEqual(lazy.iommu.drafts, ['lazy-iotlb-flush']);
+    const offer = (b: typeof plain) => iommuOptionsOf(b.iommu, b.endpoints).features;
+    // VIRTIO_IOMMU_F_LAZY_IOTLB_FLUSH is bit 7 (spec-src/11-lazy-iotlb-flush.md).
+    assert.equal(offer(lazy), offer(plain) | (1n << 7n));
+    assert.throws(
+      () =>
+        parseBoardDescription(
+          { ...board, iommu: { ...board.iommu, drafts: ['teleport'] } },
+          'bad.json',
+        ),
+      (error: BoardDescriptionError) =>
+        /\/iommu\/drafts\/0 must be equal to one of the allowed values/.test(
+          error.problems.join('\n'),
+        ),
+    );
   });
 
   it('reports what the schema cannot: shared slots, backwards ranges, no page size', () => {

@@ -291,4 +291,47 @@ describe('drafts', function () {
     );
     assert.deepEqual(verdicts('--only', 'dev.iotlb-flush'), []);
   });
+
+  it('conform --drafts on a board offering lazy-iotlb-flush judges its statements with requests and DMA: pass', () => {
+    const board = JSON.parse(
+      readFileSync(join(packageRoot, 'device-ref', 'boards', 'q35.json'), 'utf8'),
+    ) as { $schema?: string; name: string; iommu: { drafts?: string[] } };
+    delete board.$schema;
+    board.name = 'q35-lazy';
+    board.iommu.drafts = ['lazy-iotlb-flush'];
+    const file = join(tmp, 'q35-lazy.json');
+    writeFileSync(file, JSON.stringify(board));
+    const verdicts = (only: string) => {
+      const reports = join(tmp, only);
+      const r = run(
+        'conform',
+        '--target',
+        'ref',
+        '--board',
+        file,
+        '--no-probes',
+        '--judge-window',
+        'near',
+        '--drafts',
+        '--only',
+        only,
+        '--reports',
+        reports,
+      );
+      assert.equal(r.status, 0, r.stderr);
+      const report = JSON.parse(readFileSync(join(reports, 'ref.json'), 'utf8')) as {
+        verdicts: { statement: string; verdict: string }[];
+      };
+      return report.verdicts.map((v) => `${v.statement} ${v.verdict}`);
+    };
+    assert.deepEqual(verdicts('dev.lazy'), [
+      'dev.lazy.unmap-stale pass',
+      'dev.lazy.flag-mismatch pass',
+    ]);
+    assert.deepEqual(verdicts('dev.iotlb-flush'), [
+      'dev.iotlb-flush.complete pass',
+      'dev.iotlb-flush.reserved pass',
+      'dev.iotlb-flush.no-domain pass',
+    ]);
+  });
 });
