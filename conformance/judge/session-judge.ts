@@ -3,7 +3,7 @@
 // per judged step.
 //
 // What it watches (the target's judgeWindow, `--judge-window`): `all-ram`, the default on
-// device-ref, all the target's RAM (32 MiB on the suite's board, targets/ref.ts); or `near`, the default elsewhere:
+// device-ref, all the target's RAM (22 MiB on the suite's board, targets/ref.ts); or `near`, the default elsewhere:
 // WINDOW_AROUND_RAM either side of `@ram`, where the suite's targets lie. On QEMU a b64read of
 // 16 MiB takes ~55 ms (cheap next to a 100 ms transfer) but filling 9 MiB took ~0.4 s per
 // session, so the window is 3 MiB: ~0.13 s of fill per session. Guard zones around every
