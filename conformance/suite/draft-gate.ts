@@ -7,9 +7,10 @@ import type { Draft } from '../../generator/model.js';
 import type { Cases } from '../cases.js';
 import { NotApplicable, type DefinedTest, type DeviceTest } from './harness.js';
 import * as lazyIotlbFlush from './sections/draft-lazy-iotlb-flush.js';
+import * as probeLimits from './sections/draft-probe-limits.js';
 
 /** The hand-written tests of each draft, by the draft's name. */
-const DRAFT_TESTS = [lazyIotlbFlush];
+const DRAFT_TESTS = [probeLimits, lazyIotlbFlush];
 
 export interface DraftGateTest extends DefinedTest {
   section: string;

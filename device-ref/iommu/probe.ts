@@ -27,8 +27,17 @@ export interface ProbeResult {
   properties: Uint8Array;
 }
 
-/** `room`: the bytes the driver left for `properties` before the tail. */
-export function handleProbe(core: IommuCore, request: ProbeDriverPart, room: number): ProbeResult {
+/**
+ * `room`: the bytes the driver left for `properties` before the tail. `draftProperties`: the
+ * properties of the board's drafts for an endpoint, written after its RESV_MEM ones (their
+ * room in probe_size is checked when the device is built).
+ */
+export function handleProbe(
+  core: IommuCore,
+  request: ProbeDriverPart,
+  room: number,
+  draftProperties?: (endpoint: number) => Uint8Array,
+): ProbeResult {
   const probeSize = core.options.probeSize;
   const { endpoint: endpointId } = request;
   if (!isAllZero(request.reserved)) {
@@ -57,6 +66,7 @@ export function handleProbe(core: IommuCore, request: ProbeDriverPart, room: num
   const properties = new Uint8Array(probeSize);
   const endpoint = core.endpoints.get(endpointId);
   if (!endpoint) return { status: VIRTIO_IOMMU_S_NOENT, properties };
+  const resvMemEnd = endpoint.reservedRegions.length * SIZEOF_VIRTIO_IOMMU_PROBE_RESV_MEM;
   endpoint.reservedRegions.forEach((region, i) =>
     encodeProbeResvMem(
       properties,
@@ -74,6 +84,7 @@ export function handleProbe(core: IommuCore, request: ProbeDriverPart, room: num
       i * SIZEOF_VIRTIO_IOMMU_PROBE_RESV_MEM,
     ),
   );
+  if (draftProperties) properties.set(draftProperties(endpointId), resvMemEnd);
   endpoint.probed = true;
   return { status: VIRTIO_IOMMU_S_OK, properties };
 }

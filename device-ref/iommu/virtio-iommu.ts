@@ -123,7 +123,7 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
   readonly core: IommuCore;
   readonly #context: VirtioDeviceContext;
   readonly #faultBacklog: number;
-  readonly #drafts: DraftExtension | undefined;
+  readonly #drafts: Required<DraftExtension> | undefined;
   readonly #backlog: FaultReport[] = [];
   #droppedFaults = 0;
 
@@ -254,6 +254,7 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
         this.core,
         decodeProbeDriverPart(request),
         chain.writableLength - SIZEOF_VIRTIO_IOMMU_REQ_TAIL,
+        this.#drafts?.probeProperties,
       );
       const written = new Uint8Array(properties.length + SIZEOF_VIRTIO_IOMMU_REQ_TAIL);
       encodeProbeDevicePart(

@@ -117,6 +117,12 @@ describe('board descriptions', () => {
     const offer = (b: typeof plain) => iommuOptionsOf(b.iommu, b.endpoints).features;
     // VIRTIO_IOMMU_F_LAZY_IOTLB_FLUSH is bit 7 (spec-src/11-lazy-iotlb-flush.md).
     assert.equal(offer(lazy), offer(plain) | (1n << 7n));
+    // probe-limits needs VIRTIO_IOMMU_F_PROBE (bit 4), which this board offers already.
+    const limits = parseBoardDescription(
+      { ...board, iommu: { ...board.iommu, drafts: ['probe-limits'] } },
+      'limits.json',
+    );
+    assert.equal(offer(limits), offer(plain) | (1n << 4n));
     assert.throws(
       () =>
         parseBoardDescription(

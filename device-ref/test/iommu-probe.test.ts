@@ -152,4 +152,35 @@ describe('iommu PROBE', () => {
       makeDevice({ probeSize: 48, endpoints: [{ id: EP, reservedRegions: TWO_REGIONS }] }),
     );
   });
+
+  it("with the probe-limits draft: PAGE_SIZE_MASK and INPUT_RANGE after the RESV_MEM properties, the board's values; probe_size must hold them", () => {
+    const options = {
+      pageSizeMask: 0x20_1000n,
+      inputRange: { start: 0x1000n, end: 0xfff_ffffn },
+      endpoints: [{ id: EP, reservedRegions: TWO_REGIONS }],
+    };
+    const plain = probe(makeDevice(options), { endpoint: EP });
+    const written = probe(makeDevice({ ...options, drafts: ['probe-limits'] }), { endpoint: EP });
+    // The RESV_MEM properties are those of a device without the draft; then the draft's own.
+    assert.deepEqual(written.subarray(0, 48), plain.subarray(0, 48));
+    const hex = Buffer.from(written.subarray(48, 88)).toString('hex');
+    assert.equal(
+      hex,
+      // PAGE_SIZE_MASK (type 2, length 12): reserved, mask.
+      '02000c00' +
+        '00000000' +
+        '0010200000000000' +
+        // INPUT_RANGE (type 3, length 20): reserved, start, end.
+        '03001400' +
+        '00000000' +
+        '0010000000000000' +
+        'ffffff0f00000000',
+    );
+    assert.ok(written.subarray(88, 512).every((byte) => byte === 0));
+    assert.throws(
+      () => makeDevice({ ...options, probeSize: 87, drafts: ['probe-limits'] }),
+      /endpoint \d+: 2 RESV_MEM properties and the probe-limits draft's PAGE_SIZE_MASK and INPUT_RANGE need 88 bytes, more than probe_size 87/,
+    );
+    assert.doesNotThrow(() => makeDevice({ ...options, probeSize: 88, drafts: ['probe-limits'] }));
+  });
 });

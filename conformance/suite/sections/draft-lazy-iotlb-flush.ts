@@ -3,8 +3,6 @@
 // unless the device offers VIRTIO_IOMMU_F_LAZY_IOTLB_FLUSH). The draft's values come from
 // dist/drafts/spec.json: dist/ts holds the spec alone.
 
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   VIRTIO_IOMMU_MAP_F_READ,
   VIRTIO_IOMMU_S_INVAL,
@@ -12,7 +10,6 @@ import {
   VIRTIO_IOMMU_S_OK,
   statusName,
 } from '../../../dist/ts/index.js';
-import { packageRoot } from '../../../generator/paths.js';
 import type { RequestResult } from '../../driver/iommu-driver.js';
 import type { Session } from '../../session.js';
 import {
@@ -25,26 +22,12 @@ import {
   readReaches,
   startDevice,
 } from '../device-steps.js';
+import { draftConstant as constant, draftsModel } from '../draft-constants.js';
 import { SectionTests } from '../harness.js';
 
 export const draft = 'lazy-iotlb-flush';
 export const tests = new SectionTests();
 
-interface DraftsModel {
-  constants: { name: string; value: number }[];
-  drafts: { name: string; featureBit: number }[];
-}
-
-let model: DraftsModel | undefined;
-const draftsModel = (): DraftsModel =>
-  (model ??= JSON.parse(
-    readFileSync(join(packageRoot, 'dist', 'drafts', 'spec.json'), 'utf8'),
-  ) as DraftsModel);
-const constant = (name: string): number => {
-  const found = draftsModel().constants.find((c) => c.name === name);
-  if (found === undefined) throw new Error(`dist/drafts/spec.json: no constant ${name}`);
-  return found.value;
-};
 const featureBit = (): bigint =>
   1n << BigInt(draftsModel().drafts.find((d) => d.name === draft)!.featureBit);
 
