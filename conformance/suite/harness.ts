@@ -19,6 +19,7 @@ import { ExpectationFailure, SuiteError, toHex } from '../scenario/expectation.j
 import { openSession, type Session } from '../session.js';
 import { TargetUnreachableError } from '../targets/target.js';
 import type { Target } from '../targets/target.js';
+import { VirtqueueFullError } from '../virtio/split-virtqueue.js';
 
 export type TestOutcome = 'pass' | 'fail' | 'not-applicable' | 'untested' | 'error';
 
@@ -203,6 +204,7 @@ export function isSuiteError(error: unknown): boolean {
     error instanceof ReferenceError ||
     error instanceof SyntaxError ||
     error instanceof RangeError ||
+    error instanceof VirtqueueFullError ||
     !(error instanceof Error)
   );
 }

@@ -93,6 +93,21 @@ describe('the harness against device-ref', function () {
     assert.match(record.judged['dev.a']!.reason!, /guest memory exhausted/);
   });
 
+  it('makes a request queue the suite overfills an error, never a device failure', async () => {
+    // More requests in one batch than the suite's request queue has descriptors for.
+    const record = await run(['dev.a'], async (session) => {
+      await session.driver.start();
+      await session.driver.requestBatch(
+        Array.from({ length: 65 }, () => ({ verb: 'detach' as const })),
+      );
+    });
+    assert.equal(record.judged['dev.a']!.outcome, 'error');
+    assert.match(
+      record.judged['dev.a']!.reason!,
+      /VirtqueueFullError: queue 0: 1 descriptors needed, 0 free/,
+    );
+  });
+
   it('reports a MUST broken in a test of another statement against the MUST', async () => {
     const record = await run(['dev.should'], async () => {
       throw new ExpectationFailure({ message: 'bypass reads 7' }, 'dev.must');

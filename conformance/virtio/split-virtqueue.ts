@@ -80,6 +80,11 @@ export class VirtqueueError extends Error {
   override name = 'VirtqueueError';
 }
 
+/** The driver side ran out of descriptors or request slots: the suite's own limit, not the device's. */
+export class VirtqueueFullError extends Error {
+  override name = 'VirtqueueFullError';
+}
+
 const DESC_SIZE = 16;
 const DEFAULT_SLOT_SIZE = 4096;
 const DEFAULT_TIMEOUT_MS = 2000;
@@ -211,12 +216,13 @@ export class SplitVirtqueue {
     const descriptorCount = layout === 'direct' ? segments.length : 1;
     if (descriptorCount === 0) throw new RangeError('a direct request needs at least one segment');
     if (descriptorCount > this.#freeDescriptors.length) {
-      throw new VirtqueueError(
+      throw new VirtqueueFullError(
         `queue ${this.index}: ${descriptorCount} descriptors needed, ${this.#freeDescriptors.length} free`,
       );
     }
     const slot = this.#freeSlots.pop();
-    if (slot === undefined) throw new VirtqueueError(`queue ${this.index}: no free request slot`);
+    if (slot === undefined)
+      throw new VirtqueueFullError(`queue ${this.index}: no free request slot`);
 
     // The slot image: [indirect table][segment 0][segment 1]...
     const tableLength = layout === 'indirect' ? DESC_SIZE * segments.length : 0;
