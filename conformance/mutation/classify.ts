@@ -5,9 +5,12 @@
 // mutant. Anything else lets it survive, even when some
 // verdicts moved: pass → not-applicable is a device offering less, and pass → error is the
 // suite breaking on its own (an exception in its code, guest memory it ran out of), which
-// says nothing about the device.
+// says nothing about the device. The one error that does kill is a failed platform check:
+// the suite saw that the board under the device (PCI mechanism, q35 host bridge and 0xcf9,
+// edu, qtest) is broken and refused to judge on it, which is a detection, not a suite bug.
 
 import type { ConformanceReport } from '../report/types.js';
+import { PLATFORM_BROKEN } from '../suite/platform-checks.js';
 
 export type MutantStatus = 'killed' | 'survived' | 'timeout' | 'equivalent';
 
@@ -64,6 +67,8 @@ export function judge(clean: ConformanceReport, run: SuiteRunResult): Judgement 
     const was = before.get(verdict.statement);
     if (was === verdict.verdict) continue;
     if (verdict.verdict === 'fail') failed.push(verdict.statement);
+    else if (verdict.verdict === 'error' && verdict.reason?.includes(PLATFORM_BROKEN))
+      failed.push(`${verdict.statement}: platform check`);
     else moved.push(`${verdict.statement}: ${was ?? 'absent'} → ${verdict.verdict}`);
   }
   const cleanProbes = new Map((clean.robustness ?? []).map((f) => [f.probe, f.outcome]));

@@ -20,8 +20,11 @@ const Q35_HOST_BRIDGE = { vendorId: 0x8086, deviceId: 0x29c0, classCode: 0x06000
 /** What edu's register 0x00 reads: version 1.0, "ed". */
 export const EDU_IDENTIFICATION = 0x010000ed;
 
+/** How a failed platform check's error begins (the mutation runner counts it as a detection). */
+export const PLATFORM_BROKEN = "the target's platform is not what the suite relies on";
+
 function broken(what: string): never {
-  throw new SuiteError(`the target's platform is not what the suite relies on: ${what}`);
+  throw new SuiteError(`${PLATFORM_BROKEN}: ${what}`);
 }
 
 /**

@@ -15,6 +15,7 @@ import { mutantsAt, NOT_DEVICE_CODE, sourceFiles } from '../mutation/select.js';
 import { compileModule } from '../mutation/sandbox.js';
 import { statementsNear } from '../mutation/statements-near.js';
 import type { ConformanceReport, RobustnessFinding, StatementVerdict } from '../report/types.js';
+import { PLATFORM_BROKEN } from '../suite/platform-checks.js';
 
 const SOURCE = `import type { Core } from './core.js';
 // dev.map.alignment
@@ -169,6 +170,20 @@ describe('mutation: judging a run against the clean run', () => {
         'the run stopped early: the target did not answer for 3 tests in a row (no answer)',
       ],
     );
+    const platform = judge(
+      clean,
+      run(
+        report([
+          {
+            ...verdict('dev.a', 'error'),
+            reason: `SuiteError: ${PLATFORM_BROKEN}: 0xcf9 kept 0x0`,
+          },
+          verdict('dev.b', 'pass'),
+          verdict('dev.c', 'fail'),
+        ]),
+      ),
+    );
+    assert.deepEqual([platform.status, platform.failed], ['killed', ['dev.a: platform check']]);
     for (const outcome of ['crash', 'hang', 'broken', 'isolation-breach'] as const)
       assert.equal(judge(clean, run(report(clean.verdicts, outcome))).status, 'killed', outcome);
   });
