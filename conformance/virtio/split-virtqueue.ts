@@ -81,7 +81,7 @@ export class VirtqueueError extends Error {
 }
 
 /** The driver side ran out of descriptors or request slots: the suite's own limit, not the device's. */
-export class VirtqueueFullError extends Error {
+export class VirtqueueFullError extends VirtqueueError {
   override name = 'VirtqueueFullError';
 }
 
