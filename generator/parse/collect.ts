@@ -14,7 +14,7 @@ import type {
 } from 'mdast';
 import { slug as githubSlug } from 'github-slugger';
 import type { VFile } from 'vfile';
-import type { Level, Role, Section, SourcePlace } from '../model.js';
+import type { Role, Section, SourcePlace } from '../model.js';
 import { placeOf, plainText } from './markdown-walk.js';
 
 export interface Diagnostic {
@@ -73,10 +73,6 @@ const KEYWORDS =
   /\b(MUST\s+NOT|MUST|SHOULD\s+NOT|SHOULD|MAY|SHALL\s+NOT|SHALL|REQUIRED|RECOMMENDED|OPTIONAL)\b/g;
 /** The level word of a definition; in capitals it marks one, so a requirement must not hold it. */
 const DEFINED_WORD = /\b(DEFINED)\b/g;
-/** The levels a keyword gives, in the order summaries list them. */
-export const KEYWORD_LEVELS = ['MUST', 'MUST NOT', 'SHOULD', 'SHOULD NOT', 'MAY'] as const;
-/** Every level: the keyword levels, then DEFINED. */
-export const LEVELS: readonly Level[] = [...KEYWORD_LEVELS, 'DEFINED'];
 
 export interface FoundWord {
   keyword: string;

@@ -10,6 +10,7 @@
 
 import type { VFile } from 'vfile';
 import type { Draft, SpecModel } from '../model.js';
+import { FEATURE_GROUP } from '../model-facts.js';
 import type { Diagnostic } from './collect.js';
 
 export interface DraftFile {
@@ -87,9 +88,7 @@ export function markDrafts(model: SpecModel, drafts: DraftFile[]): Diagnostic[] 
   model.constants.forEach(mark);
   const listed: Draft[] = [];
   for (const d of drafts) {
-    const feature = model.constants.find(
-      (c) => c.name === d.feature && c.group === 'VIRTIO_IOMMU_F_',
-    );
+    const feature = model.constants.find((c) => c.name === d.feature && c.group === FEATURE_GROUP);
     if (!feature) {
       diagnostics.push({
         message: `\`${d.feature}\` is not a feature bit of the spec or of the draft; a draft needs a feature that tells where it applies`,

@@ -16,22 +16,23 @@ import type {
 } from '../model.js';
 import { parseCBlock, type DefineDecl } from './c-block.js';
 import {
+  CONFIG_STRUCT,
+  KEYWORD_LEVELS,
+  REQUEST_TYPE_GROUP,
+  groupPrefix,
+  requestConstantName,
+  requestStructName,
+} from '../model-facts.js';
+import {
   Collector,
   definedWordsIn,
-  KEYWORD_LEVELS,
   keywordsIn,
   type CollectedRequirement,
   type Diagnostic,
 } from './collect.js';
-import {
-  hoistInlineStructs,
-  layoutStructs,
-  requestConstantName,
-  requestStructName,
-  type LocatedStruct,
-} from './layout.js';
+import { hoistInlineStructs, layoutStructs, type LocatedStruct } from './layout.js';
 import { codePlace, parseMarkdown, placeOf, plainText } from './markdown-walk.js';
-import { CONFIG_STRUCT, ModelIndex, NameHints, didYouMean } from './model-index.js';
+import { ModelIndex, NameHints, didYouMean } from './model-index.js';
 import { ScenarioParser } from './scenario.js';
 
 export interface ParseInput {
@@ -61,15 +62,6 @@ interface PendingConstant {
   section: string;
   source: SourcePlace;
   feature?: boolean;
-}
-
-/** `VIRTIO_IOMMU_RESV_MEM_T_MSI` → `VIRTIO_IOMMU_RESV_MEM_T_`: up to the last one-letter segment. */
-export function groupPrefix(name: string): string | undefined {
-  const parts = name.split('_');
-  for (let i = parts.length - 2; i > 0; i--) {
-    if (parts[i].length === 1) return parts.slice(0, i + 1).join('_') + '_';
-  }
-  return undefined;
 }
 
 export function parseSpec(input: ParseInput): ParseResult {
@@ -159,7 +151,7 @@ export function parseSpec(input: ParseInput): ParseResult {
   for (const c of constants) {
     const structName = requestStructName(c.name);
     if (
-      c.group === 'VIRTIO_IOMMU_T_' &&
+      c.group === REQUEST_TYPE_GROUP &&
       structName &&
       !index.structs.has(structName) &&
       !laid.failed.has(structName)

@@ -17,9 +17,9 @@ import type {
 } from '../model.js';
 import type { DefineDecl, MemberDecl, Place, StructDecl } from '../parse/c-block.js';
 import type { Diagnostic } from '../parse/collect.js';
-import { layoutStructs, requestConstantName, type LocatedStruct } from '../parse/layout.js';
-import { CONFIG_STRUCT, didYouMean } from '../parse/model-index.js';
-import { groupPrefix } from '../parse/parse-spec.js';
+import { layoutStructs, type LocatedStruct } from '../parse/layout.js';
+import { didYouMean } from '../parse/model-index.js';
+import { CONFIG_STRUCT, FEATURE_GROUP, groupPrefix, requestConstantName } from '../model-facts.js';
 import { describeErrors, validator } from '../schemas.js';
 import { readVersionDoc, type VersionDoc } from './version-doc.js';
 
@@ -339,7 +339,7 @@ function groupConstants(entries: ConstantEntry[]): {
     if (!group) {
       group = {
         prefix,
-        kind: prefix === 'VIRTIO_IOMMU_F_' ? 'feature' : 'enum',
+        kind: prefix === FEATURE_GROUP ? 'feature' : 'enum',
         section,
         members: [],
       };

@@ -9,7 +9,8 @@ import { slug as githubSlug } from 'github-slugger';
 import type { VFile } from 'vfile';
 import type { Level, Role, SourcePlace, Statement } from '../model.js';
 import { parseCBlock, type DefineDecl, type StructDecl } from '../parse/c-block.js';
-import { KEYWORD_LEVELS, keywordsIn, type Diagnostic } from '../parse/collect.js';
+import { keywordsIn, type Diagnostic } from '../parse/collect.js';
+import { KEYWORD_LEVELS } from '../model-facts.js';
 import { codePlace, parseMarkdown, placeOf, plainText } from '../parse/markdown-walk.js';
 
 export type ChangeKind = 'added' | 'changed';
