@@ -13,6 +13,7 @@ import { packageRoot } from '../../generator/paths.js';
 import { writeFilesAtomically } from '../write-files.js';
 import { historySteps, renderChanges } from '../../generator/render/changes.js';
 import { allVersions } from '../../generator/versions/resolve.js';
+import { hasErrors } from '../../generator/messages.js';
 import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
 import { loadModel } from './build.js';
@@ -64,8 +65,8 @@ export async function runRender(options: RenderOptions): Promise<number> {
     toolVersion,
     model,
   );
-  if (known.diagnostics.length) {
-    process.stderr.write(`${reportDiagnostics(known.diagnostics)}\nviommu: nothing was written.\n`);
+  if (hasErrors(known.files)) {
+    process.stderr.write(`${reportDiagnostics(known.files)}\nviommu: nothing was written.\n`);
     return 1;
   }
   const steps = historySteps(known.versions);

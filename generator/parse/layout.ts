@@ -29,9 +29,9 @@ interface Laid {
 }
 
 /** Flattens inline definitions so that each struct follows the structs it uses. */
-export function hoistInlineStructs(located: LocatedStruct[]): LocatedStruct[] {
-  const out: LocatedStruct[] = [];
-  const visit = (item: LocatedStruct): void => {
+export function hoistInlineStructs<T extends LocatedStruct>(located: readonly T[]): T[] {
+  const out: T[] = [];
+  const visit = (item: T): void => {
     for (const m of item.decl.members) {
       if (m.kind === 'struct' && m.inline) visit({ ...item, decl: m.inline });
     }

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type { Element, Nodes, Root } from 'hast';
 import type { VFile } from 'vfile';
 import { buildModel } from '../build-model.js';
+import { messagesOf } from '../messages.js';
 import { readSpecSources } from '../spec-sources.js';
 import type { SpecModel } from '../model.js';
 import { packageRoot } from '../paths.js';
@@ -16,7 +17,7 @@ export const FIXTURE = join(packageRoot, 'generator', 'test', 'fixtures', 'rende
 
 export function loadSpec(specDir: string): { model: SpecModel; files: VFile[] } {
   const result = buildModel(readSpecSources(specDir, packageRoot), '0.0.0');
-  assert.deepEqual(result.diagnostics, []);
+  assert.deepEqual(messagesOf(result.files), []);
   assert.ok(result.model);
   return { model: result.model, files: result.sources.files };
 }
