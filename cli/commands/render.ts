@@ -34,11 +34,11 @@ const CHANGES_PAGE = 'changes.html';
 
 export async function runRender(options: RenderOptions): Promise<number> {
   const started = performance.now();
-  const { model, sources } = loadModel({
+  const { model, trees } = loadModel({
     ...(options.spec !== undefined && { spec: options.spec }),
     ...(options.drafts && { drafts: true }),
   });
-  if (!model) return 1;
+  if (!model || !trees) return 1;
   const outDir = resolve(options.out ?? join(packageRoot, 'reports'));
   const shown = (path: string): string => relative(process.cwd(), path) || '.';
   const suiteDir = options.suite
@@ -76,7 +76,7 @@ export async function runRender(options: RenderOptions): Promise<number> {
       SPEC_PAGE,
       renderSpec({
         model,
-        files: sources.files,
+        trees,
         coverage,
         matrixHref: reports.length ? MATRIX_PAGE : undefined,
         changesHref,
