@@ -5,7 +5,7 @@
 import { reporter } from 'vfile-reporter';
 import { VFile } from 'vfile';
 import type { Diagnostic } from '../generator/parse/collect.js';
-import { printable } from '../generator/printable.js';
+import { printable } from '../conformance/report/printable.js';
 
 export function reportDiagnostics(diagnostics: Diagnostic[]): string {
   const byPath = new Map<string, VFile>();

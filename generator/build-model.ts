@@ -4,7 +4,8 @@
 import type { Diagnostic } from './parse/collect.js';
 import { isDraftFile, markDrafts, readDraftStatus, type DraftFile } from './parse/drafts.js';
 import { parseSpec } from './parse/parse-spec.js';
-import type { Draft, SpecModel, Statement } from './model.js';
+import type { Cases } from '../dist/ts/schemas/cases.js';
+import type { SpecModel } from './model.js';
 import { describeErrors, validator } from './schemas.js';
 import type { SpecSources } from './spec-sources.js';
 
@@ -58,17 +59,7 @@ export function buildModel(
   return { model, diagnostics, sources: read };
 }
 
-export interface CaseStatement extends Statement {
-  sectionTitle: string;
-}
-
-export interface Cases {
-  title: string;
-  version: string;
-  /** The drafts whose statements are among `statements` (`--drafts`). */
-  drafts?: Draft[];
-  statements: CaseStatement[];
-}
+export type { Cases } from '../dist/ts/schemas/cases.js';
 
 /** dist/cases.json: the statements with their section titles and scenarios. */
 export function casesOf(model: SpecModel): Cases {

@@ -12,6 +12,8 @@ import { emitTsLayout, TS_LAYOUT_PATH } from './emit/ts-layout.js';
 import { emitTsNames, TS_NAMES_PATH } from './emit/ts-names.js';
 import { emitTsRuntime, TS_RUNTIME_PATH } from './emit/ts-runtime.js';
 import { emitTsTypes, TS_TYPES_PATH } from './emit/ts-types.js';
+import { emitSchemaTypes } from './emit/schema-types.js';
+import { emitSchemaValidators } from './emit/schema-validators.js';
 import { DRAFTS_MACRO, emitUapiHeader, UAPI_HEADER_PATH } from './emit/uapi-header.js';
 import { applyProfile, loadProfile } from './profiles/profile.js';
 
@@ -43,6 +45,15 @@ export function distOutputs(model: SpecModel): Map<string, string> {
     [TS_CODECS_PATH, emitTsCodecs(model)],
     [TS_INDEX_PATH, emitTsIndex(model)],
   ]);
+}
+
+/**
+ * The files of dist/ts/ that come from schemas/, not from the spec: the types of the cases and
+ * of conformance reports, and the standalone validators. `gen` writes them beside
+ * distOutputs, `check` compares them too.
+ */
+export async function schemaOutputs(): Promise<Map<string, string>> {
+  return new Map([...(await emitSchemaTypes()), ...emitSchemaValidators()]);
 }
 
 /** The UAPI header of a profile (generator/profiles/NAME.json): the spec plus that consumer's names. */

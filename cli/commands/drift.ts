@@ -15,7 +15,7 @@ import { allVersions } from '../../generator/versions/resolve.js';
 import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
 import { loadModel } from './build.js';
-import { printable } from '../../generator/printable.js';
+import { printable } from '../../conformance/report/printable.js';
 
 export interface DriftCommandOptions {
   spec?: string;

@@ -30,7 +30,7 @@ import {
   type RequestVerb,
 } from '../driver/requests.js';
 import { QtestClosedError, QtestTimeoutError } from '../qtest/errors.js';
-import type { RobustnessFinding } from '../report/types.js';
+import type { RobustnessProbe as RobustnessFinding } from '../../dist/ts/schemas/conformance-report.js';
 import { patternFor } from '../scenario/pattern.js';
 import { openSession, type Session } from '../session.js';
 import {
