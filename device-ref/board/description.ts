@@ -2,12 +2,12 @@
 // rules a schema cannot say (distinct slots, ranges that do not run backwards). 64-bit values
 // are hex strings in JSON and bigints here; names keep the spec's spelling (page_size_mask).
 
-import { Ajv } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findPackageRoot } from '../package-root.js';
 import type { DraftName } from '../iommu/drafts/drafts.js';
 import { EDU_DEFAULT_DMA_MASK } from './edu.js';
+import { validate } from '../../dist/ts/validators/board.js';
 
 export type IommuFeatureName =
   | 'VIRTIO_IOMMU_F_INPUT_RANGE'
@@ -98,13 +98,8 @@ interface BoardJson {
 }
 
 const packageRoot = findPackageRoot();
-let validate: ReturnType<Ajv['compile']> | undefined;
-
 /** Checks parsed JSON and resolves it; `source` names it in errors (a file name). */
 export function parseBoardDescription(json: unknown, source: string): BoardDescription {
-  validate ??= new Ajv({ allErrors: true, strict: true }).compile(
-    JSON.parse(readFileSync(join(packageRoot, 'schemas', 'board.schema.json'), 'utf8')),
-  );
   if (!validate(json)) {
     const problems = (validate.errors ?? []).map(
       (e) =>
