@@ -1,3 +1,4 @@
+// Layer: board.
 // Board descriptions: JSON files checked against schemas/board.schema.json, then against the
 // rules a schema cannot say (distinct slots, ranges that do not run backwards). 64-bit values
 // are hex strings in JSON and bigints here; names keep the spec's spelling (page_size_mask).

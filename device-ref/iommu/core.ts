@@ -1,3 +1,4 @@
+// Layer: iommu.
 // The IOMMU core of the reference device: endpoints, domains and their mappings, bypass
 // mode, the configuration space and DMA translation with its fault reports. There is no
 // transport here: virtio-iommu.ts decodes requests, hands them to the handler of their type
@@ -24,6 +25,7 @@ import {
   featureName,
 } from '../../dist/ts/index.js';
 import { hex } from '../hex.js';
+import type { DmaAccess } from '../platform/dma-translation.js';
 import type { DriverFindings } from './findings.js';
 import { MappingTree, NO_MAPPING } from './mappings.js';
 
@@ -93,8 +95,6 @@ export interface FaultReport {
   endpoint: number;
   address: bigint;
 }
-
-export type DmaAccess = 'read' | 'write';
 
 export type CoreTranslation =
   /** `length` bytes from the address map contiguously to guest-physical `pa`. */

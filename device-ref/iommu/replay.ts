@@ -1,3 +1,4 @@
+// Layer: iommu.
 // Replay of a request stream captured from a real driver (viommu driver-check): the same
 // VirtioIommu that serves a live driver over virtio-pci, fed the device-readable bytes of each
 // request as the driver built them, so a captured driver is judged by the same findings as a

@@ -1,3 +1,4 @@
+// Layer: iommu.
 // The virtio-iommu device model: what the virtio-pci transport sees of the IOMMU core. It
 // takes requests off the request queue, decodes them, runs the handler of their type and
 // writes the tail; it carries fault reports to the event queue; and it is the Iommu that
@@ -36,15 +37,7 @@ import {
   SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART,
   SIZEOF_VIRTIO_IOMMU_REQ_TAIL,
   SIZEOF_VIRTIO_IOMMU_REQ_UNMAP_DRIVER_PART,
-  VIRTIO_IOMMU_F_BYPASS,
-  VIRTIO_IOMMU_F_BYPASS_CONFIG,
-  VIRTIO_IOMMU_F_DOMAIN_RANGE,
-  VIRTIO_IOMMU_F_INPUT_RANGE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_F_MMIO,
   VIRTIO_IOMMU_F_PROBE,
-  VIRTIO_IOMMU_RESV_MEM_T_MSI,
-  VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
   VIRTIO_IOMMU_S_INVAL,
   VIRTIO_IOMMU_T_ATTACH,
   VIRTIO_IOMMU_T_DETACH,
@@ -53,31 +46,18 @@ import {
   VIRTIO_IOMMU_T_UNMAP,
   VIRTQUEUE,
 } from '../../dist/ts/index.js';
-import type { IommuModelFactory } from '../board/board.js';
-import type {
-  EndpointDescription,
-  IommuDescription,
-  IommuFeatureName,
-} from '../board/description.js';
+import type { DmaAccess, Iommu, Translation } from '../platform/dma-translation.js';
 import type {
   ConfigAccessSize,
   DescriptorChain,
-  DmaAccess,
-  Iommu,
   QueueAccess,
-  Translation,
   VirtioDeviceContext,
   VirtioDeviceModel,
 } from '../virtio/device-model.js';
 import { handleAttach } from './attach.js';
 import { IommuCore, type FaultReport, type IommuCoreOptions } from './core.js';
 import { handleDetach } from './detach.js';
-import {
-  draftExtension,
-  draftFeatures,
-  type DraftExtension,
-  type DraftName,
-} from './drafts/drafts.js';
+import { draftExtension, type DraftExtension, type DraftName } from './drafts/drafts.js';
 import { isAllZero } from './fields.js';
 import { DriverFindings, type FindingSink } from './findings.js';
 import { handleMap } from './map.js';
@@ -362,56 +342,3 @@ export function createVirtioIommu(
 ): VirtioIommu {
   return new VirtioIommu(context, options, new DriverFindings(catalog, report));
 }
-
-const FEATURE_BITS: Record<IommuFeatureName, number> = {
-  VIRTIO_IOMMU_F_INPUT_RANGE,
-  VIRTIO_IOMMU_F_DOMAIN_RANGE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_F_BYPASS,
-  VIRTIO_IOMMU_F_PROBE,
-  VIRTIO_IOMMU_F_MMIO,
-  VIRTIO_IOMMU_F_BYPASS_CONFIG,
-};
-
-const RESV_MEM_SUBTYPES = {
-  RESERVED: VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
-  MSI: VIRTIO_IOMMU_RESV_MEM_T_MSI,
-} as const;
-
-/**
- * The device options a board description gives. The features are the board's; the presets
- * offer VIRTIO_IOMMU_F_MAP_UNMAP and not the legacy VIRTIO_IOMMU_F_BYPASS
- * (dev.features.map-unmap, dev.features.no-legacy-bypass, dev.features.bypass-exclusive).
- */
-export function iommuOptionsOf(
-  config: IommuDescription,
-  endpoints: readonly EndpointDescription[],
-): VirtioIommuOptions {
-  return {
-    ...DEVICE_LIMITS,
-    endpoints: endpoints.map((endpoint) => ({
-      id: endpoint.endpoint,
-      reservedRegions: endpoint.reserved_regions.map((region) => ({
-        subtype: RESV_MEM_SUBTYPES[region.subtype],
-        start: region.start,
-        end: region.end,
-      })),
-    })),
-    features: config.features.reduce(
-      (bits, name) => bits | (1n << BigInt(FEATURE_BITS[name])),
-      draftFeatures(config.drafts ?? []),
-    ),
-    drafts: config.drafts ?? [],
-    pageSizeMask: config.page_size_mask,
-    inputRange: config.input_range,
-    domainRange: config.domain_range,
-    probeSize: config.probe_size,
-    bypass: config.bypass ? 1 : 0,
-  };
-}
-
-/** The IOMMU model factory the board takes (BoardOptions.iommuModel). */
-export const createIommuModel: IommuModelFactory = (host) =>
-  createVirtioIommu(host.virtio, iommuOptionsOf(host.config, host.endpoints), (finding) =>
-    host.findings.add(finding),
-  );

@@ -1,3 +1,4 @@
+// Layer: virtio.
 // The common configuration structure (virtio 1.4, "Common configuration structure layout"),
 // register by register, over a VirtioTransport. Like QEMU, an access is decoded by the offset
 // it starts at and its value is truncated to the access size; unlike QEMU, an access that
@@ -5,7 +6,7 @@
 // also recorded as a finding: the driver MUST access each field with its own width, and
 // 64-bit fields as two 32-bit halves.
 
-import type { AccessSize, MmioRegion } from '../board/mmio-region.js';
+import type { AccessSize, MmioRegion } from '../platform/mmio-region.js';
 import { hex } from '../hex.js';
 import { VIRTIO_MSI_NO_VECTOR } from './constants.js';
 import type { QueueAddressField, VirtioTransport } from './transport.js';

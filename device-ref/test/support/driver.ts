@@ -3,7 +3,7 @@
 
 import { loadBoardDescription } from '../../board/description.js';
 import { createBoard, type Board, type IommuModelFactory } from '../../board/board.js';
-import type { HostClock } from '../../board/virtual-clock.js';
+import type { HostClock } from '../../platform/virtual-clock.js';
 import { executeCommandLine } from '../../qtest/dispatch.js';
 import { echoIommuFactory, type EchoIommu } from './echo-device.js';
 
