@@ -55,14 +55,16 @@ import type {
   VirtioDeviceModel,
 } from '../virtio/device-model.js';
 import { handleAttach } from './attach.js';
-import { IommuCore, type FaultReport, type IommuCoreOptions } from './core.js';
+import { IommuCore } from './core.js';
 import { handleDetach } from './detach.js';
 import { draftExtension, type DraftExtension, type DraftName } from './drafts/drafts.js';
 import { isAllZero } from './fields.js';
 import { DriverFindings, type FindingSink } from './findings.js';
 import { handleMap } from './map.js';
+import type { IommuCoreOptions } from './options.js';
 import { handleProbe } from './probe.js';
 import { loadStatementCatalog, type StatementCatalog } from './statements.js';
+import { translate, type FaultReport } from './translation.js';
 import { handleUnmap } from './unmap.js';
 
 export const REQUEST_QUEUE = VIRTQUEUE.requestq;
@@ -164,7 +166,7 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
   }
 
   translate(endpoint: number, iova: bigint, length: number, access: DmaAccess): Translation {
-    const result = this.core.translate(endpoint, iova, length, access);
+    const result = translate(this.core, endpoint, iova, length, access);
     if (result.ok) return result;
     if (result.fault) this.#report(result.fault);
     return { ok: false };

@@ -4,7 +4,7 @@
 
 import type { Translation } from '../platform/dma-translation.js';
 import type { DescriptorChain, QueueAccess, VirtioDeviceContext } from '../virtio/device-model.js';
-import type { ReservedRegion } from '../iommu/core.js';
+import type { ReservedRegion } from '../iommu/options.js';
 import type { IommuFinding } from '../iommu/findings.js';
 import {
   decodeFault,
