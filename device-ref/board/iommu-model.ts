@@ -4,13 +4,7 @@
 // board takes, which puts the IOMMU core behind the virtio-pci function.
 
 import {
-  VIRTIO_IOMMU_F_BYPASS,
-  VIRTIO_IOMMU_F_BYPASS_CONFIG,
-  VIRTIO_IOMMU_F_DOMAIN_RANGE,
-  VIRTIO_IOMMU_F_INPUT_RANGE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_F_MMIO,
-  VIRTIO_IOMMU_F_PROBE,
+  FEATURE_BITS,
   VIRTIO_IOMMU_RESV_MEM_T_MSI,
   VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
 } from '../../dist/ts/index.js';
@@ -21,17 +15,7 @@ import {
   type VirtioIommuOptions,
 } from '../iommu/virtio-iommu.js';
 import type { IommuModelFactory } from './board.js';
-import type { EndpointDescription, IommuDescription, IommuFeatureName } from './description.js';
-
-const FEATURE_BITS: Record<IommuFeatureName, number> = {
-  VIRTIO_IOMMU_F_INPUT_RANGE,
-  VIRTIO_IOMMU_F_DOMAIN_RANGE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_F_BYPASS,
-  VIRTIO_IOMMU_F_PROBE,
-  VIRTIO_IOMMU_F_MMIO,
-  VIRTIO_IOMMU_F_BYPASS_CONFIG,
-};
+import type { EndpointDescription, IommuDescription } from './description.js';
 
 const RESV_MEM_SUBTYPES = {
   RESERVED: VIRTIO_IOMMU_RESV_MEM_T_RESERVED,

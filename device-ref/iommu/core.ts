@@ -8,6 +8,7 @@
 import {
   encodeConfig,
   SIZEOF_VIRTIO_IOMMU_CONFIG,
+  STRUCT_LAYOUTS,
   VIRTIO_IOMMU_F_BYPASS,
   VIRTIO_IOMMU_F_BYPASS_CONFIG,
   VIRTIO_IOMMU_F_DOMAIN_RANGE,
@@ -47,7 +48,8 @@ export interface EndpointState {
   probed: boolean;
 }
 
-const BYPASS_OFFSET = 36;
+/** Where `bypass` lies in `struct virtio_iommu_config`: the one field a driver may write. */
+const BYPASS_OFFSET = STRUCT_LAYOUTS.virtio_iommu_config.fields.bypass.offset;
 /** Feature bits 0 to 23 belong to the device type; the others to the transport. */
 const DEVICE_TYPE_FEATURES = 0xff_ffffn;
 

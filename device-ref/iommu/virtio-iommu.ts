@@ -19,32 +19,19 @@
 // no older, smaller report format (dev.fault.older-format not taken).
 
 import {
-  decodeAttachDriverPart,
-  decodeDetachDriverPart,
-  decodeMapDriverPart,
-  decodeProbeDriverPart,
-  decodeUnmapDriverPart,
   DEVICE_ID,
   encodeFault,
-  encodeProbeDevicePart,
   encodeRequestTail,
+  REQUEST_VERBS,
+  REQUESTS,
   requestTypeName,
   SIZEOF_VIRTIO_IOMMU_FAULT,
-  SIZEOF_VIRTIO_IOMMU_REQ_ATTACH_DRIVER_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_DETACH_DRIVER_PART,
   SIZEOF_VIRTIO_IOMMU_REQ_HEAD,
-  SIZEOF_VIRTIO_IOMMU_REQ_MAP_DRIVER_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART,
   SIZEOF_VIRTIO_IOMMU_REQ_TAIL,
-  SIZEOF_VIRTIO_IOMMU_REQ_UNMAP_DRIVER_PART,
   VIRTIO_IOMMU_F_PROBE,
   VIRTIO_IOMMU_S_INVAL,
-  VIRTIO_IOMMU_T_ATTACH,
-  VIRTIO_IOMMU_T_DETACH,
-  VIRTIO_IOMMU_T_MAP,
-  VIRTIO_IOMMU_T_PROBE,
-  VIRTIO_IOMMU_T_UNMAP,
   VIRTQUEUE,
+  type RequestVerb,
 } from '../../dist/ts/index.js';
 import type { DmaAccess, Iommu, Translation } from '../platform/dma-translation.js';
 import type {
@@ -73,15 +60,6 @@ export const EVENT_QUEUE = VIRTQUEUE.eventq;
 const NOTHING = new Uint8Array(0);
 /** The reserved bytes of every tail and fault report the device writes: zero. */
 const ZEROES = new Uint8Array(3);
-
-/** Size of the device-readable part of each request type. */
-const DRIVER_PART_SIZE: Readonly<Record<number, number>> = {
-  [VIRTIO_IOMMU_T_ATTACH]: SIZEOF_VIRTIO_IOMMU_REQ_ATTACH_DRIVER_PART,
-  [VIRTIO_IOMMU_T_DETACH]: SIZEOF_VIRTIO_IOMMU_REQ_DETACH_DRIVER_PART,
-  [VIRTIO_IOMMU_T_MAP]: SIZEOF_VIRTIO_IOMMU_REQ_MAP_DRIVER_PART,
-  [VIRTIO_IOMMU_T_UNMAP]: SIZEOF_VIRTIO_IOMMU_REQ_UNMAP_DRIVER_PART,
-  [VIRTIO_IOMMU_T_PROBE]: SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART,
-};
 
 export interface VirtioIommuOptions extends IommuCoreOptions {
   /** Fault reports kept while the driver offers no event buffer. */
@@ -188,11 +166,12 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
     const type = request[0]!;
     const drafted = this.#drafts?.serve(type, chain);
     if (drafted !== undefined) return drafted;
-    const driverPartSize = DRIVER_PART_SIZE[type];
-    if (driverPartSize === undefined) {
+    const verb: RequestVerb | undefined = REQUEST_VERBS[type];
+    if (verb === undefined) {
       this.#unknownType(request);
       return NOTHING;
     }
+    const driverPartSize = REQUESTS[verb].readableSize;
     const label = requestTypeName(type);
     if ((request[1]! | request[2]! | request[3]!) !== 0) {
       findings.report(
@@ -205,7 +184,7 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
     }
     // The device acts on the features negotiated only: a PROBE without VIRTIO_IOMMU_F_PROBE
     // negotiated is treated as by a device that does not offer it.
-    if (type === VIRTIO_IOMMU_T_PROBE && !this.core.negotiated(VIRTIO_IOMMU_F_PROBE)) {
+    if (verb === 'probe' && !this.core.negotiated(VIRTIO_IOMMU_F_PROBE)) {
       findings.observe(
         this.core.offers(VIRTIO_IOMMU_F_PROBE)
           ? 'VIRTIO_IOMMU_T_PROBE, but the driver did not accept VIRTIO_IOMMU_F_PROBE; the device returned the buffer unwritten, as without the feature'
@@ -231,15 +210,15 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
       );
       return tail(VIRTIO_IOMMU_S_INVAL);
     }
-    if (type === VIRTIO_IOMMU_T_PROBE) {
+    if (verb === 'probe') {
       const { status, properties } = handleProbe(
         this.core,
-        decodeProbeDriverPart(request),
+        REQUESTS.probe.decodeDriverPart(request),
         chain.writableLength - SIZEOF_VIRTIO_IOMMU_REQ_TAIL,
         this.#drafts?.probeProperties,
       );
       const written = new Uint8Array(properties.length + SIZEOF_VIRTIO_IOMMU_REQ_TAIL);
-      encodeProbeDevicePart(
+      REQUESTS.probe.encodeDevicePart(
         written,
         { properties, tail: { status, reserved: ZEROES } },
         properties.length,
@@ -254,15 +233,15 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
         },
       );
     }
-    switch (type) {
-      case VIRTIO_IOMMU_T_ATTACH:
-        return tail(handleAttach(this.core, decodeAttachDriverPart(request)));
-      case VIRTIO_IOMMU_T_DETACH:
-        return tail(handleDetach(this.core, decodeDetachDriverPart(request)));
-      case VIRTIO_IOMMU_T_MAP:
-        return tail(handleMap(this.core, decodeMapDriverPart(request)));
-      default:
-        return tail(handleUnmap(this.core, decodeUnmapDriverPart(request)));
+    switch (verb) {
+      case 'attach':
+        return tail(handleAttach(this.core, REQUESTS.attach.decodeDriverPart(request)));
+      case 'detach':
+        return tail(handleDetach(this.core, REQUESTS.detach.decodeDriverPart(request)));
+      case 'map':
+        return tail(handleMap(this.core, REQUESTS.map.decodeDriverPart(request)));
+      case 'unmap':
+        return tail(handleUnmap(this.core, REQUESTS.unmap.decodeDriverPart(request)));
     }
   }
 
