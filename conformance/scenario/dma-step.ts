@@ -8,7 +8,7 @@ import {
   faultReasonName,
   type Fault,
 } from '../../dist/ts/index.js';
-import type { Step, Value } from '../../generator/model.js';
+import type { Step, Value } from '../../dist/ts/schemas/cases.js';
 import type { MemoryFinding, SuspectLine } from '../judge/dma-judge.js';
 import { writePayload } from '../judge/payload.js';
 import { sessionJudge } from '../judge/session-judge.js';

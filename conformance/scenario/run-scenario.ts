@@ -3,7 +3,7 @@
 // Here: the two ways to run one (judge it, or probe its mappings) and their outcomes; the
 // steps run in scenario-run.ts, a DMA step and its judgement in dma-step.ts.
 
-import type { Scenario } from '../../generator/model.js';
+import type { Scenario } from '../../dist/ts/schemas/cases.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
 import type { ProbeFinding } from './boundary-probes.js';

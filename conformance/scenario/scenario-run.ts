@@ -4,7 +4,7 @@
 // every mapping as soon as @ep is attached to its domain.
 
 import * as spec from '../../dist/ts/index.js';
-import type { Scenario, Step, Value } from '../../generator/model.js';
+import type { Scenario, Step, Value } from '../../dist/ts/schemas/cases.js';
 import { FieldError, requestName, type RequestVerb } from '../driver/requests.js';
 import { sessionJudge } from '../judge/session-judge.js';
 import { placeLiterals, TargetProfile, type Literal } from '../profile.js';
