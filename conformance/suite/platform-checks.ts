@@ -132,23 +132,39 @@ export async function checkQtestMemory(session: Session): Promise<void> {
       `memset did not fill RAM as asked: ${hex(page.base + BigInt(wrong))} reads ${hex(back[wrong]!)}`,
     );
   await qtest.memset(page.base, 0x2000, 0);
-  const beyond = BigInt(session.target.ramSize);
+  const end = BigInt(session.target.ramSize);
+  // At the end of RAM, and across it: no byte past the end may read back.
+  await checkNothingBeyondRam(session, end, 16, 0);
+  await checkNothingBeyondRam(session, end - 8n, 16, 8);
+}
+
+/**
+ * memset of `length` bytes at `address`, whose bytes from `past` on lie beyond the end of RAM:
+ * the target may refuse it, or write only what is RAM, but none of those bytes may read back.
+ */
+async function checkNothingBeyondRam(
+  session: Session,
+  address: bigint,
+  length: number,
+  past: number,
+): Promise<void> {
+  const { qtest } = session;
   try {
-    await qtest.memset(beyond, 16, 0x5a);
+    await qtest.memset(address, length, 0x5a);
   } catch (error) {
     if (error instanceof QtestReplyError) return; // refused: nothing was written
     throw error;
   }
   let held: Uint8Array;
   try {
-    held = await qtest.memread(beyond, 16);
+    held = await qtest.memread(address, length);
   } catch (error) {
     if (error instanceof QtestReplyError) return;
     throw error;
   }
-  if (held.every((byte) => byte === 0x5a))
+  if (held.subarray(past).every((byte) => byte === 0x5a))
     broken(
-      `memset at ${hex(beyond)}, the end of the ${hex(session.target.ramSize)} bytes of RAM the target declares, wrote bytes that read back`,
+      `memset of ${length} bytes at ${hex(address)} wrote bytes from ${hex(address + BigInt(past))}, the end of the ${hex(session.target.ramSize)} bytes of RAM the target declares, on that read back`,
     );
 }
 

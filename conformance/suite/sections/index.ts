@@ -21,6 +21,7 @@ import * as resvMem from './property-resv-mem.js';
 import * as requestLayouts from './request-layouts.js';
 import * as transportCommonConfig from './transport-common-config.js';
 import * as transportNotifications from './transport-notifications.js';
+import * as transportStrayAccesses from './transport-stray-accesses.js';
 import * as unmap from './unmap-request.js';
 
 export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests }> = [
@@ -43,6 +44,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   pciDiscovery,
   transportCommonConfig,
   transportNotifications,
+  transportStrayAccesses,
   pciCfgCap,
   platform,
 ];
