@@ -20,6 +20,7 @@ import * as probe from './probe-request.js';
 import * as resvMem from './property-resv-mem.js';
 import * as requestLayouts from './request-layouts.js';
 import * as transportCommonConfig from './transport-common-config.js';
+import * as transportDeviceStatus from './transport-device-status.js';
 import * as transportNotifications from './transport-notifications.js';
 import * as transportStrayAccesses from './transport-stray-accesses.js';
 import * as unmap from './unmap-request.js';
@@ -43,6 +44,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   requestLayouts,
   pciDiscovery,
   transportCommonConfig,
+  transportDeviceStatus,
   transportNotifications,
   transportStrayAccesses,
   pciCfgCap,
