@@ -9,7 +9,7 @@
 // A benchmark-like command: minutes to hours, never part of npm test.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
 import { packageRoot } from '../../generator/paths.js';
@@ -156,7 +156,7 @@ async function main(options: Options): Promise<number> {
     return 0;
   }
 
-  const equivalents = await loadEquivalents(join(packageRoot, options.equivalents));
+  const equivalents = await loadEquivalents(resolve(packageRoot, options.equivalents));
   const began = performance.now();
   const sandboxes: Sandbox[] = [];
   const stop = (): void => {
@@ -202,7 +202,7 @@ async function main(options: Options): Promise<number> {
     const { clean, ms: cleanMs, timeoutMs } = cleanRuns[0]!;
 
     const results: MutantResult[] = new Array(mutants.length);
-    const out = join(packageRoot, options.out);
+    const out = resolve(packageRoot, options.out);
     await mkdir(dirname(out), { recursive: true });
     const save = async (complete: boolean): Promise<void> => {
       const done = results.filter(Boolean);
