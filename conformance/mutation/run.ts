@@ -2,8 +2,8 @@
 // IOMMU core, virtio transport and board, one at a time, runs `viommu conform --target ref`
 // against each, and judges by the suite alone whether it saw the bug (classify.ts). A mutant
 // the suite's board does not show is judged again on each of --boards (device-ref presets
-// that reach code the suite's board cannot: the narrow ranges), against that board's own
-// clean run. Prints
+// that reach code the suite's board cannot: the narrow ranges; and the suite's board with
+// every draft, judged with --drafts), against that board's own clean run. Prints
 // each mutant as it is judged, then the tally and every survivor; writes reports/mutation.json
 // (rewritten after every mutant, so an interrupted run keeps what it measured).
 // A benchmark-like command: minutes to hours, never part of npm test.
@@ -19,7 +19,7 @@ import { equivalenceOf, loadEquivalents } from './equivalents.js';
 import { applyMutant, findMutants, type Mutant } from './operators.js';
 import { sampleOf } from './sample.js';
 import { mutantsAt, NOT_DEVICE_CODE, sourceFiles } from './select.js';
-import { Sandbox } from './sandbox.js';
+import { DRAFTS_BOARD, Sandbox } from './sandbox.js';
 import { statementsNear } from './statements-near.js';
 
 export const DEFAULT_FILES = [
@@ -28,7 +28,7 @@ export const DEFAULT_FILES = [
   'device-ref/board/**/*.ts',
 ];
 /** Boards judged besides the suite's own, for the mutants it lets through. */
-const DEFAULT_BOARDS = ['narrow'];
+const DEFAULT_BOARDS = ['narrow', DRAFTS_BOARD];
 const DEFAULT_EQUIVALENTS = 'conformance/mutation/equivalent-mutants.json';
 /** Added to clean time × factor: a loaded machine makes single runs slower. */
 const TIMEOUT_SLACK_MS = 5000;
@@ -329,7 +329,7 @@ const program = new Command('mutation')
   )
   .option(
     '--boards <board...>',
-    "device-ref presets a mutant the suite's board lets through is judged on too ('none': the suite's board only)",
+    `device-ref presets a mutant the suite's board lets through is judged on too ('${DRAFTS_BOARD}': the suite's board offering every draft, judged with --drafts; 'none': the suite's board only)`,
     DEFAULT_BOARDS,
   )
   .action(async (options: Options) => {
