@@ -18,6 +18,7 @@ import * as pciDiscovery from './pci-discovery.js';
 import * as platform from './platform-self-check.js';
 import * as probe from './probe-request.js';
 import * as resvMem from './property-resv-mem.js';
+import * as requestIndirectPlacement from './request-indirect-placement.js';
 import * as requestLayouts from './request-layouts.js';
 import * as transportCommonConfig from './transport-common-config.js';
 import * as transportDeviceStatus from './transport-device-status.js';
@@ -42,6 +43,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   effectsSystemReset,
   mappingCorners,
   requestLayouts,
+  requestIndirectPlacement,
   pciDiscovery,
   transportCommonConfig,
   transportDeviceStatus,
