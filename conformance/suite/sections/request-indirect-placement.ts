@@ -16,7 +16,7 @@ import {
   VIRTQ_DESC_F_WRITE,
   featureBit,
 } from '../../virtio/constants.js';
-import { domainId, needEdu } from '../device-steps.js';
+import { domainId, needEdu, startDevice } from '../device-steps.js';
 import { NotApplicable, SectionTests } from '../harness.js';
 import { hex, startOwnQueue } from '../transport-steps.js';
 
@@ -45,6 +45,8 @@ tests.it(
     const ep = needEdu(session);
     if ((session.driver.offered & featureBit(VIRTIO_F_INDIRECT_DESC)) === 0n)
       throw new NotApplicable('needs VIRTIO_F_INDIRECT_DESC: not offered');
+    // Brought up once as the driver does, for the domain_range the device enforces.
+    await startDevice(session);
     const domain = await domainId(session, 1);
     const { transport, queue } = await startOwnQueue(session, {
       features: featureBit(VIRTIO_F_INDIRECT_DESC),
