@@ -9,7 +9,7 @@ import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
-import type { ConformanceReport } from '../report/types.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { draftsModel } from '../suite/draft-constants.js';
 import { REF_BOARD } from '../targets/ref.js';
 import type { SuiteRunResult } from './classify.js';

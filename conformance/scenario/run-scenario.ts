@@ -4,7 +4,7 @@
 // arrive and by the fault reports on the event queue.
 
 import * as spec from '../../dist/ts/index.js';
-import type { Scenario, Step, Value } from '../../generator/model.js';
+import type { Scenario, Step, Value } from '../../dist/ts/schemas/cases.js';
 import { FieldError, requestName, type RequestVerb } from '../driver/requests.js';
 import { placeLiterals, TargetProfile, type Literal } from '../profile.js';
 import type { Session } from '../session.js';
@@ -98,8 +98,8 @@ const IOVA_FIELDS = new Set(['virt_start', 'virt_end', 'address']);
 
 /** A constant of the generated module by name (`VIRTIO_IOMMU_S_OK`). */
 export function constantValue(name: string): number {
-  const value = (spec as unknown as Record<string, unknown>)[name];
-  if (typeof value !== 'number') throw new SuiteError(`${name} is not a constant of the spec`);
+  const value = spec.CONSTANTS_BY_NAME.get(name);
+  if (value === undefined) throw new SuiteError(`${name} is not a constant of the spec`);
   return value;
 }
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Element, Root } from 'hast';
 import type { SpecModel } from '../model.js';
 import { packageRoot } from '../paths.js';
-import { computeCoverage } from '../render/coverage.js';
+import { computeCoverage } from '../../conformance/report/coverage.js';
 import { renderSpec, specTree } from '../render/spec-document.js';
 import {
   byClass,
@@ -45,7 +45,7 @@ describe('render: the spec document', () => {
     const spec = fixtureSpec();
     model = spec.model;
     const coverage = computeCoverage(model, fixtureTags(), fixtureReports());
-    tree = specTree({ model, files: spec.files, coverage, matrixHref: 'matrix.html' });
+    tree = specTree({ model, trees: spec.trees, coverage, matrixHref: 'matrix.html' });
   });
 
   it('gives every requirement its ID as anchor, and a badge with role and level', () => {

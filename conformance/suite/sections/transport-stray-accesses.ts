@@ -4,7 +4,7 @@
 // device answers or does with them no rule fixes; but a memory access to a BAR the function
 // decodes completes on PCI, so the device answers every one of them and still works after.
 
-import { COMMON_CFG } from '../../virtio/pci-transport.js';
+import { VIRTIO_PCI_COMMON_CFG } from '../../../dist/ts/index.js';
 import { QtestReplyError } from '../../qtest/errors.js';
 import { attachEndpoint, needEdu, startDevice } from '../device-steps.js';
 import { SectionTests, type Judgement } from '../harness.js';
@@ -16,8 +16,8 @@ export const tests = new SectionTests();
 
 /** Common-configuration reads where no field of virtio 1.2 starts: inside one, and past all. */
 const STRAY_READS: readonly { offset: number; size: 1 | 2 | 4 }[] = [
-  { offset: COMMON_CFG.device_feature_select + 1, size: 1 },
-  { offset: COMMON_CFG.num_queues + 1, size: 1 },
+  { offset: VIRTIO_PCI_COMMON_CFG.device_feature_select.offset + 1, size: 1 },
+  { offset: VIRTIO_PCI_COMMON_CFG.num_queues.offset + 1, size: 1 },
   { offset: 0x40, size: 4 },
 ];
 
@@ -58,13 +58,13 @@ tests.it(
         () => read,
       );
     }
-    const queues = await common.read16(COMMON_CFG.num_queues);
-    await common.write16(COMMON_CFG.queue_select, queues);
+    const queues = await common.read16(VIRTIO_PCI_COMMON_CFG.num_queues.offset);
+    await common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, queues);
     const writes: readonly [string, () => Promise<void>][] = [
-      ['queue_size', () => common.write16(COMMON_CFG.queue_size, 4)],
-      ['queue_desc', () => common.write32(COMMON_CFG.queue_desc, 0x1000)],
-      ['queue_driver', () => common.write32(COMMON_CFG.queue_driver, 0x2000)],
-      ['queue_device', () => common.write32(COMMON_CFG.queue_device, 0x3000)],
+      ['queue_size', () => common.write16(VIRTIO_PCI_COMMON_CFG.queue_size.offset, 4)],
+      ['queue_desc', () => common.write32(VIRTIO_PCI_COMMON_CFG.queue_desc.offset, 0x1000)],
+      ['queue_driver', () => common.write32(VIRTIO_PCI_COMMON_CFG.queue_driver.offset, 0x2000)],
+      ['queue_device', () => common.write32(VIRTIO_PCI_COMMON_CFG.queue_device.offset, 0x3000)],
     ];
     for (const [field, write] of writes)
       await answered(
@@ -72,7 +72,7 @@ tests.it(
         `a write of ${field} with queue_select ${queues} (num_queues is ${queues})`,
         write,
       );
-    await common.write16(COMMON_CFG.queue_select, 0);
+    await common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, 0);
     // The request queue the driver set up before is untouched: an ATTACH still gets S_OK.
     await attachEndpoint(session, edu.endpointId);
   },
