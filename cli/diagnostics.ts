@@ -4,7 +4,7 @@
 
 import { reporter } from 'vfile-reporter';
 import { VFile } from 'vfile';
-import { printable } from '../generator/printable.js';
+import { printable } from '../conformance/report/printable.js';
 
 /** A copy of `file` to show: its path and its messages' reasons with control characters escaped. */
 function printableFile(file: VFile): VFile {

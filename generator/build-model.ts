@@ -3,9 +3,10 @@
 
 import type { Root } from 'mdast';
 import type { VFile } from 'vfile';
+import type { Cases } from '../dist/ts/schemas/cases.js';
 import { FilesByPath, hasErrors } from './messages.js';
 import { markDrafts, parseSpec, readDraftStatus, type DraftFile } from './parse/index.js';
-import type { Draft, SpecModel, Statement } from './model.js';
+import type { SpecModel } from './model.js';
 import { describeErrors, validator } from './schemas.js';
 import type { SpecSources } from './spec-sources.js';
 
@@ -64,17 +65,7 @@ export function buildModel(
   return { model, files: reported, trees, sources: read };
 }
 
-export interface CaseStatement extends Statement {
-  sectionTitle: string;
-}
-
-export interface Cases {
-  title: string;
-  version: string;
-  /** The drafts whose statements are among `statements` (`--drafts`). */
-  drafts?: Draft[];
-  statements: CaseStatement[];
-}
+export type { Cases } from '../dist/ts/schemas/cases.js';
 
 /** dist/cases.json: the statements with their section titles and scenarios. */
 export function casesOf(model: SpecModel): Cases {

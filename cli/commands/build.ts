@@ -6,7 +6,7 @@ import { buildModel, type BuildResult } from '../../generator/build-model.js';
 import { CURRENT, resolveVersion } from '../../generator/versions/resolve.js';
 import { DRAFTS_DIST, inDraftsDist, modelOutputs } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
-import { printable } from '../../generator/printable.js';
+import { printable } from '../../conformance/report/printable.js';
 import { readSpecSources, RETIRED_IDS_FILE } from '../../generator/spec-sources.js';
 import { summarize } from '../../generator/summary.js';
 import { readRecordedStatements, vanishedStatements } from '../../generator/vanished.js';

@@ -11,7 +11,7 @@ import {
 } from '../../generator/versions/load-spec.js';
 import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
-import { printable } from '../../generator/printable.js';
+import { printable } from '../../conformance/report/printable.js';
 
 export function runDiff(
   a: string,

@@ -16,7 +16,7 @@ import { hasErrors } from '../../generator/messages.js';
 import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
 import { loadModel } from './build.js';
-import { printable } from '../../generator/printable.js';
+import { printable } from '../../conformance/report/printable.js';
 
 export interface DriftCommandOptions {
   spec?: string;

@@ -3,12 +3,13 @@
 
 import { performance } from 'node:perf_hooks';
 import { join, relative, resolve } from 'node:path';
-import { computeCoverage, type Coverage } from '../../generator/render/coverage.js';
+import { computeCoverage, type Coverage } from '../../conformance/report/coverage.js';
 import { renderMatrix } from '../../generator/render/matrix.js';
 import { findChromium, printPdf } from '../../generator/render/pdf.js';
-import { readReport, type ConformanceReport } from '../../generator/render/report.js';
+import { readReport } from '../../conformance/report/read.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { renderSpec } from '../../generator/render/spec-document.js';
-import { readTestTags } from '../../generator/render/test-tags.js';
+import { readTestTags } from '../../conformance/report/test-tags.js';
 import { packageRoot } from '../../generator/paths.js';
 import { writeFilesAtomically } from '../write-files.js';
 import { historySteps, renderChanges } from '../../generator/render/changes.js';

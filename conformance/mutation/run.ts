@@ -1,19 +1,19 @@
 // `npm run mutation`: how strong the conformance suite is. Plants mutants in device-ref's
-// IOMMU core, virtio transport and board, one at a time, runs `viommu conform --target ref`
-// against each, and judges by the suite alone whether it saw the bug (classify.ts). A mutant
-// the suite's board does not show is judged again on each of --boards (device-ref presets
-// that reach code the suite's board cannot: the narrow ranges), against that board's own
-// clean run. Prints
-// each mutant as it is judged, then the tally and every survivor; writes reports/mutation.json
-// (rewritten after every mutant, so an interrupted run keeps what it measured).
+// IOMMU core, virtio transport, platform and board, one at a time, runs
+// `viommu conform --target ref` against each, and judges by the suite alone whether it saw
+// the bug (classify.ts). A mutant the suite's board does not show is judged again on each of
+// --boards (device-ref presets that reach code the suite's board cannot: the narrow ranges),
+// against that board's own clean run. Prints each mutant as it is judged, then the tally and
+// every survivor; writes reports/mutation.json (rewritten after every mutant, so an
+// interrupted run keeps what it measured).
 // A benchmark-like command: minutes to hours, never part of npm test.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
-import { packageRoot } from '../../generator/paths.js';
-import type { ConformanceReport } from '../report/types.js';
+import { packageRoot } from '../package-root.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { judge, tally, type Judgement, type MutantStatus } from './classify.js';
 import { equivalenceOf, loadEquivalents } from './equivalents.js';
 import { applyMutant, findMutants, type Mutant } from './operators.js';
@@ -25,6 +25,7 @@ import { statementsNear } from './statements-near.js';
 export const DEFAULT_FILES = [
   'device-ref/iommu/**/*.ts',
   'device-ref/virtio/**/*.ts',
+  'device-ref/platform/**/*.ts',
   'device-ref/board/**/*.ts',
 ];
 /** Boards judged besides the suite's own, for the mutants it lets through. */

@@ -9,7 +9,7 @@ import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
-import type { ConformanceReport } from '../report/types.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import type { SuiteRunResult } from './classify.js';
 
 /** How long a run that outlived its limit gets to close its devices after SIGTERM. */

@@ -4,7 +4,7 @@
 // arrive and by the fault reports on the event queue.
 
 import * as spec from '../../dist/ts/index.js';
-import type { Scenario, Step, Value } from '../../generator/model.js';
+import type { Scenario, Step, Value } from '../../dist/ts/schemas/cases.js';
 import { FieldError, requestName, type RequestVerb } from '../driver/requests.js';
 import { placeLiterals, TargetProfile, type Literal } from '../profile.js';
 import type { Session } from '../session.js';

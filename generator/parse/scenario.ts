@@ -33,6 +33,9 @@ export const SCENARIO_SYMBOLS: readonly string[] = [
   'domain_range.end',
   'probe_size',
 ];
+/** The symbols schemas/scenario-step.schema.json allows: SCENARIO_SYMBOLS, as a type. */
+type ScenarioSymbol = Extract<Value, { sym: unknown }>['sym'];
+const isScenarioSymbol = (name: string): name is ScenarioSymbol => SCENARIO_SYMBOLS.includes(name);
 
 class StepError extends Error {
   constructor(
@@ -211,15 +214,14 @@ export class ScenarioParser {
   private value(text: string, column: number): Value {
     if (text.startsWith('@')) {
       const m = /^@([a-z_0-9.]+?)(?:([+-])(0x[0-9a-f]+|[0-9]+))?$/i.exec(text);
-      if (!m || !SCENARIO_SYMBOLS.includes(m[1])) {
+      if (!m || !isScenarioSymbol(m[1])) {
         throw new StepError(
           `Unknown symbol \`${text}\`; symbols are ${SCENARIO_SYMBOLS.map((s) => '@' + s).join(', ')}${didYouMean(m?.[1] ?? text.slice(1), SCENARIO_SYMBOLS)}`,
           column,
         );
       }
-      return m[2]
-        ? { sym: m[1], offset: (m[2] === '-' ? '-' : '') + hex(BigInt(m[3])) }
-        : { sym: m[1] };
+      const sym = m[1];
+      return m[2] ? { sym, offset: (m[2] === '-' ? '-' : '') + hex(BigInt(m[3])) } : { sym };
     }
     let total = 0n;
     const names: string[] = [];

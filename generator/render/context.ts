@@ -1,7 +1,7 @@
 // What the remark and rehype plugins of the spec document share.
 
 import type { SpecModel } from '../model.js';
-import type { Coverage } from './coverage.js';
+import type { Coverage } from '../../conformance/report/coverage.js';
 import type { NameLinks } from './name-links.js';
 
 export interface RenderContext {

@@ -9,7 +9,7 @@ import { unified } from 'unified';
 import type { SpecModel } from '../model.js';
 import { COVERAGE_ANCHOR } from './anchors.js';
 import type { RenderContext } from './context.js';
-import type { Coverage } from './coverage.js';
+import type { Coverage } from '../../conformance/report/coverage.js';
 import { coverageSummary } from './coverage-view.js';
 import { htmlPage } from './document.js';
 import { NameLinks } from './name-links.js';

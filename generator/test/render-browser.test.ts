@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { packageRoot } from '../paths.js';
-import { computeCoverage } from '../render/coverage.js';
+import { computeCoverage } from '../../conformance/report/coverage.js';
 import { renderMatrix } from '../render/matrix.js';
 import { CHROMIUM_FLAGS, findChromium } from '../render/pdf.js';
 import { renderSpec } from '../render/spec-document.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { historySteps, renderChanges } from '../render/changes.js';
-import { computeCoverage } from '../render/coverage.js';
+import { computeCoverage } from '../../conformance/report/coverage.js';
 import { renderSpec } from '../render/spec-document.js';
 import { allVersions } from '../versions/resolve.js';
 import { loadSpec } from './render-fixture.js';

@@ -10,8 +10,9 @@ import { messagesOf } from '../messages.js';
 import { readSpecSources } from '../spec-sources.js';
 import type { SpecModel } from '../model.js';
 import { packageRoot } from '../paths.js';
-import { readReport, type ConformanceReport } from '../render/report.js';
-import { readTestTags, type TaggedTest } from '../render/test-tags.js';
+import { readReport } from '../../conformance/report/read.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
+import { readTestTags, type TaggedTest } from '../../conformance/report/test-tags.js';
 
 export const FIXTURE = join(packageRoot, 'generator', 'test', 'fixtures', 'render');
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Element, Root } from 'hast';
 import type { SpecModel } from '../model.js';
 import { packageRoot } from '../paths.js';
-import { computeCoverage } from '../render/coverage.js';
+import { computeCoverage } from '../../conformance/report/coverage.js';
 import { renderSpec, specTree } from '../render/spec-document.js';
 import {
   byClass,
