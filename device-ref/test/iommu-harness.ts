@@ -196,7 +196,8 @@ function head(type: number, fields: HeadFields): RequestHead {
   return { type: fields.type ?? type, reserved: le(fields.headReserved ?? 0, 3) };
 }
 
-function encoded<T>(
+/** A request part of `size` bytes, encoded by `encode`. */
+export function encoded<T>(
   size: number,
   encode: (bytes: Uint8Array, value: T) => number,
   value: T,

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STRUCT_LAYOUTS } from '../../dist/ts/index.js';
 import { createBoard } from '../board/board.js';
 import { loadBoardDescription } from '../board/description.js';
 import { startQtestServer } from '../qtest/server.js';
@@ -201,7 +202,7 @@ function commandList(): string[] {
 
 const B = 0xe0000000;
 const E = 0xe1000000;
-const BYPASS = B + 0x2000 + 36;
+const BYPASS = B + 0x2000 + STRUCT_LAYOUTS.virtio_iommu_config.fields.bypass.offset;
 
 /** Device state a system reset should reset, or keep: set it, then ask 0xcf9 for the reset. */
 function beforeReset(): string[] {
