@@ -97,30 +97,9 @@ describe('iommu device operations', () => {
   it('serves every chain that is available when the driver notifies', () => {
     const h = makeDevice();
     const queue = h.context.queue(0);
-    queue.available.push({
-      readable: attachRequest({ domain: 1, endpoint: EP }),
-      writableLength: 4,
-    });
-    queue.available.push({
-      readable: mapRequest({
-        domain: 1,
-        virt_start: 0n,
-        virt_end: 0xfffn,
-        phys_start: RAM,
-        flags: 1,
-      }),
-      writableLength: 4,
-    });
-    queue.available.push({
-      readable: mapRequest({
-        domain: 1,
-        virt_start: 0n,
-        virt_end: 0xfffn,
-        phys_start: RAM,
-        flags: 1,
-      }),
-      writableLength: 4,
-    });
+    const mapPage = mapRequest(mapping(0n, 0xfffn, RAM, 1));
+    for (const readable of [attachRequest({ domain: 1, endpoint: EP }), mapPage, mapPage])
+      queue.available.push({ readable, writableLength: 4 });
     h.device.queueNotified(0, queue);
     assert.deepEqual(
       queue.used.map((u) => statusOf(u.written)),
