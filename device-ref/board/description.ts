@@ -3,13 +3,13 @@
 // rules a schema cannot say (distinct slots, ranges that do not run backwards). 64-bit values
 // are hex strings in JSON and bigints here; names keep the spec's spelling (page_size_mask).
 
-import { Ajv } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FeatureName } from '../../dist/ts/index.js';
 import { findPackageRoot } from '../package-root.js';
 import type { DraftName } from '../iommu/drafts/drafts.js';
 import { EDU_DEFAULT_DMA_MASK } from './edu.js';
+import { validate } from '../../dist/ts/validators/board.js';
 
 export interface ReservedRegion {
   readonly subtype: 'RESERVED' | 'MSI';
@@ -91,13 +91,8 @@ interface BoardJson {
 }
 
 const packageRoot = findPackageRoot();
-let validate: ReturnType<Ajv['compile']> | undefined;
-
 /** Checks parsed JSON and resolves it; `source` names it in errors (a file name). */
 export function parseBoardDescription(json: unknown, source: string): BoardDescription {
-  validate ??= new Ajv({ allErrors: true, strict: true }).compile(
-    JSON.parse(readFileSync(join(packageRoot, 'schemas', 'board.schema.json'), 'utf8')),
-  );
   if (!validate(json)) {
     const problems = (validate.errors ?? []).map(
       (e) =>

@@ -9,7 +9,7 @@ import {
   type Fault,
 } from '../../../dist/ts/index.js';
 import { toHex } from '../../scenario/expectation.js';
-import { FAULT_WAIT_MS } from '../../scenario/run-scenario.js';
+import { FAULT_WAIT_MS } from '../../scenario/dma-step.js';
 import { fail, provokeMappingFault, startWithEndpointAttached } from '../device-steps.js';
 import { SectionTests, Untested } from '../harness.js';
 import type { Session } from '../../session.js';

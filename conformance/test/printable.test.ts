@@ -1,7 +1,7 @@
 // printable(): every control character that came from outside is written as an escape.
 
 import assert from 'node:assert/strict';
-import { printable } from '../printable.js';
+import { printable } from '../report/printable.js';
 
 describe('printable', () => {
   it('escapes C0 and C1 controls, DEL and the bidi controls, and leaves text alone', () => {

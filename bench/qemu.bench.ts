@@ -1,17 +1,17 @@
 // How fast the QEMU target is, layer by layer: start-up, one qtest command at a time vs.
 // pipelined, a virtio-iommu request through the split virtqueue, and one edu DMA transfer.
 // The QEMUs come from withTarget, which ends them and removes their temp dirs on Ctrl-C too.
-// Run: npm run bench -- qemu.bench (or node build/conformance/bench/qemu.bench.js)
+// Run: npm run bench -- qemu.bench (or node build/bench/qemu.bench.js)
 
 import { performance } from 'node:perf_hooks';
-import { EduDevice } from '../edu/edu.js';
-import { GuestMemory, suiteRegion } from '../memory/guest-memory.js';
-import { PciBus } from '../pci/bus.js';
-import { QEMU_RAM_SIZE } from '../targets/qemu.js';
-import { withTarget } from '../targets/with-target.js';
-import { featureBit } from '../virtio/constants.js';
-import { SplitVirtqueue } from '../virtio/split-virtqueue.js';
-import { attachRequest, openVirtioIommu } from '../test/support/virtio-iommu.js';
+import { EduDevice } from '../conformance/edu/edu.js';
+import { GuestMemory, suiteRegion } from '../conformance/memory/guest-memory.js';
+import { PciBus } from '../conformance/pci/bus.js';
+import { QEMU_RAM_SIZE } from '../conformance/targets/qemu.js';
+import { withTarget } from '../conformance/targets/with-target.js';
+import { featureBit } from '../conformance/virtio/constants.js';
+import { SplitVirtqueue } from '../conformance/virtio/split-virtqueue.js';
+import { attachRequest, openVirtioIommu } from '../conformance/test/support/virtio-iommu.js';
 
 interface Row {
   measure: string;
