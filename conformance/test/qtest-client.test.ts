@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EduDevice } from '../edu/edu.js';
@@ -203,6 +203,43 @@ describe('qtest client against garbage (real QEMU, wrong or misused sockets)', (
       await assert.rejects(client.readl(0), /reply without a command: 'OK 0x0+'/);
     } finally {
       await qemu.stop();
+    }
+  });
+});
+
+describe('qtest client against a slow peer (a socket that answers late, then not at all)', () => {
+  it('gives every reply its own time limit: a slow pipeline completes, then a missing reply times out', async () => {
+    // Three commands leave at once; the peer answers the first after 600 ms, the second 600 ms
+    // later (1200 ms in all, past the 1000 ms limit), and never the third.
+    const peers = new Set<Socket>();
+    const server = createServer((peer) => {
+      peers.add(peer);
+      const first = setTimeout(() => peer.write('OK 0x1\n'), 600);
+      const second = setTimeout(() => peer.write('OK 0x2\n'), 1200);
+      peer.on('close', () => [first, second].forEach(clearTimeout));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const socket = connect({ host: '127.0.0.1', port });
+      await once(socket, 'connect');
+      const client = new QtestClient(socket, { replyTimeoutMs: 1000 });
+      const started = performance.now();
+      const replies = [client.readl(0), client.readl(4), client.readl(8)].map((p) =>
+        p.catch((e: unknown) => e),
+      );
+      assert.equal(await replies[0], 1);
+      assert.equal(await replies[1], 2);
+      const timeout = await replies[2];
+      assert.ok(timeout instanceof QtestTimeoutError, String(timeout));
+      assert.equal(timeout.command, 'readl 0x8');
+      // The limit runs from the second reply (at 1200 ms or later), not from the first command.
+      assert.ok(performance.now() - started >= 2100);
+      assert.ok(client.closed);
+    } finally {
+      peers.forEach((peer) => peer.destroy());
+      server.close();
     }
   });
 });
