@@ -5,12 +5,13 @@
 
 import {
   DEVICE_ID,
-  FEATURE_NAMES,
+  FEATURE_BITS,
+  SIZEOF_VIRTIO_IOMMU_CONFIG,
   SIZEOF_VIRTIO_IOMMU_FAULT,
+  STRUCT_LAYOUTS,
   VIRTQUEUE,
   decodeConfig,
   decodeFault,
-  encodeConfig,
   statusName,
   type Config,
   type Fault,
@@ -41,9 +42,9 @@ import {
 } from '../virtio/split-virtqueue.js';
 import { encodeRequest, requestName, type RequestVerb, type FieldValues } from './requests.js';
 
-/** Every IOMMU feature bit the generated module names: the driver knows these. */
-export const KNOWN_IOMMU_FEATURES: bigint = Object.keys(FEATURE_NAMES).reduce(
-  (bits, bit) => bits | featureBit(Number(bit)),
+/** Every IOMMU feature bit of the spec: the driver knows these. */
+export const KNOWN_IOMMU_FEATURES: bigint = Object.values(FEATURE_BITS).reduce(
+  (bits, bit) => bits | featureBit(bit),
   0n,
 );
 
@@ -390,7 +391,7 @@ export class IommuDriver {
 
   /**
    * Writes one configuration field given by its dotted path. Where the field sits and how
-   * wide it is comes from the generated encoder: the bytes that change when it changes.
+   * wide it is comes from the generated field layouts.
    */
   async writeConfig(path: string, value: bigint): Promise<void> {
     const view = this.transport.deviceConfig;
@@ -433,42 +434,17 @@ function requestResult(
   return { request, usedLen: used.usedLen, reply: used.writtenBytes, status };
 }
 
-const CONFIG_SIZE = encodeConfig(new Uint8Array(64), zeroConfig());
+const CONFIG_SIZE = SIZEOF_VIRTIO_IOMMU_CONFIG;
 const CONFIG_WORDS = Math.floor(CONFIG_SIZE / 4) - 1;
 
-function zeroConfig(): Config {
-  return {
-    page_size_mask: 0n,
-    input_range: { start: 0n, end: 0n },
-    domain_range: { start: 0, end: 0 },
-    probe_size: 0,
-    bypass: 0,
-    reserved: new Uint8Array(3),
-  };
-}
-
-/** The bytes of the encoded configuration that a change of `path` alone changes. */
+/** Where the configuration field at dotted `path` lies, from the generated field layouts. */
 export function configFieldPlace(path: string): { offset: number; size: number } {
-  const zero = new Uint8Array(CONFIG_SIZE);
-  encodeConfig(zero, zeroConfig());
-  const ones = zeroConfig() as unknown as Record<string, unknown>;
-  const parts = path.split('.');
-  let record = ones;
-  for (const part of parts.slice(0, -1)) record = record[part] as Record<string, unknown>;
-  const last = parts.at(-1)!;
-  const current = record[last];
-  if (typeof current === 'bigint') record[last] = 0xffff_ffff_ffff_ffffn;
-  else if (typeof current === 'number') record[last] = -1 >>> 0;
-  else throw new RangeError(`virtio_iommu_config has no scalar field ${path}`);
-  const image = new Uint8Array(CONFIG_SIZE);
-  try {
-    encodeConfig(image, ones as unknown as Config);
-  } catch {
-    record[last] = 0xff;
-    encodeConfig(image, ones as unknown as Config);
+  const fields = STRUCT_LAYOUTS.virtio_iommu_config.fields;
+  const field = Object.hasOwn(fields, path) ? fields[path] : undefined;
+  if (field === undefined || field.bits !== undefined || /^struct |\[/.test(field.type)) {
+    throw new RangeError(`virtio_iommu_config has no scalar field ${path}`);
   }
-  const changed = [...image.keys()].filter((i) => image[i] !== zero[i]);
-  return { offset: changed[0]!, size: changed.length };
+  return { offset: field.offset, size: field.size };
 }
 
 function hex(value: number | bigint): string {

@@ -8,58 +8,16 @@
 //   …the device reads, edu's buffer is read back…
 //   const findings = judge.judgeRead({ label, segments, lines }, arrived);
 //
-// Watched memory is the window (all RAM on device-ref, a few MiB on QEMU) plus a guard zone
-// around every target ever watched, minus what the suite itself uses (queues, staging page).
-// The window outside guard zones holds one background fill for the whole session; guard
-// zones are refilled with a fresh salt by every prepare(), so bytes from an earlier step are
-// told apart from fresh ones (address-pattern.ts explains the fill and why it is unambiguous).
+// What is watched and which fill it holds is watched-memory.ts's job.
 //
 // After writes, every watched byte is compared: a change where no planned write may land is
 // an escape, a required byte that did not land is missing; both come with exact addresses.
 // After a read, every byte that arrived is traced to the address (and step) it came from;
 // one byte from a place the read may not reach is a leak. An empty findings list is a pass.
 
-import { createHash } from 'node:crypto';
-import { AddressPattern, CachedPattern } from './address-pattern.js';
-import {
-  contains,
-  formatSpan,
-  hexAddress,
-  intersect,
-  normalize,
-  runsOf,
-  subtract,
-  type Span,
-} from './spans.js';
-
-/** Guest-physical memory as qtest offers it (QtestClient, or a fake in tests). */
-export interface JudgedMemory {
-  memread(address: bigint, length: number): Promise<Uint8Array>;
-  memwrite(address: bigint, bytes: Uint8Array): Promise<void>;
-  /**
-   * The same in base64 (QtestClient has them): the background fill is the same in every
-   * session, so its pieces are encoded once per process, and a piece read back is compared
-   * as text with what was written, decoded only when it differs.
-   */
-  memreadBase64?(address: bigint, length: number): Promise<string>;
-  memwriteBase64?(address: bigint, length: number, base64: string): Promise<void>;
-}
-
-export interface JudgeOptions {
-  /** Watched for the whole session: all RAM on device-ref, a few MiB on QEMU. */
-  window: readonly Span[];
-  /**
-   * Never watched: the suite's own queues and buffers, holes in RAM. A function is asked
-   * again at every fill and comparison (the suite allocates queues as it goes).
-   */
-  exclude: readonly Span[] | (() => readonly Span[]);
-  /** Where RAM is: guard zones are clipped to it. */
-  ram: readonly Span[];
-  /** Bytes watched either side of each target. Default 64 KiB. */
-  guard?: number;
-  /** Size of one b64read/b64write. Default 64 KiB (fastest measured on both targets). */
-  pieceSize?: number;
-}
+import type { AddressPattern } from './address-pattern.js';
+import { formatSpan, hexAddress, runsOf, subtract, type Span } from './spans.js';
+import { WatchedMemory, type JudgedMemory, type JudgeOptions } from './watched-memory.js';
 
 /** Where the bytes [offset, offset + length) of a payload may (or must) land. */
 export interface Landing {
@@ -122,86 +80,29 @@ export interface MemoryFinding {
   text: string;
 }
 
-const DEFAULT_GUARD = 0x1_0000;
-const DEFAULT_PIECE = 0x1_0000;
-/** Pieces in flight at once: enough to keep the pipe full, few enough to bound memory. */
-const IN_FLIGHT = 16;
-/** The background fill: the same in every session, so generated once per process. */
-const BACKGROUND = new CachedPattern(0x6a09_e667);
-/**
- * The base64 of whole background pieces (DEFAULT_PIECE bytes on the piece grid), by address,
- * made once per process; at most this many (64 MiB of RAM, ~90 MB of text).
- */
-const BACKGROUND_TEXT = new Map<number, string>();
-const BACKGROUND_TEXT_PIECES = 1024;
-
 export class DmaJudge {
-  readonly #memory: JudgedMemory;
-  readonly #windowOption: Span[];
-  readonly #exclude: JudgeOptions['exclude'];
-  readonly #ram: Span[];
-  readonly #guardSize: number;
-  readonly #piece: number;
-  readonly #background: AddressPattern = BACKGROUND;
-  /** Watched targets ± guard, clipped to RAM. */
-  #guardZones: Span[] = [];
-  #backgroundFilled = false;
-  /** The fill of the guard zones since the last prepare(); earlier ones, newest first. */
-  #current: AddressPattern | undefined;
-  readonly #earlier: AddressPattern[] = [];
-  #steps = 0;
+  readonly #memory: WatchedMemory;
 
   constructor(memory: JudgedMemory, options: JudgeOptions) {
-    this.#memory = memory;
-    this.#exclude = options.exclude;
-    this.#ram = normalize(options.ram);
-    this.#windowOption = intersect(options.window, this.#ram);
-    this.#guardSize = options.guard ?? DEFAULT_GUARD;
-    this.#piece = options.pieceSize ?? DEFAULT_PIECE;
-  }
-
-  /** Every watched address: the window and the guard zones. */
-  get watched(): Span[] {
-    return subtract([...this.#windowOption, ...this.#guardZones], this.#excluded());
+    this.#memory = new WatchedMemory(memory, options);
   }
 
   /** Watches `length` bytes at `address` and a guard zone either side (from the next prepare). */
   watch(address: bigint | number, length: number): void {
-    const start = Math.max(0, Number(address) - this.#guardSize);
-    const end = Number(address) + length + this.#guardSize;
-    const zone = intersect([{ start, end }], this.#ram);
-    this.#guardZones = normalize([...this.#guardZones, ...zone]);
+    this.#memory.watch(address, length);
   }
 
   /** True when [address, address + length) is guest RAM. */
   inRam(address: bigint | number, length: number): boolean {
-    const start = Number(address);
-    return this.#ram.some((s) => start >= s.start && start + length <= s.end);
-  }
-
-  /** True when `address` is watched. */
-  watches(address: bigint | number): boolean {
-    return contains(this.watched, Number(address));
+    return this.#memory.inRam(address, length);
   }
 
   /**
    * Fills watched memory for the next judged transfers: the background once per session,
    * the guard zones with a new salt derived from `step` (a scenario and line, say).
    */
-  async prepare(step: string): Promise<void> {
-    if (!this.#backgroundFilled) {
-      await this.#fill(this.#backgroundSpans(), this.#background);
-      this.#backgroundFilled = true;
-    }
-    if (this.#current !== undefined) this.#earlier.unshift(this.#current);
-    const digest = createHash('sha256').update(`${this.#steps++}:${step}`).digest();
-    this.#current = new AddressPattern(digest.readUInt32LE(0));
-    await this.#fill(this.#guards(), this.#current);
-  }
-
-  /** The byte watched memory holds at `address` since prepare(), if it is watched. */
-  expectedAt(address: number): number | undefined {
-    return this.#patternAt(address)?.byteAt(address);
+  prepare(step: string): Promise<void> {
+    return this.#memory.prepare(step);
   }
 
   /**
@@ -224,16 +125,16 @@ export class DmaJudge {
     });
     const escaped: Array<{ address: number; value: number }> = [];
     const landed = new Set<number>();
-    const spans = this.watched;
+    const spans = this.#memory.watched;
     // Landing places outside the watched spans are read as well.
     const extra = subtract(runsOf([...allowed.keys()].sort((a, b) => a - b)), spans);
-    await this.#scan([...spans, ...extra], (address, value) => {
+    await this.#memory.scan([...spans, ...extra], (address, value) => {
       const place = allowed.get(address);
       if (place !== undefined && writes[place.write]!.payload[place.offset] === value) {
         landed.add(address);
         return;
       }
-      const fill = this.expectedAt(address);
+      const fill = this.#memory.expectedAt(address);
       // Unwatched landing places are read only to see whether their bytes landed.
       if (fill === undefined || value === fill) return;
       escaped.push({ address, value });
@@ -265,7 +166,7 @@ export class DmaJudge {
         }
       }
     });
-    await this.#restore([...escaped.map((e) => e.address), ...landed]);
+    await this.#memory.restore([...escaped.map((e) => e.address), ...landed]);
     return findings;
   }
 
@@ -283,7 +184,7 @@ export class DmaJudge {
     for (let i = 0; i < arrived.length; i++) {
       const want = expected[i];
       const byte = arrived[i]!;
-      if (want !== undefined && this.expectedAt(want.address) === byte) {
+      if (want !== undefined && this.#memory.expectedAt(want.address) === byte) {
         found.push({ kind: 'expected' });
       } else if ((byte & 0x80) === 0) {
         found.push({ kind: 'nothing' });
@@ -327,32 +228,12 @@ export class DmaJudge {
   // ---- internals ------------------------------------------------------------------------
 
   #requirePrepared(): void {
-    if (this.#current === undefined) throw new Error('DmaJudge: prepare() was not called');
-  }
-
-  #excluded(): Span[] {
-    return normalize(typeof this.#exclude === 'function' ? this.#exclude() : this.#exclude);
-  }
-
-  /** Guard zones without excluded memory. */
-  #guards(): Span[] {
-    return subtract(this.#guardZones, this.#excluded());
-  }
-
-  #backgroundSpans(): Span[] {
-    return subtract(this.#windowOption, [...this.#guardZones, ...this.#excluded()]);
-  }
-
-  #patternAt(address: number): AddressPattern | undefined {
-    if (contains(this.#excluded(), address)) return undefined;
-    if (contains(this.#guardZones, address)) return this.#current;
-    if (contains(this.#windowOption, address)) return this.#background;
-    return undefined;
+    if (!this.#memory.prepared) throw new Error('DmaJudge: prepare() was not called');
   }
 
   /** Where the fill-class byte `bytes[index]` came from, and under which fill. */
   #trace(bytes: Uint8Array, index: number, suspects: readonly SuspectLine[]): Traced {
-    const fills = [this.#current!, this.#background, ...this.#earlier];
+    const fills = this.#memory.fills;
     const byte = bytes[index]!;
     for (const pattern of fills) {
       // A whole word of one fill around the byte names its address outright.
@@ -371,9 +252,9 @@ export class DmaJudge {
   }
 
   #traced(address: number, pattern: AddressPattern): Extract<Traced, { address: number }> {
-    // Bytes of an earlier step's fill are stale: left in edu's buffer, not read now.
-    const live = pattern === this.#current || pattern === this.#background;
-    if (live && this.#patternAt(address) === pattern) return { kind: 'from', address };
+    // Bytes of an earlier step's fill are stale: left in edu's buffer, not read now (watched
+    // memory holds only the current guard-zone fill and the background).
+    if (this.#memory.fillAt(address) === pattern) return { kind: 'from', address };
     return { kind: 'stale', address };
   }
 
@@ -423,111 +304,6 @@ export class DmaJudge {
     }
     return hexBytes(values);
   }
-
-  /** Writes `pattern` over `spans`, in pipelined pieces. */
-  async #fill(spans: readonly Span[], pattern: AddressPattern): Promise<void> {
-    const memory = this.#memory;
-    const pieces = this.#pieces(spans);
-    await inFlight(pieces, (p) => {
-      const text = memory.memwriteBase64 && this.#backgroundText(p, pattern);
-      return text === undefined
-        ? memory.memwrite(BigInt(p.start), pattern.bytes(p.start, p.end - p.start))
-        : memory.memwriteBase64!(BigInt(p.start), p.end - p.start, text);
-    });
-  }
-
-  /** Reads `spans` and calls `visit` for each byte that is not the fill's or not watched. */
-  async #scan(
-    spans: readonly Span[],
-    visit: (address: number, value: number) => void,
-  ): Promise<void> {
-    const memory = this.#memory;
-    const pieces = this.#pieces(normalize([...spans]));
-    await inFlight(pieces, async (p) => {
-      const parts = this.#byPattern(p);
-      const only = parts.length === 1 ? parts[0]! : undefined;
-      const text = memory.memreadBase64 && only?.pattern && this.#backgroundText(p, only.pattern);
-      let actual: Uint8Array;
-      if (text !== undefined) {
-        const seen = await memory.memreadBase64!(BigInt(p.start), p.end - p.start);
-        if (seen === text) return; // the very bytes the fill wrote
-        actual = Buffer.from(seen, 'base64');
-        if (actual.length !== p.end - p.start) {
-          throw new Error(`b64read of ${formatSpan(p)}: the reply is not base64`);
-        }
-      } else actual = await memory.memread(BigInt(p.start), p.end - p.start);
-      for (const part of parts) {
-        const seen = actual.subarray(part.start - p.start, part.end - p.start);
-        const fill = part.pattern?.bytes(part.start, part.end - part.start);
-        if (fill !== undefined && Buffer.compare(seen, fill) === 0) continue;
-        seen.forEach((value, i) => {
-          if (fill === undefined || value !== fill[i]) visit(part.start + i, value);
-        });
-      }
-    });
-  }
-
-  /** The cached base64 of a whole background piece `p`; undefined for any other piece. */
-  #backgroundText(p: Span, pattern: AddressPattern): string | undefined {
-    const whole = p.end - p.start === DEFAULT_PIECE && p.start % DEFAULT_PIECE === 0;
-    if (pattern !== BACKGROUND || this.#piece !== DEFAULT_PIECE || !whole) return undefined;
-    let text = BACKGROUND_TEXT.get(p.start);
-    if (text === undefined) {
-      text = Buffer.from(pattern.bytes(p.start, DEFAULT_PIECE)).toString('base64');
-      if (BACKGROUND_TEXT.size < BACKGROUND_TEXT_PIECES) BACKGROUND_TEXT.set(p.start, text);
-    }
-    return text;
-  }
-
-  /** `span` cut where the pattern changes (guard zone, background, unwatched). */
-  #byPattern(span: Span): Array<Span & { pattern: AddressPattern | undefined }> {
-    const guards = intersect([span], this.#guards()).map((s) => ({
-      ...s,
-      pattern: this.#current,
-    }));
-    const background = intersect([span], this.#backgroundSpans()).map((s) => ({
-      ...s,
-      pattern: this.#background as AddressPattern | undefined,
-    }));
-    const unwatched = subtract([span], this.watched).map((s) => ({
-      ...s,
-      pattern: undefined as AddressPattern | undefined,
-    }));
-    return [...guards, ...background, ...unwatched];
-  }
-
-  /** `spans` cut on the piece grid (multiples of the piece size), so whole pieces recur. */
-  #pieces(spans: readonly Span[]): Span[] {
-    const out: Span[] = [];
-    const piece = this.#piece;
-    for (const span of spans) {
-      for (let start = span.start; start < span.end;) {
-        const end = Math.min(span.end, (Math.floor(start / piece) + 1) * piece);
-        out.push({ start, end });
-        start = end;
-      }
-    }
-    return out;
-  }
-
-  /** Puts the fill back where a device changed watched memory. */
-  async #restore(addresses: readonly number[]): Promise<void> {
-    const runs = runsOf([...addresses].sort((a, b) => a - b));
-    await Promise.all(
-      runs.flatMap((run) =>
-        this.#byPattern(run).flatMap((part) =>
-          part.pattern === undefined
-            ? []
-            : [
-                this.#memory.memwrite(
-                  BigInt(part.start),
-                  part.pattern.bytes(part.start, part.end - part.start),
-                ),
-              ],
-        ),
-      ),
-    );
-  }
 }
 
 type Traced =
@@ -565,13 +341,4 @@ function groupRuns(
 function hexBytes(bytes: Uint8Array): string {
   const hex = Buffer.from(bytes).toString('hex');
   return hex.length > 64 ? `${hex.slice(0, 64)}… (${bytes.length} bytes)` : hex;
-}
-
-/** Runs `work` over `items` with at most IN_FLIGHT at once. */
-async function inFlight<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(IN_FLIGHT, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(lanes);
 }

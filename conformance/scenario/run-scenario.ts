@@ -98,8 +98,8 @@ const IOVA_FIELDS = new Set(['virt_start', 'virt_end', 'address']);
 
 /** A constant of the generated module by name (`VIRTIO_IOMMU_S_OK`). */
 export function constantValue(name: string): number {
-  const value = (spec as unknown as Record<string, unknown>)[name];
-  if (typeof value !== 'number') throw new SuiteError(`${name} is not a constant of the spec`);
+  const value = spec.CONSTANTS_BY_NAME.get(name);
+  if (value === undefined) throw new SuiteError(`${name} is not a constant of the spec`);
   return value;
 }
 

@@ -2,7 +2,8 @@
 // `tcp:HOST:PORT`. Also the connect helper other targets use once their device listens.
 
 import { connect, type Socket } from 'node:net';
-import { QtestClient, type QtestClientOptions } from '../qtest/client.js';
+import { QtestClient } from '../qtest/client.js';
+import type { QtestConnectionOptions } from '../qtest/connection.js';
 import { handshake, TargetUnreachableError, type Target } from './target.js';
 
 export type SocketAddress =
@@ -61,7 +62,7 @@ export function connectSocket(address: SocketAddress, timeoutMs: number): Promis
 /** A socket target's RAM unless told: 256 MiB, as device-ref's q35 preset and QEMU's `-m 256M`. */
 export const DEFAULT_SOCKET_RAM_SIZE = 0x1000_0000;
 
-export interface SocketTargetOptions extends Omit<QtestClientOptions, 'explainClose'> {
+export interface SocketTargetOptions extends Omit<QtestConnectionOptions, 'explainClose'> {
   connectTimeoutMs?: number;
   /** Bytes of guest RAM the device has; default DEFAULT_SOCKET_RAM_SIZE. */
   ramSize?: number;

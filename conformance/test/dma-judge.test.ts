@@ -5,7 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { AddressPattern, fmix32, fmix32Inverse } from '../judge/address-pattern.js';
-import { DmaJudge, type JudgedMemory, type MemoryFinding } from '../judge/dma-judge.js';
+import { DmaJudge, type MemoryFinding } from '../judge/dma-judge.js';
+import type { JudgedMemory } from '../judge/watched-memory.js';
 import { writePayload } from '../judge/payload.js';
 
 const RAM_SIZE = 0x40_0000; // 4 MiB

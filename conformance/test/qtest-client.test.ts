@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EduDevice } from '../edu/edu.js';
 import { PciBus } from '../pci/bus.js';
-import { QtestClient, type IrqEvent } from '../qtest/client.js';
+import { QtestClient } from '../qtest/client.js';
+import type { IrqEvent } from '../qtest/connection.js';
 import {
   QtestClosedError,
   QtestProtocolError,

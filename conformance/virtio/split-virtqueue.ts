@@ -1,19 +1,14 @@
 // A split virtqueue, driver side (virtio 1.4, "Split Virtqueues"), where the test decides
-// how a request is laid out in descriptors.
+// how a request is laid out in descriptors (descriptor-chain.ts).
 //
-// A request is a list of segments, each device-readable (bytes the device gets) or
-// device-writable (room for the device's answer). The layout puts each segment in its own
-// descriptor ('direct'), all of them in an indirect table ('indirect'), or all of them in
-// one descriptor ('single', device-writable if any segment is). Segments are packed back to
-// back in a slot of guest RAM owned by the queue; an indirect table sits at the slot's start.
-//
-// Posting writes the slot, the descriptors, the avail ring entry and then avail->idx, all
-// pipelined; descriptors and avail ring entries that already hold what they would be given
-// are not written again. submit() sends the notify and a first look at the used ring behind
-// them in the same pipeline: one round trip for a device that has handled the queue by the
-// time it answers the notify (device-ref; QEMU 7.2 under TCG, where virtio-pci has no
-// ioeventfd: measured, `used->idx` had always moved). A device that works later is waited
-// for in its own time (qtest/device-clock.ts): stepped where its clock can be, else polled.
+// Posting writes the request's slot, the descriptors, the avail ring entry and then
+// avail->idx, all pipelined; descriptors and avail ring entries that already hold what they
+// would be given are not written again. submit() sends the notify and a first look at the used
+// ring behind them in the same pipeline: one round trip for a device that has handled the
+// queue by the time it answers the notify (device-ref; QEMU 7.2 under TCG, where virtio-pci
+// has no ioeventfd: measured, `used->idx` had always moved). A device that works later is
+// waited for in its own time (qtest/device-clock.ts): stepped where its clock can be, else
+// polled.
 //
 // The request slots follow the used ring directly, so one read from `used->idx` to the end
 // of the last outstanding slot returns the index, the used elements and every reply at once.
@@ -21,23 +16,17 @@
 import type { GuestRegion } from '../memory/guest-memory.js';
 import type { QtestClient } from '../qtest/client.js';
 import { deviceClock } from '../qtest/device-clock.js';
-import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
+import {
+  descriptorCount,
+  layOutChain,
+  slotImageLength,
+  type VirtqueueRequest,
+} from './descriptor-chain.js';
+import { align, DESC_SIZE, ringLayout, type QueueAddresses } from './split-ring.js';
 
-/**
- * One piece of a request. `bytes` gives its content (for a device-writable segment: what it
- * holds before the device writes); `length` alone gives zeros if device-readable and
- * `writableFill` bytes if device-writable, so bytes the device did not write stand out.
- */
-export type Segment =
-  { writable: boolean; bytes: Uint8Array } | { writable: boolean; length: number };
-
-export type DescriptorLayout = 'direct' | 'indirect' | 'single';
-
-export interface VirtqueueRequest {
-  segments: readonly Segment[];
-  /** Default 'direct'. */
-  layout?: DescriptorLayout;
-}
+// The queue's API speaks of these; they are defined with the layout and the ring.
+export type { DescriptorLayout, Segment, VirtqueueRequest } from './descriptor-chain.js';
+export type { QueueAddresses } from './split-ring.js';
 
 export interface UsedBuffer {
   /** The head descriptor index the device returned. */
@@ -47,13 +36,6 @@ export interface UsedBuffer {
   /** The device-writable segments read back after completion, concatenated in order. */
   writtenBytes: Uint8Array;
   request: VirtqueueRequest;
-}
-
-export interface QueueAddresses {
-  size: number;
-  desc: bigint;
-  driver: bigint;
-  device: bigint;
 }
 
 /** What the queue needs from a transport (VirtioPciTransport provides it). */
@@ -85,7 +67,6 @@ export class VirtqueueFullError extends VirtqueueError {
   override name = 'VirtqueueFullError';
 }
 
-const DESC_SIZE = 16;
 const DEFAULT_SLOT_SIZE = 4096;
 const DEFAULT_TIMEOUT_MS = 2000;
 /** Zeroed before the queue's size is known: the rings of a queue of 256 (the largest here). */
@@ -168,12 +149,10 @@ export class SplitVirtqueue {
     if (slotSize < DESC_SIZE || slotSize % DESC_SIZE !== 0) {
       throw new RangeError(`slot size ${slotSize} is not a multiple of ${DESC_SIZE}`);
     }
-    // Descriptor table: 16-byte aligned; avail ring: 2; used ring: 4 (split-ring alignment).
-    const desc = memory.base;
-    const driver = desc + BigInt(DESC_SIZE * size);
-    const device = align(driver + BigInt(6 + 2 * size), 4n);
-    const ringEnd = device + BigInt(6 + 8 * size);
-    // Slots right behind the used ring (16-byte aligned, for indirect tables).
+    // Descriptor table, avail ring, used ring; the slots right behind the used ring (16-byte
+    // aligned, for indirect tables).
+    const { addresses, end: ringEnd } = ringLayout(memory.base, size);
+    const desc = addresses.desc;
     const slotsBase = align(ringEnd, BigInt(DESC_SIZE));
     const slotsSize = Number(memory.base + BigInt(memory.size) - slotsBase);
     if (slotsSize < slotSize) {
@@ -181,7 +160,6 @@ export class SplitVirtqueue {
         `queue ${index}: 0x${memory.size.toString(16)} bytes of memory leave no room for a request slot`,
       );
     }
-    const addresses = { size, desc, driver, device };
     if (Number(ringEnd - desc) > RINGS_MAX)
       await host.qtest.memset(desc, Number(ringEnd - desc), 0);
     await Promise.all([host.configureQueue(index, addresses), host.enableQueue(index)]);
@@ -211,23 +189,17 @@ export class SplitVirtqueue {
    * whatever follows) and returns its head at once; `written` settles with their replies.
    */
   #post(request: VirtqueueRequest): { head: number; written: Promise<unknown> } {
-    const layout = request.layout ?? 'direct';
-    const segments = request.segments;
-    const descriptorCount = layout === 'direct' ? segments.length : 1;
-    if (descriptorCount === 0) throw new RangeError('a direct request needs at least one segment');
-    if (descriptorCount > this.#freeDescriptors.length) {
+    const count = descriptorCount(request);
+    if (count === 0) throw new RangeError('a direct request needs at least one segment');
+    if (count > this.#freeDescriptors.length) {
       throw new VirtqueueFullError(
-        `queue ${this.index}: ${descriptorCount} descriptors needed, ${this.#freeDescriptors.length} free`,
+        `queue ${this.index}: ${count} descriptors needed, ${this.#freeDescriptors.length} free`,
       );
     }
     const slot = this.#freeSlots.pop();
     if (slot === undefined)
       throw new VirtqueueFullError(`queue ${this.index}: no free request slot`);
-
-    // The slot image: [indirect table][segment 0][segment 1]...
-    const tableLength = layout === 'indirect' ? DESC_SIZE * segments.length : 0;
-    const lengths = segments.map((s) => ('bytes' in s ? s.bytes.length : s.length));
-    const imageLength = tableLength + lengths.reduce((sum, length) => sum + length, 0);
+    const imageLength = slotImageLength(request);
     if (imageLength > this.#slotSize) {
       this.#freeSlots.push(slot);
       throw new RangeError(
@@ -235,56 +207,13 @@ export class SplitVirtqueue {
       );
     }
     const slotAddress = this.#slotBase + BigInt(slot * this.#slotSize);
-    const image = new Uint8Array(imageLength);
-    const chain: Array<{ address: bigint; length: number; flags: number }> = [];
-    const writable: Array<[number, number]> = [];
-    let offset = tableLength;
-    segments.forEach((segment, i) => {
-      if ('bytes' in segment) image.set(segment.bytes, offset);
-      else if (segment.writable) image.fill(this.#writableFill, offset, offset + segment.length);
-      if (segment.writable) writable.push([offset, lengths[i]!]);
-      chain.push({
-        address: slotAddress + BigInt(offset),
-        length: lengths[i]!,
-        flags: segment.writable ? VIRTQ_DESC_F_WRITE : 0,
-      });
-      offset += lengths[i]!;
-    });
-
-    const descriptors = this.#freeDescriptors.splice(-descriptorCount).reverse();
-    const table = new Uint8Array(DESC_SIZE * descriptorCount);
-    if (layout === 'direct') {
-      chain.forEach((entry, i) => {
-        const last = i + 1 === chain.length;
-        encodeDescriptor(table, i, {
-          ...entry,
-          flags: entry.flags | (last ? 0 : VIRTQ_DESC_F_NEXT),
-          next: last ? 0 : descriptors[i + 1]!,
-        });
-      });
-    } else if (layout === 'indirect') {
-      chain.forEach((entry, i) => {
-        const last = i + 1 === chain.length;
-        encodeDescriptor(image, i, {
-          ...entry,
-          flags: entry.flags | (last ? 0 : VIRTQ_DESC_F_NEXT),
-          next: last ? 0 : i + 1,
-        });
-      });
-      encodeDescriptor(table, 0, {
-        address: slotAddress,
-        length: tableLength,
-        flags: VIRTQ_DESC_F_INDIRECT,
-        next: 0,
-      });
-    } else {
-      encodeDescriptor(table, 0, {
-        address: slotAddress,
-        length: imageLength,
-        flags: segments.some((s) => s.writable) ? VIRTQ_DESC_F_WRITE : 0,
-        next: 0,
-      });
-    }
+    const descriptors = this.#freeDescriptors.splice(-count).reverse();
+    const { image, table, writable } = layOutChain(
+      request,
+      slotAddress,
+      descriptors,
+      this.#writableFill,
+    );
 
     const head = descriptors[0]!;
     const { desc, driver, size } = this.addresses;
@@ -433,20 +362,4 @@ export class SplitVirtqueue {
   #slotOffset(posted: Posted): number {
     return Number(this.#slotBase - this.addresses.device) + posted.slot * this.#slotSize;
   }
-}
-
-function encodeDescriptor(
-  target: Uint8Array,
-  index: number,
-  descriptor: { address: bigint; length: number; flags: number; next: number },
-): void {
-  const view = new DataView(target.buffer, target.byteOffset + DESC_SIZE * index, DESC_SIZE);
-  view.setBigUint64(0, descriptor.address, true);
-  view.setUint32(8, descriptor.length, true);
-  view.setUint16(12, descriptor.flags, true);
-  view.setUint16(14, descriptor.next, true);
-}
-
-function align(value: bigint, alignment: bigint): bigint {
-  return (value + alignment - 1n) & ~(alignment - 1n);
 }

@@ -3,7 +3,7 @@
 // offset, which must be aligned to its size as C would place it.
 
 import type { SpecModel } from '../model.js';
-import { SCALAR_SIZE } from '../parse/layout.js';
+import { SCALAR_SIZE } from '../model-facts.js';
 import {
   VIRTIO_PCI_COMMON_CFG_FIELDS,
   type CommonCfgField,

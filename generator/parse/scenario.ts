@@ -2,7 +2,14 @@
 // Every name is resolved against the model here, so a scenario in dist/cases.json is runnable.
 
 import type { DmaExpectation, RequestVerb, Step, Value } from '../model.js';
-import { CONFIG_STRUCT, ModelIndex, NAME_PREFIX, didYouMean } from './model-index.js';
+import {
+  CONFIG_STRUCT,
+  FAULT_REASON_GROUP,
+  FEATURE_GROUP,
+  NAME_PREFIX,
+  STATUS_GROUP,
+} from '../model-facts.js';
+import { ModelIndex, didYouMean } from './model-index.js';
 
 export interface ScenarioError {
   message: string;
@@ -29,9 +36,6 @@ export const SCENARIO_SYMBOLS: readonly string[] = [
 /** The symbols schemas/scenario-step.schema.json allows: SCENARIO_SYMBOLS, as a type. */
 type ScenarioSymbol = Extract<Value, { sym: unknown }>['sym'];
 const isScenarioSymbol = (name: string): name is ScenarioSymbol => SCENARIO_SYMBOLS.includes(name);
-const FEATURE_GROUP = 'VIRTIO_IOMMU_F_';
-const STATUS_GROUP = 'VIRTIO_IOMMU_S_';
-const REASON_GROUP = 'VIRTIO_IOMMU_FAULT_R_';
 
 class StepError extends Error {
   constructor(
@@ -373,7 +377,7 @@ export class ScenarioParser {
     } else if (result.text === 'fault' && rest.length === 1) {
       expect = {
         result: 'fault',
-        reason: this.groupMember(rest[0].text, REASON_GROUP, rest[0].column, 'fault reason'),
+        reason: this.groupMember(rest[0].text, FAULT_REASON_GROUP, rest[0].column, 'fault reason'),
       };
     } else {
       throw new StepError('Expected `=> ok PA`, `=> blocked` or `=> fault REASON`', result.column);

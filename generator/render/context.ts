@@ -11,8 +11,3 @@ export interface RenderContext {
   /** The matrix page, when there are reports to link to (`matrix.html`). */
   matrixHref?: string;
 }
-
-/** `file:line:column`, the key that ties a model item to its node in the Markdown. */
-export function placeKey(file: string, line: number, column: number): string {
-  return `${file}:${line}:${column}`;
-}

@@ -45,7 +45,7 @@ describe('render: the spec document', () => {
     const spec = fixtureSpec();
     model = spec.model;
     const coverage = computeCoverage(model, fixtureTags(), fixtureReports());
-    tree = specTree({ model, files: spec.files, coverage, matrixHref: 'matrix.html' });
+    tree = specTree({ model, trees: spec.trees, coverage, matrixHref: 'matrix.html' });
   });
 
   it('gives every requirement its ID as anchor, and a badge with role and level', () => {

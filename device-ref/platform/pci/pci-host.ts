@@ -1,3 +1,4 @@
+// Layer: platform.
 // The PCI host bridge's x86 configuration mechanism #1: the driver writes
 // 0x80000000 | bus << 16 | devfn << 8 | offset to port 0xcf8, then reads or writes the
 // register through ports 0xcfc-0xcff. Only bus 0 exists. Replies match QEMU q35's: an
@@ -9,6 +10,9 @@ import type { PciFunction } from './pci-function.js';
 const PCI_CONFIG_ADDRESS_PORT = 0xcf8;
 const PCI_CONFIG_DATA_PORT = 0xcfc;
 const CONFIG_ENABLE = 0x80000000;
+
+/** The width of an x86 port access: a byte, a word or a doubleword. */
+export type PortSize = 1 | 2 | 4;
 
 export class PciHost {
   readonly #functions = new Map<number, PciFunction>();
@@ -35,7 +39,7 @@ export class PciHost {
   }
 
   /** A port read; undefined when the port is not one of the host bridge's. */
-  ioRead(port: number, size: number): number | undefined {
+  ioRead(port: number, size: PortSize): number | undefined {
     if (port >= PCI_CONFIG_ADDRESS_PORT && port < PCI_CONFIG_DATA_PORT) {
       // QEMU answers any access here with the latched value, truncated to the access size.
       return truncate(this.#configAddress, size);
@@ -50,7 +54,7 @@ export class PciHost {
   }
 
   /** A port write; false when the port is not one of the host bridge's. */
-  ioWrite(port: number, size: number, value: number): boolean {
+  ioWrite(port: number, size: PortSize, value: number): boolean {
     if (port >= PCI_CONFIG_ADDRESS_PORT && port < PCI_CONFIG_DATA_PORT) {
       if (port === PCI_CONFIG_ADDRESS_PORT && size === 4) this.#configAddress = value >>> 0;
       return true;

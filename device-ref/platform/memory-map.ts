@@ -1,3 +1,4 @@
+// Layer: platform.
 // The CPU's view of guest-physical memory, as qtest's memory commands see it: RAM from
 // address 0, then the BARs that PCI devices decode. RAM wins where a BAR overlaps it, as on
 // QEMU's PC machines. A range that is not entirely backed is refused as a whole, so nothing

@@ -1,10 +1,11 @@
+// Layer: board.
 // The host bridge of QEMU's q35 machine (the MCH, 00:00.0) as QEMU 7.2 shows it after reset
 // (measured over qtest): 8086:29c0, class 0x060000, subsystem 1af4:1100, and the chipset
 // registers that are not zero, at their reset values. It is only there to be found: writes
 // land in the configuration space as on any function, but nothing acts on them (no PAM,
 // SMRAM or PCIEXBAR decoding, no MMCONFIG window).
 
-import { PciFunction } from './pci-function.js';
+import { PciFunction } from '../platform/pci/pci-function.js';
 
 /** GGC: graphics control (QEMU's MCH_HOST_BRIDGE_GGC_DEFAULT). */
 const MCH_GGC = 0x50;

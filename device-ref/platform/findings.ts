@@ -1,3 +1,4 @@
+// Layer: platform.
 // Driver findings: rules of the spec that the device saw the driver break ("descriptor
 // address 0x… outside RAM"). The device keeps working; the finding is for the person who
 // wrote the driver. The IOMMU core tags its findings with the spec statement ID.

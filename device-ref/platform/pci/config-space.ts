@@ -1,3 +1,4 @@
+// Layer: platform.
 // A PCI function's 256-byte configuration space, with QEMU's per-byte write mask: a driver
 // write changes only the writable bits; the device sets read-only bits through the `set*`
 // methods. Capabilities are linked the way QEMU links them: the newest one heads the list.

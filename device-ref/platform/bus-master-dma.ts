@@ -1,3 +1,4 @@
+// Layer: platform.
 // DMA by a PCI endpoint: gated by the endpoint's COMMAND bus master bit, translated by the
 // IOMMU using the endpoint's requester ID, landing in guest RAM. Like QEMU, a blocked or
 // faulting transfer does not stop the endpoint: reads deliver zeros, writes are dropped.
@@ -6,7 +7,7 @@ import { hex } from '../hex.js';
 import type { FindingLog } from './findings.js';
 import type { GuestRam } from './guest-ram.js';
 import type { PciFunction } from './pci/pci-function.js';
-import type { DmaAccess, Iommu } from '../virtio/device-model.js';
+import type { DmaAccess, Iommu } from './dma-translation.js';
 
 const U64_MASK = (1n << 64n) - 1n;
 

@@ -1,3 +1,4 @@
+// Layer: platform.
 // A PCI function on bus 0: its type 0 configuration header, the memory BARs a driver sizes
 // and places, and the COMMAND bits that gate them (memory space decode, bus mastering).
 // Header write masks follow QEMU's, so sizing and read-back give what QEMU gives.

@@ -1,3 +1,4 @@
+// Layer: platform.
 // A memory-mapped register block (what a BAR decodes to), and how byte-range accesses are
 // cut into register accesses.
 

@@ -1,3 +1,4 @@
+// Layer: platform.
 // The board's virtual time in nanoseconds (QEMU_CLOCK_VIRTUAL), with timers.
 //
 // Two ways to move it, so that clients written for either kind of QEMU work unchanged:

@@ -1,3 +1,4 @@
+// Layer: platform.
 // Guest RAM: `size` bytes at guest-physical address 0, stored sparsely in 4 KiB pages so a
 // fresh board per connection costs nothing until the driver touches memory. Untouched
 // memory reads as zeros. Callers check `contains` first; the other methods assume it.

@@ -1,0 +1,277 @@
+// The memory the DMA judge watches, and what it holds: which addresses are watched, which
+// fill each one holds, and the reads and writes that put the fill there and read it back.
+//
+// Watched memory is the window (all RAM on device-ref, a few MiB on QEMU) plus a guard zone
+// around every target ever watched, minus what the suite itself uses (queues, staging page).
+// The window outside guard zones holds one background fill for the whole session; guard
+// zones are refilled with a fresh salt by every prepare(), so bytes from an earlier step are
+// told apart from fresh ones (address-pattern.ts explains the fill and why it is unambiguous).
+// Memory moves in pieces on a fixed grid, many in flight; a whole background piece is written
+// from base64 made once per process and compared as text when read back.
+
+import { createHash } from 'node:crypto';
+import { AddressPattern, CachedPattern } from './address-pattern.js';
+import {
+  contains,
+  formatSpan,
+  intersect,
+  normalize,
+  runsOf,
+  subtract,
+  type Span,
+} from './spans.js';
+
+/** Guest-physical memory as qtest offers it (QtestClient, or a fake in tests). */
+export interface JudgedMemory {
+  memread(address: bigint, length: number): Promise<Uint8Array>;
+  memwrite(address: bigint, bytes: Uint8Array): Promise<void>;
+  /**
+   * The same in base64 (QtestClient has them): the background fill is the same in every
+   * session, so its pieces are encoded once per process, and a piece read back is compared
+   * as text with what was written, decoded only when it differs.
+   */
+  memreadBase64?(address: bigint, length: number): Promise<string>;
+  memwriteBase64?(address: bigint, length: number, base64: string): Promise<void>;
+}
+
+export interface JudgeOptions {
+  /** Watched for the whole session: all RAM on device-ref, a few MiB on QEMU. */
+  window: readonly Span[];
+  /**
+   * Never watched: the suite's own queues and buffers, holes in RAM. A function is asked
+   * again at every fill and comparison (the suite allocates queues as it goes).
+   */
+  exclude: readonly Span[] | (() => readonly Span[]);
+  /** Where RAM is: guard zones are clipped to it. */
+  ram: readonly Span[];
+  /** Bytes watched either side of each target. Default 64 KiB. */
+  guard?: number;
+  /** Size of one b64read/b64write. Default 64 KiB (fastest measured on both targets). */
+  pieceSize?: number;
+}
+
+const DEFAULT_GUARD = 0x1_0000;
+const DEFAULT_PIECE = 0x1_0000;
+/** Pieces in flight at once: enough to keep the pipe full, few enough to bound memory. */
+const IN_FLIGHT = 16;
+/** The background fill: the same in every session, so generated once per process. */
+const BACKGROUND = new CachedPattern(0x6a09_e667);
+/**
+ * The base64 of whole background pieces (DEFAULT_PIECE bytes on the piece grid), by address,
+ * made once per process; at most this many (64 MiB of RAM, ~90 MB of text).
+ */
+const BACKGROUND_TEXT = new Map<number, string>();
+const BACKGROUND_TEXT_PIECES = 1024;
+
+export class WatchedMemory {
+  readonly #memory: JudgedMemory;
+  readonly #windowOption: Span[];
+  readonly #exclude: JudgeOptions['exclude'];
+  readonly #ram: Span[];
+  readonly #guardSize: number;
+  readonly #piece: number;
+  readonly #background: AddressPattern = BACKGROUND;
+  /** Watched targets ± guard, clipped to RAM. */
+  #guardZones: Span[] = [];
+  #backgroundFilled = false;
+  /** The fill of the guard zones since the last prepare(); earlier ones, newest first. */
+  #current: AddressPattern | undefined;
+  readonly #earlier: AddressPattern[] = [];
+  #steps = 0;
+
+  constructor(memory: JudgedMemory, options: JudgeOptions) {
+    this.#memory = memory;
+    this.#exclude = options.exclude;
+    this.#ram = normalize(options.ram);
+    this.#windowOption = intersect(options.window, this.#ram);
+    this.#guardSize = options.guard ?? DEFAULT_GUARD;
+    this.#piece = options.pieceSize ?? DEFAULT_PIECE;
+  }
+
+  /** Every watched address: the window and the guard zones. */
+  get watched(): Span[] {
+    return subtract([...this.#windowOption, ...this.#guardZones], this.#excluded());
+  }
+
+  /** Watches `length` bytes at `address` and a guard zone either side (from the next prepare). */
+  watch(address: bigint | number, length: number): void {
+    const start = Math.max(0, Number(address) - this.#guardSize);
+    const end = Number(address) + length + this.#guardSize;
+    const zone = intersect([{ start, end }], this.#ram);
+    this.#guardZones = normalize([...this.#guardZones, ...zone]);
+  }
+
+  /** True when [address, address + length) is guest RAM. */
+  inRam(address: bigint | number, length: number): boolean {
+    const start = Number(address);
+    return this.#ram.some((s) => start >= s.start && start + length <= s.end);
+  }
+
+  /**
+   * Fills watched memory for the next judged transfers: the background once per session,
+   * the guard zones with a new salt derived from `step` (a scenario and line, say).
+   */
+  async prepare(step: string): Promise<void> {
+    if (!this.#backgroundFilled) {
+      await this.#fill(this.#backgroundSpans(), this.#background);
+      this.#backgroundFilled = true;
+    }
+    if (this.#current !== undefined) this.#earlier.unshift(this.#current);
+    const digest = createHash('sha256').update(`${this.#steps++}:${step}`).digest();
+    this.#current = new AddressPattern(digest.readUInt32LE(0));
+    await this.#fill(this.#guards(), this.#current);
+  }
+
+  /** True once prepare() has filled watched memory. */
+  get prepared(): boolean {
+    return this.#current !== undefined;
+  }
+
+  /**
+   * Every fill a byte of watched memory may hold or have held: the guard zones' since the
+   * last prepare(), the background, then the guard zones' of earlier steps, newest first.
+   */
+  get fills(): AddressPattern[] {
+    return [this.#current!, this.#background, ...this.#earlier];
+  }
+
+  /** The fill watched memory holds at `address` since prepare(), if it is watched. */
+  fillAt(address: number): AddressPattern | undefined {
+    if (contains(this.#excluded(), address)) return undefined;
+    if (contains(this.#guardZones, address)) return this.#current;
+    if (contains(this.#windowOption, address)) return this.#background;
+    return undefined;
+  }
+
+  /** The byte watched memory holds at `address` since prepare(), if it is watched. */
+  expectedAt(address: number): number | undefined {
+    return this.fillAt(address)?.byteAt(address);
+  }
+
+  /** Reads `spans` and calls `visit` for each byte that is not the fill's or not watched. */
+  async scan(
+    spans: readonly Span[],
+    visit: (address: number, value: number) => void,
+  ): Promise<void> {
+    const memory = this.#memory;
+    const pieces = this.#pieces(normalize([...spans]));
+    await inFlight(pieces, async (p) => {
+      const parts = this.#byPattern(p);
+      const only = parts.length === 1 ? parts[0]! : undefined;
+      const text = memory.memreadBase64 && only?.pattern && this.#backgroundText(p, only.pattern);
+      let actual: Uint8Array;
+      if (text !== undefined) {
+        const seen = await memory.memreadBase64!(BigInt(p.start), p.end - p.start);
+        if (seen === text) return; // the very bytes the fill wrote
+        actual = Buffer.from(seen, 'base64');
+        if (actual.length !== p.end - p.start) {
+          throw new Error(`b64read of ${formatSpan(p)}: the reply is not base64`);
+        }
+      } else actual = await memory.memread(BigInt(p.start), p.end - p.start);
+      for (const part of parts) {
+        const seen = actual.subarray(part.start - p.start, part.end - p.start);
+        const fill = part.pattern?.bytes(part.start, part.end - part.start);
+        if (fill !== undefined && Buffer.compare(seen, fill) === 0) continue;
+        seen.forEach((value, i) => {
+          if (fill === undefined || value !== fill[i]) visit(part.start + i, value);
+        });
+      }
+    });
+  }
+
+  /** Puts the fill back where a device changed watched memory. */
+  async restore(addresses: readonly number[]): Promise<void> {
+    const runs = runsOf([...addresses].sort((a, b) => a - b));
+    await Promise.all(
+      runs.flatMap((run) =>
+        this.#byPattern(run).flatMap((part) =>
+          part.pattern === undefined
+            ? []
+            : [
+                this.#memory.memwrite(
+                  BigInt(part.start),
+                  part.pattern.bytes(part.start, part.end - part.start),
+                ),
+              ],
+        ),
+      ),
+    );
+  }
+
+  #excluded(): Span[] {
+    return normalize(typeof this.#exclude === 'function' ? this.#exclude() : this.#exclude);
+  }
+
+  /** Guard zones without excluded memory. */
+  #guards(): Span[] {
+    return subtract(this.#guardZones, this.#excluded());
+  }
+
+  #backgroundSpans(): Span[] {
+    return subtract(this.#windowOption, [...this.#guardZones, ...this.#excluded()]);
+  }
+
+  /** Writes `pattern` over `spans`, in pipelined pieces. */
+  async #fill(spans: readonly Span[], pattern: AddressPattern): Promise<void> {
+    const memory = this.#memory;
+    const pieces = this.#pieces(spans);
+    await inFlight(pieces, (p) => {
+      const text = memory.memwriteBase64 && this.#backgroundText(p, pattern);
+      return text === undefined
+        ? memory.memwrite(BigInt(p.start), pattern.bytes(p.start, p.end - p.start))
+        : memory.memwriteBase64!(BigInt(p.start), p.end - p.start, text);
+    });
+  }
+
+  /** The cached base64 of a whole background piece `p`; undefined for any other piece. */
+  #backgroundText(p: Span, pattern: AddressPattern): string | undefined {
+    const whole = p.end - p.start === DEFAULT_PIECE && p.start % DEFAULT_PIECE === 0;
+    if (pattern !== BACKGROUND || this.#piece !== DEFAULT_PIECE || !whole) return undefined;
+    let text = BACKGROUND_TEXT.get(p.start);
+    if (text === undefined) {
+      text = Buffer.from(pattern.bytes(p.start, DEFAULT_PIECE)).toString('base64');
+      if (BACKGROUND_TEXT.size < BACKGROUND_TEXT_PIECES) BACKGROUND_TEXT.set(p.start, text);
+    }
+    return text;
+  }
+
+  /** `span` cut where the pattern changes (guard zone, background, unwatched). */
+  #byPattern(span: Span): Array<Span & { pattern: AddressPattern | undefined }> {
+    const guards = intersect([span], this.#guards()).map((s) => ({
+      ...s,
+      pattern: this.#current,
+    }));
+    const background = intersect([span], this.#backgroundSpans()).map((s) => ({
+      ...s,
+      pattern: this.#background as AddressPattern | undefined,
+    }));
+    const unwatched = subtract([span], this.watched).map((s) => ({
+      ...s,
+      pattern: undefined as AddressPattern | undefined,
+    }));
+    return [...guards, ...background, ...unwatched];
+  }
+
+  /** `spans` cut on the piece grid (multiples of the piece size), so whole pieces recur. */
+  #pieces(spans: readonly Span[]): Span[] {
+    const out: Span[] = [];
+    const piece = this.#piece;
+    for (const span of spans) {
+      for (let start = span.start; start < span.end;) {
+        const end = Math.min(span.end, (Math.floor(start / piece) + 1) * piece);
+        out.push({ start, end });
+        start = end;
+      }
+    }
+    return out;
+  }
+}
+
+/** Runs `work` over `items` with at most IN_FLIGHT at once. */
+async function inFlight<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(IN_FLIGHT, items.length) }, async () => {
+    while (next < items.length) await work(items[next++]!);
+  });
+  await Promise.all(lanes);
+}

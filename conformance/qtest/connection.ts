@@ -1,0 +1,247 @@
+// The qtest text protocol over a socket (QEMU's `-qtest`, and device-ref's qtest server).
+//
+// One command is one line; the device answers each command with one line, in order:
+// `OK [payload]`, or `FAIL …` / `ERR …` when it refuses. Lines starting with `IRQ` are
+// asynchronous interrupt reports and belong to no command. Commands can be pipelined: the
+// connection writes them as they come and matches replies to commands first-in first-out.
+//
+// A device that stops answering, answers nonsense or hangs up makes every outstanding and
+// later command fail with a typed error (see errors.ts); nothing here waits forever.
+
+import type { Socket } from 'node:net';
+import {
+  QtestClosedError,
+  QtestError,
+  QtestProtocolError,
+  QtestReplyError,
+  QtestTimeoutError,
+} from './errors.js';
+
+export interface QtestConnectionOptions {
+  /**
+   * How long the device may go without answering while commands are outstanding, in ms.
+   * Every reply restarts the clock, so a long pipeline does not need a longer timeout.
+   */
+  replyTimeoutMs?: number;
+  /**
+   * Called once when the connection closes unexpectedly; its text (for a spawned device:
+   * its exit status and stderr) goes into the errors of the commands that were cut off.
+   */
+  explainClose?: () => Promise<string | undefined>;
+}
+
+/** An asynchronous `IRQ raise N` / `IRQ lower N` line (after `irq_intercept_in/out`). */
+export interface IrqEvent {
+  action: 'raise' | 'lower';
+  irq: number;
+  line: string;
+}
+
+export const DEFAULT_REPLY_TIMEOUT_MS = 5000;
+
+/** A reply line longer than this is treated as garbage (a 1 MiB b64read is ~1.4 MB). */
+const MAX_LINE_LENGTH = 64 * 1024 * 1024;
+
+interface PendingCommand {
+  command: string;
+  resolve: (payload: string) => void;
+  reject: (error: Error) => void;
+}
+
+/** A qtest connection: command lines out, their replies back in order, IRQ lines apart. */
+export class QtestConnection {
+  readonly replyTimeoutMs: number;
+  readonly #socket: Socket;
+  readonly #explainClose: (() => Promise<string | undefined>) | undefined;
+  readonly #pending: PendingCommand[] = [];
+  readonly #irqListeners = new Set<(event: IrqEvent) => void>();
+  /** The unfinished reply line: its pieces as they came (a b64read reply spans many chunks). */
+  #partial: string[] = [];
+  #partialLength = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #corked = false;
+  /** Set once the connection is unusable: why. Every later command fails with it. */
+  #broken: string | undefined;
+  /** Set while the socket has closed and we are still asking why. */
+  #closing = false;
+
+  constructor(socket: Socket, options: QtestConnectionOptions = {}) {
+    this.#socket = socket;
+    this.replyTimeoutMs = options.replyTimeoutMs ?? DEFAULT_REPLY_TIMEOUT_MS;
+    this.#explainClose = options.explainClose;
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => this.#onData(chunk));
+    socket.on('error', () => {
+      // 'close' follows and reports; swallowing here keeps Node from throwing.
+    });
+    socket.on('close', () => void this.#onClose());
+  }
+
+  /** True once the connection can no longer carry commands. */
+  get closed(): boolean {
+    return this.#broken !== undefined || this.#closing;
+  }
+
+  /**
+   * Sends one command line and resolves with the reply's payload (the text after `OK `,
+   * or '' for a bare `OK`). Rejects with QtestReplyError on `FAIL`/`ERR`.
+   */
+  command(line: string): Promise<string> {
+    if (!isCommandLine(line)) {
+      // QEMU asserts on an empty line; a line break would desynchronise the replies.
+      return Promise.reject(new TypeError(`invalid qtest command line: ${JSON.stringify(line)}`));
+    }
+    if (this.#broken !== undefined) {
+      return Promise.reject(new QtestClosedError(line, this.#broken));
+    }
+    return new Promise<string>((resolve, reject) => {
+      this.#pending.push({ command: line, resolve, reject });
+      if (this.#closing) return; // rejected as soon as we know why the socket closed
+      if (this.#pending.length === 1) this.#armTimer();
+      if (!this.#corked) {
+        // Commands issued in the same tick leave in one write.
+        this.#corked = true;
+        this.#socket.cork();
+        process.nextTick(() => {
+          this.#corked = false;
+          this.#socket.uncork();
+        });
+      }
+      // Command lines are ASCII: written as latin1, no UTF-8 encoding pass over MiBs of base64.
+      this.#socket.write(`${line}\n`, 'latin1');
+    });
+  }
+
+  /** Subscribes to asynchronous IRQ lines; returns the unsubscribe function. */
+  onIrq(listener: (event: IrqEvent) => void): () => void {
+    this.#irqListeners.add(listener);
+    return () => this.#irqListeners.delete(listener);
+  }
+
+  /** Closes the connection; outstanding commands fail with QtestClosedError. */
+  async close(): Promise<void> {
+    if (this.#broken === undefined) this.#fail('closed by the client');
+    if (this.#socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      this.#socket.once('close', () => resolve());
+      this.#socket.destroy();
+    });
+  }
+
+  #onData(chunk: string): void {
+    let from = 0;
+    for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', from)) {
+      let line = chunk.slice(from, end);
+      if (this.#partial.length > 0) {
+        line = this.#partial.join('') + line;
+        this.#partial = [];
+        this.#partialLength = 0;
+      }
+      from = end + 1;
+      this.#onLine(line);
+      if (this.#broken !== undefined) return;
+    }
+    if (from < chunk.length) {
+      this.#partial.push(chunk.slice(from));
+      this.#partialLength += chunk.length - from;
+      if (this.#partialLength > MAX_LINE_LENGTH) {
+        this.#protocolFailure(this.#partial[0]!.slice(0, 200), 'reply line too long');
+      }
+    }
+  }
+
+  #onLine(line: string): void {
+    if (line.startsWith('IRQ')) {
+      const match = /^IRQ (raise|lower) (\d+)$/.exec(line);
+      if (match === null) {
+        this.#protocolFailure(line, 'malformed IRQ line');
+        return;
+      }
+      const event: IrqEvent = {
+        action: match[1] as 'raise' | 'lower',
+        irq: Number(match[2]),
+        line,
+      };
+      for (const listener of this.#irqListeners) listener(event);
+      return;
+    }
+    const kind = replyKind(line);
+    if (kind === undefined) {
+      this.#protocolFailure(line.slice(0, 200), 'not a qtest reply');
+      return;
+    }
+    const head = this.#pending.shift();
+    if (head === undefined) {
+      this.#protocolFailure(line, 'reply without a command');
+      return;
+    }
+    this.#disarmTimer();
+    if (this.#pending.length > 0) this.#armTimer();
+    if (kind === 'OK') head.resolve(line.slice(3));
+    else head.reject(new QtestReplyError(head.command, line));
+  }
+
+  #protocolFailure(line: string, detail: string): void {
+    const head = this.#pending[0];
+    const error = new QtestProtocolError(head?.command, line, detail);
+    this.#fail(`${detail}: '${line.slice(0, 120)}'`, error);
+    this.#socket.destroy();
+  }
+
+  #armTimer(): void {
+    this.#timer = setTimeout(() => {
+      const head = this.#pending[0];
+      if (head === undefined) return;
+      this.#fail(
+        `no reply to '${head.command}' within ${this.replyTimeoutMs} ms`,
+        new QtestTimeoutError(head.command, this.replyTimeoutMs),
+      );
+      this.#socket.destroy();
+    }, this.replyTimeoutMs);
+  }
+
+  #disarmTimer(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
+  }
+
+  async #onClose(): Promise<void> {
+    if (this.#broken !== undefined) return;
+    this.#closing = true;
+    this.#disarmTimer();
+    const explanation = await this.#explainClose?.().catch((error: unknown) => String(error));
+    this.#closing = false;
+    if (this.#broken !== undefined) return;
+    this.#fail(explanation ?? 'the device closed the connection');
+  }
+
+  /** Makes the connection unusable: the first outstanding command gets `first`, the rest closed errors. */
+  #fail(detail: string, first?: QtestError): void {
+    this.#disarmTimer();
+    this.#broken = detail;
+    const pending = this.#pending.splice(0);
+    pending.forEach((entry, index) =>
+      entry.reject(
+        index === 0 && first !== undefined ? first : new QtestClosedError(entry.command, detail),
+      ),
+    );
+  }
+}
+
+/**
+ * A line QEMU can take: not empty (QEMU asserts on an empty line), no line break (it would
+ * desynchronise the replies), no leading or trailing white space. Scans MiB lines with memchr.
+ */
+function isCommandLine(line: string): boolean {
+  if (line.length === 0 || line.indexOf('\n') !== -1 || line.indexOf('\r') !== -1) return false;
+  return !/\s/.test(line[0]!) && !/\s/.test(line[line.length - 1]!);
+}
+
+/** `OK`, `FAIL` or `ERR` (alone or followed by a space and a payload), else undefined. */
+function replyKind(line: string): 'OK' | 'FAIL' | 'ERR' | undefined {
+  for (const kind of ['OK', 'FAIL', 'ERR'] as const) {
+    if (line.startsWith(kind) && (line.length === kind.length || line[kind.length] === ' '))
+      return kind;
+  }
+  return undefined;
+}

@@ -1,0 +1,119 @@
+// How a request is laid out in descriptors, where the test decides the layout: each segment
+// in its own descriptor ('direct'), all of them in an indirect table ('indirect'), or all of
+// them in one descriptor ('single', device-writable if any segment is). Segments are packed
+// back to back in a slot of guest RAM; an indirect table sits at the slot's start.
+
+import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
+import { DESC_SIZE, encodeDescriptor, type Descriptor } from './split-ring.js';
+
+/**
+ * One piece of a request. `bytes` gives its content (for a device-writable segment: what it
+ * holds before the device writes); `length` alone gives zeros if device-readable and
+ * `writableFill` bytes if device-writable, so bytes the device did not write stand out.
+ */
+export type Segment =
+  { writable: boolean; bytes: Uint8Array } | { writable: boolean; length: number };
+
+export type DescriptorLayout = 'direct' | 'indirect' | 'single';
+
+export interface VirtqueueRequest {
+  segments: readonly Segment[];
+  /** Default 'direct'. */
+  layout?: DescriptorLayout;
+}
+
+/** A request laid out in its slot: what the slot and the descriptor table entries hold. */
+export interface LaidOutChain {
+  /** The slot's bytes: [indirect table][segment 0][segment 1]... */
+  image: Uint8Array;
+  /** The descriptor table entries of the chain, one after another (DESC_SIZE bytes each). */
+  table: Uint8Array;
+  /** [offset in slot, length] of each device-writable segment. */
+  writable: Array<[number, number]>;
+}
+
+/** How many descriptor table entries `request` takes. */
+export function descriptorCount(request: VirtqueueRequest): number {
+  return (request.layout ?? 'direct') === 'direct' ? request.segments.length : 1;
+}
+
+/** The bytes `request` takes in its slot: its segments, and its indirect table if any. */
+export function slotImageLength(request: VirtqueueRequest): number {
+  return indirectTableLength(request) + segmentLengths(request).reduce((sum, n) => sum + n, 0);
+}
+
+/**
+ * Lays `request` out in the slot at `slotAddress`, its chain in the table entries
+ * `descriptors` (as many as descriptorCount() says, the head first).
+ */
+export function layOutChain(
+  request: VirtqueueRequest,
+  slotAddress: bigint,
+  descriptors: readonly number[],
+  writableFill: number,
+): LaidOutChain {
+  const layout = request.layout ?? 'direct';
+  const segments = request.segments;
+  const tableLength = indirectTableLength(request);
+  const lengths = segmentLengths(request);
+  const image = new Uint8Array(slotImageLength(request));
+  const chain: Array<Omit<Descriptor, 'next'>> = [];
+  const writable: Array<[number, number]> = [];
+  let offset = tableLength;
+  segments.forEach((segment, i) => {
+    if ('bytes' in segment) image.set(segment.bytes, offset);
+    else if (segment.writable) image.fill(writableFill, offset, offset + segment.length);
+    if (segment.writable) writable.push([offset, lengths[i]!]);
+    chain.push({
+      address: slotAddress + BigInt(offset),
+      length: lengths[i]!,
+      flags: segment.writable ? VIRTQ_DESC_F_WRITE : 0,
+    });
+    offset += lengths[i]!;
+  });
+
+  const table = new Uint8Array(DESC_SIZE * descriptors.length);
+  if (layout === 'direct') {
+    encodeChain(table, chain, (i) => descriptors[i]!);
+  } else if (layout === 'indirect') {
+    encodeChain(image, chain, (i) => i);
+    encodeDescriptor(table, 0, {
+      address: slotAddress,
+      length: tableLength,
+      flags: VIRTQ_DESC_F_INDIRECT,
+      next: 0,
+    });
+  } else {
+    encodeDescriptor(table, 0, {
+      address: slotAddress,
+      length: image.length,
+      flags: segments.some((s) => s.writable) ? VIRTQ_DESC_F_WRITE : 0,
+      next: 0,
+    });
+  }
+  return { image, table, writable };
+}
+
+/** Writes `chain` as entries 0, 1, … of `target`, each but the last going on to `entry(i + 1)`. */
+function encodeChain(
+  target: Uint8Array,
+  chain: ReadonlyArray<Omit<Descriptor, 'next'>>,
+  entry: (i: number) => number,
+): void {
+  chain.forEach((link, i) => {
+    const last = i + 1 === chain.length;
+    encodeDescriptor(target, i, {
+      ...link,
+      flags: link.flags | (last ? 0 : VIRTQ_DESC_F_NEXT),
+      next: last ? 0 : entry(i + 1),
+    });
+  });
+}
+
+function indirectTableLength(request: VirtqueueRequest): number {
+  return request.layout === 'indirect' ? DESC_SIZE * request.segments.length : 0;
+}
+
+function segmentLengths(request: VirtqueueRequest): number[] {
+  return request.segments.map((s) => ('bytes' in s ? s.bytes.length : s.length));
+}

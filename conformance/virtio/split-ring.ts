@@ -1,0 +1,49 @@
+// The split ring's format in guest memory (virtio 1.4, "Split Virtqueues"): where the
+// descriptor table, the avail ring and the used ring of a queue lie, and a descriptor's bytes.
+
+/** Bytes of one descriptor table entry. */
+export const DESC_SIZE = 16;
+
+/** Where a queue's three parts lie, as the transport programs them. */
+export interface QueueAddresses {
+  size: number;
+  /** The descriptor table. */
+  desc: bigint;
+  /** The avail ring (the driver area). */
+  driver: bigint;
+  /** The used ring (the device area). */
+  device: bigint;
+}
+
+/** One descriptor: a buffer of guest memory and how the chain goes on. */
+export interface Descriptor {
+  address: bigint;
+  length: number;
+  flags: number;
+  next: number;
+}
+
+/**
+ * The rings of a queue of `size` entries laid out from `base`, each part aligned as the split
+ * ring needs (descriptor table 16, avail ring 2, used ring 4), and where the used ring ends.
+ */
+export function ringLayout(base: bigint, size: number): { addresses: QueueAddresses; end: bigint } {
+  const desc = base;
+  const driver = desc + BigInt(DESC_SIZE * size);
+  const device = align(driver + BigInt(6 + 2 * size), 4n);
+  return { addresses: { size, desc, driver, device }, end: device + BigInt(6 + 8 * size) };
+}
+
+/** Writes `descriptor` as entry `index` of the descriptor table (or indirect table) `target`. */
+export function encodeDescriptor(target: Uint8Array, index: number, descriptor: Descriptor): void {
+  const view = new DataView(target.buffer, target.byteOffset + DESC_SIZE * index, DESC_SIZE);
+  view.setBigUint64(0, descriptor.address, true);
+  view.setUint32(8, descriptor.length, true);
+  view.setUint16(12, descriptor.flags, true);
+  view.setUint16(14, descriptor.next, true);
+}
+
+/** `value` rounded up to a multiple of `alignment` (a power of two). */
+export function align(value: bigint, alignment: bigint): bigint {
+  return (value + alignment - 1n) & ~(alignment - 1n);
+}
