@@ -140,6 +140,8 @@ function copySpec(specSrc: string): { dir: string; bytes: number } {
   const dir = mkdtempSync(join(tmpdir(), 'viommu-big-spec-'));
   let bytes = 0;
   for (const name of readdirSync(specSrc)) {
+    // The spec's files only: spec-src/versions/ is no part of what `viommu build` reads.
+    if (!statSync(join(specSrc, name)).isFile()) continue;
     copyFileSync(join(specSrc, name), join(dir, name));
     if (name.endsWith('.md')) bytes += statSync(join(dir, name)).size;
   }

@@ -12,6 +12,7 @@ import remarkGfm from 'remark-gfm';
 import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import { buildModel } from '../generator/build-model.js';
+import { messagesOf } from '../generator/messages.js';
 import { modelOutputs } from '../generator/outputs.js';
 import { packageRoot } from '../generator/paths.js';
 import { readSpecSources } from '../generator/spec-sources.js';
@@ -36,8 +37,9 @@ function bareParse(dir: string): void {
 }
 
 function build(dir: string): void {
-  const { model, diagnostics } = buildModel(readSpecSources(dir, dir), '0.0.0');
-  if (!model) throw new Error(`the generated spec does not build: ${diagnostics[0]?.message}`);
+  const { model, files } = buildModel(readSpecSources(dir, dir), '0.0.0');
+  if (!model)
+    throw new Error(`the generated spec does not build: ${messagesOf(files)[0]?.message}`);
   modelOutputs(model);
 }
 

@@ -7,7 +7,7 @@
 
 import { createBoard, type Board } from '../device-ref/board/board.js';
 import { loadBoardDescription } from '../device-ref/board/description.js';
-import { createIommuModel } from '../device-ref/iommu/virtio-iommu.js';
+import { createIommuModel } from '../device-ref/board/iommu-model.js';
 import { executeCommandLine } from '../device-ref/qtest/dispatch.js';
 
 /** Where the setup places BAR 4 of virtio-iommu (00:01.0): common config, ISR, device config, notify. */

@@ -1,5 +1,5 @@
-// `npm run bench [-- NAME… TARGET…]`: runs the benchmarks (*.bench.js of build/bench/ and
-// build/conformance/bench/), one process each so that one's JIT state does not colour the
+// `npm run bench [-- NAME… TARGET…]`: runs the benchmarks (*.bench.js of build/bench/), one
+// process each so that one's JIT state does not colour the
 // next. A NAME keeps only the benchmarks whose file name contains it (`device` runs
 // device-core and device-socket); a TARGET (`ref`, `qemu`) is passed on, and the device
 // benchmarks then measure only it. Benchmarks are never tests: they print.
@@ -14,13 +14,10 @@ import { fileURLToPath } from 'node:url';
 import { BENCH_TARGETS } from './targets.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const folders = [here, join(here, '..', 'conformance', 'bench')];
-const all = folders.flatMap((folder) =>
-  readdirSync(folder)
-    .filter((name) => name.endsWith('.bench.js'))
-    .sort()
-    .map((name) => join(folder, name)),
-);
+const all = readdirSync(here)
+  .filter((name) => name.endsWith('.bench.js'))
+  .sort()
+  .map((name) => join(here, name));
 const args = process.argv.slice(2);
 const targets = args.filter((arg) => BENCH_TARGETS.includes(arg));
 const names = args.filter((arg) => !BENCH_TARGETS.includes(arg));

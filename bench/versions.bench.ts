@@ -7,6 +7,7 @@
 import { join } from 'node:path';
 import { Bench } from 'tinybench';
 import { buildModel } from '../generator/build-model.js';
+import { messagesOf } from '../generator/messages.js';
 import { distOutputs, draftOutputs } from '../generator/outputs.js';
 import { packageRoot } from '../generator/paths.js';
 import { readSpecSources } from '../generator/spec-sources.js';
@@ -29,8 +30,9 @@ function withDrafts(): void {
 }
 
 function everyVersion(): number {
-  const { versions, diagnostics } = allVersions(specDir, packageRoot, '0.0.0', current());
-  if (diagnostics.length) throw new Error(`a version does not resolve: ${diagnostics[0].message}`);
+  const { versions, files } = allVersions(specDir, packageRoot, '0.0.0', current());
+  const errors = messagesOf(files);
+  if (errors.length) throw new Error(`a version does not resolve: ${errors[0].message}`);
   for (const v of versions.slice(0, -1)) distOutputs(v.model);
   return versions.length;
 }

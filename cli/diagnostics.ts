@@ -1,32 +1,25 @@
-// Prints spec-src diagnostics the unified way: vfile messages through vfile-reporter. File
-// names and messages come from the spec (names, headings, file names), so they pass through
-// printable() on the way: the reporter adds its own colours after that.
+// Prints the errors of a spec the unified way: the files that carry them, through
+// vfile-reporter. File names and messages come from the spec (names, headings, file names), so
+// each file is shown through printable(): the reporter adds its own colours after that.
 
 import { reporter } from 'vfile-reporter';
 import { VFile } from 'vfile';
-import type { Diagnostic } from '../generator/parse/collect.js';
-import { printable } from '../generator/printable.js';
+import { printable } from '../conformance/report/printable.js';
 
-export function reportDiagnostics(diagnostics: Diagnostic[]): string {
-  const byPath = new Map<string, VFile>();
-  const sorted = [...diagnostics].sort(
-    (a, b) =>
-      a.source.file.localeCompare(b.source.file) ||
-      a.source.line - b.source.line ||
-      a.source.column - b.source.column,
-  );
-  for (const d of sorted) {
-    let file = byPath.get(d.source.file);
-    if (!file) {
-      file = new VFile({ path: printable(d.source.file) });
-      byPath.set(d.source.file, file);
-    }
-    const message = file.message(printable(d.message), {
-      ...(!d.whole && { place: { line: d.source.line, column: d.source.column } }),
-      ruleId: d.rule,
-      source: 'viommu',
+/** A copy of `file` to show: its path and its messages' reasons with control characters escaped. */
+function printableFile(file: VFile): VFile {
+  const shown = new VFile({ path: printable(file.path) });
+  for (const m of file.messages) {
+    const copy = shown.message(printable(m.reason), {
+      ...(m.place && { place: m.place }),
+      ...(m.ruleId && { ruleId: m.ruleId }),
+      ...(m.source && { source: m.source }),
     });
-    message.fatal = true;
+    copy.fatal = m.fatal;
   }
-  return reporter([...byPath.values()], { quiet: true });
+  return shown;
+}
+
+export function reportDiagnostics(files: readonly VFile[]): string {
+  return reporter(files.filter((f) => f.messages.length > 0).map(printableFile), { quiet: true });
 }

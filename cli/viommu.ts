@@ -48,7 +48,7 @@ specOptions(
   .option('-o, --output <file>', 'with --profile: write the header to this file')
   .action(async (opts) => {
     const { runGen } = await import('./commands/gen.js');
-    process.exitCode = runGen(opts);
+    process.exitCode = await runGen(opts);
   });
 
 specOptions(
@@ -57,7 +57,7 @@ specOptions(
     .description('fail, naming each file, when dist/ differs from what spec-src gives'),
 ).action(async (opts) => {
   const { runCheck } = await import('./commands/check.js');
-  process.exitCode = runCheck(opts);
+  process.exitCode = await runCheck(opts);
 });
 
 program

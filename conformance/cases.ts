@@ -2,20 +2,10 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Draft, Statement } from '../generator/model.js';
-import { packageRoot } from '../generator/paths.js';
+import type { Cases } from '../dist/ts/schemas/cases.js';
+import { packageRoot } from './package-root.js';
 
-export interface CaseStatement extends Statement {
-  sectionTitle: string;
-}
-
-export interface Cases {
-  title: string;
-  version: string;
-  /** The drafts whose statements are among `statements` (`viommu conform --drafts`). */
-  drafts?: Draft[];
-  statements: CaseStatement[];
-}
+export type { Cases, CaseStatement } from '../dist/ts/schemas/cases.js';
 
 export const CASES_PATH = join(packageRoot, 'dist', 'cases.json');
 

@@ -11,13 +11,17 @@ import { loadCases, type Cases } from './cases.js';
 import { ConsoleProgress } from './report/console.js';
 import { writeJsonReport } from './report/json.js';
 import { formatJunitReport } from './report/junit.js';
-import type { ConformanceReport, RobustnessFinding } from './report/types.js';
+import type {
+  ConformanceReport,
+  RobustnessProbe as RobustnessFinding,
+} from '../dist/ts/schemas/conformance-report.js';
 import { runRobustnessProbes } from './robustness/probes.js';
 import { runConformanceSuite } from './suite/build-suite.js';
 import { RunControl, type TestRecord } from './suite/harness.js';
 import type { TargetChoice } from './targets/select.js';
 import { withTarget } from './targets/with-target.js';
-import { computeVerdicts, summarize } from './verdicts.js';
+import { computeVerdicts } from './verdicts.js';
+import { summarizeVerdicts } from './report/summary.js';
 
 export interface ConformanceOptions extends TargetChoice {
   only?: string;
@@ -102,7 +106,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
     durationMs: Math.round(performance.now() - began),
     ...(stopped !== undefined && { stopped }),
     verdicts,
-    summary: summarize(verdicts, robustness),
+    summary: summarizeVerdicts(verdicts, robustness),
     ...(robustness.length > 0 && { robustness }),
   };
   const written: string[] = [];

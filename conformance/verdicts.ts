@@ -6,18 +6,16 @@
 //   not-applicable  else, every test needed a feature the device does not offer;
 //   untested        otherwise, with the reason (the tests' own, or the UNTESTED list's).
 
-import type { Cases } from './cases.js';
-import { summarizeVerdicts } from '../generator/render/report.js';
 import type {
   ReportSummary,
-  ReportTest,
-  RobustnessFinding,
   StatementVerdict,
-} from './report/types.js';
+  TestResult,
+} from '../dist/ts/schemas/conformance-report.js';
+import type { Cases } from './cases.js';
 import type { StatementOutcome, TestRecord } from './suite/harness.js';
 import { UNTESTED } from './suite/untested.js';
 
-function reportTest(record: TestRecord, found: StatementOutcome): ReportTest {
+function reportTest(record: TestRecord, found: StatementOutcome): TestResult {
   const outcome =
     found.outcome === 'pass' || found.outcome === 'fail' || found.outcome === 'error'
       ? found.outcome
@@ -101,14 +99,6 @@ export function computeVerdicts(
     }
   }
   return verdicts;
-}
-
-/** The report's summary: the tally of the verdicts and of the robustness findings. */
-export function summarize(
-  verdicts: StatementVerdict[],
-  robustness: readonly RobustnessFinding[] = [],
-): ReportSummary {
-  return summarizeVerdicts(verdicts, robustness);
 }
 
 /**

@@ -1,3 +1,4 @@
+// Layer: cli.
 // `viommu device --board PRESET|FILE.json --listen unix:PATH|tcp:[HOST:]PORT [--max-clients N]`:
 // serves the reference device over qtest until SIGINT or SIGTERM (or `signal` aborts), then
 // closes the server and removes the socket. Driver findings go to stderr as they happen.
@@ -5,8 +6,8 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createBoard, type IommuModelFactory } from './board/board.js';
 import { BOARD_PRESETS, loadBoardDescription, type BoardDescription } from './board/description.js';
-import type { Finding } from './board/findings.js';
-import { createIommuModel } from './iommu/virtio-iommu.js';
+import type { Finding } from './platform/findings.js';
+import { createIommuModel } from './board/iommu-model.js';
 import { DEFAULT_MAX_CLIENTS, startQtestServer, type QtestServer } from './qtest/server.js';
 
 export interface DeviceCommandOptions {

@@ -1,3 +1,4 @@
+// Layer: base.
 // The folder that holds this package's package.json, where dist/, schemas/ and
 // device-ref/boards/ are found, whether the code runs from the sources or from build/.
 

@@ -1,16 +1,22 @@
-// Parses spec sources (spec-sources.ts reads them) into the model and validates it. Returns the model or every
-// diagnostic of the run; writes nothing.
+// Parses spec sources (spec-sources.ts reads them) into the model and validates it. Returns the
+// model, or the files with every error of the run as their messages; writes nothing.
 
-import type { Diagnostic } from './parse/collect.js';
-import { isDraftFile, markDrafts, readDraftStatus, type DraftFile } from './parse/drafts.js';
-import { parseSpec } from './parse/parse-spec.js';
-import type { Draft, SpecModel, Statement } from './model.js';
+import type { Root } from 'mdast';
+import type { VFile } from 'vfile';
+import type { Cases } from '../dist/ts/schemas/cases.js';
+import { FilesByPath, hasErrors } from './messages.js';
+import { markDrafts, parseSpec, readDraftStatus, type DraftFile } from './parse/index.js';
+import type { SpecModel } from './model.js';
 import { describeErrors, validator } from './schemas.js';
 import type { SpecSources } from './spec-sources.js';
 
 export interface BuildResult {
+  /** Absent when the spec has errors: they are messages on `files`. */
   model?: SpecModel;
-  diagnostics: Diagnostic[];
+  /** Every file read, with the messages of the run, and any other file a message is about. */
+  files: VFile[];
+  /** The spec files as parsed, nodes marked with the model items they define; absent when not parsed. */
+  trees?: Root[];
   sources: SpecSources;
 }
 
@@ -25,50 +31,41 @@ export function buildModel(
   options: BuildOptions = {},
 ): BuildResult {
   // A spec with a file missing would give errors that are only echoes of the missing file.
-  if (sources.problems.length) return { diagnostics: sources.problems, sources };
-  const statusErrors: Diagnostic[] = [];
+  if (hasErrors(sources.problems)) return { files: sources.problems, sources };
   const drafts: DraftFile[] = [];
+  let badStatus = false;
   const specFiles = sources.files.filter((file) => {
     const status = readDraftStatus(file);
-    if (status === undefined) return true;
-    if (!isDraftFile(status)) {
-      statusErrors.push(status);
+    if (status.kind === 'spec') return true;
+    if (status.kind === 'bad') {
+      badStatus = true;
       return false;
     }
-    drafts.push(status);
+    drafts.push(status.draft);
     return options.drafts === true;
   });
   const read: SpecSources = { ...sources, files: specFiles };
-  const { model, diagnostics } = parseSpec({ ...read, version });
-  diagnostics.unshift(...statusErrors);
-  if (model && options.drafts) diagnostics.push(...markDrafts(model, drafts));
-  if (!model || diagnostics.length) return { diagnostics, sources: read };
+  const { model, files, trees } = parseSpec({ ...read, version });
+  // The draft files and the retired IDs carry messages too; a draft left out is still reported on.
+  const reported = new FilesByPath([...files, ...sources.files]).files;
+  if (model && options.drafts) markDrafts(model, drafts);
+  if (!model || badStatus || hasErrors(reported)) return { files: reported, trees, sources: read };
   const validate = validator('spec-model.schema.json');
   if (!validate(model)) {
+    const schemaErrors = new FilesByPath(reported);
     const at = { file: read.files[0]?.path ?? 'spec-src', line: 1, column: 1 };
-    return {
-      sources: read,
-      diagnostics: describeErrors(validate.errors).map((message) => ({
-        message: `The model does not match schemas/spec-model.schema.json: ${message}`,
-        source: at,
-        rule: 'schema',
-      })),
-    };
+    for (const message of describeErrors(validate.errors))
+      schemaErrors.error(
+        `The model does not match schemas/spec-model.schema.json: ${message}`,
+        at,
+        'schema',
+      );
+    return { files: schemaErrors.files, trees, sources: read };
   }
-  return { model, diagnostics, sources: read };
+  return { model, files: reported, trees, sources: read };
 }
 
-export interface CaseStatement extends Statement {
-  sectionTitle: string;
-}
-
-export interface Cases {
-  title: string;
-  version: string;
-  /** The drafts whose statements are among `statements` (`--drafts`). */
-  drafts?: Draft[];
-  statements: CaseStatement[];
-}
+export type { Cases } from '../dist/ts/schemas/cases.js';
 
 /** dist/cases.json: the statements with their section titles and scenarios. */
 export function casesOf(model: SpecModel): Cases {

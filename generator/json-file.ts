@@ -2,18 +2,10 @@
 // it against its JSON Schema, so that a mistake in the file is a clear message, not a crash.
 
 import { readFileSync } from 'node:fs';
-import { Ajv, type ValidateFunction } from 'ajv';
-import { describeErrors } from './schemas.js';
-
-const compiled = new Map<string, ValidateFunction>();
+import { describeErrors, fileValidator } from './schemas.js';
 
 export function readJsonFile<T>(path: string, schemaPath: string, what: string): T {
-  let validate = compiled.get(schemaPath);
-  if (!validate) {
-    const ajv = new Ajv({ allErrors: true, strict: true });
-    validate = ajv.compile(JSON.parse(readFileSync(schemaPath, 'utf8')) as object);
-    compiled.set(schemaPath, validate);
-  }
+  const validate = fileValidator(schemaPath);
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));

@@ -1,20 +1,24 @@
 // The spec model: what `viommu build` makes of spec-src/ and writes to dist/spec.json.
-// schemas/spec-model.schema.json describes the same shape for ajv; keep the two together.
+// schemas/spec-model.schema.json describes the same shape for ajv; keep the two together. The
+// statements, their scenarios and the drafts are typed once, from the schemas (dist/ts/schemas/).
 
-export interface SourcePlace {
-  file: string;
-  line: number;
-  column: number;
-}
+import type { Draft, SourcePlace, Statement } from '../dist/ts/schemas/cases.js';
+
+export type {
+  DmaExpectation,
+  Draft,
+  Level,
+  RequestExpectation,
+  RequestVerb,
+  Role,
+  Scenario,
+  SourcePlace,
+  Statement,
+  Step,
+  Value,
+} from '../dist/ts/schemas/cases.js';
 
 export type ScalarType = 'u8' | 'le16' | 'le32' | 'le64';
-export type Role = 'device' | 'driver';
-/**
- * The strength of a statement: one of the RFC 2119 keywords its text holds, or `DEFINED` for
- * behaviour the spec defines without a keyword (the meaning of an operation). A failed
- * DEFINED statement fails conformance like a MUST.
- */
-export type Level = 'MUST' | 'MUST NOT' | 'SHOULD' | 'SHOULD NOT' | 'MAY' | 'DEFINED';
 export type RequestPart = 'readable' | 'writable';
 
 export interface Section {
@@ -137,87 +141,6 @@ export interface Virtqueue {
   index: number;
   name: string;
   purpose: string;
-}
-
-export type Value = { num: string; name?: string } | { sym: string; offset?: string };
-
-export type RequestVerb = 'attach' | 'detach' | 'map' | 'unmap' | 'probe';
-
-export interface RequestExpectation {
-  /** Acceptable statuses (constant names); absent with `usedLen`. */
-  status?: string[];
-  /** The device must return the buffer with this used length (0: unwritten). */
-  usedLen?: number;
-}
-
-export type DmaExpectation =
-  { result: 'ok'; address: Value } | { result: 'blocked' } | { result: 'fault'; reason: string };
-
-export type Step =
-  | {
-      op: 'needs';
-      offered: string[];
-      notOffered: string[];
-      /** `@page>=N`: the page granularity must be at least this (hex); otherwise not applicable. */
-      minPage?: string;
-      line: number;
-    }
-  | { op: 'features'; accept: string[]; decline: string[]; line: number }
-  | {
-      op: 'request';
-      verb: RequestVerb;
-      struct: string;
-      fields: Record<string, Value>;
-      expect?: RequestExpectation;
-      line: number;
-    }
-  | { op: 'config-read'; field: string; expect: Value[] | 'nonzero'; line: number }
-  | { op: 'config-write'; field: string; value: Value; line: number }
-  | { op: 'reset'; line: number }
-  | {
-      op: 'dma';
-      endpoint: Value;
-      access: 'read' | 'write';
-      address: Value;
-      length: number;
-      expect: DmaExpectation;
-      line: number;
-    };
-
-export interface Scenario {
-  /** `statement-id#n`, unique in the model. */
-  id: string;
-  source: SourcePlace;
-  text: string;
-  steps: Step[];
-}
-
-export interface Statement {
-  id: string;
-  role: Role;
-  level: Level;
-  section: string;
-  text: string;
-  /** Names of the model the statement's text refers to. */
-  names: string[];
-  scenarios: Scenario[];
-  /** The draft it comes from (`viommu build --drafts`); absent for a statement of the spec. */
-  draft?: string;
-  source: SourcePlace;
-}
-
-/**
- * A proposed extension: a spec-src file whose status line says "Status: draft (needs
- * FEATURE)". Its statements apply only to a device that offers FEATURE.
- */
-export interface Draft {
-  /** The file name without its number and `.md`: `lazy-iotlb-flush`. */
-  name: string;
-  title: string;
-  feature: string;
-  featureBit: number;
-  /** The status line. */
-  source: SourcePlace;
 }
 
 export interface SpecModel {

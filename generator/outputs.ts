@@ -7,11 +7,16 @@ import { cView } from './emit/c-view.js';
 import { emitLayoutTest, LAYOUT_TEST_PATH } from './emit/layout-test.js';
 import { emitTsCodecs, TS_CODECS_PATH } from './emit/ts-codecs.js';
 import { emitTsConstants, TS_CONSTANTS_PATH } from './emit/ts-constants.js';
+import { emitTsFieldLayouts, TS_FIELD_LAYOUTS_PATH } from './emit/ts-field-layouts.js';
 import { emitTsIndex, TS_INDEX_PATH } from './emit/ts-index.js';
 import { emitTsLayout, TS_LAYOUT_PATH } from './emit/ts-layout.js';
 import { emitTsNames, TS_NAMES_PATH } from './emit/ts-names.js';
+import { emitTsRequests, TS_REQUESTS_PATH } from './emit/ts-requests.js';
 import { emitTsRuntime, TS_RUNTIME_PATH } from './emit/ts-runtime.js';
 import { emitTsTypes, TS_TYPES_PATH } from './emit/ts-types.js';
+import { emitTsVirtioPci, TS_VIRTIO_PCI_PATH } from './emit/ts-virtio-pci.js';
+import { emitSchemaTypes } from './emit/schema-types.js';
+import { emitSchemaValidators } from './emit/schema-validators.js';
 import { DRAFTS_MACRO, emitUapiHeader, UAPI_HEADER_PATH } from './emit/uapi-header.js';
 import { applyProfile, loadProfile } from './profiles/profile.js';
 
@@ -37,12 +42,24 @@ export function distOutputs(model: SpecModel): Map<string, string> {
     [LAYOUT_TEST_PATH, emitLayoutTest(model, view)],
     [TS_CONSTANTS_PATH, emitTsConstants(model)],
     [TS_LAYOUT_PATH, emitTsLayout(model)],
+    [TS_FIELD_LAYOUTS_PATH, emitTsFieldLayouts(model)],
     [TS_NAMES_PATH, emitTsNames(model)],
     [TS_TYPES_PATH, emitTsTypes(model)],
     [TS_RUNTIME_PATH, emitTsRuntime(model)],
     [TS_CODECS_PATH, emitTsCodecs(model)],
+    [TS_REQUESTS_PATH, emitTsRequests(model)],
+    [TS_VIRTIO_PCI_PATH, emitTsVirtioPci(model)],
     [TS_INDEX_PATH, emitTsIndex(model)],
   ]);
+}
+
+/**
+ * The files of dist/ts/ that come from schemas/, not from the spec: the types of the cases and
+ * of conformance reports, and the standalone validators. `gen` writes them beside
+ * distOutputs, `check` compares them too.
+ */
+export async function schemaOutputs(): Promise<Map<string, string>> {
+  return new Map([...(await emitSchemaTypes()), ...emitSchemaValidators()]);
 }
 
 /** The UAPI header of a profile (generator/profiles/NAME.json): the spec plus that consumer's names. */

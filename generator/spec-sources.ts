@@ -1,18 +1,18 @@
 // Reads the files of a spec folder. Whatever the file system says no to (a folder that does
 // not exist, a link that loops, a folder named like a Markdown file, a file nobody may read)
-// becomes a diagnostic naming the path, never an exception: `viommu build --spec` takes any
+// becomes an error on that path (a vfile message about the whole file), never an exception: `viommu build --spec` takes any
 // folder a user points it at.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { VFile } from 'vfile';
-import type { Diagnostic } from './parse/collect.js';
+import { specError } from './messages.js';
 
 export interface SpecSources {
   files: VFile[];
   retiredIds?: VFile;
-  /** What kept a file or the folder from being read; the build stops on any of them. */
-  problems: Diagnostic[];
+  /** What kept a file or the folder from being read, as messages; the build stops on any of them. */
+  problems: VFile[];
 }
 
 /** Markdown files of spec-src that are about the spec, not part of it. */
@@ -40,13 +40,10 @@ function describe(error: NodeJS.ErrnoException, kind: 'folder' | 'file'): string
   }
 }
 
-function problem(path: string, error: unknown, kind: 'folder' | 'file'): Diagnostic {
-  return {
-    message: describe(error as NodeJS.ErrnoException, kind),
-    source: { file: path, line: 1, column: 1 },
-    rule: 'file-system',
-    whole: true,
-  };
+function problem(path: string, error: unknown, kind: 'folder' | 'file'): VFile {
+  const file = new VFile({ path });
+  specError(file, describe(error as NodeJS.ErrnoException, kind), undefined, 'file-system');
+  return file;
 }
 
 /**
@@ -62,7 +59,7 @@ export function readSpecSources(specDir: string, baseDir: string): SpecSources {
   } catch (error) {
     return { files: [], problems: [problem(shown(), error, 'folder')] };
   }
-  const problems: Diagnostic[] = [];
+  const problems: VFile[] = [];
   const read = (name: string): VFile | undefined => {
     try {
       return new VFile({ path: shown(name), value: readFileSync(join(specDir, name), 'utf8') });

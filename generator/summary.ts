@@ -1,7 +1,7 @@
 // A short account of a model, for `viommu build`.
 
 import type { SpecModel } from './model.js';
-import { LEVELS } from './parse/collect.js';
+import { LEVELS } from './model-facts.js';
 
 export function summarize(model: SpecModel): string {
   const scenarios = model.statements.reduce((n, s) => n + s.scenarios.length, 0);

@@ -3,7 +3,8 @@
 // of them, without the ID being retired, fails and says where the statement was last seen.
 
 import { readFileSync } from 'node:fs';
-import type { Diagnostic } from './parse/collect.js';
+import { VFile } from 'vfile';
+import { FilesByPath, specError } from './messages.js';
 import type { SourcePlace, SpecModel } from './model.js';
 
 /** What the check needs of a model written by an earlier build, whatever its schema version. */
@@ -15,12 +16,13 @@ export interface RecordedStatements {
 
 /**
  * The statements recorded in the model file at `path` (shown as `shownAs`). Undefined when
- * there is no such file (the first build into a folder); a diagnostic when it cannot be read.
+ * there is no such file (the first build into a folder); the file with an error when it cannot
+ * be read.
  */
 export function readRecordedStatements(
   path: string,
   shownAs: string,
-): RecordedStatements | Diagnostic | undefined {
+): RecordedStatements | VFile | undefined {
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
@@ -43,31 +45,37 @@ export function readRecordedStatements(
   return { recordedIn: shownAs, statements: statements as RecordedStatements['statements'] };
 }
 
-function unreadable(shownAs: string, why: string): Diagnostic {
-  return {
-    message: `The last model cannot be read (${why}), so the build cannot tell whether a statement was lost; restore the file (git checkout ${shownAs}) and build again`,
-    source: { file: shownAs, line: 1, column: 1 },
-    rule: 'lost-id',
-    whole: true,
-  };
+function unreadable(shownAs: string, why: string): VFile {
+  const file = new VFile({ path: shownAs });
+  specError(
+    file,
+    `The last model cannot be read (${why}), so the build cannot tell whether a statement was lost; restore the file (git checkout ${shownAs}) and build again`,
+    undefined,
+    'lost-id',
+  );
+  return file;
 }
 
 /**
- * One diagnostic per statement of `recorded` that `model` has lost without retiring its ID,
- * at the place it was last seen. `retiredFile` names the file that retires IDs.
+ * An error for each statement of `recorded` that `model` has lost without retiring its ID, at
+ * the place it was last seen; the files returned carry them. `retiredFile` names the file that
+ * retires IDs.
  */
 export function vanishedStatements(
   recorded: RecordedStatements,
   model: SpecModel,
   retiredFile: string,
-): Diagnostic[] {
+): VFile[] {
   const present = new Set(model.statements.map((s) => s.id));
   const retired = new Set(model.retiredIds);
-  return recorded.statements
-    .filter((s) => !present.has(s.id) && !retired.has(s.id))
-    .map((s) => ({
-      message: `Statement \`${s.id}\` is gone: it was last seen here (${s.source.file}:${s.source.line}, as ${recorded.recordedIn} records it). Statement IDs are never lost: put the statement back, or retire its ID by adding it to ${retiredFile}`,
-      source: s.source,
-      rule: 'lost-id',
-    }));
+  const lost = new FilesByPath();
+  for (const s of recorded.statements) {
+    if (present.has(s.id) || retired.has(s.id)) continue;
+    lost.error(
+      `Statement \`${s.id}\` is gone: it was last seen here (${s.source.file}:${s.source.line}, as ${recorded.recordedIn} records it). Statement IDs are never lost: put the statement back, or retire its ID by adding it to ${retiredFile}`,
+      s.source,
+      'lost-id',
+    );
+  }
+  return lost.files;
 }

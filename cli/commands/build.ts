@@ -1,11 +1,12 @@
 // `viommu build`: spec-src → dist/spec.json + dist/cases.json, all or nothing.
 
 import { join, relative } from 'node:path';
+import { VFile } from 'vfile';
 import { buildModel, type BuildResult } from '../../generator/build-model.js';
 import { CURRENT, resolveVersion } from '../../generator/versions/resolve.js';
 import { DRAFTS_DIST, inDraftsDist, modelOutputs } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
-import { printable } from '../../generator/printable.js';
+import { printable } from '../../conformance/report/printable.js';
 import { readSpecSources, RETIRED_IDS_FILE } from '../../generator/spec-sources.js';
 import { summarize } from '../../generator/summary.js';
 import { readRecordedStatements, vanishedStatements } from '../../generator/vanished.js';
@@ -63,7 +64,7 @@ export function loadModel(options: SpecOptions, outDir?: string): BuildResult {
     const lost =
       recorded === undefined
         ? []
-        : 'rule' in recorded
+        : recorded instanceof VFile
           ? [recorded]
           : vanishedStatements(
               recorded,
@@ -72,14 +73,14 @@ export function loadModel(options: SpecOptions, outDir?: string): BuildResult {
             );
     if (lost.length) {
       delete result.model;
-      result.diagnostics.push(...lost);
+      result.files.push(...lost);
     }
   }
   return result.model ? result : reportFailure(result);
 }
 
 function reportFailure(result: BuildResult): BuildResult {
-  process.stderr.write(reportDiagnostics(result.diagnostics) + '\n');
+  process.stderr.write(reportDiagnostics(result.files) + '\n');
   process.stderr.write('viommu: nothing was written; fix the errors above and run again.\n');
   return result;
 }

@@ -1,13 +1,13 @@
 // `viommu check`: regenerates dist/ in memory and fails, naming each file, when what is on
 // disk differs from what spec-src gives. CI runs it so that dist/ never goes stale.
 
-import { distOutputs, draftOutputs } from '../../generator/outputs.js';
+import { distOutputs, draftOutputs, schemaOutputs } from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
-import { printable } from '../../generator/printable.js';
+import { printable } from '../../conformance/report/printable.js';
 import { staleFiles } from '../../generator/stale-files.js';
 import { isHistoric, loadModel, type SpecOptions } from './build.js';
 
-export function runCheck(options: SpecOptions): number {
+export async function runCheck(options: SpecOptions): Promise<number> {
   if (isHistoric(options) && !options.out) {
     process.stderr.write(
       `viommu check: --version ${options.version} needs --out DIR: dist/ holds the current spec only\n`,
@@ -16,7 +16,7 @@ export function runCheck(options: SpecOptions): number {
   }
   const { model } = loadModel(options, options.out ?? packageRoot);
   if (!model) return 1;
-  const expected = distOutputs(model);
+  const expected = new Map([...distOutputs(model), ...(await schemaOutputs())]);
   // The spec with its drafts lives in dist/drafts/ when the spec has any: kept fresh too.
   if (!isHistoric(options)) {
     const withDrafts = loadModel({ ...options, drafts: true }, options.out ?? packageRoot).model;

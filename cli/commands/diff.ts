@@ -11,7 +11,7 @@ import {
 } from '../../generator/versions/load-spec.js';
 import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
-import { printable } from '../../generator/printable.js';
+import { printable } from '../../conformance/report/printable.js';
 
 export function runDiff(
   a: string,
@@ -31,7 +31,7 @@ export function runDiff(
   const [from, to] = loaded;
   if (!from.model || !to.model) {
     for (const l of loaded.filter((x) => !x.model)) {
-      process.stderr.write(`${reportDiagnostics(l.diagnostics)}\n`);
+      process.stderr.write(`${reportDiagnostics(l.files)}\n`);
     }
     process.stderr.write('viommu diff: a spec does not build; fix the errors above\n');
     return 2;

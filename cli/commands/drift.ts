@@ -12,10 +12,11 @@ import { formatDriftJson, formatDriftText } from '../../generator/drift/report.j
 import { join } from 'node:path';
 import { packageRoot } from '../../generator/paths.js';
 import { allVersions } from '../../generator/versions/resolve.js';
+import { hasErrors } from '../../generator/messages.js';
 import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
 import { loadModel } from './build.js';
-import { printable } from '../../generator/printable.js';
+import { printable } from '../../conformance/report/printable.js';
 
 export interface DriftCommandOptions {
   spec?: string;
@@ -40,9 +41,9 @@ export async function runDrift(
     toolVersion,
     model,
   );
-  if (known.diagnostics.length) {
+  if (hasErrors(known.files)) {
     process.stderr.write(
-      `${reportDiagnostics(known.diagnostics)}\nviommu drift: a spec version does not resolve\n`,
+      `${reportDiagnostics(known.files)}\nviommu drift: a spec version does not resolve\n`,
     );
     return 2;
   }

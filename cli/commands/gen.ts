@@ -1,9 +1,14 @@
 // `viommu gen`: spec-src → all of dist/ (model, UAPI header, layout test, TypeScript codecs),
 // all or nothing. With --profile, prints (or writes to -o) that profile's header instead.
 
-import { distOutputs, draftOutputs, profileHeader } from '../../generator/outputs.js';
+import {
+  distOutputs,
+  draftOutputs,
+  profileHeader,
+  schemaOutputs,
+} from '../../generator/outputs.js';
 import { packageRoot } from '../../generator/paths.js';
-import { printable } from '../../generator/printable.js';
+import { printable } from '../../conformance/report/printable.js';
 import { summarize } from '../../generator/summary.js';
 import { writeFilesAtomically } from '../write-files.js';
 import { draftsMisuse, isHistoric, loadModel, type SpecOptions } from './build.js';
@@ -13,7 +18,7 @@ export interface GenOptions extends SpecOptions {
   output?: string;
 }
 
-export function runGen(options: GenOptions): number {
+export async function runGen(options: GenOptions): Promise<number> {
   const misuse = draftsMisuse('gen', options);
   if (misuse) {
     process.stderr.write(misuse);
@@ -52,7 +57,9 @@ export function runGen(options: GenOptions): number {
     );
     return 0;
   }
-  const files = options.drafts ? draftOutputs(model) : distOutputs(model);
+  const files = options.drafts
+    ? draftOutputs(model)
+    : new Map([...distOutputs(model), ...(await schemaOutputs())]);
   writeFilesAtomically(options.out ?? packageRoot, files);
   process.stdout.write(
     `${printable(summarize(model), true)}\n  wrote ${files.size} files: ${[...files.keys()].join(', ')}\n`,

@@ -12,7 +12,7 @@ export async function runMain(): Promise<number> {
   process.stdout.write('== build\n');
   if (runBuild({}) !== 0) return 1;
   process.stdout.write('== gen check\n');
-  if (runCheck({}) !== 0) return 1;
+  if ((await runCheck({})) !== 0) return 1;
   process.stdout.write('== drift against the system header\n');
   const drift = await runDrift(undefined, {});
   if (drift === 2) process.stdout.write('  (drift could not be checked; see above)\n');

@@ -3,16 +3,18 @@
 
 import { performance } from 'node:perf_hooks';
 import { join, relative, resolve } from 'node:path';
-import { computeCoverage, type Coverage } from '../../generator/render/coverage.js';
+import { computeCoverage, type Coverage } from '../../conformance/report/coverage.js';
 import { renderMatrix } from '../../generator/render/matrix.js';
 import { findChromium, printPdf } from '../../generator/render/pdf.js';
-import { readReport, type ConformanceReport } from '../../generator/render/report.js';
+import { readReport } from '../../conformance/report/read.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { renderSpec } from '../../generator/render/spec-document.js';
-import { readTestTags } from '../../generator/render/test-tags.js';
+import { readTestTags } from '../../conformance/report/test-tags.js';
 import { packageRoot } from '../../generator/paths.js';
 import { writeFilesAtomically } from '../write-files.js';
 import { historySteps, renderChanges } from '../../generator/render/changes.js';
 import { allVersions } from '../../generator/versions/resolve.js';
+import { hasErrors } from '../../generator/messages.js';
 import { reportDiagnostics } from '../diagnostics.js';
 import { toolVersion } from '../version.js';
 import { loadModel } from './build.js';
@@ -33,11 +35,11 @@ const CHANGES_PAGE = 'changes.html';
 
 export async function runRender(options: RenderOptions): Promise<number> {
   const started = performance.now();
-  const { model, sources } = loadModel({
+  const { model, trees } = loadModel({
     ...(options.spec !== undefined && { spec: options.spec }),
     ...(options.drafts && { drafts: true }),
   });
-  if (!model) return 1;
+  if (!model || !trees) return 1;
   const outDir = resolve(options.out ?? join(packageRoot, 'reports'));
   const shown = (path: string): string => relative(process.cwd(), path) || '.';
   const suiteDir = options.suite
@@ -64,8 +66,8 @@ export async function runRender(options: RenderOptions): Promise<number> {
     toolVersion,
     model,
   );
-  if (known.diagnostics.length) {
-    process.stderr.write(`${reportDiagnostics(known.diagnostics)}\nviommu: nothing was written.\n`);
+  if (hasErrors(known.files)) {
+    process.stderr.write(`${reportDiagnostics(known.files)}\nviommu: nothing was written.\n`);
     return 1;
   }
   const steps = historySteps(known.versions);
@@ -75,7 +77,7 @@ export async function runRender(options: RenderOptions): Promise<number> {
       SPEC_PAGE,
       renderSpec({
         model,
-        files: sources.files,
+        trees,
         coverage,
         matrixHref: reports.length ? MATRIX_PAGE : undefined,
         changesHref,

@@ -5,13 +5,10 @@
 
 import {
   DEVICE_ID,
-  FEATURE_NAMES,
+  FEATURE_BITS,
   SIZEOF_VIRTIO_IOMMU_FAULT,
   VIRTQUEUE,
-  decodeConfig,
   decodeFault,
-  encodeConfig,
-  statusName,
   type Config,
   type Fault,
 } from '../../dist/ts/index.js';
@@ -39,11 +36,13 @@ import {
   type Segment,
   type UsedBuffer,
 } from '../virtio/split-virtqueue.js';
-import { encodeRequest, requestName, type RequestVerb, type FieldValues } from './requests.js';
+import { readDeviceConfig, writeConfigField } from './device-config.js';
+import { requestResult, tailFinding, type ReplyFinding, type RequestResult } from './replies.js';
+import { encodeRequest, type RequestVerb, type FieldValues } from './requests.js';
 
-/** Every IOMMU feature bit the generated module names: the driver knows these. */
-export const KNOWN_IOMMU_FEATURES: bigint = Object.keys(FEATURE_NAMES).reduce(
-  (bits, bit) => bits | featureBit(Number(bit)),
+/** Every IOMMU feature bit of the spec: the driver knows these. */
+export const KNOWN_IOMMU_FEATURES: bigint = Object.values(FEATURE_BITS).reduce(
+  (bits, bit) => bits | featureBit(bit),
   0n,
 );
 
@@ -59,24 +58,7 @@ export interface EventBuffers {
   size: number;
 }
 
-export interface RequestResult {
-  /** The device-readable bytes sent. */
-  request: Uint8Array;
-  /** Used length the device returned. */
-  usedLen: number;
-  /** The device-writable part as it was after completion (0xff where nothing was written). */
-  reply: Uint8Array;
-  /** `tail.status`, when the used length covers the whole device-writable part. */
-  status: number | undefined;
-}
-
-/** A rule of the spec that some reply broke, whatever test sent the request. */
-export interface ReplyFinding {
-  statement: string;
-  message: string;
-  request: Uint8Array;
-  reply: Uint8Array;
-}
+export type { ReplyFinding, RequestResult };
 
 /** How a typed request is laid out in descriptors (default: one per part, direct). */
 export interface RequestLayout {
@@ -316,15 +298,8 @@ export class IommuDriver {
 
   /** dev.req.tail-reserved, on every reply whose tail the device wrote, whatever its status. */
   #checkTail(result: RequestResult): void {
-    if (result.status === undefined) return;
-    const reserved = result.reply.subarray(result.reply.length - 3);
-    if (reserved.every((byte) => byte === 0)) return;
-    this.#findings.push({
-      statement: 'dev.req.tail-reserved',
-      message: `${requestName(result.request)} answered ${statusName(result.status)} with tail.reserved ${Buffer.from(reserved).toString('hex')}`,
-      request: result.request,
-      reply: result.reply,
-    });
+    const finding = tailFinding(result);
+    if (finding !== undefined) this.#findings.push(finding);
   }
 
   /**
@@ -368,40 +343,18 @@ export class IommuDriver {
   }
 
   /** The whole device configuration, read at the widths virtio-pci asks for and decoded. */
-  async readConfig(): Promise<Config> {
-    const bytes = await this.transport.readDeviceConfig(async (view) => {
-      const image = new Uint8Array(CONFIG_SIZE);
-      const data = new DataView(image.buffer);
-      // Words and tail bytes in one pipeline.
-      const [words, tail] = await Promise.all([
-        Promise.all(Array.from({ length: CONFIG_WORDS }, (_, i) => view.read32(4 * i))),
-        Promise.all(
-          Array.from({ length: CONFIG_SIZE - 4 * CONFIG_WORDS }, (_, i) =>
-            view.read8(4 * CONFIG_WORDS + i),
-          ),
-        ),
-      ]);
-      words.forEach((word, i) => data.setUint32(4 * i, word, true));
-      image.set(tail, 4 * CONFIG_WORDS);
-      return image;
-    });
-    return decodeConfig(bytes);
+  readConfig(): Promise<Config> {
+    return readDeviceConfig(this.transport);
   }
 
   /**
    * Writes one configuration field given by its dotted path. Where the field sits and how
-   * wide it is comes from the generated encoder: the bytes that change when it changes.
+   * wide it is comes from the generated field layouts.
    */
   async writeConfig(path: string, value: bigint): Promise<void> {
     const view = this.transport.deviceConfig;
     if (view === undefined) throw new DeviceSetupError('the device has no device configuration');
-    const { offset, size } = configFieldPlace(path);
-    if (size === 1) await view.write8(offset, Number(value));
-    else if (size === 4) await view.region.write32(offset, Number(value));
-    else if (size === 8) {
-      await view.region.write32(offset, Number(value & 0xffff_ffffn));
-      await view.region.write32(offset + 4, Number(value >> 32n));
-    } else throw new RangeError(`config field ${path}: no access of ${size} bytes`);
+    await writeConfigField(view, path, value);
   }
 
   #queue(queue: SplitVirtqueue | undefined): SplitVirtqueue {
@@ -418,57 +371,6 @@ export class IommuDriver {
         buffer.usedLen >= SIZEOF_VIRTIO_IOMMU_FAULT ? decodeFault(buffer.writtenBytes) : undefined,
     }));
   }
-}
-
-/** A used request buffer as a result: `tail.status` only when the device wrote the whole tail. */
-function requestResult(
-  request: Uint8Array,
-  writableLength: number,
-  used: UsedBuffer,
-): RequestResult {
-  const status =
-    used.usedLen >= writableLength && writableLength >= 4
-      ? used.writtenBytes[writableLength - 4]
-      : undefined;
-  return { request, usedLen: used.usedLen, reply: used.writtenBytes, status };
-}
-
-const CONFIG_SIZE = encodeConfig(new Uint8Array(64), zeroConfig());
-const CONFIG_WORDS = Math.floor(CONFIG_SIZE / 4) - 1;
-
-function zeroConfig(): Config {
-  return {
-    page_size_mask: 0n,
-    input_range: { start: 0n, end: 0n },
-    domain_range: { start: 0, end: 0 },
-    probe_size: 0,
-    bypass: 0,
-    reserved: new Uint8Array(3),
-  };
-}
-
-/** The bytes of the encoded configuration that a change of `path` alone changes. */
-export function configFieldPlace(path: string): { offset: number; size: number } {
-  const zero = new Uint8Array(CONFIG_SIZE);
-  encodeConfig(zero, zeroConfig());
-  const ones = zeroConfig() as unknown as Record<string, unknown>;
-  const parts = path.split('.');
-  let record = ones;
-  for (const part of parts.slice(0, -1)) record = record[part] as Record<string, unknown>;
-  const last = parts.at(-1)!;
-  const current = record[last];
-  if (typeof current === 'bigint') record[last] = 0xffff_ffff_ffff_ffffn;
-  else if (typeof current === 'number') record[last] = -1 >>> 0;
-  else throw new RangeError(`virtio_iommu_config has no scalar field ${path}`);
-  const image = new Uint8Array(CONFIG_SIZE);
-  try {
-    encodeConfig(image, ones as unknown as Config);
-  } catch {
-    record[last] = 0xff;
-    encodeConfig(image, ones as unknown as Config);
-  }
-  const changed = [...image.keys()].filter((i) => image[i] !== zero[i]);
-  return { offset: changed[0]!, size: changed.length };
 }
 
 function hex(value: number | bigint): string {

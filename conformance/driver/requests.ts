@@ -3,108 +3,21 @@
 // `reserved`); a byte array (`reserved[4]`) takes a number as little-endian bytes.
 
 import {
-  SIZEOF_VIRTIO_IOMMU_REQ_ATTACH_DEVICE_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_ATTACH_DRIVER_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_DETACH_DEVICE_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_DETACH_DRIVER_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_MAP_DEVICE_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_MAP_DRIVER_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DEVICE_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_UNMAP_DEVICE_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_UNMAP_DRIVER_PART,
-  VIRTIO_IOMMU_T_ATTACH,
-  VIRTIO_IOMMU_T_DETACH,
-  VIRTIO_IOMMU_T_MAP,
-  VIRTIO_IOMMU_T_PROBE,
-  VIRTIO_IOMMU_T_UNMAP,
-  encodeAttachDriverPart,
-  encodeDetachDriverPart,
-  encodeMapDriverPart,
-  encodeProbeDriverPart,
-  encodeUnmapDriverPart,
   REQUEST_TYPE_NAMES,
-  type RequestHead,
+  REQUESTS,
+  type RequestEntry,
+  type RequestVerb,
 } from '../../dist/ts/index.js';
 
-export type RequestVerb = 'attach' | 'detach' | 'map' | 'unmap' | 'probe';
+export type { RequestVerb };
 
 /** Field values by dotted path. */
 export type FieldValues = Readonly<Record<string, bigint>>;
 
-interface RequestCodec {
-  readableSize: number;
-  /** The device-writable part without a variable array. */
-  writableSize: number;
-  /** Adds probe_size bytes of properties to the device-writable part. */
-  variable: boolean;
-  blank(): Record<string, unknown>;
-  encode(bytes: Uint8Array, value: Record<string, unknown>): number;
+/** The registry's entry of `verb`, its parts seen as records whose fields are set by path. */
+function requestEntry(verb: RequestVerb): RequestEntry<Record<string, unknown>, unknown> {
+  return REQUESTS[verb] as unknown as RequestEntry<Record<string, unknown>, unknown>;
 }
-
-const head = (type: number): RequestHead => ({ type, reserved: new Uint8Array(3) });
-
-const CODECS: Record<RequestVerb, RequestCodec> = {
-  attach: {
-    readableSize: SIZEOF_VIRTIO_IOMMU_REQ_ATTACH_DRIVER_PART,
-    writableSize: SIZEOF_VIRTIO_IOMMU_REQ_ATTACH_DEVICE_PART,
-    variable: false,
-    blank: () => ({
-      head: head(VIRTIO_IOMMU_T_ATTACH),
-      domain: 0,
-      endpoint: 0,
-      flags: 0,
-      reserved: new Uint8Array(4),
-    }),
-    encode: (bytes, value) => encodeAttachDriverPart(bytes, value as never),
-  },
-  detach: {
-    readableSize: SIZEOF_VIRTIO_IOMMU_REQ_DETACH_DRIVER_PART,
-    writableSize: SIZEOF_VIRTIO_IOMMU_REQ_DETACH_DEVICE_PART,
-    variable: false,
-    blank: () => ({
-      head: head(VIRTIO_IOMMU_T_DETACH),
-      domain: 0,
-      endpoint: 0,
-      reserved: new Uint8Array(8),
-    }),
-    encode: (bytes, value) => encodeDetachDriverPart(bytes, value as never),
-  },
-  map: {
-    readableSize: SIZEOF_VIRTIO_IOMMU_REQ_MAP_DRIVER_PART,
-    writableSize: SIZEOF_VIRTIO_IOMMU_REQ_MAP_DEVICE_PART,
-    variable: false,
-    blank: () => ({
-      head: head(VIRTIO_IOMMU_T_MAP),
-      domain: 0,
-      virt_start: 0n,
-      virt_end: 0n,
-      phys_start: 0n,
-      flags: 0,
-    }),
-    encode: (bytes, value) => encodeMapDriverPart(bytes, value as never),
-  },
-  unmap: {
-    readableSize: SIZEOF_VIRTIO_IOMMU_REQ_UNMAP_DRIVER_PART,
-    writableSize: SIZEOF_VIRTIO_IOMMU_REQ_UNMAP_DEVICE_PART,
-    variable: false,
-    blank: () => ({
-      head: head(VIRTIO_IOMMU_T_UNMAP),
-      domain: 0,
-      virt_start: 0n,
-      virt_end: 0n,
-      reserved: new Uint8Array(4),
-    }),
-    encode: (bytes, value) => encodeUnmapDriverPart(bytes, value as never),
-  },
-  probe: {
-    readableSize: SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART,
-    writableSize: SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DEVICE_PART,
-    variable: true,
-    blank: () => ({ head: head(VIRTIO_IOMMU_T_PROBE), endpoint: 0, reserved: new Uint8Array(64) }),
-    encode: (bytes, value) => encodeProbeDriverPart(bytes, value as never),
-  },
-};
 
 /**
  * The request `readable` really is, read from its head.type (the low 8 bits of its first
@@ -128,18 +41,18 @@ export function encodeRequest(
   fields: FieldValues,
   probeSize = 0,
 ): { readable: Uint8Array; writableLength: number } {
-  const codec = CODECS[verb];
-  const value = codec.blank();
+  const entry = requestEntry(verb);
+  const value = entry.blank();
   for (const [path, number] of Object.entries(fields)) setField(verb, value, path, number);
-  const readable = new Uint8Array(codec.readableSize);
-  codec.encode(readable, value);
-  return { readable, writableLength: codec.writableSize + (codec.variable ? probeSize : 0) };
+  const readable = new Uint8Array(entry.readableSize);
+  entry.encodeDriverPart(readable, value);
+  return { readable, writableLength: writableLength(verb, probeSize) };
 }
 
 /** Size of the device-writable part of `verb` for a device with this probe_size. */
 export function writableLength(verb: RequestVerb, probeSize: number): number {
-  const codec = CODECS[verb];
-  return codec.writableSize + (codec.variable ? probeSize : 0);
+  const entry = REQUESTS[verb];
+  return entry.writableSize + (entry.writableVariable === undefined ? 0 : probeSize);
 }
 
 function setField(

@@ -32,6 +32,13 @@ export const EDU_BUFFER_USABLE = EDU_BUFFER_SIZE - 1;
 /** edu's default dma_mask: RAM-side addresses are cut to 28 bits (silently, by QEMU). */
 export const EDU_DEFAULT_DMA_MASK = (1n << 28n) - 1n;
 
+/** edu's DMA registers, as a transfer uses them. */
+export interface DmaRegisters {
+  source: bigint;
+  destination: bigint;
+  count: bigint;
+}
+
 const REG_ID = 0x00;
 const REG_DMA_SOURCE = 0x80;
 const REG_DMA_DESTINATION = 0x88;
@@ -79,6 +86,23 @@ export class EduDevice {
   /** The identification register: 0x010000ed for edu 1.0. */
   readId(): Promise<number> {
     return this.device.bar(0).read32(REG_ID);
+  }
+
+  /**
+   * Programs the DMA source, destination and count registers without starting a transfer and
+   * reads them back (what a transfer would use).
+   */
+  async programAndReadBack(values: DmaRegisters): Promise<DmaRegisters> {
+    const registers = this.device.bar(0);
+    const [, , , source, destination, count] = await Promise.all([
+      registers.write64(REG_DMA_SOURCE, values.source),
+      registers.write64(REG_DMA_DESTINATION, values.destination),
+      registers.write64(REG_DMA_COUNT, values.count),
+      registers.read64(REG_DMA_SOURCE),
+      registers.read64(REG_DMA_DESTINATION),
+      registers.read64(REG_DMA_COUNT),
+    ]);
+    return { source, destination, count };
   }
 
   /** One transfer RAM → edu buffer: the endpoint *reads* `length` bytes at `iova`. */

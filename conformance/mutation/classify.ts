@@ -9,7 +9,7 @@
 // the suite saw that the board under the device (PCI mechanism, q35 host bridge and 0xcf9,
 // edu, qtest) is broken and refused to judge on it, which is a detection, not a suite bug.
 
-import type { ConformanceReport } from '../report/types.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { PLATFORM_BROKEN } from '../suite/platform-checks.js';
 
 export type MutantStatus = 'killed' | 'survived' | 'timeout' | 'equivalent';

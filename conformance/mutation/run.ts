@@ -1,34 +1,36 @@
 // `npm run mutation`: how strong the conformance suite is. Plants mutants in device-ref's
-// IOMMU core, virtio transport and board, one at a time, runs `viommu conform --target ref`
-// against each, and judges by the suite alone whether it saw the bug (classify.ts). A mutant
-// the suite's board does not show is judged again on each of --boards (device-ref presets
-// that reach code the suite's board cannot: the narrow ranges), against that board's own
-// clean run. Prints
-// each mutant as it is judged, then the tally and every survivor; writes reports/mutation.json
-// (rewritten after every mutant, so an interrupted run keeps what it measured).
+// IOMMU core, virtio transport, platform and board, one at a time, runs
+// `viommu conform --target ref` against each, and judges by the suite alone whether it saw
+// the bug (classify.ts). A mutant the suite's board does not show is judged again on each of
+// --boards (device-ref presets that reach code the suite's board cannot: the narrow ranges;
+// and the suite's board with every draft, judged with --drafts), against that board's own
+// clean run. Prints each mutant as it is judged, then the tally and every survivor; writes
+// reports/mutation.json (rewritten after every mutant, so an interrupted run keeps what it
+// measured).
 // A benchmark-like command: minutes to hours, never part of npm test.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { Command, InvalidArgumentError } from 'commander';
-import { packageRoot } from '../../generator/paths.js';
-import type { ConformanceReport } from '../report/types.js';
+import { packageRoot } from '../package-root.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { judge, tally, type Judgement, type MutantStatus } from './classify.js';
 import { equivalenceOf, loadEquivalents } from './equivalents.js';
 import { applyMutant, findMutants, type Mutant } from './operators.js';
 import { sampleOf } from './sample.js';
 import { mutantsAt, NOT_DEVICE_CODE, sourceFiles } from './select.js';
-import { Sandbox } from './sandbox.js';
+import { DRAFTS_BOARD, Sandbox } from './sandbox.js';
 import { statementsNear } from './statements-near.js';
 
 export const DEFAULT_FILES = [
   'device-ref/iommu/**/*.ts',
   'device-ref/virtio/**/*.ts',
+  'device-ref/platform/**/*.ts',
   'device-ref/board/**/*.ts',
 ];
 /** Boards judged besides the suite's own, for the mutants it lets through. */
-const DEFAULT_BOARDS = ['narrow'];
+const DEFAULT_BOARDS = ['narrow', DRAFTS_BOARD];
 const DEFAULT_EQUIVALENTS = 'conformance/mutation/equivalent-mutants.json';
 /** Added to clean time × factor: a loaded machine makes single runs slower. */
 const TIMEOUT_SLACK_MS = 5000;
@@ -156,7 +158,7 @@ async function main(options: Options): Promise<number> {
     return 0;
   }
 
-  const equivalents = await loadEquivalents(join(packageRoot, options.equivalents));
+  const equivalents = await loadEquivalents(resolve(packageRoot, options.equivalents));
   const began = performance.now();
   const sandboxes: Sandbox[] = [];
   const stop = (): void => {
@@ -202,7 +204,7 @@ async function main(options: Options): Promise<number> {
     const { clean, ms: cleanMs, timeoutMs } = cleanRuns[0]!;
 
     const results: MutantResult[] = new Array(mutants.length);
-    const out = join(packageRoot, options.out);
+    const out = resolve(packageRoot, options.out);
     await mkdir(dirname(out), { recursive: true });
     const save = async (complete: boolean): Promise<void> => {
       const done = results.filter(Boolean);
@@ -329,7 +331,7 @@ const program = new Command('mutation')
   )
   .option(
     '--boards <board...>',
-    "device-ref presets a mutant the suite's board lets through is judged on too ('none': the suite's board only)",
+    `device-ref presets a mutant the suite's board lets through is judged on too ('${DRAFTS_BOARD}': the suite's board offering every draft, judged with --drafts; 'none': the suite's board only)`,
     DEFAULT_BOARDS,
   )
   .action(async (options: Options) => {

@@ -9,8 +9,23 @@ import { cp, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ts from 'typescript';
-import type { ConformanceReport } from '../report/types.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
+import { draftsModel } from '../suite/draft-constants.js';
+import { REF_BOARD } from '../targets/ref.js';
 import type { SuiteRunResult } from './classify.js';
+
+/** The --boards name of the suite's board with every draft offered, judged with --drafts. */
+export const DRAFTS_BOARD = 'drafts';
+
+/** REF_BOARD offering the drafts' features and running their device code. */
+function draftsBoard(): object {
+  return {
+    ...REF_BOARD,
+    name: `${REF_BOARD.name}-drafts`,
+    description: `${REF_BOARD.description}, offering every draft`,
+    iommu: { ...REF_BOARD.iommu, drafts: draftsModel().drafts.map((draft) => draft.name) },
+  };
+}
 
 /** How long a run that outlived its limit gets to close its devices after SIGTERM. */
 const STOP_GRACE_MS = 5000;
@@ -86,15 +101,30 @@ export class Sandbox {
   }
 
   /**
+   * conform's arguments for `board`: none for the suite's board; for DRAFTS_BOARD the suite's
+   * board offering every draft (written into the sandbox, beside the reports' folder: conform
+   * takes every JSON file in that one for a report) and `--drafts`; a preset with the `near`
+   * judge window.
+   */
+  async #boardArguments(board: string | undefined): Promise<string[]> {
+    if (board === undefined) return [];
+    if (board !== DRAFTS_BOARD) return ['--board', board, '--judge-window', 'near'];
+    const file = join(this.dir, 'drafts-board.json');
+    await writeFile(file, JSON.stringify(draftsBoard()));
+    return ['--board', file, '--drafts'];
+  }
+
+  /**
    * `viommu conform --target ref` from the sandbox, on the suite's board or on `board` (a
    * device-ref preset, judged with `--judge-window near`: the presets have 256 MiB of RAM,
-   * which the whole-RAM judge would read back after every write); stopped after `timeoutMs`.
+   * which the whole-RAM judge would read back after every write; or DRAFTS_BOARD); stopped
+   * after `timeoutMs`.
    */
   async runSuite(timeoutMs: number, board?: string): Promise<SuiteRunResult> {
     const reports = await mkdtemp(join(this.dir, 'reports-'));
     try {
       const cli = join(this.dir, 'build', 'cli', 'viommu.js');
-      const onBoard = board === undefined ? [] : ['--board', board, '--judge-window', 'near'];
+      const onBoard = await this.#boardArguments(board);
       const child = spawn(
         process.execPath,
         [cli, 'conform', '--target', 'ref', ...onBoard, '--reports', reports],

@@ -37,6 +37,14 @@ const BAR_MEMORY_PREFETCH = 0x8;
 const MASK_64 = (1n << 64n) - 1n;
 
 /**
+ * A function whose BARs break the PCI rules for sizing: a memory BAR with no writable address
+ * bit cannot be sized or placed. The device's fault (`dev.pci.pci-rules`), not the suite's.
+ */
+export class BarSizingError extends Error {
+  override name = 'BarSizingError';
+}
+
+/**
  * Sizes every implemented BAR. Decoding should be off (COMMAND = 0) meanwhile, since the
  * BAR briefly holds all ones. Each BAR is restored to its old value.
  */
@@ -63,14 +71,28 @@ export async function sizeBars(config: PciConfig, address: PciAddress): Promise<
       }
       const high = registers[index + 1]!;
       const mask = (BigInt(high.mask) << 32n) | lowMask;
-      bars.push({ index, kind: 'memory64', prefetchable, size: (~mask & MASK_64) + 1n });
+      bars.push({ index, kind: 'memory64', prefetchable, size: sizeOf(address, index, mask) });
       index++;
     } else {
-      const mask = lowMask | 0xffff_ffff_0000_0000n;
-      bars.push({ index, kind: 'memory32', prefetchable, size: (~mask & MASK_64) + 1n });
+      // A 32-bit BAR with no writable address bit reads back as mask 0: no size.
+      const mask = lowMask === 0n ? 0n : lowMask | 0xffff_ffff_0000_0000n;
+      bars.push({ index, kind: 'memory32', prefetchable, size: sizeOf(address, index, mask) });
     }
   }
   return bars;
+}
+
+/**
+ * A memory BAR's size from its address bits after all ones were written (bits 0-3 cleared):
+ * PCI makes them ones from the top down to the size, zeros below. Anything else (no writable
+ * bit, or a gap) is no size at all.
+ */
+function sizeOf(address: PciAddress, index: number, mask: bigint): bigint {
+  const size = (~mask & MASK_64) + 1n;
+  if (mask !== 0n && (size & (size - 1n)) === 0n) return size;
+  throw new BarSizingError(
+    `${formatPciAddress(address)}: BAR${index} is a memory BAR whose address bits read back 0x${mask.toString(16)} after all ones were written to it: not ones from the top down to a size, so it can be neither sized nor placed`,
+  );
 }
 
 /** Writes a memory BAR's base address (both halves for a 64-bit BAR). */

@@ -3,8 +3,11 @@
 
 import cliProgress from 'cli-progress';
 import type { TestRecord } from '../suite/harness.js';
-import { printable } from '../../generator/printable.js';
-import type { ConformanceReport, StatementVerdict } from './types.js';
+import { printable } from './printable.js';
+import type {
+  ConformanceReport,
+  StatementVerdict,
+} from '../../dist/ts/schemas/conformance-report.js';
 
 export class ConsoleProgress {
   readonly #bar: cliProgress.SingleBar;

@@ -3,7 +3,7 @@
 // probes are one more suite; a crash, hang or isolation breach is a <failure>.
 
 import junitModule, { type Builder } from 'junit-report-builder';
-import type { ConformanceReport } from './types.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 
 // A CommonJS module whose exports object is the builder itself, whatever its typings say.
 const junit = junitModule as unknown as Builder;

@@ -11,7 +11,7 @@
 import { performance } from 'node:perf_hooks';
 import { VIRTIO_IOMMU_F_MAP_UNMAP, VIRTIO_IOMMU_F_PROBE } from '../../dist/ts/index.js';
 import { QtestClosedError, QtestTimeoutError } from '../qtest/errors.js';
-import type { RobustnessFinding } from '../report/types.js';
+import type { RobustnessProbe as RobustnessFinding } from '../../dist/ts/schemas/conformance-report.js';
 import { openSession } from '../session.js';
 import {
   errorText,

@@ -4,7 +4,7 @@
 
 import { performance } from 'node:perf_hooks';
 import Mocha from 'mocha';
-import type { Scenario } from '../../generator/model.js';
+import type { Scenario } from '../../dist/ts/schemas/cases.js';
 import type { Cases, CaseStatement } from '../cases.js';
 import { runScenario } from '../scenario/run-scenario.js';
 import { ExpectationFailure } from '../scenario/expectation.js';

@@ -17,7 +17,7 @@ import type { EventBuffers, FeatureChoice, RequestResult } from '../driver/iommu
 import { requestName, type FieldValues, type RequestVerb } from '../driver/requests.js';
 import { ExpectationFailure, SuiteError, toHex } from '../scenario/expectation.js';
 import { patternFor } from '../scenario/pattern.js';
-import { FAULT_WAIT_MS } from '../scenario/run-scenario.js';
+import { FAULT_WAIT_MS } from '../scenario/dma-step.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
 import { NotApplicable, Untested } from './harness.js';

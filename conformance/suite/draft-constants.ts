@@ -3,7 +3,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../generator/paths.js';
+import { packageRoot } from '../package-root.js';
 
 interface DraftsModel {
   constants: { name: string; value: number; draft?: string }[];

@@ -3,7 +3,7 @@
 // feature is offered, a draft's own tests (sections/draft-*.ts) judge its statements; a
 // statement no test covers stays untested.
 
-import type { Draft } from '../../generator/model.js';
+import type { Draft } from '../../dist/ts/schemas/cases.js';
 import type { Cases } from '../cases.js';
 import { NotApplicable, type DefinedTest, type DeviceTest } from './harness.js';
 import * as lazyIotlbFlush from './sections/draft-lazy-iotlb-flush.js';

@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import type { ReplyFinding } from '../driver/iommu-driver.js';
 import { FieldError } from '../driver/requests.js';
 import { UnknownSymbolError } from '../profile.js';
+import { BarSizingError } from '../pci/bars.js';
 import { QtestClosedError, QtestTimeoutError } from '../qtest/errors.js';
 import type { Evidence } from '../scenario/expectation.js';
 import { ExpectationFailure, SuiteError, toHex } from '../scenario/expectation.js';
@@ -274,6 +275,9 @@ function classify(error: unknown, target: Target): [StatementOutcome, string?, D
   if (error instanceof Untested) return [{ outcome: 'untested', reason: error.message }];
   if (error instanceof ExpectationFailure)
     return [{ outcome: 'fail', evidence: error.evidence }, error.statement];
+  // The device's BARs defeat PCI sizing: no test can reach it, and the PCI rules say why.
+  if (error instanceof BarSizingError)
+    return [{ outcome: 'fail', evidence: { message: error.message } }, 'dev.pci.pci-rules'];
   if (isSuiteError(error)) return [{ outcome: 'error', reason: errorText(error) }];
   const message = `${target.description}: ${(error as Error).message}`;
   const failed: StatementOutcome = { outcome: 'fail', evidence: { message } };

@@ -1,10 +1,12 @@
 // The suite's checks of the platform it stands on: not rules of the device under test, but
 // what the suite must be able to trust to judge it. The PCI configuration mechanism (an
-// absent function reads all-ones, the enable bit counts), the chipset the target says it has
-// (q35's host bridge at 00:00.0), the DMA endpoint (edu's identification register) and the
-// qtest layer (memset, memory outside RAM, clock_step). A check that fails throws a
+// absent function reads all-ones, the enable bit counts, the data port is four bytes), the
+// chipset the target says it has (q35's host bridge at 00:00.0), the DMA endpoint (edu's
+// identification register, its DMA registers) and the qtest layer (memset, memory outside
+// RAM, clock_step). A check that fails throws a
 // SuiteError: the test's verdict is `error`, never a device `fail` or `pass`.
 
+import type { DmaRegisters } from '../edu/edu.js';
 import { PCI_COMMAND } from '../pci/config.js';
 import { SuiteError } from '../scenario/expectation.js';
 import { QtestReplyError } from '../qtest/errors.js';
@@ -15,6 +17,7 @@ const CONFIG_ADDRESS_PORT = 0xcf8;
 const CONFIG_DATA_PORT = 0xcfc;
 const CONFIG_ENABLE = 0x8000_0000;
 const RESET_CONTROL_PORT = 0xcf9;
+const PCI_INTERRUPT_LINE = 0x3c;
 const SYS_RST = 0x2;
 const Q35_HOST_BRIDGE = { vendorId: 0x8086, deviceId: 0x29c0, classCode: 0x060000 };
 /** What edu's register 0x00 reads: version 1.0, "ed". */
@@ -67,6 +70,7 @@ export async function checkPciPlatform(session: Session): Promise<void> {
     broken(
       `with the enable bit (31) of port 0xcf8 clear, port 0xcfc reads ${hex(data >>> 0)}: a configuration access without ${hex(CONFIG_ENABLE)} reached a function`,
     );
+  await checkPastDataPort(session);
   if (session.target.chipset === 'q35') {
     const bridge = functions.find((fn) => fn.address.device === 0 && fn.address.function === 0);
     const { vendorId, deviceId, classCode } = Q35_HOST_BRIDGE;
@@ -81,6 +85,26 @@ export async function checkPciPlatform(session: Session): Promise<void> {
       );
     await checkResetControlLatch(session);
   }
+}
+
+/**
+ * The data port is four bytes, 0xcfc to 0xcff: a write to the port after them (0xd00) reaches
+ * no configuration register, here the IOMMU function's Interrupt Line, which CONFIG_ADDRESS
+ * selects meanwhile.
+ */
+async function checkPastDataPort(session: Session): Promise<void> {
+  const { config, address } = iommuConfig(session);
+  const before = await config.read8(address, PCI_INTERRUPT_LINE);
+  const selected =
+    (CONFIG_ENABLE | (address.device << 11) | (address.function << 8) | PCI_INTERRUPT_LINE) >>> 0;
+  await session.qtest.outl(CONFIG_ADDRESS_PORT, selected);
+  await session.qtest.outb(CONFIG_DATA_PORT + 4, before ^ 0xff);
+  const after = await config.read8(address, PCI_INTERRUPT_LINE);
+  if (after === before) return;
+  await config.write8(address, PCI_INTERRUPT_LINE, before);
+  broken(
+    `a write of ${hex(before ^ 0xff)} to port ${hex(CONFIG_DATA_PORT + 4)}, past the configuration data port ${hex(CONFIG_DATA_PORT)}..${hex(CONFIG_DATA_PORT + 3)}, reached the Interrupt Line register CONFIG_ADDRESS selected (${hex(before)} → ${hex(after)})`,
+  );
 }
 
 /**
@@ -102,13 +126,27 @@ async function checkResetControlLatch(session: Session): Promise<void> {
     );
 }
 
-/** edu's identification register, for every edu the driver found. */
+/** What the edu check programs (no transfer starts): a RAM address, the buffer, a length. */
+const EDU_PROGRAMMED: DmaRegisters = { source: 0x123_4560n, destination: 0x4_0010n, count: 0x30n };
+
+/**
+ * edu's identification register, and its DMA registers holding what the suite programs into
+ * them, for every edu the driver found.
+ */
 export async function checkEdu(session: Session): Promise<void> {
   for (const edu of session.driver.edus) {
     const id = await edu.readId();
     if (id >>> 0 !== EDU_IDENTIFICATION)
       broken(
         `edu ${hex(edu.endpointId)} reads ${hex(id >>> 0)} in its identification register, not ${hex(EDU_IDENTIFICATION)}`,
+      );
+    const held = await edu.programAndReadBack(EDU_PROGRAMMED);
+    const wrong = (Object.keys(EDU_PROGRAMMED) as (keyof DmaRegisters)[]).filter(
+      (name) => held[name] !== EDU_PROGRAMMED[name],
+    );
+    if (wrong.length > 0)
+      broken(
+        `edu ${hex(edu.endpointId)}'s DMA registers do not hold what was written: ${wrong.map((name) => `${name} ${hex(held[name])}, not ${hex(EDU_PROGRAMMED[name])}`).join('; ')}`,
       );
   }
 }
@@ -132,23 +170,39 @@ export async function checkQtestMemory(session: Session): Promise<void> {
       `memset did not fill RAM as asked: ${hex(page.base + BigInt(wrong))} reads ${hex(back[wrong]!)}`,
     );
   await qtest.memset(page.base, 0x2000, 0);
-  const beyond = BigInt(session.target.ramSize);
+  const end = BigInt(session.target.ramSize);
+  // At the end of RAM, and across it: no byte past the end may read back.
+  await checkNothingBeyondRam(session, end, 16, 0);
+  await checkNothingBeyondRam(session, end - 8n, 16, 8);
+}
+
+/**
+ * memset of `length` bytes at `address`, whose bytes from `past` on lie beyond the end of RAM:
+ * the target may refuse it, or write only what is RAM, but none of those bytes may read back.
+ */
+async function checkNothingBeyondRam(
+  session: Session,
+  address: bigint,
+  length: number,
+  past: number,
+): Promise<void> {
+  const { qtest } = session;
   try {
-    await qtest.memset(beyond, 16, 0x5a);
+    await qtest.memset(address, length, 0x5a);
   } catch (error) {
     if (error instanceof QtestReplyError) return; // refused: nothing was written
     throw error;
   }
   let held: Uint8Array;
   try {
-    held = await qtest.memread(beyond, 16);
+    held = await qtest.memread(address, length);
   } catch (error) {
     if (error instanceof QtestReplyError) return;
     throw error;
   }
-  if (held.every((byte) => byte === 0x5a))
+  if (held.subarray(past).every((byte) => byte === 0x5a))
     broken(
-      `memset at ${hex(beyond)}, the end of the ${hex(session.target.ramSize)} bytes of RAM the target declares, wrote bytes that read back`,
+      `memset of ${length} bytes at ${hex(address)} wrote bytes from ${hex(address + BigInt(past))}, the end of the ${hex(session.target.ramSize)} bytes of RAM the target declares, on that read back`,
     );
 }
 

@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { packageRoot } from '../../generator/paths.js';
+import { packageRoot } from '../package-root.js';
 import { QtestClient } from '../qtest/client.js';
 import { DeviceProcess } from './device-process.js';
 import { connectSocket, DEFAULT_CONNECT_TIMEOUT_MS } from './socket.js';

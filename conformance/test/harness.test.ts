@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ExpectationFailure } from '../scenario/expectation.js';
-import type { ConformanceReport } from '../report/types.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { reportBaseName } from '../run.js';
 import { RunControl, runDeviceTest, type DeviceTest } from '../suite/harness.js';
 import { RefServer, RefTarget } from '../targets/ref.js';

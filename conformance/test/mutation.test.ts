@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { packageRoot } from '../../generator/paths.js';
+import { packageRoot } from '../package-root.js';
 import { judge, tally } from '../mutation/classify.js';
 import { equivalenceOf, mutantKey, type EquivalentMutant } from '../mutation/equivalents.js';
 import { applyMutant, findMutants, type Mutant } from '../mutation/operators.js';
@@ -14,7 +14,11 @@ import { sampleOf } from '../mutation/sample.js';
 import { mutantsAt, NOT_DEVICE_CODE, sourceFiles } from '../mutation/select.js';
 import { compileModule } from '../mutation/sandbox.js';
 import { statementsNear } from '../mutation/statements-near.js';
-import type { ConformanceReport, RobustnessFinding, StatementVerdict } from '../report/types.js';
+import type {
+  ConformanceReport,
+  RobustnessProbe as RobustnessFinding,
+  StatementVerdict,
+} from '../../dist/ts/schemas/conformance-report.js';
 import { PLATFORM_BROKEN } from '../suite/platform-checks.js';
 
 const SOURCE = `import type { Core } from './core.js';

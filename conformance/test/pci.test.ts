@@ -1,8 +1,20 @@
 import assert from 'node:assert/strict';
-import { Q35_MMIO_WINDOW_32, Q35_MMIO_WINDOW_64, sizeBars, MmioAllocator } from '../pci/bars.js';
+import {
+  BarSizingError,
+  Q35_MMIO_WINDOW_32,
+  Q35_MMIO_WINDOW_64,
+  sizeBars,
+  MmioAllocator,
+} from '../pci/bars.js';
 import { PciBus } from '../pci/bus.js';
 import { PCI_CAP_ID_VNDR } from '../pci/capabilities.js';
-import { PCI_BAR0, PCI_COMMAND, formatPciAddress, requesterId } from '../pci/config.js';
+import {
+  PCI_BAR0,
+  PCI_COMMAND,
+  formatPciAddress,
+  requesterId,
+  type PciConfig,
+} from '../pci/config.js';
 import { qemuPerTest } from './support/qemu-per-test.js';
 
 describe('PCI (real QEMU q35)', () => {
@@ -145,5 +157,58 @@ describe('MMIO allocator', () => {
     assert.equal(allocator.allocate(0x1000n), 0x1000_8000n);
     assert.throws(() => allocator.allocate(0x3000n), /not a power of two/);
     assert.throws(() => allocator.allocate(0x1_0000n), /no room for 0x10000 bytes/);
+  });
+});
+
+/**
+ * Configuration space of one function whose BARs hold `bars` (register index → value) and
+ * answer an all-ones write with `afterOnes(index)`, as a broken device might.
+ */
+function fakeBars(
+  bars: Record<number, number>,
+  afterOnes: (index: number) => number | undefined,
+): PciConfig {
+  const values = new Map<number, number>();
+  const config = {
+    read32: async (_address: unknown, offset: number) => values.get(offset) ?? 0,
+    write32: async (_address: unknown, offset: number, value: number) => {
+      const index = (offset - PCI_BAR0) / 4;
+      values.set(offset, value === 0xffffffff ? (afterOnes(index) ?? value) : value);
+    },
+  };
+  for (const [index, value] of Object.entries(bars))
+    values.set(PCI_BAR0 + 4 * Number(index), value);
+  return config as unknown as PciConfig;
+}
+
+describe('BAR sizing of a function that breaks the PCI rules', () => {
+  const at = { bus: 0, device: 1, function: 0 };
+
+  it('sizes a 64-bit BAR whose address bits are ones from the top down to its size', async () => {
+    const config = fakeBars({ 4: 0xc }, (i) => (i === 4 ? 0xffff_c00c : i === 5 ? 0xffff_ffff : 0));
+    assert.deepEqual(await sizeBars(config, at), [
+      { index: 4, kind: 'memory64', prefetchable: true, size: 0x4000n },
+    ]);
+  });
+
+  it('refuses a memory BAR that ignores the all-ones write (no writable address bit)', async () => {
+    const ignoring = fakeBars({ 4: 0xc, 0: 0x0 }, (i) => (i === 4 ? 0xc : 0));
+    await assert.rejects(sizeBars(ignoring, at), (error: unknown) => {
+      assert.ok(error instanceof BarSizingError);
+      assert.match(
+        error.message,
+        /00:01\.0: BAR4 is a memory BAR whose address bits read back 0x0/,
+      );
+      return true;
+    });
+    const absent = fakeBars({ 0: 0x0 }, (i) => (i === 0 ? 0x0 : 0));
+    assert.deepEqual(await sizeBars(absent, at), [], 'a BAR reading 0 either way is not there');
+    const flagsOnly = fakeBars({ 0: 0x8 }, (i) => (i === 0 ? 0x8 : 0));
+    await assert.rejects(sizeBars(flagsOnly, at), BarSizingError);
+  });
+
+  it('refuses a memory BAR whose address bits have a gap', async () => {
+    const gap = fakeBars({ 0: 0x0 }, (i) => (i === 0 ? 0x10571af4 & ~0xf : 0));
+    await assert.rejects(sizeBars(gap, at), BarSizingError);
   });
 });

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { packageRoot } from '../../generator/paths.js';
+import { packageRoot } from '../package-root.js';
 import { runConformCli, type ConformRun } from './support/conform-cli.js';
 
 interface Baseline {

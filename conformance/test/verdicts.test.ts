@@ -5,10 +5,11 @@ import { loadCases, type Cases, type CaseStatement } from '../cases.js';
 import { checkReportSchema } from '../report/json.js';
 import { formatConsoleReport } from '../report/console.js';
 import { formatJunitReport } from '../report/junit.js';
-import type { ConformanceReport } from '../report/types.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import type { TestRecord } from '../suite/harness.js';
 import { UNTESTED } from '../suite/untested.js';
-import { computeVerdicts, exitCode, summarize } from '../verdicts.js';
+import { computeVerdicts, exitCode } from '../verdicts.js';
+import { summarizeVerdicts } from '../report/summary.js';
 
 const statement = (id: string, level: CaseStatement['level']): CaseStatement => ({
   id,
@@ -86,7 +87,7 @@ describe('verdicts', () => {
   });
 
   it('counts MUST and DEFINED failures and SHOULD deviations; MUST and DEFINED exit 1, a SHOULD only with --strict', () => {
-    const summary = summarize(verdicts);
+    const summary = summarizeVerdicts(verdicts);
     assert.deepEqual(summary, {
       pass: 1,
       fail: 2,
@@ -107,13 +108,13 @@ describe('verdicts', () => {
   });
 
   it('fails the run on a robustness finding; a run that stopped early exits 2; suite errors alone 0', () => {
-    const clean = summarize([]);
+    const clean = summarizeVerdicts([]);
     assert.equal(exitCode({ ...clean, robustnessFindings: 1 }, false), 1);
     assert.equal(exitCode(clean, false, true), 2);
     assert.equal(exitCode({ ...clean, mustFailures: 1 }, false, true), 1);
     assert.equal(exitCode({ ...clean, error: 5 }, false), 0);
     assert.equal(
-      summarize(
+      summarizeVerdicts(
         [],
         [
           { probe: 'a', outcome: 'crash', durationMs: 1 },
@@ -132,7 +133,7 @@ describe('verdicts', () => {
       startedAt: new Date(0).toISOString(),
       durationMs: 5,
       verdicts,
-      summary: summarize(verdicts),
+      summary: summarizeVerdicts(verdicts),
       robustness: [{ probe: 'short-tail', outcome: 'ok', durationMs: 1 }],
     };
     checkReportSchema(report);
@@ -176,8 +177,8 @@ describe('verdicts from outcomes per statement', () => {
       byId['dev.c']!.tests.map((t) => t.outcome),
       ['pass', 'error'],
     );
-    assert.equal(summarize(verdicts).error, 1);
-    assert.equal(summarize(verdicts).fail, 1);
+    assert.equal(summarizeVerdicts(verdicts).error, 1);
+    assert.equal(summarizeVerdicts(verdicts).fail, 1);
   });
 
   it('passes a MAY whether or not the device takes the option, and says which', () => {
@@ -214,7 +215,7 @@ describe('verdicts from outcomes per statement', () => {
       startedAt: new Date(0).toISOString(),
       durationMs: 5,
       verdicts,
-      summary: summarize(verdicts, robustness),
+      summary: summarizeVerdicts(verdicts, robustness),
       robustness,
     };
     checkReportSchema(report);

@@ -17,7 +17,8 @@ import {
   VIRTQ_DESC_F_WRITE,
   featureBit,
 } from '../virtio/constants.js';
-import { COMMON_CFG, type VirtioPciTransport } from '../virtio/pci-transport.js';
+import { VIRTIO_PCI_COMMON_CFG } from '../../dist/ts/index.js';
+import type { VirtioPciTransport } from '../virtio/pci-transport.js';
 import {
   SplitVirtqueue,
   VirtqueueError,
@@ -92,10 +93,10 @@ describe('virtio-pci transport (real QEMU virtio-iommu-pci)', () => {
     assert.equal(accepted, wanted | featureBit(VIRTIO_F_VERSION_1));
     // driver_feature is read-write: both halves read back what we wrote.
     const halves = await Promise.all([
-      transport.common.write32(COMMON_CFG.driver_feature_select, 0),
-      transport.common.read32(COMMON_CFG.driver_feature),
-      transport.common.write32(COMMON_CFG.driver_feature_select, 1),
-      transport.common.read32(COMMON_CFG.driver_feature),
+      transport.common.write32(VIRTIO_PCI_COMMON_CFG.driver_feature_select.offset, 0),
+      transport.common.read32(VIRTIO_PCI_COMMON_CFG.driver_feature.offset),
+      transport.common.write32(VIRTIO_PCI_COMMON_CFG.driver_feature_select.offset, 1),
+      transport.common.read32(VIRTIO_PCI_COMMON_CFG.driver_feature.offset),
     ]);
     assert.equal((BigInt(halves[3]!) << 32n) | BigInt(halves[1]!), accepted);
     assert.equal(

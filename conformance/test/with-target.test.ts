@@ -10,7 +10,7 @@ import { once } from 'node:events';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { packageRoot } from '../../generator/paths.js';
+import { packageRoot } from '../package-root.js';
 import { withTarget } from '../targets/with-target.js';
 import {
   descendants,

@@ -5,6 +5,7 @@
 // Every method is one small step so that a conformance test can take the steps in the
 // order the spec asks (or, for a robustness probe, in an order it forbids).
 
+import { VIRTIO_PCI_COMMON_CFG } from '../../dist/ts/index.js';
 import type { PciDevice } from '../pci/device.js';
 import type { MmioRegion } from '../pci/mmio.js';
 import { deviceClock } from '../qtest/device-clock.js';
@@ -26,26 +27,6 @@ import {
   type VirtioPciLayout,
 } from './pci-caps.js';
 import type { QueueAddresses, VirtqueueHost } from './split-virtqueue.js';
-
-/** struct virtio_pci_common_cfg field offsets. */
-export const COMMON_CFG = {
-  device_feature_select: 0x00,
-  device_feature: 0x04,
-  driver_feature_select: 0x08,
-  driver_feature: 0x0c,
-  config_msix_vector: 0x10,
-  num_queues: 0x12,
-  device_status: 0x14,
-  config_generation: 0x15,
-  queue_select: 0x16,
-  queue_size: 0x18,
-  queue_msix_vector: 0x1a,
-  queue_enable: 0x1c,
-  queue_notify_off: 0x1e,
-  queue_desc: 0x20,
-  queue_driver: 0x28,
-  queue_device: 0x30,
-} as const;
 
 export interface NegotiatedFeatures {
   offered: bigint;
@@ -93,11 +74,11 @@ export class VirtioPciTransport implements VirtqueueHost {
   }
 
   readStatus(): Promise<number> {
-    return this.common.read8(COMMON_CFG.device_status);
+    return this.common.read8(VIRTIO_PCI_COMMON_CFG.device_status.offset);
   }
 
   writeStatus(status: number): Promise<void> {
-    return this.common.write8(COMMON_CFG.device_status, status);
+    return this.common.write8(VIRTIO_PCI_COMMON_CFG.device_status.offset, status);
   }
 
   /** Sets more status bits on top of the current ones. */
@@ -120,20 +101,26 @@ export class VirtioPciTransport implements VirtqueueHost {
   /** All 64 offered feature bits: device_feature with device_feature_select 0, then 1. */
   async deviceFeatures(): Promise<bigint> {
     const [, low, , high] = await Promise.all([
-      this.common.write32(COMMON_CFG.device_feature_select, 0),
-      this.common.read32(COMMON_CFG.device_feature),
-      this.common.write32(COMMON_CFG.device_feature_select, 1),
-      this.common.read32(COMMON_CFG.device_feature),
+      this.common.write32(VIRTIO_PCI_COMMON_CFG.device_feature_select.offset, 0),
+      this.common.read32(VIRTIO_PCI_COMMON_CFG.device_feature.offset),
+      this.common.write32(VIRTIO_PCI_COMMON_CFG.device_feature_select.offset, 1),
+      this.common.read32(VIRTIO_PCI_COMMON_CFG.device_feature.offset),
     ]);
     return (BigInt(high) << 32n) | BigInt(low);
   }
 
   async writeDriverFeatures(features: bigint): Promise<void> {
     await Promise.all([
-      this.common.write32(COMMON_CFG.driver_feature_select, 0),
-      this.common.write32(COMMON_CFG.driver_feature, Number(features & 0xffff_ffffn)),
-      this.common.write32(COMMON_CFG.driver_feature_select, 1),
-      this.common.write32(COMMON_CFG.driver_feature, Number((features >> 32n) & 0xffff_ffffn)),
+      this.common.write32(VIRTIO_PCI_COMMON_CFG.driver_feature_select.offset, 0),
+      this.common.write32(
+        VIRTIO_PCI_COMMON_CFG.driver_feature.offset,
+        Number(features & 0xffff_ffffn),
+      ),
+      this.common.write32(VIRTIO_PCI_COMMON_CFG.driver_feature_select.offset, 1),
+      this.common.write32(
+        VIRTIO_PCI_COMMON_CFG.driver_feature.offset,
+        Number((features >> 32n) & 0xffff_ffffn),
+      ),
     ]);
   }
 
@@ -170,14 +157,14 @@ export class VirtioPciTransport implements VirtqueueHost {
   }
 
   numQueues(): Promise<number> {
-    return this.common.read16(COMMON_CFG.num_queues);
+    return this.common.read16(VIRTIO_PCI_COMMON_CFG.num_queues.offset);
   }
 
   /** queue_size right after selecting the queue: the device's maximum (0: no such queue). */
   async queueMaxSize(index: number): Promise<number> {
     const [, size] = await Promise.all([
-      this.common.write16(COMMON_CFG.queue_select, index),
-      this.common.read16(COMMON_CFG.queue_size),
+      this.common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, index),
+      this.common.read16(VIRTIO_PCI_COMMON_CFG.queue_size.offset),
     ]);
     return size;
   }
@@ -185,21 +172,21 @@ export class VirtioPciTransport implements VirtqueueHost {
   /** Selects the queue, writes its size and ring addresses, and reads its notify offset. */
   async configureQueue(index: number, queue: QueueAddresses): Promise<void> {
     const writes: Promise<void>[] = [
-      this.common.write16(COMMON_CFG.queue_select, index),
-      this.common.write16(COMMON_CFG.queue_size, queue.size),
-      ...this.#write64(COMMON_CFG.queue_desc, queue.desc),
-      ...this.#write64(COMMON_CFG.queue_driver, queue.driver),
-      ...this.#write64(COMMON_CFG.queue_device, queue.device),
+      this.common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, index),
+      this.common.write16(VIRTIO_PCI_COMMON_CFG.queue_size.offset, queue.size),
+      ...this.#write64(VIRTIO_PCI_COMMON_CFG.queue_desc.offset, queue.desc),
+      ...this.#write64(VIRTIO_PCI_COMMON_CFG.queue_driver.offset, queue.driver),
+      ...this.#write64(VIRTIO_PCI_COMMON_CFG.queue_device.offset, queue.device),
     ];
-    const notifyOff = this.common.read16(COMMON_CFG.queue_notify_off);
+    const notifyOff = this.common.read16(VIRTIO_PCI_COMMON_CFG.queue_notify_off.offset);
     const [, offset] = await Promise.all([Promise.all(writes), notifyOff]);
     this.#notifyOffsets.set(index, offset);
   }
 
   async enableQueue(index: number): Promise<void> {
     await Promise.all([
-      this.common.write16(COMMON_CFG.queue_select, index),
-      this.common.write16(COMMON_CFG.queue_enable, 1),
+      this.common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, index),
+      this.common.write16(VIRTIO_PCI_COMMON_CFG.queue_enable.offset, 1),
     ]);
   }
 
@@ -216,7 +203,7 @@ export class VirtioPciTransport implements VirtqueueHost {
   }
 
   configGeneration(): Promise<number> {
-    return this.common.read8(COMMON_CFG.config_generation);
+    return this.common.read8(VIRTIO_PCI_COMMON_CFG.config_generation.offset);
   }
 
   /**

@@ -1,3 +1,4 @@
+// Layer: board.
 // A board: guest RAM, virtual time, the PCI host with the virtio-iommu function and the edu
 // endpoints a description lists, with the chipset `chipset: "q35"` asks for (QEMU's host
 // bridge at 00:00.0 and the reset control register at port 0xcf9), and the CPU's view of it
@@ -5,18 +6,18 @@
 // IOMMU core plugs in through `iommuModel`: it is both the virtio device model behind the
 // virtio-pci function and the translation every endpoint's DMA goes through.
 
-import type { QtestTarget, PortSize } from '../qtest/target.js';
-import type { Iommu, VirtioDeviceContext, VirtioDeviceModel } from '../virtio/device-model.js';
+import type { Iommu } from '../platform/dma-translation.js';
+import { FindingLog } from '../platform/findings.js';
+import { GuestRam } from '../platform/guest-ram.js';
+import { MemoryMap } from '../platform/memory-map.js';
+import { PciHost, type PortSize } from '../platform/pci/pci-host.js';
+import { VirtualClock, type HostClock } from '../platform/virtual-clock.js';
+import type { VirtioDeviceContext, VirtioDeviceModel } from '../virtio/device-model.js';
 import { VirtioPciFunction } from '../virtio/virtio-pci-function.js';
 import type { BoardDescription, EndpointDescription, IommuDescription } from './description.js';
 import { EduDevice } from './edu.js';
-import { FindingLog } from './findings.js';
-import { GuestRam } from './guest-ram.js';
-import { MemoryMap } from './memory-map.js';
-import { PciHost } from './pci/pci-host.js';
-import { Q35HostBridge } from './pci/q35-host-bridge.js';
+import { Q35HostBridge } from './q35-host-bridge.js';
 import { RESET_CONTROL_PORT, ResetControl } from './reset-control.js';
-import { VirtualClock, type HostClock } from './virtual-clock.js';
 
 /** What the IOMMU core gets when the board creates it. */
 export interface IommuModelHost {
@@ -39,7 +40,7 @@ export interface BoardOptions {
   hostClock?: HostClock;
 }
 
-export class Board implements QtestTarget {
+export class Board {
   readonly endianness = 'little';
   readonly description: BoardDescription;
   readonly ram: GuestRam;
@@ -103,7 +104,7 @@ export class Board implements QtestTarget {
     this.resetControl?.reset();
   }
 
-  // ---- QtestTarget ---------------------------------------------------------------------
+  // ---- the CPU's view, as the qtest server drives it (qtest/target.ts) ----------------
 
   syncTime(): void {
     this.clock.fireDueTimers();

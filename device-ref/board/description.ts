@@ -1,22 +1,15 @@
+// Layer: board.
 // Board descriptions: JSON files checked against schemas/board.schema.json, then against the
 // rules a schema cannot say (distinct slots, ranges that do not run backwards). 64-bit values
 // are hex strings in JSON and bigints here; names keep the spec's spelling (page_size_mask).
 
-import { Ajv } from 'ajv';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { FeatureName } from '../../dist/ts/index.js';
 import { findPackageRoot } from '../package-root.js';
 import type { DraftName } from '../iommu/drafts/drafts.js';
 import { EDU_DEFAULT_DMA_MASK } from './edu.js';
-
-export type IommuFeatureName =
-  | 'VIRTIO_IOMMU_F_INPUT_RANGE'
-  | 'VIRTIO_IOMMU_F_DOMAIN_RANGE'
-  | 'VIRTIO_IOMMU_F_MAP_UNMAP'
-  | 'VIRTIO_IOMMU_F_BYPASS'
-  | 'VIRTIO_IOMMU_F_PROBE'
-  | 'VIRTIO_IOMMU_F_MMIO'
-  | 'VIRTIO_IOMMU_F_BYPASS_CONFIG';
+import { validate } from '../../dist/ts/validators/board.js';
 
 export interface ReservedRegion {
   readonly subtype: 'RESERVED' | 'MSI';
@@ -27,7 +20,7 @@ export interface ReservedRegion {
 /** The virtio-iommu function and the initial values of its device configuration. */
 export interface IommuDescription {
   readonly slot: number;
-  readonly features: readonly IommuFeatureName[];
+  readonly features: readonly FeatureName[];
   readonly page_size_mask: bigint;
   readonly input_range: { readonly start: bigint; readonly end: bigint };
   readonly domain_range: { readonly start: number; readonly end: number };
@@ -98,13 +91,8 @@ interface BoardJson {
 }
 
 const packageRoot = findPackageRoot();
-let validate: ReturnType<Ajv['compile']> | undefined;
-
 /** Checks parsed JSON and resolves it; `source` names it in errors (a file name). */
 export function parseBoardDescription(json: unknown, source: string): BoardDescription {
-  validate ??= new Ajv({ allErrors: true, strict: true }).compile(
-    JSON.parse(readFileSync(join(packageRoot, 'schemas', 'board.schema.json'), 'utf8')),
-  );
   if (!validate(json)) {
     const problems = (validate.errors ?? []).map(
       (e) =>

@@ -1,3 +1,4 @@
+// Layer: board.
 // A DMA-capable endpoint with the register layout of QEMU's `edu` device (hw/misc/edu.c), so
 // one conformance test drives DMA on QEMU and on this board alike. BAR0 is 1 MiB of MMIO:
 //   0x00 identification 0x010000ed    0x04 liveness (reads back the complement)
@@ -16,11 +17,11 @@
 // configuration only: the registers, the buffer and a transfer under way stay.
 
 import { hex } from '../hex.js';
-import { BusMasterDma, type DmaHost } from './bus-master-dma.js';
-import type { FindingLog } from './findings.js';
-import type { AccessSize, MmioRegion } from './mmio-region.js';
-import { PciFunction } from './pci/pci-function.js';
-import type { VirtualClock } from './virtual-clock.js';
+import { BusMasterDma, type DmaHost } from '../platform/bus-master-dma.js';
+import type { FindingLog } from '../platform/findings.js';
+import type { AccessSize, MmioRegion } from '../platform/mmio-region.js';
+import { PciFunction } from '../platform/pci/pci-function.js';
+import type { VirtualClock } from '../platform/virtual-clock.js';
 
 export const EDU_VENDOR_ID = 0x1234;
 export const EDU_DEVICE_ID = 0x11e8;

@@ -1,3 +1,4 @@
+// Layer: board.
 // The reset control register of the ICH9 chipset at I/O port 0xcf9, as QEMU's q35 has it
 // (hw/isa/lpc_ich9.c). A write with bit 2 (RST_CPU) set resets the whole system; any other
 // write keeps bits 1 (SYS_RST) and 3 (FULL_RST). A read of any size returns those bits. A

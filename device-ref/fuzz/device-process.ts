@@ -1,3 +1,4 @@
+// Layer: cli.
 // `viommu device` as a child process, for runs that measure what the server itself holds
 // (its peak RSS from /proc) or that need to see it survive whatever a client sends.
 

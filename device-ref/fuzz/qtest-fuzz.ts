@@ -1,3 +1,4 @@
+// Layer: cli.
 // A fuzz run of `viommu device` as a process: several clients side by side send random qtest
 // lines (fuzz/random-lines.ts) in pipelined chunks, mixed with chunks of huge reads (16 MiB
 // each, sixteen at once) and with slow readers (many 1 MiB reads whose replies are read a

@@ -1,3 +1,4 @@
+// Layer: cli.
 // Random qtest lines for robustness tests: real commands with words of every kind (addresses
 // of RAM, BARs and ports, sizes, huge and negative numbers, octal) and plain garbage.
 

@@ -1,3 +1,4 @@
+// Layer: cli.
 // `npm run fuzz:qtest -- [--lines N] [--clients N] [--seed N]`: the qtest fuzz run of
 // qtest-fuzz.ts against `viommu device`, by hand (npm test runs a small one). Prints the
 // report; exits 1 on a crash, a hang or a bad reply.

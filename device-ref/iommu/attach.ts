@@ -1,3 +1,4 @@
+// Layer: iommu.
 // ATTACH: put an endpoint into a domain, creating the domain when no domain has that ID.
 // Statements: dev.attach.reserved, dev.attach.unknown-flags, dev.attach.noent,
 // dev.attach.bypass-mismatch, dev.attach.move, dev.attach.move-as-detach,

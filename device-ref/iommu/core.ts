@@ -1,70 +1,32 @@
-// The IOMMU core of the reference device: endpoints, domains and their mappings, bypass
-// mode, the configuration space and DMA translation with its fault reports. There is no
-// transport here: virtio-iommu.ts decodes requests, hands them to the handler of their type
-// (attach.ts, detach.ts, map.ts, unmap.ts, probe.ts) and carries faults to the event queue.
+// Layer: iommu.
+// The IOMMU core of the reference device: endpoints, domains and their mappings, the
+// features, bypass mode and the configuration space. There is no transport here:
+// virtio-iommu.ts decodes requests, hands them to the handler of their type (attach.ts,
+// detach.ts, map.ts, unmap.ts, probe.ts), translates DMA through translation.ts and carries
+// faults to the event queue. Its options and their check are in options.ts.
 
 import {
   encodeConfig,
   SIZEOF_VIRTIO_IOMMU_CONFIG,
-  SIZEOF_VIRTIO_IOMMU_PROBE_RESV_MEM,
+  STRUCT_LAYOUTS,
   VIRTIO_IOMMU_F_BYPASS,
   VIRTIO_IOMMU_F_BYPASS_CONFIG,
   VIRTIO_IOMMU_F_DOMAIN_RANGE,
   VIRTIO_IOMMU_F_INPUT_RANGE,
   VIRTIO_IOMMU_F_PROBE,
-  VIRTIO_IOMMU_FAULT_F_ADDRESS,
-  VIRTIO_IOMMU_FAULT_F_READ,
-  VIRTIO_IOMMU_FAULT_F_WRITE,
-  VIRTIO_IOMMU_FAULT_R_DOMAIN,
-  VIRTIO_IOMMU_FAULT_R_MAPPING,
-  VIRTIO_IOMMU_MAP_F_READ,
-  VIRTIO_IOMMU_MAP_F_WRITE,
-  VIRTIO_IOMMU_RESV_MEM_T_MSI,
-  VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
   featureName,
 } from '../../dist/ts/index.js';
 import { hex } from '../hex.js';
 import type { DriverFindings } from './findings.js';
-import { MappingTree, NO_MAPPING } from './mappings.js';
-
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
-const U32_MAX = 0xffff_ffff;
-
-/** A RESV_MEM region of an endpoint, as PROBE reports it. */
-export interface ReservedRegion {
-  /** `VIRTIO_IOMMU_RESV_MEM_T_*`. */
-  subtype: number;
-  start: bigint;
-  /** Inclusive. */
-  end: bigint;
-}
-
-/** An endpoint behind the IOMMU, as the board declares it. */
-export interface IommuEndpoint {
-  /** The endpoint ID (on a PCI board, the requester ID). */
-  id: number;
-  reservedRegions?: readonly ReservedRegion[];
-}
-
-export interface IommuCoreOptions {
-  endpoints: readonly IommuEndpoint[];
-  /** The device-type feature bits the device offers (bit n is `VIRTIO_IOMMU_F_*` n). */
-  features: bigint;
-  pageSizeMask: bigint;
-  /** The virtual addresses the device translates; the whole 64-bit space without F_INPUT_RANGE. */
-  inputRange: { start: bigint; end: bigint };
-  /** The domain IDs the device accepts; every 32-bit value without F_DOMAIN_RANGE. */
-  domainRange: { start: number; end: number };
-  /** Bytes of PROBE properties (used with F_PROBE). */
-  probeSize: number;
-  /**
-   * The first value of `bypass` (used with F_BYPASS_CONFIG), 1 if the board wants
-   * (dev.config.bypass-initial). A system reset puts it back (dev.config.bypass-system-reset).
-   */
-  bypass: 0 | 1;
-  /** Live mappings over all domains; a MAP beyond this gets VIRTIO_IOMMU_S_NOMEM. */
-  maxMappings: number;
-}
+import { MappingTree } from './mappings.js';
+import {
+  sortedRegions,
+  U32_MAX,
+  U64_MAX,
+  validateOptions,
+  type IommuCoreOptions,
+  type ReservedRegion,
+} from './options.js';
 
 export class Domain {
   readonly endpoints = new Set<number>();
@@ -86,93 +48,10 @@ export interface EndpointState {
   probed: boolean;
 }
 
-/** A fault report, in the fields of `struct virtio_iommu_fault` (the reserved ones are zero). */
-export interface FaultReport {
-  reason: number;
-  flags: number;
-  endpoint: number;
-  address: bigint;
-}
-
-export type DmaAccess = 'read' | 'write';
-
-export type CoreTranslation =
-  /** `length` bytes from the address map contiguously to guest-physical `pa`. */
-  | { ok: true; pa: bigint; length: number }
-  /** The access is refused; `fault` is the report for the driver, if the device makes one. */
-  | { ok: false; fault?: FaultReport };
-
-const BYPASS_OFFSET = 36;
+/** Where `bypass` lies in `struct virtio_iommu_config`: the one field a driver may write. */
+const BYPASS_OFFSET = STRUCT_LAYOUTS.virtio_iommu_config.fields.bypass.offset;
 /** Feature bits 0 to 23 belong to the device type; the others to the transport. */
 const DEVICE_TYPE_FEATURES = 0xff_ffffn;
-
-/** The endpoint's reserved regions by start address, the order PROBE and translate() need. */
-function sortedRegions(endpoint: IommuEndpoint): ReservedRegion[] {
-  return [...(endpoint.reservedRegions ?? [])].sort((a, b) => (a.start < b.start ? -1 : 1));
-}
-
-function validateOptions(options: IommuCoreOptions): void {
-  const fail = (message: string): never => {
-    throw new Error(`IOMMU configuration: ${message}`);
-  };
-  // dev.config.page-size-mask
-  if (options.pageSizeMask <= 0n || options.pageSizeMask > U64_MAX)
-    fail('page_size_mask must be a non-zero 64-bit value');
-  const { inputRange, domainRange } = options;
-  if (inputRange.start < 0n || inputRange.end > U64_MAX || inputRange.start > inputRange.end) {
-    fail(`input_range ${hex(inputRange.start)}-${hex(inputRange.end)} is not a 64-bit range`);
-  }
-  if (
-    !Number.isInteger(domainRange.start) ||
-    !Number.isInteger(domainRange.end) ||
-    domainRange.start < 0 ||
-    domainRange.end > U32_MAX ||
-    domainRange.start > domainRange.end
-  ) {
-    fail(`domain_range ${domainRange.start}-${domainRange.end} is not a 32-bit range`);
-  }
-  if (!Number.isInteger(options.probeSize) || options.probeSize < 0 || options.probeSize > U32_MAX)
-    fail('probe_size must be a 32-bit value');
-  if (!Number.isInteger(options.maxMappings) || options.maxMappings < 1)
-    fail('maxMappings must be a positive integer');
-  const ids = new Set<number>();
-  for (const endpoint of options.endpoints) {
-    if (!Number.isInteger(endpoint.id) || endpoint.id < 0 || endpoint.id > U32_MAX)
-      fail(`endpoint ID ${endpoint.id} is not a 32-bit value`);
-    if (ids.has(endpoint.id)) fail(`endpoint ${endpoint.id} is declared twice`);
-    ids.add(endpoint.id);
-    const regions = sortedRegions(endpoint);
-    regions.forEach((region, i) => {
-      if (
-        region.subtype !== VIRTIO_IOMMU_RESV_MEM_T_RESERVED &&
-        region.subtype !== VIRTIO_IOMMU_RESV_MEM_T_MSI
-      ) {
-        fail(`endpoint ${endpoint.id}: unknown RESV_MEM subtype ${region.subtype}`);
-      }
-      if (region.start < 0n || region.end > U64_MAX || region.start > region.end) {
-        fail(
-          `endpoint ${endpoint.id}: reserved region ${hex(region.start)}-${hex(region.end)} is not a 64-bit range`,
-        );
-      }
-      // dev.resv-mem.no-overlap
-      const previous = regions[i - 1];
-      if (previous && previous.end >= region.start)
-        fail(`endpoint ${endpoint.id}: reserved regions overlap at ${hex(region.start)}`);
-    });
-    // dev.resv-mem.single-msi
-    if (regions.filter((r) => r.subtype === VIRTIO_IOMMU_RESV_MEM_T_MSI).length > 1) {
-      fail(`endpoint ${endpoint.id}: more than one MSI region`);
-    }
-    if (
-      (options.features >> BigInt(VIRTIO_IOMMU_F_PROBE)) & 1n &&
-      regions.length * SIZEOF_VIRTIO_IOMMU_PROBE_RESV_MEM > options.probeSize
-    ) {
-      fail(
-        `endpoint ${endpoint.id}: ${regions.length} RESV_MEM properties do not fit in probe_size ${options.probeSize}`,
-      );
-    }
-  }
-}
 
 export class IommuCore {
   readonly options: Readonly<IommuCoreOptions>;
@@ -329,80 +208,13 @@ export class IommuCore {
     this.#mappingCount += delta;
   }
 
-  // --- bypass and translation ---
+  // --- bypass ---
 
   /** dev.bypass.identity: the three cases of "Bypass mode". */
   inBypass(endpoint: EndpointState): boolean {
     if (endpoint.domain) return endpoint.domain.bypass;
     if (this.offers(VIRTIO_IOMMU_F_BYPASS_CONFIG) && this.#bypass === 1) return true;
     return this.negotiated(VIRTIO_IOMMU_F_BYPASS);
-  }
-
-  /**
-   * Translates the first bytes of an access of `length` bytes at `iova` by `endpointId`.
-   * An endpoint in bypass mode reaches pa = iova (dev.bypass.identity). Otherwise its
-   * reserved regions come first: an MSI doorbell is never translated, a RESERVED region
-   * is never reachable (dev.resv-mem.contained); then an unattached endpoint is refused
-   * with R_DOMAIN (dev.bypass.unattached-blocked), and an attached one reaches what its
-   * domain maps with the permission the access needs (dev.map.write-protect; a mapping
-   * without VIRTIO_IOMMU_MAP_F_READ refuses reads: dev.map.write-only is not taken),
-   * else R_MAPPING. An endpoint the board did not declare is refused without a report.
-   */
-  translate(endpointId: number, iova: bigint, length: number, access: DmaAccess): CoreTranslation {
-    const endpoint = this.endpoints.get(endpointId);
-    if (!endpoint) return { ok: false };
-    let room = U64_MAX - iova + 1n;
-    if (!this.inBypass(endpoint)) {
-      for (const region of endpoint.reservedRegions) {
-        if (iova < region.start) {
-          if (region.start - iova < room) room = region.start - iova;
-          break;
-        }
-        if (iova <= region.end) {
-          if (region.subtype === VIRTIO_IOMMU_RESV_MEM_T_MSI) {
-            return { ok: true, pa: iova, length: clip(length, region.end - iova + 1n) };
-          }
-          return {
-            ok: false,
-            fault: this.#fault(
-              endpoint,
-              endpoint.domain ? VIRTIO_IOMMU_FAULT_R_MAPPING : VIRTIO_IOMMU_FAULT_R_DOMAIN,
-              iova,
-              access,
-            ),
-          };
-        }
-      }
-      const domain = endpoint.domain;
-      if (!domain)
-        return {
-          ok: false,
-          fault: this.#fault(endpoint, VIRTIO_IOMMU_FAULT_R_DOMAIN, iova, access),
-        };
-      const mappings = domain.mappings;
-      const handle = mappings.find(iova);
-      const needed = access === 'write' ? VIRTIO_IOMMU_MAP_F_WRITE : VIRTIO_IOMMU_MAP_F_READ;
-      if (handle === NO_MAPPING || (mappings.flagsOf(handle) & needed) === 0) {
-        return {
-          ok: false,
-          fault: this.#fault(endpoint, VIRTIO_IOMMU_FAULT_R_MAPPING, iova, access),
-        };
-      }
-      const virtStart = mappings.virtStartOf(handle);
-      const mapped = mappings.virtEndOf(handle) - iova + 1n;
-      return {
-        ok: true,
-        pa: mappings.physStartOf(handle) + (iova - virtStart),
-        length: clip(length, mapped < room ? mapped : room),
-      };
-    }
-    return { ok: true, pa: iova, length: clip(length, room) };
-  }
-
-  /** Every report gives the address (dev.fault.address-optional not taken). */
-  #fault(endpoint: EndpointState, reason: number, address: bigint, access: DmaAccess): FaultReport {
-    const kind = access === 'write' ? VIRTIO_IOMMU_FAULT_F_WRITE : VIRTIO_IOMMU_FAULT_F_READ;
-    return { reason, flags: kind | VIRTIO_IOMMU_FAULT_F_ADDRESS, endpoint: endpoint.id, address };
   }
 
   // --- configuration space ---
@@ -513,8 +325,4 @@ export class IommuCore {
     this.#bypass = this.options.bypass;
     this.#config = this.#encodeConfig();
   }
-}
-
-function clip(length: number, available: bigint): number {
-  return available < BigInt(length) ? Number(available) : length;
 }

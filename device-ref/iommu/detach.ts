@@ -1,3 +1,4 @@
+// Layer: iommu.
 // DETACH: take an endpoint out of a domain; the domain ceases to exist with its last
 // endpoint. Statements: dev.detach.reserved, dev.detach.noent, dev.detach.not-attached
 // (taken: VIRTIO_IOMMU_S_INVAL), dev.detach.isolation.

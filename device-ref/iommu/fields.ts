@@ -1,3 +1,4 @@
+// Layer: iommu.
 // Small helpers for request fields: reserved bytes, and how findings show byte fields.
 
 export function isAllZero(bytes: Uint8Array): boolean {

@@ -1,7 +1,9 @@
+// Layer: iommu.
 // Driver findings of the IOMMU core: the rules of the spec the device saw the driver break,
 // each tagged with its statement ID and quoting the statement's text from dist/cases.json.
 // A finding never changes what the device does; it is for the person who wrote the driver.
 
+import type { Finding } from '../platform/findings.js';
 import type { StatementCatalog } from './statements.js';
 
 /** Every driver statement the device can observe being broken. */
@@ -34,13 +36,8 @@ export const OBSERVED_DRIVER_STATEMENTS = [
 
 export type DriverStatement = (typeof OBSERVED_DRIVER_STATEMENTS)[number];
 
-/** The shape of the board's findings (device-ref/board/findings.ts). */
-export interface IommuFinding {
-  /** The statement the driver broke; absent when the spec has no statement for it. */
-  readonly statement?: string;
-  readonly message: string;
-  readonly detail?: Readonly<Record<string, unknown>>;
-}
+/** A finding of the IOMMU core: the platform's, with the statement the driver broke. */
+export type IommuFinding = Finding;
 
 export type FindingSink = (finding: IommuFinding) => void;
 

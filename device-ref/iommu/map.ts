@@ -1,3 +1,4 @@
+// Layer: iommu.
 // MAP: map the virtual range [virt_start, virt_end] of a domain onto the physical range
 // that starts at phys_start. Statements: dev.map.unknown-flags, dev.map.alignment,
 // dev.map.noent, dev.map.bypass-domain, dev.resv-mem.map-refused, dev.map.overlap.

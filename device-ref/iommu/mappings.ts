@@ -1,3 +1,4 @@
+// Layer: iommu.
 // The mappings of one domain: disjoint virtual ranges [virt_start, virt_end], ordered by
 // virt_start, in a treap. MAP inserts in O(log n), UNMAP removes k mappings in
 // O(k + log n), and a translation finds the mapping that holds an address in O(log n)

@@ -1,3 +1,4 @@
+// Layer: iommu.
 // PROBE: the properties of an endpoint, here one RESV_MEM property per reserved region the
 // board gives it. Statements: dev.probe.reserved, dev.probe.noent,
 // dev.probe.property-reserved, dev.probe.length, dev.probe.next-offset,

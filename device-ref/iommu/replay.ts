@@ -1,3 +1,4 @@
+// Layer: iommu.
 // Replay of a request stream captured from a real driver (viommu driver-check): the same
 // VirtioIommu that serves a live driver over virtio-pci, fed the device-readable bytes of each
 // request as the driver built them, so a captured driver is judged by the same findings as a
@@ -19,8 +20,9 @@ import {
 } from '../../dist/ts/index.js';
 import { hex } from '../hex.js';
 import type { QueueAccess, VirtioDeviceContext } from '../virtio/device-model.js';
-import type { IommuCore, IommuCoreOptions } from './core.js';
+import type { IommuCore } from './core.js';
 import type { FindingSink } from './findings.js';
+import type { IommuCoreOptions } from './options.js';
 import { loadStatementCatalog, type StatementCatalog } from './statements.js';
 import { createVirtioIommu, DEVICE_LIMITS, type VirtioIommu } from './virtio-iommu.js';
 

@@ -1,3 +1,4 @@
+// Layer: iommu.
 // The statements of the spec, as dist/cases.json lists them: findings quote the rule the
 // driver broke in the spec's own words, and an ID the spec does not define is an error.
 

@@ -1,3 +1,4 @@
+// Layer: iommu.
 // UNMAP: remove every mapping of a domain that lies inside [virt_start, virt_end], all or
 // nothing. Statements: dev.unmap.noent, dev.unmap.bypass-domain, dev.unmap.split-status,
 // dev.unmap.split-keep, dev.unmap.gaps, dev.unmap.covered (the last four in mappings.ts).

@@ -1,3 +1,4 @@
+// Layer: iommu.
 // The virtio-iommu device model: what the virtio-pci transport sees of the IOMMU core. It
 // takes requests off the request queue, decodes them, runs the handler of their type and
 // writes the tail; it carries fault reports to the event queue; and it is the Iommu that
@@ -18,71 +19,39 @@
 // no older, smaller report format (dev.fault.older-format not taken).
 
 import {
-  decodeAttachDriverPart,
-  decodeDetachDriverPart,
-  decodeMapDriverPart,
-  decodeProbeDriverPart,
-  decodeUnmapDriverPart,
   DEVICE_ID,
   encodeFault,
-  encodeProbeDevicePart,
   encodeRequestTail,
+  REQUEST_VERBS,
+  REQUESTS,
   requestTypeName,
   SIZEOF_VIRTIO_IOMMU_FAULT,
-  SIZEOF_VIRTIO_IOMMU_REQ_ATTACH_DRIVER_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_DETACH_DRIVER_PART,
   SIZEOF_VIRTIO_IOMMU_REQ_HEAD,
-  SIZEOF_VIRTIO_IOMMU_REQ_MAP_DRIVER_PART,
-  SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART,
   SIZEOF_VIRTIO_IOMMU_REQ_TAIL,
-  SIZEOF_VIRTIO_IOMMU_REQ_UNMAP_DRIVER_PART,
-  VIRTIO_IOMMU_F_BYPASS,
-  VIRTIO_IOMMU_F_BYPASS_CONFIG,
-  VIRTIO_IOMMU_F_DOMAIN_RANGE,
-  VIRTIO_IOMMU_F_INPUT_RANGE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_F_MMIO,
   VIRTIO_IOMMU_F_PROBE,
-  VIRTIO_IOMMU_RESV_MEM_T_MSI,
-  VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
   VIRTIO_IOMMU_S_INVAL,
-  VIRTIO_IOMMU_T_ATTACH,
-  VIRTIO_IOMMU_T_DETACH,
-  VIRTIO_IOMMU_T_MAP,
-  VIRTIO_IOMMU_T_PROBE,
-  VIRTIO_IOMMU_T_UNMAP,
   VIRTQUEUE,
+  type RequestVerb,
 } from '../../dist/ts/index.js';
-import type { IommuModelFactory } from '../board/board.js';
-import type {
-  EndpointDescription,
-  IommuDescription,
-  IommuFeatureName,
-} from '../board/description.js';
+import type { DmaAccess, Iommu, Translation } from '../platform/dma-translation.js';
 import type {
   ConfigAccessSize,
   DescriptorChain,
-  DmaAccess,
-  Iommu,
   QueueAccess,
-  Translation,
   VirtioDeviceContext,
   VirtioDeviceModel,
 } from '../virtio/device-model.js';
 import { handleAttach } from './attach.js';
-import { IommuCore, type FaultReport, type IommuCoreOptions } from './core.js';
+import { IommuCore } from './core.js';
 import { handleDetach } from './detach.js';
-import {
-  draftExtension,
-  draftFeatures,
-  type DraftExtension,
-  type DraftName,
-} from './drafts/drafts.js';
+import { draftExtension, type DraftExtension, type DraftName } from './drafts/drafts.js';
 import { isAllZero } from './fields.js';
 import { DriverFindings, type FindingSink } from './findings.js';
 import { handleMap } from './map.js';
+import type { IommuCoreOptions } from './options.js';
 import { handleProbe } from './probe.js';
 import { loadStatementCatalog, type StatementCatalog } from './statements.js';
+import { translate, type FaultReport } from './translation.js';
 import { handleUnmap } from './unmap.js';
 
 export const REQUEST_QUEUE = VIRTQUEUE.requestq;
@@ -91,15 +60,6 @@ export const EVENT_QUEUE = VIRTQUEUE.eventq;
 const NOTHING = new Uint8Array(0);
 /** The reserved bytes of every tail and fault report the device writes: zero. */
 const ZEROES = new Uint8Array(3);
-
-/** Size of the device-readable part of each request type. */
-const DRIVER_PART_SIZE: Readonly<Record<number, number>> = {
-  [VIRTIO_IOMMU_T_ATTACH]: SIZEOF_VIRTIO_IOMMU_REQ_ATTACH_DRIVER_PART,
-  [VIRTIO_IOMMU_T_DETACH]: SIZEOF_VIRTIO_IOMMU_REQ_DETACH_DRIVER_PART,
-  [VIRTIO_IOMMU_T_MAP]: SIZEOF_VIRTIO_IOMMU_REQ_MAP_DRIVER_PART,
-  [VIRTIO_IOMMU_T_UNMAP]: SIZEOF_VIRTIO_IOMMU_REQ_UNMAP_DRIVER_PART,
-  [VIRTIO_IOMMU_T_PROBE]: SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART,
-};
 
 export interface VirtioIommuOptions extends IommuCoreOptions {
   /** Fault reports kept while the driver offers no event buffer. */
@@ -184,7 +144,7 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
   }
 
   translate(endpoint: number, iova: bigint, length: number, access: DmaAccess): Translation {
-    const result = this.core.translate(endpoint, iova, length, access);
+    const result = translate(this.core, endpoint, iova, length, access);
     if (result.ok) return result;
     if (result.fault) this.#report(result.fault);
     return { ok: false };
@@ -206,11 +166,12 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
     const type = request[0]!;
     const drafted = this.#drafts?.serve(type, chain);
     if (drafted !== undefined) return drafted;
-    const driverPartSize = DRIVER_PART_SIZE[type];
-    if (driverPartSize === undefined) {
+    const verb: RequestVerb | undefined = REQUEST_VERBS[type];
+    if (verb === undefined) {
       this.#unknownType(request);
       return NOTHING;
     }
+    const driverPartSize = REQUESTS[verb].readableSize;
     const label = requestTypeName(type);
     if ((request[1]! | request[2]! | request[3]!) !== 0) {
       findings.report(
@@ -223,7 +184,7 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
     }
     // The device acts on the features negotiated only: a PROBE without VIRTIO_IOMMU_F_PROBE
     // negotiated is treated as by a device that does not offer it.
-    if (type === VIRTIO_IOMMU_T_PROBE && !this.core.negotiated(VIRTIO_IOMMU_F_PROBE)) {
+    if (verb === 'probe' && !this.core.negotiated(VIRTIO_IOMMU_F_PROBE)) {
       findings.observe(
         this.core.offers(VIRTIO_IOMMU_F_PROBE)
           ? 'VIRTIO_IOMMU_T_PROBE, but the driver did not accept VIRTIO_IOMMU_F_PROBE; the device returned the buffer unwritten, as without the feature'
@@ -249,15 +210,15 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
       );
       return tail(VIRTIO_IOMMU_S_INVAL);
     }
-    if (type === VIRTIO_IOMMU_T_PROBE) {
+    if (verb === 'probe') {
       const { status, properties } = handleProbe(
         this.core,
-        decodeProbeDriverPart(request),
+        REQUESTS.probe.decodeDriverPart(request),
         chain.writableLength - SIZEOF_VIRTIO_IOMMU_REQ_TAIL,
         this.#drafts?.probeProperties,
       );
       const written = new Uint8Array(properties.length + SIZEOF_VIRTIO_IOMMU_REQ_TAIL);
-      encodeProbeDevicePart(
+      REQUESTS.probe.encodeDevicePart(
         written,
         { properties, tail: { status, reserved: ZEROES } },
         properties.length,
@@ -272,15 +233,15 @@ export class VirtioIommu implements VirtioDeviceModel, Iommu {
         },
       );
     }
-    switch (type) {
-      case VIRTIO_IOMMU_T_ATTACH:
-        return tail(handleAttach(this.core, decodeAttachDriverPart(request)));
-      case VIRTIO_IOMMU_T_DETACH:
-        return tail(handleDetach(this.core, decodeDetachDriverPart(request)));
-      case VIRTIO_IOMMU_T_MAP:
-        return tail(handleMap(this.core, decodeMapDriverPart(request)));
-      default:
-        return tail(handleUnmap(this.core, decodeUnmapDriverPart(request)));
+    switch (verb) {
+      case 'attach':
+        return tail(handleAttach(this.core, REQUESTS.attach.decodeDriverPart(request)));
+      case 'detach':
+        return tail(handleDetach(this.core, REQUESTS.detach.decodeDriverPart(request)));
+      case 'map':
+        return tail(handleMap(this.core, REQUESTS.map.decodeDriverPart(request)));
+      case 'unmap':
+        return tail(handleUnmap(this.core, REQUESTS.unmap.decodeDriverPart(request)));
     }
   }
 
@@ -362,56 +323,3 @@ export function createVirtioIommu(
 ): VirtioIommu {
   return new VirtioIommu(context, options, new DriverFindings(catalog, report));
 }
-
-const FEATURE_BITS: Record<IommuFeatureName, number> = {
-  VIRTIO_IOMMU_F_INPUT_RANGE,
-  VIRTIO_IOMMU_F_DOMAIN_RANGE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_F_BYPASS,
-  VIRTIO_IOMMU_F_PROBE,
-  VIRTIO_IOMMU_F_MMIO,
-  VIRTIO_IOMMU_F_BYPASS_CONFIG,
-};
-
-const RESV_MEM_SUBTYPES = {
-  RESERVED: VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
-  MSI: VIRTIO_IOMMU_RESV_MEM_T_MSI,
-} as const;
-
-/**
- * The device options a board description gives. The features are the board's; the presets
- * offer VIRTIO_IOMMU_F_MAP_UNMAP and not the legacy VIRTIO_IOMMU_F_BYPASS
- * (dev.features.map-unmap, dev.features.no-legacy-bypass, dev.features.bypass-exclusive).
- */
-export function iommuOptionsOf(
-  config: IommuDescription,
-  endpoints: readonly EndpointDescription[],
-): VirtioIommuOptions {
-  return {
-    ...DEVICE_LIMITS,
-    endpoints: endpoints.map((endpoint) => ({
-      id: endpoint.endpoint,
-      reservedRegions: endpoint.reserved_regions.map((region) => ({
-        subtype: RESV_MEM_SUBTYPES[region.subtype],
-        start: region.start,
-        end: region.end,
-      })),
-    })),
-    features: config.features.reduce(
-      (bits, name) => bits | (1n << BigInt(FEATURE_BITS[name])),
-      draftFeatures(config.drafts ?? []),
-    ),
-    drafts: config.drafts ?? [],
-    pageSizeMask: config.page_size_mask,
-    inputRange: config.input_range,
-    domainRange: config.domain_range,
-    probeSize: config.probe_size,
-    bypass: config.bypass ? 1 : 0,
-  };
-}
-
-/** The IOMMU model factory the board takes (BoardOptions.iommuModel). */
-export const createIommuModel: IommuModelFactory = (host) =>
-  createVirtioIommu(host.virtio, iommuOptionsOf(host.config, host.endpoints), (finding) =>
-    host.findings.add(finding),
-  );

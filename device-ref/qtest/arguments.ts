@@ -1,3 +1,4 @@
+// Layer: qtest.
 // A command's words, read against its usage line ("readb ADDR"). Where QEMU would abort on a
 // missing or malformed argument, these throw CommandError, which the dispatcher turns into a
 // FAIL reply.

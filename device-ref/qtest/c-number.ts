@@ -1,3 +1,4 @@
+// Layer: qtest.
 // Numbers as QEMU's qtest reads them: qemu_strtou64 / qemu_strtoi64, that is glibc's
 // strtoull / strtoll with base 0 and the whole word consumed. So: optional leading
 // whitespace, an optional sign, then `0x…` hex, `0…` octal or decimal digits. A minus sign

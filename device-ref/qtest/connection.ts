@@ -1,3 +1,4 @@
+// Layer: qtest.
 // One client connection: bytes in, lines out. Lines end at '\n' only, as in QEMU; bytes are
 // taken as Latin-1 so any byte round-trips (an unknown command is echoed byte for byte).
 //

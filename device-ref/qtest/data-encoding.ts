@@ -1,3 +1,4 @@
+// Layer: qtest.
 // The data formats of qtest's bulk commands, decoded exactly as QEMU 7.2 decodes them so
 // that the same bytes land in memory on both.
 

@@ -1,3 +1,4 @@
+// Layer: qtest.
 // One qtest command line in, one reply line out. Words are split on single spaces exactly as
 // QEMU's g_strsplit(line, " ") does (so "  x" names the command '' and a tab is part of a
 // word), the first word picks the command, extra words are ignored. Whatever the line, the

@@ -1,3 +1,4 @@
+// Layer: qtest.
 // Where the qtest server listens: `unix:PATH`, or `tcp:HOST:PORT` where HOST may be empty
 // (or the whole `HOST:` left out) for 127.0.0.1, or `[v6]`. PORT 0 picks a free port.
 

@@ -1,3 +1,4 @@
+// Layer: qtest.
 // The qtest server: listens on a Unix socket (mode 0600) or on TCP (127.0.0.1 unless told
 // otherwise) and serves its clients side by side, each on a board of its own from the
 // `board` factory, so every client (every conformance test) starts from a device fresh out

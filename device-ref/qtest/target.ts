@@ -1,3 +1,4 @@
+// Layer: qtest.
 // What the qtest server drives: a machine seen from its CPU. The board implements it; the
 // qtest code never needs to know more about boards than this.
 

@@ -8,7 +8,7 @@ import {
   loadBoardDescription,
   parseBoardDescription,
 } from '../board/description.js';
-import { iommuOptionsOf } from '../iommu/virtio-iommu.js';
+import { iommuOptionsOf } from '../board/iommu-model.js';
 
 const valid = () => ({
   name: 'test',

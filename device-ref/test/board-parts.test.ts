@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { FindingLog, MAX_KEPT_FINDINGS } from '../board/findings.js';
-import { GuestRam } from '../board/guest-ram.js';
-import { accessPieces } from '../board/mmio-region.js';
-import { VirtualClock } from '../board/virtual-clock.js';
+import { FindingLog, MAX_KEPT_FINDINGS } from '../platform/findings.js';
+import { GuestRam } from '../platform/guest-ram.js';
+import { accessPieces } from '../platform/mmio-region.js';
+import { VirtualClock } from '../platform/virtual-clock.js';
 import { manualHostClock } from './support/driver.js';
 
 describe('virtual clock', () => {

@@ -2,7 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { loadBoardDescription } from '../board/description.js';
-import { FindingLog } from '../board/findings.js';
+import { FindingLog } from '../platform/findings.js';
 import {
   VIRTIO_IOMMU_F_BYPASS,
   VIRTIO_IOMMU_F_BYPASS_CONFIG,
@@ -13,7 +13,7 @@ import {
   VIRTIO_IOMMU_MAP_F_READ,
   VIRTIO_IOMMU_S_OK,
 } from '../../dist/ts/index.js';
-import { createIommuModel, iommuOptionsOf } from '../iommu/virtio-iommu.js';
+import { createIommuModel, iommuOptionsOf } from '../board/iommu-model.js';
 import {
   ALL_FEATURES,
   attach,

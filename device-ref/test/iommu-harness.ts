@@ -2,13 +2,9 @@
 // virtio-pci transport, requests encoded byte by byte as a driver lays them out, and the
 // findings the device reports.
 
-import type {
-  DescriptorChain,
-  QueueAccess,
-  Translation,
-  VirtioDeviceContext,
-} from '../virtio/device-model.js';
-import type { ReservedRegion } from '../iommu/core.js';
+import type { Translation } from '../platform/dma-translation.js';
+import type { DescriptorChain, QueueAccess, VirtioDeviceContext } from '../virtio/device-model.js';
+import type { ReservedRegion } from '../iommu/options.js';
 import type { IommuFinding } from '../iommu/findings.js';
 import {
   decodeFault,

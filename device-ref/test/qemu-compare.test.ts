@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { createBoard } from '../board/board.js';
 import { loadBoardDescription } from '../board/description.js';
 import { startQtestServer } from '../qtest/server.js';
-import { createIommuModel } from '../iommu/virtio-iommu.js';
+import { createIommuModel } from '../board/iommu-model.js';
 import { echoIommuFactory } from './support/echo-device.js';
 import { qemuAvailable, startQemu } from './support/qemu.js';
 import { LineClient } from './support/qtest-client.js';

@@ -6,7 +6,7 @@
 
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { createIommuModel } from '../iommu/virtio-iommu.js';
+import { createIommuModel } from '../board/iommu-model.js';
 import { executeCommandLine } from '../qtest/dispatch.js';
 import { CC, NOTIFY, TestDriver, VIRTIO_BAR } from './support/driver.js';
 import { F_INDIRECT_DESC, readyDevice } from './support/ready-device.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { FindingLog } from '../board/findings.js';
-import { GuestRam } from '../board/guest-ram.js';
+import { FindingLog } from '../platform/findings.js';
+import { GuestRam } from '../platform/guest-ram.js';
 import type { DescriptorChain } from '../virtio/device-model.js';
 import { SplitVirtqueue } from '../virtio/split-virtqueue.js';
 import { CC, EDU_SLOT, IOMMU_SLOT, ISR, TestDriver } from './support/driver.js';

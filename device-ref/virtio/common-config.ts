@@ -1,3 +1,4 @@
+// Layer: virtio.
 // The common configuration structure (virtio 1.4, "Common configuration structure layout"),
 // register by register, over a VirtioTransport. Like QEMU, an access is decoded by the offset
 // it starts at and its value is truncated to the access size; unlike QEMU, an access that
@@ -5,7 +6,8 @@
 // also recorded as a finding: the driver MUST access each field with its own width, and
 // 64-bit fields as two 32-bit halves.
 
-import type { AccessSize, MmioRegion } from '../board/mmio-region.js';
+import type { AccessSize, MmioRegion } from '../platform/mmio-region.js';
+import { VIRTIO_PCI_COMMON_CFG, type CommonCfgFieldName } from '../../dist/ts/index.js';
 import { hex } from '../hex.js';
 import { VIRTIO_MSI_NO_VECTOR } from './constants.js';
 import type { QueueAddressField, VirtioTransport } from './transport.js';
@@ -17,6 +19,53 @@ interface Field {
   /** Absent for fields that are read-only for the driver. */
   write?(t: VirtioTransport, value: number): void;
 }
+
+type Layout = typeof VIRTIO_PCI_COMMON_CFG;
+/** The 64-bit queue address fields: a driver accesses each as two 32-bit halves. */
+type AddressFieldName = `queue_${QueueAddressField}`;
+type RegisterName = Exclude<CommonCfgFieldName, AddressFieldName>;
+
+/** What a field does; a field the layout makes read-only has no write, a read-write one has one. */
+type Register<Name extends RegisterName> = {
+  read(t: VirtioTransport): number;
+} & (Layout[Name]['access'] extends 'read-write'
+  ? { write(t: VirtioTransport, value: number): void }
+  : { write?: never });
+
+const REGISTERS: { readonly [Name in RegisterName]: Register<Name> } = {
+  device_feature_select: {
+    read: (t) => t.deviceFeatureSelect,
+    write: (t, v) => (t.deviceFeatureSelect = v),
+  },
+  device_feature: { read: (t) => t.deviceFeatureWord },
+  driver_feature_select: {
+    read: (t) => t.driverFeatureSelect,
+    write: (t, v) => (t.driverFeatureSelect = v),
+  },
+  driver_feature: {
+    read: (t) => t.driverFeatureWord,
+    write: (t, v) => t.writeDriverFeatureWord(v),
+  },
+  // No MSI-X: every vector mapping fails, which the driver sees as NO_VECTOR on read-back.
+  config_msix_vector: { read: () => VIRTIO_MSI_NO_VECTOR, write: () => {} },
+  num_queues: { read: (t) => t.queues.length },
+  device_status: { read: (t) => t.status, write: (t, v) => t.writeStatus(v) },
+  config_generation: { read: (t) => t.configGeneration },
+  queue_select: { read: (t) => t.queueSelect, write: (t, v) => (t.queueSelect = v) },
+  queue_size: { read: (t) => t.selectedQueue?.size ?? 0, write: (t, v) => t.writeQueueSize(v) },
+  queue_msix_vector: { read: () => VIRTIO_MSI_NO_VECTOR, write: () => {} },
+  queue_enable: {
+    read: (t) => (t.selectedQueue?.enabled ? 1 : 0),
+    write: (t, v) => t.writeQueueEnable(v),
+  },
+  // As in QEMU, queue n is notified at n * notify_off_multiplier, for any n.
+  queue_notify_off: { read: (t) => t.queueSelect },
+  queue_notif_config_data: { read: () => 0 },
+  // A queue reset completes at once, so queue_reset always reads 0.
+  queue_reset: { read: () => 0, write: (t, v) => t.writeQueueReset(v) },
+  admin_queue_index: { read: () => 0 },
+  admin_queue_num: { read: () => 0 },
+};
 
 function queueAddress(field: QueueAddressField, high: boolean): Field {
   return {
@@ -30,91 +79,20 @@ function queueAddress(field: QueueAddressField, high: boolean): Field {
   };
 }
 
-const FIELDS = new Map<number, Field>([
-  [
-    0x00,
-    {
-      name: 'device_feature_select',
-      width: 4,
-      read: (t) => t.deviceFeatureSelect,
-      write: (t, v) => (t.deviceFeatureSelect = v),
-    },
-  ],
-  [0x04, { name: 'device_feature', width: 4, read: (t) => t.deviceFeatureWord }],
-  [
-    0x08,
-    {
-      name: 'driver_feature_select',
-      width: 4,
-      read: (t) => t.driverFeatureSelect,
-      write: (t, v) => (t.driverFeatureSelect = v),
-    },
-  ],
-  [
-    0x0c,
-    {
-      name: 'driver_feature',
-      width: 4,
-      read: (t) => t.driverFeatureWord,
-      write: (t, v) => t.writeDriverFeatureWord(v),
-    },
-  ],
-  // No MSI-X: every vector mapping fails, which the driver sees as NO_VECTOR on read-back.
-  [
-    0x10,
-    { name: 'config_msix_vector', width: 2, read: () => VIRTIO_MSI_NO_VECTOR, write: () => {} },
-  ],
-  [0x12, { name: 'num_queues', width: 2, read: (t) => t.queues.length }],
-  [
-    0x14,
-    { name: 'device_status', width: 1, read: (t) => t.status, write: (t, v) => t.writeStatus(v) },
-  ],
-  [0x15, { name: 'config_generation', width: 1, read: (t) => t.configGeneration }],
-  [
-    0x16,
-    {
-      name: 'queue_select',
-      width: 2,
-      read: (t) => t.queueSelect,
-      write: (t, v) => (t.queueSelect = v),
-    },
-  ],
-  [
-    0x18,
-    {
-      name: 'queue_size',
-      width: 2,
-      read: (t) => t.selectedQueue?.size ?? 0,
-      write: (t, v) => t.writeQueueSize(v),
-    },
-  ],
-  [
-    0x1a,
-    { name: 'queue_msix_vector', width: 2, read: () => VIRTIO_MSI_NO_VECTOR, write: () => {} },
-  ],
-  [
-    0x1c,
-    {
-      name: 'queue_enable',
-      width: 2,
-      read: (t) => (t.selectedQueue?.enabled ? 1 : 0),
-      write: (t, v) => t.writeQueueEnable(v),
-    },
-  ],
-  // As in QEMU, queue n is notified at n * notify_off_multiplier, for any n.
-  [0x1e, { name: 'queue_notify_off', width: 2, read: (t) => t.queueSelect }],
-  [0x20, queueAddress('desc', false)],
-  [0x24, queueAddress('desc', true)],
-  [0x28, queueAddress('driver', false)],
-  [0x2c, queueAddress('driver', true)],
-  [0x30, queueAddress('device', false)],
-  [0x34, queueAddress('device', true)],
-  [0x38, { name: 'queue_notif_config_data', width: 2, read: () => 0 }],
-  // A queue reset completes at once, so queue_reset always reads 0.
-  [0x3a, { name: 'queue_reset', width: 2, read: () => 0, write: (t, v) => t.writeQueueReset(v) }],
-  [0x3c, { name: 'admin_queue_index', width: 2, read: () => 0 }],
-  [0x3e, { name: 'admin_queue_num', width: 2, read: () => 0 }],
-]);
+/** Every field by the offset it starts at, laid out as dist/ts lays out the structure. */
+const FIELDS = new Map<number, Field>(
+  (Object.keys(VIRTIO_PCI_COMMON_CFG) as CommonCfgFieldName[]).flatMap((name) => {
+    const { offset, size } = VIRTIO_PCI_COMMON_CFG[name];
+    if (size === 8) {
+      const field = name.slice('queue_'.length) as QueueAddressField;
+      return [
+        [offset, queueAddress(field, false)],
+        [offset + 4, queueAddress(field, true)],
+      ];
+    }
+    return [[offset, { name, width: size, ...REGISTERS[name as RegisterName] }]];
+  }),
+);
 
 export class CommonConfigRegion implements MmioRegion {
   readonly size = 0x1000;

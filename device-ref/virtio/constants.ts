@@ -1,3 +1,4 @@
+// Layer: virtio.
 // Numbers from the virtio 1.4 spec (Basic Facilities; Virtio Over PCI Bus) the transport uses.
 
 export const VIRTIO_PCI_VENDOR_ID = 0x1af4;

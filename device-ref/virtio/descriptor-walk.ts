@@ -1,3 +1,4 @@
+// Layer: virtio.
 // Walks one split-virtqueue descriptor chain (virtio 1.4, "The Virtqueue Descriptor Table",
 // "Indirect Descriptors", "Message Framing") and checks every rule the device can see broken:
 // a next index beyond the table, a loop, a chain longer than the queue size, an indirect
@@ -5,7 +6,7 @@
 // table whose length is not a non-zero multiple of 16, a readable buffer after a writable
 // one, a buffer or table outside RAM, more than 2^32 bytes in all. Nothing here throws.
 
-import type { GuestRam } from '../board/guest-ram.js';
+import type { GuestRam } from '../platform/guest-ram.js';
 import { hex } from '../hex.js';
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
 

@@ -1,3 +1,4 @@
+// Layer: virtio.
 // The contract between the virtio-pci transport (this folder) and a virtio device model such
 // as the IOMMU core (device-ref/iommu/). The transport owns everything the virtio spec says
 // about PCI, feature negotiation, device status and split virtqueues; the model owns the
@@ -86,24 +87,4 @@ export interface VirtioDeviceModel {
   systemReset(): void;
   /** The driver notified queue `index`: handle what is available on it. */
   queueNotified(index: number, queue: QueueAccess): void;
-}
-
-export type DmaAccess = 'read' | 'write';
-
-/** The outcome of translating the first bytes of a DMA access. */
-export type Translation =
-  /** `iova` is at guest-physical `pa`; `length` bytes (1 up to the requested length) map contiguously. */
-  | { readonly ok: true; readonly pa: bigint; readonly length: number }
-  /** The access faults; the IOMMU reports the fault (e.g. on its event queue) itself. */
-  | { readonly ok: false };
-
-/**
- * The DMA translation every bus-mastering endpoint of the board goes through. The board
- * calls translate() for the first part of a transfer and again for the rest until the
- * transfer is done; on a fault it abandons the rest of the transfer (reads deliver zeros,
- * writes are dropped), as QEMU does with a faulting IOMMU.
- */
-export interface Iommu {
-  /** `endpoint` is the PCI requester ID of the device doing DMA: bus << 8 | dev << 3 | fn. */
-  translate(endpoint: number, iova: bigint, length: number, access: DmaAccess): Translation;
 }

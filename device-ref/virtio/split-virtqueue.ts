@@ -1,3 +1,4 @@
+// Layer: virtio.
 // One split virtqueue (virtio 1.4, "Split Virtqueues"): the driver-written configuration
 // (size, the three area addresses, enable) and the device side of the rings: reading the
 // available ring, walking chains, writing used elements, notification suppression with and
@@ -7,8 +8,8 @@
 // area outside RAM, an available index that moved by more than the queue size, a head that
 // is not a descriptor index) sets DEVICE_NEEDS_RESET: the device cannot go on safely.
 
-import type { FindingLog } from '../board/findings.js';
-import type { GuestRam } from '../board/guest-ram.js';
+import type { FindingLog } from '../platform/findings.js';
+import type { GuestRam } from '../platform/guest-ram.js';
 import { hex } from '../hex.js';
 import {
   VIRTIO_F_EVENT_IDX,

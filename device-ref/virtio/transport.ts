@@ -1,11 +1,12 @@
+// Layer: virtio.
 // The virtio device side that does not depend on PCI: device status and the FEATURES_OK
 // handshake, feature selection windows, queue selection and configuration, the ISR, queue
 // notifications and the device configuration pass-through to the model. The PCI glue
 // (virtio-pci-function.ts) and the common configuration registers (common-config.ts) sit on
 // top of it. Driver mistakes become findings; none of them throws.
 
-import type { Finding, FindingLog } from '../board/findings.js';
-import type { GuestRam } from '../board/guest-ram.js';
+import type { Finding, FindingLog } from '../platform/findings.js';
+import type { GuestRam } from '../platform/guest-ram.js';
 import { hex } from '../hex.js';
 import {
   DEVICE_NEEDS_RESET,

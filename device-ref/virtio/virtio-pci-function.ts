@@ -1,3 +1,4 @@
+// Layer: virtio.
 // A modern virtio-pci function (virtio 1.4, "Virtio Over PCI Bus") laid out as QEMU 7.2
 // lays out virtio-iommu-pci on q35, so that a driver finds everything where it would on
 // QEMU: no legacy I/O BAR, no MSI-X, one 16 KiB 64-bit prefetchable memory BAR 4 holding
@@ -5,15 +6,15 @@
 //   0x2000 device configuration   0x3000 notifications (notify_off_multiplier 4)
 // and the capability list 0x84 PCI_CFG → 0x70 NOTIFY → 0x60 DEVICE → 0x50 ISR → 0x40 COMMON.
 
-import type { FindingLog } from '../board/findings.js';
-import type { GuestRam } from '../board/guest-ram.js';
+import type { FindingLog } from '../platform/findings.js';
+import type { GuestRam } from '../platform/guest-ram.js';
 import {
   readRegionBytes,
   writeRegionBytes,
   type AccessSize,
   type MmioRegion,
-} from '../board/mmio-region.js';
-import { PciFunction } from '../board/pci/pci-function.js';
+} from '../platform/mmio-region.js';
+import { PciFunction } from '../platform/pci/pci-function.js';
 import { hex } from '../hex.js';
 import { CommonConfigRegion } from './common-config.js';
 import {

@@ -5,7 +5,10 @@
 
 export * from './constants.js';
 export * from './layout.js';
+export * from './field-layouts.js';
 export * from './names.js';
 export type * from './types.js';
 export * from './codecs.js';
+export * from './requests.js';
+export * from './virtio-pci.js';
 export { CodecError, type Bytes, type CodecErrorKind } from './runtime.js';

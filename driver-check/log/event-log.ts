@@ -3,9 +3,7 @@
 // the same way. Reading checks every line and names the line of the first problem.
 
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import AjvModule from 'ajv';
-import { packageRoot } from '../../generator/paths.js';
+import { validate } from '../../dist/ts/validators/driver-event-log.js';
 
 export interface CaptureEvent {
   event: 'capture';
@@ -103,25 +101,12 @@ export function formatEventLog(events: readonly LogEvent[]): string {
 
 export class EventLogError extends Error {}
 
-const Ajv = AjvModule.default;
-let validate: ReturnType<InstanceType<typeof Ajv>['compile']> | undefined;
-
-function validator(): NonNullable<typeof validate> {
-  validate ??= new Ajv({ allErrors: true }).compile(
-    JSON.parse(
-      readFileSync(join(packageRoot, 'schemas', 'driver-event-log.schema.json'), 'utf8'),
-    ) as object,
-  );
-  return validate;
-}
-
 /**
  * Reads a log's text; `name` names it in errors (`NAME:LINE: …`). Throws an EventLogError on a
  * line that is not JSON (a truncated line, for one), an event the schema refuses, or events
  * out of order.
  */
 export function parseEventLog(text: string, name: string): LoggedEvent[] {
-  const check = validator();
   const events: LoggedEvent[] = [];
   const lines = text.split('\n');
   if (lines.at(-1) === '') lines.pop();
@@ -138,8 +123,8 @@ export function parseEventLog(text: string, name: string): LoggedEvent[] {
         `not a JSON object (${(error as Error).message}); is the line broken or cut short? ${JSON.stringify(raw.slice(0, 80))}`,
       );
     }
-    if (!check(data)) {
-      const problems = (check.errors ?? [])
+    if (!validate(data)) {
+      const problems = (validate.errors ?? [])
         .filter((e) => e.keyword !== 'if')
         .map((e) => `${e.instancePath || '(the event)'} ${e.message ?? 'is invalid'}`);
       fail(`${(data as { event?: unknown })?.event ?? 'event'}: ${problems.join('; ')}`);

@@ -1,7 +1,7 @@
 // The console report of a driver: the verdict table, each failure with its evidence, the
 // observations, and the summary line.
 
-import type { ConformanceReport } from '../../generator/render/report.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 
 const pad = (text: string, width: number): string => text.padEnd(width);
 

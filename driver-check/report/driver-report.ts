@@ -3,14 +3,14 @@
 // show a driver as a column like any device: "linux-6.12 (strict)". Each verdict carries its
 // evidence: the request's bytes, what the statement asks, and what the driver did.
 
-import type { Level } from '../../generator/model.js';
-import {
-  checkReport,
-  summarizeVerdicts,
-  type ConformanceReport,
-  type StatementVerdict,
-  type TestResult,
-} from '../../generator/render/report.js';
+import type { Level } from '../../dist/ts/schemas/cases.js';
+import { checkReport } from '../../conformance/report/read.js';
+import { summarizeVerdicts } from '../../conformance/report/summary.js';
+import type {
+  ConformanceReport,
+  StatementVerdict,
+  TestResult,
+} from '../../dist/ts/schemas/conformance-report.js';
 import type { CaptureEvent } from '../log/event-log.js';
 import type { Judgement } from '../judge/judge.js';
 

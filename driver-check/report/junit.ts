@@ -2,7 +2,7 @@
 // and one suite for the observations, for CI dashboards.
 
 import junitModule, { type Builder } from 'junit-report-builder';
-import type { ConformanceReport } from '../../generator/render/report.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 
 // A CommonJS module whose exports object is the builder itself, whatever its typings say.
 const junit = junitModule as unknown as Builder;

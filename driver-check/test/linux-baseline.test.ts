@@ -10,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { packageRoot } from '../../generator/paths.js';
-import { checkReport, type ConformanceReport } from '../../generator/render/report.js';
+import { checkReport } from '../../conformance/report/read.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { readEventLog, type LoggedEvent } from '../log/event-log.js';
 
 const CLI = join(packageRoot, 'build', 'cli', 'viommu.js');

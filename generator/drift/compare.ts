@@ -14,7 +14,7 @@ import {
   type CView,
 } from '../emit/c-view.js';
 import type { SourcePlace } from '../model.js';
-import { groupPrefix } from '../parse/parse-spec.js';
+import { groupPrefix } from '../model-facts.js';
 import {
   headerTypeText,
   type HeaderDefine,

@@ -46,5 +46,39 @@ export function emitTsConstants(model: SpecModel): string {
       }
     }
   }
+  out.push(...byName(model));
   return code`${banner(model)}${lines(out)}`.toString();
+}
+
+/**
+ * The spec's constants by name (what scenarios and board descriptions write), and the feature
+ * bits by name with the type of their names: typed lookups instead of reading the module as
+ * a record.
+ */
+function byName(model: SpecModel): Code[] {
+  const features = model.groups
+    .filter((g) => g.kind === 'feature')
+    .flatMap((g) => g.members.map((name) => ident(name, 'ts')));
+  const all = model.groups.flatMap((g) => g.members.map((name) => ident(name, 'ts')));
+  return [
+    code``,
+    comment('Every constant of the spec by its name.', '', { doc: true }),
+    code`export const CONSTANTS = {`,
+    ...all.map((name) => code`  ${name},`),
+    code`} as const;`,
+    code``,
+    code`export type ConstantName = keyof typeof CONSTANTS;`,
+    code``,
+    comment('The same constants, for a lookup by a name that comes from data.', '', {
+      doc: true,
+    }),
+    code`export const CONSTANTS_BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(CONSTANTS));`,
+    code``,
+    comment('The feature bits by name.', '', { doc: true }),
+    code`export const FEATURE_BITS = {`,
+    ...features.map((name) => code`  ${name},`),
+    code`} as const;`,
+    code``,
+    code`export type FeatureName = keyof typeof FEATURE_BITS;`,
+  ];
 }

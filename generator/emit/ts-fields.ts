@@ -3,7 +3,7 @@
 // only; the codec emitter strings these together per struct.
 
 import type { Field, ScalarType } from '../model.js';
-import { SCALAR_SIZE } from '../parse/layout.js';
+import { SCALAR_SIZE } from '../model-facts.js';
 import { camelCase, code, hex, ident, join, num, quote, type Code } from './codegen.js';
 
 export interface FieldProperty {

@@ -10,9 +10,12 @@ export function emitTsIndex(model: SpecModel): string {
     code``,
     code`export * from './constants.js';`,
     code`export * from './layout.js';`,
+    code`export * from './field-layouts.js';`,
     code`export * from './names.js';`,
     code`export type * from './types.js';`,
     code`export * from './codecs.js';`,
+    code`export * from './requests.js';`,
+    code`export * from './virtio-pci.js';`,
     code`export { CodecError, type Bytes, type CodecErrorKind } from './runtime.js';`,
   ])}`.toString();
 }

@@ -6,7 +6,7 @@
 // struct `virtio_iommu_probe_resv_mem`, which starts with that header.
 
 import type { Constant, Field, SpecModel, Struct } from '../model.js';
-import { SCALAR_SIZE } from '../parse/layout.js';
+import { SCALAR_SIZE } from '../model-facts.js';
 import { code, comment, hex, ident, lines, pascalCase, quote, type Code } from './codegen.js';
 import { devicePrefix, structNames, variableOf } from './ts-naming.js';
 

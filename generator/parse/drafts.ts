@@ -10,7 +10,7 @@
 
 import type { VFile } from 'vfile';
 import type { Draft, SpecModel } from '../model.js';
-import type { Diagnostic } from './collect.js';
+import { draftFeatureBit, statusFeature } from './rules/draft-status.js';
 
 export interface DraftFile {
   file: VFile;
@@ -21,9 +21,10 @@ export interface DraftFile {
   source: { file: string; line: number; column: number };
 }
 
+/** What a file's status line makes it: part of the spec, a draft, or neither (reported). */
+export type DraftStatus = { kind: 'spec' } | { kind: 'draft'; draft: DraftFile } | { kind: 'bad' };
+
 const STATUS_LINE = /^Status:/;
-const DRAFT_STATUS = /^Status: draft \(needs `(VIRTIO_IOMMU_F_[A-Z0-9_]+)`\)\s*$/;
-const DRAFT_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 
 /** `11-lazy-iotlb-flush.md` → `lazy-iotlb-flush`. */
 function draftName(path: string): string {
@@ -32,51 +33,33 @@ function draftName(path: string): string {
 }
 
 /**
- * The file's draft status: a draft, not a draft (undefined), or a status line that is not
- * well formed (a diagnostic). Only the first paragraph after the file's first heading counts.
+ * The file's draft status. Only the first paragraph after the file's first heading counts; a
+ * status line that is not well formed is reported on the file.
  */
-export function readDraftStatus(file: VFile): DraftFile | Diagnostic | undefined {
+export function readDraftStatus(file: VFile): DraftStatus {
   const lines = String(file.value).split('\n');
   let i = 0;
   while (i < lines.length && lines[i].trim() === '') i++;
-  if (!lines[i]?.startsWith('#')) return undefined;
+  if (!lines[i]?.startsWith('#')) return { kind: 'spec' };
   const title = lines[i].replace(/^#+\s*/, '').trim();
   i++;
   while (i < lines.length && lines[i].trim() === '') i++;
   const line = lines[i] ?? '';
-  if (!STATUS_LINE.test(line)) return undefined;
+  if (!STATUS_LINE.test(line)) return { kind: 'spec' };
   const source = { file: file.path, line: i + 1, column: 1 };
-  const m = DRAFT_STATUS.exec(line);
   const name = draftName(file.path);
-  if (!m) {
-    return {
-      message:
-        'A status line reads `Status: draft (needs `VIRTIO_IOMMU_F_NAME`)`, naming the feature a device offers when it implements the draft; delete the line to make the file part of the spec',
-      source,
-      rule: 'draft-status',
-    };
-  }
-  if (!DRAFT_NAME.test(name)) {
-    return {
-      message: `A draft's file name gives its name: \`${name}\` is not lower-case words joined by \`-\` (after the number)`,
-      source,
-      rule: 'draft-status',
-    };
-  }
-  return { file, name, title, feature: m[1], source };
-}
-
-export function isDraftFile(x: DraftFile | Diagnostic | undefined): x is DraftFile {
-  return x !== undefined && 'feature' in x;
+  const feature = statusFeature(file, line, source, name);
+  return feature === undefined
+    ? { kind: 'bad' }
+    : { kind: 'draft', draft: { file, name, title, feature, source } };
 }
 
 /**
  * Marks what the draft files define with their draft's name and lists the drafts in the
  * model. The feature a draft names must be a feature bit of the model (the draft's own or the
- * spec's); otherwise a diagnostic at the status line.
+ * spec's); otherwise the status line is reported.
  */
-export function markDrafts(model: SpecModel, drafts: DraftFile[]): Diagnostic[] {
-  const diagnostics: Diagnostic[] = [];
+export function markDrafts(model: SpecModel, drafts: DraftFile[]): void {
   const byFile = new Map(drafts.map((d) => [d.file.path, d.name]));
   const mark = (item: { source: { file: string }; draft?: string }) => {
     const name = byFile.get(item.source.file);
@@ -87,25 +70,15 @@ export function markDrafts(model: SpecModel, drafts: DraftFile[]): Diagnostic[] 
   model.constants.forEach(mark);
   const listed: Draft[] = [];
   for (const d of drafts) {
-    const feature = model.constants.find(
-      (c) => c.name === d.feature && c.group === 'VIRTIO_IOMMU_F_',
-    );
-    if (!feature) {
-      diagnostics.push({
-        message: `\`${d.feature}\` is not a feature bit of the spec or of the draft; a draft needs a feature that tells where it applies`,
-        source: { ...d.source, column: 'Status: draft (needs `'.length + 1 },
-        rule: 'draft-status',
-      });
-      continue;
-    }
+    const bit = draftFeatureBit(d.file, d.feature, d.source, model.constants);
+    if (!bit) continue;
     listed.push({
       name: d.name,
       title: d.title,
       feature: d.feature,
-      featureBit: feature.value,
+      featureBit: bit.value,
       source: d.source,
     });
   }
   model.drafts = listed;
-  return diagnostics;
 }

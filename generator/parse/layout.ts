@@ -1,10 +1,9 @@
 // Lays out struct declarations: packed little-endian, every offset and size computed, and every
 // scalar naturally aligned so that the C header has the same layout on every ABI.
 
-import type { Field, RequestPart, ScalarType, SourcePlace, Struct } from '../model.js';
+import type { Field, RequestPart, SourcePlace, Struct } from '../model.js';
+import { requestConstantName, SCALAR_SIZE } from '../model-facts.js';
 import type { MemberDecl, Place, StructDecl } from './c-block.js';
-
-export const SCALAR_SIZE: Record<ScalarType, number> = { u8: 1, le16: 2, le32: 4, le64: 8 };
 
 export interface LocatedStruct {
   decl: StructDecl;
@@ -30,9 +29,9 @@ interface Laid {
 }
 
 /** Flattens inline definitions so that each struct follows the structs it uses. */
-export function hoistInlineStructs(located: LocatedStruct[]): LocatedStruct[] {
-  const out: LocatedStruct[] = [];
-  const visit = (item: LocatedStruct): void => {
+export function hoistInlineStructs<T extends LocatedStruct>(located: readonly T[]): T[] {
+  const out: T[] = [];
+  const visit = (item: T): void => {
     for (const m of item.decl.members) {
       if (m.kind === 'struct' && m.inline) visit({ ...item, decl: m.inline });
     }
@@ -260,16 +259,4 @@ function layoutOne(
     };
   }
   return { struct, align };
-}
-
-/** `virtio_iommu_req_map` → `VIRTIO_IOMMU_T_MAP`; `requestStructName` goes the other way. */
-export function requestConstantName(structName: string): string {
-  const m = /^(\w+?)_req_(\w+)$/.exec(structName);
-  return m ? `${m[1].toUpperCase()}_T_${m[2].toUpperCase()}` : `${structName.toUpperCase()}_T_?`;
-}
-
-/** `VIRTIO_IOMMU_T_MAP` → `virtio_iommu_req_map`; undefined for a name without `_T_`. */
-export function requestStructName(constantName: string): string | undefined {
-  const m = /^(\w+)_T_(\w+)$/.exec(constantName);
-  return m ? `${m[1].toLowerCase()}_req_${m[2].toLowerCase()}` : undefined;
 }

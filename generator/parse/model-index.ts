@@ -1,6 +1,7 @@
 // Look-ups over laid-out structs and constants, shared by the name resolver and the scenario parser.
 
 import type { Constant, RequestPart, Struct } from '../model.js';
+import { NAME_PREFIX } from '../model-facts.js';
 
 /** A field reachable by a dotted path from a struct (`input_range.start`, `head.type`). */
 export interface FieldPath {
@@ -12,9 +13,6 @@ export interface FieldPath {
   /** For bit ranges: where the value sits in its container. */
   bits?: { shift: number; width: number };
 }
-
-export const CONFIG_STRUCT = 'virtio_iommu_config';
-export const NAME_PREFIX = 'VIRTIO_IOMMU_';
 
 export class ModelIndex {
   readonly structs = new Map<string, Struct>();

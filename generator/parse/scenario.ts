@@ -2,7 +2,14 @@
 // Every name is resolved against the model here, so a scenario in dist/cases.json is runnable.
 
 import type { DmaExpectation, RequestVerb, Step, Value } from '../model.js';
-import { CONFIG_STRUCT, ModelIndex, NAME_PREFIX, didYouMean } from './model-index.js';
+import {
+  CONFIG_STRUCT,
+  FAULT_REASON_GROUP,
+  FEATURE_GROUP,
+  NAME_PREFIX,
+  STATUS_GROUP,
+} from '../model-facts.js';
+import { ModelIndex, didYouMean } from './model-index.js';
 
 export interface ScenarioError {
   message: string;
@@ -26,9 +33,9 @@ export const SCENARIO_SYMBOLS: readonly string[] = [
   'domain_range.end',
   'probe_size',
 ];
-const FEATURE_GROUP = 'VIRTIO_IOMMU_F_';
-const STATUS_GROUP = 'VIRTIO_IOMMU_S_';
-const REASON_GROUP = 'VIRTIO_IOMMU_FAULT_R_';
+/** The symbols schemas/scenario-step.schema.json allows: SCENARIO_SYMBOLS, as a type. */
+type ScenarioSymbol = Extract<Value, { sym: unknown }>['sym'];
+const isScenarioSymbol = (name: string): name is ScenarioSymbol => SCENARIO_SYMBOLS.includes(name);
 
 class StepError extends Error {
   constructor(
@@ -207,15 +214,14 @@ export class ScenarioParser {
   private value(text: string, column: number): Value {
     if (text.startsWith('@')) {
       const m = /^@([a-z_0-9.]+?)(?:([+-])(0x[0-9a-f]+|[0-9]+))?$/i.exec(text);
-      if (!m || !SCENARIO_SYMBOLS.includes(m[1])) {
+      if (!m || !isScenarioSymbol(m[1])) {
         throw new StepError(
           `Unknown symbol \`${text}\`; symbols are ${SCENARIO_SYMBOLS.map((s) => '@' + s).join(', ')}${didYouMean(m?.[1] ?? text.slice(1), SCENARIO_SYMBOLS)}`,
           column,
         );
       }
-      return m[2]
-        ? { sym: m[1], offset: (m[2] === '-' ? '-' : '') + hex(BigInt(m[3])) }
-        : { sym: m[1] };
+      const sym = m[1];
+      return m[2] ? { sym, offset: (m[2] === '-' ? '-' : '') + hex(BigInt(m[3])) } : { sym };
     }
     let total = 0n;
     const names: string[] = [];
@@ -371,7 +377,7 @@ export class ScenarioParser {
     } else if (result.text === 'fault' && rest.length === 1) {
       expect = {
         result: 'fault',
-        reason: this.groupMember(rest[0].text, REASON_GROUP, rest[0].column, 'fault reason'),
+        reason: this.groupMember(rest[0].text, FAULT_REASON_GROUP, rest[0].column, 'fault reason'),
       };
     } else {
       throw new StepError('Expected `=> ok PA`, `=> blocked` or `=> fault REASON`', result.column);

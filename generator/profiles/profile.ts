@@ -8,8 +8,7 @@ import { evaluateCExpression } from '../c-expression.js';
 import { C_SCALAR, viewDefines, type CDefine, type CView } from '../emit/c-view.js';
 import { readJsonFile } from '../json-file.js';
 import type { ScalarType } from '../model.js';
-import { groupPrefix } from '../parse/parse-spec.js';
-import { SCALAR_SIZE } from '../parse/layout.js';
+import { groupPrefix, SCALAR_SIZE } from '../model-facts.js';
 import { packageRoot } from '../paths.js';
 
 export interface Profile {

@@ -4,7 +4,7 @@
 import type { Element } from 'hast';
 import type { Level, Role } from '../model.js';
 import { h } from './hast.js';
-import type { VerdictValue } from './report.js';
+import type { VerdictValue } from '../../dist/ts/schemas/conformance-report.js';
 
 /** `MUST NOT` → `level-must-not`. */
 export const levelClass = (level: Level): string =>
@@ -35,6 +35,3 @@ export function draftBadge(draft: string): Element {
 
 export const verdictClass = (verdict: VerdictValue | undefined): string =>
   `verdict-${verdict ?? 'none'}`;
-
-/** The role a statement ID implies: `dev.` device, `drv.` driver. */
-export const roleOfId = (id: string): Role => (id.startsWith('drv.') ? 'driver' : 'device');

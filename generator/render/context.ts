@@ -1,7 +1,7 @@
 // What the remark and rehype plugins of the spec document share.
 
 import type { SpecModel } from '../model.js';
-import type { Coverage } from './coverage.js';
+import type { Coverage } from '../../conformance/report/coverage.js';
 import type { NameLinks } from './name-links.js';
 
 export interface RenderContext {
@@ -10,9 +10,4 @@ export interface RenderContext {
   names: NameLinks;
   /** The matrix page, when there are reports to link to (`matrix.html`). */
   matrixHref?: string;
-}
-
-/** `file:line:column`, the key that ties a model item to its node in the Markdown. */
-export function placeKey(file: string, line: number, column: number): string {
-  return `${file}:${line}:${column}`;
 }

@@ -4,7 +4,12 @@
 import type { Element } from 'hast';
 import { COVERAGE_ANCHOR, hrefTo, scenarioAnchor, statementAnchor } from './anchors.js';
 import { verdictClass } from './badges.js';
-import type { Coverage, CoverageCounts, StatementCoverage, TestRef } from './coverage.js';
+import type {
+  Coverage,
+  CoverageCounts,
+  StatementCoverage,
+  TestRef,
+} from '../../conformance/report/coverage.js';
 import { h, type Child } from './hast.js';
 
 function testItem(test: TestRef): Element {

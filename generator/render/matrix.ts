@@ -1,67 +1,31 @@
-// The conformance matrix: one row per statement, one column per target, each cell a verdict
-// with its reason and the tests behind it. The conformance runner calls renderMatrix with its
-// reports; `viommu render --results` writes it beside the spec document, which it links to.
+// The conformance matrix page: one row per statement, one column per target, each cell a
+// verdict with its reason and the tests behind it. The rows and the report checks are the
+// reports' own (conformance/report/); this draws them. The conformance runner calls
+// renderMatrix with its reports; `viommu render --results` writes it beside the spec document,
+// which it links to.
 
 import type { Element, Root as HastRoot } from 'hast';
 import rehypeStringify from 'rehype-stringify';
 import { unified } from 'unified';
-import type { Level, Role, SpecModel } from '../model.js';
+import type { SpecStatements } from '../../conformance/report/coverage.js';
+import { matrixRows } from '../../conformance/report/matrix.js';
+import { assertDistinctTargets } from '../../conformance/report/read.js';
+import type {
+  ConformanceReport,
+  RobustnessOutcome,
+  StatementVerdict,
+  TestResult,
+} from '../../dist/ts/schemas/conformance-report.js';
 import { hrefTo, statementAnchor } from './anchors.js';
-import { roleOfId, statementBadge, verdictClass } from './badges.js';
+import { statementBadge, verdictClass } from './badges.js';
 import { htmlPage } from './document.js';
 import { h, type Child } from './hast.js';
-import {
-  assertDistinctTargets,
-  type ConformanceReport,
-  type RobustnessOutcome,
-  type StatementVerdict,
-  type TestResult,
-} from './report.js';
 
 export interface MatrixOptions {
   /** The spec: rows follow its order and sections, and it has every device statement a row. */
-  model?: SpecModel;
+  model?: SpecStatements;
   /** The spec document that statement IDs link to (default `spec.html`). */
   specHref?: string;
-}
-
-interface Row {
-  id: string;
-  role: Role;
-  level: Level;
-}
-
-interface RowGroup {
-  title?: string;
-  slug?: string;
-  rows: Row[];
-}
-
-function rowGroups(reports: ConformanceReport[], model: SpecModel | undefined): RowGroup[] {
-  const judged = new Map<string, Row>();
-  for (const r of reports) {
-    for (const v of r.verdicts) {
-      if (!judged.has(v.statement))
-        judged.set(v.statement, { id: v.statement, role: roleOfId(v.statement), level: v.level });
-    }
-  }
-  if (!model) return [{ rows: [...judged.values()] }];
-  const groups = new Map<string, RowGroup>();
-  const titles = new Map(model.sections.map((s) => [s.slug, s.title]));
-  for (const s of model.statements) {
-    if (s.role !== 'device' && !judged.has(s.id)) continue;
-    let group = groups.get(s.section);
-    if (!group) {
-      group = { title: titles.get(s.section) ?? s.section, slug: s.section, rows: [] };
-      groups.set(s.section, group);
-    }
-    group.rows.push({ id: s.id, role: s.role, level: s.level });
-    judged.delete(s.id);
-  }
-  const out = [...groups.values()];
-  if (judged.size)
-    out.push({ title: 'Not in this version of the spec', rows: [...judged.values()] });
-  return out;
 }
 
 const seconds = (ms: number): string => `${(ms / 1000).toFixed(ms < 10_000 ? 2 : 1)} s`;
@@ -225,7 +189,7 @@ export function matrixTree(reports: ConformanceReport[], options: MatrixOptions 
   const verdicts = new Map(
     reports.map((r) => [r.target.name, new Map(r.verdicts.map((v) => [v.statement, v]))]),
   );
-  const groups = rowGroups(reports, model);
+  const groups = matrixRows(reports, model);
   const body = groups.flatMap((g) => [
     g.title !== undefined &&
       h(

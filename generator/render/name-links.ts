@@ -3,7 +3,7 @@
 
 import type { Element } from 'hast';
 import type { SpecModel } from '../model.js';
-import { NAME_PREFIX } from '../parse/model-index.js';
+import { NAME_PREFIX } from '../model-facts.js';
 import { constantAnchor, fieldAnchor, hrefTo, statementAnchor, structAnchor } from './anchors.js';
 import { h, type Child } from './hast.js';
 

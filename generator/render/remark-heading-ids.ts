@@ -1,18 +1,16 @@
-// Remark plugin: every section heading gets its slug as `id`, the same slug the model's
-// sections carry, so `#bypass-mode` in the text and in the table of contents lands on it.
+// Remark plugin: every section heading gets its slug as `id`: the slug the parser gave the
+// section (node.data.section), so `#bypass-mode` in the text and in the table of contents lands
+// on it.
 
 import type { Root } from 'mdast';
-import { slug } from 'github-slugger';
-import { plainText } from '../parse/markdown-walk.js';
+import '../parse/index.js';
 
 export function remarkHeadingIds() {
   return (tree: Root): void => {
     for (const node of tree.children) {
-      if (node.type !== 'heading') continue;
-      node.data = {
-        ...node.data,
-        hProperties: { ...node.data?.hProperties, id: slug(plainText(node)) },
-      };
+      const section = node.type === 'heading' ? node.data?.section : undefined;
+      if (section === undefined) continue;
+      node.data = { ...node.data, hProperties: { ...node.data?.hProperties, id: section } };
     }
   };
 }

@@ -5,11 +5,11 @@
 import type { Element } from 'hast';
 import type { Root } from 'mdast';
 import { visit } from 'unist-util-visit';
-import type { VFile } from 'vfile';
 import type { Scenario, Statement } from '../model.js';
+import '../parse/index.js';
 import { hrefTo, scenarioAnchor, statementAnchor } from './anchors.js';
 import { draftBadge, levelClass, statementBadge } from './badges.js';
-import { placeKey, type RenderContext } from './context.js';
+import type { RenderContext } from './context.js';
 import { statementCoverage } from './coverage-view.js';
 import { embedFlow, embedPhrasing, h } from './hast.js';
 
@@ -32,18 +32,15 @@ function example(scenario: Scenario, index: number, ctx: RenderContext): Element
 }
 
 export function remarkStatements(ctx: RenderContext) {
-  const byPlace = new Map<string, Statement>(
-    ctx.model.statements.map((s) => [placeKey(s.source.file, s.source.line, s.source.column), s]),
-  );
-  return (tree: Root, file: VFile): void => {
+  const byId = new Map<string, Statement>(ctx.model.statements.map((s) => [s.id, s]));
+  return (tree: Root): void => {
     visit(tree, 'listItem', (item) => {
+      // The parser marks each requirement item with the statement it states.
+      const statement = byId.get(item.data?.statement ?? '');
       const paragraph = item.children[0];
-      if (paragraph?.type !== 'paragraph') return;
+      if (!statement || paragraph?.type !== 'paragraph') return;
       const idNode = paragraph.children[0];
-      const start = idNode?.position?.start;
-      if (idNode?.type !== 'inlineCode' || !start) return;
-      const statement = byPlace.get(placeKey(file.path, start.line, start.column));
-      if (!statement) return;
+      if (idNode?.type !== 'inlineCode') return;
       const coverage = ctx.coverage.statements.get(statement.id);
       item.data = {
         ...item.data,

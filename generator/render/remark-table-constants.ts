@@ -1,27 +1,20 @@
 // Remark plugin: a table row that defines a constant (feature bits, RESV_MEM subtypes, fault
-// reasons) gets the constant's anchor, like a `#define` line does.
+// reasons) gets the constant's anchor, like a `#define` line does. The parser marks the row
+// with the constant (node.data.constant).
 
 import type { Root } from 'mdast';
 import { visit } from 'unist-util-visit';
-import type { VFile } from 'vfile';
+import '../parse/index.js';
 import { constantAnchor } from './anchors.js';
-import { placeKey, type RenderContext } from './context.js';
+import type { RenderContext } from './context.js';
 
 export function remarkTableConstants(ctx: RenderContext) {
-  const byPlace = new Map(
-    ctx.model.constants.map((c) => [placeKey(c.source.file, c.source.line, c.source.column), c]),
-  );
-  return (tree: Root, file: VFile): void => {
+  const names = new Set(ctx.model.constants.map((c) => c.name));
+  return (tree: Root): void => {
     visit(tree, 'tableRow', (row) => {
-      for (const cell of row.children) {
-        const start = cell.position?.start;
-        const constant = start && byPlace.get(placeKey(file.path, start.line, start.column));
-        if (!constant) continue;
-        row.data = {
-          ...row.data,
-          hProperties: { id: constantAnchor(constant.name), className: ['def'] },
-        };
-      }
+      const constant = row.data?.constant;
+      if (constant === undefined || !names.has(constant)) return;
+      row.data = { ...row.data, hProperties: { id: constantAnchor(constant), className: ['def'] } };
     });
   };
 }

@@ -4,15 +4,12 @@
 import type { ElementContent, Root as HastRoot } from 'hast';
 import type { Root as MdastRoot } from 'mdast';
 import rehypeStringify from 'rehype-stringify';
-import remarkGfm from 'remark-gfm';
-import remarkParse from 'remark-parse';
 import remarkRehype from 'remark-rehype';
 import { unified } from 'unified';
-import type { VFile } from 'vfile';
 import type { SpecModel } from '../model.js';
 import { COVERAGE_ANCHOR } from './anchors.js';
 import type { RenderContext } from './context.js';
-import type { Coverage } from './coverage.js';
+import type { Coverage } from '../../conformance/report/coverage.js';
 import { coverageSummary } from './coverage-view.js';
 import { htmlPage } from './document.js';
 import { NameLinks } from './name-links.js';
@@ -25,8 +22,11 @@ import { tableOfContents } from './toc.js';
 
 export interface SpecRenderInput {
   model: SpecModel;
-  /** The spec-src files the model was built from, in reading order. */
-  files: VFile[];
+  /**
+   * The spec-src files the model was built from, as the parser left them (BuildResult.trees):
+   * mdast in reading order, each node that defines a model item marked with it.
+   */
+  trees: MdastRoot[];
   coverage: Coverage;
   /** The matrix page to link to, when one is written beside the document (`matrix.html`). */
   matrixHref?: string;
@@ -63,22 +63,18 @@ function pipeline(input: SpecRenderInput) {
     names: new NameLinks(input.model),
     matrixHref: input.matrixHref,
   };
-  // Each file goes through remark on its own, so that plugins can match nodes to the model by
-  // file:line:column; the files then form one tree for rehype.
+  // The plugins change the tree they run on: they get a copy of the parsed files, as one tree.
   const markdown = unified()
-    .use(remarkParse)
-    .use(remarkGfm)
     .use(remarkHeadingIds)
     .use(remarkStatements, ctx)
     .use(remarkCBlocks, ctx)
     .use(remarkTableConstants, ctx)
     .use(remarkNameLinks, ctx);
-  const root: MdastRoot = {
+  const parsed: MdastRoot = {
     type: 'root',
-    children: input.files.flatMap(
-      (file) => (markdown.runSync(markdown.parse(file), file) as MdastRoot).children,
-    ),
+    children: structuredClone(input.trees).flatMap((tree) => tree.children),
   };
+  const root = markdown.runSync(parsed) as MdastRoot;
   const html = unified()
     .use(remarkRehype)
     .use(rehypeSpecPage, { ...ctx, changesHref: input.changesHref })

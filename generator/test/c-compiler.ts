@@ -1,9 +1,12 @@
-// Runs the system C and C++ compilers for the tests, with the flags the issue asks for.
+// Runs the system C and C++ compilers for the tests, with the flags the issue asks for; names
+// the cross compiler and the missing compiler the drift tests use.
 
+import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { findProgram } from '../drift/run-limited.js';
 
 export const STRICT = ['-Wall', '-Wextra', '-Werror', '-pedantic'];
 
@@ -33,4 +36,16 @@ export function runC(source: string, includeDir: string): string {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+export const NO_COMPILER = '/nonexistent/viommu-test-cc';
+/** A cross compiler from Debian (gcc-aarch64-linux-gnu, linux-libc-dev-arm64-cross); CI installs it. */
+export const CROSS = 'aarch64-linux-gnu-gcc';
+
+/** Skips the test, saying why, when the cross compiler is absent; in CI (CI=true) it must be there. */
+export function needCrossCompiler(test: Mocha.Context): void {
+  if (findProgram(CROSS)) return;
+  assert.notEqual(process.env.CI, 'true', `${CROSS} is missing; .ci/run installs it`);
+  test.test!.title += ` (skipped: ${CROSS} is not installed; apt-get install gcc-aarch64-linux-gnu linux-libc-dev-arm64-cross)`;
+  test.skip();
 }

@@ -5,8 +5,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VFile } from 'vfile';
 import { packageRoot } from '../paths.js';
-import { parseSpec } from '../parse/parse-spec.js';
-import type { Diagnostic } from '../parse/collect.js';
+import { messagesOf, type VFileMessage } from '../messages.js';
+import { parseSpec } from '../parse/index.js';
 
 const mini = readFileSync(join(packageRoot, 'generator/test/fixtures/mini/01-device.md'), 'utf8');
 
@@ -14,7 +14,7 @@ const mini = readFileSync(join(packageRoot, 'generator/test/fixtures/mini/01-dev
 function parseWith(
   edits: [string, string][],
   extra: { retired?: string; files?: string[] } = {},
-): { diagnostics: Diagnostic[]; built: boolean; model: ReturnType<typeof parseSpec>['model'] } {
+): { diagnostics: VFileMessage[]; built: boolean; model: ReturnType<typeof parseSpec>['model'] } {
   let text = mini;
   for (const [from, to] of edits) {
     assert.ok(text.includes(from), `fixture lacks ${JSON.stringify(from)}`);
@@ -29,7 +29,7 @@ function parseWith(
     : undefined;
   const result = parseSpec({ files, retiredIds, version: '0.0.0' });
   return {
-    diagnostics: result.diagnostics,
+    diagnostics: messagesOf(result.files),
     built: result.model !== undefined,
     model: result.model,
   };
@@ -39,10 +39,10 @@ function lineOf(needle: string): number {
   return mini.slice(0, mini.indexOf(needle)).split('\n').length;
 }
 
-function only(result: { diagnostics: Diagnostic[]; built: boolean }, rule: string): Diagnostic {
+function only(result: { diagnostics: VFileMessage[]; built: boolean }, rule: string): VFileMessage {
   assert.equal(result.built, false, 'a broken spec must not give a model');
   assert.deepEqual(
-    result.diagnostics.map((d) => d.rule),
+    result.diagnostics.map((d) => d.ruleId),
     [rule],
     result.diagnostics.map((d) => d.message).join('\n'),
   );
@@ -64,9 +64,9 @@ describe('spec-src diagnostics', () => {
       'layout',
     );
     assert.match(d.message, /`endpoint` .* offset 9, which is not a multiple of its alignment 4/);
-    assert.equal(d.source.file, 'spec-src/01-device.md');
-    assert.equal(d.source.line, lineOf('le32 endpoint;') + 1);
-    assert.equal(d.source.column, 3);
+    assert.equal(d.file, 'spec-src/01-device.md');
+    assert.equal(d.line, lineOf('le32 endpoint;') + 1);
+    assert.equal(d.column, 3);
   });
 
   it('a struct whose end C would pad', () => {
@@ -77,8 +77,8 @@ describe('spec-src diagnostics', () => {
   it('an unknown type, with the types to use', () => {
     const d = only(parseWith([['  le32 flags;', '  u32 flags;']]), 'c-syntax');
     assert.match(d.message, /Unknown type `u32`: use u8, le16, le32, le64/);
-    assert.equal(d.source.line, lineOf('le32 flags;'));
-    assert.equal(d.source.column, 3);
+    assert.equal(d.line, lineOf('le32 flags;'));
+    assert.equal(d.column, 3);
   });
 
   it('an unknown nested struct', () => {
@@ -105,7 +105,7 @@ describe('spec-src diagnostics', () => {
       d.message,
       new RegExp(`already used at spec-src/01-device.md:${lineOf('`dev.attach.reserved`')}`),
     );
-    assert.equal(d.source.line, lineOf('`dev.attach.ok`'));
+    assert.equal(d.line, lineOf('`dev.attach.ok`'));
   });
 
   it('a retired statement ID', () => {
@@ -142,9 +142,9 @@ describe('spec-src diagnostics', () => {
       'keyword-count',
     );
     assert.match(d.message, /has 2 keywords \(SHOULD, MUST NOT\); split it/);
-    assert.equal(d.source.line, lineOf('`drv.attach.reserved`'));
+    assert.equal(d.line, lineOf('`drv.attach.reserved`'));
     assert.equal(
-      d.source.column,
+      d.column,
       mini.split('\n')[lineOf('`drv.attach.reserved`') - 1].indexOf('SHOULD') +
         1 +
         'SHOULD set `reserved` to zero and '.length,
@@ -175,8 +175,8 @@ describe('spec-src diagnostics', () => {
           value: mini.replace('### Driver requirements: ATTACH', definitions(items)),
         }),
       ];
-      const { model, diagnostics } = parseSpec({ files, version: '0.0.0' });
-      assert.deepEqual(diagnostics, []);
+      const { model, files: reported } = parseSpec({ files, version: '0.0.0' });
+      assert.deepEqual(messagesOf(reported), []);
       const levels = Object.fromEntries(model!.statements.map((s) => [s.id, s.level]));
       assert.equal(levels['dev.attach.same'], 'DEFINED');
       assert.equal(levels['dev.attach.reserved'], 'MUST');
@@ -192,7 +192,7 @@ describe('spec-src diagnostics', () => {
       const d = only(withDefinitions(items), 'definition-keyword');
       assert.match(d.message, /Definition `dev.attach.same` holds the keyword MUST/);
       assert.match(d.message, /"Device requirements: …"/);
-      assert.deepEqual({ line: d.source.line, column: d.source.column }, placeIn(items, 'MUST'));
+      assert.deepEqual({ line: d.line, column: d.column }, placeIn(items, 'MUST'));
     });
 
     it('a requirement that holds a keyword and DEFINED, at DEFINED', () => {
@@ -201,9 +201,9 @@ describe('spec-src diagnostics', () => {
         'defined-in-requirement',
       );
       assert.match(d.message, /`drv.attach.reserved` holds both SHOULD and DEFINED/);
-      assert.equal(d.source.line, lineOf('`drv.attach.reserved`'));
+      assert.equal(d.line, lineOf('`drv.attach.reserved`'));
       assert.equal(
-        d.source.column,
+        d.column,
         mini.split('\n')[lineOf('`drv.attach.reserved`') - 1].indexOf('The driver') + 1,
       );
     });
@@ -214,9 +214,9 @@ describe('spec-src diagnostics', () => {
         'defined-in-requirement',
       );
       assert.match(d.message, /move `drv.attach.reserved` under a "Driver definitions: …" heading/);
-      assert.equal(d.source.line, lineOf('`drv.attach.reserved`'));
+      assert.equal(d.line, lineOf('`drv.attach.reserved`'));
       assert.equal(
-        d.source.column,
+        d.column,
         mini.split('\n')[lineOf('`drv.attach.reserved`') - 1].indexOf('The driver') + 3,
       );
     });
@@ -249,7 +249,7 @@ describe('spec-src diagnostics', () => {
     const start = mini.indexOf('| 1 | eventq | fault reports |');
     const line = mini.slice(0, start).split('\n').length + 2;
     assert.deepEqual(
-      r.diagnostics.map((d) => [d.message.split(' ')[2], d.source.line, d.source.column]),
+      r.diagnostics.map((d) => [d.message.split(' ')[2], d.line, d.column]),
       [
         ['MUST', line, 'Prose that says '.length + 1],
         ['SHOULD', line + 2, 'it says '.length + 1],
@@ -264,7 +264,7 @@ describe('spec-src diagnostics', () => {
       'unresolved-name',
     );
     assert.match(d.message, /`reserverd` is not a name of the model .*did you mean `reserved`\?/);
-    assert.equal(d.source.line, lineOf('If `reserved` is not zero'));
+    assert.equal(d.line, lineOf('If `reserved` is not zero'));
   });
 
   it('hints for the first 100 distinct unknown names only; every one is still reported', () => {
@@ -277,7 +277,7 @@ describe('spec-src diagnostics', () => {
         `| 1 | eventq | fault reports |\n\n${names} \`reservedaa\``,
       ],
     ]);
-    const unresolved = r.diagnostics.filter((d) => d.rule === 'unresolved-name');
+    const unresolved = r.diagnostics.filter((d) => d.ruleId === 'unresolved-name');
     assert.equal(unresolved.length, 121);
     const hinted = unresolved.filter((d) => d.message.includes('did you mean `reserved`'));
     assert.equal(hinted.length, 101, 'the first 100 names, and the repeat of the first');
@@ -295,8 +295,8 @@ describe('spec-src diagnostics', () => {
       /ATTACH request: field `reserverd` is not in its device-readable part; did you mean `reserved`\?/,
     );
     const line = lineOf('attach domain=1 endpoint=@ep reserved=1');
-    assert.equal(d.source.line, line);
-    assert.equal(d.source.column, mini.split('\n')[line - 1].indexOf('reserved=1') + 1);
+    assert.equal(d.line, line);
+    assert.equal(d.column, mini.split('\n')[line - 1].indexOf('reserved=1') + 1);
   });
 
   it('bad scenario lines: unknown step, symbol, status and a value too wide', () => {
@@ -361,7 +361,7 @@ describe('spec-src diagnostics', () => {
       ],
     ]);
     assert.deepEqual(
-      r.diagnostics.map((d) => d.rule),
+      r.diagnostics.map((d) => d.ruleId),
       ['duplicate-constant', 'constant-value'],
     );
   });
@@ -369,7 +369,7 @@ describe('spec-src diagnostics', () => {
   it('a duplicate heading anchor across files', () => {
     const d = only(parseWith([], { files: ['## Requests\n\nMore text.\n'] }), 'duplicate-section');
     assert.match(d.message, /same anchor `#requests` as the heading at spec-src\/01-device.md:/);
-    assert.equal(d.source.file, 'spec-src/02-more.md');
+    assert.equal(d.file, 'spec-src/02-more.md');
   });
 
   it('reports every error of a run, not only the first', () => {
@@ -378,7 +378,7 @@ describe('spec-src diagnostics', () => {
       ['If `reserved` is not zero', 'If `reserverd` is not zero'],
       ['The driver SHOULD set', 'The driver sets'],
     ]);
-    assert.deepEqual(r.diagnostics.map((d) => d.rule).sort(), [
+    assert.deepEqual(r.diagnostics.map((d) => d.ruleId).sort(), [
       'c-syntax',
       'keyword-count',
       'unresolved-name',

@@ -7,6 +7,7 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { buildModel } from '../build-model.js';
+import { messagesOf } from '../messages.js';
 import { readSpecSources } from '../spec-sources.js';
 import { packageRoot } from '../paths.js';
 import { diffModels, type SpecDiff } from '../versions/diff.js';
@@ -95,7 +96,7 @@ describe('viommu diff', () => {
     }
     const model = (folder: string) => {
       const r = buildModel(readSpecSources(folder, dir), version);
-      assert.ok(r.model, JSON.stringify(r.diagnostics));
+      assert.ok(r.model, JSON.stringify(messagesOf(r.files)));
       return r.model;
     };
 
@@ -139,7 +140,7 @@ describe('viommu diff', () => {
   it('reads a git revision, and says which arguments name nothing', function () {
     this.timeout(20_000);
     const head = loadSpec('HEAD', packageRoot, version);
-    assert.ok(head.model, JSON.stringify(head.diagnostics));
+    assert.ok(head.model, JSON.stringify(messagesOf(head.files)));
     assert.equal(head.label, 'git HEAD');
     const run = spawnSync('node', [viommu, 'diff', 'v0.4', 'no-such-version'], {
       encoding: 'utf8',

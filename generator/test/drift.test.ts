@@ -1,34 +1,19 @@
-// `viommu drift`: the real differences of the system header, drift injected into copies of
-// a header, the text-only mode without a compiler, the linux profile, and the command's
-// output and exit status.
+// `viommu drift` as a library: the real differences of the system header, the text-only mode
+// without a compiler, the linux profile, and drift injected into copies of a header. The
+// command's output and exit status are in drift-cli.test.ts.
 
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DEFAULT_ALLOW_LIST, readAllowList } from '../drift/allow-list.js';
 import type { Finding } from '../drift/compare.js';
 import { DriftError, driftReport, SYSTEM_HEADER, type DriftReport } from '../drift/drift.js';
-import { parseHeader } from '../drift/parse-header.js';
-import { findProgram } from '../drift/run-limited.js';
 import { UAPI_HEADER_PATH } from '../emit/uapi-header.js';
 import { distOutputs } from '../outputs.js';
-import { packageRoot } from '../paths.js';
+import { CROSS, needCrossCompiler, NO_COMPILER } from './c-compiler.js';
 import { growStruct, removeDefine, renameField, setDefine, swapFields } from './header-edits.js';
 import { specModel } from './spec-model.js';
-
-const NO_COMPILER = '/nonexistent/viommu-test-cc';
-/** A cross compiler from Debian (gcc-aarch64-linux-gnu, linux-libc-dev-arm64-cross); CI installs it. */
-const CROSS = 'aarch64-linux-gnu-gcc';
-
-/** Skips the test, saying why, when the cross compiler is absent; in CI (CI=true) it must be there. */
-function needCrossCompiler(test: Mocha.Context): void {
-  if (findProgram(CROSS)) return;
-  assert.notEqual(process.env.CI, 'true', `${CROSS} is missing; .ci/run installs it`);
-  test.test!.title += ` (skipped: ${CROSS} is not installed; apt-get install gcc-aarch64-linux-gnu linux-libc-dev-arm64-cross)`;
-  test.skip();
-}
 
 const brief = (f: Finding) => `${f.kind} ${f.subject}${f.headerName ? ` -> ${f.headerName}` : ''}`;
 
@@ -252,158 +237,6 @@ describe('drift injected into a copy of a header', () => {
     await assert.rejects(
       () => driftReport(model(), join(dir, 'absent.h')),
       /cannot read .*absent\.h: ENOENT/,
-    );
-  });
-});
-
-describe('viommu drift (the command)', () => {
-  const viommu = join(packageRoot, 'build', 'cli', 'viommu.js');
-  const run = (...args: string[]) =>
-    spawnSync(process.execPath, [viommu, 'drift', ...args], { encoding: 'utf8' });
-
-  it('exits 0 on the system header, listing the accepted differences for people', () => {
-    const r = run();
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(
-      r.stdout,
-      /^viommu drift: \/usr\/include\/linux\/virtio_iommu\.h against The virtio-iommu device/,
-    );
-    assert.match(
-      r.stdout,
-      /\/usr\/include\/linux\/virtio_iommu\.h:\d+: likely rename: virtio_iommu_fault\.reserved1 \(__le32\) is reserved2 \(__u8\[4\]\)/,
-    );
-    assert.match(
-      r.stdout,
-      /\n5 findings: 0 drift, 5 accepted by generator\/drift\/allow-list\.json\n$/,
-    );
-  });
-
-  it('exits 1 without the allow-list, and prints JSON with --json', () => {
-    const r = run('--no-allow-list', '--json');
-    assert.equal(r.status, 1, r.stderr);
-    const report = JSON.parse(r.stdout) as DriftReport;
-    assert.equal(report.drift, 5);
-    assert.equal(report.abi.measured, true);
-    assert.deepEqual(Object.keys(report.findings[0]).sort(), [
-      'actual',
-      'header',
-      'kind',
-      'message',
-      'subject',
-    ]);
-  });
-
-  it('exits 0 with the linux profile', () => {
-    const r = run('--profile', 'linux');
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /No drift: the header matches the spec with profile linux\./);
-  });
-
-  it('checks the ABI of another architecture with --cc and a cross compiler', function () {
-    needCrossCompiler(this);
-    const r = run('--cc', CROSS);
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(
-      r.stdout,
-      /\nABI measured with aarch64-linux-gnu-gcc for aarch64, 64-bit little-endian: sizeof, offsetof and macro values read from the compiled object, nothing run\n/,
-    );
-    assert.match(r.stdout, /\n5 findings: 0 drift, 5 accepted/);
-  });
-
-  it('says that the ABI check was skipped when there is no compiler', () => {
-    const r = run('--cc', NO_COMPILER);
-    assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /ABI check skipped: no C compiler/);
-  });
-
-  it('escapes the control characters of a hostile header in what it prints', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'viommu-escape-'));
-    try {
-      // An escape sequence in a macro's text reaches the report; one in the file name, the error.
-      const header = join(dir, 'evil.h');
-      const text = readFileSync(SYSTEM_HEADER, 'utf8').replace(
-        /#endif[^\n]*\n?$/,
-        "#define VIRTIO_IOMMU_EVIL ('\x1b' + '\x07')\n#endif\n",
-      );
-      writeFileSync(header, text);
-      const r = run('--no-allow-list', header);
-      assert.equal(r.status, 1, r.stderr);
-      assert.match(
-        r.stdout,
-        /extra in header: VIRTIO_IOMMU_EVIL = \('\\x1b' \+ '\\x07'\) \(0x22\)/,
-      );
-      const named = join(dir, 'evil\x1b[2J.h');
-      writeFileSync(named, text);
-      const refused = run(named);
-      assert.equal(refused.status, 2);
-      assert.match(refused.stderr, /evil\\x1b\[2J\.h/);
-      const printed = r.stdout + r.stderr + refused.stdout + refused.stderr;
-      assert.ok(
-        !printed.includes('\x1b') && !printed.includes('\x07'),
-        'a raw control character was printed',
-      );
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-
-  it('exits 2 on a usage or tool error', () => {
-    assert.equal(run('--no-such-option').status, 2);
-    assert.equal(run('/nonexistent/header.h').status, 2);
-    assert.equal(run('--profile', 'nonexistent').status, 2);
-    const noObject = run('--cc', 'true');
-    assert.equal(noObject.status, 2);
-    assert.match(noObject.stderr, /the C compiler \(true\) ended well but wrote no object file\n$/);
-    const dir = mkdtempSync(join(tmpdir(), 'viommu-allow-'));
-    try {
-      writeFileSync(join(dir, 'allow.json'), '{"accepted": [{"kind": "extra", "subject": "X"}]}');
-      const r = run('--allow-list', join(dir, 'allow.json'));
-      assert.equal(r.status, 2);
-      assert.match(r.stderr, /reason/);
-      copyFileSync(DEFAULT_ALLOW_LIST, join(dir, 'copy.json'));
-      assert.equal(run('--allow-list', join(dir, 'copy.json')).status, 0);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
-});
-
-describe('the header parser', () => {
-  it('reads defines with continuation lines, structs, arrays, bit-fields and several declarators', () => {
-    const h = parseHeader(
-      [
-        '/* a comment with #define FAKE 1 */',
-        '#define A (1 << 2) /* trailing */',
-        '#define B (A | \\',
-        '\t 1)',
-        '#define F(x) ((x) + 1)',
-        'struct s {',
-        '\t__extension__ __u8 flex[];',
-        '\tstruct t inner; // comment',
-        '\t__u16 a : 3, b : 13;',
-        '\t__le32 x[A], y;',
-        '};',
-      ].join('\n'),
-      'h.h',
-    );
-    assert.deepEqual(
-      h.defines.map((d) => [d.name, d.body, d.functionLike, d.place.line]),
-      [
-        ['A', '(1 << 2)', false, 2],
-        ['B', '(A | 1)', false, 3],
-        ['F', '((x) + 1)', true, 5],
-      ],
-    );
-    assert.deepEqual(
-      h.structs[0].fields.map((f) => [f.name, f.type, f.count, f.bits, f.place.line]),
-      [
-        ['flex', '__u8', '', undefined, 7],
-        ['inner', 'struct t', undefined, undefined, 8],
-        ['a', '__u16', undefined, '3', 9],
-        ['b', '__u16', undefined, '13', 9],
-        ['x', '__le32', 'A', undefined, 10],
-        ['y', '__le32', undefined, undefined, 10],
-      ],
     );
   });
 });

@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { staleFiles } from '../stale-files.js';
-import { distOutputs, draftOutputs } from '../outputs.js';
+import { distOutputs, draftOutputs, schemaOutputs } from '../outputs.js';
 import { packageRoot } from '../paths.js';
 import { applyProfile, loadProfile, type Profile } from '../profiles/profile.js';
 import { cView } from '../emit/c-view.js';
@@ -25,20 +25,20 @@ describe('viommu gen and viommu check', () => {
   });
   after(() => rmSync(out, { recursive: true, force: true }));
 
-  it('gen writes all of dist/, and check then finds it up to date', function () {
+  it('gen writes all of dist/, and check then finds it up to date', async function () {
     this.timeout(60_000);
     const gen = run('gen', '--out', out);
     assert.equal(gen.status, 0, gen.stderr);
     const drafts = run('gen', '--drafts', '--out', out);
     assert.equal(drafts.status, 0, drafts.stderr);
-    for (const path of distOutputs(specModel()).keys())
+    for (const path of [...distOutputs(specModel()).keys(), ...(await schemaOutputs()).keys()])
       assert.ok(readFileSync(join(out, path), 'utf8').length > 0, path);
     const check = run('check', '--out', out);
     assert.equal(check.status, 0, check.stderr);
     assert.match(check.stdout, /^dist\/ is up to date \(\d+ files\)\n$/);
   });
 
-  it('check fails and names each stale, missing and stray file', function () {
+  it('check fails and names each stale, missing and stray file', async function () {
     // check builds the spec twice: alone, and with its drafts for dist/drafts/.
     this.timeout(60_000);
     const codecs = join(out, 'dist', 'ts', 'codecs.ts');
@@ -59,7 +59,11 @@ describe('viommu gen and viommu check', () => {
       /viommu check: dist\/ts\/codecs\.ts: differs from what spec-src gives \(from line \d+\)\n/,
     );
     assert.match(check.stderr, /viommu check: dist\/ts\/old\.ts: not produced by viommu gen\n/);
-    const expected = new Map([...distOutputs(specModel()), ...draftOutputs(specModelWithDrafts())]);
+    const expected = new Map([
+      ...distOutputs(specModel()),
+      ...(await schemaOutputs()),
+      ...draftOutputs(specModelWithDrafts()),
+    ]);
     assert.deepEqual(
       staleFiles(out, expected).map((p) => p.split(':')[0]),
       ['dist/include/linux/virtio_iommu.h', 'dist/ts/codecs.ts', 'dist/ts/old.ts'],

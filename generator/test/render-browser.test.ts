@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { packageRoot } from '../paths.js';
-import { computeCoverage } from '../render/coverage.js';
+import { computeCoverage } from '../../conformance/report/coverage.js';
 import { renderMatrix } from '../render/matrix.js';
 import { CHROMIUM_FLAGS, findChromium } from '../render/pdf.js';
 import { renderSpec } from '../render/spec-document.js';
@@ -30,12 +30,12 @@ describe('render: in a real browser', function () {
       "Chromium is not on PATH; install Debian's package: apt-get install chromium",
     );
     dir = mkdtempSync(join(tmpdir(), 'viommu-render-'));
-    const { model, files } = fixtureSpec();
+    const { model, trees } = fixtureSpec();
     const reports = fixtureReports();
     const coverage = computeCoverage(model, fixtureTags(), reports);
     writeFileSync(
       join(dir, 'spec.html'),
-      renderSpec({ model, files, coverage, matrixHref: 'matrix.html' }),
+      renderSpec({ model, trees, coverage, matrixHref: 'matrix.html' }),
     );
     writeFileSync(
       join(dir, 'matrix.html'),

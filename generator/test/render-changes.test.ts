@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { packageRoot } from '../paths.js';
 import { historySteps, renderChanges } from '../render/changes.js';
-import { computeCoverage } from '../render/coverage.js';
+import { computeCoverage } from '../../conformance/report/coverage.js';
 import { renderSpec } from '../render/spec-document.js';
-import { readSpecSources } from '../spec-sources.js';
 import { allVersions } from '../versions/resolve.js';
+import { loadSpec } from './render-fixture.js';
 import { specModel, version } from './spec-model.js';
 
 describe('the change history page', () => {
@@ -43,13 +43,12 @@ describe('the change history page', () => {
   });
 
   it('is linked from the spec document', () => {
-    const model = specModel();
-    const files = readSpecSources(join(packageRoot, 'spec-src'), packageRoot).files;
+    const { model, trees } = loadSpec(join(packageRoot, 'spec-src'));
     const coverage = computeCoverage(model, [], []);
     assert.match(
-      renderSpec({ model, files, coverage, changesHref: 'changes.html' }),
+      renderSpec({ model, trees, coverage, changesHref: 'changes.html' }),
       /<a href="changes\.html">Change history<\/a>/,
     );
-    assert.doesNotMatch(renderSpec({ model, files, coverage }), /Change history/);
+    assert.doesNotMatch(renderSpec({ model, trees, coverage }), /Change history/);
   });
 });

@@ -2,8 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { computeCoverage } from '../render/coverage.js';
-import { readTestTags, scanTestTags } from '../render/test-tags.js';
+import { computeCoverage } from '../../conformance/report/coverage.js';
+import { readTestTags, scanTestTags } from '../../conformance/report/test-tags.js';
 import { packageRoot } from '../paths.js';
 import { FIXTURE, fixtureReports, fixtureSpec, fixtureTags } from './render-fixture.js';
 

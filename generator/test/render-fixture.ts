@@ -4,21 +4,23 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { Element, Nodes, Root } from 'hast';
-import type { VFile } from 'vfile';
+import type { Root as MdastRoot } from 'mdast';
 import { buildModel } from '../build-model.js';
+import { messagesOf } from '../messages.js';
 import { readSpecSources } from '../spec-sources.js';
 import type { SpecModel } from '../model.js';
 import { packageRoot } from '../paths.js';
-import { readReport, type ConformanceReport } from '../render/report.js';
-import { readTestTags, type TaggedTest } from '../render/test-tags.js';
+import { readReport } from '../../conformance/report/read.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
+import { readTestTags, type TaggedTest } from '../../conformance/report/test-tags.js';
 
 export const FIXTURE = join(packageRoot, 'generator', 'test', 'fixtures', 'render');
 
-export function loadSpec(specDir: string): { model: SpecModel; files: VFile[] } {
+export function loadSpec(specDir: string): { model: SpecModel; trees: MdastRoot[] } {
   const result = buildModel(readSpecSources(specDir, packageRoot), '0.0.0');
-  assert.deepEqual(result.diagnostics, []);
-  assert.ok(result.model);
-  return { model: result.model, files: result.sources.files };
+  assert.deepEqual(messagesOf(result.files), []);
+  assert.ok(result.model && result.trees);
+  return { model: result.model, trees: result.trees };
 }
 
 export const fixtureSpec = () => loadSpec(join(FIXTURE, 'spec'));

@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import type { Root } from 'hast';
 import type { SpecModel } from '../model.js';
-import { computeCoverage } from '../render/coverage.js';
+import { computeCoverage } from '../../conformance/report/coverage.js';
 import { matrixTree, renderMatrix } from '../render/matrix.js';
-import type { ConformanceReport } from '../render/report.js';
+import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { specTree } from '../render/spec-document.js';
 import {
   byClass,

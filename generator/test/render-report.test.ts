@@ -4,14 +4,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  assertDistinctTargets,
-  checkReport,
-  readReport,
-  summarizeVerdicts,
-  type ConformanceReport,
-  type StatementVerdict,
-} from '../render/report.js';
+import { assertDistinctTargets, checkReport, readReport } from '../../conformance/report/read.js';
+import { summarizeVerdicts } from '../../conformance/report/summary.js';
+import type {
+  ConformanceReport,
+  StatementVerdict,
+} from '../../dist/ts/schemas/conformance-report.js';
 import { fixtureReports } from './render-fixture.js';
 
 const clone = (r: ConformanceReport): ConformanceReport => structuredClone(r);

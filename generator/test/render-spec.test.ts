@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Element, Root } from 'hast';
 import type { SpecModel } from '../model.js';
 import { packageRoot } from '../paths.js';
-import { computeCoverage } from '../render/coverage.js';
+import { computeCoverage } from '../../conformance/report/coverage.js';
 import { renderSpec, specTree } from '../render/spec-document.js';
 import {
   byClass,
@@ -45,7 +45,7 @@ describe('render: the spec document', () => {
     const spec = fixtureSpec();
     model = spec.model;
     const coverage = computeCoverage(model, fixtureTags(), fixtureReports());
-    tree = specTree({ model, files: spec.files, coverage, matrixHref: 'matrix.html' });
+    tree = specTree({ model, trees: spec.trees, coverage, matrixHref: 'matrix.html' });
   });
 
   it('gives every requirement its ID as anchor, and a badge with role and level', () => {
@@ -206,6 +206,15 @@ describe('render: the spec document', () => {
       ['', 'ref', 'qemu'],
     );
     assertLinksLand(tree);
+  });
+
+  it('renders from the parsed trees and leaves them as the parser handed them on', () => {
+    const spec = fixtureSpec();
+    const parsed = structuredClone(spec.trees);
+    const coverage = computeCoverage(spec.model, [], []);
+    const first = renderSpec({ ...spec, coverage });
+    assert.deepEqual(spec.trees, parsed);
+    assert.equal(renderSpec({ ...spec, coverage }), first, 'a second render is the same page');
   });
 
   it('without reports: no verdicts, no target filter, no link to a matrix', () => {

@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildModel } from '../build-model.js';
+import { messagesOf } from '../messages.js';
 import { readSpecSources } from '../spec-sources.js';
 import type { SpecModel } from '../model.js';
 import { packageRoot } from '../paths.js';
@@ -18,7 +19,7 @@ export const version = (
 /** The model of spec-src/, as `viommu gen` builds it, built afresh on every call. */
 export function buildSpecModel(): SpecModel {
   const result = buildModel(readSpecSources(join(packageRoot, 'spec-src'), packageRoot), version);
-  assert.deepEqual(result.diagnostics, []);
+  assert.deepEqual(messagesOf(result.files), []);
   assert.ok(result.model);
   return result.model;
 }
@@ -28,7 +29,7 @@ export function specModelWithDrafts(): SpecModel {
   const result = buildModel(readSpecSources(join(packageRoot, 'spec-src'), packageRoot), version, {
     drafts: true,
   });
-  assert.deepEqual(result.diagnostics, []);
+  assert.deepEqual(messagesOf(result.files), []);
   assert.ok(result.model);
   return result.model;
 }
@@ -43,6 +44,6 @@ export function specModel(): SpecModel {
 export function miniModel(): SpecModel {
   const dir = join(packageRoot, 'generator', 'test', 'fixtures', 'mini');
   const result = buildModel(readSpecSources(dir, packageRoot), version);
-  assert.ok(result.model, JSON.stringify(result.diagnostics));
+  assert.ok(result.model, JSON.stringify(messagesOf(result.files)));
   return result.model;
 }

@@ -2,6 +2,7 @@
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { messagesOf } from '../messages.js';
 import type { SpecModel } from '../model.js';
 import { packageRoot } from '../paths.js';
 import { CURRENT, resolveVersion } from '../versions/resolve.js';
@@ -13,7 +14,7 @@ const SPEC = join(packageRoot, 'spec-src');
 export function versionModel(name: string): SpecModel {
   if (name === CURRENT) return specModel();
   const result = resolveVersion(SPEC, name, packageRoot, version, specModel());
-  assert.deepEqual(result.diagnostics, [], `${name} resolves without errors`);
+  assert.deepEqual(messagesOf(result.files), [], `${name} resolves without errors`);
   assert.ok(result.model);
   return result.model;
 }

@@ -10,14 +10,13 @@ import type { VFile } from 'vfile';
 import { buildModel, type BuildOptions } from '../build-model.js';
 import { readSpecSources } from '../spec-sources.js';
 import type { SpecModel } from '../model.js';
-import type { Diagnostic } from '../parse/collect.js';
 import { CURRENT, listVersions, resolveVersion } from './resolve.js';
 
 export interface LoadedSpec {
   /** What the argument turned out to be, for the report: `v0.4`, `current`, `git HEAD~3`. */
   label: string;
   model?: SpecModel;
-  diagnostics: Diagnostic[];
+  /** The files read; when there is no model, their messages say why. */
   files: VFile[];
 }
 
@@ -34,8 +33,7 @@ function build(
   return {
     label,
     ...(r.model ? { model: r.model } : {}),
-    diagnostics: r.diagnostics,
-    files: r.sources.files,
+    files: r.files,
   };
 }
 

@@ -15,11 +15,17 @@ import type {
   SpecModel,
   Statement,
 } from '../model.js';
-import type { DefineDecl, MemberDecl, Place, StructDecl } from '../parse/c-block.js';
-import type { Diagnostic } from '../parse/collect.js';
-import { layoutStructs, requestConstantName, type LocatedStruct } from '../parse/layout.js';
-import { CONFIG_STRUCT, didYouMean } from '../parse/model-index.js';
-import { groupPrefix } from '../parse/parse-spec.js';
+import { FilesByPath, hasErrors } from '../messages.js';
+import {
+  didYouMean,
+  layoutStructs,
+  type DefineDecl,
+  type LocatedStruct,
+  type MemberDecl,
+  type Place,
+  type StructDecl,
+} from '../parse/index.js';
+import { CONFIG_STRUCT, FEATURE_GROUP, groupPrefix, requestConstantName } from '../model-facts.js';
 import { describeErrors, validator } from '../schemas.js';
 import { readVersionDoc, type VersionDoc } from './version-doc.js';
 
@@ -29,8 +35,7 @@ export const VERSIONS_FOLDER = 'versions';
 
 export interface VersionResult {
   model?: SpecModel;
-  diagnostics: Diagnostic[];
-  /** The files read, for reporting diagnostics with their text. */
+  /** The files read, and any other file an error is about: the errors are their messages. */
   files: VFile[];
 }
 
@@ -98,8 +103,7 @@ export function resolveVersion(
   current: Pick<SpecModel, 'deviceId' | 'statements' | 'retiredIds'>,
 ): VersionResult {
   const dir = join(specDir, VERSIONS_FOLDER);
-  const diagnostics: Diagnostic[] = [];
-  const files: VFile[] = [];
+  const reported = new FilesByPath();
   const known = listVersions(specDir);
   const chain: VersionDoc[] = [];
   const seen = new Set<string>();
@@ -108,23 +112,23 @@ export function resolveVersion(
     const path = join(dir, `${next.name}.md`);
     if (!existsSync(path)) {
       const message = `There is no version \`${next.name}\` (spec-src/${VERSIONS_FOLDER}/${next.name}.md)${didYouMean(next.name, [...known, CURRENT])}`;
-      diagnostics.push({
+      reported.error(
         message,
-        source: next.from ?? {
+        next.from ?? {
           file: `${relative(baseDir, dir) || dir}/${next.name}.md`,
           line: 1,
           column: 1,
         },
-        rule: 'version-base',
-      });
+        'version-base',
+      );
       break;
     }
     if (seen.has(next.name)) {
-      diagnostics.push({
-        message: `The version chain loops: ${[...chain.map((d) => d.name), next.name].join(' → ')}; one version must have \`base: none\``,
-        source: next.from!,
-        rule: 'version-loop',
-      });
+      reported.error(
+        `The version chain loops: ${[...chain.map((d) => d.name), next.name].join(' → ')}; one version must have \`base: none\``,
+        next.from!,
+        'version-loop',
+      );
       break;
     }
     seen.add(next.name);
@@ -132,13 +136,12 @@ export function resolveVersion(
       path: relative(baseDir, path) || path,
       value: readFileSync(path, 'utf8'),
     });
-    files.push(file);
+    reported.add(file);
     const doc = readVersionDoc(file, next.name);
-    diagnostics.push(...doc.diagnostics);
     chain.push(doc);
     next = doc.base ? { name: doc.base.name, from: doc.base.source } : undefined;
   }
-  if (diagnostics.length) return { diagnostics, files };
+  if (hasErrors(reported.files)) return { files: reported.files };
   chain.reverse();
 
   const structs = new Map<string, StructEntry>();
@@ -148,7 +151,7 @@ export function resolveVersion(
   for (const [i, doc] of chain.entries()) {
     const baseName = chain[i - 1]?.name;
     const report = (message: string, source: SourcePlace, rule = 'version-change') =>
-      diagnostics.push({ message, source, rule });
+      reported.error(message, source, rule);
     const lacks = (what: string) =>
       `${baseName ? `its base ${baseName}` : 'this first version (`base: none`)'} has no \`${what}\``;
     for (const s of doc.sections) {
@@ -248,13 +251,13 @@ export function resolveVersion(
   const today = new Set(current.statements.map((s) => s.id));
   for (const s of statements.values()) {
     if (today.has(s.id) || retired.has(s.id)) continue;
-    diagnostics.push({
-      message: `Statement \`${s.id}\` is neither in the current spec nor retired: an ID is never lost, so add it to spec-src/retired-ids.txt`,
-      source: s.source,
-      rule: 'lost-id',
-    });
+    reported.error(
+      `Statement \`${s.id}\` is neither in the current spec nor retired: an ID is never lost, so add it to spec-src/retired-ids.txt`,
+      s.source,
+      'lost-id',
+    );
   }
-  if (diagnostics.length) return { diagnostics, files };
+  if (hasErrors(reported.files)) return { files: reported.files };
 
   const grouped = groupConstants([...constants.values()]);
   const constantNames = new Set(grouped.constants.map((c) => c.name));
@@ -264,17 +267,12 @@ export function resolveVersion(
     (n) => (constantNames.has(requestConstantName(n)) ? requestConstantName(n) : undefined),
     layout,
   );
-  for (const e of laid.errors)
-    diagnostics.push({ message: e.message, source: e.source, rule: 'layout' });
+  for (const e of laid.errors) reported.error(e.message, e.source, 'layout');
   const target = chain[chain.length - 1];
-  const at = { file: files[0].path, line: 1, column: 1 };
+  const at = { file: reported.files[0].path, line: 1, column: 1 };
   if (!structs.has(CONFIG_STRUCT))
-    diagnostics.push({
-      message: `Version ${name} defines no \`struct ${CONFIG_STRUCT}\``,
-      source: at,
-      rule: 'model',
-    });
-  if (diagnostics.length) return { diagnostics, files };
+    reported.error(`Version ${name} defines no \`struct ${CONFIG_STRUCT}\``, at, 'model');
+  if (hasErrors(reported.files)) return { files: reported.files };
 
   const model: SpecModel = {
     title: target.title,
@@ -292,16 +290,15 @@ export function resolveVersion(
   };
   const validate = validator('spec-model.schema.json');
   if (!validate(model)) {
-    return {
-      files,
-      diagnostics: describeErrors(validate.errors).map((message) => ({
-        message: `The model of ${name} does not match schemas/spec-model.schema.json: ${message}`,
-        source: at,
-        rule: 'schema',
-      })),
-    };
+    for (const message of describeErrors(validate.errors))
+      reported.error(
+        `The model of ${name} does not match schemas/spec-model.schema.json: ${message}`,
+        at,
+        'schema',
+      );
+    return { files: reported.files };
   }
-  return { model, diagnostics, files };
+  return { model, files: reported.files };
 }
 
 /** Replaces `from` by `to` in place, so that a renamed item keeps its position. */
@@ -339,7 +336,7 @@ function groupConstants(entries: ConstantEntry[]): {
     if (!group) {
       group = {
         prefix,
-        kind: prefix === 'VIRTIO_IOMMU_F_' ? 'feature' : 'enum',
+        kind: prefix === FEATURE_GROUP ? 'feature' : 'enum',
         section,
         members: [],
       };
@@ -362,21 +359,22 @@ function groupConstants(entries: ConstantEntry[]): {
 
 /**
  * Every version of a spec folder as a model, oldest first, with the current spec last under
- * the name `current`; or the diagnostics of the versions that do not resolve.
+ * the name `current`; and the files of every version read, whose messages say why one does
+ * not resolve.
  */
 export function allVersions(
   specDir: string,
   baseDir: string,
   modelVersion: string,
   current: SpecModel,
-): { versions: { name: string; model: SpecModel }[]; diagnostics: Diagnostic[] } {
+): { versions: { name: string; model: SpecModel }[]; files: VFile[] } {
   const versions: { name: string; model: SpecModel }[] = [];
-  const diagnostics: Diagnostic[] = [];
+  const files: VFile[] = [];
   for (const name of listVersions(specDir)) {
     const r = resolveVersion(specDir, name, baseDir, modelVersion, current);
     if (r.model) versions.push({ name, model: r.model });
-    else diagnostics.push(...r.diagnostics);
+    else files.push(...r.files.filter((f) => f.messages.length > 0));
   }
   versions.push({ name: CURRENT, model: current });
-  return { versions, diagnostics };
+  return { versions, files };
 }

@@ -1,16 +1,25 @@
 // Reads one change document of spec-src/versions/ (docs/spec-dialect.md, "Versions"): its
 // settings (`base:`, `layout:`, `statements:`), and its change sections, each `## Added: TITLE`,
 // `## Changed: TITLE`, `## Removed` or `## Renamed`; a TITLE such as `Device requirements: X`
-// holds statements. Data in, data out: the resolver applies the changes and reports what does
-// not fit the base.
+// holds statements. Data in, data out: its own mistakes are messages on the file, and the
+// resolver applies the changes and reports what does not fit the base.
 
 import type { Code, Heading, InlineCode, ListItem, Paragraph, RootContent } from 'mdast';
 import { slug as githubSlug } from 'github-slugger';
 import type { VFile } from 'vfile';
 import type { Level, Role, SourcePlace, Statement } from '../model.js';
-import { parseCBlock, type DefineDecl, type StructDecl } from '../parse/c-block.js';
-import { KEYWORD_LEVELS, keywordsIn, type Diagnostic } from '../parse/collect.js';
-import { codePlace, parseMarkdown, placeOf, plainText } from '../parse/markdown-walk.js';
+import { specError } from '../messages.js';
+import { KEYWORD_LEVELS } from '../model-facts.js';
+import {
+  codePlace,
+  keywordsIn,
+  parseCBlock,
+  parseMarkdown,
+  placeOf,
+  plainText,
+  type DefineDecl,
+  type StructDecl,
+} from '../parse/index.js';
 
 export type ChangeKind = 'added' | 'changed';
 
@@ -60,7 +69,6 @@ export interface VersionDoc {
   statements: StatementChange[];
   /** Statement IDs under `## Removed`. */
   removedStatements: NamedItem[];
-  diagnostics: Diagnostic[];
 }
 
 const SETTING = /^(base|layout|statements):[ \t]*(\S*)[ \t]*$/;
@@ -89,10 +97,10 @@ export function readVersionDoc(file: VFile, name: string): VersionDoc {
     renamed: [],
     statements: [],
     removedStatements: [],
-    diagnostics: [],
   };
+  // Every place is in this file: what it says wrong is reported on it.
   const diag = (message: string, source: SourcePlace, rule: string) =>
-    doc.diagnostics.push({ message, source, rule });
+    specError(file, message, source, rule);
   const first = { file: file.path, line: 1, column: 1 };
 
   // Settings: `key: value` lines before the first change section.

@@ -9,7 +9,7 @@ import {
   type Fault,
 } from '../../../dist/ts/index.js';
 import { toHex } from '../../scenario/expectation.js';
-import { FAULT_WAIT_MS } from '../../scenario/run-scenario.js';
+import { FAULT_WAIT_MS } from '../../scenario/dma-step.js';
 import {
   fail,
   provokeMappingFault,

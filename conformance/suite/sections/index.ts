@@ -18,9 +18,12 @@ import * as pciDiscovery from './pci-discovery.js';
 import * as platform from './platform-self-check.js';
 import * as probe from './probe-request.js';
 import * as resvMem from './property-resv-mem.js';
+import * as requestIndirectPlacement from './request-indirect-placement.js';
 import * as requestLayouts from './request-layouts.js';
 import * as transportCommonConfig from './transport-common-config.js';
+import * as transportDeviceStatus from './transport-device-status.js';
 import * as transportNotifications from './transport-notifications.js';
+import * as transportStrayAccesses from './transport-stray-accesses.js';
 import * as unmap from './unmap-request.js';
 
 export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests }> = [
@@ -40,9 +43,12 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   effectsSystemReset,
   mappingCorners,
   requestLayouts,
+  requestIndirectPlacement,
   pciDiscovery,
   transportCommonConfig,
+  transportDeviceStatus,
   transportNotifications,
+  transportStrayAccesses,
   pciCfgCap,
   platform,
 ];

@@ -2,7 +2,7 @@
 // capability (spec-src/09-transport.md). The window is checked against the same registers
 // read and written through the BAR.
 
-import { COMMON_CFG } from '../../virtio/pci-transport.js';
+import { VIRTIO_PCI_COMMON_CFG } from '../../../dist/ts/index.js';
 import {
   VIRTIO_PCI_CAP_NOTIFY_CFG,
   VIRTIO_PCI_CAP_PCI_CFG,
@@ -92,15 +92,25 @@ tests.it(
     const { common } = transport;
     await transport.reset();
     await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
-    await common.write32(COMMON_CFG.device_feature_select, 1);
+    await common.write32(VIRTIO_PCI_COMMON_CFG.device_feature_select.offset, 1);
     const checks: Array<[string, number, 1 | 2 | 4, number]> = [
-      ['device_status', COMMON_CFG.device_status, 1, await common.read8(COMMON_CFG.device_status)],
-      ['num_queues', COMMON_CFG.num_queues, 2, await common.read16(COMMON_CFG.num_queues)],
+      [
+        'device_status',
+        VIRTIO_PCI_COMMON_CFG.device_status.offset,
+        1,
+        await common.read8(VIRTIO_PCI_COMMON_CFG.device_status.offset),
+      ],
+      [
+        'num_queues',
+        VIRTIO_PCI_COMMON_CFG.num_queues.offset,
+        2,
+        await common.read16(VIRTIO_PCI_COMMON_CFG.num_queues.offset),
+      ],
       [
         'device_feature (select 1)',
-        COMMON_CFG.device_feature,
+        VIRTIO_PCI_COMMON_CFG.device_feature.offset,
         4,
-        (await common.read32(COMMON_CFG.device_feature)) >>> 0,
+        (await common.read32(VIRTIO_PCI_COMMON_CFG.device_feature.offset)) >>> 0,
       ],
     ];
     for (const [name, field, length, expected] of checks) {
@@ -125,24 +135,24 @@ tests.it(
     const writes: Array<[string, number, 1 | 2 | 4, number, () => Promise<number>]> = [
       [
         'device_status',
-        COMMON_CFG.device_status,
+        VIRTIO_PCI_COMMON_CFG.device_status.offset,
         1,
         VIRTIO_STATUS_ACKNOWLEDGE,
-        () => common.read8(COMMON_CFG.device_status),
+        () => common.read8(VIRTIO_PCI_COMMON_CFG.device_status.offset),
       ],
       [
         'queue_select',
-        COMMON_CFG.queue_select,
+        VIRTIO_PCI_COMMON_CFG.queue_select.offset,
         2,
         0x0101,
-        () => common.read16(COMMON_CFG.queue_select),
+        () => common.read16(VIRTIO_PCI_COMMON_CFG.queue_select.offset),
       ],
       [
         'driver_feature_select',
-        COMMON_CFG.driver_feature_select,
+        VIRTIO_PCI_COMMON_CFG.driver_feature_select.offset,
         4,
         0x0102_0304,
-        async () => (await common.read32(COMMON_CFG.driver_feature_select)) >>> 0,
+        async () => (await common.read32(VIRTIO_PCI_COMMON_CFG.driver_feature_select.offset)) >>> 0,
       ],
     ];
     for (const [name, field, length, value, readBack] of writes) {

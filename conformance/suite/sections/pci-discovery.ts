@@ -2,9 +2,8 @@
 // matches, and the PCI rules a driver relies on (BARs, interrupt line, memory decoding, bus
 // mastering).
 
-import { DEVICE_ID } from '../../../dist/ts/index.js';
+import { DEVICE_ID, VIRTIO_PCI_COMMON_CFG } from '../../../dist/ts/index.js';
 import { PCI_BAR0, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY } from '../../pci/config.js';
-import { COMMON_CFG } from '../../virtio/pci-transport.js';
 import {
   VIRTIO_PCI_MODERN_DEVICE_ID_BASE,
   VIRTIO_PCI_VENDOR_ID,
@@ -132,7 +131,10 @@ tests.it(
     await writeCommand(session, (command & ~PCI_COMMAND_MEMORY) | PCI_COMMAND_IO);
     // Nothing decodes the address now: the target may drop the write or refuse it.
     await session.qtest
-      .writeb(transport.common.address(COMMON_CFG.device_status), VIRTIO_STATUS_ACKNOWLEDGE)
+      .writeb(
+        transport.common.address(VIRTIO_PCI_COMMON_CFG.device_status.offset),
+        VIRTIO_STATUS_ACKNOWLEDGE,
+      )
       .catch((error: unknown) => {
         if (!(error instanceof QtestReplyError)) throw error;
       });

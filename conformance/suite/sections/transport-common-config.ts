@@ -1,7 +1,7 @@
 // Device requirements and definitions: Capabilities and the common configuration
 // (spec-src/09-transport.md): feature windows, reset, and the queue registers.
 
-import { COMMON_CFG } from '../../virtio/pci-transport.js';
+import { VIRTIO_PCI_COMMON_CFG } from '../../../dist/ts/index.js';
 import {
   VIRTIO_STATUS_ACKNOWLEDGE,
   VIRTIO_STATUS_DRIVER,
@@ -24,16 +24,16 @@ async function queueRegisters(
   session: Session,
 ): Promise<{ sizes: number[]; enables: number[]; beyond: number }> {
   const { common } = session.driver.transport;
-  const count = await common.read16(COMMON_CFG.num_queues);
+  const count = await common.read16(VIRTIO_PCI_COMMON_CFG.num_queues.offset);
   const sizes: number[] = [];
   const enables: number[] = [];
   for (let index = 0; index < count; index++) {
-    await common.write16(COMMON_CFG.queue_select, index);
-    sizes.push(await common.read16(COMMON_CFG.queue_size));
-    enables.push(await common.read16(COMMON_CFG.queue_enable));
+    await common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, index);
+    sizes.push(await common.read16(VIRTIO_PCI_COMMON_CFG.queue_size.offset));
+    enables.push(await common.read16(VIRTIO_PCI_COMMON_CFG.queue_enable.offset));
   }
-  await common.write16(COMMON_CFG.queue_select, count);
-  const beyond = await common.read16(COMMON_CFG.queue_size);
+  await common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, count);
+  const beyond = await common.read16(VIRTIO_PCI_COMMON_CFG.queue_size.offset);
   return { sizes, enables, beyond };
 }
 
@@ -50,8 +50,8 @@ tests.it(
     await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
     await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     for (const select of [0, 1, 2]) {
-      await common.write32(COMMON_CFG.device_feature_select, select);
-      const shown = (await common.read32(COMMON_CFG.device_feature)) >>> 0;
+      await common.write32(VIRTIO_PCI_COMMON_CFG.device_feature_select.offset, select);
+      const shown = (await common.read32(VIRTIO_PCI_COMMON_CFG.device_feature.offset)) >>> 0;
       if (shown !== word(offered, select))
         judgement.fail('dev.pci.device-feature', {
           expected: `device_feature ${hex(word(offered, select))} for device_feature_select ${select} (offered ${hex(offered)})`,
@@ -61,8 +61,8 @@ tests.it(
     // Accept everything offered: every bit written is valid and must read back.
     await transport.writeDriverFeatures(offered);
     for (const select of [0, 1]) {
-      await common.write32(COMMON_CFG.driver_feature_select, select);
-      const shown = (await common.read32(COMMON_CFG.driver_feature)) >>> 0;
+      await common.write32(VIRTIO_PCI_COMMON_CFG.driver_feature_select.offset, select);
+      const shown = (await common.read32(VIRTIO_PCI_COMMON_CFG.driver_feature.offset)) >>> 0;
       if (shown !== word(offered, select))
         judgement.fail('dev.pci.driver-feature', {
           expected: `driver_feature ${hex(word(offered, select))}, the word the driver wrote with driver_feature_select ${select}`,
@@ -87,8 +87,8 @@ tests.it(
       return;
     }
     for (const select of [0, 1]) {
-      await common.write32(COMMON_CFG.driver_feature_select, select);
-      const shown = (await common.read32(COMMON_CFG.driver_feature)) >>> 0;
+      await common.write32(VIRTIO_PCI_COMMON_CFG.driver_feature_select.offset, select);
+      const shown = (await common.read32(VIRTIO_PCI_COMMON_CFG.driver_feature.offset)) >>> 0;
       if (shown !== 0)
         judgement.fail('dev.pci.reset', {
           expected: 'driver_feature 0 after the reset: the driver has written no feature since',
@@ -140,8 +140,8 @@ tests.it(
         `the request queue's maximum size is ${maximum ?? 'not shown'}: no smaller size to try`,
       );
     const { queue } = await startOwnQueue(session, { size });
-    await transport.common.write16(COMMON_CFG.queue_select, queue.index);
-    const shown = await transport.common.read16(COMMON_CFG.queue_size);
+    await transport.common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, queue.index);
+    const shown = await transport.common.read16(VIRTIO_PCI_COMMON_CFG.queue_size.offset);
     if (shown !== size)
       judgement.fail('dev.pci.queue-size', {
         expected: `queue_size ${size}, the size the driver wrote`,
@@ -177,11 +177,11 @@ tests.it(
     const transport = session.driver.transport;
     const { common } = transport;
     await transport.reset();
-    await common.write16(COMMON_CFG.queue_select, 0);
+    await common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, 0);
     const fields = [
-      ['queue_desc', COMMON_CFG.queue_desc],
-      ['queue_driver', COMMON_CFG.queue_driver],
-      ['queue_device', COMMON_CFG.queue_device],
+      ['queue_desc', VIRTIO_PCI_COMMON_CFG.queue_desc.offset],
+      ['queue_driver', VIRTIO_PCI_COMMON_CFG.queue_driver.offset],
+      ['queue_device', VIRTIO_PCI_COMMON_CFG.queue_device.offset],
     ] as const;
     for (const [name, low] of fields) {
       const high = low + 4;

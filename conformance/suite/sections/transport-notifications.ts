@@ -177,5 +177,15 @@ tests.it(
           'a notification: the used idx the device wrote at (2) was used_event (2), and with VIRTIO_F_EVENT_IDX the low bit of flags does not count',
         message: `none within ${NOTIFY_WAIT_MS} ms: ISR status ${hex(third.isr)}`,
       });
+    // used idx 3 → 4, used_event still 2: the idx passed it one request ago, so nothing is due
+    // (vring_need_event's window is [old idx, new idx), not one entry wider below).
+    await writeAvailFlags(session, queue, 0);
+    const fourth = await requestAndLook(session, queue, false);
+    if (judgeIsr(judgement, fourth, 'request 4 (used idx was 3, used_event 2)'))
+      judgement.fail('dev.vq.used-event-quiet', {
+        expected:
+          'no notification: the used idx (3) was not used_event (2), which it passed before',
+        message: `PCI Status interrupt bit ${fourth.asserted ? 'set' : 'clear'}, ISR status ${hex(fourth.isr)}`,
+      });
   },
 );

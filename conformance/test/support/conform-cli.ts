@@ -6,9 +6,9 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { packageRoot } from '../../../generator/paths.js';
+import { packageRoot } from '../../package-root.js';
 import { reportBaseName } from '../../run.js';
-import type { ConformanceReport } from '../../report/types.js';
+import type { ConformanceReport } from '../../../dist/ts/schemas/conformance-report.js';
 
 export const CLI = join(packageRoot, 'build', 'cli', 'viommu.js');
 

@@ -1,3 +1,4 @@
+// Layer: iommu.
 // The values of the drafts' names: dist/ts holds the spec alone, so a draft's feature bit,
 // request type and flags come from dist/drafts/spec.json (written by `viommu gen`), read once.
 

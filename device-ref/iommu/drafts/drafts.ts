@@ -1,3 +1,4 @@
+// Layer: iommu.
 // The draft extensions a board can ask for (`"drafts"` in its iommu description): each one
 // adds its feature bit to the offer and serves the requests its draft defines, before the
 // spec's own handlers see them, or adds the PROBE properties its draft defines.

@@ -1,3 +1,4 @@
+// Layer: iommu.
 // Draft lazy-iotlb-flush (spec-src/11-lazy-iotlb-flush.md), for a board with
 // `"drafts": ["lazy-iotlb-flush"]`: ATTACH with VIRTIO_IOMMU_ATTACH_F_LAZY creates or joins a
 // lazy domain, and IOTLB_FLUSH is served. Both only once the driver has accepted

@@ -1,3 +1,4 @@
+// Layer: iommu.
 // Draft probe-limits (spec-src/10-probe-limits.md), for a board with
 // `"drafts": ["probe-limits"]`: the PROBE reply of every endpoint carries, after its RESV_MEM
 // properties, a PAGE_SIZE_MASK property with the board's page_size_mask and an INPUT_RANGE

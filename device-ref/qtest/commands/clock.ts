@@ -1,3 +1,4 @@
+// Layer: qtest.
 // clock_step [NS] and clock_set NS → OK <virtual time in ns>, as with QEMU's qtest
 // accelerator. Debian's QEMU, which has no such accelerator, answers "FAIL Unknown command".
 

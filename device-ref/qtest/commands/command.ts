@@ -1,3 +1,4 @@
+// Layer: qtest.
 // The shape of one qtest command handler, and helpers the handlers share.
 
 import { CommandError, type CommandArguments } from '../arguments.js';

@@ -1,3 +1,4 @@
+// Layer: qtest.
 // read ADDR SIZE → OK 0x<hex>; write ADDR SIZE 0x<hex> → OK; b64read ADDR SIZE → OK <base64>;
 // b64write ADDR SIZE <base64> → OK; memset ADDR SIZE BYTE → OK. As in QEMU: `read` refuses
 // SIZE 0 (QEMU aborts), `b64read` of 0 bytes answers "OK " (with the space), DATA of fewer

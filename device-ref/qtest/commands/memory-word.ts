@@ -1,3 +1,4 @@
+// Layer: qtest.
 // writeb/w/l/q ADDR VALUE → OK; readb/w/l/q ADDR → OK 0x%016x (always 16 digits), in the
 // guest's (little-endian) byte order. VALUE is truncated to the width.
 

@@ -1,3 +1,4 @@
+// Layer: qtest.
 // outb/outw/outl ADDR VALUE → OK; inb/inw/inl ADDR → OK 0x%04x (QEMU's width: at least four
 // digits, so inb answers "OK 0x00ff"). Ports stop at 0xffff; VALUE is truncated to the width.
 

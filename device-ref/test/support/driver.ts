@@ -1,9 +1,10 @@
 // An in-process test driver: qtest lines straight into a board (no socket), plus the PCI and
 // virtio-pci steps the tests repeat. Synchronous, so tests read like a script.
 
+import { VIRTIO_PCI_COMMON_CFG, type CommonCfgFieldName } from '../../../dist/ts/index.js';
 import { loadBoardDescription } from '../../board/description.js';
 import { createBoard, type Board, type IommuModelFactory } from '../../board/board.js';
-import type { HostClock } from '../../board/virtual-clock.js';
+import type { HostClock } from '../../platform/virtual-clock.js';
 import { executeCommandLine } from '../../qtest/dispatch.js';
 import { echoIommuFactory, type EchoIommu } from './echo-device.js';
 
@@ -13,26 +14,10 @@ export const EDU_SLOT = 2;
 export const VIRTIO_BAR = 0xe0000000n;
 export const EDU_BAR = 0xe1000000n;
 
-// Common configuration offsets (virtio 1.4, struct virtio_pci_common_cfg)
-export const CC = {
-  device_feature_select: 0x00,
-  device_feature: 0x04,
-  driver_feature_select: 0x08,
-  driver_feature: 0x0c,
-  config_msix_vector: 0x10,
-  num_queues: 0x12,
-  device_status: 0x14,
-  config_generation: 0x15,
-  queue_select: 0x16,
-  queue_size: 0x18,
-  queue_msix_vector: 0x1a,
-  queue_enable: 0x1c,
-  queue_notify_off: 0x1e,
-  queue_desc: 0x20,
-  queue_driver: 0x28,
-  queue_device: 0x30,
-  queue_reset: 0x3a,
-} as const;
+/** Each common configuration field's offset, by name (struct virtio_pci_common_cfg). */
+export const CC = Object.fromEntries(
+  Object.entries(VIRTIO_PCI_COMMON_CFG).map(([name, field]) => [name, field.offset]),
+) as Readonly<Record<CommonCfgFieldName, number>>;
 export const ISR = 0x1000n;
 export const DEVICE_CFG = 0x2000n;
 export const NOTIFY = 0x3000n;

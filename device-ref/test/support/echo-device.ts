@@ -4,12 +4,11 @@
 // told to fault on some pages. Both stand in behind the virtio-pci function of a board.
 
 import type { IommuModel, IommuModelHost } from '../../board/board.js';
+import type { DmaAccess, Translation } from '../../platform/dma-translation.js';
 import type {
   ConfigAccessSize,
   DescriptorChain,
-  DmaAccess,
   QueueAccess,
-  Translation,
   VirtioDeviceContext,
 } from '../../virtio/device-model.js';
 

@@ -24,7 +24,7 @@ import {
 } from '../../../dist/ts/index.js';
 import { createBoard, type Board } from '../../board/board.js';
 import { loadBoardDescription } from '../../board/description.js';
-import { createIommuModel } from '../../iommu/virtio-iommu.js';
+import { createIommuModel } from '../../board/iommu-model.js';
 import { executeCommandLine } from '../../qtest/dispatch.js';
 
 export const IOMMU_SLOT = 1;

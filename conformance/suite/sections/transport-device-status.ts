@@ -1,0 +1,87 @@
+// Device requirements: Device status (spec-src/09-transport.md): FEATURES_OK refused for
+// features that were not offered, and DEVICE_NEEDS_RESET announced by a device configuration
+// change notification (without MSI-X: ISR bit 1, read by polling like the queue bit).
+
+import {
+  VIRTIO_STATUS_ACKNOWLEDGE,
+  VIRTIO_STATUS_DEVICE_NEEDS_RESET,
+  VIRTIO_STATUS_DRIVER,
+  VIRTIO_STATUS_FEATURES_OK,
+  VIRTIO_F_VERSION_1,
+  featureBit,
+} from '../../virtio/constants.js';
+import { PollTimeoutError, pollUntil } from '../../qtest/poll.js';
+import { SectionTests, Untested } from '../harness.js';
+import { checkPciPlatform } from '../platform-checks.js';
+import { hex, startOwnQueue } from '../transport-steps.js';
+
+export const section = 'device-requirements-device-status';
+export const tests = new SectionTests();
+
+/** ISR status bit 1: a device configuration change. */
+const ISR_CONFIG = 0x2;
+/** How long a device may take to act on a notification or a status write. */
+const STATUS_WAIT_MS = 500;
+
+tests.it(
+  '[dev.pci.features-ok-unoffered] FEATURES_OK written after the driver accepted a feature bit that was not offered stays clear',
+  async (session, judgement) => {
+    await checkPciPlatform(session);
+    const { transport, offered } = session.driver;
+    // The lowest device-type bit (0 to 23) the device does not offer.
+    const unoffered = Array.from({ length: 24 }, (_, bit) => bit).find(
+      (bit) => (offered & featureBit(bit)) === 0n,
+    );
+    if (unoffered === undefined)
+      throw new Untested('the device offers every device-type feature bit: none to accept wrongly');
+    await transport.reset();
+    await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
+    await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    const written = (offered & featureBit(VIRTIO_F_VERSION_1)) | featureBit(unoffered);
+    await transport.writeDriverFeatures(written);
+    await transport.addStatus(VIRTIO_STATUS_FEATURES_OK);
+    const status = await transport.readStatus();
+    if ((status & VIRTIO_STATUS_FEATURES_OK) !== 0)
+      judgement.fail('dev.pci.features-ok-unoffered', {
+        expected: `FEATURES_OK clear: the driver accepted bit ${unoffered}, which the device does not offer (offered ${hex(offered)})`,
+        message: `device_status reads ${hex(status)} after the driver wrote features ${hex(written)} and set FEATURES_OK`,
+      });
+    await transport.reset();
+  },
+);
+
+tests.it(
+  '[dev.pci.needs-reset-notify] DEVICE_NEEDS_RESET set after DRIVER_OK (the driver made more buffers available than the queue holds) comes with ISR bit 1',
+  async (session, judgement) => {
+    await checkPciPlatform(session);
+    const { transport, queue } = await startOwnQueue(session);
+    await transport.readIsr();
+    // avail idx moves by size + 1 in one step: more buffers than the queue has entries.
+    const { driver, size } = queue.addresses;
+    await session.qtest.writew(driver + 2n, size + 1);
+    await transport.notify(queue.index);
+    let status: number;
+    try {
+      status = await pollUntil(
+        async () => {
+          const now = await transport.readStatus();
+          return (now & VIRTIO_STATUS_DEVICE_NEEDS_RESET) !== 0 ? now : undefined;
+        },
+        { timeoutMs: STATUS_WAIT_MS, what: 'DEVICE_NEEDS_RESET in device_status' },
+      );
+    } catch (error) {
+      if (!(error instanceof PollTimeoutError)) throw error;
+      throw new Untested(
+        `the device did not set DEVICE_NEEDS_RESET within ${STATUS_WAIT_MS} ms of available idx ${size + 1} in a queue of ${size} entries: nothing to judge`,
+      );
+    }
+    const isr = await transport.readIsr();
+    if ((isr & ISR_CONFIG) === 0)
+      judgement.fail('dev.pci.needs-reset-notify', {
+        expected:
+          'ISR status bit 1 (a device configuration change) set with DEVICE_NEEDS_RESET, as DRIVER_OK was set',
+        message: `device_status reads ${hex(status)}, but the ISR status reads ${hex(isr)}`,
+      });
+    await transport.reset();
+  },
+);

@@ -1,0 +1,117 @@
+// Layer: platform.
+// The CPU's view of guest-physical memory, as qtest's memory commands see it: RAM from
+// address 0, then the BARs that PCI devices decode. RAM wins where a BAR overlaps it, as on
+// QEMU's PC machines. A range that is not entirely backed is refused as a whole, so nothing
+// is half-read or half-written.
+
+import type { GuestRam } from './guest-ram.js';
+import { readRegionBytes, writeRegionBytes, type MmioRegion } from './mmio-region.js';
+
+export interface MappedRegion {
+  readonly base: bigint;
+  readonly region: MmioRegion;
+}
+
+type Piece =
+  | { kind: 'ram'; address: number; length: number; done: number }
+  | { kind: 'mmio'; region: MmioRegion; offset: number; length: number; done: number };
+
+export class MemoryMap {
+  readonly #ram: GuestRam;
+  readonly #mmio: () => Iterable<MappedRegion>;
+
+  /** `mmio` lists the regions decoded right now (enabled BARs), in priority order. */
+  constructor(ram: GuestRam, mmio: () => Iterable<MappedRegion>) {
+    this.#ram = ram;
+    this.#mmio = mmio;
+  }
+
+  /** Whether every byte of the range is RAM or a decoded region. */
+  backs(address: bigint, length: number): boolean {
+    return (
+      this.#ram.contains(address, length) || this.#pieces(address, BigInt(length)) !== undefined
+    );
+  }
+
+  // Each access below takes the short way when the whole range is RAM (ring and request
+  // traffic always is), and cuts the range into RAM and register pieces otherwise.
+
+  read(address: bigint, length: number): Uint8Array | undefined {
+    if (this.#ram.contains(address, length)) return this.#ram.read(Number(address), length);
+    const pieces = this.#pieces(address, BigInt(length));
+    if (pieces === undefined) return undefined;
+    const out = new Uint8Array(length);
+    for (const piece of pieces) {
+      out.set(
+        piece.kind === 'ram'
+          ? this.#ram.read(piece.address, piece.length)
+          : readRegionBytes(piece.region, piece.offset, piece.length),
+        piece.done,
+      );
+    }
+    return out;
+  }
+
+  write(address: bigint, data: Uint8Array): boolean {
+    if (this.#ram.contains(address, data.length)) {
+      this.#ram.write(Number(address), data);
+      return true;
+    }
+    const pieces = this.#pieces(address, BigInt(data.length));
+    if (pieces === undefined) return false;
+    for (const piece of pieces) {
+      const part = data.subarray(piece.done, piece.done + piece.length);
+      if (piece.kind === 'ram') this.#ram.write(piece.address, part);
+      else writeRegionBytes(piece.region, piece.offset, part);
+    }
+    return true;
+  }
+
+  /** Sets `length` bytes to `byte` (qtest `memset`); false when the range is not backed. */
+  fill(address: bigint, length: bigint, byte: number): boolean {
+    const pieces = this.#pieces(address, length);
+    if (pieces === undefined) return false;
+    for (const piece of pieces) {
+      if (piece.kind === 'ram') this.#ram.fill(piece.address, piece.length, byte);
+      else writeRegionBytes(piece.region, piece.offset, new Uint8Array(piece.length).fill(byte));
+    }
+    return true;
+  }
+
+  #pieces(address: bigint, length: bigint): Piece[] | undefined {
+    const pieces: Piece[] = [];
+    const end = address + length;
+    const ramEnd = BigInt(this.#ram.size);
+    let at = address;
+    while (at < end) {
+      const done = Number(at - address);
+      if (at < ramEnd) {
+        const stop = end < ramEnd ? end : ramEnd;
+        pieces.push({ kind: 'ram', address: Number(at), length: Number(stop - at), done });
+        at = stop;
+        continue;
+      }
+      const mapped = this.#regionAt(at);
+      if (mapped === undefined) return undefined;
+      const regionEnd = mapped.base + BigInt(mapped.region.size);
+      const stop = end < regionEnd ? end : regionEnd;
+      pieces.push({
+        kind: 'mmio',
+        region: mapped.region,
+        offset: Number(at - mapped.base),
+        length: Number(stop - at),
+        done,
+      });
+      at = stop;
+    }
+    return pieces;
+  }
+
+  #regionAt(address: bigint): MappedRegion | undefined {
+    for (const mapped of this.#mmio()) {
+      if (address >= mapped.base && address < mapped.base + BigInt(mapped.region.size))
+        return mapped;
+    }
+    return undefined;
+  }
+}
