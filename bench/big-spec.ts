@@ -8,17 +8,7 @@
 import { copyFileSync, mkdtempSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-
-/** mulberry32: a small PRNG, so that every run generates the same text. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from './seeded-random.js';
 
 const WORDS = (
   'the a device driver endpoint domain mapping request reply address range page granularity ' +
@@ -50,7 +40,7 @@ class ChapterWriter {
   readonly #next: () => number;
 
   constructor(seed: number) {
-    this.#next = random(seed);
+    this.#next = seededRandom(seed);
   }
 
   #pick<T>(list: readonly T[]): T {

@@ -34,23 +34,13 @@ import {
 } from '../device-ref/iommu/virtio-iommu.js';
 import type { QueueAccess, VirtioDeviceContext } from '../device-ref/virtio/device-model.js';
 import { QtestBoard } from './qtest-board.js';
+import { seededRandom } from './seeded-random.js';
 
 const ENDPOINT = 0x10;
 const RW = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
 const RAM = 0x1_0000_0000n;
 /** Fixtures per task: each timed call runs this many operations. */
 const BATCH = 1024;
-
-/** mulberry32: a small PRNG, so that every run measures the same addresses. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** No queue is ever used: every translation below succeeds, so no fault is reported. */
 const idleQueue: QueueAccess = { pop: () => null, push: () => {} };
@@ -106,7 +96,7 @@ interface Pair {
 
 /** MAP and UNMAP of one odd page, between live mappings, at seeded places. */
 function pairs(live: number, seed: number): Pair[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return Array.from({ length: BATCH }, () => {
     const n = 2 * Math.floor(next() * live) + 1;
     const map = {
@@ -134,7 +124,7 @@ function pairs(live: number, seed: number): Pair[] {
 
 /** Addresses inside live mappings, at seeded places. */
 function addresses(live: number, seed: number): bigint[] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   return Array.from(
     { length: BATCH },
     () => page(2 * Math.floor(next() * live)) + BigInt(Math.floor(next() * 0xfc0)),

@@ -12,18 +12,9 @@ import type {
   RequestTail,
   UnmapRequest,
 } from '../../dist/ts/index.js';
+import { seededRandom } from '../seeded-random.js';
 
-/** mulberry32: a small PRNG, so that every run measures the same values. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const next = random(0x1057);
+const next = seededRandom(0x1057);
 const u32 = () => Math.floor(next() * 2 ** 32);
 const u64 = () => (BigInt(u32()) << 32n) | BigInt(u32());
 const head = (type: number): RequestHead => ({ type, reserved: new Uint8Array(3) });

@@ -19,6 +19,9 @@ export type Step =
       op: 'needs';
       offered: string[];
       notOffered: string[];
+      /**
+       * `@page>=N`: the page granularity must be at least this (hex); otherwise not applicable.
+       */
       minPage?: string;
       line: number;
     }
@@ -102,9 +105,12 @@ export interface Cases {
   drafts?: Draft[];
   statements: CaseStatement[];
 }
+/**
+ * A proposed extension: a spec-src file whose status line says "Status: draft (needs FEATURE)". Its statements apply only to a device that offers FEATURE.
+ */
 export interface Draft {
   /**
-   * The draft (spec-src file with a `Status: draft` line) an item comes from; absent for the spec itself
+   * The file name without its number and `.md`: `lazy-iotlb-flush`.
    */
   name: string;
   title: string;
@@ -122,8 +128,14 @@ export interface Statement {
   role: Role;
   level: Level;
   section: string;
+  /**
+   * Only in dist/cases.json (cases.schema.json requires it there): the title of the statement's section.
+   */
   sectionTitle?: string;
   text: string;
+  /**
+   * Names of the model the statement's text refers to.
+   */
   names: string[];
   scenarios: Scenario[];
   /**
@@ -133,6 +145,9 @@ export interface Statement {
   source: SourcePlace;
 }
 export interface Scenario {
+  /**
+   * `statement-id#n`, unique in the model.
+   */
   id: string;
   source: SourcePlace;
   text: string;
