@@ -13,10 +13,18 @@
 // guest RAM that the caller knows the endpoint reaches (in bypass, any page: iova = phys;
 // attached to a domain, a page the test mapped). The primitives toDevice()/fromDevice() do
 // one transfer each; dmaRead()/dmaWrite() combine one of them with a staging transfer.
+//
+// A transfer edu never finishes says nothing about the IOMMU: edu clears its run bit whatever
+// the translation answered (it ignores DMA errors), and an IOMMU that hangs the target stops
+// qtest replies too (a QtestTimeoutError, a hang the harness charges to the device). So a
+// transfer still running while the target answers is edu or the platform's clock: an
+// EduStalledError, a suite error, never a device fail.
 
 import type { PciBus } from '../pci/bus.js';
 import type { PciDevice } from '../pci/device.js';
 import { deviceClock } from '../qtest/device-clock.js';
+import { PollTimeoutError } from '../qtest/poll.js';
+import { SuiteError } from '../scenario/expectation.js';
 
 export const EDU_VENDOR_ID = 0x1234;
 export const EDU_DEVICE_ID = 0x11e8;
@@ -40,6 +48,7 @@ export interface DmaRegisters {
 }
 
 const REG_ID = 0x00;
+const EDU_ID = 0x0100_00ed;
 const REG_DMA_SOURCE = 0x80;
 const REG_DMA_DESTINATION = 0x88;
 const REG_DMA_COUNT = 0x90;
@@ -59,6 +68,11 @@ export interface StagingPage {
   iova: bigint;
   phys: bigint;
   size: number;
+}
+
+/** edu did not finish a transfer while the target kept answering: no verdict on the IOMMU. */
+export class EduStalledError extends SuiteError {
+  override name = 'EduStalledError';
 }
 
 export class EduDevice {
@@ -83,7 +97,7 @@ export class EduDevice {
     return this.device.requesterId;
   }
 
-  /** The identification register: 0x010000ed for edu 1.0. */
+  /** The identification register: EDU_ID (0x010000ed) for edu 1.0. */
   readId(): Promise<number> {
     return this.device.bar(0).read32(REG_ID);
   }
@@ -151,7 +165,9 @@ export class EduDevice {
   ): Promise<void> {
     const registers = this.device.bar(0);
     if (((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) !== 0n) {
-      throw new Error('edu: a DMA transfer is still running (edu would ignore the new one)');
+      throw new EduStalledError(
+        'edu: a DMA transfer is still running (edu would ignore the new one): edu or the platform, not the IOMMU',
+      );
     }
     const clock = await deviceClock(this.device.config.qtest);
     // On a stepped clock the transfer runs at the step, pipelined behind the command, and
@@ -165,10 +181,27 @@ export class EduDevice {
       registers.read64(REG_DMA_COMMAND),
     ]);
     if ((firstLook & DMA_RUN) === 0n) return;
-    await clock.waitFor(
-      async () => (((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) === 0n ? true : undefined),
-      { timeoutMs: this.timeoutMs, what: 'the edu DMA transfer to finish', intervalMs: 2 },
-    );
+    try {
+      await clock.waitFor(
+        async () =>
+          ((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) === 0n ? true : undefined,
+        { timeoutMs: this.timeoutMs, what: 'the edu DMA transfer to finish', intervalMs: 2 },
+      );
+    } catch (error) {
+      if (!(error instanceof PollTimeoutError)) throw error;
+      const transfer = `0x${source.toString(16)} → 0x${destination.toString(16)}, ${length} bytes`;
+      throw new EduStalledError(
+        `edu did not finish its DMA transfer (${transfer}) within ${this.timeoutMs} ms while the target kept answering qtest (${await this.#platformCheck()}); edu finishes a transfer whatever the IOMMU answers, so this is edu or the platform's clock, not the IOMMU: no verdict on the device`,
+      );
+    }
+  }
+
+  /** edu on its own, without DMA: it still answers with its identification register. */
+  async #platformCheck(): Promise<string> {
+    const id = await this.readId();
+    return id === EDU_ID
+      ? 'edu still answers with its ID'
+      : `edu answers its ID register with 0x${id.toString(16)}`;
   }
 
   #ramAddress(iova: bigint, length: number): bigint {

@@ -10,12 +10,14 @@ import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import type { QtestClient } from '../qtest/client.js';
 import { ExpectationFailure } from '../scenario/expectation.js';
 import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { reportBaseName } from '../run.js';
 import { RunControl, runDeviceTest, type DeviceTest } from '../suite/harness.js';
 import { RefServer, RefTarget } from '../targets/ref.js';
 import { SocketTarget } from '../targets/socket.js';
+import type { Target } from '../targets/target.js';
 import { CLI } from './support/conform-cli.js';
 
 interface FakeDevice {
@@ -58,6 +60,33 @@ async function fakeDevice(answer: (line: string) => string | undefined): Promise
 }
 
 const LIMITS = { testTimeoutMs: 20_000 };
+
+/**
+ * device-ref as seen through `qtest`, but edu's DMA command register (BAR0 0x98, read with
+ * readq) shows the run bit once a transfer was started: a board whose edu never finishes one.
+ */
+function stuckEdu(qtest: QtestClient): QtestClient {
+  const isCommand = (address: bigint) => (address & 0xf_ffffn) === 0x98n;
+  let started = false;
+  return new Proxy(qtest, {
+    get(real, key) {
+      if (key === 'writeq') {
+        return (address: bigint, value: bigint) => {
+          started ||= isCommand(address);
+          return real.writeq(address, value);
+        };
+      }
+      if (key === 'readq') {
+        return async (address: bigint) => {
+          const value = await real.readq(address);
+          return started && isCommand(address) ? value | 1n : value;
+        };
+      }
+      const value: unknown = Reflect.get(real, key);
+      return typeof value === 'function' ? (value as () => unknown).bind(real) : value;
+    },
+  });
+}
 
 describe('the harness against device-ref', function () {
   this.timeout(60_000);
@@ -105,6 +134,29 @@ describe('the harness against device-ref', function () {
     assert.match(
       record.judged['dev.a']!.reason!,
       /VirtqueueFullError: queue 0: 1 descriptors needed, 0 free/,
+    );
+  });
+
+  it('makes an edu transfer that never finishes an error with the reason, never a device failure', async () => {
+    const ref = new RefTarget(server);
+    const stuck: Target = {
+      description: ref.description,
+      ramSize: ref.ramSize,
+      start: async () => stuckEdu(await ref.start()),
+      close: () => ref.close(),
+    };
+    const record = await runDeviceTest(
+      { title: '[dev.a]', statements: ['dev.a'] },
+      () => stuck,
+      async (session) => session.driver.edus[0]!.toDevice(session.staging.base, 8),
+      LIMITS,
+    );
+    assert.equal(record.outcome, 'error');
+    assert.equal(record.denial, undefined);
+    assert.equal(record.judged['dev.a']!.outcome, 'error');
+    assert.match(
+      record.judged['dev.a']!.reason!,
+      /EduStalledError: edu did not finish its DMA transfer \(0x[0-9a-f]+ → 0x40000, 8 bytes\) within 2000 ms while the target kept answering qtest \(edu still answers with its ID\); .* not the IOMMU/,
     );
   });
 
