@@ -3,7 +3,7 @@
 // Our side listens on a Unix socket in a fresh temp dir and QEMU connects to it, so there
 // is no polling for a socket file. `-icount shift=0,sleep=off` lets virtual time skip ahead
 // to the next timer while the vCPU idles, so device timers (edu's DMA) cost no host time. QEMU boots our halt firmware (firmware.ts) instead of
-// SeaBIOS. close() kills QEMU and removes the temp dir; a process-exit hook kills any QEMU a
+// SeaBIOS. close() kills QEMU and removes the temp dir, also while start() is under way; a process-exit hook kills any QEMU a
 // crashed test left behind. See QEMU-NOTES.md for why each argument is there.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -71,6 +71,10 @@ export class QemuTarget implements Target {
   #process: DeviceProcess | undefined;
   #client: QtestClient | undefined;
   #startupMs: number | undefined;
+  /** The start() under way, if any: close() lets it unwind before it removes the temp dir. */
+  #starting: Promise<QtestClient> | undefined;
+  /** Set by close(); start() looks at it after each wait and gives up. */
+  #closing = false;
 
   constructor(options: QemuTargetOptions = {}) {
     this.#binary = options.binary ?? QEMU_DEFAULT_BINARY;
@@ -93,20 +97,37 @@ export class QemuTarget implements Target {
     return this.#process?.output ?? '';
   }
 
-  async start(): Promise<QtestClient> {
-    if (this.#dir !== undefined) throw new Error(`${this.description}: already started`);
+  start(): Promise<QtestClient> {
+    if (this.#starting !== undefined || this.#dir !== undefined) {
+      return Promise.reject(new Error(`${this.description}: already started`));
+    }
+    this.#closing = false;
+    const starting = this.#start();
+    this.#starting = starting;
+    void starting
+      .catch(() => undefined)
+      .finally(() => {
+        if (this.#starting === starting) this.#starting = undefined;
+      });
+    return starting;
+  }
+
+  async #start(): Promise<QtestClient> {
     const dir = await mkdtemp(join(tmpdir(), 'viommu-qemu-'));
     this.#dir = dir;
     try {
+      this.#giveUpIfClosing();
       const firmwarePath = join(dir, 'halt.bin');
       const socketPath = join(dir, 'qtest.sock');
       await writeFile(firmwarePath, buildHaltFirmware());
+      this.#giveUpIfClosing();
       const server = createServer();
       await listen(server, socketPath);
       const began = performance.now();
       const args = qemuArguments(firmwarePath, `unix:${socketPath}`, this.#options.extraArgs);
       let socket: Socket;
       try {
+        this.#giveUpIfClosing();
         this.#process = new DeviceProcess(this.#binary, args);
         socket = await this.#accept(
           this.#process,
@@ -123,17 +144,31 @@ export class QemuTarget implements Target {
         explainClose: async () =>
           (await this.#process?.explainClose('QEMU')) ?? 'QEMU is not running',
       });
-      await handshake(client, this.description);
-      this.#startupMs = performance.now() - began;
       this.#client = client;
+      await handshake(client, this.description);
+      this.#giveUpIfClosing();
+      this.#startupMs = performance.now() - began;
       return client;
     } catch (error) {
-      await this.close();
+      await this.#release();
       throw error;
     }
   }
 
+  #giveUpIfClosing(): void {
+    if (this.#closing) throw new Error(`${this.description}: closed during start-up`);
+  }
+
+  /** Kills QEMU and removes the temp dir, also when called while start() is under way. */
   async close(): Promise<void> {
+    this.#closing = true;
+    // A QEMU already spawned dies now, so a start() waiting for it gives up at once.
+    await this.#process?.stop();
+    await this.#starting?.catch(() => undefined);
+    await this.#release();
+  }
+
+  async #release(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
     await client?.close();

@@ -68,6 +68,27 @@ describe('qemu target', () => {
     await target.close(); // a second close is harmless
   });
 
+  it('leaves no temp dir and no QEMU when closed while it starts', async () => {
+    const before = await ourTempDirs();
+    // Closed at once (its temp dir not made yet), and once QEMU runs but has not connected.
+    const moments = [
+      async () => undefined,
+      async (target: QemuTarget) => {
+        while (target.pid === undefined) await sleep(1);
+      },
+    ];
+    for (const moment of moments) {
+      const target = new QemuTarget();
+      const starting = target.start();
+      await moment(target);
+      const pid = target.pid;
+      await target.close();
+      await assert.rejects(starting);
+      assert.deepEqual(await ourTempDirs(), before);
+      if (pid !== undefined) assert.ok(!(await isAliveNotZombie(pid)), 'QEMU is gone');
+    }
+  });
+
   it('refuses to start twice', async () => {
     const target = new QemuTarget();
     try {
