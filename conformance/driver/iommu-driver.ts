@@ -6,13 +6,9 @@
 import {
   DEVICE_ID,
   FEATURE_BITS,
-  SIZEOF_VIRTIO_IOMMU_CONFIG,
   SIZEOF_VIRTIO_IOMMU_FAULT,
-  STRUCT_LAYOUTS,
   VIRTQUEUE,
-  decodeConfig,
   decodeFault,
-  statusName,
   type Config,
   type Fault,
 } from '../../dist/ts/index.js';
@@ -40,7 +36,9 @@ import {
   type Segment,
   type UsedBuffer,
 } from '../virtio/split-virtqueue.js';
-import { encodeRequest, requestName, type RequestVerb, type FieldValues } from './requests.js';
+import { readDeviceConfig, writeConfigField } from './device-config.js';
+import { requestResult, tailFinding, type ReplyFinding, type RequestResult } from './replies.js';
+import { encodeRequest, type RequestVerb, type FieldValues } from './requests.js';
 
 /** Every IOMMU feature bit of the spec: the driver knows these. */
 export const KNOWN_IOMMU_FEATURES: bigint = Object.values(FEATURE_BITS).reduce(
@@ -60,24 +58,7 @@ export interface EventBuffers {
   size: number;
 }
 
-export interface RequestResult {
-  /** The device-readable bytes sent. */
-  request: Uint8Array;
-  /** Used length the device returned. */
-  usedLen: number;
-  /** The device-writable part as it was after completion (0xff where nothing was written). */
-  reply: Uint8Array;
-  /** `tail.status`, when the used length covers the whole device-writable part. */
-  status: number | undefined;
-}
-
-/** A rule of the spec that some reply broke, whatever test sent the request. */
-export interface ReplyFinding {
-  statement: string;
-  message: string;
-  request: Uint8Array;
-  reply: Uint8Array;
-}
+export type { ReplyFinding, RequestResult };
 
 /** How a typed request is laid out in descriptors (default: one per part, direct). */
 export interface RequestLayout {
@@ -317,15 +298,8 @@ export class IommuDriver {
 
   /** dev.req.tail-reserved, on every reply whose tail the device wrote, whatever its status. */
   #checkTail(result: RequestResult): void {
-    if (result.status === undefined) return;
-    const reserved = result.reply.subarray(result.reply.length - 3);
-    if (reserved.every((byte) => byte === 0)) return;
-    this.#findings.push({
-      statement: 'dev.req.tail-reserved',
-      message: `${requestName(result.request)} answered ${statusName(result.status)} with tail.reserved ${Buffer.from(reserved).toString('hex')}`,
-      request: result.request,
-      reply: result.reply,
-    });
+    const finding = tailFinding(result);
+    if (finding !== undefined) this.#findings.push(finding);
   }
 
   /**
@@ -369,24 +343,8 @@ export class IommuDriver {
   }
 
   /** The whole device configuration, read at the widths virtio-pci asks for and decoded. */
-  async readConfig(): Promise<Config> {
-    const bytes = await this.transport.readDeviceConfig(async (view) => {
-      const image = new Uint8Array(CONFIG_SIZE);
-      const data = new DataView(image.buffer);
-      // Words and tail bytes in one pipeline.
-      const [words, tail] = await Promise.all([
-        Promise.all(Array.from({ length: CONFIG_WORDS }, (_, i) => view.read32(4 * i))),
-        Promise.all(
-          Array.from({ length: CONFIG_SIZE - 4 * CONFIG_WORDS }, (_, i) =>
-            view.read8(4 * CONFIG_WORDS + i),
-          ),
-        ),
-      ]);
-      words.forEach((word, i) => data.setUint32(4 * i, word, true));
-      image.set(tail, 4 * CONFIG_WORDS);
-      return image;
-    });
-    return decodeConfig(bytes);
+  readConfig(): Promise<Config> {
+    return readDeviceConfig(this.transport);
   }
 
   /**
@@ -396,13 +354,7 @@ export class IommuDriver {
   async writeConfig(path: string, value: bigint): Promise<void> {
     const view = this.transport.deviceConfig;
     if (view === undefined) throw new DeviceSetupError('the device has no device configuration');
-    const { offset, size } = configFieldPlace(path);
-    if (size === 1) await view.write8(offset, Number(value));
-    else if (size === 4) await view.region.write32(offset, Number(value));
-    else if (size === 8) {
-      await view.region.write32(offset, Number(value & 0xffff_ffffn));
-      await view.region.write32(offset + 4, Number(value >> 32n));
-    } else throw new RangeError(`config field ${path}: no access of ${size} bytes`);
+    await writeConfigField(view, path, value);
   }
 
   #queue(queue: SplitVirtqueue | undefined): SplitVirtqueue {
@@ -419,32 +371,6 @@ export class IommuDriver {
         buffer.usedLen >= SIZEOF_VIRTIO_IOMMU_FAULT ? decodeFault(buffer.writtenBytes) : undefined,
     }));
   }
-}
-
-/** A used request buffer as a result: `tail.status` only when the device wrote the whole tail. */
-function requestResult(
-  request: Uint8Array,
-  writableLength: number,
-  used: UsedBuffer,
-): RequestResult {
-  const status =
-    used.usedLen >= writableLength && writableLength >= 4
-      ? used.writtenBytes[writableLength - 4]
-      : undefined;
-  return { request, usedLen: used.usedLen, reply: used.writtenBytes, status };
-}
-
-const CONFIG_SIZE = SIZEOF_VIRTIO_IOMMU_CONFIG;
-const CONFIG_WORDS = Math.floor(CONFIG_SIZE / 4) - 1;
-
-/** Where the configuration field at dotted `path` lies, from the generated field layouts. */
-export function configFieldPlace(path: string): { offset: number; size: number } {
-  const fields = STRUCT_LAYOUTS.virtio_iommu_config.fields;
-  const field = Object.hasOwn(fields, path) ? fields[path] : undefined;
-  if (field === undefined || field.bits !== undefined || /^struct |\[/.test(field.type)) {
-    throw new RangeError(`virtio_iommu_config has no scalar field ${path}`);
-  }
-  return { offset: field.offset, size: field.size };
 }
 
 function hex(value: number | bigint): string {

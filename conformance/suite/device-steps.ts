@@ -17,7 +17,7 @@ import type { EventBuffers, FeatureChoice, RequestResult } from '../driver/iommu
 import { requestName, type FieldValues, type RequestVerb } from '../driver/requests.js';
 import { ExpectationFailure, SuiteError, toHex } from '../scenario/expectation.js';
 import { patternFor } from '../scenario/pattern.js';
-import { FAULT_WAIT_MS } from '../scenario/run-scenario.js';
+import { FAULT_WAIT_MS } from '../scenario/dma-step.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
 import { NotApplicable, Untested } from './harness.js';
@@ -130,6 +130,11 @@ export async function provokeMappingFault(
   const { edu, iova: at } = await startWithEndpointAttached(session);
   const iova = at(0x1000n);
   await edu.toDevice(iova, 4);
+  return { iova, faults: await reportedFaults(session) };
+}
+
+/** The fault reports that arrive within FAULT_WAIT_MS; untested if none does. */
+export async function reportedFaults(session: Session): Promise<Fault[]> {
   const events = await session.driver.waitEvents(1, FAULT_WAIT_MS);
   const faults = events.flatMap((e) => (e.fault === undefined ? [] : [e.fault]));
   if (faults.length === 0) {
@@ -137,7 +142,7 @@ export async function provokeMappingFault(
       `the device reported no fault within ${FAULT_WAIT_MS} ms (reporting faults is optional)`,
     );
   }
-  return { iova, faults };
+  return faults;
 }
 
 export function fail(
@@ -153,24 +158,37 @@ export function fail(
   });
 }
 
+/** MAPs `size` bytes (a 4 KiB page by default) at `iova` to `phys` in `domain`: S_OK or a failure. */
+export async function mapRange(
+  session: Session,
+  domain: bigint,
+  iova: bigint,
+  phys: bigint,
+  flags: number,
+  size = 0x1000n,
+): Promise<void> {
+  await expectStatus(
+    session,
+    'map',
+    {
+      domain,
+      virt_start: iova,
+      virt_end: iova + size - 1n,
+      phys_start: phys,
+      flags: BigInt(flags),
+    },
+    [VIRTIO_IOMMU_S_OK],
+  );
+}
+
 /**
  * Maps the staging page identity (read-write) in `domain`, so edu's buffer can be filled and
  * read back while @ep is attached there. Returns the staging page for edu's transfers.
  */
 export async function mapStaging(session: Session, domain: bigint): Promise<StagingPage> {
   const { base, size } = session.staging;
-  await expectStatus(
-    session,
-    'map',
-    {
-      domain,
-      virt_start: base,
-      virt_end: base + BigInt(size) - 1n,
-      phys_start: base,
-      flags: BigInt(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE),
-    },
-    [VIRTIO_IOMMU_S_OK],
-  );
+  const rw = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
+  await mapRange(session, domain, base, base, rw, BigInt(size));
   return { iova: base, phys: base, size };
 }
 

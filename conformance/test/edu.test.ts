@@ -2,24 +2,20 @@ import assert from 'node:assert/strict';
 import { EduDevice, EDU_BUFFER_USABLE } from '../edu/edu.js';
 import { GuestMemory, suiteRegion } from '../memory/guest-memory.js';
 import { PciBus } from '../pci/bus.js';
-import type { QtestClient } from '../qtest/client.js';
-import { QEMU_RAM_SIZE, QemuTarget } from '../targets/qemu.js';
+import { QEMU_RAM_SIZE } from '../targets/qemu.js';
+import { qemuPerTest } from './support/qemu-per-test.js';
 
 // Before any driver touches virtio-iommu, QEMU keeps endpoints in bypass (its boot-bypass
 // default), so here an IOVA is a guest-physical address and any page can be staging.
 describe('edu DMA endpoint (real QEMU, IOMMU in boot bypass)', () => {
-  let target: QemuTarget;
-  let qtest: QtestClient;
+  const qemu = qemuPerTest();
   let edu: EduDevice;
   let memory: GuestMemory;
 
   beforeEach(async () => {
-    target = new QemuTarget();
-    qtest = await target.start();
-    edu = await EduDevice.open(new PciBus(qtest));
+    edu = await EduDevice.open(new PciBus(qemu.qtest));
     memory = new GuestMemory(suiteRegion(QEMU_RAM_SIZE));
   });
-  afterEach(() => target.close());
 
   function identityPage(): { iova: bigint; phys: bigint; size: number } {
     const page = memory.allocate(0x1000);
@@ -35,15 +31,15 @@ describe('edu DMA endpoint (real QEMU, IOMMU in boot bypass)', () => {
     const staging = identityPage();
     const destination = memory.allocate(0x1000).base;
     const pattern = Uint8Array.from({ length: 200 }, (_, i) => (i * 13 + 1) & 0xff);
-    await qtest.memset(destination, 0x1000, 0);
+    await qemu.qtest.memset(destination, 0x1000, 0);
 
     await edu.dmaWrite(destination, pattern, staging);
-    assert.deepEqual(await qtest.memread(destination, 200), pattern);
-    assert.equal(await qtest.readb(destination + 200n), 0, 'nothing past the transfer');
+    assert.deepEqual(await qemu.qtest.memread(destination, 200), pattern);
+    assert.equal(await qemu.qtest.readb(destination + 200n), 0, 'nothing past the transfer');
 
     const source = memory.allocate(0x1000).base;
     const other = pattern.map((byte) => byte ^ 0xff);
-    await qtest.memwrite(source, other);
+    await qemu.qtest.memwrite(source, other);
     assert.deepEqual(await edu.dmaRead(source, 200, staging), other);
   });
 

@@ -6,12 +6,12 @@ import assert from 'node:assert/strict';
 import { EduDevice, type StagingPage } from '../edu/edu.js';
 import { GuestMemory, suiteRegion } from '../memory/guest-memory.js';
 import { PciBus } from '../pci/bus.js';
-import type { QtestClient } from '../qtest/client.js';
-import { QEMU_RAM_SIZE, QemuTarget } from '../targets/qemu.js';
+import { QEMU_RAM_SIZE } from '../targets/qemu.js';
 import { featureBit } from '../virtio/constants.js';
 import type { VirtioPciTransport } from '../virtio/pci-transport.js';
 import { SplitVirtqueue, type UsedBuffer } from '../virtio/split-virtqueue.js';
 import { attachRequest, openVirtioIommu } from './support/virtio-iommu.js';
+import { qemuPerTest } from './support/qemu-per-test.js';
 
 const F_MAP_UNMAP = featureBit(2);
 const T_MAP = 3;
@@ -62,8 +62,7 @@ function decodeFault(used: UsedBuffer): Fault {
 }
 
 describe('virtio-iommu end to end in raw bytes (real QEMU)', () => {
-  let target: QemuTarget;
-  let qtest: QtestClient;
+  const qemu = qemuPerTest();
   let transport: VirtioPciTransport;
   let edu: EduDevice;
   let memory: GuestMemory;
@@ -82,10 +81,8 @@ describe('virtio-iommu end to end in raw bytes (real QEMU)', () => {
   }
 
   beforeEach(async () => {
-    target = new QemuTarget();
-    qtest = await target.start();
-    const bus = new PciBus(qtest);
-    transport = await openVirtioIommu(qtest, bus);
+    const bus = new PciBus(qemu.qtest);
+    transport = await openVirtioIommu(qemu.qtest, bus);
     edu = await EduDevice.open(bus);
     memory = new GuestMemory(suiteRegion(QEMU_RAM_SIZE));
     await transport.reset();
@@ -96,7 +93,6 @@ describe('virtio-iommu end to end in raw bytes (real QEMU)', () => {
     for (let i = 0; i < 8; i++) await events.post({ segments: [{ writable: true, length: 64 }] });
     await events.notify();
   });
-  afterEach(() => target.close());
 
   it('ATTACHes edu to a domain: status OK in a 4-byte tail', async () => {
     assert.deepEqual(await send(attachRequest(DOMAIN, edu.endpointId)), {
@@ -113,8 +109,8 @@ describe('virtio-iommu end to end in raw bytes (real QEMU)', () => {
     await edu.loadBuffer(pattern, staging);
 
     const page = memory.allocate(0x1000).base;
-    await qtest.memset(page, 0x1000, 0);
-    await qtest.memset(IOVA, 0x1000, 0); // what an identity access would hit instead
+    await qemu.qtest.memset(page, 0x1000, 0);
+    await qemu.qtest.memset(IOVA, 0x1000, 0); // what an identity access would hit instead
     assert.deepEqual(await send(attachRequest(DOMAIN, edu.endpointId)), {
       usedLen: 4,
       tail: [0, 0, 0, 0],
@@ -129,11 +125,11 @@ describe('virtio-iommu end to end in raw bytes (real QEMU)', () => {
     assert.equal((await send(identity)).tail[0], S_OK);
 
     await edu.fromDevice(IOVA + 0x10n, pattern.length);
-    assert.deepEqual(await qtest.memread(page + 0x10n, pattern.length), pattern);
-    assert.deepEqual(await qtest.memread(IOVA, 0x200), new Uint8Array(0x200), 'not identity');
+    assert.deepEqual(await qemu.qtest.memread(page + 0x10n, pattern.length), pattern);
+    assert.deepEqual(await qemu.qtest.memread(IOVA, 0x200), new Uint8Array(0x200), 'not identity');
 
     const back = Uint8Array.from(pattern, (byte) => byte ^ 0x5a);
-    await qtest.memwrite(page + 0x800n, back);
+    await qemu.qtest.memwrite(page + 0x800n, back);
     assert.deepEqual(await edu.dmaRead(IOVA + 0x800n, back.length, staging), back);
     assert.deepEqual(await events.collectUsed(), [], 'no faults');
   });
@@ -141,10 +137,10 @@ describe('virtio-iommu end to end in raw bytes (real QEMU)', () => {
   it('does not let edu reach an unmapped IOVA and reports MAPPING faults on the eventq', async () => {
     assert.equal((await send(attachRequest(DOMAIN, edu.endpointId))).tail[0], S_OK);
     const unmapped = 0x20_0000n;
-    await qtest.memset(unmapped, 0x1000, 0x5a);
+    await qemu.qtest.memset(unmapped, 0x1000, 0x5a);
 
     await edu.fromDevice(unmapped, 4); // edu's buffer holds zeros
-    assert.deepEqual([...(await qtest.memread(unmapped, 8))], new Array(8).fill(0x5a));
+    assert.deepEqual([...(await qemu.qtest.memread(unmapped, 8))], new Array(8).fill(0x5a));
     const [write] = await events.waitUsed(1);
     assert.equal(write!.usedLen, 24);
     const fault = decodeFault(write!);

@@ -15,20 +15,15 @@ import {
   requesterId,
   type PciConfig,
 } from '../pci/config.js';
-import type { QtestClient } from '../qtest/client.js';
-import { QemuTarget } from '../targets/qemu.js';
+import { qemuPerTest } from './support/qemu-per-test.js';
 
 describe('PCI (real QEMU q35)', () => {
-  let target: QemuTarget;
-  let qtest: QtestClient;
+  const qemu = qemuPerTest();
   let bus: PciBus;
 
   beforeEach(async () => {
-    target = new QemuTarget();
-    qtest = await target.start();
-    bus = new PciBus(qtest);
+    bus = new PciBus(qemu.qtest);
   });
-  afterEach(() => target.close());
 
   it('enumerates bus 0: host bridge, virtio-iommu, edu and the multi-function LPC device', async () => {
     const functions = await bus.enumerate();
@@ -118,7 +113,7 @@ describe('PCI (real QEMU q35)', () => {
   });
 
   it('places 64-bit BARs above 4 GiB when given a 64-bit window', async () => {
-    bus = new PciBus(qtest, { mmio64: Q35_MMIO_WINDOW_64 });
+    bus = new PciBus(qemu.qtest, { mmio64: Q35_MMIO_WINDOW_64 });
     const virtio = await bus.open(0x1af4, 0x1057);
     const bar = virtio.assigned.get(4)!;
     assert.equal(bar.base, Q35_MMIO_WINDOW_64.start);

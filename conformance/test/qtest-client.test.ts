@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EduDevice } from '../edu/edu.js';
@@ -17,82 +17,78 @@ import {
 import { QemuTarget } from '../targets/qemu.js';
 import { connectSocket } from '../targets/socket.js';
 import { startListeningQemu } from './support/listening-qemu.js';
+import { qemuPerTest } from './support/qemu-per-test.js';
 
 describe('qtest client (real QEMU)', () => {
-  let target: QemuTarget;
-  let qtest: QtestClient;
+  const qemu = qemuPerTest();
 
-  beforeEach(async () => {
-    target = new QemuTarget();
-    qtest = await target.start();
-  });
-  afterEach(() => target.close());
+  beforeEach(async () => {});
 
   it('reads back what the typed memory helpers wrote, at every width', async () => {
-    await qtest.writeb(0x2000, 0xab);
-    await qtest.writew(0x2002, 0xbeef);
-    await qtest.writel(0x2004, 0xdeadbeef);
-    await qtest.writeq(0x2008, 0x0123_4567_89ab_cdefn);
-    assert.equal(await qtest.readb(0x2000), 0xab);
-    assert.equal(await qtest.readw(0x2002), 0xbeef);
-    assert.equal(await qtest.readl(0x2004), 0xdeadbeef);
-    assert.equal(await qtest.readq(0x2008), 0x0123_4567_89ab_cdefn);
+    await qemu.qtest.writeb(0x2000, 0xab);
+    await qemu.qtest.writew(0x2002, 0xbeef);
+    await qemu.qtest.writel(0x2004, 0xdeadbeef);
+    await qemu.qtest.writeq(0x2008, 0x0123_4567_89ab_cdefn);
+    assert.equal(await qemu.qtest.readb(0x2000), 0xab);
+    assert.equal(await qemu.qtest.readw(0x2002), 0xbeef);
+    assert.equal(await qemu.qtest.readl(0x2004), 0xdeadbeef);
+    assert.equal(await qemu.qtest.readq(0x2008), 0x0123_4567_89ab_cdefn);
     assert.deepEqual(
-      [...(await qtest.memread(0x2000, 16))],
+      [...(await qemu.qtest.memread(0x2000, 16))],
       [0xab, 0, 0xef, 0xbe, 0xef, 0xbe, 0xad, 0xde, 0xef, 0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01],
     );
   });
 
   it('moves blocks with b64write/b64read and fills with memset', async () => {
     const block = Uint8Array.from({ length: 5000 }, (_, i) => (i * 31 + 7) & 0xff);
-    await qtest.memwrite(0x10_0000n, block);
-    assert.deepEqual(await qtest.memread(0x10_0000n, block.length), block);
-    await qtest.memset(0x10_0010n, 32, 0x5a);
-    const after = await qtest.memread(0x10_0000n, 64);
+    await qemu.qtest.memwrite(0x10_0000n, block);
+    assert.deepEqual(await qemu.qtest.memread(0x10_0000n, block.length), block);
+    await qemu.qtest.memset(0x10_0010n, 32, 0x5a);
+    const after = await qemu.qtest.memread(0x10_0000n, 64);
     assert.deepEqual([...after.subarray(16, 48)], new Array(32).fill(0x5a));
     assert.equal(after[48], block[48]);
-    assert.deepEqual(await qtest.memread(0x10_0000n, 0), new Uint8Array(0));
+    assert.deepEqual(await qemu.qtest.memread(0x10_0000n, 0), new Uint8Array(0));
   });
 
   it('does port I/O: the q35 host bridge ID through 0xcf8/0xcfc', async () => {
-    await qtest.outl(0xcf8, 0x8000_0000);
-    assert.equal(await qtest.inl(0xcfc), 0x29c0_8086);
-    assert.equal(await qtest.inw(0xcfe), 0x29c0);
-    assert.equal(await qtest.inb(0xcfc), 0x86);
+    await qemu.qtest.outl(0xcf8, 0x8000_0000);
+    assert.equal(await qemu.qtest.inl(0xcfc), 0x29c0_8086);
+    assert.equal(await qemu.qtest.inw(0xcfe), 0x29c0);
+    assert.equal(await qemu.qtest.inb(0xcfc), 0x86);
   });
 
   it('matches pipelined replies to their commands in order', async () => {
     const words = Uint32Array.from({ length: 1024 }, (_, i) => (i * 0x9e37_79b9) >>> 0);
-    await qtest.memwrite(0x20_0000n, new Uint8Array(words.buffer));
-    const reads = Array.from(words, (_, i) => qtest.readl(0x20_0000 + 4 * i));
+    await qemu.qtest.memwrite(0x20_0000n, new Uint8Array(words.buffer));
+    const reads = Array.from(words, (_, i) => qemu.qtest.readl(0x20_0000 + 4 * i));
     assert.deepEqual(await Promise.all(reads), [...words]);
   });
 
   it('turns FAIL into a QtestReplyError with command and reply, and stays usable', async () => {
-    const error = await qtest.command('clock_step 1000').catch((e: unknown) => e);
+    const error = await qemu.qtest.command('clock_step 1000').catch((e: unknown) => e);
     assert.ok(error instanceof QtestReplyError);
     assert.equal(error.command, 'clock_step 1000');
     assert.equal(error.reply, "FAIL Unknown command 'clock_step'");
-    assert.equal(await qtest.command('endianness'), 'little');
+    assert.equal(await qemu.qtest.command('endianness'), 'little');
   });
 
   it('refuses lines QEMU would choke on, and values that do not fit, before sending', async () => {
-    await assert.rejects(qtest.command(''), TypeError);
-    await assert.rejects(qtest.command('readl 0x0\nreadl 0x4'), TypeError);
-    await assert.rejects(qtest.command(' readl 0x0'), TypeError);
-    await assert.rejects(qtest.writeb(0, 0x100), RangeError);
-    await assert.rejects(qtest.readl(-4), RangeError);
-    await assert.rejects(qtest.readq(1n << 64n), RangeError);
-    await assert.rejects(qtest.outl(0x1_0000, 0), RangeError);
-    await assert.rejects(qtest.irqInterceptIn('ioapic; quit'), TypeError);
-    assert.equal(await qtest.readl(0), 0);
+    await assert.rejects(qemu.qtest.command(''), TypeError);
+    await assert.rejects(qemu.qtest.command('readl 0x0\nreadl 0x4'), TypeError);
+    await assert.rejects(qemu.qtest.command(' readl 0x0'), TypeError);
+    await assert.rejects(qemu.qtest.writeb(0, 0x100), RangeError);
+    await assert.rejects(qemu.qtest.readl(-4), RangeError);
+    await assert.rejects(qemu.qtest.readq(1n << 64n), RangeError);
+    await assert.rejects(qemu.qtest.outl(0x1_0000, 0), RangeError);
+    await assert.rejects(qemu.qtest.irqInterceptIn('ioapic; quit'), TypeError);
+    assert.equal(await qemu.qtest.readl(0), 0);
   });
 
   it('separates asynchronous IRQ lines from replies', async () => {
-    const edu = await EduDevice.open(new PciBus(qtest));
+    const edu = await EduDevice.open(new PciBus(qemu.qtest));
     const events: IrqEvent[] = [];
-    const unsubscribe = qtest.onIrq((event) => events.push(event));
-    await qtest.irqInterceptIn('ioapic');
+    const unsubscribe = qemu.qtest.onIrq((event) => events.push(event));
+    await qemu.qtest.irqInterceptIn('ioapic');
     const registers = edu.device.bar(0);
     // 0x60 raises edu's INTx, 0x64 acknowledges it; 0x24 reads the pending status. QEMU
     // sends the IRQ line in the middle of the pipelined replies.
@@ -115,14 +111,14 @@ describe('qtest client (real QEMU)', () => {
   });
 
   it('times out on a hung device and fails every outstanding and later command', async () => {
-    await target.close();
-    target = new QemuTarget({ replyTimeoutMs: 200 });
-    qtest = await target.start();
-    process.kill(target.pid!, 'SIGSTOP');
+    await qemu.target.close();
+    qemu.target = new QemuTarget({ replyTimeoutMs: 200 });
+    qemu.qtest = await qemu.target.start();
+    process.kill(qemu.target.pid!, 'SIGSTOP');
     try {
       const started = performance.now();
-      const first = qtest.readl(0).catch((e: unknown) => e);
-      const second = qtest.readl(4).catch((e: unknown) => e);
+      const first = qemu.qtest.readl(0).catch((e: unknown) => e);
+      const second = qemu.qtest.readl(4).catch((e: unknown) => e);
       const timeout = await first;
       assert.ok(timeout instanceof QtestTimeoutError, String(timeout));
       assert.equal(timeout.command, 'readl 0x0');
@@ -130,42 +126,44 @@ describe('qtest client (real QEMU)', () => {
       const cutOff = await second;
       assert.ok(cutOff instanceof QtestClosedError);
       assert.match(cutOff.message, /'readl 0x4'.*no reply to 'readl 0x0' within 200 ms/);
-      assert.ok(qtest.closed);
-      await assert.rejects(qtest.readl(8), QtestClosedError);
+      assert.ok(qemu.qtest.closed);
+      await assert.rejects(qemu.qtest.readl(8), QtestClosedError);
     } finally {
-      process.kill(target.pid!, 'SIGCONT');
+      process.kill(qemu.target.pid!, 'SIGCONT');
     }
   });
 
   it('reports a device that dies mid-command, with QEMU exit status and stderr', async () => {
     // `readl` without an address makes QEMU 7.2 fail an assertion and abort.
-    const error = await qtest.command('readl').catch((e: unknown) => e);
+    const error = await qemu.qtest.command('readl').catch((e: unknown) => e);
     assert.ok(error instanceof QtestClosedError);
     assert.equal(error.command, 'readl');
     assert.match(error.message, /QEMU was killed by SIGABRT/);
     assert.match(error.message, /assertion failed/);
-    await assert.rejects(qtest.readl(0), /SIGABRT/);
+    await assert.rejects(qemu.qtest.readl(0), /SIGABRT/);
   });
 
   it('reports a killed device on every outstanding command', async () => {
-    const pending = [qtest.readl(0), qtest.readl(4)].map((p) => p.catch((e: unknown) => e));
-    process.kill(target.pid!, 'SIGKILL');
-    const more = qtest.readl(8).catch((e: unknown) => e);
+    const pending = [qemu.qtest.readl(0), qemu.qtest.readl(4)].map((p) =>
+      p.catch((e: unknown) => e),
+    );
+    process.kill(qemu.target.pid!, 'SIGKILL');
+    const more = qemu.qtest.readl(8).catch((e: unknown) => e);
     for (const error of [...(await Promise.all(pending)), await more]) {
       // The first two may have been answered before the kill landed.
       if (typeof error === 'number') continue;
       assert.ok(error instanceof QtestClosedError, String(error));
       assert.match(error.message, /QEMU was killed by SIGKILL/);
     }
-    await assert.rejects(qtest.readl(12), /SIGKILL/);
+    await assert.rejects(qemu.qtest.readl(12), /SIGKILL/);
   });
 
   it('fails outstanding commands when we close the client', async () => {
-    const pending = qtest.readl(0).catch((e: unknown) => e);
-    await qtest.close();
+    const pending = qemu.qtest.readl(0).catch((e: unknown) => e);
+    await qemu.qtest.close();
     const error = await pending;
     assert.ok(error instanceof QtestClosedError, String(error));
-    await assert.rejects(qtest.readl(0), /closed by the client/);
+    await assert.rejects(qemu.qtest.readl(0), /closed by the client/);
   });
 });
 
@@ -203,6 +201,43 @@ describe('qtest client against garbage (real QEMU, wrong or misused sockets)', (
       await assert.rejects(client.readl(0), /reply without a command: 'OK 0x0+'/);
     } finally {
       await qemu.stop();
+    }
+  });
+});
+
+describe('qtest client against a slow peer (a socket that answers late, then not at all)', () => {
+  it('gives every reply its own time limit: a slow pipeline completes, then a missing reply times out', async () => {
+    // Three commands leave at once; the peer answers the first after 600 ms, the second 600 ms
+    // later (1200 ms in all, past the 1000 ms limit), and never the third.
+    const peers = new Set<Socket>();
+    const server = createServer((peer) => {
+      peers.add(peer);
+      const first = setTimeout(() => peer.write('OK 0x1\n'), 600);
+      const second = setTimeout(() => peer.write('OK 0x2\n'), 1200);
+      peer.on('close', () => [first, second].forEach(clearTimeout));
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    try {
+      const { port } = server.address() as AddressInfo;
+      const socket = connect({ host: '127.0.0.1', port });
+      await once(socket, 'connect');
+      const client = new QtestClient(socket, { replyTimeoutMs: 1000 });
+      const started = performance.now();
+      const replies = [client.readl(0), client.readl(4), client.readl(8)].map((p) =>
+        p.catch((e: unknown) => e),
+      );
+      assert.equal(await replies[0], 1);
+      assert.equal(await replies[1], 2);
+      const timeout = await replies[2];
+      assert.ok(timeout instanceof QtestTimeoutError, String(timeout));
+      assert.equal(timeout.command, 'readl 0x8');
+      // The limit runs from the second reply (at 1200 ms or later), not from the first command.
+      assert.ok(performance.now() - started >= 2100);
+      assert.ok(client.closed);
+    } finally {
+      peers.forEach((peer) => peer.destroy());
+      server.close();
     }
   });
 });

@@ -2,7 +2,7 @@
 // little-endian, and values that do not fit are refused.
 
 import assert from 'node:assert/strict';
-import { configFieldPlace } from '../driver/iommu-driver.js';
+import { configFieldPlace } from '../driver/device-config.js';
 import { FieldError, encodeRequest, writableLength } from '../driver/requests.js';
 
 const hex = (bytes: Uint8Array): string => Buffer.from(bytes).toString('hex');

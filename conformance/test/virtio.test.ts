@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { GuestMemory, suiteRegion } from '../memory/guest-memory.js';
 import type { QtestClient } from '../qtest/client.js';
 import { PollTimeoutError } from '../qtest/poll.js';
-import { QEMU_RAM_SIZE, QemuTarget } from '../targets/qemu.js';
+import { QEMU_RAM_SIZE } from '../targets/qemu.js';
 import {
   VIRTIO_F_INDIRECT_DESC,
   VIRTIO_F_VERSION_1,
@@ -25,6 +25,7 @@ import {
   type VirtqueueRequest,
 } from '../virtio/split-virtqueue.js';
 import { attachRequest, openVirtioIommu } from './support/virtio-iommu.js';
+import { qemuPerTest } from './support/qemu-per-test.js';
 
 const F_MAP_UNMAP = featureBit(2); // VIRTIO_IOMMU_F_MAP_UNMAP
 const F_BYPASS_CONFIG = featureBit(6); // VIRTIO_IOMMU_F_BYPASS_CONFIG
@@ -65,16 +66,12 @@ async function readDescriptor(
 }
 
 describe('virtio-pci transport (real QEMU virtio-iommu-pci)', () => {
-  let target: QemuTarget;
-  let qtest: QtestClient;
+  const qemu = qemuPerTest();
   let transport: VirtioPciTransport;
 
   beforeEach(async () => {
-    target = new QemuTarget();
-    qtest = await target.start();
-    transport = await openVirtioIommu(qtest);
+    transport = await openVirtioIommu(qemu.qtest);
   });
-  afterEach(() => target.close());
 
   it('finds the common, notify, ISR and device structures, first of each type', () => {
     const { common, notify, isr, device } = transport.layout;
@@ -148,8 +145,7 @@ describe('virtio-pci transport (real QEMU virtio-iommu-pci)', () => {
 });
 
 describe('split virtqueue (real QEMU virtio-iommu-pci)', () => {
-  let target: QemuTarget;
-  let qtest: QtestClient;
+  const qemu = qemuPerTest();
   let transport: VirtioPciTransport;
   let memory: GuestMemory;
 
@@ -165,23 +161,20 @@ describe('split virtqueue (real QEMU virtio-iommu-pci)', () => {
   }
 
   beforeEach(async () => {
-    target = new QemuTarget();
-    qtest = await target.start();
-    transport = await openVirtioIommu(qtest);
+    transport = await openVirtioIommu(qemu.qtest);
     memory = new GuestMemory(suiteRegion(QEMU_RAM_SIZE));
     await transport.reset();
     await transport.negotiate(F_MAP_UNMAP | featureBit(VIRTIO_F_INDIRECT_DESC));
   });
-  afterEach(() => target.close());
 
   it('posts the descriptor layout the test asked for', async () => {
     const queue = await requestQueue();
     const { desc, driver } = queue.addresses;
 
     const direct = await queue.post(attach('direct'));
-    const chain = [await readDescriptor(qtest, desc, direct)];
-    chain.push(await readDescriptor(qtest, desc, chain[0]!.next));
-    chain.push(await readDescriptor(qtest, desc, chain[1]!.next));
+    const chain = [await readDescriptor(qemu.qtest, desc, direct)];
+    chain.push(await readDescriptor(qemu.qtest, desc, chain[0]!.next));
+    chain.push(await readDescriptor(qemu.qtest, desc, chain[1]!.next));
     assert.deepEqual(
       chain.map((d) => [d.length, d.flags]),
       [
@@ -191,14 +184,16 @@ describe('split virtqueue (real QEMU virtio-iommu-pci)', () => {
       ],
     );
     assert.deepEqual(
-      [...(await qtest.memread(chain[0]!.address, 24))],
+      [...(await qemu.qtest.memread(chain[0]!.address, 24))],
       [...attachRequest(1, EDU_ENDPOINT), 0xff, 0xff, 0xff, 0xff],
     );
 
     const indirect = await queue.post(attach('indirect'));
-    const head = await readDescriptor(qtest, desc, indirect);
+    const head = await readDescriptor(qemu.qtest, desc, indirect);
     assert.deepEqual([head.length, head.flags], [48, VIRTQ_DESC_F_INDIRECT]);
-    const table = await Promise.all([0, 1, 2].map((i) => readDescriptor(qtest, head.address, i)));
+    const table = await Promise.all(
+      [0, 1, 2].map((i) => readDescriptor(qemu.qtest, head.address, i)),
+    );
     assert.deepEqual(
       table.map((d) => [d.length, d.flags, d.next]),
       [
@@ -210,11 +205,11 @@ describe('split virtqueue (real QEMU virtio-iommu-pci)', () => {
     assert.equal(table[0]!.address, head.address + 48n);
 
     const single = await queue.post(attach('single'));
-    const one = await readDescriptor(qtest, desc, single);
+    const one = await readDescriptor(qemu.qtest, desc, single);
     assert.deepEqual([one.length, one.flags], [24, VIRTQ_DESC_F_WRITE]);
 
     // avail ring: flags 0, idx 3, ring = the three heads in order.
-    const avail = Buffer.from(await qtest.memread(driver, 10));
+    const avail = Buffer.from(await qemu.qtest.memread(driver, 10));
     assert.deepEqual(
       [0, 1, 2, 3, 4].map((i) => avail.readUInt16LE(2 * i)),
       [0, 3, direct, indirect, single],

@@ -15,8 +15,6 @@ import {
   VIRTIO_IOMMU_F_MMIO,
   VIRTIO_IOMMU_F_PROBE,
   VIRTIO_IOMMU_MAP_F_MMIO,
-  VIRTIO_IOMMU_MAP_F_READ,
-  VIRTIO_IOMMU_MAP_F_WRITE,
   VIRTIO_IOMMU_S_INVAL,
   VIRTIO_IOMMU_S_OK,
   VIRTIO_IOMMU_S_RANGE,
@@ -25,16 +23,14 @@ import {
 } from '../../dist/ts/index.js';
 import {
   ALL,
-  DEVICE_CFG,
   EDU_ENDPOINT,
-  encoded,
   head,
+  iommuConfigAddress,
   IommuBoardDriver,
-  VIRTIO_BAR,
 } from './support/iommu-board-driver.js';
+import { encoded, RW } from './iommu-harness.js';
 
-const BYPASS = VIRTIO_BAR + DEVICE_CFG + 36n;
-const RW = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
+const BYPASS = iommuConfigAddress('bypass');
 const RAM = 0x30_0000n;
 const without = (feature: number) => ALL & ~(1 << feature);
 
@@ -83,7 +79,7 @@ describe('features the driver declines', () => {
   it('VIRTIO_IOMMU_F_PROBE declined: PROBE comes back unwritten with used length 0, as from a device without it', () => {
     const d = new IommuBoardDriver();
     d.start(without(VIRTIO_IOMMU_F_PROBE));
-    const probeSize = Number(d.read(VIRTIO_BAR + DEVICE_CFG + 32n, 4));
+    const probeSize = Number(d.read(iommuConfigAddress('probe_size'), 4));
     const request = encoded(SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART, encodeProbeDriverPart, {
       head: head(VIRTIO_IOMMU_T_PROBE),
       endpoint: EDU_ENDPOINT,

@@ -7,7 +7,6 @@ import {
   VIRTIO_IOMMU_FAULT_R_DOMAIN,
   VIRTIO_IOMMU_FAULT_R_MAPPING,
   VIRTIO_IOMMU_MAP_F_READ,
-  VIRTIO_IOMMU_MAP_F_WRITE,
   VIRTIO_IOMMU_S_INVAL,
   VIRTIO_IOMMU_S_NOENT,
   VIRTIO_IOMMU_S_OK,
@@ -17,8 +16,8 @@ import {
   ALL_FEATURES,
   attach,
   bit,
-  deviceState,
   detach,
+  deviceState,
   dma,
   EP,
   EP2,
@@ -26,12 +25,13 @@ import {
   faultReports,
   makeDevice,
   map,
+  mapping,
   NONEXISTENT,
   offerEventBuffers,
   RAM,
+  RW,
+  withDomain,
 } from './iommu-harness.js';
-
-const RW = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
 
 describe('iommu ATTACH', () => {
   it('dev.attach.reserved: non-zero reserved gets VIRTIO_IOMMU_S_INVAL and attaches nothing', () => {
@@ -74,10 +74,7 @@ describe('iommu ATTACH', () => {
     const h = makeDevice();
     assert.equal(attach(h, { domain: 1, endpoint: EP }), VIRTIO_IOMMU_S_OK);
     assert.equal(attach(h, { domain: 1, endpoint: EP2 }), VIRTIO_IOMMU_S_OK);
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: RW }),
-      VIRTIO_IOMMU_S_OK,
-    );
+    assert.equal(map(h, mapping(0x1000n, 0x1fffn, RAM, RW)), VIRTIO_IOMMU_S_OK);
     assert.deepEqual(dma(h, EP, 'read', 0x1000n), { ok: true, pa: RAM, length: 16 });
     assert.deepEqual(dma(h, EP2, 'read', 0x1000n), { ok: true, pa: RAM, length: 16 });
   });
@@ -90,8 +87,7 @@ describe('iommu ATTACH', () => {
   });
 
   it('dev.attach.bypass-mismatch: joining an ordinary domain with the bypass flag gets VIRTIO_IOMMU_S_INVAL', () => {
-    const h = makeDevice();
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain();
     const before = deviceState(h);
     assert.equal(
       attach(h, { domain: 1, endpoint: EP2, flags: VIRTIO_IOMMU_ATTACH_F_BYPASS }),
@@ -109,8 +105,7 @@ describe('iommu ATTACH', () => {
   });
 
   it("dev.attach.bypass-mismatch: an endpoint already in the domain cannot change the domain's kind", () => {
-    const h = makeDevice();
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain();
     assert.equal(
       attach(h, { domain: 1, endpoint: EP, flags: VIRTIO_IOMMU_ATTACH_F_BYPASS }),
       VIRTIO_IOMMU_S_INVAL,
@@ -120,38 +115,24 @@ describe('iommu ATTACH', () => {
   });
 
   it('dev.attach.move, dev.attach.move-unsupp: ATTACH to another domain moves the endpoint', () => {
-    const h = makeDevice();
-    attach(h, { domain: 1, endpoint: EP });
-    map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: RW });
+    const h = withDomain();
+    map(h, mapping(0x1000n, 0x1fffn, RAM, RW));
     assert.equal(attach(h, { domain: 2, endpoint: EP }), VIRTIO_IOMMU_S_OK);
     assert.deepEqual(dma(h, EP, 'read', 0x1000n), { ok: false });
-    map(h, {
-      domain: 2,
-      virt_start: 0x1000n,
-      virt_end: 0x1fffn,
-      phys_start: RAM + 0x2000n,
-      flags: RW,
-    });
+    map(h, mapping(0x1000n, 0x1fffn, RAM + 0x2000n, RW, 2));
     assert.deepEqual(dma(h, EP, 'read', 0x1000n), { ok: true, pa: RAM + 0x2000n, length: 16 });
   });
 
   it('dev.attach.move-as-detach: the domain the endpoint leaves ceases to exist when it was the last one', () => {
-    const h = makeDevice();
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain();
     attach(h, { domain: 1, endpoint: EP2 });
-    map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: RW });
+    map(h, mapping(0x1000n, 0x1fffn, RAM, RW));
     attach(h, { domain: 2, endpoint: EP });
     assert.equal(h.device.core.domains.get(1)?.mappings.size, 1, 'EP2 keeps domain 1 alive');
     attach(h, { domain: 2, endpoint: EP2 });
     assert.equal(h.device.core.domains.has(1), false);
     assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
-        phys_start: RAM,
-        flags: VIRTIO_IOMMU_MAP_F_READ,
-      }),
+      map(h, mapping(0x1000n, 0x1fffn, RAM, VIRTIO_IOMMU_MAP_F_READ)),
       VIRTIO_IOMMU_S_NOENT,
     );
     // The ID is free again, for a domain of the other kind too.
@@ -162,15 +143,8 @@ describe('iommu ATTACH', () => {
   });
 
   it('dev.attach.effective: the endpoint reaches what its domain maps', () => {
-    const h = makeDevice();
-    attach(h, { domain: 1, endpoint: EP });
-    map(h, {
-      domain: 1,
-      virt_start: 0x4000n,
-      virt_end: 0x5fffn,
-      phys_start: RAM + 0x10000n,
-      flags: RW,
-    });
+    const h = withDomain();
+    map(h, mapping(0x4000n, 0x5fffn, RAM + 0x10000n, RW));
     assert.deepEqual(dma(h, EP, 'write', 0x4000n), { ok: true, pa: RAM + 0x10000n, length: 16 });
     assert.deepEqual(dma(h, EP, 'read', 0x5000n, 64), { ok: true, pa: RAM + 0x11000n, length: 64 });
   });
@@ -178,29 +152,25 @@ describe('iommu ATTACH', () => {
 
 describe('iommu DETACH', () => {
   it('dev.detach.reserved: non-zero reserved is disregarded', () => {
-    const h = makeDevice();
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain();
     assert.equal(detach(h, { domain: 1, endpoint: EP, reserved: 1n }), VIRTIO_IOMMU_S_OK);
     assert.equal(h.device.core.domains.size, 0);
   });
 
   it('dev.detach.noent: an unknown endpoint gets VIRTIO_IOMMU_S_NOENT', () => {
-    const h = makeDevice();
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain();
     assert.equal(detach(h, { domain: 1, endpoint: NONEXISTENT }), VIRTIO_IOMMU_S_NOENT);
     assert.equal(h.device.core.domains.size, 1);
   });
 
   it('dev.detach.not-attached: a domain that does not exist gets VIRTIO_IOMMU_S_INVAL', () => {
-    const h = makeDevice();
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain();
     assert.equal(detach(h, { domain: 2, endpoint: EP }), VIRTIO_IOMMU_S_INVAL);
     assert.equal(h.device.core.endpoints.get(EP)?.domain?.id, 1);
   });
 
   it('dev.detach.not-attached: an endpoint in another domain gets VIRTIO_IOMMU_S_INVAL', () => {
-    const h = makeDevice();
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain();
     attach(h, { domain: 2, endpoint: EP2 });
     assert.equal(detach(h, { domain: 2, endpoint: EP }), VIRTIO_IOMMU_S_INVAL);
     assert.equal(h.device.core.endpoints.get(EP)?.domain?.id, 1);
@@ -208,8 +178,7 @@ describe('iommu DETACH', () => {
   });
 
   it('refuses a domain outside domain_range with VIRTIO_IOMMU_S_RANGE', () => {
-    const h = makeDevice();
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain();
     assert.equal(detach(h, { domain: 0x10000, endpoint: EP }), VIRTIO_IOMMU_S_RANGE);
     assert.equal(h.device.core.endpoints.get(EP)?.domain?.id, 1);
   });
@@ -218,7 +187,7 @@ describe('iommu DETACH', () => {
     const h = makeDevice();
     offerEventBuffers(h, 4);
     attach(h, { domain: 1, endpoint: EP });
-    map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: RW });
+    map(h, mapping(0x1000n, 0x1fffn, RAM, RW));
     assert.deepEqual(dma(h, EP, 'read', 0x1000n), { ok: true, pa: RAM, length: 16 });
     detach(h, { domain: 1, endpoint: EP });
     assert.deepEqual(dma(h, EP, 'read', 0x1000n), { ok: false });
@@ -233,7 +202,7 @@ describe('iommu DETACH', () => {
     offerEventBuffers(h, 4);
     attach(h, { domain: 1, endpoint: EP });
     attach(h, { domain: 1, endpoint: EP2 });
-    map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: RW });
+    map(h, mapping(0x1000n, 0x1fffn, RAM, RW));
     detach(h, { domain: 1, endpoint: EP });
     assert.deepEqual(dma(h, EP, 'read', 0x1000n), { ok: false });
     assert.deepEqual(dma(h, EP2, 'read', 0x1000n), { ok: true, pa: RAM, length: 16 });

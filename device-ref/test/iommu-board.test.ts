@@ -26,19 +26,18 @@ import {
 } from '../../dist/ts/index.js';
 import {
   ALL,
-  DEVICE_CFG,
   EDU_ENDPOINT,
-  encoded,
   head,
+  iommuConfigAddress,
   IommuBoardDriver,
-  VIRTIO_BAR,
 } from './support/iommu-board-driver.js';
+import { encoded } from './iommu-harness.js';
 
 describe('iommu on the q35 board', () => {
   it('dev.probe.length, dev.probe.zero-fill: PROBE through the transport reports the MSI window', () => {
     const d = new IommuBoardDriver();
     d.start(ALL);
-    const probeSize = Number(d.read(VIRTIO_BAR + DEVICE_CFG + 32n, 4));
+    const probeSize = Number(d.read(iommuConfigAddress('probe_size'), 4));
     const { used, reply } = d.request(
       encoded(SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART, encodeProbeDriverPart, {
         head: head(VIRTIO_IOMMU_T_PROBE),
@@ -127,7 +126,7 @@ describe('iommu on the q35 board', () => {
   it('dev.config.bypass-initial: the q35 board starts with bypass = 1, so edu reaches RAM before any ATTACH', () => {
     const d = new IommuBoardDriver();
     d.start(ALL);
-    assert.equal(d.read(VIRTIO_BAR + DEVICE_CFG + 36n, 1), 1n);
+    assert.equal(d.read(iommuConfigAddress('bypass'), 1), 1n);
     const data = Uint8Array.from({ length: 32 }, (_, i) => 255 - i);
     d.put(0x30_0000n, data);
     d.eduRead(0x30_0000n, 32);

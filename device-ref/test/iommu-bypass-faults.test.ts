@@ -11,7 +11,6 @@ import {
   VIRTIO_IOMMU_FAULT_R_DOMAIN,
   VIRTIO_IOMMU_FAULT_R_MAPPING,
   VIRTIO_IOMMU_MAP_F_READ,
-  VIRTIO_IOMMU_MAP_F_WRITE,
 } from '../../dist/ts/index.js';
 import {
   ALL_FEATURES,
@@ -25,13 +24,15 @@ import {
   faultReports,
   makeDevice,
   map,
+  mapping,
   MSI_REGION,
   offerEventBuffers,
   RAM,
   RESERVED_REGION,
+  RW,
+  withDomain,
 } from './iommu-harness.js';
 
-const RW = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
 const WITHOUT_BYPASS_CONFIG = ALL_FEATURES & ~bit(VIRTIO_IOMMU_F_BYPASS_CONFIG);
 
 describe('iommu bypass mode', () => {
@@ -71,15 +72,8 @@ describe('iommu bypass mode', () => {
   });
 
   it('dev.bypass.identity: an endpoint detached from an ordinary domain falls back to bypass', () => {
-    const h = makeDevice({ bypass: 1 });
-    attach(h, { domain: 1, endpoint: EP });
-    map(h, {
-      domain: 1,
-      virt_start: 0x1000n,
-      virt_end: 0x1fffn,
-      phys_start: RAM + 0x10000n,
-      flags: VIRTIO_IOMMU_MAP_F_READ,
-    });
+    const h = withDomain({ bypass: 1 });
+    map(h, mapping(0x1000n, 0x1fffn, RAM + 0x10000n, VIRTIO_IOMMU_MAP_F_READ));
     assert.deepEqual(dma(h, EP, 'read', RAM + 0x2000n), { ok: false });
     detach(h, { domain: 1, endpoint: EP });
     assert.deepEqual(dma(h, EP, 'read', RAM + 0x2000n), {
@@ -147,13 +141,7 @@ describe('iommu reserved regions at DMA time', () => {
   it("dev.resv-mem.contained: a mapping made before the endpoint joined stops at the endpoint's reserved region", () => {
     const h = makeDevice({ bypass: 0 });
     attach(h, { domain: 1, endpoint: EP3 });
-    map(h, {
-      domain: 1,
-      virt_start: RESERVED_REGION.start - 0x1000n,
-      virt_end: RESERVED_REGION.start + 0xfffn,
-      phys_start: RAM,
-      flags: RW,
-    });
+    map(h, mapping(RESERVED_REGION.start - 0x1000n, RESERVED_REGION.start + 0xfffn, RAM, RW));
     attach(h, { domain: 1, endpoint: EP2 });
     assert.deepEqual(dma(h, EP3, 'read', RESERVED_REGION.start - 8n, 16), {
       ok: true,
@@ -200,13 +188,7 @@ describe('iommu fault reports', () => {
     const h = makeDevice();
     offerEventBuffers(h, 2);
     attach(h, { domain: 1, endpoint: EP });
-    map(h, {
-      domain: 1,
-      virt_start: 0x1000n,
-      virt_end: 0x1fffn,
-      phys_start: RAM,
-      flags: VIRTIO_IOMMU_MAP_F_READ,
-    });
+    map(h, mapping(0x1000n, 0x1fffn, RAM, VIRTIO_IOMMU_MAP_F_READ));
     dma(h, EP, 'write', 0x1234n);
     assert.deepEqual(
       faultReports(h).map((f) => [f.reason, f.flags, f.address]),

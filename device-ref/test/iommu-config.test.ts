@@ -24,7 +24,9 @@ import {
   FakeContext,
   makeDevice,
   map,
+  mapping,
   RAM,
+  withDomain,
   type Harness,
 } from './iommu-harness.js';
 
@@ -95,13 +97,7 @@ describe('iommu device configuration', () => {
     // Without the features, the limits do not apply either.
     attach(h, { domain: 0, endpoint: EP });
     assert.equal(
-      map(h, {
-        domain: 0,
-        virt_start: 0x10_0000n,
-        virt_end: 0x10_0fffn,
-        phys_start: RAM,
-        flags: VIRTIO_IOMMU_MAP_F_READ,
-      }),
+      map(h, mapping(0x10_0000n, 0x10_0fffn, RAM, VIRTIO_IOMMU_MAP_F_READ, 0)),
       VIRTIO_IOMMU_S_OK,
     );
   });
@@ -201,15 +197,8 @@ describe('iommu resets', () => {
   });
 
   it('a device reset detaches every endpoint, drops every domain and forgets the features', () => {
-    const h = makeDevice({ bypass: 0 });
-    attach(h, { domain: 1, endpoint: EP });
-    map(h, {
-      domain: 1,
-      virt_start: 0x1000n,
-      virt_end: 0x1fffn,
-      phys_start: RAM,
-      flags: VIRTIO_IOMMU_MAP_F_READ,
-    });
+    const h = withDomain({ bypass: 0 });
+    map(h, mapping(0x1000n, 0x1fffn, RAM, VIRTIO_IOMMU_MAP_F_READ));
     h.device.reset();
     assert.equal(h.device.core.domains.size, 0);
     assert.equal(h.device.core.endpoints.get(EP)?.domain, undefined);

@@ -14,7 +14,6 @@ import {
   VIRTIO_IOMMU_F_MMIO,
   VIRTIO_IOMMU_F_PROBE,
   VIRTIO_IOMMU_MAP_F_MMIO,
-  VIRTIO_IOMMU_MAP_F_READ,
   VIRTIO_IOMMU_S_INVAL,
   VIRTIO_IOMMU_S_OK,
   VIRTIO_IOMMU_S_RANGE,
@@ -30,7 +29,9 @@ import {
   EP2,
   makeDevice,
   map,
+  mapping,
   probe,
+  R,
   RAM,
   RESERVED_REGION,
   send,
@@ -40,7 +41,6 @@ import {
 } from './iommu-harness.js';
 
 const catalog = loadStatementCatalog();
-const R = VIRTIO_IOMMU_MAP_F_READ;
 
 /** A device with EP probed and attached to domain 1, findings so far forgotten. */
 function ready(features?: bigint): Harness {
@@ -63,16 +63,8 @@ const triggers: Record<DriverStatement, (h: Harness) => void> = {
   'drv.config.bypass-value': (h) => h.device.writeConfig(36, 1, 2),
   'drv.init.probe-before-attach': (h) => attach(h, { domain: 2, endpoint: EP2 }),
   'drv.req.head-reserved': (h) => detach(h, { domain: 1, endpoint: EP, headReserved: 0x10 }),
-  'drv.req.input-range': (h) =>
-    map(h, {
-      domain: 1,
-      virt_start: 0x1_0000_0000_0000n,
-      virt_end: 0x1_0000_0000_0fffn,
-      phys_start: RAM,
-      flags: R,
-    }),
-  'drv.req.domain-range': (h) =>
-    map(h, { domain: 0x10000, virt_start: 0n, virt_end: 0xfffn, phys_start: RAM, flags: R }),
+  'drv.req.input-range': (h) => map(h, mapping(0x1_0000_0000_0000n, 0x1_0000_0000_0fffn, RAM, R)),
+  'drv.req.domain-range': (h) => map(h, mapping(0n, 0xfffn, RAM, R, 0x10000)),
   'drv.attach.reserved': (h) => attach(h, { domain: 1, endpoint: EP, reserved: 0x100 }),
   'drv.attach.bypass-flag-set': (h) => {
     attach(h, { domain: 3, endpoint: EP, flags: VIRTIO_IOMMU_ATTACH_F_BYPASS });
@@ -81,34 +73,26 @@ const triggers: Record<DriverStatement, (h: Harness) => void> = {
   'drv.attach.bypass-flag-clear': (h) =>
     attach(h, { domain: 1, endpoint: EP, flags: VIRTIO_IOMMU_ATTACH_F_BYPASS }),
   'drv.detach.reserved': (h) => detach(h, { domain: 1, endpoint: EP, reserved: 1n << 56n }),
-  'drv.map.flags-undefined': (h) =>
-    map(h, { domain: 1, virt_start: 0n, virt_end: 0xfffn, phys_start: RAM, flags: 0x10 | R }),
+  'drv.map.flags-undefined': (h) => map(h, mapping(0n, 0xfffn, RAM, 0x10 | R)),
   'drv.map.bypass-domain': (h) => {
     attach(h, { domain: 3, endpoint: EP, flags: VIRTIO_IOMMU_ATTACH_F_BYPASS });
-    map(h, { domain: 3, virt_start: 0n, virt_end: 0xfffn, phys_start: RAM, flags: R });
+    map(h, mapping(0n, 0xfffn, RAM, R, 3));
   },
-  'drv.map.virt-end': (h) =>
-    map(h, { domain: 1, virt_start: 0x2000n, virt_end: 0x1fffn, phys_start: RAM, flags: R }),
+  'drv.map.virt-end': (h) => map(h, mapping(0x2000n, 0x1fffn, RAM, R)),
   'drv.map.mmio-feature': (h) => {
     h.device.featuresAccepted(ALL_FEATURES & ~bit(VIRTIO_IOMMU_F_MMIO));
-    map(h, {
-      domain: 1,
-      virt_start: 0n,
-      virt_end: 0xfffn,
-      phys_start: RAM,
-      flags: VIRTIO_IOMMU_MAP_F_MMIO,
-    });
+    map(h, mapping(0n, 0xfffn, RAM, VIRTIO_IOMMU_MAP_F_MMIO));
   },
   'drv.unmap.reserved': (h) =>
     unmap(h, { domain: 1, virt_start: 0n, virt_end: 0xfffn, reserved: 1 }),
   'drv.unmap.whole-mappings': (h) =>
     unmap(h, { domain: 1, virt_start: 0x8000n, virt_end: 0x8fffn }),
   'drv.unmap.first-address': (h) => {
-    map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x2fffn, phys_start: RAM, flags: R });
+    map(h, mapping(0x1000n, 0x2fffn, RAM, R));
     unmap(h, { domain: 1, virt_start: 0x2000n, virt_end: 0x3fffn });
   },
   'drv.unmap.last-address': (h) => {
-    map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x2fffn, phys_start: RAM, flags: R });
+    map(h, mapping(0x1000n, 0x2fffn, RAM, R));
     unmap(h, { domain: 1, virt_start: 0x0n, virt_end: 0x1fffn });
   },
   'drv.unmap.bypass-domain': (h) => {
@@ -120,13 +104,7 @@ const triggers: Record<DriverStatement, (h: Harness) => void> = {
   'drv.resv-mem.no-map': (h) => {
     probe(h, { endpoint: EP2 });
     attach(h, { domain: 1, endpoint: EP2 });
-    map(h, {
-      domain: 1,
-      virt_start: RESERVED_REGION.start,
-      virt_end: RESERVED_REGION.start + 0xfffn,
-      phys_start: RAM,
-      flags: R,
-    });
+    map(h, mapping(RESERVED_REGION.start, RESERVED_REGION.start + 0xfffn, RAM, R));
   },
 };
 
@@ -150,7 +128,7 @@ describe('iommu driver findings', () => {
 
   it('drv.unmap.first-address, drv.unmap.last-address: a range inside one mapping breaks both', () => {
     const h = ready();
-    map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x4fffn, phys_start: RAM, flags: R });
+    map(h, mapping(0x1000n, 0x4fffn, RAM, R));
     assert.equal(
       unmap(h, { domain: 1, virt_start: 0x2000n, virt_end: 0x2fffn }),
       VIRTIO_IOMMU_S_RANGE,
@@ -160,10 +138,7 @@ describe('iommu driver findings', () => {
 
   it('reports a request that follows the rules with no finding', () => {
     const h = ready();
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_OK,
-    );
+    assert.equal(map(h, mapping(0x1000n, 0x1fffn, RAM, R)), VIRTIO_IOMMU_S_OK);
     assert.equal(unmap(h, { domain: 1, virt_start: 0x0n, virt_end: 0xffffn }), VIRTIO_IOMMU_S_OK);
     probe(h, { endpoint: EP2 });
     attach(h, { domain: 1, endpoint: EP2 });
@@ -177,13 +152,7 @@ describe('iommu driver findings', () => {
       ALL_FEATURES & ~(bit(VIRTIO_IOMMU_F_INPUT_RANGE) | bit(VIRTIO_IOMMU_F_DOMAIN_RANGE)),
     );
     assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x1_0000_0000_0000n,
-        virt_end: 0x1_0000_0000_0fffn,
-        phys_start: RAM,
-        flags: R,
-      }),
+      map(h, mapping(0x1_0000_0000_0000n, 0x1_0000_0000_0fffn, RAM, R)),
       VIRTIO_IOMMU_S_RANGE,
     );
     assert.equal(attach(h, { domain: 0x10000, endpoint: EP }), VIRTIO_IOMMU_S_RANGE);

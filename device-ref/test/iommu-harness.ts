@@ -24,8 +24,11 @@ import {
   VIRTIO_IOMMU_F_MAP_UNMAP,
   VIRTIO_IOMMU_F_MMIO,
   VIRTIO_IOMMU_F_PROBE,
+  VIRTIO_IOMMU_MAP_F_READ,
+  VIRTIO_IOMMU_MAP_F_WRITE,
   VIRTIO_IOMMU_RESV_MEM_T_MSI,
   VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
+  VIRTIO_IOMMU_S_OK,
   VIRTIO_IOMMU_T_ATTACH,
   VIRTIO_IOMMU_T_DETACH,
   VIRTIO_IOMMU_T_MAP,
@@ -60,6 +63,10 @@ export const RESERVED_REGION: ReservedRegion = {
   start: 0x800_0000n,
   end: 0x80f_ffffn,
 };
+
+/** The MAP flags the tests use most: read-only, and read-write. */
+export const R = VIRTIO_IOMMU_MAP_F_READ;
+export const RW = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
 
 export const bit = (n: number): bigint => 1n << BigInt(n);
 
@@ -149,6 +156,17 @@ export function makeDevice(
   return { device, context, findings };
 }
 
+/** A device as makeDevice gives it, with EP attached to domain 1. */
+export function withDomain(
+  overrides: Partial<VirtioIommuOptions> = {},
+  features?: bigint,
+): Harness {
+  const h = makeDevice(overrides, features);
+  const status = attach(h, { domain: 1, endpoint: EP });
+  if (status !== VIRTIO_IOMMU_S_OK) throw new Error(`ATTACH of EP to domain 1: status ${status}`);
+  return h;
+}
+
 /** Sends one chain on the request queue; returns what the device wrote (empty: used length 0). */
 export function send(h: Harness, readable: Uint8Array, writableLength = 4): Uint8Array {
   const queue = h.context.queue(REQUEST_QUEUE);
@@ -178,7 +196,8 @@ function head(type: number, fields: HeadFields): RequestHead {
   return { type: fields.type ?? type, reserved: le(fields.headReserved ?? 0, 3) };
 }
 
-function encoded<T>(
+/** A request part of `size` bytes, encoded by `encode`. */
+export function encoded<T>(
   size: number,
   encode: (bytes: Uint8Array, value: T) => number,
   value: T,
@@ -256,6 +275,17 @@ export function probeRequest(f: { endpoint: number; reserved?: number } & HeadFi
 export function statusOf(written: Uint8Array): number {
   if (written.length < 4) throw new Error(`the device wrote ${written.length} bytes, no tail`);
   return written[written.length - 4]!;
+}
+
+/** The fields of a MAP of [virt_start, virt_end] onto phys_start, in domain 1 unless told. */
+export function mapping(
+  virt_start: bigint,
+  virt_end: bigint,
+  phys_start: bigint,
+  flags: number,
+  domain = 1,
+): Parameters<typeof mapRequest>[0] {
+  return { domain, virt_start, virt_end, phys_start, flags };
 }
 
 export const attach = (h: Harness, f: Parameters<typeof attachRequest>[0]): number =>

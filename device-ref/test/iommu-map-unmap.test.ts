@@ -5,7 +5,6 @@ import {
   VIRTIO_IOMMU_ATTACH_F_BYPASS,
   VIRTIO_IOMMU_F_MMIO,
   VIRTIO_IOMMU_MAP_F_MMIO,
-  VIRTIO_IOMMU_MAP_F_READ,
   VIRTIO_IOMMU_MAP_F_WRITE,
   VIRTIO_IOMMU_S_INVAL,
   VIRTIO_IOMMU_S_NOENT,
@@ -23,30 +22,19 @@ import {
   EP2,
   makeDevice,
   map,
+  mapping,
+  R,
   RAM,
   RESERVED_REGION,
+  RW,
   unmap,
+  withDomain,
   type Harness,
 } from './iommu-harness.js';
 
-const R = VIRTIO_IOMMU_MAP_F_READ;
-const RW = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
-
-function withDomain(): Harness {
-  const h = makeDevice();
-  attach(h, { domain: 1, endpoint: EP });
-  return h;
-}
-
 /** map(s, e) of the examples: one unit is one 4 KiB page, mapped onto RAM at the same offset. */
 function mapUnits(h: Harness, s: bigint, e: bigint): number {
-  return map(h, {
-    domain: 1,
-    virt_start: s * 0x1000n,
-    virt_end: (e + 1n) * 0x1000n - 1n,
-    phys_start: RAM + s * 0x1000n,
-    flags: RW,
-  });
+  return map(h, mapping(s * 0x1000n, (e + 1n) * 0x1000n - 1n, RAM + s * 0x1000n, RW));
 }
 
 function unmapUnits(h: Harness, s: bigint, e: bigint): number {
@@ -64,159 +52,63 @@ function reachable(h: Harness): number[] {
 describe('iommu MAP', () => {
   it('dev.map.alignment: virt_start off the page grid gets VIRTIO_IOMMU_S_RANGE', () => {
     const h = withDomain();
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x1800n, virt_end: 0x2fffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_RANGE,
-    );
+    assert.equal(map(h, mapping(0x1800n, 0x2fffn, RAM, R)), VIRTIO_IOMMU_S_RANGE);
     assert.equal(h.device.core.domains.get(1)?.mappings.size, 0);
   });
 
   it('dev.map.alignment: phys_start off the page grid gets VIRTIO_IOMMU_S_RANGE', () => {
     const h = withDomain();
-    assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
-        phys_start: RAM + 0x800n,
-        flags: R,
-      }),
-      VIRTIO_IOMMU_S_RANGE,
-    );
+    assert.equal(map(h, mapping(0x1000n, 0x1fffn, RAM + 0x800n, R)), VIRTIO_IOMMU_S_RANGE);
   });
 
   it('dev.map.alignment: the address after virt_end off the page grid gets VIRTIO_IOMMU_S_RANGE', () => {
     const h = withDomain();
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x17ffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_RANGE,
-    );
+    assert.equal(map(h, mapping(0x1000n, 0x17ffn, RAM, R)), VIRTIO_IOMMU_S_RANGE);
   });
 
   it('dev.config.page-sizes: the lowest set bit of page_size_mask is the granularity', () => {
-    const h = makeDevice({ pageSizeMask: 0x4020_0200n });
-    attach(h, { domain: 1, endpoint: EP });
-    assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x200n,
-        virt_end: 0x3ffn,
-        phys_start: RAM + 0x200n,
-        flags: R,
-      }),
-      VIRTIO_IOMMU_S_OK,
-    );
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x500n, virt_end: 0x5ffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_RANGE,
-    );
+    const h = withDomain({ pageSizeMask: 0x4020_0200n });
+    assert.equal(map(h, mapping(0x200n, 0x3ffn, RAM + 0x200n, R)), VIRTIO_IOMMU_S_OK);
+    assert.equal(map(h, mapping(0x500n, 0x5ffn, RAM, R)), VIRTIO_IOMMU_S_RANGE);
   });
 
   it('maps up to the last address of the 64-bit space, and refuses a physical range that would wrap', () => {
-    const h = makeDevice({ inputRange: { start: 0n, end: 0xffff_ffff_ffff_ffffn } });
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain({ inputRange: { start: 0n, end: 0xffff_ffff_ffff_ffffn } });
     assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0xffff_ffff_ffff_f000n,
-        virt_end: 0xffff_ffff_ffff_ffffn,
-        phys_start: RAM,
-        flags: R,
-      }),
+      map(h, mapping(0xffff_ffff_ffff_f000n, 0xffff_ffff_ffff_ffffn, RAM, R)),
       VIRTIO_IOMMU_S_OK,
     );
     assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x1000n,
-        virt_end: 0x2fffn,
-        phys_start: 0xffff_ffff_ffff_f000n,
-        flags: R,
-      }),
+      map(h, mapping(0x1000n, 0x2fffn, 0xffff_ffff_ffff_f000n, R)),
       VIRTIO_IOMMU_S_RANGE,
     );
   });
 
   it('dev.map.overlap: a range that overlaps a mapping gets VIRTIO_IOMMU_S_INVAL and the mapping stays', () => {
     const h = withDomain();
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x2000n, virt_end: 0x3fffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_OK,
-    );
-    assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x3000n,
-        virt_end: 0x4fffn,
-        phys_start: RAM + 0x10000n,
-        flags: R,
-      }),
-      VIRTIO_IOMMU_S_INVAL,
-    );
-    assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x1000n,
-        virt_end: 0x5fffn,
-        phys_start: RAM + 0x10000n,
-        flags: R,
-      }),
-      VIRTIO_IOMMU_S_INVAL,
-    );
-    assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x2000n,
-        virt_end: 0x3fffn,
-        phys_start: RAM + 0x10000n,
-        flags: R,
-      }),
-      VIRTIO_IOMMU_S_INVAL,
-    );
+    assert.equal(map(h, mapping(0x2000n, 0x3fffn, RAM, R)), VIRTIO_IOMMU_S_OK);
+    assert.equal(map(h, mapping(0x3000n, 0x4fffn, RAM + 0x10000n, R)), VIRTIO_IOMMU_S_INVAL);
+    assert.equal(map(h, mapping(0x1000n, 0x5fffn, RAM + 0x10000n, R)), VIRTIO_IOMMU_S_INVAL);
+    assert.equal(map(h, mapping(0x2000n, 0x3fffn, RAM + 0x10000n, R)), VIRTIO_IOMMU_S_INVAL);
     assert.deepEqual(dma(h, EP, 'read', 0x3000n), { ok: true, pa: RAM + 0x1000n, length: 16 });
   });
 
   it('dev.map.unknown-flags: undefined flags get VIRTIO_IOMMU_S_INVAL', () => {
     const h = withDomain();
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: 0x9 }),
-      VIRTIO_IOMMU_S_INVAL,
-    );
-    assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
-        phys_start: RAM,
-        flags: 0x80000001,
-      }),
-      VIRTIO_IOMMU_S_INVAL,
-    );
+    assert.equal(map(h, mapping(0x1000n, 0x1fffn, RAM, 0x9)), VIRTIO_IOMMU_S_INVAL);
+    assert.equal(map(h, mapping(0x1000n, 0x1fffn, RAM, 0x80000001)), VIRTIO_IOMMU_S_INVAL);
     assert.equal(h.device.core.domains.get(1)?.mappings.size, 0);
   });
 
   it('dev.map.unknown-flags: VIRTIO_IOMMU_MAP_F_MMIO is known only once VIRTIO_IOMMU_F_MMIO was negotiated', () => {
-    const without = makeDevice({}, ALL_FEATURES & ~bit(VIRTIO_IOMMU_F_MMIO));
-    attach(without, { domain: 1, endpoint: EP });
+    const without = withDomain({}, ALL_FEATURES & ~bit(VIRTIO_IOMMU_F_MMIO));
     assert.equal(
-      map(without, {
-        domain: 1,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
-        phys_start: RAM,
-        flags: RW | VIRTIO_IOMMU_MAP_F_MMIO,
-      }),
+      map(without, mapping(0x1000n, 0x1fffn, RAM, RW | VIRTIO_IOMMU_MAP_F_MMIO)),
       VIRTIO_IOMMU_S_INVAL,
     );
     const h = withDomain();
     assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
-        phys_start: RAM,
-        flags: RW | VIRTIO_IOMMU_MAP_F_MMIO,
-      }),
+      map(h, mapping(0x1000n, 0x1fffn, RAM, RW | VIRTIO_IOMMU_MAP_F_MMIO)),
       VIRTIO_IOMMU_S_OK,
     );
     assert.deepEqual(dma(h, EP, 'write', 0x1000n, 4), { ok: true, pa: RAM, length: 4 });
@@ -224,64 +116,29 @@ describe('iommu MAP', () => {
 
   it('dev.map.noent: a domain that does not exist gets VIRTIO_IOMMU_S_NOENT', () => {
     const h = makeDevice();
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_NOENT,
-    );
+    assert.equal(map(h, mapping(0x1000n, 0x1fffn, RAM, R)), VIRTIO_IOMMU_S_NOENT);
   });
 
   it('dev.map.bypass-domain: a bypass domain gets VIRTIO_IOMMU_S_INVAL', () => {
     const h = makeDevice();
     attach(h, { domain: 1, endpoint: EP, flags: VIRTIO_IOMMU_ATTACH_F_BYPASS });
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_INVAL,
-    );
+    assert.equal(map(h, mapping(0x1000n, 0x1fffn, RAM, R)), VIRTIO_IOMMU_S_INVAL);
     assert.equal(h.device.core.domains.get(1)?.mappings.size, 0);
   });
 
   it('refuses a range outside input_range, and a domain outside domain_range, with VIRTIO_IOMMU_S_RANGE', () => {
-    const h = makeDevice({ inputRange: { start: 0x1000n, end: 0xf_ffffn } });
-    attach(h, { domain: 1, endpoint: EP });
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x0n, virt_end: 0x1fffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_RANGE,
-    );
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0xf_f000n, virt_end: 0x10_0fffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_RANGE,
-    );
-    assert.equal(
-      map(h, {
-        domain: 0x10000,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
-        phys_start: RAM,
-        flags: R,
-      }),
-      VIRTIO_IOMMU_S_RANGE,
-    );
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0xf_f000n, virt_end: 0xf_ffffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_OK,
-    );
+    const h = withDomain({ inputRange: { start: 0x1000n, end: 0xf_ffffn } });
+    assert.equal(map(h, mapping(0x0n, 0x1fffn, RAM, R)), VIRTIO_IOMMU_S_RANGE);
+    assert.equal(map(h, mapping(0xf_f000n, 0x10_0fffn, RAM, R)), VIRTIO_IOMMU_S_RANGE);
+    assert.equal(map(h, mapping(0x1000n, 0x1fffn, RAM, R, 0x10000)), VIRTIO_IOMMU_S_RANGE);
+    assert.equal(map(h, mapping(0xf_f000n, 0xf_ffffn, RAM, R)), VIRTIO_IOMMU_S_OK);
   });
 
   it('refuses virt_end not above virt_start with VIRTIO_IOMMU_S_INVAL, even at byte granularity', () => {
-    const h = makeDevice({ pageSizeMask: 1n });
-    attach(h, { domain: 1, endpoint: EP });
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x2000n, virt_end: 0x1fffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_INVAL,
-    );
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x2000n, virt_end: 0x2000n, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_INVAL,
-    );
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0x2001n, virt_end: 0x2002n, phys_start: RAM + 7n, flags: R }),
-      VIRTIO_IOMMU_S_OK,
-    );
+    const h = withDomain({ pageSizeMask: 1n });
+    assert.equal(map(h, mapping(0x2000n, 0x1fffn, RAM, R)), VIRTIO_IOMMU_S_INVAL);
+    assert.equal(map(h, mapping(0x2000n, 0x2000n, RAM, R)), VIRTIO_IOMMU_S_INVAL);
+    assert.equal(map(h, mapping(0x2001n, 0x2002n, RAM + 7n, R)), VIRTIO_IOMMU_S_OK);
   });
 
   it('dev.resv-mem.map-refused: a range over a reserved region of an attached endpoint gets VIRTIO_IOMMU_S_INVAL', () => {
@@ -300,13 +157,7 @@ describe('iommu MAP', () => {
     attach(h, { domain: 1, endpoint: EP2 });
     assert.equal(map(h, { domain: 1, ...span }), VIRTIO_IOMMU_S_INVAL);
     assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0xfee0_0000n,
-        virt_end: 0xfee0_0fffn,
-        phys_start: RAM,
-        flags: RW,
-      }),
+      map(h, mapping(0xfee0_0000n, 0xfee0_0fffn, RAM, RW)),
       VIRTIO_IOMMU_S_INVAL,
       "EP's MSI window",
     );
@@ -315,34 +166,22 @@ describe('iommu MAP', () => {
 
   it('dev.map.write-protect: a read-only mapping refuses writes', () => {
     const h = withDomain();
-    map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: R });
+    map(h, mapping(0x1000n, 0x1fffn, RAM, R));
     assert.deepEqual(dma(h, EP, 'read', 0x1000n), { ok: true, pa: RAM, length: 16 });
     assert.deepEqual(dma(h, EP, 'write', 0x1000n), { ok: false });
   });
 
   it('dev.map.write-only: not taken, a write-only mapping refuses reads', () => {
     const h = withDomain();
-    map(h, {
-      domain: 1,
-      virt_start: 0x1000n,
-      virt_end: 0x1fffn,
-      phys_start: RAM,
-      flags: VIRTIO_IOMMU_MAP_F_WRITE,
-    });
+    map(h, mapping(0x1000n, 0x1fffn, RAM, VIRTIO_IOMMU_MAP_F_WRITE));
     assert.deepEqual(dma(h, EP, 'write', 0x1000n), { ok: true, pa: RAM, length: 16 });
     assert.deepEqual(dma(h, EP, 'read', 0x1000n), { ok: false });
   });
 
   it('translates an access that runs past the end of a mapping up to that end', () => {
     const h = withDomain();
-    map(h, { domain: 1, virt_start: 0x1000n, virt_end: 0x1fffn, phys_start: RAM, flags: RW });
-    map(h, {
-      domain: 1,
-      virt_start: 0x2000n,
-      virt_end: 0x2fffn,
-      phys_start: RAM + 0x8000n,
-      flags: RW,
-    });
+    map(h, mapping(0x1000n, 0x1fffn, RAM, RW));
+    map(h, mapping(0x2000n, 0x2fffn, RAM + 0x8000n, RW));
     assert.deepEqual(dma(h, EP, 'read', 0x1ff0n, 0x20), {
       ok: true,
       pa: RAM + 0xff0n,
@@ -356,8 +195,7 @@ describe('iommu MAP', () => {
   });
 
   it('answers VIRTIO_IOMMU_S_NOMEM beyond the mapping limit, and still VIRTIO_IOMMU_S_INVAL to an overlap', () => {
-    const h = makeDevice({ maxMappings: 2 });
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain({ maxMappings: 2 });
     assert.equal(mapUnits(h, 0n, 0n), VIRTIO_IOMMU_S_OK);
     assert.equal(mapUnits(h, 1n, 1n), VIRTIO_IOMMU_S_OK);
     assert.equal(mapUnits(h, 2n, 2n), VIRTIO_IOMMU_S_NOMEM);
@@ -366,10 +204,7 @@ describe('iommu MAP', () => {
     assert.equal(mapUnits(h, 2n, 2n), VIRTIO_IOMMU_S_OK);
     // A domain that goes away gives its mappings back.
     attach(h, { domain: 2, endpoint: EP });
-    assert.equal(
-      map(h, { domain: 2, virt_start: 0n, virt_end: 0xfffn, phys_start: RAM, flags: R }),
-      VIRTIO_IOMMU_S_OK,
-    );
+    assert.equal(map(h, mapping(0n, 0xfffn, RAM, R, 2)), VIRTIO_IOMMU_S_OK);
   });
 });
 
@@ -470,10 +305,9 @@ describe('iommu UNMAP', () => {
   });
 
   it('refuses virt_end below virt_start with VIRTIO_IOMMU_S_INVAL, and unmaps a single byte at byte granularity', () => {
-    const h = makeDevice({ pageSizeMask: 1n });
-    attach(h, { domain: 1, endpoint: EP });
-    map(h, { domain: 1, virt_start: 0x10n, virt_end: 0x11n, phys_start: RAM, flags: R });
-    map(h, { domain: 1, virt_start: 0x12n, virt_end: 0x13n, phys_start: RAM, flags: R });
+    const h = withDomain({ pageSizeMask: 1n });
+    map(h, mapping(0x10n, 0x11n, RAM, R));
+    map(h, mapping(0x12n, 0x13n, RAM, R));
     const before = deviceState(h);
     assert.equal(unmap(h, { domain: 1, virt_start: 0x13n, virt_end: 0x10n }), VIRTIO_IOMMU_S_INVAL);
     assert.deepEqual(deviceState(h), before);
@@ -483,8 +317,7 @@ describe('iommu UNMAP', () => {
   });
 
   it('refuses a range outside input_range with VIRTIO_IOMMU_S_RANGE', () => {
-    const h = makeDevice({ inputRange: { start: 0x1000n, end: 0xf_ffffn } });
-    attach(h, { domain: 1, endpoint: EP });
+    const h = withDomain({ inputRange: { start: 0x1000n, end: 0xf_ffffn } });
     assert.equal(
       unmap(h, { domain: 1, virt_start: 0n, virt_end: 0xffff_ffffn }),
       VIRTIO_IOMMU_S_RANGE,

@@ -17,6 +17,7 @@ import {
   EP,
   makeDevice,
   map,
+  mapping,
   mapRequest,
   RAM,
   send,
@@ -29,13 +30,7 @@ describe('iommu device operations', () => {
     const h = makeDevice();
     assert.equal(attach(h, { domain: 1, endpoint: EP }), VIRTIO_IOMMU_S_OK);
     assert.equal(
-      map(h, {
-        domain: 1,
-        virt_start: 0x1000n,
-        virt_end: 0x1fffn,
-        phys_start: RAM,
-        flags: VIRTIO_IOMMU_MAP_F_READ,
-      }),
+      map(h, mapping(0x1000n, 0x1fffn, RAM, VIRTIO_IOMMU_MAP_F_READ)),
       VIRTIO_IOMMU_S_OK,
     );
     assert.equal(
@@ -102,30 +97,9 @@ describe('iommu device operations', () => {
   it('serves every chain that is available when the driver notifies', () => {
     const h = makeDevice();
     const queue = h.context.queue(0);
-    queue.available.push({
-      readable: attachRequest({ domain: 1, endpoint: EP }),
-      writableLength: 4,
-    });
-    queue.available.push({
-      readable: mapRequest({
-        domain: 1,
-        virt_start: 0n,
-        virt_end: 0xfffn,
-        phys_start: RAM,
-        flags: 1,
-      }),
-      writableLength: 4,
-    });
-    queue.available.push({
-      readable: mapRequest({
-        domain: 1,
-        virt_start: 0n,
-        virt_end: 0xfffn,
-        phys_start: RAM,
-        flags: 1,
-      }),
-      writableLength: 4,
-    });
+    const mapPage = mapRequest(mapping(0n, 0xfffn, RAM, 1));
+    for (const readable of [attachRequest({ domain: 1, endpoint: EP }), mapPage, mapPage])
+      queue.available.push({ readable, writableLength: 4 });
     h.device.queueNotified(0, queue);
     assert.deepEqual(
       queue.used.map((u) => statusOf(u.written)),
@@ -136,10 +110,7 @@ describe('iommu device operations', () => {
   it('answers VIRTIO_IOMMU_S_UNSUPP to MAP and UNMAP when VIRTIO_IOMMU_F_MAP_UNMAP was not negotiated', () => {
     const h = makeDevice({}, ALL_FEATURES & ~bit(VIRTIO_IOMMU_F_MAP_UNMAP));
     assert.equal(attach(h, { domain: 1, endpoint: EP }), VIRTIO_IOMMU_S_OK);
-    assert.equal(
-      map(h, { domain: 1, virt_start: 0n, virt_end: 0xfffn, phys_start: RAM, flags: 1 }),
-      VIRTIO_IOMMU_S_UNSUPP,
-    );
+    assert.equal(map(h, mapping(0n, 0xfffn, RAM, 1)), VIRTIO_IOMMU_S_UNSUPP);
     assert.equal(unmap(h, { domain: 1, virt_start: 0n, virt_end: 0xfffn }), VIRTIO_IOMMU_S_UNSUPP);
     assert.equal(h.device.core.domains.get(1)?.mappings.size, 0);
   });

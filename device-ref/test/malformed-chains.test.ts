@@ -238,14 +238,9 @@ describe('malformed descriptor chains', () => {
       d = new TestDriver();
       d.assignBars();
       d.negotiate(0x7, 1);
-      d.write(CC.queue_select, 2, 0);
-      d.write(CC.queue_size, 2, 16);
-      d.write(CC.queue_desc, 4, 0x100000);
-      d.write(CC.queue_driver, 4, 0x101000);
-      d.write(CC.queue_device, 4, 0xfffffc0);
-      d.write(CC.queue_enable, 2, 1);
+      requests = new TestQueue(d, 0, 16, 0x100000n, { used: 0xfffffc0n });
+      requests.setUp();
       d.write(CC.device_status, 1, 0xf);
-      requests = new TestQueue(d, 0, 16, 0x100000n);
       requests.writeDescriptors([{ addr: 0x300000, len: 4, flags: F_WRITE }]);
       requests.makeAvailable(0);
       requests.notify();
@@ -262,11 +257,8 @@ describe('malformed descriptor chains', () => {
     d = new TestDriver();
     d.assignBars();
     d.negotiate(0x7, 1);
-    d.write(CC.queue_select, 2, 1);
-    d.write(CC.queue_desc, 4, 0x100008);
-    d.write(CC.queue_driver, 4, 0x101001);
-    d.write(CC.queue_device, 4, 0x102002);
-    d.write(CC.queue_enable, 2, 1);
+    // Queue 1 keeps its size (the echo device's 256).
+    new TestQueue(d, 1, 256, 0x100008n, { avail: 0x101001n, used: 0x102002n }).setUp();
     const messages = d.findingMessages().join('\n');
     assert.match(messages, /descriptor area \(queue_desc\) at 0x100008 is not 16-byte aligned/);
     assert.match(messages, /driver area \(queue_driver\) at 0x101001 is not 2-byte aligned/);

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { STRUCT_LAYOUTS } from '../../dist/ts/index.js';
 import { createBoard } from '../board/board.js';
 import { loadBoardDescription } from '../board/description.js';
 import { startQtestServer } from '../qtest/server.js';
@@ -201,12 +202,11 @@ function commandList(): string[] {
 
 const B = 0xe0000000;
 const E = 0xe1000000;
-const BYPASS = B + 0x2000 + 36;
+const BYPASS = B + 0x2000 + STRUCT_LAYOUTS.virtio_iommu_config.fields.bypass.offset;
 
-/** Device state a system reset should reset, or keep: set it, then ask 0xcf9 for the reset. */
-function beforeReset(): string[] {
+/** The virtio-iommu BAR at B and edu's at E, each with memory decode and bus mastering on. */
+function placeBars(): string[] {
   return [
-    'writel 0x100000 0x12345678',
     cfgAddress(1, 0x20),
     'outl 0xcfc 0xe0000000',
     cfgAddress(1, 0x04),
@@ -215,6 +215,14 @@ function beforeReset(): string[] {
     'outl 0xcfc 0xe1000000',
     cfgAddress(2, 0x04),
     'outw 0xcfc 0x6',
+  ];
+}
+
+/** Device state a system reset should reset, or keep: set it, then ask 0xcf9 for the reset. */
+function beforeReset(): string[] {
+  return [
+    'writel 0x100000 0x12345678',
+    ...placeBars(),
     `writel ${E + 4} 0x12345678`,
     // Feature negotiation: every feature QEMU offers (0x77), VERSION_1; then bypass = 0.
     `writeb ${B + 0x14} 1`,
@@ -252,14 +260,7 @@ function afterReset(): string[] {
     'inl 0xcfc',
     cfgAddress(2, 0x10),
     'inl 0xcfc',
-    cfgAddress(1, 0x20),
-    'outl 0xcfc 0xe0000000',
-    cfgAddress(1, 0x04),
-    'outw 0xcfc 0x6',
-    cfgAddress(2, 0x10),
-    'outl 0xcfc 0xe1000000',
-    cfgAddress(2, 0x04),
-    'outw 0xcfc 0x6',
+    ...placeBars(),
     `readb ${B + 0x14}`,
     `readb ${BYPASS}`,
     `writel ${B} 0`,

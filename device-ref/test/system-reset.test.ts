@@ -14,16 +14,17 @@ import { parseBoardDescription } from '../board/description.js';
 import { findPackageRoot } from '../package-root.js';
 import {
   ALL,
-  DEVICE_CFG,
   EDU_BAR,
   EDU_ENDPOINT,
   IOMMU_SLOT,
+  iommuConfigAddress,
   IommuBoardDriver,
   VIRTIO_BAR,
 } from './support/iommu-board-driver.js';
+import { CC } from './support/driver.js';
 
-const BYPASS = VIRTIO_BAR + DEVICE_CFG + 36n;
-const STATUS = VIRTIO_BAR + 0x14n;
+const BYPASS = iommuConfigAddress('bypass');
+const STATUS = VIRTIO_BAR + BigInt(CC.device_status);
 const cfgAddress = (slot: number, offset: number) =>
   `outl 0xcf8 ${0x8000_0000 | (slot << 11) | offset}`;
 

@@ -55,8 +55,39 @@ const isType =
 const map = isType(VIRTIO_IOMMU_T_MAP);
 const unmap = isType(VIRTIO_IOMMU_T_UNMAP);
 
-const READS_REPLIES =
-  'it is about how the driver reads what the device writes; a request stream shows what the driver sends, not what it made of a reply, and QEMU 7.2 cannot be made to write such a reply';
+/** A statement judged on each request `applies` picks (`what` names them), with feature `needs`. */
+function onRequests(
+  what: string,
+  applies: (r: RequestFacts) => boolean,
+  needs?: number,
+): StatementPlan {
+  return needs === undefined
+    ? { kind: 'requests', what, applies }
+    : { kind: 'requests', what, needs, applies };
+}
+
+const MAP_REQUESTS = onRequests('MAP requests', map);
+const UNMAP_REQUESTS = onRequests('UNMAP requests', unmap);
+const PROBE_REQUESTS = onRequests('PROBE requests', isType(VIRTIO_IOMMU_T_PROBE));
+const ACCEPTED_MAPS_OF_RAM = onRequests(
+  'accepted MAP requests, against the guest RAM',
+  (r) => map(r) && r.accepted && r.ramKnown,
+);
+
+/** Judged on the run's writes to bypass. */
+const BYPASS_WRITES: StatementPlan = {
+  kind: 'run',
+  judge: (run) =>
+    run.bypassWrites > 0
+      ? { count: run.bypassWrites, what: 'writes to bypass' }
+      : { untested: 'the driver never wrote bypass' },
+};
+
+const READS_REPLIES: StatementPlan = {
+  kind: 'untested',
+  reason:
+    'it is about how the driver reads what the device writes; a request stream shows what the driver sends, not what it made of a reply, and QEMU 7.2 cannot be made to write such a reply',
+};
 
 export const STATEMENT_PLAN: Readonly<Record<string, StatementPlan>> = {
   'drv.features.accept': {
@@ -68,13 +99,7 @@ export const STATEMENT_PLAN: Readonly<Record<string, StatementPlan>> = {
         ? { count: 1, what: 'feature negotiation' }
         : { untested: 'the device offered none of F_INPUT_RANGE, F_DOMAIN_RANGE, F_PROBE' },
   },
-  'drv.config.bypass-write': {
-    kind: 'run',
-    judge: (run) =>
-      run.bypassWrites > 0
-        ? { count: run.bypassWrites, what: 'writes to bypass' }
-        : { untested: 'the driver never wrote bypass' },
-  },
+  'drv.config.bypass-write': BYPASS_WRITES,
   'drv.config.read-only': {
     kind: 'run',
     judge: (run) =>
@@ -85,14 +110,8 @@ export const STATEMENT_PLAN: Readonly<Record<string, StatementPlan>> = {
               "QEMU's trace shows a configuration write only by the value of bypass after it, not by the bytes written",
           },
   },
-  'drv.config.bypass-value': {
-    kind: 'run',
-    judge: (run) =>
-      run.bypassWrites > 0
-        ? { count: run.bypassWrites, what: 'writes to bypass' }
-        : { untested: 'the driver never wrote bypass' },
-  },
-  'drv.config.bypass-upper-bits': { kind: 'untested', reason: READS_REPLIES },
+  'drv.config.bypass-value': BYPASS_WRITES,
+  'drv.config.bypass-upper-bits': READS_REPLIES,
   'drv.init.map-unmap': {
     kind: 'run',
     needs: VIRTIO_IOMMU_F_MAP_UNMAP,
@@ -104,115 +123,76 @@ export const STATEMENT_PLAN: Readonly<Record<string, StatementPlan>> = {
               'the driver negotiated VIRTIO_IOMMU_F_MAP_UNMAP and this workload made it send no MAP or UNMAP',
           },
   },
-  'drv.init.probe-before-attach': {
-    kind: 'requests',
-    what: 'ATTACH requests',
-    needs: VIRTIO_IOMMU_F_PROBE,
-    applies: isType(VIRTIO_IOMMU_T_ATTACH),
-  },
-  'drv.req.head-reserved': {
-    kind: 'requests',
-    what: 'requests',
-    applies: (r) => r.type !== undefined,
-  },
-  'drv.req.tail-reserved': { kind: 'untested', reason: READS_REPLIES },
-  'drv.req.used-len-zero': { kind: 'untested', reason: READS_REPLIES },
-  'drv.req.input-range': {
-    kind: 'requests',
-    what: 'MAP and UNMAP requests',
-    needs: VIRTIO_IOMMU_F_INPUT_RANGE,
-    applies: isType(VIRTIO_IOMMU_T_MAP, VIRTIO_IOMMU_T_UNMAP),
-  },
-  'drv.req.domain-range': {
-    kind: 'requests',
-    what: 'ATTACH, DETACH, MAP and UNMAP requests',
-    needs: VIRTIO_IOMMU_F_DOMAIN_RANGE,
-    applies: isType(
-      VIRTIO_IOMMU_T_ATTACH,
-      VIRTIO_IOMMU_T_DETACH,
-      VIRTIO_IOMMU_T_MAP,
-      VIRTIO_IOMMU_T_UNMAP,
-    ),
-  },
-  'drv.attach.reserved': {
-    kind: 'requests',
-    what: 'ATTACH requests',
-    applies: isType(VIRTIO_IOMMU_T_ATTACH),
-  },
+  'drv.init.probe-before-attach': onRequests(
+    'ATTACH requests',
+    isType(VIRTIO_IOMMU_T_ATTACH),
+    VIRTIO_IOMMU_F_PROBE,
+  ),
+  'drv.req.head-reserved': onRequests('requests', (r) => r.type !== undefined),
+  'drv.req.tail-reserved': READS_REPLIES,
+  'drv.req.used-len-zero': READS_REPLIES,
+  'drv.req.input-range': onRequests(
+    'MAP and UNMAP requests',
+    isType(VIRTIO_IOMMU_T_MAP, VIRTIO_IOMMU_T_UNMAP),
+    VIRTIO_IOMMU_F_INPUT_RANGE,
+  ),
+  'drv.req.domain-range': onRequests(
+    'ATTACH, DETACH, MAP and UNMAP requests',
+    isType(VIRTIO_IOMMU_T_ATTACH, VIRTIO_IOMMU_T_DETACH, VIRTIO_IOMMU_T_MAP, VIRTIO_IOMMU_T_UNMAP),
+    VIRTIO_IOMMU_F_DOMAIN_RANGE,
+  ),
+  'drv.attach.reserved': onRequests('ATTACH requests', isType(VIRTIO_IOMMU_T_ATTACH)),
   'drv.attach.isolation': {
     kind: 'untested',
     reason:
       'it needs to know which endpoints the platform cannot isolate from one another, which the stream does not carry',
   },
-  'drv.attach.bypass-flag-set': {
-    kind: 'requests',
-    what: 'ATTACH requests to an existing bypass domain',
-    applies: (r) => r.type === VIRTIO_IOMMU_T_ATTACH && r.existingDomain?.bypass === true,
-  },
-  'drv.attach.bypass-flag-clear': {
-    kind: 'requests',
-    what: 'ATTACH requests to an existing ordinary domain',
-    applies: (r) => r.type === VIRTIO_IOMMU_T_ATTACH && r.existingDomain?.bypass === false,
-  },
-  'drv.detach.reserved': {
-    kind: 'requests',
-    what: 'DETACH requests',
-    applies: isType(VIRTIO_IOMMU_T_DETACH),
-  },
-  'drv.map.flags-undefined': { kind: 'requests', what: 'MAP requests', applies: map },
-  'drv.map.bypass-domain': { kind: 'requests', what: 'MAP requests', applies: map },
-  'drv.map.virt-end': { kind: 'requests', what: 'MAP requests', applies: map },
-  'drv.map.mmio-flag': {
-    kind: 'requests',
-    what: 'accepted MAP requests, against the guest RAM',
-    applies: (r) => map(r) && r.accepted && r.ramKnown,
-  },
-  'drv.map.single-memory-type': {
-    kind: 'requests',
-    what: 'accepted MAP requests, against the guest RAM',
-    applies: (r) => map(r) && r.accepted && r.ramKnown,
-  },
+  'drv.attach.bypass-flag-set': onRequests(
+    'ATTACH requests to an existing bypass domain',
+    (r) => r.type === VIRTIO_IOMMU_T_ATTACH && r.existingDomain?.bypass === true,
+  ),
+  'drv.attach.bypass-flag-clear': onRequests(
+    'ATTACH requests to an existing ordinary domain',
+    (r) => r.type === VIRTIO_IOMMU_T_ATTACH && r.existingDomain?.bypass === false,
+  ),
+  'drv.detach.reserved': onRequests('DETACH requests', isType(VIRTIO_IOMMU_T_DETACH)),
+  'drv.map.flags-undefined': MAP_REQUESTS,
+  'drv.map.bypass-domain': MAP_REQUESTS,
+  'drv.map.virt-end': MAP_REQUESTS,
+  'drv.map.mmio-flag': ACCEPTED_MAPS_OF_RAM,
+  'drv.map.single-memory-type': ACCEPTED_MAPS_OF_RAM,
   'drv.map.read-flag': {
     kind: 'untested',
     reason:
       'it depends on whether endpoints are meant to read through the mapping, an intent the stream does not carry',
   },
-  'drv.map.mmio-feature': { kind: 'requests', what: 'MAP requests', applies: map },
-  'drv.unmap.reserved': { kind: 'requests', what: 'UNMAP requests', applies: unmap },
-  'drv.unmap.whole-mappings': { kind: 'requests', what: 'UNMAP requests', applies: unmap },
+  'drv.map.mmio-feature': MAP_REQUESTS,
+  'drv.unmap.reserved': UNMAP_REQUESTS,
+  'drv.unmap.whole-mappings': UNMAP_REQUESTS,
   'drv.unmap.spill': {
     kind: 'untested',
     reason:
       'a MAY that no request can break: an UNMAP may or may not extend over unmapped addresses',
   },
-  'drv.unmap.first-address': { kind: 'requests', what: 'UNMAP requests', applies: unmap },
-  'drv.unmap.last-address': { kind: 'requests', what: 'UNMAP requests', applies: unmap },
-  'drv.unmap.bypass-domain': { kind: 'requests', what: 'UNMAP requests', applies: unmap },
-  'drv.probe.buffer-size': {
-    kind: 'requests',
-    what: 'PROBE requests',
-    applies: isType(VIRTIO_IOMMU_T_PROBE),
-  },
-  'drv.probe.reserved': {
-    kind: 'requests',
-    what: 'PROBE requests',
-    applies: isType(VIRTIO_IOMMU_T_PROBE),
-  },
-  'drv.probe.unknown-type': { kind: 'untested', reason: READS_REPLIES },
-  'drv.probe.length-from-type': { kind: 'untested', reason: READS_REPLIES },
-  'drv.probe.property-reserved': { kind: 'untested', reason: READS_REPLIES },
-  'drv.probe.keep-parsing': { kind: 'untested', reason: READS_REPLIES },
-  'drv.resv-mem.no-map': {
-    kind: 'requests',
-    what: 'MAP requests into a domain whose endpoints have reserved regions',
-    applies: (r) => map(r) && r.domainHasReservedRegions,
-  },
-  'drv.resv-mem.reserved': { kind: 'untested', reason: READS_REPLIES },
-  'drv.resv-mem.unknown-subtype': { kind: 'untested', reason: READS_REPLIES },
-  'drv.fault.reserved': { kind: 'untested', reason: READS_REPLIES },
-  'drv.fault.second-reserved': { kind: 'untested', reason: READS_REPLIES },
-  'drv.fault.undefined-flags': { kind: 'untested', reason: READS_REPLIES },
-  'drv.fault.unknown-reason': { kind: 'untested', reason: READS_REPLIES },
+  'drv.unmap.first-address': UNMAP_REQUESTS,
+  'drv.unmap.last-address': UNMAP_REQUESTS,
+  'drv.unmap.bypass-domain': UNMAP_REQUESTS,
+  'drv.probe.buffer-size': PROBE_REQUESTS,
+  'drv.probe.reserved': PROBE_REQUESTS,
+  'drv.probe.unknown-type': READS_REPLIES,
+  'drv.probe.length-from-type': READS_REPLIES,
+  'drv.probe.property-reserved': READS_REPLIES,
+  'drv.probe.keep-parsing': READS_REPLIES,
+  'drv.resv-mem.no-map': onRequests(
+    'MAP requests into a domain whose endpoints have reserved regions',
+    (r) => map(r) && r.domainHasReservedRegions,
+  ),
+  'drv.resv-mem.reserved': READS_REPLIES,
+  'drv.resv-mem.unknown-subtype': READS_REPLIES,
+  'drv.fault.reserved': READS_REPLIES,
+  'drv.fault.second-reserved': READS_REPLIES,
+  'drv.fault.undefined-flags': READS_REPLIES,
+  'drv.fault.unknown-reason': READS_REPLIES,
 };
 
 /** `VIRTIO_IOMMU_F_PROBE was not negotiated`, for not-applicable verdicts. */

@@ -208,6 +208,15 @@ describe('render: the spec document', () => {
     assertLinksLand(tree);
   });
 
+  it('renders from the parsed trees and leaves them as the parser handed them on', () => {
+    const spec = fixtureSpec();
+    const parsed = structuredClone(spec.trees);
+    const coverage = computeCoverage(spec.model, [], []);
+    const first = renderSpec({ ...spec, coverage });
+    assert.deepEqual(spec.trees, parsed);
+    assert.equal(renderSpec({ ...spec, coverage }), first, 'a second render is the same page');
+  });
+
   it('without reports: no verdicts, no target filter, no link to a matrix', () => {
     const spec = fixtureSpec();
     const html = renderSpec({ ...spec, coverage: computeCoverage(spec.model, [], []) });

@@ -21,6 +21,7 @@ import {
   writeUsedEvent,
 } from '../transport-steps.js';
 import type { Session } from '../../session.js';
+import type { SplitVirtqueue } from '../../virtio/split-virtqueue.js';
 
 export const section = 'device-requirements-isr-status';
 export const tests = new SectionTests();
@@ -35,7 +36,13 @@ interface Seen {
   isr: number;
 }
 
-async function lookAfterRequest(session: Session, expectNotification: boolean): Promise<Seen> {
+/** Submits a harmless request on `queue` and looks at the interrupt once it came back. */
+async function requestAndLook(
+  session: Session,
+  queue: SplitVirtqueue,
+  expectNotification: boolean,
+): Promise<Seen> {
+  await submitHarmless(session, queue);
   const asserted = await waitInterrupt(
     session,
     expectNotification ? NOTIFY_WAIT_MS : QUIET_WAIT_MS,
@@ -92,8 +99,7 @@ tests.it(
         message: 'the PCI Status interrupt bit is set with the ISR status just read (cleared)',
       });
     await writeAvailFlags(session, queue, 0);
-    await submitHarmless(session, queue);
-    const seen = await lookAfterRequest(session, true);
+    const seen = await requestAndLook(session, queue, true);
     if (!judgeIsr(judgement, seen, 'after a request with flags 0'))
       judgement.fail('dev.vq.notify-flags-clear', {
         expected: 'a used buffer notification (INTx, ISR bit 0) after the request was used',
@@ -121,8 +127,7 @@ tests.it(
     const { queue } = await startOwnQueue(session);
     await session.driver.transport.readIsr();
     await writeAvailFlags(session, queue, VIRTQ_AVAIL_F_NO_INTERRUPT);
-    await submitHarmless(session, queue);
-    const seen = await lookAfterRequest(session, false);
+    const seen = await requestAndLook(session, queue, false);
     if (judgeIsr(judgement, seen, 'after a request with flags 1'))
       judgement.fail('dev.vq.no-interrupt', {
         expected: 'no used buffer notification: the driver set VIRTQ_AVAIL_F_NO_INTERRUPT',
@@ -148,16 +153,14 @@ tests.it(
     await session.driver.transport.readIsr();
     // used idx 0 → 1: used_event is 1, so no notification is due.
     await writeUsedEvent(session, queue, 1);
-    await submitHarmless(session, queue);
-    const first = await lookAfterRequest(session, false);
+    const first = await requestAndLook(session, queue, false);
     if (judgeIsr(judgement, first, 'request 1 (used idx was 0, used_event 1)'))
       judgement.fail('dev.vq.used-event-quiet', {
         expected: 'no notification: the used idx (0) was not used_event (1)',
         message: `PCI Status interrupt bit ${first.asserted ? 'set' : 'clear'}, ISR status ${hex(first.isr)}`,
       });
     // used idx 1 → 2, used_event 1: due.
-    await submitHarmless(session, queue);
-    const second = await lookAfterRequest(session, true);
+    const second = await requestAndLook(session, queue, true);
     if (!judgeIsr(judgement, second, 'request 2 (used idx was 1, used_event 1)'))
       judgement.fail('dev.vq.used-event', {
         expected: 'a notification: the used idx the device wrote at (1) was used_event (1)',
@@ -167,8 +170,7 @@ tests.it(
     // used idx 2 → 3, used_event 2, and the low bit of flags set: the device ignores it.
     await writeUsedEvent(session, queue, 2);
     await writeAvailFlags(session, queue, VIRTQ_AVAIL_F_NO_INTERRUPT);
-    await submitHarmless(session, queue);
-    const third = await lookAfterRequest(session, true);
+    const third = await requestAndLook(session, queue, true);
     if (!judgeIsr(judgement, third, 'request 3 (used idx was 2, used_event 2, flags 1)'))
       judgement.fail('dev.vq.used-event', {
         expected:
@@ -178,8 +180,7 @@ tests.it(
     // used idx 3 → 4, used_event still 2: the idx passed it one request ago, so nothing is due
     // (vring_need_event's window is [old idx, new idx), not one entry wider below).
     await writeAvailFlags(session, queue, 0);
-    await submitHarmless(session, queue);
-    const fourth = await lookAfterRequest(session, false);
+    const fourth = await requestAndLook(session, queue, false);
     if (judgeIsr(judgement, fourth, 'request 4 (used idx was 3, used_event 2)'))
       judgement.fail('dev.vq.used-event-quiet', {
         expected:

@@ -10,12 +10,7 @@ import {
   SIZEOF_VIRTIO_IOMMU_REQ_ATTACH_DRIVER_PART,
   SIZEOF_VIRTIO_IOMMU_REQ_MAP_DRIVER_PART,
   SIZEOF_VIRTIO_IOMMU_REQ_PROBE_DRIVER_PART,
-  VIRTIO_IOMMU_F_BYPASS_CONFIG,
-  VIRTIO_IOMMU_F_DOMAIN_RANGE,
-  VIRTIO_IOMMU_F_INPUT_RANGE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_F_MMIO,
-  VIRTIO_IOMMU_F_PROBE,
+  STRUCT_LAYOUTS,
   VIRTIO_IOMMU_MAP_F_READ,
   VIRTIO_IOMMU_MAP_F_WRITE,
   VIRTIO_IOMMU_T_ATTACH,
@@ -26,21 +21,27 @@ import { createBoard, type Board } from '../../board/board.js';
 import { loadBoardDescription } from '../../board/description.js';
 import { createIommuModel } from '../../board/iommu-model.js';
 import { executeCommandLine } from '../../qtest/dispatch.js';
+import { ALL_FEATURES, encoded } from '../iommu-harness.js';
+import { CC } from './driver.js';
 
 export const IOMMU_SLOT = 1;
 export const EDU_SLOT = 2;
 export const EDU_ENDPOINT = EDU_SLOT << 3;
 export const VIRTIO_BAR = 0xe000_0000n;
 export const EDU_BAR = 0xe100_0000n;
-// virtio-pci common configuration, ISR at +0x1000, device config at +0x2000, notify at
+// virtio-pci common configuration (CC), ISR at +0x1000, device config at +0x2000, notify at
 // +0x3000 (queue i at +4i): where the board's transport puts them in BAR 4.
-const CC = { driverFeatureSelect: 0x08, driverFeature: 0x0c, status: 0x14, queueSelect: 0x16 };
-const QUEUE = { size: 0x18, enable: 0x1c, desc: 0x20, driver: 0x28, device: 0x30 };
 export const DEVICE_CFG = 0x2000n;
 const NOTIFY = 0x3000n;
 const F_NEXT = 1;
 const F_WRITE = 2;
 const EDU = { src: 0x80, dst: 0x88, cnt: 0x90, cmd: 0x98 };
+/** Where a field of struct virtio_iommu_config lies, as the driver addresses it in BAR 4. */
+export function iommuConfigAddress(field: string): bigint {
+  const layout = STRUCT_LAYOUTS.virtio_iommu_config.fields[field];
+  if (layout === undefined) throw new Error(`struct virtio_iommu_config has no field ${field}`);
+  return VIRTIO_BAR + DEVICE_CFG + BigInt(layout.offset);
+}
 export const head = (type: number) => ({ type, reserved: new Uint8Array(3) });
 
 /** A driver of one virtqueue, rings at `base`: descriptors, avail at +0x1000, used at +0x2000. */
@@ -61,17 +62,17 @@ class Ring {
     this.#avail = 0;
     this.#used = 0;
     d.line(`memset ${this.base} 0x3000 0`);
-    d.write(VIRTIO_BAR + BigInt(CC.queueSelect), 2, this.index);
-    d.write(VIRTIO_BAR + BigInt(QUEUE.size), 2, this.size);
+    d.write(VIRTIO_BAR + BigInt(CC.queue_select), 2, this.index);
+    d.write(VIRTIO_BAR + BigInt(CC.queue_size), 2, this.size);
     for (const [offset, at] of [
-      [QUEUE.desc, this.base],
-      [QUEUE.driver, this.base + 0x1000n],
-      [QUEUE.device, this.base + 0x2000n],
+      [CC.queue_desc, this.base],
+      [CC.queue_driver, this.base + 0x1000n],
+      [CC.queue_device, this.base + 0x2000n],
     ] as const) {
       d.write(VIRTIO_BAR + BigInt(offset), 4, at & 0xffff_ffffn);
       d.write(VIRTIO_BAR + BigInt(offset + 4), 4, at >> 32n);
     }
-    d.write(VIRTIO_BAR + BigInt(QUEUE.enable), 2, 1);
+    d.write(VIRTIO_BAR + BigInt(CC.queue_enable), 2, 1);
   }
 
   /** Makes a chain of buffers available (writable ones flagged) and notifies the device. */
@@ -150,12 +151,12 @@ export class IommuBoardDriver {
     this.configWrite(IOMMU_SLOT, 0x04, 2, 0x6);
     this.configWrite(EDU_SLOT, 0x10, 4, Number(EDU_BAR));
     this.configWrite(EDU_SLOT, 0x04, 2, 0x6);
-    const status = VIRTIO_BAR + BigInt(CC.status);
+    const status = VIRTIO_BAR + BigInt(CC.device_status);
     for (const value of [0, 1, 3]) this.write(status, 1, value);
-    this.write(VIRTIO_BAR + BigInt(CC.driverFeatureSelect), 4, 0);
-    this.write(VIRTIO_BAR + BigInt(CC.driverFeature), 4, features);
-    this.write(VIRTIO_BAR + BigInt(CC.driverFeatureSelect), 4, 1);
-    this.write(VIRTIO_BAR + BigInt(CC.driverFeature), 4, 1); // VIRTIO_F_VERSION_1
+    this.write(VIRTIO_BAR + BigInt(CC.driver_feature_select), 4, 0);
+    this.write(VIRTIO_BAR + BigInt(CC.driver_feature), 4, features);
+    this.write(VIRTIO_BAR + BigInt(CC.driver_feature_select), 4, 1);
+    this.write(VIRTIO_BAR + BigInt(CC.driver_feature), 4, 1); // VIRTIO_F_VERSION_1
     this.write(status, 1, 0xb);
     assert.equal(this.read(status, 1), 0xbn, 'FEATURES_OK');
     this.requests.setUp();
@@ -241,21 +242,5 @@ export class IommuBoardDriver {
   }
 }
 
-export function encoded<T>(
-  size: number,
-  encode: (bytes: Uint8Array, value: T) => number,
-  value: T,
-): Uint8Array {
-  const out = new Uint8Array(size);
-  encode(out, value);
-  return out;
-}
-
 /** Every device-type feature the presets offer. */
-export const ALL =
-  (1 << VIRTIO_IOMMU_F_INPUT_RANGE) |
-  (1 << VIRTIO_IOMMU_F_DOMAIN_RANGE) |
-  (1 << VIRTIO_IOMMU_F_MAP_UNMAP) |
-  (1 << VIRTIO_IOMMU_F_PROBE) |
-  (1 << VIRTIO_IOMMU_F_MMIO) |
-  (1 << VIRTIO_IOMMU_F_BYPASS_CONFIG);
+export const ALL = Number(ALL_FEATURES);

@@ -24,14 +24,23 @@ export class TestQueue {
   readonly used: bigint;
   #availIdx = 0;
 
-  /** Rings at `base`: descriptors, then the available ring at +0x1000, the used ring at +0x2000. */
-  constructor(driver: TestDriver, index: number, size: number, base: bigint) {
+  /**
+   * Rings at `base`: descriptors, then the available ring at +0x1000, the used ring at
+   * +0x2000; `areas` puts any of the three elsewhere.
+   */
+  constructor(
+    driver: TestDriver,
+    index: number,
+    size: number,
+    base: bigint,
+    areas: { desc?: bigint; avail?: bigint; used?: bigint } = {},
+  ) {
     this.#d = driver;
     this.index = index;
     this.size = size;
-    this.desc = base;
-    this.avail = base + 0x1000n;
-    this.used = base + 0x2000n;
+    this.desc = areas.desc ?? base;
+    this.avail = areas.avail ?? base + 0x1000n;
+    this.used = areas.used ?? base + 0x2000n;
   }
 
   /** Programs the queue registers and enables the queue. */
