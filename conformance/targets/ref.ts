@@ -20,6 +20,7 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { FeatureName } from '../../dist/ts/index.js';
 import { packageRoot } from '../package-root.js';
 import { QtestClient } from '../qtest/client.js';
 import { DeviceProcess } from './device-process.js';
@@ -40,7 +41,7 @@ export const REF_BOARD = {
       'VIRTIO_IOMMU_F_PROBE',
       'VIRTIO_IOMMU_F_MMIO',
       'VIRTIO_IOMMU_F_BYPASS_CONFIG',
-    ],
+    ] satisfies FeatureName[],
     page_size_mask: '0xfffffffffffff000',
     input_range: { start: '0x0', end: '0xffffffffffffffff' },
     domain_range: { start: 0, end: 0xffff_ffff },
