@@ -34,21 +34,17 @@ declare module 'mdast' {
 /** Where a constant is defined: a line of a C block, or a row of a table. */
 export type DefinitionSite = { node: Code; line: number } | { node: TableRow };
 
+// A block may define thousands of constants: each definition is pushed, never copied over.
+function definitionsOf(block: Code): CodeDefinition[] {
+  block.data ??= {};
+  return (block.data.definitions ??= []);
+}
+
 export function markStruct(block: Code, line: number, struct: string): void {
-  block.data = {
-    ...block.data,
-    definitions: [...(block.data?.definitions ?? []), { line, struct }],
-  };
+  definitionsOf(block).push({ line, struct });
 }
 
 export function markConstant(site: DefinitionSite, constant: string): void {
-  if ('line' in site) {
-    const node = site.node;
-    node.data = {
-      ...node.data,
-      definitions: [...(node.data?.definitions ?? []), { line: site.line, constant }],
-    };
-  } else {
-    site.node.data = { ...site.node.data, constant };
-  }
+  if ('line' in site) definitionsOf(site.node).push({ line: site.line, constant });
+  else site.node.data = { ...site.node.data, constant };
 }

@@ -8,6 +8,7 @@ import {
   VIRTIO_PCI_CAP_PCI_CFG,
   VIRTIO_STATUS_ACKNOWLEDGE,
 } from '../../virtio/constants.js';
+import type { MmioRegion } from '../../pci/mmio.js';
 import type { VirtioPciCap } from '../../virtio/pci-caps.js';
 import { SectionTests, Untested } from '../harness.js';
 import { checkPciPlatform } from '../platform-checks.js';
@@ -29,6 +30,17 @@ function pciCfgCap(session: Session): VirtioPciCap {
   const cap = session.driver.transport.caps.find((c) => c.cfgType === VIRTIO_PCI_CAP_PCI_CFG);
   if (cap === undefined) throw new Untested('the device has no VIRTIO_PCI_CAP_PCI_CFG capability');
   return cap;
+}
+
+/**
+ * On a sound platform, the device's PCI_CFG capability (untested without one) and its common
+ * configuration as the BAR shows it, after a device reset.
+ */
+async function windowAndBar(session: Session): Promise<{ cap: VirtioPciCap; common: MmioRegion }> {
+  await checkPciPlatform(session);
+  const cap = pciCfgCap(session);
+  await session.driver.transport.reset();
+  return { cap, common: session.driver.transport.common };
 }
 
 /** Points the window at `length` bytes at `offset` into the common configuration's BAR. */
@@ -86,12 +98,8 @@ tests.it(
 tests.it(
   '[dev.pci.cfg-cap-read] reads through pci_cfg_data of 1, 2 and 4 bytes give what the BAR gives',
   async (session, judgement) => {
-    await checkPciPlatform(session);
-    const cap = pciCfgCap(session);
-    const transport = session.driver.transport;
-    const { common } = transport;
-    await transport.reset();
-    await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
+    const { cap, common } = await windowAndBar(session);
+    await session.driver.transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
     await common.write32(VIRTIO_PCI_COMMON_CFG.device_feature_select.offset, 1);
     const checks: Array<[string, number, 1 | 2 | 4, number]> = [
       [
@@ -127,11 +135,7 @@ tests.it(
 tests.it(
   '[dev.pci.cfg-cap-write] writes through pci_cfg_data of 1, 2 and 4 bytes reach the registers the BAR shows',
   async (session, judgement) => {
-    await checkPciPlatform(session);
-    const cap = pciCfgCap(session);
-    const transport = session.driver.transport;
-    const { common } = transport;
-    await transport.reset();
+    const { cap, common } = await windowAndBar(session);
     const writes: Array<[string, number, 1 | 2 | 4, number, () => Promise<number>]> = [
       [
         'device_status',
