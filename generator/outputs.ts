@@ -15,8 +15,6 @@ import { emitTsRequests, TS_REQUESTS_PATH } from './emit/ts-requests.js';
 import { emitTsRuntime, TS_RUNTIME_PATH } from './emit/ts-runtime.js';
 import { emitTsTypes, TS_TYPES_PATH } from './emit/ts-types.js';
 import { emitTsVirtioPci, TS_VIRTIO_PCI_PATH } from './emit/ts-virtio-pci.js';
-import { emitSchemaTypes } from './emit/schema-types.js';
-import { emitSchemaValidators } from './emit/schema-validators.js';
 import { DRAFTS_MACRO, emitUapiHeader, UAPI_HEADER_PATH } from './emit/uapi-header.js';
 import { applyProfile, loadProfile } from './profiles/profile.js';
 
@@ -51,15 +49,6 @@ export function distOutputs(model: SpecModel): Map<string, string> {
     [TS_VIRTIO_PCI_PATH, emitTsVirtioPci(model)],
     [TS_INDEX_PATH, emitTsIndex(model)],
   ]);
-}
-
-/**
- * The files of dist/ts/ that come from schemas/, not from the spec: the types of the cases and
- * of conformance reports, and the standalone validators. `gen` writes them beside
- * distOutputs, `check` compares them too.
- */
-export async function schemaOutputs(): Promise<Map<string, string>> {
-  return new Map([...(await emitSchemaTypes()), ...emitSchemaValidators()]);
 }
 
 /** The UAPI header of a profile (generator/profiles/NAME.json): the spec plus that consumer's names. */

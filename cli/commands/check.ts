@@ -1,7 +1,8 @@
 // `viommu check`: regenerates dist/ in memory and fails, naming each file, when what is on
 // disk differs from what spec-src gives. CI runs it so that dist/ never goes stale.
 
-import { distOutputs, draftOutputs, schemaOutputs } from '../../generator/outputs.js';
+import { distOutputs, draftOutputs } from '../../generator/outputs.js';
+import { schemaOutputs } from '../../generator/schema-outputs.js';
 import { packageRoot } from '../../generator/paths.js';
 import { printable } from '../../conformance/report/printable.js';
 import { staleFiles } from '../../generator/stale-files.js';

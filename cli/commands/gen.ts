@@ -1,12 +1,8 @@
 // `viommu gen`: spec-src → all of dist/ (model, UAPI header, layout test, TypeScript codecs),
 // all or nothing. With --profile, prints (or writes to -o) that profile's header instead.
 
-import {
-  distOutputs,
-  draftOutputs,
-  profileHeader,
-  schemaOutputs,
-} from '../../generator/outputs.js';
+import { distOutputs, draftOutputs, profileHeader } from '../../generator/outputs.js';
+import { schemaOutputs } from '../../generator/schema-outputs.js';
 import { packageRoot } from '../../generator/paths.js';
 import { printable } from '../../conformance/report/printable.js';
 import { summarize } from '../../generator/summary.js';

@@ -25,8 +25,8 @@ import {
 } from '../../dist/ts/index.js';
 import { hex } from '../hex.js';
 import type { IommuCore } from './core.js';
+import { U64_MAX } from './options.js';
 
-const U64_MAX = 0xffff_ffff_ffff_ffffn;
 const DEFINED_FLAGS = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE | VIRTIO_IOMMU_MAP_F_MMIO;
 
 export function handleMap(core: IommuCore, request: MapDriverPart): number {

@@ -126,6 +126,19 @@ export const VIRTIO_IOMMU_FAULT_R_MAPPING = 2;
 /** Bits of type in the le16 that opens virtio_iommu_probe_property */
 export const VIRTIO_IOMMU_PROBE_PROPERTY_TYPE_MASK = 0xfff;
 
+/** The feature bits by name. */
+export const FEATURE_BITS = {
+  VIRTIO_IOMMU_F_INPUT_RANGE,
+  VIRTIO_IOMMU_F_DOMAIN_RANGE,
+  VIRTIO_IOMMU_F_MAP_UNMAP,
+  VIRTIO_IOMMU_F_BYPASS,
+  VIRTIO_IOMMU_F_PROBE,
+  VIRTIO_IOMMU_F_MMIO,
+  VIRTIO_IOMMU_F_BYPASS_CONFIG,
+} as const;
+
+export type FeatureName = keyof typeof FEATURE_BITS;
+
 /** Every constant of the spec by its name. */
 export const CONSTANTS = {
   VIRTIO_IOMMU_T_ATTACH,
@@ -150,13 +163,7 @@ export const CONSTANTS = {
   VIRTIO_IOMMU_FAULT_F_READ,
   VIRTIO_IOMMU_FAULT_F_WRITE,
   VIRTIO_IOMMU_FAULT_F_ADDRESS,
-  VIRTIO_IOMMU_F_INPUT_RANGE,
-  VIRTIO_IOMMU_F_DOMAIN_RANGE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_F_BYPASS,
-  VIRTIO_IOMMU_F_PROBE,
-  VIRTIO_IOMMU_F_MMIO,
-  VIRTIO_IOMMU_F_BYPASS_CONFIG,
+  ...FEATURE_BITS,
   VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
   VIRTIO_IOMMU_RESV_MEM_T_MSI,
   VIRTIO_IOMMU_FAULT_R_UNKNOWN,
@@ -168,16 +175,3 @@ export type ConstantName = keyof typeof CONSTANTS;
 
 /** The same constants, for a lookup by a name that comes from data. */
 export const CONSTANTS_BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(CONSTANTS));
-
-/** The feature bits by name. */
-export const FEATURE_BITS = {
-  VIRTIO_IOMMU_F_INPUT_RANGE,
-  VIRTIO_IOMMU_F_DOMAIN_RANGE,
-  VIRTIO_IOMMU_F_MAP_UNMAP,
-  VIRTIO_IOMMU_F_BYPASS,
-  VIRTIO_IOMMU_F_PROBE,
-  VIRTIO_IOMMU_F_MMIO,
-  VIRTIO_IOMMU_F_BYPASS_CONFIG,
-} as const;
-
-export type FeatureName = keyof typeof FEATURE_BITS;

@@ -56,15 +56,24 @@ export function emitTsConstants(model: SpecModel): string {
  * a record.
  */
 function byName(model: SpecModel): Code[] {
-  const features = model.groups
-    .filter((g) => g.kind === 'feature')
-    .flatMap((g) => g.members.map((name) => ident(name, 'ts')));
-  const all = model.groups.flatMap((g) => g.members.map((name) => ident(name, 'ts')));
+  const features = model.groups.filter((g) => g.kind === 'feature');
+  // The constants of the feature groups are listed once, in FEATURE_BITS, and spread here.
+  const entries = model.groups.flatMap((g) => {
+    if (g.kind !== 'feature') return g.members.map((name) => code`  ${ident(name, 'ts')},`);
+    return g === features[0] ? [code`  ...FEATURE_BITS,`] : [];
+  });
   return [
+    code``,
+    comment('The feature bits by name.', '', { doc: true }),
+    code`export const FEATURE_BITS = {`,
+    ...features.flatMap((g) => g.members.map((name) => code`  ${ident(name, 'ts')},`)),
+    code`} as const;`,
+    code``,
+    code`export type FeatureName = keyof typeof FEATURE_BITS;`,
     code``,
     comment('Every constant of the spec by its name.', '', { doc: true }),
     code`export const CONSTANTS = {`,
-    ...all.map((name) => code`  ${name},`),
+    ...entries,
     code`} as const;`,
     code``,
     code`export type ConstantName = keyof typeof CONSTANTS;`,
@@ -73,12 +82,5 @@ function byName(model: SpecModel): Code[] {
       doc: true,
     }),
     code`export const CONSTANTS_BY_NAME: ReadonlyMap<string, number> = new Map(Object.entries(CONSTANTS));`,
-    code``,
-    comment('The feature bits by name.', '', { doc: true }),
-    code`export const FEATURE_BITS = {`,
-    ...features.map((name) => code`  ${name},`),
-    code`} as const;`,
-    code``,
-    code`export type FeatureName = keyof typeof FEATURE_BITS;`,
   ];
 }

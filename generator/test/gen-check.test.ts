@@ -8,7 +8,8 @@ import { mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { staleFiles } from '../stale-files.js';
-import { distOutputs, draftOutputs, schemaOutputs } from '../outputs.js';
+import { distOutputs, draftOutputs } from '../outputs.js';
+import { schemaOutputs } from '../schema-outputs.js';
 import { packageRoot } from '../paths.js';
 import { applyProfile, loadProfile, type Profile } from '../profiles/profile.js';
 import { cView } from '../emit/c-view.js';

@@ -10,7 +10,7 @@ import type { SchemaValidator } from '../../dist/ts/validators/schema-validator.
 import { validate as boardValidator } from '../../dist/ts/validators/board.js';
 import { validate as reportValidator } from '../../dist/ts/validators/conformance-report.js';
 import { validate as eventLogValidator } from '../../dist/ts/validators/driver-event-log.js';
-import { schemaOutputs } from '../outputs.js';
+import { schemaOutputs } from '../schema-outputs.js';
 import { packageRoot } from '../paths.js';
 import { validator, type SchemaName } from '../schemas.js';
 
