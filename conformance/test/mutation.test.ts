@@ -20,6 +20,7 @@ import type {
   StatementVerdict,
 } from '../../dist/ts/schemas/conformance-report.js';
 import { PLATFORM_BROKEN } from '../suite/platform-checks.js';
+import { summarizeVerdicts } from '../report/summary.js';
 
 const SOURCE = `import type { Core } from './core.js';
 // dev.map.alignment
@@ -92,25 +93,20 @@ describe('mutation: judging a run against the clean run', () => {
   const report = (
     verdicts: StatementVerdict[],
     probe: RobustnessFinding['outcome'] = 'ok',
-  ): ConformanceReport => ({
-    tool: { name: 't', version: '0' },
-    target: { name: 'ref', description: 'ref' },
-    startedAt: '',
-    durationMs: 1,
-    verdicts,
-    summary: {
-      pass: 0,
-      fail: 0,
-      notApplicable: 0,
-      untested: 0,
-      error: 0,
-      mustFailures: 0,
-      definedFailures: 0,
-      shouldDeviations: 0,
-      robustnessFindings: 0,
-    },
-    robustness: [{ probe: 'flood', outcome: probe, durationMs: 1 }],
-  });
+  ): ConformanceReport => {
+    const robustness: ConformanceReport['robustness'] = [
+      { probe: 'flood', outcome: probe, durationMs: 1 },
+    ];
+    return {
+      tool: { name: 't', version: '0' },
+      target: { name: 'ref', description: 'ref' },
+      startedAt: '',
+      durationMs: 1,
+      verdicts,
+      summary: summarizeVerdicts(verdicts, robustness),
+      robustness,
+    };
+  };
   const clean = report([
     verdict('dev.a', 'pass'),
     verdict('dev.b', 'pass'),
