@@ -16,12 +16,14 @@ import * as mappingCorners from './mapping-corners.js';
 import * as pciCfgCap from './pci-cfg-cap.js';
 import * as pciDiscovery from './pci-discovery.js';
 import * as platform from './platform-self-check.js';
+import * as platformRegisters from './platform-registers.js';
 import * as probe from './probe-request.js';
 import * as resvMem from './property-resv-mem.js';
 import * as requestIndirectPlacement from './request-indirect-placement.js';
 import * as requestLayouts from './request-layouts.js';
 import * as transportCommonConfig from './transport-common-config.js';
 import * as transportDeviceStatus from './transport-device-status.js';
+import * as transportFeatureWindows from './transport-feature-windows.js';
 import * as transportNotifications from './transport-notifications.js';
 import * as transportStrayAccesses from './transport-stray-accesses.js';
 import * as unmap from './unmap-request.js';
@@ -46,9 +48,11 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   requestIndirectPlacement,
   pciDiscovery,
   transportCommonConfig,
+  transportFeatureWindows,
   transportDeviceStatus,
   transportNotifications,
   transportStrayAccesses,
   pciCfgCap,
   platform,
+  platformRegisters,
 ];
