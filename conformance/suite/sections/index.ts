@@ -20,6 +20,7 @@ import * as platformRegisters from './platform-registers.js';
 import * as probe from './probe-request.js';
 import * as resvMem from './property-resv-mem.js';
 import * as requestIndirectPlacement from './request-indirect-placement.js';
+import * as requestChainLimits from './request-chain-limits.js';
 import * as requestLayouts from './request-layouts.js';
 import * as transportCommonConfig from './transport-common-config.js';
 import * as transportDeviceStatus from './transport-device-status.js';
@@ -45,6 +46,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   effectsSystemReset,
   mappingCorners,
   requestLayouts,
+  requestChainLimits,
   requestIndirectPlacement,
   pciDiscovery,
   transportCommonConfig,
