@@ -14,6 +14,7 @@ import * as features from './feature-bits.js';
 import * as map from './map-request.js';
 import * as mappingCorners from './mapping-corners.js';
 import * as pciCfgCap from './pci-cfg-cap.js';
+import * as pciCfgCapWindow from './pci-cfg-cap-window.js';
 import * as pciDiscovery from './pci-discovery.js';
 import * as platform from './platform-self-check.js';
 import * as platformRegisters from './platform-registers.js';
@@ -55,6 +56,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   transportNotifications,
   transportStrayAccesses,
   pciCfgCap,
+  pciCfgCapWindow,
   platform,
   platformRegisters,
 ];
