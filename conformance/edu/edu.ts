@@ -193,12 +193,8 @@ export class EduDevice {
     } catch (error) {
       if (!(error instanceof PollTimeoutError)) throw error;
       const transfer = `0x${source.toString(16)} → 0x${destination.toString(16)}, ${length} bytes`;
-      const when =
-        error.settled === undefined
-          ? `within ${this.timeoutMs} ms`
-          : `before the target settled (${error.settled})`;
       throw new EduStalledError(
-        `edu did not finish its DMA transfer (${transfer}) ${when} while the target kept answering qtest (${await this.#platformCheck()}); edu finishes a transfer whatever the IOMMU answers, so this is edu or the platform's clock, not the IOMMU: no verdict on the device`,
+        `edu did not finish its DMA transfer (${transfer}) within ${this.timeoutMs} ms while the target kept answering qtest (${await this.#platformCheck()}); edu finishes a transfer whatever the IOMMU answers, so this is edu or the platform's clock, not the IOMMU: no verdict on the device`,
       );
     }
   }
