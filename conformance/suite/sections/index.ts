@@ -3,6 +3,7 @@
 import type { SectionTests } from '../harness.js';
 import * as attach from './attach-request.js';
 import * as configuration from './device-configuration.js';
+import * as deviceConfigReads from './device-config-reads.js';
 import * as operations from './device-operations.js';
 import * as effectsAccepted from './effects-accepted.js';
 import * as effectsFeatures from './effects-features.js';
@@ -19,7 +20,9 @@ import * as pciDiscovery from './pci-discovery.js';
 import * as platform from './platform-self-check.js';
 import * as platformRegisters from './platform-registers.js';
 import * as probe from './probe-request.js';
+import * as rangeEdges from './range-edges.js';
 import * as resvMem from './property-resv-mem.js';
+import * as resvMemEdges from './resv-mem-edges.js';
 import * as requestIndirectPlacement from './request-indirect-placement.js';
 import * as requestChainLimits from './request-chain-limits.js';
 import * as requestLayouts from './request-layouts.js';
@@ -39,6 +42,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   unmap,
   probe,
   resvMem,
+  resvMemEdges,
   faults,
   effectsRefused,
   effectsAccepted,
@@ -46,6 +50,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   effectsLayouts,
   effectsSystemReset,
   mappingCorners,
+  rangeEdges,
   requestLayouts,
   requestChainLimits,
   requestIndirectPlacement,
@@ -55,6 +60,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   transportDeviceStatus,
   transportNotifications,
   transportStrayAccesses,
+  deviceConfigReads,
   pciCfgCap,
   pciCfgCapWindow,
   platform,
