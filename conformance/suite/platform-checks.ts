@@ -275,6 +275,13 @@ async function checkEachEdu(session: Session): Promise<void> {
       if (BigInt(got) !== BigInt(want))
         broken(`${name}: ${what} reads ${hex(got)}, not ${hex(want)} (QEMU's edu)`);
     };
+    // Its PCI identity: IDs, revision 0x10 and class 0x00ff00, QEMU's subsystem IDs, INTA,
+    // and BAR0 a 32-bit non-prefetchable memory BAR.
+    const { config, address } = edu.device;
+    for (const [offset, what, want] of EDU_PCI_IDENTITY)
+      expect(what, (await config.read32(address, offset)) >>> 0, want);
+    expect('interrupt pin', await config.read8(address, 0x3d), 1);
+    expect('BAR0 type bits', (await config.read32(address, 0x10)) & 0xf, 0);
     await registers.write32(EDU_LIVENESS, 0x1234_5678);
     expect(
       'liveness after 0x12345678 was written',
@@ -381,6 +388,25 @@ async function checkEduTransfers(
       );
   }
   await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
+}
+
+/** edu's configuration words as QEMU 7.2 gives them: offset, what, value. */
+const EDU_PCI_IDENTITY: ReadonlyArray<[number, string, number]> = [
+  [0x00, 'vendor and device ID', 0x11e8_1234],
+  [0x08, 'revision and class code', 0x00ff_0010],
+  [0x2c, 'subsystem vendor and subsystem ID', 0x1100_1af4],
+];
+
+/** A port nobody decodes floats high: all-ones in every width (0xd00, past the PCI ports). */
+export async function checkUnclaimedPort(session: Session): Promise<void> {
+  const port = CONFIG_DATA_PORT + 4;
+  const { qtest } = session;
+  const read = [await qtest.inb(port), await qtest.inw(port), (await qtest.inl(port)) >>> 0];
+  const want = [0xff, 0xffff, 0xffff_ffff];
+  if (read.some((value, i) => value !== want[i]))
+    broken(
+      `port ${hex(port)}, which nothing decodes, reads ${read.map(hex).join(', ')} in 1, 2 and 4 bytes, not all-ones`,
+    );
 }
 
 /** Waits until `bits` of the 4-byte register at `offset` read clear. */
