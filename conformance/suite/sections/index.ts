@@ -26,6 +26,7 @@ import * as resvMemEdges from './resv-mem-edges.js';
 import * as requestIndirectPlacement from './request-indirect-placement.js';
 import * as requestChainLimits from './request-chain-limits.js';
 import * as requestLayouts from './request-layouts.js';
+import * as requestRingsAtRamEnd from './request-rings-at-ram-end.js';
 import * as transportCommonConfig from './transport-common-config.js';
 import * as transportDeviceStatus from './transport-device-status.js';
 import * as transportFeatureWindows from './transport-feature-windows.js';
@@ -53,6 +54,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   rangeEdges,
   requestLayouts,
   requestChainLimits,
+  requestRingsAtRamEnd,
   requestIndirectPlacement,
   pciDiscovery,
   transportCommonConfig,
