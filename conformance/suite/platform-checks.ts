@@ -12,7 +12,7 @@ import { PCI_COMMAND } from '../pci/config.js';
 import { SuiteError } from '../scenario/expectation.js';
 import { QtestReplyError } from '../qtest/errors.js';
 import { deviceClock } from '../qtest/device-clock.js';
-import { PollTimeoutError } from '../qtest/poll.js';
+import { pollUntil, PollTimeoutError } from '../qtest/poll.js';
 import type { Session } from '../session.js';
 import { hex, iommuConfig } from './transport-steps.js';
 
@@ -409,7 +409,10 @@ export async function checkUnclaimedPort(session: Session): Promise<void> {
     );
 }
 
-/** Waits until `bits` of the 4-byte register at `offset` read clear. */
+/**
+ * Waits until `bits` of the 4-byte register at `offset` read clear: a timer (a transfer) or
+ * QEMU's factorial thread, so with a host-time deadline where the clock is not stepped.
+ */
 async function eduWait(
   session: Session,
   registers: EduRegisters,
@@ -419,7 +422,7 @@ async function eduWait(
 ): Promise<void> {
   const clock = await deviceClock(session.qtest);
   try {
-    await clock.waitFor(
+    await clock.waitForTimer(
       async () => (((await registers.read32(offset)) & bits) === 0 ? true : undefined),
       { timeoutMs: EDU_WAIT_MS, what, intervalMs: 2 },
     );
@@ -460,6 +463,39 @@ export async function checkRamPages(session: Session): Promise<void> {
       broken(
         `after writes of ${length} bytes at page offsets ${RAM_OFFSETS.map(hex).join(', ')}, RAM at ${hex(scratch.base + BigInt(wrong))} reads ${hex(back[wrong]!)}, not the ${hex(model[wrong]!)} last written there`,
       );
+  }
+}
+
+// ---- q35's reset control register ----------------------------------------------------
+
+const HARD_RESET = 0x6;
+const RESET_WAIT_MS = 2000;
+
+/**
+ * On a target that says it is q35: a write of SYS_RST | RST_CPU to 0xcf9 resets the whole
+ * system, so every PCI function the suite set up (the IOMMU and each edu) reads COMMAND 0
+ * again. Leaves the system reset: run it after everything that needs the set-up.
+ */
+export async function checkResetControlResets(session: Session): Promise<void> {
+  if (session.target.chipset !== 'q35') return;
+  const devices = [
+    session.driver.transport.device,
+    ...session.driver.edus.map((edu) => edu.device),
+  ];
+  await session.qtest.outb(RESET_CONTROL_PORT, HARD_RESET);
+  for (const device of devices) {
+    const { config, address } = device;
+    try {
+      await pollUntil(
+        async () => ((await config.read16(address, PCI_COMMAND)) === 0 ? true : undefined),
+        { timeoutMs: RESET_WAIT_MS, what: 'COMMAND to read 0 after a system reset', intervalMs: 2 },
+      );
+    } catch (error) {
+      if (!(error instanceof PollTimeoutError)) throw error;
+      broken(
+        `after a write of ${hex(HARD_RESET)} to q35's reset control register (port ${hex(RESET_CONTROL_PORT)}), the function at 00:${hex(address.device)}.${address.function} still reads COMMAND ${hex(await config.read16(address, PCI_COMMAND))}: a system reset resets every PCI function`,
+      );
+    }
   }
 }
 
