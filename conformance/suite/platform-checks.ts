@@ -10,7 +10,7 @@
 import type { DmaRegisters } from '../edu/edu.js';
 import { PCI_COMMAND } from '../pci/config.js';
 import { SuiteError } from '../scenario/expectation.js';
-import { QtestReplyError } from '../qtest/errors.js';
+import { QtestProtocolError, QtestReplyError } from '../qtest/errors.js';
 import { deviceClock } from '../qtest/device-clock.js';
 import { pollUntil, PollTimeoutError } from '../qtest/poll.js';
 import type { Session } from '../session.js';
@@ -401,7 +401,15 @@ const EDU_PCI_IDENTITY: ReadonlyArray<[number, string, number]> = [
 export async function checkUnclaimedPort(session: Session): Promise<void> {
   const port = CONFIG_DATA_PORT + 4;
   const { qtest } = session;
-  const read = [await qtest.inb(port), await qtest.inw(port), (await qtest.inl(port)) >>> 0];
+  let read: number[];
+  try {
+    read = [await qtest.inb(port), await qtest.inw(port), (await qtest.inl(port)) >>> 0];
+  } catch (error) {
+    // A refused or malformed answer to a port read: the qtest layer is broken.
+    if (error instanceof QtestReplyError || error instanceof QtestProtocolError)
+      broken(`a read of port ${hex(port)} failed: ${error.message}`);
+    throw error;
+  }
   const want = [0xff, 0xffff, 0xffff_ffff];
   if (read.some((value, i) => value !== want[i]))
     broken(
