@@ -21,6 +21,7 @@ import * as probe from './probe-request.js';
 import * as rangeEdges from './range-edges.js';
 import * as resvMem from './property-resv-mem.js';
 import * as resvMemEdges from './resv-mem-edges.js';
+import * as requestFlags from './request-flags.js';
 import * as requestIndirectPlacement from './request-indirect-placement.js';
 import * as requestLayouts from './request-layouts.js';
 import * as transportCommonConfig from './transport-common-config.js';
@@ -48,6 +49,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   mappingCorners,
   rangeEdges,
   requestLayouts,
+  requestFlags,
   requestIndirectPlacement,
   pciDiscovery,
   transportCommonConfig,
