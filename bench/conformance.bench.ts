@@ -15,8 +15,8 @@ import { withTarget } from '../conformance/targets/with-target.js';
 import { benchTargets } from './targets.js';
 
 /** Samples of each figure, and untimed rounds before them so that JIT warm-up is not measured. */
-const ROUNDS = 400;
-const WARMUP = 200;
+const ROUNDS = 1000;
+const WARMUP = 1000;
 /** #13 item 2: one request through the harness costs at most this many bare round trips. */
 const TARGET_RATIO = 1.5;
 
