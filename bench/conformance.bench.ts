@@ -93,7 +93,8 @@ async function perRequest(target: string): Promise<void> {
       const { transport } = driver;
       await transport.reset();
       await transport.negotiate(0n);
-      const queue = await SplitVirtqueue.create(transport, 0, memory.allocate(0x10_0000));
+      // Rings of up to 256 entries and one request slot: one request is out at a time.
+      const queue = await SplitVirtqueue.create(transport, 0, memory.allocate(0x4000));
       await transport.driverOk();
       const notifyAlone = (
         verb: 'attach' | 'detach',
