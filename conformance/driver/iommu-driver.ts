@@ -75,10 +75,15 @@ export interface EventReport {
 }
 
 const QUEUE_SIZE = 64;
-const QUEUE_MEMORY = 0x10_0000;
 const REQUEST_SLOT = 0x1000;
 const EVENT_BUFFER_SIZE = 64;
 const EVENT_BUFFERS = 32;
+/**
+ * Each queue's memory: its rings (under 2 KiB for 64 entries) and a slot per entry, no more
+ * (the suite's RAM is small, as the DMA judge reads all of a device-ref's RAM back).
+ */
+const REQUEST_QUEUE_MEMORY = 0x800 + QUEUE_SIZE * REQUEST_SLOT;
+const EVENT_QUEUE_MEMORY = 0x800 + QUEUE_SIZE * EVENT_BUFFER_SIZE;
 
 export class DeviceSetupError extends Error {
   override name = 'DeviceSetupError';
@@ -203,8 +208,8 @@ export class IommuDriver {
     }
     this.#accepted = accepted;
     const queueMemory = (this.#queueMemory ??= {
-      requestq: this.memory.allocate(QUEUE_MEMORY),
-      eventq: this.memory.allocate(QUEUE_MEMORY),
+      requestq: this.memory.allocate(REQUEST_QUEUE_MEMORY),
+      eventq: this.memory.allocate(EVENT_QUEUE_MEMORY),
     });
     this.#requestq = await SplitVirtqueue.create(
       transport,

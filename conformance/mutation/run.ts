@@ -2,8 +2,9 @@
 // IOMMU core, virtio transport, platform and board, one at a time, runs
 // `viommu conform --target ref` against each, and judges by the suite alone whether it saw
 // the bug (classify.ts). A mutant the suite's board does not show is judged again on each of
-// --boards (device-ref presets that reach code the suite's board cannot: the narrow ranges;
-// and the suite's board with every draft, judged with --drafts), against that board's own
+// --boards (device-ref presets that reach code the suite's board cannot: the narrow ranges,
+// RESERVED regions within edu's reach; and the suite's board with every draft, judged with
+// --drafts), against that board's own
 // clean run. Prints each mutant as it is judged, then the tally and every survivor; writes
 // reports/mutation.json (rewritten after every mutant, so an interrupted run keeps what it
 // measured).
@@ -30,7 +31,7 @@ export const DEFAULT_FILES = [
   'device-ref/board/**/*.ts',
 ];
 /** Boards judged besides the suite's own, for the mutants it lets through. */
-const DEFAULT_BOARDS = ['narrow', DRAFTS_BOARD];
+const DEFAULT_BOARDS = ['narrow', 'multi-resv', DRAFTS_BOARD];
 const DEFAULT_EQUIVALENTS = 'conformance/mutation/equivalent-mutants.json';
 /** Added to clean time × factor: a loaded machine makes single runs slower. */
 const TIMEOUT_SLACK_MS = 5000;

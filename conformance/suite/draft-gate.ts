@@ -7,10 +7,11 @@ import type { Draft } from '../../dist/ts/schemas/cases.js';
 import type { Cases } from '../cases.js';
 import { NotApplicable, type DefinedTest, type DeviceTest } from './harness.js';
 import * as lazyIotlbFlush from './sections/draft-lazy-iotlb-flush.js';
+import * as lazyRefused from './sections/draft-lazy-refused.js';
 import * as probeLimits from './sections/draft-probe-limits.js';
 
 /** The hand-written tests of each draft, by the draft's name. */
-const DRAFT_TESTS = [probeLimits, lazyIotlbFlush];
+const DRAFT_TESTS = [probeLimits, lazyIotlbFlush, lazyRefused];
 
 export interface DraftGateTest extends DefinedTest {
   section: string;

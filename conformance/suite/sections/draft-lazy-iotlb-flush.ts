@@ -33,7 +33,7 @@ const featureBit = (): bigint =>
   1n << BigInt(draftsModel().drafts.find((d) => d.name === draft)!.featureBit);
 
 /** Starts the device with the draft's feature accepted (draft-gate.ts has checked the offer). */
-async function startLazy(session: Session) {
+export async function startLazy(session: Session) {
   const config = await startDevice(session, { accept: featureBit() });
   return { config, iova: (offset: bigint) => iovaAt(session, config, offset) };
 }
@@ -45,7 +45,7 @@ function attach(session: Session, domain: bigint, endpoint: number, lazy: boolea
 }
 
 /** struct virtio_iommu_req_iotlb_flush: head, le32 domain, u8 reserved[4]; then the 4-byte tail. */
-function iotlbFlush(session: Session, domain: bigint, reserved = 0): Promise<RequestResult> {
+export function iotlbFlush(session: Session, domain: bigint, reserved = 0): Promise<RequestResult> {
   const readable = new Uint8Array(12);
   const view = new DataView(readable.buffer);
   readable[0] = constant('VIRTIO_IOMMU_T_IOTLB_FLUSH');

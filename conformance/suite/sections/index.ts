@@ -3,6 +3,7 @@
 import type { SectionTests } from '../harness.js';
 import * as attach from './attach-request.js';
 import * as configuration from './device-configuration.js';
+import * as deviceConfigReads from './device-config-reads.js';
 import * as operations from './device-operations.js';
 import * as effectsAccepted from './effects-accepted.js';
 import * as effectsFeatures from './effects-features.js';
@@ -14,14 +15,20 @@ import * as features from './feature-bits.js';
 import * as map from './map-request.js';
 import * as mappingCorners from './mapping-corners.js';
 import * as pciCfgCap from './pci-cfg-cap.js';
+import * as pciCfgCapWindow from './pci-cfg-cap-window.js';
 import * as pciDiscovery from './pci-discovery.js';
 import * as platform from './platform-self-check.js';
+import * as platformRegisters from './platform-registers.js';
 import * as probe from './probe-request.js';
+import * as rangeEdges from './range-edges.js';
 import * as resvMem from './property-resv-mem.js';
+import * as resvMemEdges from './resv-mem-edges.js';
 import * as requestIndirectPlacement from './request-indirect-placement.js';
+import * as requestChainLimits from './request-chain-limits.js';
 import * as requestLayouts from './request-layouts.js';
 import * as transportCommonConfig from './transport-common-config.js';
 import * as transportDeviceStatus from './transport-device-status.js';
+import * as transportFeatureWindows from './transport-feature-windows.js';
 import * as transportNotifications from './transport-notifications.js';
 import * as transportStrayAccesses from './transport-stray-accesses.js';
 import * as unmap from './unmap-request.js';
@@ -35,6 +42,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   unmap,
   probe,
   resvMem,
+  resvMemEdges,
   faults,
   effectsRefused,
   effectsAccepted,
@@ -42,13 +50,19 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   effectsLayouts,
   effectsSystemReset,
   mappingCorners,
+  rangeEdges,
   requestLayouts,
+  requestChainLimits,
   requestIndirectPlacement,
   pciDiscovery,
   transportCommonConfig,
+  transportFeatureWindows,
   transportDeviceStatus,
   transportNotifications,
   transportStrayAccesses,
+  deviceConfigReads,
   pciCfgCap,
+  pciCfgCapWindow,
   platform,
+  platformRegisters,
 ];
