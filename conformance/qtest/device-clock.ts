@@ -29,8 +29,8 @@
 //   thread is idle: after a change to the memory map (a BAR placed, an endpoint attached) that
 //   thread must first take the BQL and flush its TLB, which the host schedules when it likes
 //   (measured: edu still running after 600 looks in 121 ms at a load of 15). So
-//   waitForTimer() keeps a host-time deadline there; a transfer still ends at its first look
-//   after the warp.
+//   waitForTimer() keeps a host-time deadline there, as for work on a thread of the device's
+//   own (edu's factorial); a transfer still ends at its first look after the warp.
 // Only the target can vouch for a warped clock (declareWarpedClock).
 //
 // Elsewhere (a socket to a device we know nothing about; Debian's QEMU started by hand) virtual
@@ -134,9 +134,10 @@ export class DeviceClock {
   }
 
   /**
-   * Like waitFor(), for something a device timer does (an edu transfer): stepped to on a
-   * stepped clock, else polled for until a host-time deadline, since a warped clock warps only
-   * when the host has let QEMU's vCPU thread go idle (see the top of this file).
+   * Like waitFor(), for something a device timer does (an edu transfer) or a thread of the
+   * device's own (edu's factorial): stepped to on a stepped clock, else polled for until a
+   * host-time deadline, since a warped clock warps only when the host has let QEMU's vCPU
+   * thread go idle, and a thread runs when the host schedules it (see the top of this file).
    */
   waitForTimer<T>(probe: () => Promise<T | undefined>, options: PollOptions): Promise<T> {
     return this.kind === 'stepped' ? this.waitFor(probe, options) : pollUntil(probe, options);
