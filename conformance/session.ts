@@ -32,3 +32,12 @@ export async function openSession(target: Target): Promise<Session> {
     throw error;
   }
 }
+
+/**
+ * The suite's own memory in `session`: everything allocated but `@ram` (the staging page, the
+ * queues, buffers a test took). Devices write there while a DMA is judged, so it is never
+ * watched.
+ */
+export function ownMemory(session: Session): GuestRegion[] {
+  return session.memory.allocations.filter((region) => region !== session.ram);
+}

@@ -2,11 +2,14 @@
 // between RAM and a 4 KiB buffer inside the device (device addresses 0x40000..0x40ffe are
 // usable, see EDU_BUFFER_USABLE):
 //   0x80 source, 0x88 destination, 0x90 count, 0x98 command (bit 0 run, bit 1 direction:
-//   0 RAM → buffer, 1 buffer → RAM). A transfer starts 100 ms (virtual time, which is host
-//   time on a QEMU without the qtest accelerator) after the command; bit 0 clears when done.
+//   0 RAM → buffer, 1 buffer → RAM). A transfer starts 100 ms of virtual time after the command
+//   (host time on a QEMU with neither the qtest accelerator nor `-icount …,sleep=off`); bit 0
+//   clears when done.
 //
 // Where the target lets the client step virtual time (clock_step), a transfer is stepped to
-// completion at once; elsewhere (Debian's QEMU) it is polled for (qtest/device-clock.ts).
+// completion at once; elsewhere it is polled for until a host-time deadline
+// (qtest/device-clock.ts), which on the QEMU we spawn (its virtual clock jumps to edu's timer
+// once its vCPU idles) is reached only when edu is broken.
 //
 // edu ignores DMA errors and its buffer is not readable over MMIO, so a transfer is judged
 // by the bytes that arrived. To see or set the buffer we bounce through a *staging page*:
@@ -182,7 +185,7 @@ export class EduDevice {
     ]);
     if ((firstLook & DMA_RUN) === 0n) return;
     try {
-      await clock.waitFor(
+      await clock.waitForTimer(
         async () =>
           ((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) === 0n ? true : undefined,
         { timeoutMs: this.timeoutMs, what: 'the edu DMA transfer to finish', intervalMs: 2 },
@@ -190,8 +193,12 @@ export class EduDevice {
     } catch (error) {
       if (!(error instanceof PollTimeoutError)) throw error;
       const transfer = `0x${source.toString(16)} → 0x${destination.toString(16)}, ${length} bytes`;
+      const when =
+        error.settled === undefined
+          ? `within ${this.timeoutMs} ms`
+          : `before the target settled (${error.settled})`;
       throw new EduStalledError(
-        `edu did not finish its DMA transfer (${transfer}) within ${this.timeoutMs} ms while the target kept answering qtest (${await this.#platformCheck()}); edu finishes a transfer whatever the IOMMU answers, so this is edu or the platform's clock, not the IOMMU: no verdict on the device`,
+        `edu did not finish its DMA transfer (${transfer}) ${when} while the target kept answering qtest (${await this.#platformCheck()}); edu finishes a transfer whatever the IOMMU answers, so this is edu or the platform's clock, not the IOMMU: no verdict on the device`,
       );
     }
   }

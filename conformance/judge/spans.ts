@@ -1,5 +1,5 @@
 // Sets of guest-physical addresses as sorted, disjoint half-open spans [start, end), and how
-// reports print them (`0x10fffff..0x10fffff`, inclusive, as the spec writes ranges).
+// reports print them (`0x1fffff..0x1fffff`, inclusive, as the spec writes ranges).
 
 export interface Span {
   start: number;

@@ -10,16 +10,23 @@ export interface GuestRegion {
 
 export const PAGE_SIZE = 0x1000;
 
-/** Where the suite's RAM starts: away from the low 1 MiB (legacy VGA/BIOS holes). */
-const SUITE_RAM_BASE = 0x100_0000;
+/**
+ * Where the suite's RAM starts: above the legacy VGA/BIOS hole (0xa0000-0xfffff) and the 64 KiB
+ * after it, which boards may reserve as IOVAs (device-ref's multi-resv does): the staging page
+ * lies here and is reached at IOVA = its physical address.
+ */
+const SUITE_RAM_BASE = 0x11_0000;
 /** Where it ends at the latest (on a 256 MiB board): away from addresses tests pick as IOVAs. */
 const SUITE_RAM_LIMIT = 0x800_0000;
-/** The least RAM the suite needs for itself: `@ram` (1 MiB), a staging page and the queues. */
-export const SUITE_RAM_MIN = 0x40_0000;
+/**
+ * The least RAM the suite needs for itself: `@ram` (1 MiB on a 2 MiB boundary, so at 2 MiB)
+ * and, below it, the staging page and the queues.
+ */
+export const SUITE_RAM_MIN = 0x30_0000 - SUITE_RAM_BASE;
 
 /**
- * The guest RAM the suite owns on a target whose RAM is [0, ramSize): 16 MiB up to the end
- * of RAM or 128 MiB, whichever comes first. A RangeError when that leaves too little.
+ * The guest RAM the suite owns on a target whose RAM is [0, ramSize): 1 MiB + 64 KiB up to
+ * the end of RAM or 128 MiB, whichever comes first. A RangeError when that leaves too little.
  */
 export function suiteRegion(ramSize: number): GuestRegion {
   const end = Math.min(ramSize, SUITE_RAM_LIMIT);
@@ -31,34 +38,47 @@ export function suiteRegion(ramSize: number): GuestRegion {
   return { base: BigInt(SUITE_RAM_BASE), size: end - SUITE_RAM_BASE };
 }
 
+/**
+ * Hands out regions first fit: the lowest aligned place that is free. A region aligned far up
+ * (`@ram`, 2 MiB) leaves a gap below it that later, smaller ones (queues, pages) fill, so the
+ * suite's RAM stays compact: on device-ref all RAM is watched by the DMA judge, and every
+ * byte of it is filled and read back.
+ */
 export class GuestMemory {
-  #next: bigint;
+  /** Everything handed out so far, by address. */
+  readonly #taken: GuestRegion[] = [];
   readonly #end: bigint;
 
   constructor(readonly region: GuestRegion) {
-    this.#next = region.base;
     this.#end = region.base + BigInt(region.size);
   }
 
-  /** Everything handed out so far: from the region's base to the end of the last allocation. */
-  get used(): GuestRegion {
-    return { base: this.region.base, size: Number(this.#next - this.region.base) };
+  /** Every region handed out so far, by address. */
+  get allocations(): readonly GuestRegion[] {
+    return this.#taken;
   }
 
-  /** The next `size` bytes, aligned to `align` (a power of two, default one page). */
+  /** The lowest `size` free bytes aligned to `align` (a power of two, default one page). */
   allocate(size: number, align: number = PAGE_SIZE): GuestRegion {
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`invalid size ${size}`);
     if (!Number.isSafeInteger(align) || align <= 0 || (align & (align - 1)) !== 0) {
       throw new RangeError(`alignment ${align} is not a power of two`);
     }
     const mask = BigInt(align) - 1n;
-    const base = (this.#next + mask) & ~mask;
-    if (base + BigInt(size) > this.#end) {
-      throw new RangeError(
-        `guest memory exhausted: ${size} bytes do not fit in 0x${this.region.base.toString(16)}+0x${this.region.size.toString(16)}`,
-      );
+    const length = BigInt(size);
+    let from = this.region.base;
+    for (let i = 0; i <= this.#taken.length; i++) {
+      const next = this.#taken[i];
+      const base = (from + mask) & ~mask;
+      if (base + length <= (next?.base ?? this.#end)) {
+        const region = { base, size };
+        this.#taken.splice(i, 0, region);
+        return region;
+      }
+      if (next !== undefined) from = next.base + BigInt(next.size);
     }
-    this.#next = base + BigInt(size);
-    return { base, size };
+    throw new RangeError(
+      `guest memory exhausted: ${size} bytes do not fit in 0x${this.region.base.toString(16)}+0x${this.region.size.toString(16)}`,
+    );
   }
 }

@@ -156,8 +156,10 @@ export class QtestClient extends QtestConnection {
 
 /** Formats a non-negative integer of at most `bits` bits as `0x…`, or throws a RangeError. */
 function hex(value: number | bigint, bits: number, what: string): string {
-  if (typeof value === 'number' && !Number.isSafeInteger(value)) {
-    throw new RangeError(`${what} ${value} is not an integer`);
+  if (typeof value === 'number') {
+    if (!Number.isSafeInteger(value)) throw new RangeError(`${what} ${value} is not an integer`);
+    // The common case without a BigInt: every width up to 52 bits is exact in a number.
+    if (value >= 0 && (bits >= 53 || value < 2 ** bits)) return `0x${value.toString(16)}`;
   }
   const big = BigInt(value);
   if (big < 0n || big >> BigInt(bits) !== 0n) {

@@ -21,8 +21,14 @@ export class PollTimeoutError extends Error {
     readonly timeoutMs: number,
     /** Whose time ran out, for the message: host time unless told. */
     readonly clock = '',
+    /** Why the wait ended before its time ran out, if it did (instead of "timed out"). */
+    readonly settled?: string,
   ) {
-    super(`timed out after ${timeoutMs} ms${clock === '' ? '' : ` ${clock}`} waiting for ${what}`);
+    super(
+      settled === undefined
+        ? `timed out after ${timeoutMs} ms${clock === '' ? '' : ` ${clock}`} waiting for ${what}`
+        : `gave up waiting for ${what}: ${settled}`,
+    );
   }
 }
 

@@ -18,8 +18,6 @@ import { answer, type Trail } from './trail.js';
 const CHECK_OFFSET = 0x80_0000n;
 /** edu reaches RAM-side addresses below this (a 28-bit DMA mask). */
 export const EDU_REACH = 0x1000_0000n;
-/** Guest RAM below the suite's own (which starts at 16 MiB) holds nothing of the suite's. */
-const LOW_RAM_END = 0x100_0000n;
 /** How many bytes each DMA of the checks moves. */
 const DMA_LENGTH = 16;
 /** Where in edu's buffer a probe's reads land: apart, so one read-back sees them all. */
@@ -88,7 +86,8 @@ export async function coverAndCheck(
   const identity = patternFor(`cover-identity:${first}`, DMA_LENGTH);
   await session.qtest.memwrite(session.ram.base, mapped);
   const watched = [mapped];
-  if (first + BigInt(DMA_LENGTH) <= LOW_RAM_END) {
+  // Guest RAM below the suite's own holds nothing of the suite's.
+  if (first + BigInt(DMA_LENGTH) <= session.memory.region.base) {
     await session.qtest.memwrite(first, identity);
     watched.push(identity);
   }

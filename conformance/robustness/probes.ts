@@ -23,10 +23,12 @@ import {
 import { TargetUnreachableError, type Target } from '../targets/target.js';
 import { checkAfterwards, IsolationBreach } from './isolation-checks.js';
 import { placeOf } from './place.js';
-import { PROBES, type Probe } from './stimuli.js';
+import { RING_PROBES } from './ring-stimuli.js';
+import { PROBES as REQUEST_PROBES, type Probe } from './stimuli.js';
 import { Trail } from './trail.js';
 
 const PROBE_TIMEOUT_MS = 10_000;
+const PROBES: readonly Probe[] = [...REQUEST_PROBES, ...RING_PROBES];
 
 async function runProbe(
   probe: Probe,

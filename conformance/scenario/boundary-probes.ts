@@ -66,7 +66,7 @@ export interface ProbeFinding {
 export type ProbeSetResult =
   { probed: true; transfers: number; findings: ProbeFinding[] } | { probed: false; reason: string };
 
-/** `[0x1000, 0x1fff] → 0x1000000 (domain 1)` */
+/** `[0x1000, 0x1fff] → 0x200000 (domain 1)` */
 export function describeMapping(m: Mapping): string {
   return `MAP [0x${m.virtStart.toString(16)}, 0x${m.virtEnd.toString(16)}] → 0x${m.physStart.toString(16)} (domain ${m.domain})`;
 }

@@ -18,7 +18,7 @@ import type { EduDevice } from '../edu/edu.js';
 import { DmaJudge, type MemoryFinding } from '../judge/dma-judge.js';
 import { writePayload } from '../judge/payload.js';
 import { ExpectationFailure, toHex } from '../scenario/expectation.js';
-import type { Session } from '../session.js';
+import { ownMemory, type Session } from '../session.js';
 import { expectStatus } from './device-steps.js';
 
 /** Bytes each effect check writes. */
@@ -52,19 +52,20 @@ const judges = new WeakMap<Session, DmaJudge>();
 /**
  * The session's DMA judge. It watches @ram whole and a guard zone around every address a
  * check names (the IOVA as an identity address, the expected landing); it never watches the
- * suite's own memory after @ram (staging page, queues) nor the legacy VGA/BIOS hole.
+ * suite's own memory (staging page, queues) nor the legacy VGA/BIOS hole.
  */
 function judgeOf(session: Session): DmaJudge {
   let judge = judges.get(session);
   if (judge === undefined) {
     const ram = session.ram;
-    const suite = session.memory.region;
-    const suiteEnd = suite.base + BigInt(suite.size);
     judge = new DmaJudge(session.qtest, {
       window: [{ start: Number(ram.base), end: Number(ram.base) + ram.size }],
-      exclude: [
+      exclude: () => [
         { start: 0xa_0000, end: 0x10_0000 },
-        { start: Number(session.staging.base), end: Number(suiteEnd) },
+        ...ownMemory(session).map(({ base, size }) => ({
+          start: Number(base),
+          end: Number(base) + size,
+        })),
       ],
       ram: [{ start: 0, end: session.target.ramSize }],
     });

@@ -2,14 +2,17 @@
 // what the suite must be able to trust to judge it. The PCI configuration mechanism (an
 // absent function reads all-ones, the enable bit counts, the data port is four bytes), the
 // chipset the target says it has (q35's host bridge at 00:00.0), the DMA endpoint (edu's
-// identification register, its DMA registers) and the qtest layer (memset, memory outside
-// RAM, clock_step). A check that fails throws a
+// identification register, its DMA registers; all its registers as QEMU documents them) and
+// the qtest layer (memset, memory outside RAM, writes across page ends, clock_step up to the
+// end of virtual time). A check that fails throws a
 // SuiteError: the test's verdict is `error`, never a device `fail` or `pass`.
 
 import type { DmaRegisters } from '../edu/edu.js';
 import { PCI_COMMAND } from '../pci/config.js';
 import { SuiteError } from '../scenario/expectation.js';
-import { QtestReplyError } from '../qtest/errors.js';
+import { QtestProtocolError, QtestReplyError } from '../qtest/errors.js';
+import { deviceClock } from '../qtest/device-clock.js';
+import { pollUntil, PollTimeoutError } from '../qtest/poll.js';
 import type { Session } from '../session.js';
 import { hex, iommuConfig } from './transport-steps.js';
 
@@ -221,4 +224,312 @@ export async function checkClockStep(session: Session): Promise<void> {
   const second = BigInt(await session.qtest.command('clock_step 1000'));
   if (second - first !== 1000n)
     broken(`two clock_step 1000 in a row answered ${first} and ${second}, not 1000 ns apart`);
+}
+
+// ---- edu's registers, as QEMU's edu documents them (docs/specs/edu.rst) -----------------
+
+const EDU_LIVENESS = 0x04;
+const EDU_FACTORIAL = 0x08;
+const EDU_STATUS = 0x20;
+const EDU_STATUS_COMPUTING = 0x1;
+const EDU_IRQ_STATUS = 0x24;
+const EDU_IRQ_RAISE = 0x60;
+const EDU_IRQ_ACK = 0x64;
+const EDU_UNDECODED = 0x10;
+const EDU_DMA_SOURCE = 0x80;
+const EDU_DMA_DESTINATION = 0x88;
+const EDU_DMA_COUNT = 0x90;
+const EDU_DMA_COMMAND = 0x98;
+const EDU_DMA_RUN = 0x1n;
+const EDU_DMA_IRQ = 0x4n;
+const EDU_IRQ_DMA = 0x100;
+const EDU_BUFFER = 0x4_0000n;
+/** How long the checks below wait for a factorial or a transfer (edu's DMA takes 100 ms). */
+const EDU_WAIT_MS = 2000;
+
+type EduRegisters = ReturnType<DmaEndpoint['device']['bar']>;
+type DmaEndpoint = Session['driver']['edus'][number];
+
+/**
+ * Every register of every edu the driver found, as QEMU's edu documents them: liveness
+ * inverts, factorial computes, the interrupt status collects what is raised and drops what is
+ * acknowledged, a register nobody decodes reads all-ones; below 0x80 only 4-byte accesses
+ * count, and 1- and 2-byte accesses count nowhere; the DMA registers ignore writes while a
+ * transfer runs, and a transfer raises the DMA interrupt exactly when its command asks for it.
+ */
+export async function checkEduRegisters(session: Session): Promise<void> {
+  try {
+    await checkEachEdu(session);
+  } catch (error) {
+    // edu's registers are plain memory accesses: a target that refuses one is broken.
+    if (error instanceof QtestReplyError) broken(`an edu register access failed: ${error.message}`);
+    throw error;
+  }
+}
+
+async function checkEachEdu(session: Session): Promise<void> {
+  for (const edu of session.driver.edus) {
+    const registers = edu.device.bar(0);
+    const name = `edu ${hex(edu.endpointId)}`;
+    const expect = (what: string, got: number | bigint, want: number | bigint): void => {
+      if (BigInt(got) !== BigInt(want))
+        broken(`${name}: ${what} reads ${hex(got)}, not ${hex(want)} (QEMU's edu)`);
+    };
+    // Its PCI identity: IDs, revision 0x10 and class 0x00ff00, QEMU's subsystem IDs, INTA,
+    // and BAR0 a 32-bit non-prefetchable memory BAR.
+    const { config, address } = edu.device;
+    for (const [offset, what, want] of EDU_PCI_IDENTITY)
+      expect(what, (await config.read32(address, offset)) >>> 0, want);
+    expect('interrupt pin', await config.read8(address, 0x3d), 1);
+    expect('BAR0 type bits', (await config.read32(address, 0x10)) & 0xf, 0);
+    await registers.write32(EDU_LIVENESS, 0x1234_5678);
+    expect(
+      'liveness after 0x12345678 was written',
+      await registers.read32(EDU_LIVENESS),
+      0xedcb_a987,
+    );
+    expect('a register nobody decodes (0x10)', await registers.read32(EDU_UNDECODED), 0xffff_ffff);
+    await registers.write32(EDU_FACTORIAL, 5);
+    await eduWait(session, registers, EDU_STATUS, EDU_STATUS_COMPUTING, 'the factorial of 5');
+    expect('factorial after 5 was written', await registers.read32(EDU_FACTORIAL), 120);
+    // 8-byte accesses below 0x80 (at 8-byte aligned offsets: others are split in two).
+    await registers.write64(EDU_FACTORIAL, 3n);
+    expect('factorial after an 8-byte write of 3', await registers.read32(EDU_FACTORIAL), 120);
+    expect(
+      'an 8-byte read of the identification register',
+      await registers.read64(0x00),
+      0xffff_ffff_ffff_ffffn,
+    );
+    await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
+    await registers.write32(EDU_IRQ_RAISE, 0x1234_0078);
+    expect(
+      'interrupt status after 0x12340078 was raised',
+      await registers.read32(EDU_IRQ_STATUS),
+      0x1234_0078,
+    );
+    await registers.write32(EDU_IRQ_ACK, 0x0000_0070);
+    expect(
+      'interrupt status after 0x70 was acknowledged',
+      await registers.read32(EDU_IRQ_STATUS),
+      0x1234_0008,
+    );
+    await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
+    expect(
+      'interrupt status after all was acknowledged',
+      await registers.read32(EDU_IRQ_STATUS),
+      0,
+    );
+    // 1- and 2-byte accesses reach no edu register.
+    await registers.write64(EDU_DMA_SOURCE, 0x123_4560n);
+    await registers.write8(EDU_DMA_SOURCE, 0x11);
+    await registers.write16(EDU_DMA_SOURCE, 0x2222);
+    await registers.write16(EDU_LIVENESS, 0x3333);
+    expect(
+      'the DMA source after 1- and 2-byte writes',
+      await registers.read64(EDU_DMA_SOURCE),
+      0x123_4560n,
+    );
+    expect('liveness after a 2-byte write', await registers.read32(EDU_LIVENESS), 0xedcb_a987);
+    expect('a 2-byte read of the DMA source', await registers.read16(EDU_DMA_SOURCE), 0);
+    await checkEduTransfers(session, edu, registers, expect);
+  }
+}
+
+/**
+ * Two transfers RAM → edu's buffer (they write no RAM; whatever the IOMMU answers, edu
+ * finishes them): one that asks for the DMA interrupt, one that does not. While the first
+ * runs, writes to the DMA registers are ignored.
+ */
+async function checkEduTransfers(
+  session: Session,
+  edu: DmaEndpoint,
+  registers: EduRegisters,
+  expect: (what: string, got: number | bigint, want: number | bigint) => void,
+): Promise<void> {
+  for (const irq of [true, false]) {
+    // The second one's RAM address has the bit above dma_mask set: edu drops it (QEMU's
+    // edu_clamp_addr) and the transfer runs like any other.
+    const source = session.staging.base | (irq ? 0n : edu.dmaMask + 1n);
+    const programmed = { source, destination: EDU_BUFFER + 0x10n, count: 0x20n };
+    await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
+    await registers.write64(EDU_DMA_SOURCE, programmed.source);
+    await registers.write64(EDU_DMA_DESTINATION, programmed.destination);
+    await registers.write64(EDU_DMA_COUNT, programmed.count);
+    await registers.write64(EDU_DMA_COMMAND, EDU_DMA_RUN | (irq ? EDU_DMA_IRQ : 0n));
+    // Writes while it runs; a command register that still shows RUN after them proves they
+    // landed during the transfer (RUN only ever goes from set to clear).
+    await registers.write64(EDU_DMA_SOURCE, programmed.source + 0x1000n);
+    await registers.write64(EDU_DMA_DESTINATION, EDU_BUFFER + 0x800n);
+    await registers.write64(EDU_DMA_COUNT, 0x40n);
+    const [command, held] = [
+      await registers.read64(EDU_DMA_COMMAND),
+      {
+        source: await registers.read64(EDU_DMA_SOURCE),
+        destination: await registers.read64(EDU_DMA_DESTINATION),
+        count: await registers.read64(EDU_DMA_COUNT),
+      },
+    ];
+    if ((command & EDU_DMA_RUN) !== 0n)
+      for (const key of ['source', 'destination', 'count'] as const)
+        expect(`the DMA ${key} written while a transfer runs`, held[key], programmed[key]);
+    const clock = await deviceClock(session.qtest);
+    await clock.stepToNextTimer();
+    await eduWait(
+      session,
+      registers,
+      EDU_DMA_COMMAND,
+      Number(EDU_DMA_RUN),
+      `a DMA transfer of ${edu.endpointId}`,
+    );
+    const raised = ((await registers.read32(EDU_IRQ_STATUS)) & EDU_IRQ_DMA) !== 0;
+    if (raised !== irq)
+      broken(
+        `edu ${hex(edu.endpointId)}: a finished transfer whose command ${irq ? 'set' : 'left clear'} bit 2 (raise an interrupt) ${raised ? 'raised' : 'did not raise'} the DMA interrupt (0x100 in the interrupt status)`,
+      );
+  }
+  await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
+}
+
+/** edu's configuration words as QEMU 7.2 gives them: offset, what, value. */
+const EDU_PCI_IDENTITY: ReadonlyArray<[number, string, number]> = [
+  [0x00, 'vendor and device ID', 0x11e8_1234],
+  [0x08, 'revision and class code', 0x00ff_0010],
+  [0x2c, 'subsystem vendor and subsystem ID', 0x1100_1af4],
+];
+
+/** A port nobody decodes floats high: all-ones in every width (0xd00, past the PCI ports). */
+export async function checkUnclaimedPort(session: Session): Promise<void> {
+  const port = CONFIG_DATA_PORT + 4;
+  const { qtest } = session;
+  let read: number[];
+  try {
+    read = [await qtest.inb(port), await qtest.inw(port), (await qtest.inl(port)) >>> 0];
+  } catch (error) {
+    // A refused or malformed answer to a port read: the qtest layer is broken.
+    if (error instanceof QtestReplyError || error instanceof QtestProtocolError)
+      broken(`a read of port ${hex(port)} failed: ${error.message}`);
+    throw error;
+  }
+  const want = [0xff, 0xffff, 0xffff_ffff];
+  if (read.some((value, i) => value !== want[i]))
+    broken(
+      `port ${hex(port)}, which nothing decodes, reads ${read.map(hex).join(', ')} in 1, 2 and 4 bytes, not all-ones`,
+    );
+}
+
+/**
+ * Waits until `bits` of the 4-byte register at `offset` read clear: a timer (a transfer) or
+ * QEMU's factorial thread, so with a host-time deadline where the clock is not stepped.
+ */
+async function eduWait(
+  session: Session,
+  registers: EduRegisters,
+  offset: number,
+  bits: number,
+  what: string,
+): Promise<void> {
+  const clock = await deviceClock(session.qtest);
+  try {
+    await clock.waitForTimer(
+      async () => (((await registers.read32(offset)) & bits) === 0 ? true : undefined),
+      { timeoutMs: EDU_WAIT_MS, what, intervalMs: 2 },
+    );
+  } catch (error) {
+    if (!(error instanceof PollTimeoutError)) throw error;
+    broken(`edu did not finish ${what} within ${EDU_WAIT_MS} ms`);
+  }
+}
+
+// ---- guest RAM through qtest's memory commands ---------------------------------------------
+
+/** Lengths and page offsets around the 4 KiB page size. */
+const RAM_LENGTHS = [1, 2, 3, 4, 8, 4095, 4096, 4097, 8191, 8192, 8193];
+const RAM_OFFSETS = [0, 1, 2, 0xffc, 0xffd, 0xfff];
+const RAM_SCRATCH = 0x4000;
+
+/**
+ * Writes of every length around a page, at every offset around a page end, each read back
+ * with the bytes around it: a target whose RAM loses or misplaces bytes across a page
+ * boundary cannot be trusted to judge DMA.
+ */
+export async function checkRamPages(session: Session): Promise<void> {
+  const { qtest } = session;
+  const scratch = session.memory.allocate(RAM_SCRATCH);
+  const model = new Uint8Array(RAM_SCRATCH);
+  await qtest.memset(scratch.base, RAM_SCRATCH, 0);
+  let stamp = 1;
+  for (const length of RAM_LENGTHS) {
+    for (const offset of RAM_OFFSETS) {
+      const data = Uint8Array.from({ length }, (_, i) => ((stamp * 7 + i * 13) & 0xff) | 1);
+      stamp++;
+      await qtest.memwrite(scratch.base + BigInt(offset), data);
+      model.set(data, offset);
+    }
+    const back = await qtest.memread(scratch.base, RAM_SCRATCH);
+    const wrong = back.findIndex((byte, i) => byte !== model[i]);
+    if (wrong !== -1)
+      broken(
+        `after writes of ${length} bytes at page offsets ${RAM_OFFSETS.map(hex).join(', ')}, RAM at ${hex(scratch.base + BigInt(wrong))} reads ${hex(back[wrong]!)}, not the ${hex(model[wrong]!)} last written there`,
+      );
+  }
+}
+
+// ---- q35's reset control register ----------------------------------------------------
+
+const HARD_RESET = 0x6;
+const RESET_WAIT_MS = 2000;
+
+/**
+ * On a target that says it is q35: a write of SYS_RST | RST_CPU to 0xcf9 resets the whole
+ * system, so every PCI function the suite set up (the IOMMU and each edu) reads COMMAND 0
+ * again. Leaves the system reset: run it after everything that needs the set-up.
+ */
+export async function checkResetControlResets(session: Session): Promise<void> {
+  if (session.target.chipset !== 'q35') return;
+  const devices = [
+    session.driver.transport.device,
+    ...session.driver.edus.map((edu) => edu.device),
+  ];
+  await session.qtest.outb(RESET_CONTROL_PORT, HARD_RESET);
+  for (const device of devices) {
+    const { config, address } = device;
+    try {
+      await pollUntil(
+        async () => ((await config.read16(address, PCI_COMMAND)) === 0 ? true : undefined),
+        { timeoutMs: RESET_WAIT_MS, what: 'COMMAND to read 0 after a system reset', intervalMs: 2 },
+      );
+    } catch (error) {
+      if (!(error instanceof PollTimeoutError)) throw error;
+      broken(
+        `after a write of ${hex(HARD_RESET)} to q35's reset control register (port ${hex(RESET_CONTROL_PORT)}), the function at 00:${hex(address.device)}.${address.function} still reads COMMAND ${hex(await config.read16(address, PCI_COMMAND))}: a system reset resets every PCI function`,
+      );
+    }
+  }
+}
+
+// ---- virtual time -----------------------------------------------------------------------
+
+const I64_MAX = (1n << 63n) - 1n;
+
+/**
+ * `clock_step` by the largest step there is: virtual time is a signed 64-bit count of ns
+ * (QEMU_CLOCK_VIRTUAL), so it stops at 2^63 - 1 and never goes back. Leaves the clock at its
+ * end: run it last.
+ */
+export async function checkClockLimit(session: Session): Promise<void> {
+  let before: bigint;
+  try {
+    before = BigInt(await session.qtest.command('clock_step 0'));
+  } catch (error) {
+    if (error instanceof QtestReplyError) return;
+    throw error;
+  }
+  for (const step of [I64_MAX, I64_MAX, 1n]) {
+    const after = BigInt(await session.qtest.command(`clock_step ${step}`));
+    if (after > I64_MAX || after < before)
+      broken(
+        `clock_step ${step} from ${before} answered ${after}: virtual time is a signed 64-bit count of ns, and it never goes back`,
+      );
+    before = after;
+  }
 }

@@ -1,9 +1,13 @@
 // Target: a QEMU we spawn, q35 with virtio-iommu-pci and edu, driven over -qtest.
 //
 // Our side listens on a Unix socket in a fresh temp dir and QEMU connects to it, so there
-// is no polling for a socket file. `-icount shift=0,sleep=off` lets virtual time skip ahead
-// to the next timer while the vCPU idles, so device timers (edu's DMA) cost no host time. QEMU boots our halt firmware (firmware.ts) instead of
-// SeaBIOS. close() kills QEMU and removes the temp dir, also while start() is under way; a process-exit hook kills any QEMU a
+// is no polling for a socket file. QEMU boots our halt firmware (firmware.ts) instead of
+// SeaBIOS, and `-icount shift=0,sleep=off` lets virtual time skip ahead to the next timer
+// while the halted vCPU idles, so device timers (edu's DMA) cost no host time. With both, the
+// target vouches for a warped clock (qtest/device-clock.ts): waits for something that may not
+// come end once QEMU has settled rather than at a host-time deadline, and a command QEMU spins
+// on is a hang after half a second of QEMU's CPU time (qemu-client.ts). close() kills QEMU and
+// removes the temp dir, also while start() is under way; a process-exit hook kills any QEMU a
 // crashed test left behind. See QEMU-NOTES.md for why each argument is there.
 
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -11,8 +15,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { QtestClient } from '../qtest/client.js';
+import type { QtestClient } from '../qtest/client.js';
+import { declareWarpedClock } from '../qtest/device-clock.js';
 import { DeviceProcess } from './device-process.js';
+import { mainThreadCpuMs, QemuQtestClient } from './qemu-client.js';
 import { buildHaltFirmware } from './firmware.js';
 import { handshake, TargetUnreachableError, type Target } from './target.js';
 
@@ -59,6 +65,29 @@ export function qemuArguments(
     '-device', 'edu',
     ...extraArgs,
   ];
+}
+
+/**
+ * Options that may change what the warped clock rests on (a halted vCPU, icount without sleep,
+ * device work in the main loop): with any of them among the extra arguments, waits on this
+ * QEMU fall back to host-time deadlines.
+ */
+const OPTIONS_VOIDING_THE_WARP = new Set([
+  '-icount',
+  '-accel',
+  '-enable-kvm',
+  '-machine',
+  '-M',
+  '-bios',
+  '-S',
+  '-smp',
+  '-object',
+  '-incoming',
+]);
+
+/** True when QEMU started with these extra arguments warps its virtual clock as qemuArguments() sets it up. */
+export function warpsItsClock(extraArgs: readonly string[]): boolean {
+  return !extraArgs.some((arg) => OPTIONS_VOIDING_THE_WARP.has(arg.replace(/^--/, '-')));
 }
 
 export class QemuTarget implements Target {
@@ -137,14 +166,20 @@ export class QemuTarget implements Target {
       } finally {
         server.close();
       }
-      const client = new QtestClient(socket, {
-        ...(this.#options.replyTimeoutMs !== undefined && {
-          replyTimeoutMs: this.#options.replyTimeoutMs,
-        }),
-        explainClose: async () =>
-          (await this.#process?.explainClose('QEMU')) ?? 'QEMU is not running',
-      });
+      const pid = this.#process.pid;
+      const client = new QemuQtestClient(
+        socket,
+        {
+          ...(this.#options.replyTimeoutMs !== undefined && {
+            replyTimeoutMs: this.#options.replyTimeoutMs,
+          }),
+          explainClose: async () =>
+            (await this.#process?.explainClose('QEMU')) ?? 'QEMU is not running',
+        },
+        () => (pid === undefined ? undefined : mainThreadCpuMs(pid)),
+      );
       this.#client = client;
+      if (warpsItsClock(this.#options.extraArgs ?? [])) declareWarpedClock(client);
       await handshake(client, this.description);
       this.#giveUpIfClosing();
       this.#startupMs = performance.now() - began;

@@ -9,12 +9,13 @@
 // that gets no answer from a running device-ref restarts it.
 //
 // The board is the q35 preset as QEMU shows it plus a second edu at 00:03.0, the same
-// second endpoint (`@ep2`) the QEMU target gets from a second `-device edu`, with 22 MiB of
+// second endpoint (`@ep2`) the QEMU target gets from a second `-device edu`, with 3 MiB of
 // RAM instead of 256: the DMA judge fills and reads back all of it in every test that judges
-// DMA, so RAM is what the suite needs and no more. The suite's RAM starts at 16 MiB
-// (memory/guest-memory.ts); a test places `@ram` (1 MiB on a 2 MiB boundary), the staging page
-// and two 1 MiB queues there, and the system-reset test opens a second driver with two more
-// queues: up to 0x150_1000, so 0x160_0000 leaves ~1 MiB to spare (20 MiB is too little).
+// DMA, so RAM is what the suite needs and no more. The suite's RAM starts at 0x110000, above the
+// legacy hole (memory/guest-memory.ts); `@ram` is 1 MiB on a 2 MiB boundary, so it takes
+// 2-3 MiB, and the staging page and the queues (264 KiB for the request queue, 6 KiB for the
+// event queue) fill the gap below it: 0x4_4000 bytes with one driver, 0x8_7000 with the second
+// driver of the system-reset test, so a test's own queues (2 × 64 KiB) still fit.
 
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -30,7 +31,7 @@ import { handshake, TargetUnreachableError, type JudgeWindow, type Target } from
 export const REF_BOARD = {
   name: 'q35-two-edu',
   description: 'The q35 preset with a second edu endpoint at 00:03.0 (the conformance suite board)',
-  ram_size: 0x160_0000,
+  ram_size: 0x30_0000,
   chipset: 'q35',
   iommu: {
     slot: 1,
@@ -245,18 +246,57 @@ export class RefServer {
   }
 }
 
+/**
+ * device-ref processes for tests that run side by side: each serves its connections one
+ * after another, so a test takes a process no other open test uses. Two of them keep both
+ * cores busy: a test spends much of its time in round trips, where the suite and its
+ * device-ref wait for each other.
+ */
+export class RefServerPool {
+  readonly #servers: RefServer[];
+  readonly #busy = new Set<RefServer>();
+
+  constructor(
+    readonly size: number,
+    options: RefServerOptions = {},
+  ) {
+    this.#servers = Array.from({ length: size }, () => new RefServer(options));
+  }
+
+  get description(): string {
+    return this.#servers[0]!.description;
+  }
+
+  /** A target on a device-ref no open target of the pool uses; it is free again on close(). */
+  target(judgeWindow?: JudgeWindow): RefTarget {
+    const server = this.#servers.find((candidate) => !this.#busy.has(candidate));
+    if (server === undefined) {
+      throw new Error(`${this.description}: all ${this.size} device-refs serve a test`);
+    }
+    this.#busy.add(server);
+    return new RefTarget(server, judgeWindow, () => this.#busy.delete(server));
+  }
+
+  /** Stops every device-ref of the pool. */
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map((server) => server.close()));
+  }
+}
+
 /** One test's connection to the run's device-ref: a fresh board, closed by close(). */
 export class RefTarget implements Target {
   readonly description: string;
   readonly judgeWindow: JudgeWindow;
   readonly #server: RefServer;
+  readonly #onClose: (() => void) | undefined;
   #client: QtestClient | undefined;
 
-  /** `judgeWindow`: all RAM by default (22 MiB on REF_BOARD). */
-  constructor(server: RefServer, judgeWindow: JudgeWindow = 'all-ram') {
+  /** `judgeWindow`: all RAM by default (3 MiB on REF_BOARD); `onClose`: told once closed. */
+  constructor(server: RefServer, judgeWindow: JudgeWindow = 'all-ram', onClose?: () => void) {
     this.#server = server;
     this.description = server.description;
     this.judgeWindow = judgeWindow;
+    this.#onClose = onClose;
   }
 
   get ramSize(): number {
@@ -276,6 +316,10 @@ export class RefTarget implements Target {
   async close(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
-    await client?.close();
+    try {
+      await client?.close();
+    } finally {
+      this.#onClose?.();
+    }
   }
 }

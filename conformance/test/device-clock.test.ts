@@ -1,16 +1,19 @@
 // Waiting in the device's time: on a target that answers clock_step (device-ref) the suite
-// steps the virtual clock; on one that refuses it (QEMU, or device-ref behind a proxy that
-// answers like Debian's QEMU) it waits in host time, and gives the same verdicts.
+// steps the virtual clock; on the QEMU we spawn (warped: its clock jumps to the next timer) a
+// wait for what may not come ends once QEMU has settled; on one that refuses clock_step and
+// vouches for nothing (device-ref behind a proxy that answers like Debian's QEMU) it waits in
+// host time, and gives the same verdicts.
 
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { loadCases } from '../cases.js';
-import { DeviceClock, deviceClock } from '../qtest/device-clock.js';
+import { deviceClock, SETTLED_LOOKS } from '../qtest/device-clock.js';
 import { PollTimeoutError } from '../qtest/poll.js';
 import { openSession, type Session } from '../session.js';
 import { runConformanceSuite } from '../suite/build-suite.js';
 import type { TestRecord } from '../suite/harness.js';
-import { QemuTarget } from '../targets/qemu.js';
+import { QemuTarget, warpsItsClock } from '../targets/qemu.js';
 import { REF_BOARD, RefServer, RefTarget } from '../targets/ref.js';
 import { SocketTarget } from '../targets/socket.js';
 import type { Target } from '../targets/target.js';
@@ -47,17 +50,85 @@ describe('the device clock', function () {
     }
   }
 
-  it('is stepped on device-ref, host time behind the proxy and on QEMU', async () => {
-    const kinds: boolean[] = [];
-    for (const target of [new RefTarget(server), viaProxy(), new QemuTarget()]) {
+  it('is stepped on device-ref, host time behind the proxy, warped on the QEMU we spawn', async () => {
+    const kinds: string[] = [];
+    const targets = [
+      new RefTarget(server),
+      viaProxy(),
+      new QemuTarget(),
+      // Another CPU count: the target no longer vouches for the warp.
+      new QemuTarget({ extraArgs: ['-smp', '1'] }),
+    ];
+    for (const target of targets) {
       const qtest = await target.start();
       try {
-        kinds.push((await DeviceClock.detect(qtest)).stepped);
+        kinds.push((await deviceClock(qtest)).kind);
       } finally {
         await target.close();
       }
     }
-    assert.deepEqual(kinds, [true, false, false]);
+    assert.deepEqual(kinds, ['stepped', 'host', 'warped', 'host']);
+    assert.equal(warpsItsClock(['-device', 'edu,dma_mask=0xffffffffffffffff']), true);
+    assert.equal(warpsItsClock(['--icount', 'shift=0']), false);
+  });
+
+  it('on QEMU, ends a wait for a fault report that never comes once QEMU has settled', async () => {
+    await withSession(new QemuTarget(), async (session) => {
+      await session.driver.start();
+      const clock = await deviceClock(session.qtest);
+      let looks = 0;
+      await assert.rejects(
+        clock.waitFor(
+          async () => {
+            looks++;
+            return (await session.driver.collectEvents()).length > 0 ? true : undefined;
+          },
+          { timeoutMs: 60_000, what: 'a fault report' },
+        ),
+        (error: unknown) =>
+          error instanceof PollTimeoutError &&
+          error.settled !== undefined &&
+          /^gave up waiting for a fault report: \d+ looks in a row in \d+ ms found nothing/.test(
+            error.message,
+          ),
+      );
+      assert.ok(looks >= SETTLED_LOOKS, `${looks} looks`);
+    });
+  });
+
+  it('on QEMU, still waits for an edu transfer in host time (the warp waits for the vCPU thread)', async () => {
+    await withSession(new QemuTarget(), async (session) => {
+      const clock = await deviceClock(session.qtest);
+      let looks = 0;
+      const began = performance.now();
+      // A device timer that fires only after a host-time delay: settling would miss it.
+      const late = await clock.waitForTimer(
+        async () => {
+          looks++;
+          await session.qtest.readb(session.staging.base);
+          return performance.now() - began >= 150 ? 'fired' : undefined;
+        },
+        { timeoutMs: 2000, what: 'a late timer' },
+      );
+      assert.equal(late, 'fired');
+      assert.ok(looks > SETTLED_LOOKS, `${looks} looks`);
+    });
+  });
+
+  it('behind the proxy, waits in host time for an answer that comes late', async () => {
+    await withSession(viaProxy(), async (session) => {
+      const clock = await deviceClock(session.qtest);
+      const began = performance.now();
+      // A device that is merely slow: it answers after 150 ms of host time.
+      const answer = await clock.waitFor(
+        async () => {
+          await session.qtest.readb(session.staging.base);
+          return performance.now() - began >= 150 ? 'answered' : undefined;
+        },
+        { timeoutMs: 2000, what: 'a slow answer' },
+      );
+      assert.equal(answer, 'answered');
+    });
   });
 
   it('on device-ref, lets the whole wait pass in virtual time when no fault comes', async () => {

@@ -4,7 +4,7 @@
 // back to back in a slot of guest RAM; an indirect table sits at the slot's start.
 
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
-import { DESC_SIZE, encodeDescriptor, type Descriptor } from './split-ring.js';
+import { DESC_SIZE, encodeDescriptor } from './split-ring.js';
 
 /**
  * One piece of a request. `bytes` gives its content (for a device-writable segment: what it
@@ -39,7 +39,9 @@ export function descriptorCount(request: VirtqueueRequest): number {
 
 /** The bytes `request` takes in its slot: its segments, and its indirect table if any. */
 export function slotImageLength(request: VirtqueueRequest): number {
-  return indirectTableLength(request) + segmentLengths(request).reduce((sum, n) => sum + n, 0);
+  let length = indirectTableLength(request);
+  for (const segment of request.segments) length += segmentLength(segment);
+  return length;
 }
 
 /**
@@ -55,65 +57,57 @@ export function layOutChain(
   const layout = request.layout ?? 'direct';
   const segments = request.segments;
   const tableLength = indirectTableLength(request);
-  const lengths = segmentLengths(request);
   const image = new Uint8Array(slotImageLength(request));
-  const chain: Array<Omit<Descriptor, 'next'>> = [];
   const writable: Array<[number, number]> = [];
-  let offset = tableLength;
-  segments.forEach((segment, i) => {
-    if ('bytes' in segment) image.set(segment.bytes, offset);
-    else if (segment.writable) image.fill(writableFill, offset, offset + segment.length);
-    if (segment.writable) writable.push([offset, lengths[i]!]);
-    chain.push({
-      address: slotAddress + BigInt(offset),
-      length: lengths[i]!,
-      flags: segment.writable ? VIRTQ_DESC_F_WRITE : 0,
-    });
-    offset += lengths[i]!;
-  });
-
+  // The segments' chain goes into the descriptor table (direct) or the slot's indirect table.
   const table = new Uint8Array(DESC_SIZE * descriptors.length);
-  if (layout === 'direct') {
-    encodeChain(table, chain, (i) => descriptors[i]!);
-  } else if (layout === 'indirect') {
-    encodeChain(image, chain, (i) => i);
+  const chainTarget = layout === 'direct' ? table : image;
+  let offset = tableLength;
+  let anyWritable = false;
+  for (let i = 0; i < segments.length; i++) {
+    const segment = segments[i]!;
+    const length = segmentLength(segment);
+    if ('bytes' in segment) image.set(segment.bytes, offset);
+    else if (segment.writable) image.fill(writableFill, offset, offset + length);
+    if (segment.writable) {
+      writable.push([offset, length]);
+      anyWritable = true;
+    }
+    if (layout !== 'single') {
+      // Each but the last goes on to the next: entry i + 1 of an indirect table, or the next
+      // of `descriptors` in the descriptor table.
+      const last = i + 1 === segments.length;
+      encodeDescriptor(chainTarget, i, {
+        address: slotAddress + BigInt(offset),
+        length,
+        flags: (segment.writable ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT),
+        next: last ? 0 : layout === 'direct' ? descriptors[i + 1]! : i + 1,
+      });
+    }
+    offset += length;
+  }
+  if (layout === 'indirect') {
     encodeDescriptor(table, 0, {
       address: slotAddress,
       length: tableLength,
       flags: VIRTQ_DESC_F_INDIRECT,
       next: 0,
     });
-  } else {
+  } else if (layout === 'single') {
     encodeDescriptor(table, 0, {
       address: slotAddress,
       length: image.length,
-      flags: segments.some((s) => s.writable) ? VIRTQ_DESC_F_WRITE : 0,
+      flags: anyWritable ? VIRTQ_DESC_F_WRITE : 0,
       next: 0,
     });
   }
   return { image, table, writable };
 }
 
-/** Writes `chain` as entries 0, 1, … of `target`, each but the last going on to `entry(i + 1)`. */
-function encodeChain(
-  target: Uint8Array,
-  chain: ReadonlyArray<Omit<Descriptor, 'next'>>,
-  entry: (i: number) => number,
-): void {
-  chain.forEach((link, i) => {
-    const last = i + 1 === chain.length;
-    encodeDescriptor(target, i, {
-      ...link,
-      flags: link.flags | (last ? 0 : VIRTQ_DESC_F_NEXT),
-      next: last ? 0 : entry(i + 1),
-    });
-  });
-}
-
 function indirectTableLength(request: VirtqueueRequest): number {
   return request.layout === 'indirect' ? DESC_SIZE * request.segments.length : 0;
 }
 
-function segmentLengths(request: VirtqueueRequest): number[] {
-  return request.segments.map((s) => ('bytes' in s ? s.bytes.length : s.length));
+function segmentLength(segment: Segment): number {
+  return 'bytes' in segment ? segment.bytes.length : segment.length;
 }

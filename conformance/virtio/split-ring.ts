@@ -36,11 +36,23 @@ export function ringLayout(base: bigint, size: number): { addresses: QueueAddres
 
 /** Writes `descriptor` as entry `index` of the descriptor table (or indirect table) `target`. */
 export function encodeDescriptor(target: Uint8Array, index: number, descriptor: Descriptor): void {
-  const view = new DataView(target.buffer, target.byteOffset + DESC_SIZE * index, DESC_SIZE);
-  view.setBigUint64(0, descriptor.address, true);
-  view.setUint32(8, descriptor.length, true);
-  view.setUint16(12, descriptor.flags, true);
-  view.setUint16(14, descriptor.next, true);
+  // Byte by byte, little-endian: no DataView per descriptor (a request writes one to three).
+  const at = DESC_SIZE * index;
+  const { address, length, flags, next } = descriptor;
+  putU32(target, at, Number(address & 0xffff_ffffn));
+  putU32(target, at + 4, Number((address >> 32n) & 0xffff_ffffn));
+  putU32(target, at + 8, length);
+  target[at + 12] = flags & 0xff;
+  target[at + 13] = (flags >>> 8) & 0xff;
+  target[at + 14] = next & 0xff;
+  target[at + 15] = (next >>> 8) & 0xff;
+}
+
+function putU32(target: Uint8Array, at: number, value: number): void {
+  target[at] = value & 0xff;
+  target[at + 1] = (value >>> 8) & 0xff;
+  target[at + 2] = (value >>> 16) & 0xff;
+  target[at + 3] = (value >>> 24) & 0xff;
 }
 
 /** `value` rounded up to a multiple of `alignment` (a power of two). */

@@ -218,16 +218,14 @@ export class SplitVirtqueue {
     const head = descriptors[0]!;
     const { desc, driver, size } = this.addresses;
     const writes: Promise<void>[] = [this.#qtest.memwrite(slotAddress, image)];
-    descriptors.forEach((descriptor, i) => {
-      const bytes = table.subarray(DESC_SIZE * i, DESC_SIZE * (i + 1));
-      const held = this.#descriptorImage.subarray(
-        DESC_SIZE * descriptor,
-        DESC_SIZE * (descriptor + 1),
-      );
-      if (Buffer.compare(bytes, held) === 0) return;
-      held.set(bytes);
-      writes.push(this.#qtest.memwrite(desc + BigInt(DESC_SIZE * descriptor), bytes));
-    });
+    for (let i = 0; i < count; i++) {
+      const descriptor = descriptors[i]!;
+      if (!this.#holds(descriptor, table, DESC_SIZE * i)) {
+        const bytes = table.subarray(DESC_SIZE * i, DESC_SIZE * (i + 1));
+        this.#descriptorImage.set(bytes, DESC_SIZE * descriptor);
+        writes.push(this.#qtest.memwrite(desc + BigInt(DESC_SIZE * descriptor), bytes));
+      }
+    }
     // avail->ring[idx % size] = head, then avail->idx = idx + 1 (qtest keeps the order).
     const entry = this.#availIdx % size;
     if (this.#availRing[entry] !== head) {
@@ -238,6 +236,14 @@ export class SplitVirtqueue {
     writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
     this.#posted.set(head, { request, descriptors, slot, writable, imageLength });
     return { head, written: Promise.all(writes) };
+  }
+
+  /** Whether table entry `descriptor` already holds the DESC_SIZE bytes of `bytes` from `from`. */
+  #holds(descriptor: number, bytes: Uint8Array, from: number): boolean {
+    const held = this.#descriptorImage;
+    const at = DESC_SIZE * descriptor;
+    for (let i = 0; i < DESC_SIZE; i++) if (held[at + i] !== bytes[from + i]) return false;
+    return true;
   }
 
   notify(): Promise<void> {
@@ -306,15 +312,15 @@ export class SplitVirtqueue {
    */
   async #readUsed(): Promise<void> {
     const { device, size } = this.addresses;
-    const from = device + 2n;
     const ringEnd = 4 + 8 * size; // offset of used->avail_event from `device`
     let end = ringEnd;
     for (const posted of this.#posted.values()) {
       end = Math.max(end, this.#slotOffset(posted) + posted.imageLength);
     }
     if (end > HARVEST_READ_MAX) end = ringEnd;
-    const seen = Buffer.from(await this.#qtest.memread(from, end - 2));
-    const usedIdx = seen.readUInt16LE(0);
+    // `seen[k]` is the byte at `device + 2 + k`.
+    const seen = await this.#qtest.memread(device + 2n, end - 2);
+    const usedIdx = seen[0]! | (seen[1]! << 8);
     const count = (usedIdx - this.#lastUsedIdx) & 0xffff;
     if (count === 0) return;
     if (count > this.#posted.size) {
@@ -325,8 +331,8 @@ export class SplitVirtqueue {
     const returned: Array<{ head: number; usedLen: number; posted: Posted }> = [];
     for (let i = 0; i < count; i++) {
       const at = 2 + 8 * ((this.#lastUsedIdx + i) % size);
-      const head = seen.readUInt32LE(at);
-      const usedLen = seen.readUInt32LE(at + 4);
+      const head = readU32(seen, at);
+      const usedLen = readU32(seen, at + 4);
       const posted = this.#posted.get(head);
       if (posted === undefined) {
         throw new VirtqueueError(
@@ -337,29 +343,57 @@ export class SplitVirtqueue {
       returned.push({ head, usedLen, posted });
     }
     this.#lastUsedIdx = usedIdx;
-    const images = await Promise.all(
-      returned.map(({ posted }) => {
-        const offset = this.#slotOffset(posted);
-        return offset + posted.imageLength <= end
-          ? seen.subarray(offset - 2, offset - 2 + posted.imageLength)
-          : this.#qtest.memread(device + BigInt(offset), posted.imageLength);
-      }),
-    );
-    returned.forEach(({ head, usedLen, posted }, i) => {
+    // A slot the read above did not reach is read now (all of them in one pipeline); the
+    // usual case, every slot within that read, waits for nothing more.
+    const reads = returned.map(({ posted }): Uint8Array | Promise<Uint8Array> => {
+      const offset = this.#slotOffset(posted);
+      return offset + posted.imageLength <= end
+        ? seen.subarray(offset - 2, offset - 2 + posted.imageLength)
+        : this.#qtest.memread(device + BigInt(offset), posted.imageLength);
+    });
+    const images = reads.some((read) => read instanceof Promise)
+      ? await Promise.all(reads)
+      : (reads as Uint8Array[]);
+    for (const [i, { head, usedLen, posted }] of returned.entries()) {
       const image = images[i]!;
-      const writtenBytes = Buffer.concat(
-        posted.writable.map(([offset, length]) => image.subarray(offset, offset + length)),
-      );
       // Back in reverse, so the next request of the same shape gets the same chain (and
       // finds its descriptors already written).
-      this.#freeDescriptors.push(...[...posted.descriptors].reverse());
+      for (let d = posted.descriptors.length - 1; d >= 0; d--) {
+        this.#freeDescriptors.push(posted.descriptors[d]!);
+      }
       this.#freeSlots.push(posted.slot);
-      this.#unclaimed.push({ head, usedLen, writtenBytes, request: posted.request });
-    });
+      this.#unclaimed.push({
+        head,
+        usedLen,
+        writtenBytes: writableBytes(image, posted.writable),
+        request: posted.request,
+      });
+    }
   }
 
   /** Where a posted buffer's slot starts, from the used ring's start. */
   #slotOffset(posted: Posted): number {
     return Number(this.#slotBase - this.addresses.device) + posted.slot * this.#slotSize;
   }
+}
+
+function readU32(bytes: Uint8Array, at: number): number {
+  return (
+    (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0
+  );
+}
+
+/** The device-writable segments of a slot's image, concatenated, in a buffer of their own. */
+function writableBytes(image: Uint8Array, writable: ReadonlyArray<[number, number]>): Uint8Array {
+  if (writable.length === 1) {
+    const [offset, length] = writable[0]!;
+    return image.slice(offset, offset + length);
+  }
+  const bytes = new Uint8Array(writable.reduce((sum, [, length]) => sum + length, 0));
+  let at = 0;
+  for (const [offset, length] of writable) {
+    bytes.set(image.subarray(offset, offset + length), at);
+    at += length;
+  }
+  return bytes;
 }

@@ -18,18 +18,29 @@ export interface ChainSegment {
   readonly length: number;
 }
 
-export interface WalkedChain {
-  readonly readable: readonly ChainSegment[];
-  readonly writable: readonly ChainSegment[];
-  readonly readableLength: number;
-  readonly writableLength: number;
+/**
+ * Where a walk leaves the chain it accepted: the buffers in chain order, device-readable ones
+ * first. One per queue, reused by every walk, so that walking a chain allocates nothing; what
+ * a chain must keep after the next walk is copied out of it.
+ */
+export class ChainWalk {
+  /** Addresses and lengths of the first `buffers` entries are the chain's. */
+  readonly addresses: Float64Array;
+  readonly lengths: Float64Array;
+  buffers = 0;
+  /** The first `readableBuffers` buffers are device-readable, the rest device-writable. */
+  readableBuffers = 0;
+  readableLength = 0;
+  writableLength = 0;
   /** The chain used an indirect table although VIRTIO_F_INDIRECT_DESC was not negotiated. */
-  readonly indirectWithoutFeature: boolean;
-}
+  indirectWithoutFeature = false;
 
-export type WalkResult =
-  | { readonly ok: true; readonly chain: WalkedChain }
-  | { readonly ok: false; readonly problem: string };
+  /** Room for chains of up to `maxBuffers` buffers (a walk refuses longer ones). */
+  constructor(maxBuffers: number) {
+    this.addresses = new Float64Array(maxBuffers);
+    this.lengths = new Float64Array(maxBuffers);
+  }
+}
 
 export interface WalkLimits {
   readonly queueSize: number;
@@ -38,16 +49,21 @@ export interface WalkLimits {
   readonly maxReadableBytes: number;
 }
 
+/**
+ * Walks the chain at `head` into `into` (which must have room for `limits.queueSize`
+ * buffers); returns undefined when the chain is good, else what breaks the rules.
+ */
 export function walkDescriptorChain(
   ram: GuestRam,
   descriptorTable: bigint,
   head: number,
   limits: WalkLimits,
-): WalkResult {
-  const readable: ChainSegment[] = [];
-  const writable: ChainSegment[] = [];
+  into: ChainWalk,
+): string | undefined {
+  const { addresses, lengths } = into;
   let readableLength = 0;
   let writableLength = 0;
+  let readableBuffers = 0;
   // Addresses are numbers: a table or buffer that passed ram.contains() lies below the RAM
   // size, a safe integer. Only the queue's own table can be anywhere (-1 when beyond RAM);
   // messages show its exact address.
@@ -62,15 +78,15 @@ export function walkDescriptorChain(
   for (;;) {
     const where = inIndirect ? 'indirect table' : 'descriptor table';
     if (index >= tableEntries) {
-      return fail(`next index ${index} is beyond the ${where} (${tableEntries} entries)`);
+      return `next index ${index} is beyond the ${where} (${tableEntries} entries)`;
     }
     if (++visitedInTable > tableEntries) {
-      return fail(`the chain loops in the ${where} (more than its ${tableEntries} entries)`);
+      return `the chain loops in the ${where} (more than its ${tableEntries} entries)`;
     }
     const at = table + index * DESCRIPTOR_SIZE;
     if (table < 0 || !ram.contains(at, DESCRIPTOR_SIZE)) {
       const entry = inIndirect ? BigInt(at) : descriptorTable + BigInt(index * DESCRIPTOR_SIZE);
-      return fail(`${where} entry ${index} at ${hex(entry)} is outside RAM`);
+      return `${where} entry ${index} at ${hex(entry)} is outside RAM`;
     }
     const low = ram.readU32(at);
     const high = ram.readU32(at + 4);
@@ -81,15 +97,15 @@ export function walkDescriptorChain(
     const next = ram.readU16(at + 14);
 
     if ((flags & VIRTQ_DESC_F_INDIRECT) !== 0) {
-      if (inIndirect) return fail(`indirect table entry ${index} refers to another indirect table`);
+      if (inIndirect) return `indirect table entry ${index} refers to another indirect table`;
       if ((flags & VIRTQ_DESC_F_NEXT) !== 0) {
-        return fail(`descriptor ${index} sets both VIRTQ_DESC_F_INDIRECT and VIRTQ_DESC_F_NEXT`);
+        return `descriptor ${index} sets both VIRTQ_DESC_F_INDIRECT and VIRTQ_DESC_F_NEXT`;
       }
       if (length === 0 || length % DESCRIPTOR_SIZE !== 0) {
-        return fail(`indirect table length ${length} is not a non-zero multiple of 16`);
+        return `indirect table length ${length} is not a non-zero multiple of 16`;
       }
       if (!ram.contains(address, length)) {
-        return fail(`indirect table ${hex64(high, low)}+${length} is outside RAM`);
+        return `indirect table ${hex64(high, low)}+${length} is outside RAM`;
       }
       indirectWithoutFeature = !limits.indirectNegotiated;
       table = address;
@@ -101,41 +117,37 @@ export function walkDescriptorChain(
     }
 
     if (++buffers > limits.queueSize) {
-      return fail(`the chain is longer than the queue size (${limits.queueSize})`);
+      return `the chain is longer than the queue size (${limits.queueSize})`;
     }
     if (!ram.contains(address, length)) {
-      return fail(`buffer ${hex64(high, low)}+${length} (${where} entry ${index}) is outside RAM`);
+      return `buffer ${hex64(high, low)}+${length} (${where} entry ${index}) is outside RAM`;
     }
-    const segment = { address, length };
+    addresses[buffers - 1] = address;
+    lengths[buffers - 1] = length;
     if ((flags & VIRTQ_DESC_F_WRITE) !== 0) {
-      writable.push(segment);
       writableLength += length;
     } else {
-      if (writable.length > 0) {
-        return fail(`device-readable ${where} entry ${index} follows a device-writable one`);
+      if (buffers > readableBuffers + 1) {
+        return `device-readable ${where} entry ${index} follows a device-writable one`;
       }
-      readable.push(segment);
+      readableBuffers = buffers;
       readableLength += length;
       if (readableLength > limits.maxReadableBytes) {
-        return fail(
-          `more than ${limits.maxReadableBytes} device-readable bytes, the device's limit`,
-        );
+        return `more than ${limits.maxReadableBytes} device-readable bytes, the device's limit`;
       }
     }
     if (readableLength + writableLength > MAX_CHAIN_BYTES) {
-      return fail('the chain holds more than 2^32 bytes');
+      return 'the chain holds more than 2^32 bytes';
     }
     if ((flags & VIRTQ_DESC_F_NEXT) === 0) break;
     index = next;
   }
-  return {
-    ok: true,
-    chain: { readable, writable, readableLength, writableLength, indirectWithoutFeature },
-  };
-}
-
-function fail(problem: string): WalkResult {
-  return { ok: false, problem };
+  into.buffers = buffers;
+  into.readableBuffers = readableBuffers;
+  into.readableLength = readableLength;
+  into.writableLength = writableLength;
+  into.indirectWithoutFeature = indirectWithoutFeature;
+  return undefined;
 }
 
 /** A 64-bit descriptor address, from its two halves, as messages show it. */

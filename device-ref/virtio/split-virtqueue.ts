@@ -16,7 +16,7 @@ import {
   VIRTIO_F_INDIRECT_DESC,
   VIRTQ_AVAIL_F_NO_INTERRUPT,
 } from './constants.js';
-import { walkDescriptorChain, type ChainSegment } from './descriptor-walk.js';
+import { ChainWalk, walkDescriptorChain, type ChainSegment } from './descriptor-walk.js';
 import type { DescriptorChain, QueueAccess } from './device-model.js';
 
 /** The device's limit on device-readable bytes in one chain (virtio-iommu requests are tiny). */
@@ -44,7 +44,10 @@ class PoppedChain implements DescriptorChain {
     readonly queue: SplitVirtqueue,
     readonly generation: number,
     readonly head: number,
-    readonly writable: readonly ChainSegment[],
+    /** Where the device-writable part starts, when it is one buffer (a request's tail). */
+    readonly writableAddress: number,
+    /** The device-writable buffers when there are more than one. */
+    readonly scattered: readonly ChainSegment[] | undefined,
   ) {}
 }
 
@@ -63,12 +66,20 @@ export class SplitVirtqueue implements QueueAccess {
   /** Bumped by every reset, so chains popped before it are recognised and dropped. */
   #generation = 0;
   readonly #copies = new ReadableCopies();
+  /** Every pop walks its chain into this one. */
+  readonly #walk: ChainWalk;
+  readonly #limits = {
+    queueSize: 0,
+    indirectNegotiated: false,
+    maxReadableBytes: MAX_READABLE_BYTES,
+  };
 
   constructor(index: number, maxSize: number, host: QueueHost) {
     this.index = index;
     this.maxSize = maxSize;
     this.size = maxSize;
     this.#host = host;
+    this.#walk = new ChainWalk(maxSize);
   }
 
   /** Device or queue reset: back to the state a driver finds after reset. */
@@ -130,30 +141,31 @@ export class SplitVirtqueue implements QueueAccess {
         );
         return null;
       }
-      const walk = walkDescriptorChain(ram, this.desc, head, {
-        queueSize: this.size,
-        indirectNegotiated: this.#host.negotiated(VIRTIO_F_INDIRECT_DESC),
-        maxReadableBytes: MAX_READABLE_BYTES,
-      });
-      if (!walk.ok) {
-        this.#finding(`chain at head ${head}: ${walk.problem}; returned with used length 0`);
+      const limits = this.#limits;
+      limits.queueSize = this.size;
+      limits.indirectNegotiated = this.#host.negotiated(VIRTIO_F_INDIRECT_DESC);
+      const chain = this.#walk;
+      const problem = walkDescriptorChain(ram, this.desc, head, limits, chain);
+      if (problem !== undefined) {
+        this.#finding(`chain at head ${head}: ${problem}; returned with used length 0`);
         this.#addUsed(head, 0);
         continue;
       }
-      const chain = walk.chain;
       if (chain.indirectWithoutFeature) {
         this.#finding(
           `chain at head ${head} uses an indirect table but VIRTIO_F_INDIRECT_DESC was not negotiated`,
         );
       }
       this.#publishAvailEvent();
+      const writableBuffers = chain.buffers - chain.readableBuffers;
       return new PoppedChain(
-        this.#copies.gather(ram, chain.readable, chain.readableLength),
+        this.#copies.gather(ram, chain),
         chain.writableLength,
         this,
         this.#generation,
         head,
-        chain.writable,
+        chain.addresses[chain.readableBuffers] ?? 0,
+        writableBuffers > 1 ? writableSegments(chain) : undefined,
       );
     }
   }
@@ -172,15 +184,16 @@ export class SplitVirtqueue implements QueueAccess {
     }
     chain.pushed = true;
     if (!this.enabled || !this.#host.deviceLive()) return;
-    let done = 0;
-    for (const segment of chain.writable) {
-      if (done >= written.length) break;
-      const count = Math.min(segment.length, written.length - done);
-      this.#host.ram.write(
-        segment.address,
-        count === written.length ? written : written.subarray(done, done + count),
-      );
-      done += count;
+    if (chain.scattered === undefined) {
+      if (written.length > 0) this.#host.ram.write(chain.writableAddress, written);
+    } else {
+      let done = 0;
+      for (const segment of chain.scattered) {
+        if (done >= written.length) break;
+        const count = Math.min(segment.length, written.length - done);
+        this.#host.ram.write(segment.address, written.subarray(done, done + count));
+        done += count;
+      }
     }
     this.#addUsed(chain.head, written.length);
   }
@@ -237,8 +250,9 @@ class ReadableCopies {
   #block = new Uint8Array(0);
   #used = 0;
 
-  /** The bytes of `segments`, in order, `length` in all. */
-  gather(ram: GuestRam, segments: readonly ChainSegment[], length: number): Uint8Array {
+  /** The bytes of the chain's device-readable buffers, in order. */
+  gather(ram: GuestRam, chain: ChainWalk): Uint8Array {
+    const length = chain.readableLength;
     let bytes: Uint8Array;
     if (length > COPY_BLOCK_BYTES) {
       bytes = new Uint8Array(length);
@@ -250,15 +264,25 @@ class ReadableCopies {
       bytes = this.#block.subarray(this.#used, this.#used + length);
       this.#used += length;
     }
-    if (segments.length === 1) {
-      ram.readInto(segments[0]!.address, bytes);
+    if (chain.readableBuffers === 1) {
+      ram.readInto(chain.addresses[0]!, bytes);
       return bytes;
     }
     let done = 0;
-    for (const segment of segments) {
-      ram.readInto(segment.address, bytes.subarray(done, done + segment.length));
-      done += segment.length;
+    for (let i = 0; i < chain.readableBuffers; i++) {
+      const segmentLength = chain.lengths[i]!;
+      ram.readInto(chain.addresses[i]!, bytes.subarray(done, done + segmentLength));
+      done += segmentLength;
     }
     return bytes;
   }
+}
+
+/** The device-writable buffers of a walked chain, copied out of the walk. */
+function writableSegments(chain: ChainWalk): ChainSegment[] {
+  const segments: ChainSegment[] = [];
+  for (let i = chain.readableBuffers; i < chain.buffers; i++) {
+    segments.push({ address: chain.addresses[i]!, length: chain.lengths[i]! });
+  }
+  return segments;
 }

@@ -15,17 +15,22 @@ import * as features from './feature-bits.js';
 import * as map from './map-request.js';
 import * as mappingCorners from './mapping-corners.js';
 import * as pciCfgCap from './pci-cfg-cap.js';
+import * as pciCfgCapWindow from './pci-cfg-cap-window.js';
 import * as pciDiscovery from './pci-discovery.js';
 import * as platform from './platform-self-check.js';
+import * as platformRegisters from './platform-registers.js';
 import * as probe from './probe-request.js';
 import * as rangeEdges from './range-edges.js';
 import * as resvMem from './property-resv-mem.js';
 import * as resvMemEdges from './resv-mem-edges.js';
 import * as requestFlags from './request-flags.js';
 import * as requestIndirectPlacement from './request-indirect-placement.js';
+import * as requestChainLimits from './request-chain-limits.js';
 import * as requestLayouts from './request-layouts.js';
+import * as requestRingsAtRamEnd from './request-rings-at-ram-end.js';
 import * as transportCommonConfig from './transport-common-config.js';
 import * as transportDeviceStatus from './transport-device-status.js';
+import * as transportFeatureWindows from './transport-feature-windows.js';
 import * as transportNotifications from './transport-notifications.js';
 import * as transportStrayAccesses from './transport-stray-accesses.js';
 import * as unmap from './unmap-request.js';
@@ -49,14 +54,19 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   mappingCorners,
   rangeEdges,
   requestLayouts,
+  requestChainLimits,
+  requestRingsAtRamEnd,
   requestFlags,
   requestIndirectPlacement,
   pciDiscovery,
   transportCommonConfig,
+  transportFeatureWindows,
   transportDeviceStatus,
   transportNotifications,
   transportStrayAccesses,
   deviceConfigReads,
   pciCfgCap,
+  pciCfgCapWindow,
   platform,
+  platformRegisters,
 ];

@@ -1,0 +1,84 @@
+// Robustness stimuli on the rings themselves: a request queue whose available and used rings
+// break the alignment the split virtqueue asks for (2 and 4 bytes), placed so that their
+// 16-bit fields straddle a page end. The driver breaks a rule; the device may refuse the
+// queue, ignore it or use it, but must not crash or hang.
+
+import { VIRTQUEUE } from '../../dist/ts/index.js';
+import { encodeRequest } from '../driver/requests.js';
+import { pollUntil, PollTimeoutError } from '../qtest/poll.js';
+import { VIRTIO_F_VERSION_1, featureBit } from '../virtio/constants.js';
+import { firstEndpoint } from './place.js';
+import type { Probe } from './stimuli.js';
+
+const PAGE = 0x1000n;
+const QUEUE_SIZE = 4;
+const DESCRIPTOR_SIZE = 16;
+const VIRTQ_DESC_F_NEXT = 1;
+const VIRTQ_DESC_F_WRITE = 2;
+/** How long the probe waits for an answer the device does not owe. */
+const ANSWER_WAIT_MS = 200;
+
+function le(bytes: Uint8Array, at: number, size: number, value: bigint): void {
+  for (let i = 0; i < size; i++) bytes[at + i] = Number((value >> BigInt(8 * i)) & 0xffn);
+}
+
+export const RING_PROBES: readonly Probe[] = [
+  {
+    name: 'rings-across-page-ends',
+    async stimulus(s, t) {
+      const transport = s.driver.transport;
+      const memory = s.memory.allocate(0x6000);
+      // Descriptors and request on the first page; the available ring's flags at the last
+      // byte of the third page, the used ring's idx at the last byte of the fourth.
+      const desc = memory.base;
+      const driver = memory.base + 3n * PAGE - 1n;
+      const device = memory.base + 4n * PAGE - 3n;
+      const request = memory.base + 0x800n;
+      const { readable, writableLength } = encodeRequest('detach', {
+        domain: t.place.domain,
+        endpoint: firstEndpoint(s),
+      });
+      const reply = request + BigInt(readable.length);
+      const table = new Uint8Array(2 * DESCRIPTOR_SIZE);
+      le(table, 0, 8, request);
+      le(table, 8, 4, BigInt(readable.length));
+      le(table, 12, 2, BigInt(VIRTQ_DESC_F_NEXT));
+      le(table, 14, 2, 1n);
+      le(table, DESCRIPTOR_SIZE, 8, reply);
+      le(table, DESCRIPTOR_SIZE + 8, 4, BigInt(writableLength));
+      le(table, DESCRIPTOR_SIZE + 12, 2, BigInt(VIRTQ_DESC_F_WRITE));
+      await transport.reset();
+      await transport.negotiate(featureBit(VIRTIO_F_VERSION_1));
+      await transport.configureQueue(VIRTQUEUE.requestq, {
+        size: QUEUE_SIZE,
+        desc,
+        driver,
+        device,
+      });
+      await transport.enableQueue(VIRTQUEUE.requestq);
+      await transport.driverOk();
+      const avail = new Uint8Array(6);
+      le(avail, 0, 2, 0n); // flags
+      le(avail, 2, 2, 1n); // idx
+      le(avail, 4, 2, 0n); // ring[0]: descriptor 0
+      await s.qtest.memwrite(desc, table);
+      await s.qtest.memwrite(request, readable);
+      await s.qtest.memwrite(driver, avail);
+      t.note(
+        `a DETACH on a request queue of ${QUEUE_SIZE} entries with the available ring at 0x${driver.toString(16)} and the used ring at 0x${device.toString(16)} (16-bit fields across page ends)`,
+      );
+      await transport.notify(VIRTQUEUE.requestq);
+      try {
+        await pollUntil(async () => ((await s.qtest.readw(device + 2n)) === 1 ? true : undefined), {
+          timeoutMs: ANSWER_WAIT_MS,
+          what: 'the used idx',
+          intervalMs: 2,
+        });
+        t.note('answered');
+      } catch (error) {
+        if (!(error instanceof PollTimeoutError)) throw error;
+        t.note(`not answered within ${ANSWER_WAIT_MS} ms`);
+      }
+    },
+  },
+];

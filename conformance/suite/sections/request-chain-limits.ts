@@ -1,0 +1,67 @@
+// Chains at the queue's limit. A descriptor chain may be as long as the queue has entries
+// (virtio 1.4, "The Virtqueue Descriptor Table": the queue size is the longest possible chain),
+// and an indirect table may hold as many descriptors as that too. A device that counts one
+// too many, and so refuses a chain exactly at the limit, fails requests a driver may send.
+
+import { VIRTIO_IOMMU_S_OK } from '../../../dist/ts/index.js';
+import { encodeRequest } from '../../driver/requests.js';
+import { ExpectationFailure, toHex } from '../../scenario/expectation.js';
+import { domainId, needEdu } from '../device-steps.js';
+import { SectionTests } from '../harness.js';
+import { cut, startWithOwnQueues } from '../own-queues.js';
+import type { DescriptorLayout, Segment } from '../../virtio/split-virtqueue.js';
+
+export const section = 'request-layouts';
+export const tests = new SectionTests();
+
+/** Queue sizes to try: the smallest that holds a request in pieces, and a larger one. */
+const SIZES = [8, 16];
+
+tests.it(
+  '[dev.req.status-ok] a request whose chain is exactly as long as the queue (queue_size descriptors, direct or in an indirect table) is answered S_OK',
+  async (session) => {
+    const ep = needEdu(session);
+    await session.driver.start();
+    const domain = await domainId(session, 1);
+    for (const size of SIZES) {
+      const { requestq } = await startWithOwnQueues(session, size);
+      for (const layout of ['direct', 'indirect'] as DescriptorLayout[]) {
+        for (const verb of ['attach', 'detach'] as const) {
+          const { readable, writableLength } = encodeRequest(verb, {
+            domain,
+            endpoint: BigInt(ep.endpointId),
+          });
+          // size - 1 device-readable descriptors (one byte each, the last takes the rest),
+          // and the device-writable tail in the last one.
+          const pieces = cut(
+            readable,
+            Array.from({ length: size - 2 }, () => 1),
+          );
+          const segments: Segment[] = [
+            ...pieces.map((bytes) => ({ writable: false, bytes })),
+            { writable: true, length: writableLength },
+          ];
+          const what = `${verb.toUpperCase()} in a chain of ${segments.length} ${layout} descriptors on a queue of ${size} entries`;
+          let status: number | undefined;
+          try {
+            const used = await requestq.submit({ segments, layout });
+            status =
+              used.usedLen >= writableLength ? used.writtenBytes[writableLength - 4] : undefined;
+          } catch (error) {
+            throw new ExpectationFailure({
+              request: toHex(readable),
+              expected: 'status VIRTIO_IOMMU_S_OK: the chain is as long as the queue allows',
+              message: `${what} was not answered: ${(error as Error).message}`,
+            });
+          }
+          if (status !== VIRTIO_IOMMU_S_OK)
+            throw new ExpectationFailure({
+              request: toHex(readable),
+              expected: 'status VIRTIO_IOMMU_S_OK: the chain is as long as the queue allows',
+              message: `${what} returned status ${status ?? 'none'}`,
+            });
+        }
+      }
+    }
+  },
+);

@@ -1,0 +1,119 @@
+import assert from 'node:assert/strict';
+import { requestResult } from '../driver/replies.js';
+import { PollTimeoutError } from '../qtest/poll.js';
+import {
+  SplitVirtqueue,
+  VirtqueueError,
+  type VirtqueueRequest,
+} from '../virtio/split-virtqueue.js';
+import { FakeQueueDevice, RAM_BASE } from './support/fake-queue-device.js';
+
+/** An ATTACH-sized request: 20 device-readable bytes, a 4-byte device-writable tail. */
+const REQUEST: VirtqueueRequest = {
+  segments: [
+    { writable: false, bytes: new Uint8Array(20).fill(0x11) },
+    { writable: true, length: 4 },
+  ],
+};
+const FILL = new Uint8Array(4).fill(0xff);
+const ZEROS = new Uint8Array(4);
+
+describe('a request at the floor (split virtqueue against a fake device that misbehaves on purpose)', () => {
+  let device: FakeQueueDevice;
+  let queue: SplitVirtqueue;
+
+  beforeEach(async () => {
+    device = await FakeQueueDevice.start();
+    queue = await SplitVirtqueue.create(
+      device.host,
+      0,
+      { base: BigInt(RAM_BASE), size: 0x1_0000 },
+      { timeoutMs: 300 },
+    );
+  });
+  afterEach(() => device.close());
+
+  it('sends a request as one pipeline (writes, notify, one read) and hands back what the device wrote', async () => {
+    await queue.submit(REQUEST); // the first also writes the descriptors and the avail entry
+    const lines = device.lines.length;
+    const chunks = device.chunks;
+    const used = await queue.submit(REQUEST);
+    const sent = device.lines.slice(lines).map((line) => line.split(' ')[0]);
+    assert.deepEqual(sent, ['b64write', 'writew', 'writew', 'b64read']);
+    assert.equal(device.chunks - chunks, 1, 'all four in one write');
+    assert.deepEqual(used.writtenBytes, ZEROS);
+    assert.equal(used.usedLen, 4);
+  });
+
+  it('refuses a used element whose id is not a buffer it posted', async () => {
+    device.behaviour.idShift = 1;
+    await assert.rejects(queue.submit(REQUEST), (error: unknown) => {
+      assert.ok(error instanceof VirtqueueError, String(error));
+      assert.match(error.message, /device returned id 1, which is not outstanding/);
+      return true;
+    });
+  });
+
+  it('reports the used length the device gave, and no status when it does not cover the tail', async () => {
+    device.behaviour.usedLen = 2;
+    const used = await queue.submit(REQUEST);
+    assert.equal(used.usedLen, 2);
+    const result = requestResult(new Uint8Array(20), 4, used);
+    assert.equal(result.status, undefined);
+    device.behaviour.usedLen = 12;
+    assert.equal((await queue.submit(REQUEST)).usedLen, 12);
+  });
+
+  for (const commands of [0, 1, 2, 3]) {
+    it(`reads the reply only once the device used it (device done ${commands} command(s) after the notify)`, async () => {
+      device.behaviour.timing = { kind: 'after-commands', commands };
+      for (let round = 0; round < 3; round++) {
+        const used = await queue.submit(REQUEST);
+        assert.deepEqual(used.writtenBytes, ZEROS, `round ${round}: the device's reply`);
+        assert.equal(used.usedLen, 4);
+      }
+    });
+  }
+
+  it('waits for a device that answers late (40 ms after the notify), looking again until it has', async () => {
+    device.behaviour.timing = { kind: 'after-ms', ms: 40 };
+    const used = await queue.submit(REQUEST);
+    const looks = device.lines.filter((line) => line.startsWith('b64read')).length;
+    assert.ok(looks > 1, `${looks} look(s) at the used ring`);
+    assert.deepEqual(used.writtenBytes, ZEROS);
+    // A buffer the device never used is not taken for a reply: the slot still holds the fill.
+    assert.notDeepEqual(used.writtenBytes, FILL);
+  });
+
+  it('gives up on a device that never answers, at the deadline', async () => {
+    device.behaviour.timing = { kind: 'never' };
+    const began = performance.now();
+    await assert.rejects(queue.submit(REQUEST), PollTimeoutError);
+    assert.ok(performance.now() - began >= 300);
+    assert.equal(queue.outstanding, 1);
+  });
+
+  it('passes an IRQ line that comes among the replies to its listeners, and the reply to the request', async () => {
+    device.behaviour.irq = true;
+    const irqs: string[] = [];
+    device.client.onIrq((event) => irqs.push(event.line));
+    const used = await queue.submit(REQUEST);
+    assert.deepEqual(used.writtenBytes, ZEROS);
+    assert.deepEqual(irqs, ['IRQ raise 10']);
+  });
+
+  it('keeps replies apart when several requests are in flight', async () => {
+    const requests = [1, 2, 3].map((n): VirtqueueRequest => ({
+      segments: [
+        { writable: false, bytes: new Uint8Array(8).fill(n) },
+        { writable: true, length: 4 * n },
+      ],
+    }));
+    const used = await Promise.all(requests.map((request) => queue.submit(request)));
+    used.forEach((u, i) => {
+      assert.equal(u.request, requests[i]);
+      assert.equal(u.usedLen, 4 * (i + 1));
+      assert.deepEqual(u.writtenBytes, new Uint8Array(4 * (i + 1)));
+    });
+  });
+});
