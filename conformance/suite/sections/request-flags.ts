@@ -3,10 +3,12 @@
 // (dev.map.unknown-flags, dev.attach.unknown-flags), whatever the features negotiated, and
 // leave the state as it was: a refused MAP maps nothing (the IOVA it named stays out of reach),
 // a refused ATTACH moves nothing (@ep still reaches its domain's mapping). With F_MMIO
-// declined, MAP_F_MMIO is one of those bits too.
+// declined, MAP_F_MMIO is one of those bits too, and with F_BYPASS_CONFIG declined,
+// ATTACH_F_BYPASS (the driver can use them only once their feature is negotiated).
 
 import {
   VIRTIO_IOMMU_ATTACH_F_BYPASS,
+  VIRTIO_IOMMU_F_BYPASS_CONFIG,
   VIRTIO_IOMMU_F_MMIO,
   VIRTIO_IOMMU_MAP_F_MMIO,
   VIRTIO_IOMMU_MAP_F_READ,
@@ -111,25 +113,37 @@ tests.it(
   },
 );
 
+async function attachFlags(session: Session, judgement: Judgement, choice: FeatureChoice) {
+  const world = await buildWorld(session, choice);
+  const known = session.driver.has(VIRTIO_IOMMU_F_BYPASS_CONFIG) ? VIRTIO_IOMMU_ATTACH_F_BYPASS : 0;
+  const flags = undefinedBits(known);
+  await expectEachRefused(
+    session,
+    judgement,
+    'dev.attach.unknown-flags',
+    'attach',
+    flags,
+    (flag) => ({ domain: world.d(2), endpoint: BigInt(world.ep.endpointId), flags: flag }),
+  );
+  // @ep is still in d(1): its write through the domain's mapping lands where it did.
+  await expectLanding(
+    session,
+    { edu: world.ep, iova: MAPPED.virt_start, label: `@ep at ${hex(MAPPED.virt_start)}` },
+    session.ram.base + MAPPED.offset,
+    `after ATTACHes to domain ${world.d(2)} with each of ${flags.length} flag bits`,
+  );
+}
+
 tests.it(
   '[dev.attach.unknown-flags] each flag bit the spec does not define, set alone, is refused with S_INVAL and moves no endpoint',
+  async (session, judgement) => attachFlags(session, judgement, {}),
+);
+
+tests.it(
+  '[dev.attach.unknown-flags] with F_BYPASS_CONFIG declined, each flag bit, ATTACH_F_BYPASS too, set alone, is refused with S_INVAL and moves no endpoint',
   async (session, judgement) => {
-    const world = await buildWorld(session);
-    const flags = undefinedBits(VIRTIO_IOMMU_ATTACH_F_BYPASS);
-    await expectEachRefused(
-      session,
-      judgement,
-      'dev.attach.unknown-flags',
-      'attach',
-      flags,
-      (flag) => ({ domain: world.d(2), endpoint: BigInt(world.ep.endpointId), flags: flag }),
-    );
-    // @ep is still in d(1): its write through the domain's mapping lands where it did.
-    await expectLanding(
-      session,
-      { edu: world.ep, iova: MAPPED.virt_start, label: `@ep at ${hex(MAPPED.virt_start)}` },
-      session.ram.base + MAPPED.offset,
-      `after ATTACHes to domain ${world.d(2)} with each of ${flags.length} flag bits`,
-    );
+    if ((session.driver.offered & featureBit(VIRTIO_IOMMU_F_BYPASS_CONFIG)) === 0n)
+      throw new NotApplicable('needs F_BYPASS_CONFIG: not offered');
+    await attachFlags(session, judgement, { decline: featureBit(VIRTIO_IOMMU_F_BYPASS_CONFIG) });
   },
 );
