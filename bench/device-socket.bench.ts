@@ -3,9 +3,12 @@
 // side in the same run, with the same requests and the same client (bench/request-ring.ts:
 // one pipelined burst of commands per round, polled without sleeping). Both targets stay
 // open and are measured in turn, window after window, so a change in the machine's load
-// falls on both. Prints the targets of issue #13 next to the figures.
+// falls on both. Prints the targets of issue #13 next to the figures, and, beside them, the
+// CPU time each device's process spent per request: on a busy machine the rates follow
+// the scheduler, the CPU time much less.
 // Run: npm run bench (or node build/bench/device-socket.bench.js [ref|qemu]…).
 
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import { openSession } from '../conformance/session.js';
 import { withTarget } from '../conformance/targets/with-target.js';
@@ -61,9 +64,59 @@ async function rate(ring: RequestRing, perRound: number, ms: number): Promise<nu
   return served / (elapsed / 1000);
 }
 
+/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
+const TICKS_PER_SECOND = 100;
+
+/**
+ * Milliseconds of CPU time (user and system) the device process of `target` has used: our
+ * child whose command line is device-ref's `viommu … device` or a qemu-system; undefined
+ * where /proc does not tell.
+ */
+function deviceCpuMs(target: string): number | undefined {
+  try {
+    const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8');
+    for (const pid of children.trim().split(/\s+/)) {
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      const isTarget =
+        target === 'ref'
+          ? command.some((word) => word.endsWith('viommu.js')) && command.includes('device')
+          : command.some((word) => word.includes('qemu-system'));
+      if (!isTarget) continue;
+      // Fields after the parenthesised command name: state is the 3rd, utime the 14th.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+    }
+  } catch {
+    // no /proc, or the process just ended
+  }
+  return undefined;
+}
+
+/** Runs `rate` and also measures the device's CPU time per request (µs) over it. */
+async function measured(
+  target: string,
+  ring: RequestRing,
+  perRound: number,
+): Promise<{ rate: number; cpuUs: number | undefined }> {
+  const cpuBefore = deviceCpuMs(target);
+  const began = performance.now();
+  const perSecond = await rate(ring, perRound, MEASURE_MS);
+  const requests = (perSecond * (performance.now() - began)) / 1000;
+  const cpuAfter = deviceCpuMs(target);
+  const cpuUs =
+    cpuBefore === undefined || cpuAfter === undefined
+      ? undefined
+      : ((cpuAfter - cpuBefore) * 1000) / requests;
+  return { rate: perSecond, cpuUs };
+}
+
 interface Rates {
   single: number;
   batched: number;
+  /** Device CPU time per request in µs, over all windows; undefined where unknown. */
+  singleCpuUs: number | undefined;
+  batchedCpuUs: number | undefined;
 }
 
 /** A target opened and ready: its request ring, with domain 1 holding its first endpoint. */
@@ -101,6 +154,13 @@ async function withReady<T>(
 }
 
 const median = (values: number[]): number => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+/** The mean, or undefined when a value is missing. */
+const meanOf = (values: (number | undefined)[]): number | undefined =>
+  values.some((value) => value === undefined)
+    ? undefined
+    : (values as number[]).reduce((sum, value) => sum + value, 0) / values.length;
+const cpu = (us: number | undefined): string =>
+  us === undefined ? 'device CPU unknown' : `device CPU ${us.toFixed(2)} µs/request`;
 const meets = (value: number, target: number): string => (value >= target ? 'met' : 'NOT met');
 const perSecond = (value: number): string => `${value.toFixed(0).padStart(7)} requests/s`;
 
@@ -114,18 +174,36 @@ const results = await withReady(benchTargets(), async (ready) => {
     await rate(ring, BATCH, MEASURE_MS / 4);
   }
   const samples = new Map(
-    ready.map(({ target }) => [target, { single: [] as number[], batched: [] as number[] }]),
+    ready.map(({ target }) => [
+      target,
+      {
+        single: [] as number[],
+        batched: [] as number[],
+        singleCpu: [] as (number | undefined)[],
+        batchedCpu: [] as (number | undefined)[],
+      },
+    ]),
   );
   for (let window = 0; window < WINDOWS; window++) {
     for (const { target, ring } of ready) {
-      samples.get(target)!.single.push(await rate(ring, 1, MEASURE_MS));
-      samples.get(target)!.batched.push(await rate(ring, BATCH, MEASURE_MS));
+      const s = samples.get(target)!;
+      const single = await measured(target, ring, 1);
+      const batched = await measured(target, ring, BATCH);
+      s.single.push(single.rate);
+      s.singleCpu.push(single.cpuUs);
+      s.batched.push(batched.rate);
+      s.batchedCpu.push(batched.cpuUs);
     }
   }
   return new Map(
     [...samples].map(([target, s]): [string, Rates] => [
       target,
-      { single: median(s.single), batched: median(s.batched) },
+      {
+        single: median(s.single),
+        batched: median(s.batched),
+        singleCpuUs: meanOf(s.singleCpu),
+        batchedCpuUs: meanOf(s.batchedCpu),
+      },
     ]),
   );
 });
@@ -136,7 +214,8 @@ for (const [target, rates] of results) {
       `${BATCH}/notify ÷ 1/notify: ${gain.toFixed(1)}x` +
       (target === 'ref'
         ? ` (target ≥${BATCH_GAIN_TARGET}x: ${meets(gain, BATCH_GAIN_TARGET)})\n`
-        : '\n'),
+        : '\n') +
+      `      ${cpu(rates.singleCpuUs)} at 1/notify, ${cpu(rates.batchedCpuUs)} at ${BATCH}/notify\n`,
   );
 }
 const ref = results.get('ref');
@@ -147,8 +226,14 @@ if (ref !== undefined && qemu !== undefined) {
     [`${BATCH}/notify`, 'batched'],
   ] as const) {
     const ratio = ref[key] / qemu[key];
+    const refCpu = key === 'single' ? ref.singleCpuUs : ref.batchedCpuUs;
+    const qemuCpu = key === 'single' ? qemu.singleCpuUs : qemu.batchedCpuUs;
+    const cpuRatio =
+      refCpu === undefined || qemuCpu === undefined
+        ? ''
+        : `; device CPU per request, qemu ÷ ref: ${(qemuCpu / refCpu).toFixed(2)}x`;
     process.stdout.write(
-      `ref ÷ qemu, ${way}: ${ratio.toFixed(2)}x (target ≥${REF_OVER_QEMU_TARGET}x: ${meets(ratio, REF_OVER_QEMU_TARGET)})\n`,
+      `ref ÷ qemu, ${way}: ${ratio.toFixed(2)}x (target ≥${REF_OVER_QEMU_TARGET}x: ${meets(ratio, REF_OVER_QEMU_TARGET)})${cpuRatio}\n`,
     );
   }
 }
