@@ -10,9 +10,9 @@
 import type { DmaRegisters } from '../edu/edu.js';
 import { PCI_COMMAND } from '../pci/config.js';
 import { SuiteError } from '../scenario/expectation.js';
-import { QtestReplyError } from '../qtest/errors.js';
+import { QtestProtocolError, QtestReplyError } from '../qtest/errors.js';
 import { deviceClock } from '../qtest/device-clock.js';
-import { PollTimeoutError } from '../qtest/poll.js';
+import { pollUntil, PollTimeoutError } from '../qtest/poll.js';
 import type { Session } from '../session.js';
 import { hex, iommuConfig } from './transport-steps.js';
 
@@ -275,6 +275,13 @@ async function checkEachEdu(session: Session): Promise<void> {
       if (BigInt(got) !== BigInt(want))
         broken(`${name}: ${what} reads ${hex(got)}, not ${hex(want)} (QEMU's edu)`);
     };
+    // Its PCI identity: IDs, revision 0x10 and class 0x00ff00, QEMU's subsystem IDs, INTA,
+    // and BAR0 a 32-bit non-prefetchable memory BAR.
+    const { config, address } = edu.device;
+    for (const [offset, what, want] of EDU_PCI_IDENTITY)
+      expect(what, (await config.read32(address, offset)) >>> 0, want);
+    expect('interrupt pin', await config.read8(address, 0x3d), 1);
+    expect('BAR0 type bits', (await config.read32(address, 0x10)) & 0xf, 0);
     await registers.write32(EDU_LIVENESS, 0x1234_5678);
     expect(
       'liveness after 0x12345678 was written',
@@ -383,7 +390,37 @@ async function checkEduTransfers(
   await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
 }
 
-/** Waits until `bits` of the 4-byte register at `offset` read clear. */
+/** edu's configuration words as QEMU 7.2 gives them: offset, what, value. */
+const EDU_PCI_IDENTITY: ReadonlyArray<[number, string, number]> = [
+  [0x00, 'vendor and device ID', 0x11e8_1234],
+  [0x08, 'revision and class code', 0x00ff_0010],
+  [0x2c, 'subsystem vendor and subsystem ID', 0x1100_1af4],
+];
+
+/** A port nobody decodes floats high: all-ones in every width (0xd00, past the PCI ports). */
+export async function checkUnclaimedPort(session: Session): Promise<void> {
+  const port = CONFIG_DATA_PORT + 4;
+  const { qtest } = session;
+  let read: number[];
+  try {
+    read = [await qtest.inb(port), await qtest.inw(port), (await qtest.inl(port)) >>> 0];
+  } catch (error) {
+    // A refused or malformed answer to a port read: the qtest layer is broken.
+    if (error instanceof QtestReplyError || error instanceof QtestProtocolError)
+      broken(`a read of port ${hex(port)} failed: ${error.message}`);
+    throw error;
+  }
+  const want = [0xff, 0xffff, 0xffff_ffff];
+  if (read.some((value, i) => value !== want[i]))
+    broken(
+      `port ${hex(port)}, which nothing decodes, reads ${read.map(hex).join(', ')} in 1, 2 and 4 bytes, not all-ones`,
+    );
+}
+
+/**
+ * Waits until `bits` of the 4-byte register at `offset` read clear: a timer (a transfer) or
+ * QEMU's factorial thread, so with a host-time deadline where the clock is not stepped.
+ */
 async function eduWait(
   session: Session,
   registers: EduRegisters,
@@ -393,7 +430,7 @@ async function eduWait(
 ): Promise<void> {
   const clock = await deviceClock(session.qtest);
   try {
-    await clock.waitFor(
+    await clock.waitForTimer(
       async () => (((await registers.read32(offset)) & bits) === 0 ? true : undefined),
       { timeoutMs: EDU_WAIT_MS, what, intervalMs: 2 },
     );
@@ -434,6 +471,39 @@ export async function checkRamPages(session: Session): Promise<void> {
       broken(
         `after writes of ${length} bytes at page offsets ${RAM_OFFSETS.map(hex).join(', ')}, RAM at ${hex(scratch.base + BigInt(wrong))} reads ${hex(back[wrong]!)}, not the ${hex(model[wrong]!)} last written there`,
       );
+  }
+}
+
+// ---- q35's reset control register ----------------------------------------------------
+
+const HARD_RESET = 0x6;
+const RESET_WAIT_MS = 2000;
+
+/**
+ * On a target that says it is q35: a write of SYS_RST | RST_CPU to 0xcf9 resets the whole
+ * system, so every PCI function the suite set up (the IOMMU and each edu) reads COMMAND 0
+ * again. Leaves the system reset: run it after everything that needs the set-up.
+ */
+export async function checkResetControlResets(session: Session): Promise<void> {
+  if (session.target.chipset !== 'q35') return;
+  const devices = [
+    session.driver.transport.device,
+    ...session.driver.edus.map((edu) => edu.device),
+  ];
+  await session.qtest.outb(RESET_CONTROL_PORT, HARD_RESET);
+  for (const device of devices) {
+    const { config, address } = device;
+    try {
+      await pollUntil(
+        async () => ((await config.read16(address, PCI_COMMAND)) === 0 ? true : undefined),
+        { timeoutMs: RESET_WAIT_MS, what: 'COMMAND to read 0 after a system reset', intervalMs: 2 },
+      );
+    } catch (error) {
+      if (!(error instanceof PollTimeoutError)) throw error;
+      broken(
+        `after a write of ${hex(HARD_RESET)} to q35's reset control register (port ${hex(RESET_CONTROL_PORT)}), the function at 00:${hex(address.device)}.${address.function} still reads COMMAND ${hex(await config.read16(address, PCI_COMMAND))}: a system reset resets every PCI function`,
+      );
+    }
   }
 }
 

@@ -23,9 +23,11 @@ import * as probe from './probe-request.js';
 import * as rangeEdges from './range-edges.js';
 import * as resvMem from './property-resv-mem.js';
 import * as resvMemEdges from './resv-mem-edges.js';
+import * as requestFlags from './request-flags.js';
 import * as requestIndirectPlacement from './request-indirect-placement.js';
 import * as requestChainLimits from './request-chain-limits.js';
 import * as requestLayouts from './request-layouts.js';
+import * as requestRingsAtRamEnd from './request-rings-at-ram-end.js';
 import * as transportCommonConfig from './transport-common-config.js';
 import * as transportDeviceStatus from './transport-device-status.js';
 import * as transportFeatureWindows from './transport-feature-windows.js';
@@ -53,6 +55,8 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   rangeEdges,
   requestLayouts,
   requestChainLimits,
+  requestRingsAtRamEnd,
+  requestFlags,
   requestIndirectPlacement,
   pciDiscovery,
   transportCommonConfig,

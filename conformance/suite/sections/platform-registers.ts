@@ -5,7 +5,13 @@
 // broken one they are `error`, so no verdict of theirs can be trusted.
 
 import { SectionTests } from '../harness.js';
-import { checkClockLimit, checkEduRegisters, checkRamPages } from '../platform-checks.js';
+import {
+  checkClockLimit,
+  checkEduRegisters,
+  checkRamPages,
+  checkResetControlResets,
+  checkUnclaimedPort,
+} from '../platform-checks.js';
 
 export const section = 'device-definitions-map-request';
 export const tests = new SectionTests();
@@ -14,10 +20,12 @@ const SELF_CHECK =
   'self-check of the platform the DMA judge relies on; judges nothing of the device';
 
 tests.it(
-  '[dev.translate.formula] [dev.isolation.domain] self-check: every edu register as QEMU documents it, guest RAM across page ends, clock_step up to the end of virtual time',
+  '[dev.translate.formula] [dev.isolation.domain] self-check: the PCI identity and every register of edu as QEMU documents them, an unclaimed port, guest RAM across page ends, a system reset through 0xcf9 resetting every PCI function, clock_step up to the end of virtual time',
   async (session, judgement) => {
     await checkEduRegisters(session);
     await checkRamPages(session);
+    await checkUnclaimedPort(session);
+    await checkResetControlResets(session);
     // Last: it leaves virtual time at its end.
     await checkClockLimit(session);
     for (const tag of judgement.tags) judgement.untested(tag, SELF_CHECK);

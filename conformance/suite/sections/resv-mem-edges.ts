@@ -50,8 +50,9 @@ interface Reserved {
 
 /**
  * The RESERVED regions of every edu endpoint, each with a page of IOVAs on either side that
- * edu reaches, inside input_range, away from the suite's own memory (so that identity
- * accesses in bypass land in RAM the judge watches). Untested when there is none.
+ * edu reaches, inside input_range, the region and both pages away from the suite's own
+ * memory (the suite maps its staging page there, and identity accesses in bypass must land in
+ * RAM the judge watches). Untested when there is none.
  */
 async function reservedRegions(session: Session): Promise<Reserved[]> {
   needFeature(session, VIRTIO_IOMMU_F_PROBE, 'F_PROBE');
@@ -79,7 +80,7 @@ async function reservedRegions(session: Session): Promise<Reserved[]> {
       e.property.end + PAGE <= end &&
       e.property.end + PAGE <= edu.dmaMask &&
       e.property.end < ramSize &&
-      (e.property.end < suite.base || e.property.start >= suiteEnd)
+      (e.property.end + PAGE < suite.base || e.property.start - PAGE >= suiteEnd)
         ? [e.property]
         : [],
     );
