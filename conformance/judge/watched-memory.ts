@@ -83,6 +83,9 @@ export class WatchedMemory {
   #saltZones: Span[] = [];
   /** Where the background has been written (it is written once per place and session). */
   #backgroundWritten: Span[] = [];
+  /** Bumped by watch(): the cached #layout() is stale. */
+  #zonesChanged = 0;
+  #cachedLayout: (Layout & { zones: number; excluded: Span[] }) | undefined;
   /** The fill of the salt zones since the last prepare(); earlier ones, newest first. */
   #current: AddressPattern | undefined;
   readonly #earlier: AddressPattern[] = [];
@@ -100,7 +103,7 @@ export class WatchedMemory {
 
   /** Every watched address: the window and the guard zones. */
   get watched(): Span[] {
-    return subtract([...this.#windowOption, ...this.#guardZones], this.#excluded());
+    return this.#layout().watched;
   }
 
   /** Watches `length` bytes at `address` and a guard zone either side (from the next prepare). */
@@ -112,6 +115,7 @@ export class WatchedMemory {
       );
     this.#guardZones = normalize([...this.#guardZones, ...around(this.#guardSize)]);
     this.#saltZones = normalize([...this.#saltZones, ...around(this.#saltReach)]);
+    this.#zonesChanged++;
   }
 
   /** True when [address, address + length) is guest RAM. */
@@ -171,8 +175,9 @@ export class WatchedMemory {
   ): Promise<void> {
     const memory = this.#memory;
     const pieces = this.#pieces(normalize([...spans]));
+    const layout = this.#layout();
     await inFlight(pieces, async (p) => {
-      const parts = this.#byPattern(p);
+      const parts = this.#byPattern(p, layout);
       const only = parts.length === 1 ? parts[0]! : undefined;
       const text = memory.memreadBase64 && only?.pattern && this.#backgroundText(p, only.pattern);
       let actual: Uint8Array;
@@ -198,9 +203,10 @@ export class WatchedMemory {
   /** Puts the fill back where a device changed watched memory. */
   async restore(addresses: readonly number[]): Promise<void> {
     const runs = runsOf([...addresses].sort((a, b) => a - b));
+    const layout = this.#layout();
     await Promise.all(
       runs.flatMap((run) =>
-        this.#byPattern(run).flatMap((part) =>
+        this.#byPattern(run, layout).flatMap((part) =>
           part.pattern === undefined
             ? []
             : [
@@ -220,15 +226,36 @@ export class WatchedMemory {
 
   /** Salt zones without excluded memory. */
   #guards(): Span[] {
-    return subtract(this.#saltZones, this.#excluded());
+    return this.#layout().salt;
   }
 
   /** Watched memory that holds the background: the window and guard zones but salt zones. */
   #backgroundSpans(): Span[] {
-    return subtract(
-      [...this.#windowOption, ...this.#guardZones],
-      [...this.#saltZones, ...this.#excluded()],
-    );
+    return this.#layout().background;
+  }
+
+  /**
+   * Which fill each watched place holds, worked out again only when watch() added a zone or
+   * the suite's own memory grew (a scan asks for every piece it reads).
+   */
+  #layout(): Layout {
+    const excluded = this.#excluded();
+    const cached = this.#cachedLayout;
+    if (
+      cached !== undefined &&
+      cached.zones === this.#zonesChanged &&
+      sameSpans(cached.excluded, excluded)
+    )
+      return cached;
+    const watchable = [...this.#windowOption, ...this.#guardZones];
+    this.#cachedLayout = {
+      zones: this.#zonesChanged,
+      excluded,
+      salt: subtract(this.#saltZones, excluded),
+      background: subtract(watchable, [...this.#saltZones, ...excluded]),
+      watched: subtract(watchable, excluded),
+    };
+    return this.#cachedLayout;
   }
 
   /** Writes `pattern` over `spans`, in pipelined pieces. */
@@ -256,16 +283,16 @@ export class WatchedMemory {
   }
 
   /** `span` cut where the pattern changes (salt zone, background, unwatched). */
-  #byPattern(span: Span): Array<Span & { pattern: AddressPattern | undefined }> {
-    const guards = intersect([span], this.#guards()).map((s) => ({
+  #byPattern(span: Span, layout: Layout): Array<Span & { pattern: AddressPattern | undefined }> {
+    const guards = intersect([span], layout.salt).map((s) => ({
       ...s,
       pattern: this.#current,
     }));
-    const background = intersect([span], this.#backgroundSpans()).map((s) => ({
+    const background = intersect([span], layout.background).map((s) => ({
       ...s,
       pattern: this.#background as AddressPattern | undefined,
     }));
-    const unwatched = subtract([span], this.watched).map((s) => ({
+    const unwatched = subtract([span], layout.watched).map((s) => ({
       ...s,
       pattern: undefined as AddressPattern | undefined,
     }));
@@ -285,6 +312,20 @@ export class WatchedMemory {
     }
     return out;
   }
+}
+
+/** Watched memory by the fill it holds, without the suite's own memory. */
+interface Layout {
+  /** Salt zones: the step's own salt. */
+  salt: Span[];
+  /** The rest of the window and the guard zones: the background. */
+  background: Span[];
+  /** Both. */
+  watched: Span[];
+}
+
+function sameSpans(a: readonly Span[], b: readonly Span[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.start === b[i]!.start && s.end === b[i]!.end);
 }
 
 /** Runs `work` over `items` with at most IN_FLIGHT at once. */
