@@ -3,9 +3,12 @@
 //
 // Watched memory is the window (all RAM on device-ref, a few MiB on QEMU) plus a guard zone
 // around every target ever watched, minus what the suite itself uses (queues, staging page).
-// The window outside guard zones holds one background fill for the whole session; guard
-// zones are refilled with a fresh salt by every prepare(), so bytes from an earlier step are
-// told apart from fresh ones (address-pattern.ts explains the fill and why it is unambiguous).
+// It holds one background fill for the whole session (a guard zone gets it when first
+// watched), except a page either side of every target: those salt zones are refilled with a
+// fresh salt by every prepare(), so bytes from an earlier step are told apart from fresh ones
+// (address-pattern.ts explains the fill and why it is unambiguous). A read may bring bytes
+// only from its targets, so an earlier step's bytes come from salt zones, and they alone need
+// the step's salt; the rest of a guard zone only widens what is watched.
 // Memory moves in pieces on a fixed grid, many in flight; a whole background piece is written
 // from base64 made once per process and compared as text when read back.
 
@@ -51,6 +54,8 @@ export interface JudgeOptions {
 }
 
 const DEFAULT_GUARD = 0x1_0000;
+/** Bytes either side of each target that every prepare() refills with the step's salt. */
+const SALT_REACH = 0x1000;
 const DEFAULT_PIECE = 0x1_0000;
 /** Pieces in flight at once: enough to keep the pipe full, few enough to bound memory. */
 const IN_FLIGHT = 16;
@@ -69,12 +74,19 @@ export class WatchedMemory {
   readonly #exclude: JudgeOptions['exclude'];
   readonly #ram: Span[];
   readonly #guardSize: number;
+  readonly #saltReach: number;
   readonly #piece: number;
   readonly #background: AddressPattern = BACKGROUND;
   /** Watched targets ± guard, clipped to RAM. */
   #guardZones: Span[] = [];
-  #backgroundFilled = false;
-  /** The fill of the guard zones since the last prepare(); earlier ones, newest first. */
+  /** Watched targets ± SALT_REACH, clipped to RAM: what holds the step's own salt. */
+  #saltZones: Span[] = [];
+  /** Where the background has been written (it is written once per place and session). */
+  #backgroundWritten: Span[] = [];
+  /** Bumped by watch(): the cached #layout() is stale. */
+  #zonesChanged = 0;
+  #cachedLayout: (Layout & { zones: number; excluded: Span[] }) | undefined;
+  /** The fill of the salt zones since the last prepare(); earlier ones, newest first. */
   #current: AddressPattern | undefined;
   readonly #earlier: AddressPattern[] = [];
   #steps = 0;
@@ -85,20 +97,25 @@ export class WatchedMemory {
     this.#ram = normalize(options.ram);
     this.#windowOption = intersect(options.window, this.#ram);
     this.#guardSize = options.guard ?? DEFAULT_GUARD;
+    this.#saltReach = Math.min(SALT_REACH, this.#guardSize);
     this.#piece = options.pieceSize ?? DEFAULT_PIECE;
   }
 
   /** Every watched address: the window and the guard zones. */
   get watched(): Span[] {
-    return subtract([...this.#windowOption, ...this.#guardZones], this.#excluded());
+    return this.#layout().watched;
   }
 
   /** Watches `length` bytes at `address` and a guard zone either side (from the next prepare). */
   watch(address: bigint | number, length: number): void {
-    const start = Math.max(0, Number(address) - this.#guardSize);
-    const end = Number(address) + length + this.#guardSize;
-    const zone = intersect([{ start, end }], this.#ram);
-    this.#guardZones = normalize([...this.#guardZones, ...zone]);
+    const around = (reach: number): Span[] =>
+      intersect(
+        [{ start: Math.max(0, Number(address) - reach), end: Number(address) + length + reach }],
+        this.#ram,
+      );
+    this.#guardZones = normalize([...this.#guardZones, ...around(this.#guardSize)]);
+    this.#saltZones = normalize([...this.#saltZones, ...around(this.#saltReach)]);
+    this.#zonesChanged++;
   }
 
   /** True when [address, address + length) is guest RAM. */
@@ -108,13 +125,15 @@ export class WatchedMemory {
   }
 
   /**
-   * Fills watched memory for the next judged transfers: the background once per session,
-   * the guard zones with a new salt derived from `step` (a scenario and line, say).
+   * Fills watched memory for the next judged transfers: the background where it was not
+   * written yet this session (the window at first, then each new guard zone), the salt zones
+   * with a new salt derived from `step` (a scenario and line, say).
    */
   async prepare(step: string): Promise<void> {
-    if (!this.#backgroundFilled) {
-      await this.#fill(this.#backgroundSpans(), this.#background);
-      this.#backgroundFilled = true;
+    const unwritten = subtract(this.#backgroundSpans(), this.#backgroundWritten);
+    if (unwritten.length > 0) {
+      await this.#fill(unwritten, this.#background);
+      this.#backgroundWritten = normalize([...this.#backgroundWritten, ...unwritten]);
     }
     if (this.#current !== undefined) this.#earlier.unshift(this.#current);
     const digest = createHash('sha256').update(`${this.#steps++}:${step}`).digest();
@@ -128,8 +147,8 @@ export class WatchedMemory {
   }
 
   /**
-   * Every fill a byte of watched memory may hold or have held: the guard zones' since the
-   * last prepare(), the background, then the guard zones' of earlier steps, newest first.
+   * Every fill a byte of watched memory may hold or have held: the salt zones' since the
+   * last prepare(), the background, then the salt zones' of earlier steps, newest first.
    */
   get fills(): AddressPattern[] {
     return [this.#current!, this.#background, ...this.#earlier];
@@ -138,8 +157,9 @@ export class WatchedMemory {
   /** The fill watched memory holds at `address` since prepare(), if it is watched. */
   fillAt(address: number): AddressPattern | undefined {
     if (contains(this.#excluded(), address)) return undefined;
-    if (contains(this.#guardZones, address)) return this.#current;
-    if (contains(this.#windowOption, address)) return this.#background;
+    if (contains(this.#saltZones, address)) return this.#current;
+    if (contains(this.#windowOption, address) || contains(this.#guardZones, address))
+      return this.#background;
     return undefined;
   }
 
@@ -155,8 +175,9 @@ export class WatchedMemory {
   ): Promise<void> {
     const memory = this.#memory;
     const pieces = this.#pieces(normalize([...spans]));
+    const layout = this.#layout();
     await inFlight(pieces, async (p) => {
-      const parts = this.#byPattern(p);
+      const parts = this.#byPattern(p, layout);
       const only = parts.length === 1 ? parts[0]! : undefined;
       const text = memory.memreadBase64 && only?.pattern && this.#backgroundText(p, only.pattern);
       let actual: Uint8Array;
@@ -182,9 +203,10 @@ export class WatchedMemory {
   /** Puts the fill back where a device changed watched memory. */
   async restore(addresses: readonly number[]): Promise<void> {
     const runs = runsOf([...addresses].sort((a, b) => a - b));
+    const layout = this.#layout();
     await Promise.all(
       runs.flatMap((run) =>
-        this.#byPattern(run).flatMap((part) =>
+        this.#byPattern(run, layout).flatMap((part) =>
           part.pattern === undefined
             ? []
             : [
@@ -202,13 +224,38 @@ export class WatchedMemory {
     return normalize(typeof this.#exclude === 'function' ? this.#exclude() : this.#exclude);
   }
 
-  /** Guard zones without excluded memory. */
+  /** Salt zones without excluded memory. */
   #guards(): Span[] {
-    return subtract(this.#guardZones, this.#excluded());
+    return this.#layout().salt;
   }
 
+  /** Watched memory that holds the background: the window and guard zones but salt zones. */
   #backgroundSpans(): Span[] {
-    return subtract(this.#windowOption, [...this.#guardZones, ...this.#excluded()]);
+    return this.#layout().background;
+  }
+
+  /**
+   * Which fill each watched place holds, worked out again only when watch() added a zone or
+   * the suite's own memory grew (a scan asks for every piece it reads).
+   */
+  #layout(): Layout {
+    const excluded = this.#excluded();
+    const cached = this.#cachedLayout;
+    if (
+      cached !== undefined &&
+      cached.zones === this.#zonesChanged &&
+      sameSpans(cached.excluded, excluded)
+    )
+      return cached;
+    const watchable = [...this.#windowOption, ...this.#guardZones];
+    this.#cachedLayout = {
+      zones: this.#zonesChanged,
+      excluded,
+      salt: subtract(this.#saltZones, excluded),
+      background: subtract(watchable, [...this.#saltZones, ...excluded]),
+      watched: subtract(watchable, excluded),
+    };
+    return this.#cachedLayout;
   }
 
   /** Writes `pattern` over `spans`, in pipelined pieces. */
@@ -235,17 +282,17 @@ export class WatchedMemory {
     return text;
   }
 
-  /** `span` cut where the pattern changes (guard zone, background, unwatched). */
-  #byPattern(span: Span): Array<Span & { pattern: AddressPattern | undefined }> {
-    const guards = intersect([span], this.#guards()).map((s) => ({
+  /** `span` cut where the pattern changes (salt zone, background, unwatched). */
+  #byPattern(span: Span, layout: Layout): Array<Span & { pattern: AddressPattern | undefined }> {
+    const guards = intersect([span], layout.salt).map((s) => ({
       ...s,
       pattern: this.#current,
     }));
-    const background = intersect([span], this.#backgroundSpans()).map((s) => ({
+    const background = intersect([span], layout.background).map((s) => ({
       ...s,
       pattern: this.#background as AddressPattern | undefined,
     }));
-    const unwatched = subtract([span], this.watched).map((s) => ({
+    const unwatched = subtract([span], layout.watched).map((s) => ({
       ...s,
       pattern: undefined as AddressPattern | undefined,
     }));
@@ -265,6 +312,20 @@ export class WatchedMemory {
     }
     return out;
   }
+}
+
+/** Watched memory by the fill it holds, without the suite's own memory. */
+interface Layout {
+  /** Salt zones: the step's own salt. */
+  salt: Span[];
+  /** The rest of the window and the guard zones: the background. */
+  background: Span[];
+  /** Both. */
+  watched: Span[];
+}
+
+function sameSpans(a: readonly Span[], b: readonly Span[]): boolean {
+  return a.length === b.length && a.every((s, i) => s.start === b[i]!.start && s.end === b[i]!.end);
 }
 
 /** Runs `work` over `items` with at most IN_FLIGHT at once. */
