@@ -20,16 +20,10 @@ import { judge, tally, type Judgement, type MutantStatus } from './classify.js';
 import { equivalenceOf, loadEquivalents } from './equivalents.js';
 import { applyMutant, findMutants, type Mutant } from './operators.js';
 import { sampleOf } from './sample.js';
-import { mutantsAt, NOT_DEVICE_CODE, sourceFiles } from './select.js';
+import { DEFAULT_FILES, mutantsAt, NOT_DEVICE_CODE, sourceFiles } from './select.js';
 import { DRAFTS_BOARD, Sandbox } from './sandbox.js';
 import { statementsNear } from './statements-near.js';
 
-export const DEFAULT_FILES = [
-  'device-ref/iommu/**/*.ts',
-  'device-ref/virtio/**/*.ts',
-  'device-ref/platform/**/*.ts',
-  'device-ref/board/**/*.ts',
-];
 /** Boards judged besides the suite's own, for the mutants it lets through. */
 const DEFAULT_BOARDS = ['narrow', 'multi-resv', DRAFTS_BOARD];
 const DEFAULT_EQUIVALENTS = 'conformance/mutation/equivalent-mutants.json';

@@ -19,6 +19,14 @@ export const NOT_DEVICE_CODE: ReadonlyMap<string, string> = new Map([
   ],
 ]);
 
+/** The device-ref sources a run mutates unless --files says otherwise: the device's code. */
+export const DEFAULT_FILES = [
+  'device-ref/iommu/**/*.ts',
+  'device-ref/virtio/**/*.ts',
+  'device-ref/platform/**/*.ts',
+  'device-ref/board/**/*.ts',
+];
+
 /** The device-ref sources (`device-ref/…/x.ts`) under `root` that `globs` match, sorted. */
 export async function sourceFiles(root: string, globs: readonly string[]): Promise<string[]> {
   const match = picomatch([...globs]);
