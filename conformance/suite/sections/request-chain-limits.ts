@@ -3,7 +3,7 @@
 // and an indirect table may hold as many descriptors as that too. A device that counts one
 // too many, and so refuses a chain exactly at the limit, fails requests a driver may send.
 
-import { VIRTIO_IOMMU_S_OK } from '../../../dist/ts/index.js';
+import { VIRTIO_IOMMU_S_OK, VIRTIO_PCI_COMMON_CFG } from '../../../dist/ts/index.js';
 import { encodeRequest } from '../../driver/requests.js';
 import { ExpectationFailure, toHex } from '../../scenario/expectation.js';
 import { domainId, needEdu } from '../device-steps.js';
@@ -91,6 +91,13 @@ tests.it(
         size,
         features: indirect ? featureBit(VIRTIO_F_INDIRECT_DESC) : 0n,
       });
+      await transport.common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, 0);
+      const shown = await transport.common.read16(VIRTIO_PCI_COMMON_CFG.queue_size.offset);
+      if (shown !== size)
+        judgement.fail('dev.pci.queue-size', {
+          expected: `queue_size ${size}, the size the driver wrote`,
+          message: `queue_size reads ${shown} (the maximum is ${maximum})`,
+        });
       const layout: DescriptorLayout = size === 1 ? 'indirect' : 'direct';
       // One more request than entries (up to 5): the available ring wraps.
       for (let n = 0; n <= Math.min(size, 4); n++) {
