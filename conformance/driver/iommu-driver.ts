@@ -131,12 +131,13 @@ export class IommuDriver {
         `no virtio-iommu (${hex4(VIRTIO_PCI_VENDOR_ID)}:${hex4(iommuId)}) on bus 0; found ${seen || 'nothing'}`,
       );
     }
-    const transport = await VirtioPciTransport.open(await bus.setUp(iommu));
     const edus = functions.filter(
       (fn) => fn.vendorId === EDU_VENDOR_ID && fn.deviceId === EDU_DEVICE_ID,
     );
-    const endpoints: EduDevice[] = [];
-    for (const fn of edus) endpoints.push(new EduDevice(await bus.setUp(fn)));
+    // Set up side by side: a few round trips for every function instead of a few each.
+    const [iommuDevice, ...eduDevices] = await bus.setUpAll([iommu, ...edus]);
+    const transport = await VirtioPciTransport.open(iommuDevice!);
+    const endpoints = eduDevices.map((device) => new EduDevice(device));
     await transport.reset();
     const offered = await transport.deviceFeatures();
     return new IommuDriver(qtest, transport, functions, endpoints, offered, memory);

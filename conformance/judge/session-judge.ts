@@ -19,6 +19,14 @@ import type { Span } from './spans.js';
 const LEGACY_HOLE: Span = { start: 0xa_0000, end: 0x10_0000 };
 /** Watched either side of `@ram` in the `near` window. */
 export const WINDOW_AROUND_RAM = 0x10_0000;
+/**
+ * The guard zones' reach either side of a target in the `all-ram` window. There the window
+ * already holds every byte, so a guard zone only carries the step's own salt, which tells a
+ * byte an earlier step's read left in edu's buffer from one read now: a read may bring bytes
+ * only from its targets, which are always guard zone, so a page either side is plenty. In the
+ * `near` window the zones also watch memory outside it and keep the judge's 64 KiB default.
+ */
+const ALL_RAM_GUARD = 0x1000;
 
 const judges = new WeakMap<Session, DmaJudge>();
 
@@ -28,7 +36,9 @@ export function sessionJudge(session: Session): DmaJudge {
   if (judge === undefined) {
     const ram: Span = { start: 0, end: session.target.ramSize };
     judge = new DmaJudge(session.qtest, {
-      window: session.target.judgeWindow === 'all-ram' ? [ram] : nearRam(session),
+      ...(session.target.judgeWindow === 'all-ram'
+        ? { window: [ram], guard: ALL_RAM_GUARD }
+        : { window: nearRam(session) }),
       ram: [ram],
       exclude: () => [
         LEGACY_HOLE,

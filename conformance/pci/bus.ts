@@ -44,6 +44,14 @@ export class PciBus {
     });
   }
 
+  /** setUp() for each of `functions`, side by side; BARs placed in the order given. */
+  setUpAll(functions: readonly PciFunction[]): Promise<PciDevice[]> {
+    return PciDevice.setUpAll(this.config, functions, {
+      memory32: this.#memory32,
+      ...(this.#memory64 && { memory64: this.#memory64 }),
+    });
+  }
+
   /** find() then setUp(). */
   async open(vendorId: number, deviceId: number): Promise<PciDevice> {
     return this.setUp(await this.find(vendorId, deviceId));

@@ -45,30 +45,60 @@ export class PciDevice {
     info: PciFunction,
     allocators: BarAllocators,
   ): Promise<PciDevice> {
-    const { address } = info;
-    const command = await config.read16(address, PCI_COMMAND);
+    const [device] = await PciDevice.setUpAll(config, [info], allocators);
+    return device!;
+  }
+
+  /**
+   * setUp() for several functions at once: their BARs are sized side by side (a few round
+   * trips for all of them, not a few each), then placed in the order given, so that where a
+   * BAR goes never depends on which function's replies came first.
+   */
+  static async setUpAll(
+    config: PciConfig,
+    infos: readonly PciFunction[],
+    allocators: BarAllocators,
+  ): Promise<PciDevice[]> {
     const decoding = PCI_COMMAND_IO | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER;
-    await config.write16(address, PCI_COMMAND, command & ~decoding);
-    const bars = await sizeBars(config, address);
-    const assigned = new Map<number, AssignedBar>();
-    for (const bar of bars) {
-      if (bar.kind === 'io') continue;
-      const allocator =
-        bar.kind === 'memory64'
-          ? (allocators.memory64 ?? allocators.memory32)
-          : allocators.memory32;
-      const base = allocator.allocate(bar.size);
-      await writeBarBase(config, address, bar, base);
-      const name = `${formatPciAddress(address)} BAR${bar.index}`;
-      const region = new MmioRegion(config.qtest, base, Number(bar.size), name);
-      assigned.set(bar.index, { ...bar, base, region });
-    }
-    await config.write16(
-      address,
-      PCI_COMMAND,
-      (command & ~PCI_COMMAND_IO) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
+    const sized = await Promise.all(
+      infos.map(async (info) => {
+        const command = await config.read16(info.address, PCI_COMMAND);
+        // Decoding off before sizing (a BAR briefly holds all ones): the write goes first in
+        // the same pipeline.
+        const [, bars] = await Promise.all([
+          config.write16(info.address, PCI_COMMAND, command & ~decoding),
+          sizeBars(config, info.address),
+        ]);
+        return { info, command, bars };
+      }),
     );
-    return new PciDevice(config, info, bars, assigned);
+    const placed = sized.map(({ info, command, bars }) => {
+      const assigned = new Map<number, AssignedBar>();
+      for (const bar of bars) {
+        if (bar.kind === 'io') continue;
+        const allocator =
+          bar.kind === 'memory64'
+            ? (allocators.memory64 ?? allocators.memory32)
+            : allocators.memory32;
+        const base = allocator.allocate(bar.size);
+        const name = `${formatPciAddress(info.address)} BAR${bar.index}`;
+        const region = new MmioRegion(config.qtest, base, Number(bar.size), name);
+        assigned.set(bar.index, { ...bar, base, region });
+      }
+      return { info, command, bars, assigned };
+    });
+    // Every base, then decoding back on, in one pipeline (qtest keeps the order).
+    await Promise.all(
+      placed.flatMap(({ info, command, assigned }) => [
+        ...[...assigned.values()].map((bar) => writeBarBase(config, info.address, bar, bar.base)),
+        config.write16(
+          info.address,
+          PCI_COMMAND,
+          (command & ~PCI_COMMAND_IO) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
+        ),
+      ]),
+    );
+    return placed.map(({ info, bars, assigned }) => new PciDevice(config, info, bars, assigned));
   }
 
   get address(): PciAddress {

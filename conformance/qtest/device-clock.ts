@@ -16,9 +16,9 @@
 // host time: the QEMU our qemu target spawns (its vCPU halted, `-icount shift=0,sleep=off`, so
 // whenever the vCPU idles its virtual clock jumps to the next timer deadline). There the two
 // kinds of waits differ:
-// - What a command sets off runs in QEMU's main loop: the command's own handler, an ioeventfd
-//   (a virtqueue notify) or bottom half dispatched in the next iteration, and whatever those
-//   write at once (a used buffer; a fault report, written during the translation, so before
+// - What a command sets off runs in QEMU's main loop: the command's own handler (a notify, on
+//   QEMU 7.2 under TCG), an ioeventfd or bottom half dispatched in the next iteration, and
+//   whatever those write at once (a used buffer; a fault report, written during the translation, so before
 //   edu clears its run bit). Each look at the device is a command sent after the previous
 //   reply came, so QEMU reads it in a later main-loop iteration than the last. Once
 //   SETTLED_LOOKS such looks in a row found nothing, and SETTLED_GRACE_MS of host time have

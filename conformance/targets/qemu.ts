@@ -5,7 +5,8 @@
 // SeaBIOS, and `-icount shift=0,sleep=off` lets virtual time skip ahead to the next timer
 // while the halted vCPU idles, so device timers (edu's DMA) cost no host time. With both, the
 // target vouches for a warped clock (qtest/device-clock.ts): waits for something that may not
-// come end once QEMU has settled rather than at a host-time deadline. close() kills QEMU and
+// come end once QEMU has settled rather than at a host-time deadline, and a command QEMU spins
+// on is a hang after half a second of QEMU's CPU time (qemu-client.ts). close() kills QEMU and
 // removes the temp dir, also while start() is under way; a process-exit hook kills any QEMU a
 // crashed test left behind. See QEMU-NOTES.md for why each argument is there.
 
@@ -14,9 +15,10 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { QtestClient } from '../qtest/client.js';
+import type { QtestClient } from '../qtest/client.js';
 import { declareWarpedClock } from '../qtest/device-clock.js';
 import { DeviceProcess } from './device-process.js';
+import { mainThreadCpuMs, QemuQtestClient } from './qemu-client.js';
 import { buildHaltFirmware } from './firmware.js';
 import { handshake, TargetUnreachableError, type Target } from './target.js';
 
@@ -164,13 +166,18 @@ export class QemuTarget implements Target {
       } finally {
         server.close();
       }
-      const client = new QtestClient(socket, {
-        ...(this.#options.replyTimeoutMs !== undefined && {
-          replyTimeoutMs: this.#options.replyTimeoutMs,
-        }),
-        explainClose: async () =>
-          (await this.#process?.explainClose('QEMU')) ?? 'QEMU is not running',
-      });
+      const pid = this.#process.pid;
+      const client = new QemuQtestClient(
+        socket,
+        {
+          ...(this.#options.replyTimeoutMs !== undefined && {
+            replyTimeoutMs: this.#options.replyTimeoutMs,
+          }),
+          explainClose: async () =>
+            (await this.#process?.explainClose('QEMU')) ?? 'QEMU is not running',
+        },
+        () => (pid === undefined ? undefined : mainThreadCpuMs(pid)),
+      );
       this.#client = client;
       if (warpsItsClock(this.#options.extraArgs ?? [])) declareWarpedClock(client);
       await handshake(client, this.description);

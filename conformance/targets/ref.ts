@@ -246,18 +246,57 @@ export class RefServer {
   }
 }
 
+/**
+ * device-ref processes for tests that run side by side: each serves its connections one
+ * after another, so a test takes a process no other open test uses. Two of them keep both
+ * cores busy: a test spends much of its time in round trips, where the suite and its
+ * device-ref wait for each other.
+ */
+export class RefServerPool {
+  readonly #servers: RefServer[];
+  readonly #busy = new Set<RefServer>();
+
+  constructor(
+    readonly size: number,
+    options: RefServerOptions = {},
+  ) {
+    this.#servers = Array.from({ length: size }, () => new RefServer(options));
+  }
+
+  get description(): string {
+    return this.#servers[0]!.description;
+  }
+
+  /** A target on a device-ref no open target of the pool uses; it is free again on close(). */
+  target(judgeWindow?: JudgeWindow): RefTarget {
+    const server = this.#servers.find((candidate) => !this.#busy.has(candidate));
+    if (server === undefined) {
+      throw new Error(`${this.description}: all ${this.size} device-refs serve a test`);
+    }
+    this.#busy.add(server);
+    return new RefTarget(server, judgeWindow, () => this.#busy.delete(server));
+  }
+
+  /** Stops every device-ref of the pool. */
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map((server) => server.close()));
+  }
+}
+
 /** One test's connection to the run's device-ref: a fresh board, closed by close(). */
 export class RefTarget implements Target {
   readonly description: string;
   readonly judgeWindow: JudgeWindow;
   readonly #server: RefServer;
+  readonly #onClose: (() => void) | undefined;
   #client: QtestClient | undefined;
 
-  /** `judgeWindow`: all RAM by default (3 MiB on REF_BOARD). */
-  constructor(server: RefServer, judgeWindow: JudgeWindow = 'all-ram') {
+  /** `judgeWindow`: all RAM by default (3 MiB on REF_BOARD); `onClose`: told once closed. */
+  constructor(server: RefServer, judgeWindow: JudgeWindow = 'all-ram', onClose?: () => void) {
     this.#server = server;
     this.description = server.description;
     this.judgeWindow = judgeWindow;
+    this.#onClose = onClose;
   }
 
   get ramSize(): number {
@@ -277,6 +316,10 @@ export class RefTarget implements Target {
   async close(): Promise<void> {
     const client = this.#client;
     this.#client = undefined;
-    await client?.close();
+    try {
+      await client?.close();
+    } finally {
+      this.#onClose?.();
+    }
   }
 }

@@ -2,7 +2,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { QEMU_DEFAULT_BINARY, QemuTarget } from './qemu.js';
-import { RefServer, RefTarget } from './ref.js';
+import { RefServerPool } from './ref.js';
 import { SocketTarget, formatSocketAddress, parseSocketAddress } from './socket.js';
 import type { JudgeWindow, Target } from './target.js';
 
@@ -26,6 +26,13 @@ export interface TargetChoice {
  */
 export const QEMU_LANES = 4;
 
+/**
+ * Tests on device-ref at once, each on a device-ref process of its own (RefServerPool): two
+ * keep the suite and the devices busy on two cores where one test at a time would leave
+ * them waiting for each other's round trips.
+ */
+export const REF_LANES = 2;
+
 /** The QEMU target's second edu: the endpoint `@ep2` names. */
 export const QEMU_SECOND_ENDPOINT = ['-device', 'edu'];
 
@@ -37,8 +44,8 @@ export interface SelectedTarget {
   /** A fresh target for one test. */
   make: () => Target;
   /**
-   * How many tests may run at once, each on its own target: one device-ref serves one
-   * connection at a time, each QEMU is a process of its own.
+   * How many tests may run at once, each on its own target: a device-ref serves one
+   * connection at a time (the ref target has one per lane), each QEMU is a process of its own.
    */
   lanes: number;
   /**
@@ -51,14 +58,17 @@ export interface SelectedTarget {
 export function selectTarget(choice: TargetChoice): SelectedTarget {
   checkOptionsApply(choice);
   if (choice.target === 'ref') {
-    // One device-ref for the run; it gives each test's connection a fresh board.
-    const server = new RefServer(choice.board === undefined ? {} : { board: choice.board });
+    // A device-ref per lane for the run; each gives every test's connection a fresh board.
+    const pool = new RefServerPool(
+      REF_LANES,
+      choice.board === undefined ? {} : { board: choice.board },
+    );
     return {
       name: 'ref',
-      description: server.description,
-      make: () => new RefTarget(server, choice.judgeWindow),
-      lanes: 1,
-      close: () => server.close(),
+      description: pool.description,
+      make: () => pool.target(choice.judgeWindow),
+      lanes: REF_LANES,
+      close: () => pool.close(),
     };
   }
   if (choice.target === 'qemu') {

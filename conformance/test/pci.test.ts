@@ -48,6 +48,20 @@ describe('PCI (real QEMU q35)', () => {
     assert.equal(functions[1]!.revision, 1); // modern virtio devices have revision >= 1
   });
 
+  it('sets several functions up side by side, their BARs placed in the order given', async () => {
+    const iommu = await bus.find(0x1af4, 0x1057);
+    const edu = await bus.find(0x1234, 0x11e8);
+    const [first, second] = await bus.setUpAll([edu, iommu]);
+    // edu's 1 MiB BAR0 first, at the window's start; then the IOMMU's 16 KiB BAR4 after it.
+    assert.equal(first!.assigned.get(0)!.base, Q35_MMIO_WINDOW_32.start);
+    assert.equal(second!.assigned.get(4)!.base, Q35_MMIO_WINDOW_32.start + 0x10_0000n);
+    // Both decode: edu's identification register, the IOMMU's BAR4 written where it was placed.
+    assert.equal(await first!.bar(0).read32(0), 0x010000ed);
+    const bar4 = await bus.config.read32(iommu.address, PCI_BAR0 + 16);
+    assert.equal(BigInt((bar4 & ~0xf) >>> 0), Q35_MMIO_WINDOW_32.start + 0x10_0000n);
+    assert.equal((await bus.config.read16(iommu.address, PCI_COMMAND)) & 0x6, 0x6);
+  });
+
   it('finds a function by ID, or says what it found instead', async () => {
     const edu = await bus.find(0x1234, 0x11e8);
     assert.deepEqual(edu.address, { bus: 0, device: 2, function: 0 });

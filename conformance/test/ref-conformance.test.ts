@@ -4,7 +4,7 @@
 // presets for the corners: narrow input_range and domain_range (the limits enforced),
 // byte granularity (where the boundary probes of sub-page mappings run too), and several
 // RESV_MEM properties of both subtypes per endpoint. On the default board the DMA judge
-// watches all its 22 MiB of RAM (the ref default); on the others, whose presets have 256 MiB,
+// watches all its 3 MiB of RAM (the ref default); on the others, whose presets have 256 MiB,
 // @ram ± 1 MiB and the guard zones (`--judge-window near`).
 
 import assert from 'node:assert/strict';

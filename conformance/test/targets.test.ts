@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildHaltFirmware, HALT_FIRMWARE_SIZE } from '../targets/firmware.js';
 import { QemuTarget } from '../targets/qemu.js';
-import { RefServer, RefTarget } from '../targets/ref.js';
+import { RefServer, RefServerPool, RefTarget } from '../targets/ref.js';
 import { selectTarget } from '../targets/select.js';
 import { formatSocketAddress, parseSocketAddress, SocketTarget } from '../targets/socket.js';
 import { startListeningQemu } from './support/listening-qemu.js';
@@ -235,6 +235,30 @@ describe('ref target', () => {
     assert.deepEqual(await ourTempDirs('viommu-ref-'), before);
     await assert.rejects(new RefTarget(server).start(), /already closed/);
     await server.close(); // a second close is harmless
+  });
+
+  it('a pool serves as many tests at once as it has device-refs, each on a process no other open one uses', async () => {
+    const before = await ourTempDirs('viommu-ref-');
+    const pool = new RefServerPool(2);
+    try {
+      const [a, b] = [pool.target(), pool.target()];
+      assert.throws(() => pool.target(), /all 2 device-refs serve a test/);
+      // One device-ref serves one connection at a time: both answer only on two processes.
+      const [qa, qb] = await Promise.all([a.start(), b.start()]);
+      await Promise.all([qa.writel(RAM_WORD, 0xaaaa), qb.writel(RAM_WORD, 0xbbbb)]);
+      assert.deepEqual(
+        await Promise.all([qa.readl(RAM_WORD), qb.readl(RAM_WORD)]),
+        [0xaaaa, 0xbbbb],
+      );
+      assert.equal((await ourTempDirs('viommu-ref-')).length, before.length + 2);
+      await a.close();
+      const c = pool.target(); // the process `a` used, free again, with a fresh board
+      assert.equal(await (await c.start()).readl(RAM_WORD), 0);
+      await Promise.all([b.close(), c.close()]);
+    } finally {
+      await pool.close();
+    }
+    assert.deepEqual(await ourTempDirs('viommu-ref-'), before);
   });
 
   it('reports a device-ref that cannot start, with what it printed', async () => {

@@ -343,15 +343,19 @@ export class SplitVirtqueue {
       returned.push({ head, usedLen, posted });
     }
     this.#lastUsedIdx = usedIdx;
-    // A slot the read above did not reach is read now (all of them in one pipeline).
-    const images = returned.map(({ posted }): Uint8Array | Promise<Uint8Array> => {
+    // A slot the read above did not reach is read now (all of them in one pipeline); the
+    // usual case, every slot within that read, waits for nothing more.
+    const reads = returned.map(({ posted }): Uint8Array | Promise<Uint8Array> => {
       const offset = this.#slotOffset(posted);
       return offset + posted.imageLength <= end
         ? seen.subarray(offset - 2, offset - 2 + posted.imageLength)
         : this.#qtest.memread(device + BigInt(offset), posted.imageLength);
     });
+    const images = reads.some((read) => read instanceof Promise)
+      ? await Promise.all(reads)
+      : (reads as Uint8Array[]);
     for (const [i, { head, usedLen, posted }] of returned.entries()) {
-      const image = await images[i]!;
+      const image = images[i]!;
       // Back in reverse, so the next request of the same shape gets the same chain (and
       // finds its descriptors already written).
       for (let d = posted.descriptors.length - 1; d >= 0; d--) {

@@ -10,6 +10,13 @@ export class GuestRam {
   readonly size: number;
   readonly #sizeBig: bigint;
   readonly #pages = new Map<number, Uint8Array>();
+  /**
+   * The page the last access found, so that the accesses of one request (its descriptors,
+   * ring entries and buffers, mostly on one page) look the page up once. Forgotten when a
+   * page is dropped.
+   */
+  #lastPage = -1;
+  #lastData: Uint8Array | undefined;
 
   constructor(size: number) {
     if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`invalid RAM size ${size}`);
@@ -40,7 +47,7 @@ export class GuestRam {
       const page = Math.floor(at / PAGE_SIZE);
       const offset = at - page * PAGE_SIZE;
       const count = Math.min(PAGE_SIZE - offset, length - done);
-      const data = this.#pages.get(page);
+      const data = this.#existing(page);
       if (data !== undefined) out.set(data.subarray(offset, offset + count), done);
       else out.fill(0, done, done + count);
       done += count;
@@ -65,7 +72,7 @@ export class GuestRam {
       const page = Math.floor(at / PAGE_SIZE);
       const offset = at - page * PAGE_SIZE;
       const count = Math.min(PAGE_SIZE - offset, length - done);
-      if (byte === 0 && count === PAGE_SIZE) this.#pages.delete(page);
+      if (byte === 0 && count === PAGE_SIZE) this.#drop(page);
       else if (byte !== 0 || this.#pages.has(page))
         this.#page(page).fill(byte, offset, offset + count);
       done += count;
@@ -102,7 +109,7 @@ export class GuestRam {
     const offset = address - page * PAGE_SIZE;
     let value = 0;
     if (offset + size <= PAGE_SIZE) {
-      const data = this.#pages.get(page);
+      const data = this.#existing(page);
       if (data === undefined) return 0;
       for (let i = size - 1; i >= 0; i--) value = value * 256 + data[offset + i]!;
       return value;
@@ -125,12 +132,32 @@ export class GuestRam {
     this.write(address, bytes);
   }
 
+  /** Page `page`'s bytes, or undefined while it was never written (it reads as zeros). */
+  #existing(page: number): Uint8Array | undefined {
+    if (page === this.#lastPage) return this.#lastData;
+    const data = this.#pages.get(page);
+    if (data !== undefined) {
+      this.#lastPage = page;
+      this.#lastData = data;
+    }
+    return data;
+  }
+
+  /** Page `page`'s bytes, made (zeroed) on first use. */
   #page(page: number): Uint8Array {
-    let data = this.#pages.get(page);
+    let data = this.#existing(page);
     if (data === undefined) {
       data = new Uint8Array(PAGE_SIZE);
       this.#pages.set(page, data);
+      this.#lastPage = page;
+      this.#lastData = data;
     }
     return data;
+  }
+
+  /** Drops page `page`: it reads as zeros again. */
+  #drop(page: number): void {
+    this.#pages.delete(page);
+    if (page === this.#lastPage) this.#lastPage = -1;
   }
 }

@@ -34,10 +34,14 @@ export class MemoryMap {
   }
 
   // Each access below takes the short way when the whole range is RAM (ring and request
-  // traffic always is), and cuts the range into RAM and register pieces otherwise.
+  // traffic always is) or inside one region (a register access, such as a notify), and cuts
+  // the range into RAM and register pieces otherwise.
 
   read(address: bigint, length: number): Uint8Array | undefined {
     if (this.#ram.contains(address, length)) return this.#ram.read(Number(address), length);
+    const mapped = this.#regionHolding(address, length);
+    if (mapped !== undefined)
+      return readRegionBytes(mapped.region, Number(address - mapped.base), length);
     const pieces = this.#pieces(address, BigInt(length));
     if (pieces === undefined) return undefined;
     const out = new Uint8Array(length);
@@ -55,6 +59,11 @@ export class MemoryMap {
   write(address: bigint, data: Uint8Array): boolean {
     if (this.#ram.contains(address, data.length)) {
       this.#ram.write(Number(address), data);
+      return true;
+    }
+    const mapped = this.#regionHolding(address, data.length);
+    if (mapped !== undefined) {
+      writeRegionBytes(mapped.region, Number(address - mapped.base), data);
       return true;
     }
     const pieces = this.#pieces(address, BigInt(data.length));
@@ -105,6 +114,16 @@ export class MemoryMap {
       at = stop;
     }
     return pieces;
+  }
+
+  /** The region `[address, address + length)` lies in, above RAM; undefined for any other range. */
+  #regionHolding(address: bigint, length: number): MappedRegion | undefined {
+    if (address < BigInt(this.#ram.size)) return undefined;
+    const mapped = this.#regionAt(address);
+    if (mapped === undefined) return undefined;
+    return address + BigInt(length) <= mapped.base + BigInt(mapped.region.size)
+      ? mapped
+      : undefined;
   }
 
   #regionAt(address: bigint): MappedRegion | undefined {

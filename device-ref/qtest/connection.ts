@@ -4,15 +4,16 @@
 //
 // Memory per connection stays bounded however fast the client sends and however slowly it
 // reads. Lines run one at a time; short replies, and `read`/`b64read` replies of at most
-// DATA_PIECE_BYTES, are gathered into writes of about REPLY_BATCH_BYTES (so pipelined
-// commands cost one round trip and one write), and the data of a longer reply (up to 32 MiB
-// of text) is encoded and written DATA_PIECE_BYTES at a time. Whenever the socket's write buffer is full, the connection stops running lines and
-// stops reading the socket until it drains: unread input then waits in the client's socket,
-// not here. A line that grows past MAX_LINE_BYTES gets one FAIL and is skipped up to its
-// newline.
+// DATA_PIECE_BYTES, are gathered as bytes into one Buffer and leave in writes of about
+// REPLY_BATCH_BYTES (so the commands of one burst cost one round trip and one write), and
+// the data of a longer reply (up to 32 MiB of text) is encoded and written DATA_PIECE_BYTES
+// at a time. Whenever the socket's write buffer is full, the connection stops running lines
+// and stops reading the socket until it drains: unread input then waits in the client's
+// socket, not here. A line that grows past MAX_LINE_BYTES gets one FAIL and is skipped up
+// to its newline.
 
 import type { Socket } from 'node:net';
-import { encodeData, replyText, type DataReply } from './commands/command.js';
+import { encodeData, type DataReply } from './commands/command.js';
 import { executeCommand } from './dispatch.js';
 import type { QtestTarget } from './target.js';
 
@@ -22,8 +23,14 @@ export const MAX_LINE_BYTES = 40 * 1024 * 1024;
 const REPLY_BATCH_BYTES = 64 * 1024;
 /** Data bytes per piece of a data reply: a multiple of 3, so base64 pieces concatenate. */
 const DATA_PIECE_BYTES = 3 * 16 * 1024;
+/**
+ * Room for a batch: a reply is added while the batch is below REPLY_BATCH_BYTES, and the
+ * longest gathered reply (hex of DATA_PIECE_BYTES, its prefix and newline) fits after it.
+ */
+const REPLY_BUFFER_BYTES = REPLY_BATCH_BYTES + 2 * DATA_PIECE_BYTES + 64;
 
 const TOO_LONG = Symbol('line too long');
+const NEWLINE = 0x0a;
 
 export function serveConnection(socket: Socket, target: QtestTarget): void {
   new QtestConnection(socket, target).start();
@@ -40,7 +47,8 @@ class QtestConnection {
   #partialLength = 0;
   /** Dropping the rest of a line that was too long, up to its newline. */
   #skipping = false;
-  #batch: string[] = [];
+  /** The replies of the batch under way, as bytes: the first #batchLength of #batch. */
+  #batch = Buffer.allocUnsafe(REPLY_BUFFER_BYTES);
   #batchLength = 0;
   /** A data reply being written, and how many of its bytes are written. */
   #data: { reply: DataReply; done: number } | undefined;
@@ -74,7 +82,8 @@ class QtestConnection {
         }
         const reply = executeCommand(this.#target, line);
         if (typeof reply === 'string') this.#queue(reply);
-        else if (reply.length <= DATA_PIECE_BYTES) this.#queue(replyText(reply));
+        else if (reply.length <= DATA_PIECE_BYTES)
+          this.#queue(reply.prefix, encodeData(reply.read(0, reply.length), reply.encoding));
         else {
           this.#flush();
           this.#data = { reply, done: 0 };
@@ -129,18 +138,36 @@ class QtestConnection {
     this.#partialLength = 0;
   }
 
-  #queue(reply: string): void {
-    this.#batch.push(reply, '\n');
-    this.#batchLength += reply.length + 1;
+  /**
+   * Adds the reply line `head` + `data` to the batch; a line too long for the batch's room
+   * is written alone.
+   */
+  #queue(head: string, data = ''): void {
+    const length = head.length + data.length;
+    if (length >= REPLY_BUFFER_BYTES - this.#batchLength) {
+      this.#flush();
+      if (length >= REPLY_BUFFER_BYTES) {
+        this.#write(`${head}${data}\n`);
+        return;
+      }
+    }
+    const batch = this.#batch;
+    let at = this.#batchLength;
+    at += batch.write(head, at, 'latin1');
+    if (data !== '') at += batch.write(data, at, 'latin1');
+    batch[at] = NEWLINE;
+    this.#batchLength = at + 1;
     if (this.#batchLength >= REPLY_BATCH_BYTES) this.#flush();
   }
 
   #flush(): void {
-    if (this.#batch.length === 0) return;
-    const text = this.#batch.join('');
-    this.#batch = [];
+    if (this.#batchLength === 0) return;
+    const bytes = this.#batch.subarray(0, this.#batchLength);
     this.#batchLength = 0;
-    this.#write(text);
+    this.#write(bytes);
+    // A write the kernel did not take whole stays queued in the socket with these very
+    // bytes: the next batch then goes to a Buffer of its own.
+    if (this.#socket.writableLength > 0) this.#batch = Buffer.allocUnsafe(REPLY_BUFFER_BYTES);
   }
 
   /** The next piece of the data reply under way; the prefix goes with the first, '\n' with the last. */
@@ -156,9 +183,9 @@ class QtestConnection {
     this.#write(text);
   }
 
-  #write(text: string): void {
+  #write(data: string | Buffer): void {
     if (this.#socket.destroyed) return;
-    if (this.#socket.write(text, 'latin1')) return;
+    if (this.#socket.write(data, 'latin1')) return;
     this.#waitingForDrain = true;
     this.#socket.pause();
     this.#socket.once('drain', () => {

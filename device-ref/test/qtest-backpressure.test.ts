@@ -101,6 +101,33 @@ describe('qtest server: replies stream out with backpressure', function () {
     assert.ok(peak - before < 48 * 1024, `peak RSS grew by ${peak - before} KiB`);
   });
 
+  it('answers every batch of replies byte for byte when the kernel takes a write only in part', async () => {
+    server = await startDeviceServer('q35', join(dir, 'q.sock'));
+    const client = await ReplyReader.connect(server.address);
+    const pattern = patternAt(5, 2 * MiB);
+    client.send(`b64write 0x100000 ${pattern.length} ${pattern.toString('base64')}\n`);
+    assert.equal((await client.nextLine()).toString(), 'OK');
+    // Small bursts, a millisecond apart, each answered with one small write, while the client
+    // does not read: once the socket is full, the kernel takes a write in part and the
+    // server holds the rest, which the batches after it must not overwrite.
+    const reads = Array.from({ length: 600 }, (_, i) => ({
+      offset: (i * 53 * 4096 + i) % (2 * MiB - 4096),
+      base64: i % 5 === 4,
+    }));
+    client.socket.pause();
+    for (const { offset, base64 } of reads) {
+      client.send(`${base64 ? 'b64read' : 'read'} ${0x100000 + offset} 0x800\nreadb 0x1\n`);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    for (const [i, { offset, base64 }] of reads.entries()) {
+      const data = pattern.subarray(offset, offset + 0x800);
+      const expected = base64 ? `OK ${data.toString('base64')}` : `OK 0x${data.toString('hex')}`;
+      assert.ok((await client.nextLine()).equals(Buffer.from(expected, 'latin1')), `reply ${i}`);
+      assert.equal((await client.nextLine()).toString(), 'OK 0x0000000000000000', `readb ${i}`);
+    }
+    client.close();
+  });
+
   it('stops reading the socket while replies back up: 64 MiB of input wait in the client, not in the server', async () => {
     server = await startDeviceServer('q35', join(dir, 'q.sock'));
     const client = await ReplyReader.connect(server.address);

@@ -24,6 +24,7 @@ import * as probe from './probe-request.js';
 import * as rangeEdges from './range-edges.js';
 import * as resvMem from './property-resv-mem.js';
 import * as resvMemEdges from './resv-mem-edges.js';
+import * as requestFlags from './request-flags.js';
 import * as requestIndirectPlacement from './request-indirect-placement.js';
 import * as requestChainLimits from './request-chain-limits.js';
 import * as requestLayouts from './request-layouts.js';
@@ -56,6 +57,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   requestLayouts,
   requestChainLimits,
   requestRingsAtRamEnd,
+  requestFlags,
   requestIndirectPlacement,
   pciDiscovery,
   pciBarAbove4g,

@@ -35,7 +35,11 @@ export class PciHost {
 
   /** The enabled BARs of every function, for the memory map. */
   mappedRegions(): MappedRegion[] {
-    return [...this.#functions.values()].flatMap((fn) => fn.mappedRegions());
+    const regions: MappedRegion[] = [];
+    for (const fn of this.#functions.values()) {
+      for (const mapped of fn.mappedRegions()) regions.push(mapped);
+    }
+    return regions;
   }
 
   /** A port read; undefined when the port is not one of the host bridge's. */
