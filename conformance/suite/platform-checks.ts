@@ -232,6 +232,8 @@ const EDU_LIVENESS = 0x04;
 const EDU_FACTORIAL = 0x08;
 const EDU_STATUS = 0x20;
 const EDU_STATUS_COMPUTING = 0x1;
+const EDU_STATUS_IRQ_FACTORIAL = 0x80;
+const EDU_IRQ_FACTORIAL = 0x1;
 const EDU_IRQ_STATUS = 0x24;
 const EDU_IRQ_RAISE = 0x60;
 const EDU_IRQ_ACK = 0x64;
@@ -292,6 +294,22 @@ async function checkEachEdu(session: Session): Promise<void> {
     await registers.write32(EDU_FACTORIAL, 5);
     await eduWait(session, registers, EDU_STATUS, EDU_STATUS_COMPUTING, 'the factorial of 5');
     expect('factorial after 5 was written', await registers.read32(EDU_FACTORIAL), 120);
+    // Status bit 7 asks for the factorial interrupt (bit 0 of the interrupt status).
+    for (const irq of [true, false]) {
+      await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
+      await registers.write32(EDU_STATUS, irq ? EDU_STATUS_IRQ_FACTORIAL : 0);
+      await registers.write32(EDU_FACTORIAL, 4);
+      await eduWait(session, registers, EDU_STATUS, EDU_STATUS_COMPUTING, 'the factorial of 4');
+      expect(
+        `the factorial interrupt with status bit 7 ${irq ? 'set' : 'clear'}`,
+        (await registers.read32(EDU_IRQ_STATUS)) & EDU_IRQ_FACTORIAL,
+        irq ? EDU_IRQ_FACTORIAL : 0,
+      );
+    }
+    await registers.write32(EDU_STATUS, 0);
+    await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
+    await registers.write32(EDU_FACTORIAL, 5);
+    await eduWait(session, registers, EDU_STATUS, EDU_STATUS_COMPUTING, 'the factorial of 5');
     // 8-byte accesses below 0x80 (at 8-byte aligned offsets: others are split in two).
     await registers.write64(EDU_FACTORIAL, 3n);
     expect('factorial after an 8-byte write of 3', await registers.read32(EDU_FACTORIAL), 120);
@@ -396,6 +414,21 @@ const EDU_PCI_IDENTITY: ReadonlyArray<[number, string, number]> = [
   [0x08, 'revision and class code', 0x00ff_0010],
   [0x2c, 'subsystem vendor and subsystem ID', 0x1100_1af4],
 ];
+
+/** CONFIG_ADDRESS (0xcf8) takes 4-byte writes only: 1- and 2-byte writes leave it as it was. */
+export async function checkConfigAddressWidth(session: Session): Promise<void> {
+  const { qtest } = session;
+  const { address } = iommuConfig(session);
+  const selected = (CONFIG_ENABLE | (address.device << 11) | (address.function << 8)) >>> 0;
+  await qtest.outl(CONFIG_ADDRESS_PORT, selected);
+  await qtest.outb(CONFIG_ADDRESS_PORT, 0x3c);
+  await qtest.outw(CONFIG_ADDRESS_PORT, 0x3c);
+  const latched = (await qtest.inl(CONFIG_ADDRESS_PORT)) >>> 0;
+  if (latched !== selected)
+    broken(
+      `port ${hex(CONFIG_ADDRESS_PORT)} reads ${hex(latched)} after ${hex(selected)} was written to it, then 0x3c in 1 and 2 bytes: CONFIG_ADDRESS takes 4-byte writes only`,
+    );
+}
 
 /** A port nobody decodes floats high: all-ones in every width (0xd00, past the PCI ports). */
 export async function checkUnclaimedPort(session: Session): Promise<void> {

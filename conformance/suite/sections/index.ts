@@ -14,6 +14,7 @@ import * as faults from './fault-reporting.js';
 import * as features from './feature-bits.js';
 import * as map from './map-request.js';
 import * as mappingCorners from './mapping-corners.js';
+import * as pciBarAbove4g from './pci-bar-above-4g.js';
 import * as pciCfgCap from './pci-cfg-cap.js';
 import * as pciCfgCapWindow from './pci-cfg-cap-window.js';
 import * as pciDiscovery from './pci-discovery.js';
@@ -59,6 +60,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   requestFlags,
   requestIndirectPlacement,
   pciDiscovery,
+  pciBarAbove4g,
   transportCommonConfig,
   transportFeatureWindows,
   transportDeviceStatus,

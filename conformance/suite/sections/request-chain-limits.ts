@@ -3,13 +3,16 @@
 // and an indirect table may hold as many descriptors as that too. A device that counts one
 // too many, and so refuses a chain exactly at the limit, fails requests a driver may send.
 
-import { VIRTIO_IOMMU_S_OK } from '../../../dist/ts/index.js';
+import { VIRTIO_IOMMU_S_OK, VIRTIO_PCI_COMMON_CFG } from '../../../dist/ts/index.js';
 import { encodeRequest } from '../../driver/requests.js';
 import { ExpectationFailure, toHex } from '../../scenario/expectation.js';
 import { domainId, needEdu } from '../device-steps.js';
 import { SectionTests } from '../harness.js';
 import { cut, startWithOwnQueues } from '../own-queues.js';
 import type { DescriptorLayout, Segment } from '../../virtio/split-virtqueue.js';
+import { PollTimeoutError } from '../../qtest/poll.js';
+import { startOwnQueue } from '../transport-steps.js';
+import { VIRTIO_F_INDIRECT_DESC, featureBit } from '../../virtio/constants.js';
 
 export const section = 'request-layouts';
 export const tests = new SectionTests();
@@ -60,6 +63,53 @@ tests.it(
               expected: 'status VIRTIO_IOMMU_S_OK: the chain is as long as the queue allows',
               message: `${what} returned status ${status ?? 'none'}`,
             });
+        }
+      }
+    }
+  },
+);
+
+tests.it(
+  '[dev.pci.queue-size] request queues of 1 entry (indirect requests), 2 entries and the maximum serve requests past their wrap',
+  async (session, judgement) => {
+    const { transport, offered } = session.driver;
+    await transport.reset();
+    const maximum = await transport.queueMaxSize(0);
+    const indirect = (offered & featureBit(VIRTIO_F_INDIRECT_DESC)) !== 0n;
+    const { readable, writableLength } = encodeRequest('detach', {
+      domain: 1n,
+      endpoint: BigInt(session.driver.edu?.endpointId ?? 0),
+    });
+    const segments: Segment[] = [
+      { writable: false, bytes: readable },
+      { writable: true, length: writableLength },
+    ];
+    // The smallest sizes and the largest (each queue takes guest memory of its own).
+    const sizes = [...new Set([indirect ? 1 : 2, 2, maximum])].filter((s) => s <= maximum);
+    for (const size of sizes) {
+      const { queue } = await startOwnQueue(session, {
+        size,
+        features: indirect ? featureBit(VIRTIO_F_INDIRECT_DESC) : 0n,
+      });
+      await transport.common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, 0);
+      const shown = await transport.common.read16(VIRTIO_PCI_COMMON_CFG.queue_size.offset);
+      if (shown !== size)
+        judgement.fail('dev.pci.queue-size', {
+          expected: `queue_size ${size}, the size the driver wrote`,
+          message: `queue_size reads ${shown} (the maximum is ${maximum})`,
+        });
+      const layout: DescriptorLayout = size === 1 ? 'indirect' : 'direct';
+      // One more request than entries (up to 5): the available ring wraps.
+      for (let n = 0; n <= Math.min(size, 4); n++) {
+        try {
+          await queue.submit({ segments, layout });
+        } catch (error) {
+          if (!(error instanceof PollTimeoutError)) throw error;
+          judgement.fail('dev.pci.queue-size', {
+            expected: `every request answered on a queue of ${size} entries`,
+            message: `request ${n + 1} (${layout}) on a request queue of ${size} entries (the maximum is ${maximum}) was not answered: ${error.message}`,
+          });
+          return;
         }
       }
     }
