@@ -46,6 +46,22 @@ describe('virtio-pci transport: common configuration', () => {
     assert.equal(d.read(CC.device_status, 1), 0xbn, 'a corrected driver gets FEATURES_OK');
   });
 
+  it('refuses FEATURES_OK while a feature window past 63 holds bits, and accepts it once cleared', () => {
+    d.write(CC.device_status, 1, 0x3);
+    d.write(CC.driver_feature_select, 4, 1);
+    d.write(CC.driver_feature, 4, VERSION_1);
+    d.write(CC.driver_feature_select, 4, 0xffff_ffff);
+    d.write(CC.driver_feature, 4, 0x1);
+    assert.equal(d.read(CC.driver_feature, 4), 0n, 'no valid bit past 63 reads back');
+    d.write(CC.device_status, 1, 0xb);
+    assert.equal(d.read(CC.device_status, 1), 0x3n, 'FEATURES_OK stays clear');
+    assert.match(d.findingMessages().at(-1)!, /feature bits past 63 .*FEATURES_OK refused/);
+    d.write(CC.driver_feature, 4, 0);
+    d.write(CC.device_status, 1, 0xb);
+    assert.equal(d.read(CC.device_status, 1), 0xbn, 'the window written back to 0 counts no more');
+    assert.deepEqual(d.model.accepted, [1n << 32n]);
+  });
+
   it('ignores driver_feature writes after FEATURES_OK and feature words beyond 63', () => {
     d.negotiate(0x7, VERSION_1);
     d.write(CC.driver_feature_select, 4, 0);

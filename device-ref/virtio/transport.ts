@@ -43,6 +43,8 @@ export class VirtioTransport implements VirtioDeviceContext {
   #status = 0;
   /** What the driver wrote to driver_feature, all words. */
   #driverFeatures = 0n;
+  /** The driver_feature windows past bit 63 (select 2 and up) that hold bits the driver wrote. */
+  readonly #windowsPast63 = new Set<number>();
   /** What FEATURES_OK accepted, as two 32-bit words: the queues ask for bits per request. */
   #negotiatedLow = 0;
   #negotiatedHigh = 0;
@@ -125,8 +127,13 @@ export class VirtioTransport implements VirtioDeviceContext {
       return;
     }
     if (select > 1) {
-      if (value !== 0)
-        this.finding(`driver accepts feature bits ${32 * select}+ that no device offers; ignored`);
+      // No device offers a bit past 63, so only whether a window holds any matters: one
+      // that does makes FEATURES_OK fail, until the driver writes it back to 0.
+      if (value === 0) this.#windowsPast63.delete(select);
+      else {
+        this.#windowsPast63.add(select);
+        this.finding(`driver accepts feature bits ${32 * select}+ that no device offers`);
+      }
       return;
     }
     const shift = BigInt(32 * select);
@@ -167,6 +174,12 @@ export class VirtioTransport implements VirtioDeviceContext {
   #acceptFeatures(): boolean {
     const wanted = this.#driverFeatures;
     const unoffered = wanted & ~this.offeredFeatures();
+    if (this.#windowsPast63.size > 0) {
+      this.finding(
+        `driver accepted feature bits past 63 (in ${this.#windowsPast63.size} driver_feature windows); FEATURES_OK refused`,
+      );
+      return false;
+    }
     if (unoffered !== 0n) {
       this.finding(
         `driver accepted features it was not offered (bits ${bitList(unoffered)}); FEATURES_OK refused`,
@@ -200,6 +213,7 @@ export class VirtioTransport implements VirtioDeviceContext {
     this.deviceFeatureSelect = 0;
     this.driverFeatureSelect = 0;
     this.#driverFeatures = 0n;
+    this.#windowsPast63.clear();
     this.#negotiatedLow = 0;
     this.#negotiatedHigh = 0;
     this.queueSelect = 0;

@@ -1,7 +1,8 @@
 // Device requirements: Device status (spec-src/09-transport.md): FEATURES_OK refused for
-// features that were not offered, and DEVICE_NEEDS_RESET announced by a device configuration
+// features that were not offered (a device-type bit, and bits past 63 that no device offers), and DEVICE_NEEDS_RESET announced by a device configuration
 // change notification (without MSI-X: ISR bit 1, read by polling like the queue bit).
 
+import { VIRTIO_PCI_COMMON_CFG } from '../../../dist/ts/index.js';
 import {
   VIRTIO_STATUS_ACKNOWLEDGE,
   VIRTIO_STATUS_DEVICE_NEEDS_RESET,
@@ -46,6 +47,34 @@ tests.it(
         expected: `FEATURES_OK clear: the driver accepted bit ${unoffered}, which the device does not offer (offered ${hex(offered)})`,
         message: `device_status reads ${hex(status)} after the driver wrote features ${hex(written)} and set FEATURES_OK`,
       });
+    await transport.reset();
+  },
+);
+
+/** Feature windows past bit 63: the next one and the last a 32-bit select can choose. */
+const WINDOWS_PAST_63 = [2, 0xffff_ffff];
+
+tests.it(
+  '[dev.pci.features-ok-unoffered] FEATURES_OK written after the driver accepted a bit past 63 (select 2 and select 0xffffffff), which no device offers, stays clear',
+  async (session, judgement) => {
+    await checkPciPlatform(session);
+    const { transport, offered } = session.driver;
+    const { driver_feature_select, driver_feature } = VIRTIO_PCI_COMMON_CFG;
+    for (const select of WINDOWS_PAST_63) {
+      await transport.reset();
+      await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
+      await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+      await transport.writeDriverFeatures(offered & featureBit(VIRTIO_F_VERSION_1));
+      await transport.common.write32(driver_feature_select.offset, select);
+      await transport.common.write32(driver_feature.offset, 1);
+      await transport.addStatus(VIRTIO_STATUS_FEATURES_OK);
+      const status = await transport.readStatus();
+      if ((status & VIRTIO_STATUS_FEATURES_OK) !== 0)
+        judgement.fail('dev.pci.features-ok-unoffered', {
+          expected: `FEATURES_OK clear: the driver accepted bit ${32 * select} (driver_feature 0x1 with driver_feature_select ${hex(select)}), which no device offers`,
+          message: `device_status reads ${hex(status)} after FEATURES_OK was set`,
+        });
+    }
     await transport.reset();
   },
 );
