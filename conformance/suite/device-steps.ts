@@ -17,10 +17,22 @@ import type { EventBuffers, FeatureChoice, RequestResult } from '../driver/iommu
 import { requestName, type FieldValues, type RequestVerb } from '../driver/requests.js';
 import { ExpectationFailure, SuiteError, toHex } from '../scenario/expectation.js';
 import { patternFor } from '../scenario/pattern.js';
+import { TargetProfile, UnknownSymbolError } from '../profile.js';
 import { FAULT_WAIT_MS } from '../scenario/dma-step.js';
 import type { Session } from '../session.js';
 import { featureBit } from '../virtio/constants.js';
 import { NotApplicable, Untested } from './harness.js';
+
+/** `@nonexistent`: an endpoint ID the target has no endpoint for; untested where it has none. */
+export async function nonexistentEndpoint(session: Session): Promise<bigint> {
+  const profile = TargetProfile.of(session.driver, await session.driver.readConfig(), session.ram);
+  try {
+    return profile.resolve('nonexistent');
+  } catch (error) {
+    if (error instanceof UnknownSymbolError) throw new Untested(error.message);
+    throw error;
+  }
+}
 
 /** Starts the device with every offered feature the driver knows; returns its config. */
 export async function startDevice(

@@ -12,9 +12,11 @@ import {
   type FieldValues,
   type RequestVerb,
 } from '../driver/requests.js';
+import { requestResult } from '../driver/replies.js';
 import { ExpectationFailure, toHex } from '../scenario/expectation.js';
 import type { Session } from '../session.js';
 import { SplitVirtqueue, type DescriptorLayout, type Segment } from '../virtio/split-virtqueue.js';
+import type { VirtqueueRequest } from '../virtio/descriptor-chain.js';
 
 /** Queue memory of each of the two queues: rings of up to 64 entries and their request slots. */
 const QUEUE_MEMORY = 0x1_0000;
@@ -80,7 +82,7 @@ export async function expectOkSplit(
     { writable: true, length: writableLength },
   ];
   const used = await queues.requestq.submit({ segments, layout });
-  const status = used.usedLen >= writableLength ? used.writtenBytes[writableLength - 4] : undefined;
+  const { status } = requestResult(request, writableLength, used);
   if (status !== VIRTIO_IOMMU_S_OK) {
     const pieces = segments.length - 1;
     throw new ExpectationFailure({
@@ -92,4 +94,37 @@ export async function expectOkSplit(
       }`,
     });
   }
+}
+
+/**
+ * Submits `chain`, the request `request` with a device-writable part of `writableLength`
+ * bytes laid out as a test wants it, and fails unless the device answers it with S_OK
+ * (an unanswered request included): `what` names the request in the evidence, `why` says
+ * why S_OK is due.
+ */
+export async function expectAnsweredOk(
+  queue: SplitVirtqueue,
+  chain: VirtqueueRequest,
+  request: Uint8Array,
+  writableLength: number,
+  what: string,
+  why: string,
+): Promise<void> {
+  const expected = `status VIRTIO_IOMMU_S_OK: ${why}`;
+  let status: number | undefined;
+  try {
+    ({ status } = requestResult(request, writableLength, await queue.submit(chain)));
+  } catch (error) {
+    throw new ExpectationFailure({
+      request: toHex(request),
+      expected,
+      message: `${what} was not answered: ${(error as Error).message}`,
+    });
+  }
+  if (status !== VIRTIO_IOMMU_S_OK)
+    throw new ExpectationFailure({
+      request: toHex(request),
+      expected,
+      message: `${what} returned status ${status ?? 'none'}`,
+    });
 }

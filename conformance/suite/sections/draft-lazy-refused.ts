@@ -13,12 +13,10 @@ import {
 } from '../../../dist/ts/index.js';
 import type { RequestResult } from '../../driver/iommu-driver.js';
 import type { FieldValues } from '../../driver/requests.js';
-import { TargetProfile, UnknownSymbolError } from '../../profile.js';
 import { toHex } from '../../scenario/expectation.js';
-import type { Session } from '../../session.js';
-import { domainId, needEdu } from '../device-steps.js';
+import { domainId, needEdu, nonexistentEndpoint } from '../device-steps.js';
 import { draftConstant as constant } from '../draft-constants.js';
-import { SectionTests, Untested, type Judgement } from '../harness.js';
+import { SectionTests, type Judgement } from '../harness.js';
 import { iotlbFlush, startLazy } from './draft-lazy-iotlb-flush.js';
 
 export const draft = 'lazy-iotlb-flush';
@@ -43,16 +41,6 @@ function expectReply(
   });
 }
 
-async function nonexistent(session: Session): Promise<bigint> {
-  const profile = TargetProfile.of(session.driver, await session.driver.readConfig(), session.ram);
-  try {
-    return profile.resolve('nonexistent');
-  } catch (error) {
-    if (error instanceof UnknownSymbolError) throw new Untested(error.message);
-    throw error;
-  }
-}
-
 tests.it(
   '[dev.attach.noent] [dev.attach.reserved] with VIRTIO_IOMMU_ATTACH_F_LAZY too, an ATTACH of an endpoint that does not exist or with reserved bytes set is refused and creates no domain',
   async (session, judgement) => {
@@ -69,7 +57,7 @@ tests.it(
       {
         statement: 'dev.attach.noent',
         domain: await domainId(session, 2),
-        fields: { endpoint: await nonexistent(session) },
+        fields: { endpoint: await nonexistentEndpoint(session) },
         status: VIRTIO_IOMMU_S_NOENT,
         what: 'a lazy ATTACH of an endpoint that does not exist',
       },

@@ -18,12 +18,12 @@ import {
 } from '../../../dist/ts/index.js';
 import type { FeatureChoice } from '../../driver/iommu-driver.js';
 import type { FieldValues, RequestVerb } from '../../driver/requests.js';
-import { TargetProfile, UnknownSymbolError } from '../../profile.js';
 import { ExpectationFailure, toHex } from '../../scenario/expectation.js';
 import type { Session } from '../../session.js';
 import { featureBit } from '../../virtio/constants.js';
 import { EFFECT_LENGTH, expectLanding, expectUnchanged, snapshot } from '../effects.js';
 import { EDU_DEFAULT_DMA_MASK } from '../../edu/edu.js';
+import { nonexistentEndpoint } from '../device-steps.js';
 import { MAPPED, UNMAPPED, buildWorld, type World } from '../effect-world.js';
 import { NotApplicable, SectionTests, Untested } from '../harness.js';
 
@@ -115,7 +115,7 @@ refusal({
   ifAccepted: 'fail',
   request: async (w, session) => ({
     verb: 'attach',
-    fields: { domain: w.d(1), endpoint: await nonexistent(session) },
+    fields: { domain: w.d(1), endpoint: await nonexistentEndpoint(session) },
   }),
 });
 
@@ -124,7 +124,7 @@ refusal({
   ifAccepted: 'fail',
   request: async (w, session) => ({
     verb: 'detach',
-    fields: { domain: w.d(1), endpoint: await nonexistent(session) },
+    fields: { domain: w.d(1), endpoint: await nonexistentEndpoint(session) },
   }),
 });
 
@@ -240,7 +240,7 @@ refusal({
     session.driver.has(VIRTIO_IOMMU_F_PROBE) ? undefined : 'needs F_PROBE: not offered',
   request: async (_, session) => ({
     verb: 'probe',
-    fields: { endpoint: await nonexistent(session) },
+    fields: { endpoint: await nonexistentEndpoint(session) },
   }),
 });
 
@@ -308,14 +308,4 @@ function mapFields(
 ): FieldValues {
   const phys_start = session.ram.base + 0x4_0000n;
   return { domain: w.d(1), virt_start, virt_end: virt_start + size - 1n, phys_start, flags };
-}
-
-async function nonexistent(session: Session): Promise<bigint> {
-  const profile = TargetProfile.of(session.driver, await session.driver.readConfig(), session.ram);
-  try {
-    return profile.resolve('nonexistent');
-  } catch (error) {
-    if (error instanceof UnknownSymbolError) throw new Untested(error.message);
-    throw error;
-  }
 }

@@ -4,14 +4,13 @@
 // QEMU takes a descriptor table at 0 for a queue that is not set up, and no statement of this
 // spec says a device must not.)
 
-import { VIRTIO_IOMMU_S_OK } from '../../../dist/ts/index.js';
 import { KNOWN_IOMMU_FEATURES } from '../../driver/iommu-driver.js';
 import { encodeRequest } from '../../driver/requests.js';
 import type { GuestRegion } from '../../memory/guest-memory.js';
-import { ExpectationFailure, toHex } from '../../scenario/expectation.js';
 import { SplitVirtqueue } from '../../virtio/split-virtqueue.js';
 import { domainId, needEdu } from '../device-steps.js';
 import { SectionTests } from '../harness.js';
+import { expectAnsweredOk } from '../own-queues.js';
 import type { Session } from '../../session.js';
 
 export const section = 'request-layouts';
@@ -39,29 +38,20 @@ async function serveFrom(session: Session, memory: GuestRegion, where: string): 
         endpoint: BigInt(ep.endpointId),
       });
       const what = `${verb.toUpperCase()} (${layout}) on a request queue ${where}`;
-      let status: number | undefined;
-      try {
-        const used = await requestq.submit({
+      await expectAnsweredOk(
+        requestq,
+        {
           segments: [
             { writable: false, bytes: readable },
             { writable: true, length: writableLength },
           ],
           layout,
-        });
-        status = used.usedLen >= writableLength ? used.writtenBytes[writableLength - 4] : undefined;
-      } catch (error) {
-        throw new ExpectationFailure({
-          request: toHex(readable),
-          expected: 'status VIRTIO_IOMMU_S_OK: the queue lies in RAM',
-          message: `${what} was not answered: ${(error as Error).message}`,
-        });
-      }
-      if (status !== VIRTIO_IOMMU_S_OK)
-        throw new ExpectationFailure({
-          request: toHex(readable),
-          expected: 'status VIRTIO_IOMMU_S_OK: the queue lies in RAM',
-          message: `${what} returned status ${status ?? 'none'}`,
-        });
+        },
+        readable,
+        writableLength,
+        what,
+        'the queue lies in RAM',
+      );
     }
   }
 }
