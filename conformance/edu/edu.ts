@@ -50,14 +50,26 @@ export interface DmaRegisters {
   count: bigint;
 }
 
-const REG_ID = 0x00;
-const EDU_ID = 0x0100_00ed;
-const REG_DMA_SOURCE = 0x80;
-const REG_DMA_DESTINATION = 0x88;
-const REG_DMA_COUNT = 0x90;
-const REG_DMA_COMMAND = 0x98;
-const DMA_RUN = 1n;
-const DMA_TO_RAM = 2n;
+/** edu's BAR0 registers, by offset, as QEMU's edu documents them (docs/specs/edu.rst). */
+export const EDU_REG = {
+  id: 0x00,
+  liveness: 0x04,
+  factorial: 0x08,
+  /** Decoded by no register: reads all-ones. */
+  undecoded: 0x10,
+  status: 0x20,
+  irqStatus: 0x24,
+  irqRaise: 0x60,
+  irqAck: 0x64,
+  dmaSource: 0x80,
+  dmaDestination: 0x88,
+  dmaCount: 0x90,
+  dmaCommand: 0x98,
+} as const;
+/** What the identification register reads on edu 1.0. */
+export const EDU_ID = 0x0100_00ed;
+/** Bits of the DMA command register. */
+export const EDU_DMA = { run: 0x1n, toRam: 0x2n, irq: 0x4n } as const;
 
 export interface EduOptions {
   /** The device's dma_mask property; addresses beyond it are refused here. */
@@ -102,7 +114,7 @@ export class EduDevice {
 
   /** The identification register: EDU_ID (0x010000ed) for edu 1.0. */
   readId(): Promise<number> {
-    return this.device.bar(0).read32(REG_ID);
+    return this.device.bar(0).read32(EDU_REG.id);
   }
 
   /**
@@ -112,12 +124,12 @@ export class EduDevice {
   async programAndReadBack(values: DmaRegisters): Promise<DmaRegisters> {
     const registers = this.device.bar(0);
     const [, , , source, destination, count] = await Promise.all([
-      registers.write64(REG_DMA_SOURCE, values.source),
-      registers.write64(REG_DMA_DESTINATION, values.destination),
-      registers.write64(REG_DMA_COUNT, values.count),
-      registers.read64(REG_DMA_SOURCE),
-      registers.read64(REG_DMA_DESTINATION),
-      registers.read64(REG_DMA_COUNT),
+      registers.write64(EDU_REG.dmaSource, values.source),
+      registers.write64(EDU_REG.dmaDestination, values.destination),
+      registers.write64(EDU_REG.dmaCount, values.count),
+      registers.read64(EDU_REG.dmaSource),
+      registers.read64(EDU_REG.dmaDestination),
+      registers.read64(EDU_REG.dmaCount),
     ]);
     return { source, destination, count };
   }
@@ -131,7 +143,7 @@ export class EduDevice {
   /** One transfer edu buffer → RAM: the endpoint *writes* `length` bytes at `iova`. */
   async fromDevice(iova: bigint, length: number, bufferOffset = 0): Promise<void> {
     const buffer = this.#bufferAddress(bufferOffset, length);
-    return this.#transfer(buffer, this.#ramAddress(iova, length), length, DMA_TO_RAM);
+    return this.#transfer(buffer, this.#ramAddress(iova, length), length, EDU_DMA.toRam);
   }
 
   /** Sets buffer bytes: writes them to the staging page, then toDevice() from it. */
@@ -167,7 +179,7 @@ export class EduDevice {
     direction: bigint,
   ): Promise<void> {
     const registers = this.device.bar(0);
-    if (((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) !== 0n) {
+    if (((await registers.read64(EDU_REG.dmaCommand)) & EDU_DMA.run) !== 0n) {
       throw new EduStalledError(
         'edu: a DMA transfer is still running (edu would ignore the new one): edu or the platform, not the IOMMU',
       );
@@ -176,18 +188,18 @@ export class EduDevice {
     // On a stepped clock the transfer runs at the step, pipelined behind the command, and
     // the first look at the command register finds it done.
     const [, , , , , firstLook] = await Promise.all([
-      registers.write64(REG_DMA_SOURCE, source),
-      registers.write64(REG_DMA_DESTINATION, destination),
-      registers.write64(REG_DMA_COUNT, BigInt(length)),
-      registers.write64(REG_DMA_COMMAND, DMA_RUN | direction),
+      registers.write64(EDU_REG.dmaSource, source),
+      registers.write64(EDU_REG.dmaDestination, destination),
+      registers.write64(EDU_REG.dmaCount, BigInt(length)),
+      registers.write64(EDU_REG.dmaCommand, EDU_DMA.run | direction),
       clock.stepToNextTimer(),
-      registers.read64(REG_DMA_COMMAND),
+      registers.read64(EDU_REG.dmaCommand),
     ]);
-    if ((firstLook & DMA_RUN) === 0n) return;
+    if ((firstLook & EDU_DMA.run) === 0n) return;
     try {
       await clock.waitForTimer(
         async () =>
-          ((await registers.read64(REG_DMA_COMMAND)) & DMA_RUN) === 0n ? true : undefined,
+          ((await registers.read64(EDU_REG.dmaCommand)) & EDU_DMA.run) === 0n ? true : undefined,
         { timeoutMs: this.timeoutMs, what: 'the edu DMA transfer to finish', intervalMs: 2 },
       );
     } catch (error) {

@@ -7,7 +7,7 @@
 // end of virtual time). A check that fails throws a
 // SuiteError: the test's verdict is `error`, never a device `fail` or `pass`.
 
-import type { DmaRegisters } from '../edu/edu.js';
+import { EDU_BUFFER_ADDRESS, EDU_DMA, EDU_REG, type DmaRegisters } from '../edu/edu.js';
 import { PCI_COMMAND } from '../pci/config.js';
 import { SuiteError } from '../scenario/expectation.js';
 import { QtestProtocolError, QtestReplyError } from '../qtest/errors.js';
@@ -228,24 +228,10 @@ export async function checkClockStep(session: Session): Promise<void> {
 
 // ---- edu's registers, as QEMU's edu documents them (docs/specs/edu.rst) -----------------
 
-const EDU_LIVENESS = 0x04;
-const EDU_FACTORIAL = 0x08;
-const EDU_STATUS = 0x20;
 const EDU_STATUS_COMPUTING = 0x1;
 const EDU_STATUS_IRQ_FACTORIAL = 0x80;
 const EDU_IRQ_FACTORIAL = 0x1;
-const EDU_IRQ_STATUS = 0x24;
-const EDU_IRQ_RAISE = 0x60;
-const EDU_IRQ_ACK = 0x64;
-const EDU_UNDECODED = 0x10;
-const EDU_DMA_SOURCE = 0x80;
-const EDU_DMA_DESTINATION = 0x88;
-const EDU_DMA_COUNT = 0x90;
-const EDU_DMA_COMMAND = 0x98;
-const EDU_DMA_RUN = 0x1n;
-const EDU_DMA_IRQ = 0x4n;
 const EDU_IRQ_DMA = 0x100;
-const EDU_BUFFER = 0x4_0000n;
 /** How long the checks below wait for a factorial or a transfer (edu's DMA takes 100 ms). */
 const EDU_WAIT_MS = 2000;
 
@@ -284,71 +270,75 @@ async function checkEachEdu(session: Session): Promise<void> {
       expect(what, (await config.read32(address, offset)) >>> 0, want);
     expect('interrupt pin', await config.read8(address, 0x3d), 1);
     expect('BAR0 type bits', (await config.read32(address, 0x10)) & 0xf, 0);
-    await registers.write32(EDU_LIVENESS, 0x1234_5678);
+    await registers.write32(EDU_REG.liveness, 0x1234_5678);
     expect(
       'liveness after 0x12345678 was written',
-      await registers.read32(EDU_LIVENESS),
+      await registers.read32(EDU_REG.liveness),
       0xedcb_a987,
     );
-    expect('a register nobody decodes (0x10)', await registers.read32(EDU_UNDECODED), 0xffff_ffff);
-    await registers.write32(EDU_FACTORIAL, 5);
-    await eduWait(session, registers, EDU_STATUS, EDU_STATUS_COMPUTING, 'the factorial of 5');
-    expect('factorial after 5 was written', await registers.read32(EDU_FACTORIAL), 120);
+    expect(
+      'a register nobody decodes (0x10)',
+      await registers.read32(EDU_REG.undecoded),
+      0xffff_ffff,
+    );
+    await registers.write32(EDU_REG.factorial, 5);
+    await eduWait(session, registers, EDU_REG.status, EDU_STATUS_COMPUTING, 'the factorial of 5');
+    expect('factorial after 5 was written', await registers.read32(EDU_REG.factorial), 120);
     // Status bit 7 asks for the factorial interrupt (bit 0 of the interrupt status).
     for (const irq of [true, false]) {
-      await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
-      await registers.write32(EDU_STATUS, irq ? EDU_STATUS_IRQ_FACTORIAL : 0);
-      await registers.write32(EDU_FACTORIAL, 4);
-      await eduWait(session, registers, EDU_STATUS, EDU_STATUS_COMPUTING, 'the factorial of 4');
+      await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
+      await registers.write32(EDU_REG.status, irq ? EDU_STATUS_IRQ_FACTORIAL : 0);
+      await registers.write32(EDU_REG.factorial, 4);
+      await eduWait(session, registers, EDU_REG.status, EDU_STATUS_COMPUTING, 'the factorial of 4');
       expect(
         `the factorial interrupt with status bit 7 ${irq ? 'set' : 'clear'}`,
-        (await registers.read32(EDU_IRQ_STATUS)) & EDU_IRQ_FACTORIAL,
+        (await registers.read32(EDU_REG.irqStatus)) & EDU_IRQ_FACTORIAL,
         irq ? EDU_IRQ_FACTORIAL : 0,
       );
     }
-    await registers.write32(EDU_STATUS, 0);
-    await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
-    await registers.write32(EDU_FACTORIAL, 5);
-    await eduWait(session, registers, EDU_STATUS, EDU_STATUS_COMPUTING, 'the factorial of 5');
+    await registers.write32(EDU_REG.status, 0);
+    await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
+    await registers.write32(EDU_REG.factorial, 5);
+    await eduWait(session, registers, EDU_REG.status, EDU_STATUS_COMPUTING, 'the factorial of 5');
     // 8-byte accesses below 0x80 (at 8-byte aligned offsets: others are split in two).
-    await registers.write64(EDU_FACTORIAL, 3n);
-    expect('factorial after an 8-byte write of 3', await registers.read32(EDU_FACTORIAL), 120);
+    await registers.write64(EDU_REG.factorial, 3n);
+    expect('factorial after an 8-byte write of 3', await registers.read32(EDU_REG.factorial), 120);
     expect(
       'an 8-byte read of the identification register',
       await registers.read64(0x00),
       0xffff_ffff_ffff_ffffn,
     );
-    await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
-    await registers.write32(EDU_IRQ_RAISE, 0x1234_0078);
+    await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
+    await registers.write32(EDU_REG.irqRaise, 0x1234_0078);
     expect(
       'interrupt status after 0x12340078 was raised',
-      await registers.read32(EDU_IRQ_STATUS),
+      await registers.read32(EDU_REG.irqStatus),
       0x1234_0078,
     );
-    await registers.write32(EDU_IRQ_ACK, 0x0000_0070);
+    await registers.write32(EDU_REG.irqAck, 0x0000_0070);
     expect(
       'interrupt status after 0x70 was acknowledged',
-      await registers.read32(EDU_IRQ_STATUS),
+      await registers.read32(EDU_REG.irqStatus),
       0x1234_0008,
     );
-    await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
+    await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
     expect(
       'interrupt status after all was acknowledged',
-      await registers.read32(EDU_IRQ_STATUS),
+      await registers.read32(EDU_REG.irqStatus),
       0,
     );
     // 1- and 2-byte accesses reach no edu register.
-    await registers.write64(EDU_DMA_SOURCE, 0x123_4560n);
-    await registers.write8(EDU_DMA_SOURCE, 0x11);
-    await registers.write16(EDU_DMA_SOURCE, 0x2222);
-    await registers.write16(EDU_LIVENESS, 0x3333);
+    await registers.write64(EDU_REG.dmaSource, 0x123_4560n);
+    await registers.write8(EDU_REG.dmaSource, 0x11);
+    await registers.write16(EDU_REG.dmaSource, 0x2222);
+    await registers.write16(EDU_REG.liveness, 0x3333);
     expect(
       'the DMA source after 1- and 2-byte writes',
-      await registers.read64(EDU_DMA_SOURCE),
+      await registers.read64(EDU_REG.dmaSource),
       0x123_4560n,
     );
-    expect('liveness after a 2-byte write', await registers.read32(EDU_LIVENESS), 0xedcb_a987);
-    expect('a 2-byte read of the DMA source', await registers.read16(EDU_DMA_SOURCE), 0);
+    expect('liveness after a 2-byte write', await registers.read32(EDU_REG.liveness), 0xedcb_a987);
+    expect('a 2-byte read of the DMA source', await registers.read16(EDU_REG.dmaSource), 0);
     await checkEduTransfers(session, edu, registers, expect);
   }
 }
@@ -368,26 +358,26 @@ async function checkEduTransfers(
     // The second one's RAM address has the bit above dma_mask set: edu drops it (QEMU's
     // edu_clamp_addr) and the transfer runs like any other.
     const source = session.staging.base | (irq ? 0n : edu.dmaMask + 1n);
-    const programmed = { source, destination: EDU_BUFFER + 0x10n, count: 0x20n };
-    await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
-    await registers.write64(EDU_DMA_SOURCE, programmed.source);
-    await registers.write64(EDU_DMA_DESTINATION, programmed.destination);
-    await registers.write64(EDU_DMA_COUNT, programmed.count);
-    await registers.write64(EDU_DMA_COMMAND, EDU_DMA_RUN | (irq ? EDU_DMA_IRQ : 0n));
+    const programmed = { source, destination: EDU_BUFFER_ADDRESS + 0x10n, count: 0x20n };
+    await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
+    await registers.write64(EDU_REG.dmaSource, programmed.source);
+    await registers.write64(EDU_REG.dmaDestination, programmed.destination);
+    await registers.write64(EDU_REG.dmaCount, programmed.count);
+    await registers.write64(EDU_REG.dmaCommand, EDU_DMA.run | (irq ? EDU_DMA.irq : 0n));
     // Writes while it runs; a command register that still shows RUN after them proves they
     // landed during the transfer (RUN only ever goes from set to clear).
-    await registers.write64(EDU_DMA_SOURCE, programmed.source + 0x1000n);
-    await registers.write64(EDU_DMA_DESTINATION, EDU_BUFFER + 0x800n);
-    await registers.write64(EDU_DMA_COUNT, 0x40n);
+    await registers.write64(EDU_REG.dmaSource, programmed.source + 0x1000n);
+    await registers.write64(EDU_REG.dmaDestination, EDU_BUFFER_ADDRESS + 0x800n);
+    await registers.write64(EDU_REG.dmaCount, 0x40n);
     const [command, held] = [
-      await registers.read64(EDU_DMA_COMMAND),
+      await registers.read64(EDU_REG.dmaCommand),
       {
-        source: await registers.read64(EDU_DMA_SOURCE),
-        destination: await registers.read64(EDU_DMA_DESTINATION),
-        count: await registers.read64(EDU_DMA_COUNT),
+        source: await registers.read64(EDU_REG.dmaSource),
+        destination: await registers.read64(EDU_REG.dmaDestination),
+        count: await registers.read64(EDU_REG.dmaCount),
       },
     ];
-    if ((command & EDU_DMA_RUN) !== 0n)
+    if ((command & EDU_DMA.run) !== 0n)
       for (const key of ['source', 'destination', 'count'] as const)
         expect(`the DMA ${key} written while a transfer runs`, held[key], programmed[key]);
     const clock = await deviceClock(session.qtest);
@@ -395,17 +385,17 @@ async function checkEduTransfers(
     await eduWait(
       session,
       registers,
-      EDU_DMA_COMMAND,
-      Number(EDU_DMA_RUN),
+      EDU_REG.dmaCommand,
+      Number(EDU_DMA.run),
       `a DMA transfer of ${edu.endpointId}`,
     );
-    const raised = ((await registers.read32(EDU_IRQ_STATUS)) & EDU_IRQ_DMA) !== 0;
+    const raised = ((await registers.read32(EDU_REG.irqStatus)) & EDU_IRQ_DMA) !== 0;
     if (raised !== irq)
       broken(
         `edu ${hex(edu.endpointId)}: a finished transfer whose command ${irq ? 'set' : 'left clear'} bit 2 (raise an interrupt) ${raised ? 'raised' : 'did not raise'} the DMA interrupt (0x100 in the interrupt status)`,
       );
   }
-  await registers.write32(EDU_IRQ_ACK, 0xffff_ffff);
+  await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
 }
 
 /** edu's configuration words as QEMU 7.2 gives them: offset, what, value. */
