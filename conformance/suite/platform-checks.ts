@@ -389,10 +389,11 @@ async function checkEduTransfers(
       Number(EDU_DMA.run),
       `a DMA transfer of ${edu.endpointId}`,
     );
-    const raised = ((await registers.read32(EDU_REG.irqStatus)) & EDU_IRQ_DMA) !== 0;
-    if (raised !== irq)
+    // Everything was acknowledged before: the transfer's interrupt is the only one there.
+    const status = (await registers.read32(EDU_REG.irqStatus)) >>> 0;
+    if (status !== (irq ? EDU_IRQ_DMA : 0))
       broken(
-        `edu ${hex(edu.endpointId)}: a finished transfer whose command ${irq ? 'set' : 'left clear'} bit 2 (raise an interrupt) ${raised ? 'raised' : 'did not raise'} the DMA interrupt (0x100 in the interrupt status)`,
+        `edu ${hex(edu.endpointId)}: after a finished transfer whose command ${irq ? 'set' : 'left clear'} bit 2 (raise an interrupt), the interrupt status reads ${hex(status)}, not ${irq ? 'the DMA interrupt 0x100 alone' : '0'}`,
       );
   }
   await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
