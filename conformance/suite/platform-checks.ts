@@ -155,18 +155,19 @@ export async function checkEdu(session: Session): Promise<void> {
 }
 
 /**
- * qtest's memory commands: memset fills RAM with any byte (a whole page and a piece of one),
- * and memory beyond the end of RAM holds nothing (the memset is refused, or reads back
- * without the byte).
+ * qtest's memory commands: memset fills RAM with any byte (a whole page, and a piece across
+ * its end), and memory beyond the end of RAM holds nothing (the memset is refused, or reads
+ * back without the byte).
  */
 export async function checkQtestMemory(session: Session): Promise<void> {
   const { qtest } = session;
   const page = session.memory.allocate(0x2000);
   await qtest.memset(page.base, 0x1000, 0x01);
-  await qtest.memset(page.base + 0x1000n + 0x10n, 0x20, 0x5a);
+  // Across the page end, ending inside the next page.
+  await qtest.memset(page.base + 0xff0n, 0x20, 0x5a);
   const back = await qtest.memread(page.base, 0x2000);
   const wrong = back.findIndex(
-    (byte, i) => byte !== (i < 0x1000 ? 0x01 : i >= 0x1010 && i < 0x1030 ? 0x5a : 0x00),
+    (byte, i) => byte !== (i >= 0xff0 && i < 0x1010 ? 0x5a : i < 0x1000 ? 0x01 : 0x00),
   );
   if (wrong !== -1)
     broken(
