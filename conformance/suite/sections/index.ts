@@ -30,6 +30,7 @@ import * as requestChainLimits from './request-chain-limits.js';
 import * as requestLayouts from './request-layouts.js';
 import * as requestRingsAtRamEnd from './request-rings-at-ram-end.js';
 import * as transportCommonConfig from './transport-common-config.js';
+import * as transportDescriptorTable from './transport-descriptor-table.js';
 import * as transportDeviceStatus from './transport-device-status.js';
 import * as transportFeatureWindows from './transport-feature-windows.js';
 import * as transportNotifications from './transport-notifications.js';
@@ -65,6 +66,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   transportFeatureWindows,
   transportDeviceStatus,
   transportNotifications,
+  transportDescriptorTable,
   transportStrayAccesses,
   deviceConfigReads,
   pciCfgCap,
