@@ -34,7 +34,9 @@ import * as transportDescriptorTable from './transport-descriptor-table.js';
 import * as transportDeviceStatus from './transport-device-status.js';
 import * as transportFeatureWindows from './transport-feature-windows.js';
 import * as transportNotifications from './transport-notifications.js';
+import * as transportOfferedFeatures from './transport-offered-features.js';
 import * as transportStrayAccesses from './transport-stray-accesses.js';
+import * as transportVectorFields from './transport-vector-fields.js';
 import * as unmap from './unmap-request.js';
 
 export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests }> = [
@@ -67,6 +69,8 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   transportDeviceStatus,
   transportNotifications,
   transportDescriptorTable,
+  transportOfferedFeatures,
+  transportVectorFields,
   transportStrayAccesses,
   deviceConfigReads,
   pciCfgCap,
