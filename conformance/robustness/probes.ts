@@ -67,7 +67,7 @@ async function runProbe(
         await probe.stimulus(session, trail);
       } catch (error) {
         if (!(error instanceof Error) || isSuiteError(error) || isDeviceGone(error)) throw error;
-        if (error instanceof IsolationBreach || isFailedGuestWrite(error)) throw error;
+        if (error instanceof IsolationBreach || isFailedGuestAccess(error)) throw error;
         // The device may refuse broken input any way it likes, short of crashing or hanging.
         trail.note(`refused: ${error.message}`);
       }
@@ -89,7 +89,7 @@ async function runProbe(
     const message = `during ${step} (${trail ?? 'nothing sent'}): ${(error as Error).message}`;
     if (error instanceof QtestClosedError) return finding('crash', message);
     if (isDeviceGone(error)) return finding('hang', message);
-    if (isFailedGuestWrite(error)) return finding('broken', message);
+    if (isFailedGuestAccess(error)) return finding('broken', message);
     // It still answers qtest, but no longer works: a valid request or its setup fails.
     if (step === 'the check afterwards') return finding('broken', message);
     return finding('error', `the probe could not start: ${(error as Error).message}`);
@@ -99,13 +99,14 @@ async function runProbe(
 }
 
 /**
- * A guest write that the machine answered with FAIL. A guest cannot be refused a store: QEMU's
- * qtest answers OK to every write, backed or not, so a device that fails one while handling
- * it (an exception in its model) broke on the guest's input.
+ * A guest load or store that the machine answered with FAIL. A guest cannot be refused an
+ * access: QEMU's qtest answers OK to every read and write, backed or not, so a device that
+ * fails one while handling it (an exception in its model) broke on the guest's input.
  */
-function isFailedGuestWrite(error: unknown): boolean {
+function isFailedGuestAccess(error: unknown): boolean {
   return (
-    error instanceof QtestReplyError && /^(write[bwlq]|out[bwl]|b64write) /.test(error.command)
+    error instanceof QtestReplyError &&
+    /^((read|write)[bwlq]?|in[bwl]|out[bwl]|b64(read|write)|memset) /.test(error.command)
   );
 }
 
