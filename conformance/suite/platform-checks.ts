@@ -91,6 +91,33 @@ export async function checkPciPlatform(session: Session): Promise<void> {
 }
 
 /**
+ * On a target that says it is q35: the chipset registers of its host bridge (00:00.0) that
+ * QEMU 7.2 resets to something other than zero, with the bytes around them: GGC (0x50),
+ * PCIEXBAR (0x60, enable bit clear), SMRAM (0x9d) and ESMRAMC (0x9e).
+ */
+const Q35_HOST_BRIDGE_WORDS: ReadonlyArray<[number, string, number]> = [
+  [0x50, 'GGC', 0x0000_0010],
+  [0x60, 'PCIEXBAR', 0xb000_0000],
+  [0x9c, 'SMRAM and ESMRAMC', 0x0038_0200],
+];
+
+export async function checkHostBridgeRegisters(session: Session): Promise<void> {
+  if (session.target.chipset !== 'q35') return;
+  const { config } = iommuConfig(session);
+  const bridge = { bus: 0, device: 0, function: 0 };
+  const words = await Promise.all(
+    Q35_HOST_BRIDGE_WORDS.map(([offset]) => config.read32(bridge, offset)),
+  );
+  Q35_HOST_BRIDGE_WORDS.forEach(([offset, name, want], i) => {
+    const got = words[i]! >>> 0;
+    if (got !== want)
+      broken(
+        `q35's host bridge reads ${hex(got)} at ${hex(offset)} (${name}), not QEMU's reset value ${hex(want)}`,
+      );
+  });
+}
+
+/**
  * The data port is four bytes, 0xcfc to 0xcff: a write to the port after them (0xd00) reaches
  * no configuration register, here the IOMMU function's Interrupt Line, which CONFIG_ADDRESS
  * selects meanwhile.
@@ -138,6 +165,12 @@ const EDU_PROGRAMMED: DmaRegisters = { source: 0x123_4560n, destination: 0x4_001
  */
 export async function checkEdu(session: Session): Promise<void> {
   for (const edu of session.driver.edus) {
+    // Nothing has raised an interrupt yet: QEMU's edu starts with interrupt status 0.
+    const irqStatus = (await edu.device.bar(0).read32(EDU_REG.irqStatus)) >>> 0;
+    if (irqStatus !== 0)
+      broken(
+        `edu ${hex(edu.endpointId)} reads interrupt status ${hex(irqStatus)} before anything raised one, not 0`,
+      );
     const id = await edu.readId();
     if (id >>> 0 !== EDU_IDENTIFICATION)
       broken(

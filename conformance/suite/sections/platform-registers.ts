@@ -10,6 +10,7 @@ import {
   checkClockLimit,
   checkConfigAddressWidth,
   checkEduRegisters,
+  checkHostBridgeRegisters,
   checkRamPages,
   checkResetControlResets,
   checkUnclaimedPort,
@@ -22,13 +23,14 @@ const SELF_CHECK =
   'self-check of the platform the DMA judge relies on; judges nothing of the device';
 
 tests.it(
-  '[dev.translate.formula] [dev.isolation.domain] self-check: the PCI identity and every register of edu as QEMU documents them, an unclaimed port, 4-byte CONFIG_ADDRESS writes, guest RAM across page ends, qtest accesses at the end of RAM (unbacked, and across it into a BAR), a system reset through 0xcf9 resetting every PCI function, clock_step up to the end of virtual time',
+  '[dev.translate.formula] [dev.isolation.domain] self-check: the PCI identity and every register of edu as QEMU documents them, an unclaimed port, 4-byte CONFIG_ADDRESS writes, the q35 chipset registers at their reset values, guest RAM across page ends, qtest accesses at the end of RAM (unbacked, and across it into a BAR), a system reset through 0xcf9 resetting every PCI function, clock_step up to the end of virtual time',
   async (session, judgement) => {
     await checkEduRegisters(session);
     await checkRamPages(session);
     await checkAccessesAtRamEnd(session);
     await checkUnclaimedPort(session);
     await checkConfigAddressWidth(session);
+    await checkHostBridgeRegisters(session);
     await checkResetControlResets(session);
     // Last: it leaves virtual time at its end.
     await checkClockLimit(session);
