@@ -70,12 +70,13 @@ function testDenials(records: readonly TestRecord[]): RobustnessFinding[] {
 
 export async function runConformance(options: ConformanceOptions): Promise<ConformanceResult> {
   const began = performance.now();
-  const cases = options.cases ?? loadCases();
   const control = new RunControl({
     ...(options.timeLimitMs !== undefined && { timeLimitMs: options.timeLimitMs }),
     ...(options.unreachableLimit !== undefined && { unreachableLimit: options.unreachableLimit }),
   });
-  const { target, run, probes } = await withTarget(options, async (selected) => {
+  const { target, run, probes, cases } = await withTarget(options, async (selected) => {
+    // Loaded once the target is selected: device-ref starts meanwhile (targets/select.ts).
+    const cases = options.cases ?? loadCases();
     const progress = options.progress === true ? new ConsoleProgress(selected.name) : undefined;
     const suiteRun = await runConformanceSuite(cases, {
       makeTarget: selected.make,
@@ -94,7 +95,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
         ? []
         : await runRobustnessProbes(selected.make, control, selected.lanes);
     const { name, description } = selected;
-    return { target: { name, description }, run: suiteRun, probes: findings };
+    return { target: { name, description }, run: suiteRun, probes: findings, cases };
   });
   const verdicts = computeVerdicts(cases, run.records, options.only);
   const robustness = [...testDenials(run.records), ...probes];

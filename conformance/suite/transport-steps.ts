@@ -5,7 +5,8 @@
 import { VIRTQUEUE } from '../../dist/ts/index.js';
 import { encodeRequest } from '../driver/requests.js';
 import { PCI_COMMAND, PCI_STATUS, type PciAddress, type PciConfig } from '../pci/config.js';
-import { pollUntil, PollTimeoutError } from '../qtest/poll.js';
+import { deviceClock } from '../qtest/device-clock.js';
+import { PollTimeoutError } from '../qtest/poll.js';
 import type { Session } from '../session.js';
 import { VIRTIO_F_VERSION_1, featureBit } from '../virtio/constants.js';
 import type { VirtioPciTransport } from '../virtio/pci-transport.js';
@@ -42,18 +43,33 @@ export async function interruptAsserted(session: Session): Promise<boolean> {
   return ((await config.read16(address, PCI_STATUS)) & PCI_STATUS_INTERRUPT) !== 0;
 }
 
-/** Polls the PCI Status interrupt bit for up to `timeoutMs`; true as soon as it is set. */
-export async function waitInterrupt(session: Session, timeoutMs: number): Promise<boolean> {
+/**
+ * `probe`'s first answer within `timeoutMs` of the device's time, or undefined once that
+ * passed. Waited for as qtest/device-clock.ts says: stepped in virtual time on device-ref, until
+ * the device has settled on the QEMU the qemu target spawns, in host time elsewhere; so a
+ * wait for something that may legitimately never come costs a few round trips, not its length.
+ */
+export async function within<T>(
+  session: Session,
+  timeoutMs: number,
+  what: string,
+  probe: () => Promise<T | undefined>,
+): Promise<T | undefined> {
+  const clock = await deviceClock(session.qtest);
   try {
-    return await pollUntil(async () => ((await interruptAsserted(session)) ? true : undefined), {
-      timeoutMs,
-      what: 'the INTx interrupt',
-      intervalMs: 2,
-    });
+    return await clock.waitFor(probe, { timeoutMs, what, intervalMs: 2 });
   } catch (error) {
-    if (error instanceof PollTimeoutError) return false;
+    if (error instanceof PollTimeoutError) return undefined;
     throw error;
   }
+}
+
+/** Looks at the PCI Status interrupt bit for up to `timeoutMs`; true as soon as it is set. */
+export async function waitInterrupt(session: Session, timeoutMs: number): Promise<boolean> {
+  const asserted = await within(session, timeoutMs, 'the INTx interrupt', async () =>
+    (await interruptAsserted(session)) ? true : undefined,
+  );
+  return asserted ?? false;
 }
 
 export interface OwnQueue {

@@ -17,8 +17,8 @@
 // event queue) fill the gap below it: 0x4_4000 bytes with one driver, 0x8_7000 with the second
 // driver of the system-reset test, so a test's own queues (2 × 64 KiB) still fit.
 
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeatureName } from '../../dist/ts/index.js';
@@ -104,7 +104,7 @@ export class RefServer {
   #ramSize: number | undefined;
   #chipset: { value: 'q35' | undefined } | undefined;
   /** Holds the board file and the socket; made once, removed by close(). */
-  #dir: Promise<string> | undefined;
+  #dir: string | undefined;
   /** The latest device-ref, set as soon as it is spawned. */
   #device: DeviceProcess | undefined;
   /** Settles once the latest device-ref listens (or could not start). */
@@ -159,11 +159,21 @@ export class RefServer {
     }
   }
 
+  /**
+   * Starts device-ref now if it is not running, without connecting: its start-up (~0.2 s of
+   * Node and module loading) then overlaps whatever the caller does before its first
+   * connect(). A device-ref that cannot start is reported by that connect().
+   */
+  warmUp(): void {
+    if (this.#closed) return;
+    this.#running().catch(() => undefined);
+  }
+
   /** Stops device-ref and removes its temp dir. */
   async close(): Promise<void> {
     this.#closed = true;
     await this.#stopDevice();
-    const dir = await this.#dir?.catch(() => undefined);
+    const dir = this.#dir;
     this.#dir = undefined;
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   }
@@ -198,13 +208,17 @@ export class RefServer {
     return this.#ready;
   }
 
-  /** Spawns device-ref; resolves once it says where it listens. */
+  /**
+   * Spawns device-ref before it first yields (the folder and board file are made
+   * synchronously, a few hundred µs), so that warmUp() followed by synchronous work of the
+   * caller overlaps the two; resolves once device-ref says where it listens.
+   */
   async #start(): Promise<RunningDevice> {
-    const dir = await (this.#dir ??= mkdtemp(join(tmpdir(), 'viommu-ref-')));
+    const dir = (this.#dir ??= mkdtempSync(join(tmpdir(), 'viommu-ref-')));
     let board = this.#options.board;
     if (board === undefined) {
       board = join(dir, 'board.json');
-      await writeFile(board, JSON.stringify(REF_BOARD));
+      writeFileSync(board, JSON.stringify(REF_BOARD));
     }
     const cli = join(packageRoot, 'build', 'cli', 'viommu.js');
     const args = [cli, 'device', '--board', board, '--listen', `unix:${join(dir, 'qtest.sock')}`];
@@ -275,6 +289,11 @@ export class RefServerPool {
     }
     this.#busy.add(server);
     return new RefTarget(server, judgeWindow, () => this.#busy.delete(server));
+  }
+
+  /** Starts every device-ref of the pool (RefServer.warmUp()). */
+  warmUp(): void {
+    for (const server of this.#servers) server.warmUp();
   }
 
   /** Stops every device-ref of the pool. */

@@ -63,6 +63,9 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
       REF_LANES,
       choice.board === undefined ? {} : { board: choice.board },
     );
+    // Started now, so that device-ref's start-up overlaps the caller's own (loading the
+    // cases, building the suite) rather than following it.
+    pool.warmUp();
     return {
       name: 'ref',
       description: pool.description,

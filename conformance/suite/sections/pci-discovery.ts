@@ -19,6 +19,7 @@ import {
   iommuConfig,
   readCommand,
   startOwnQueue,
+  within,
   writeCommand,
 } from '../transport-steps.js';
 
@@ -164,8 +165,12 @@ tests.it(
       ],
     });
     await queue.notify();
-    await new Promise((resolve) => setTimeout(resolve, QUIET_WAIT_MS));
-    const usedIdx = await session.qtest.readw(queue.addresses.device + 2n);
+    // The used idx once it moved, or 0 when it stayed put for QUIET_WAIT_MS.
+    const usedIdx =
+      (await within(session, QUIET_WAIT_MS, 'the used idx to move', async () => {
+        const idx = await session.qtest.readw(queue.addresses.device + 2n);
+        return idx !== 0 ? idx : undefined;
+      })) ?? 0;
     const used = await queue.collectUsed().catch(() => []);
     if (usedIdx !== 0 || used.length > 0)
       judgement.fail('dev.pci.pci-rules', {

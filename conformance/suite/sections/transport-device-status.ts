@@ -11,10 +11,9 @@ import {
   VIRTIO_F_VERSION_1,
   featureBit,
 } from '../../virtio/constants.js';
-import { PollTimeoutError, pollUntil } from '../../qtest/poll.js';
 import { SectionTests, Untested } from '../harness.js';
 import { checkPciPlatform } from '../platform-checks.js';
-import { hex, startOwnQueue } from '../transport-steps.js';
+import { hex, startOwnQueue, within } from '../transport-steps.js';
 
 export const section = 'device-requirements-device-status';
 export const tests = new SectionTests();
@@ -89,21 +88,19 @@ tests.it(
     const { driver, size } = queue.addresses;
     await session.qtest.writew(driver + 2n, size + 1);
     await transport.notify(queue.index);
-    let status: number;
-    try {
-      status = await pollUntil(
-        async () => {
-          const now = await transport.readStatus();
-          return (now & VIRTIO_STATUS_DEVICE_NEEDS_RESET) !== 0 ? now : undefined;
-        },
-        { timeoutMs: STATUS_WAIT_MS, what: 'DEVICE_NEEDS_RESET in device_status' },
-      );
-    } catch (error) {
-      if (!(error instanceof PollTimeoutError)) throw error;
+    const status = await within(
+      session,
+      STATUS_WAIT_MS,
+      'DEVICE_NEEDS_RESET in device_status',
+      async () => {
+        const now = await transport.readStatus();
+        return (now & VIRTIO_STATUS_DEVICE_NEEDS_RESET) !== 0 ? now : undefined;
+      },
+    );
+    if (status === undefined)
       throw new Untested(
         `the device did not set DEVICE_NEEDS_RESET within ${STATUS_WAIT_MS} ms of available idx ${size + 1} in a queue of ${size} entries: nothing to judge`,
       );
-    }
     const isr = await transport.readIsr();
     if ((isr & ISR_CONFIG) === 0)
       judgement.fail('dev.pci.needs-reset-notify', {
