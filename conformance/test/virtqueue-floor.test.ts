@@ -45,6 +45,39 @@ describe('a request at the floor (split virtqueue against a fake device that mis
     assert.equal(used.usedLen, 4);
   });
 
+  it('records no ring finding for a device that writes only the device-writable bytes', async () => {
+    await queue.submit(REQUEST);
+    await queue.submit({ segments: REQUEST.segments, layout: 'indirect' });
+    assert.deepEqual(device.ringFindings, []);
+    assert.deepEqual(await queue.driverRingChanges(), []);
+  });
+
+  it('records a ring finding (dev.vq.readable-untouched) when the device writes into a device-readable buffer', async () => {
+    device.behaviour.scribble = true;
+    const used = await queue.submit(REQUEST);
+    assert.deepEqual(used.writtenBytes, ZEROS, 'the reply is still handed back');
+    assert.equal(device.ringFindings.length, 1);
+    const [finding] = device.ringFindings;
+    assert.match(
+      finding!.message,
+      /wrote to the device-readable part of the buffer at head \d+ \(slot bytes 0x0-0x0, direct layout\)/,
+    );
+    assert.deepEqual(finding!.written, new Uint8Array(20).fill(0x11));
+    assert.deepEqual(finding!.found, Uint8Array.from([0xee, ...new Uint8Array(19).fill(0x11)]));
+  });
+
+  it('reads the descriptor table and the available ring back, and names an entry the device changed', async () => {
+    await queue.submit(REQUEST);
+    const entry = Number(queue.addresses.desc) + 8 - RAM_BASE;
+    device.ram[entry] = (device.ram[entry]! + 1) & 0xff;
+    const changes = await queue.driverRingChanges();
+    assert.equal(changes.length, 1);
+    assert.match(
+      changes[0]!,
+      /^descriptor table entry \d+ reads [0-9a-f]{32}, the driver wrote [0-9a-f]{32}$/,
+    );
+  });
+
   it('refuses a used element whose id is not a buffer it posted', async () => {
     device.behaviour.idShift = 1;
     await assert.rejects(queue.submit(REQUEST), (error: unknown) => {

@@ -483,7 +483,13 @@ function readableBytes(image: Uint8Array, writable: ReadonlyArray<[number, numbe
     from = offset + length;
   }
   parts.push(image.subarray(from));
-  return Buffer.concat(parts);
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
 }
 
 /** `[a, b)` ranges (hex, slot offsets) where `found` differs from `written` outside `writable`. */
