@@ -39,10 +39,37 @@ describe('a request at the floor (split virtqueue against a fake device that mis
     const chunks = device.chunks;
     const used = await queue.submit(REQUEST);
     const sent = device.lines.slice(lines).map((line) => line.split(' ')[0]);
-    assert.deepEqual(sent, ['b64write', 'writew', 'writew', 'b64read']);
-    assert.equal(device.chunks - chunks, 1, 'all four in one write');
+    // One b64write carries the request and avail->flags and ->idx; then the notify, the read.
+    assert.deepEqual(sent, ['b64write', 'writew', 'b64read']);
+    assert.equal(device.chunks - chunks, 1, 'all three in one write');
     assert.deepEqual(used.writtenBytes, ZEROS);
     assert.equal(used.usedLen, 4);
+  });
+
+  it("keeps avail->flags as last written through the queue when a request's write carries them", async () => {
+    const flagsAt = Number(queue.addresses.driver) - RAM_BASE;
+    await queue.writeAvailFlags(1);
+    for (let round = 0; round < 3; round++) {
+      const used = await queue.submit(REQUEST);
+      assert.deepEqual(used.writtenBytes, ZEROS);
+      assert.equal(device.ram[flagsAt], 1, `round ${round}: avail->flags`);
+      assert.equal(device.ram[flagsAt + 2], round + 1, `round ${round}: avail->idx`);
+    }
+    await queue.writeAvailFlags(0);
+    await queue.submit(REQUEST);
+    assert.equal(device.ram[flagsAt], 0);
+  });
+
+  it('serves requests that are out together from the slot before the avail ring and the ones after it', async () => {
+    const heads = await Promise.all([
+      queue.post(REQUEST),
+      queue.post(REQUEST),
+      queue.post(REQUEST),
+    ]);
+    await queue.notify();
+    const used = await queue.waitUsed(3);
+    assert.deepEqual(used.map((u) => u.head).sort(), [...heads].sort());
+    for (const u of used) assert.deepEqual(u.writtenBytes, ZEROS);
   });
 
   it('refuses a used element whose id is not a buffer it posted', async () => {

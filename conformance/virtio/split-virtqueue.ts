@@ -1,17 +1,22 @@
 // A split virtqueue, driver side (virtio 1.4, "Split Virtqueues"), where the test decides
 // how a request is laid out in descriptors (descriptor-chain.ts).
 //
-// Posting writes the request's slot, the descriptors, the avail ring entry and then
-// avail->idx, all pipelined; descriptors and avail ring entries that already hold what they
-// would be given are not written again. submit() sends the notify and a first look at the used
+// Posting writes the descriptors, the avail ring entry, the request's slot and avail->idx,
+// all pipelined; descriptors and avail ring entries that already hold what they would be
+// given are not written again. submit() sends the notify and a first look at the used
 // ring behind them in the same pipeline: one round trip for a device that has handled the
 // queue by the time it answers the notify (device-ref; QEMU 7.2 under TCG, where virtio-pci
 // has no ioeventfd: measured, `used->idx` had always moved). A device that works later is
 // waited for in its own time (qtest/device-clock.ts): stepped where its clock can be, else
 // polled.
 //
-// The request slots follow the used ring directly, so one read from `used->idx` to the end
-// of the last outstanding slot returns the index, the used elements and every reply at once.
+// The request slots follow the used ring, so one read from `used->idx` to the end of the last
+// outstanding slot returns the index, the used elements and every reply at once. The first
+// slot lies between the used ring and the avail ring, and a request in it is laid out to end
+// where the avail ring starts, so one write carries the request, the ring's flags and its idx:
+// a lone request costs 3 commands (that write, the notify, the read), not 4.
+//
+//   desc table | used ring | first slot (request at its end) | avail ring | the other slots
 
 import type { GuestRegion } from '../memory/guest-memory.js';
 import type { QtestClient } from '../qtest/client.js';
@@ -71,6 +76,8 @@ const DEFAULT_SLOT_SIZE = 4096;
 const DEFAULT_TIMEOUT_MS = 2000;
 /** Zeroed before the queue's size is known: the rings of a queue of 256 (the largest here). */
 const RINGS_MAX = DESC_SIZE * 256 + 6 + 2 * 256 + 2 + 6 + 8 * 256;
+/** Bytes of avail->flags and avail->idx, which the first slot's write carries. */
+const AVAIL_HEAD = 4;
 /** The most one look at the used ring reads (index, elements and the replies behind them). */
 const HARVEST_READ_MAX = 0x1_0000;
 
@@ -78,6 +85,8 @@ interface Posted {
   request: VirtqueueRequest;
   descriptors: number[];
   slot: number;
+  /** Where the request's image starts (the first slot's ends at the avail ring). */
+  address: bigint;
   /** [offset in slot, length] of each device-writable segment. */
   writable: Array<[number, number]>;
   imageLength: number;
@@ -87,6 +96,7 @@ export class SplitVirtqueue {
   readonly timeoutMs: number;
   readonly #host: VirtqueueHost;
   readonly #qtest: QtestClient;
+  /** Where the slots after the avail ring start (the first slot ends at the avail ring). */
   readonly #slotBase: bigint;
   readonly #slotSize: number;
   readonly #writableFill: number;
@@ -96,6 +106,8 @@ export class SplitVirtqueue {
   /** Used buffers harvested but not yet claimed by submit() or handed out by collectUsed(). */
   readonly #unclaimed: UsedBuffer[] = [];
   #availIdx = 0;
+  /** avail->flags, as this queue last wrote it (the first slot's write carries it). */
+  #availFlags = 0;
   #lastUsedIdx = 0;
   #harvesting: Promise<void> | undefined;
   /** What each descriptor table entry holds, as this queue last wrote it (all zero at first). */
@@ -113,14 +125,15 @@ export class SplitVirtqueue {
     this.#host = host;
     this.#qtest = host.qtest;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#slotBase = slots.base;
     this.#slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
+    this.#slotBase = slots.base;
     this.#writableFill = options.writableFill ?? 0xff;
     this.#freeDescriptors = Array.from(
       { length: addresses.size },
       (_, i) => addresses.size - 1 - i,
     );
-    const slotCount = Math.floor(slots.size / this.#slotSize);
+    // Slot 0 is the first slot; 1.. follow the avail ring. Lower slots are taken first.
+    const slotCount = 1 + Math.floor(slots.size / this.#slotSize);
     this.#freeSlots = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
     this.#descriptorImage = new Uint8Array(DESC_SIZE * addresses.size);
     this.#availRing = new Uint16Array(addresses.size);
@@ -136,8 +149,13 @@ export class SplitVirtqueue {
     memory: GuestRegion,
     options: SplitVirtqueueOptions = {},
   ): Promise<SplitVirtqueue> {
-    // The rings are zeroed while the queue's size is asked for (one pipeline).
-    const zeroed = host.qtest.memset(memory.base, Math.min(memory.size, RINGS_MAX), 0);
+    const slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
+    if (slotSize < DESC_SIZE || slotSize % DESC_SIZE !== 0) {
+      throw new RangeError(`slot size ${slotSize} is not a multiple of ${DESC_SIZE}`);
+    }
+    // The rings (and the first slot between them) are zeroed while the queue's size is asked
+    // for (one pipeline).
+    const zeroed = host.qtest.memset(memory.base, Math.min(memory.size, RINGS_MAX + slotSize), 0);
     const max = await host.queueMaxSize(index);
     await zeroed;
     if (max === 0) throw new VirtqueueError(`queue ${index} is not available (queue_size 0)`);
@@ -145,22 +163,18 @@ export class SplitVirtqueue {
     if (size < 1 || size > max || (size & (size - 1)) !== 0) {
       throw new RangeError(`queue ${index}: size ${size} is not a power of two within 1..${max}`);
     }
-    const slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
-    if (slotSize < DESC_SIZE || slotSize % DESC_SIZE !== 0) {
-      throw new RangeError(`slot size ${slotSize} is not a multiple of ${DESC_SIZE}`);
-    }
-    // Descriptor table, avail ring, used ring; the slots right behind the used ring (16-byte
-    // aligned, for indirect tables).
-    const { addresses, end: ringEnd } = ringLayout(memory.base, size);
+    // Descriptor table, used ring, the first slot, avail ring; the other slots behind it
+    // (16-byte aligned, for indirect tables).
+    const { addresses, end: ringEnd } = ringLayout(memory.base, size, slotSize);
     const desc = addresses.desc;
     const slotsBase = align(ringEnd, BigInt(DESC_SIZE));
     const slotsSize = Number(memory.base + BigInt(memory.size) - slotsBase);
-    if (slotsSize < slotSize) {
+    if (slotsSize < 0) {
       throw new RangeError(
-        `queue ${index}: 0x${memory.size.toString(16)} bytes of memory leave no room for a request slot`,
+        `queue ${index}: 0x${memory.size.toString(16)} bytes of memory leave no room for the rings and a request slot`,
       );
     }
-    if (Number(ringEnd - desc) > RINGS_MAX)
+    if (Number(ringEnd - desc) > RINGS_MAX + slotSize)
       await host.qtest.memset(desc, Number(ringEnd - desc), 0);
     await Promise.all([host.configureQueue(index, addresses), host.enableQueue(index)]);
     return new SplitVirtqueue(
@@ -206,7 +220,12 @@ export class SplitVirtqueue {
         `request of ${imageLength} bytes exceeds the ${this.#slotSize}-byte slot`,
       );
     }
-    const slotAddress = this.#slotBase + BigInt(slot * this.#slotSize);
+    // In the first slot the request ends at the avail ring (its start 16-byte aligned).
+    const imageRoom = align(BigInt(imageLength), BigInt(DESC_SIZE));
+    const slotAddress =
+      slot === 0
+        ? this.addresses.driver - imageRoom
+        : this.#slotBase + BigInt((slot - 1) * this.#slotSize);
     const descriptors = this.#freeDescriptors.splice(-count).reverse();
     const { image, table, writable } = layOutChain(
       request,
@@ -217,7 +236,7 @@ export class SplitVirtqueue {
 
     const head = descriptors[0]!;
     const { desc, driver, size } = this.addresses;
-    const writes: Promise<void>[] = [this.#qtest.memwrite(slotAddress, image)];
+    const writes: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       const descriptor = descriptors[i]!;
       if (!this.#holds(descriptor, table, DESC_SIZE * i)) {
@@ -233,8 +252,28 @@ export class SplitVirtqueue {
       writes.push(this.#qtest.writew(driver + BigInt(4 + 2 * entry), head));
     }
     this.#availIdx = (this.#availIdx + 1) & 0xffff;
-    writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
-    this.#posted.set(head, { request, descriptors, slot, writable, imageLength });
+    if (slot === 0) {
+      // One write: the request, the padding up to the avail ring, avail->flags, avail->idx.
+      const room = Number(imageRoom);
+      const bytes = new Uint8Array(room + AVAIL_HEAD);
+      bytes.set(image);
+      bytes[room] = this.#availFlags & 0xff;
+      bytes[room + 1] = this.#availFlags >>> 8;
+      bytes[room + 2] = this.#availIdx & 0xff;
+      bytes[room + 3] = this.#availIdx >>> 8;
+      writes.push(this.#qtest.memwrite(slotAddress, bytes));
+    } else {
+      writes.push(this.#qtest.memwrite(slotAddress, image));
+      writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
+    }
+    this.#posted.set(head, {
+      request,
+      descriptors,
+      slot,
+      address: slotAddress,
+      writable,
+      imageLength,
+    });
     return { head, written: Promise.all(writes) };
   }
 
@@ -244,6 +283,12 @@ export class SplitVirtqueue {
     const at = DESC_SIZE * descriptor;
     for (let i = 0; i < DESC_SIZE; i++) if (held[at + i] !== bytes[from + i]) return false;
     return true;
+  }
+
+  /** Writes avail->flags; the queue keeps it, since the first slot's write carries it too. */
+  async writeAvailFlags(flags: number): Promise<void> {
+    this.#availFlags = flags;
+    await this.#qtest.writew(this.addresses.driver, flags);
   }
 
   notify(): Promise<void> {
@@ -371,9 +416,9 @@ export class SplitVirtqueue {
     }
   }
 
-  /** Where a posted buffer's slot starts, from the used ring's start. */
+  /** Where a posted buffer's image starts, from the used ring's start. */
   #slotOffset(posted: Posted): number {
-    return Number(this.#slotBase - this.addresses.device) + posted.slot * this.#slotSize;
+    return Number(posted.address - this.addresses.device);
   }
 }
 
