@@ -37,7 +37,13 @@ import {
   type UsedBuffer,
 } from '../virtio/split-virtqueue.js';
 import { readDeviceConfig, writeConfigField } from './device-config.js';
-import { requestResult, tailFinding, type ReplyFinding, type RequestResult } from './replies.js';
+import {
+  requestResult,
+  ringFinding,
+  tailFinding,
+  type ReplyFinding,
+  type RequestResult,
+} from './replies.js';
 import { encodeRequest, type RequestVerb, type FieldValues } from './requests.js';
 
 /** Every IOMMU feature bit of the spec: the driver knows these. */
@@ -153,9 +159,15 @@ export class IommuDriver {
     return this.edus.map((edu) => edu.endpointId);
   }
 
-  /** What the replies of every typed request so far broke (dev.req.tail-reserved). */
+  /**
+   * What the replies of every typed request so far broke (dev.req.tail-reserved), and what
+   * the device wrote to device-readable buffers of any queue on the transport
+   * (dev.vq.readable-untouched).
+   */
   get replyFindings(): readonly ReplyFinding[] {
-    return this.#findings;
+    const ring = this.transport.ringFindings;
+    if (ring.length === 0) return this.#findings;
+    return [...this.#findings, ...ring.map(ringFinding)];
   }
 
   /** Feature bits accepted by the last start(). */

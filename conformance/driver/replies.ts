@@ -1,8 +1,9 @@
 // What the driver makes of a used request buffer: the result a test judges, and the rule of
-// the spec every reply is held to whatever test sent the request (dev.req.tail-reserved).
+// the spec every reply is held to whatever test sent the request (dev.req.tail-reserved), and
+// every returned buffer (dev.vq.readable-untouched).
 
 import { statusName } from '../../dist/ts/index.js';
-import type { UsedBuffer } from '../virtio/split-virtqueue.js';
+import type { RingFinding, UsedBuffer } from '../virtio/split-virtqueue.js';
 import { requestName } from './requests.js';
 
 export interface RequestResult {
@@ -47,5 +48,15 @@ export function tailFinding(result: RequestResult): ReplyFinding | undefined {
     message: `${requestName(result.request)} answered ${statusName(result.status)} with tail.reserved ${Buffer.from(reserved).toString('hex')}`,
     request: result.request,
     reply: result.reply,
+  };
+}
+
+/** dev.vq.readable-untouched: the queue saw a device-readable byte change (split-virtqueue.ts). */
+export function ringFinding(finding: RingFinding): ReplyFinding {
+  return {
+    statement: 'dev.vq.readable-untouched',
+    message: finding.message,
+    request: finding.written,
+    reply: finding.found,
   };
 }

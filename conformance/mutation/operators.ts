@@ -3,8 +3,10 @@
 // on the TypeScript syntax tree, one replacement of a source span each.
 //
 // Left alone, because a device conformance suite cannot and should not judge them: types,
-// imports, the text of thrown errors, and the arguments of driver-finding and logging calls
-// (driver findings are judged by the driver-side tests, not by conformance of the device).
+// imports, the text of thrown errors, and driver findings: the finding and logging calls with
+// their arguments, blocks that hold nothing else, and the conditions of `if`s that only decide
+// whether a finding is reported (driver findings are judged by device-ref's own tests and the
+// driver-side checks, never by conformance of the device, and never cross the qtest socket).
 
 import ts from 'typescript';
 
@@ -62,7 +64,8 @@ const BINARY_SWAPS: Partial<Record<ts.SyntaxKind, { mutator: string; to: string[
 };
 
 /** Calls whose arguments are messages for people, not device behaviour. */
-const MESSAGE_CALL = /(^|\.)(findings\.(report|observe)|console\.\w+|hex)$|^(report|observe)$/;
+const MESSAGE_CALL =
+  /(^|\.)(#?findings\.(report|observe|add)|#?finding|console\.\w+|hex)$|^(report|observe|finding)$/;
 
 function isStringish(node: ts.Node): boolean {
   return (
@@ -76,6 +79,41 @@ function isMessageCall(node: ts.Node): node is ts.CallExpression {
   return ts.isCallExpression(node) && MESSAGE_CALL.test(node.expression.getText());
 }
 
+/** A statement that does nothing but report findings or log. */
+function isFindingOnly(node: ts.Statement): boolean {
+  if (ts.isExpressionStatement(node)) return isMessageCall(node.expression);
+  if (ts.isBlock(node)) return node.statements.length > 0 && node.statements.every(isFindingOnly);
+  return false;
+}
+
+/** An expression whose evaluation changes nothing: no call, assignment, update, `new` or `await`. */
+function isPure(node: ts.Node): boolean {
+  if (
+    ts.isCallExpression(node) ||
+    ts.isNewExpression(node) ||
+    ts.isAwaitExpression(node) ||
+    ts.isPostfixUnaryExpression(node) ||
+    (ts.isPrefixUnaryExpression(node) &&
+      (node.operator === ts.SyntaxKind.PlusPlusToken ||
+        node.operator === ts.SyntaxKind.MinusMinusToken)) ||
+    (ts.isBinaryExpression(node) &&
+      node.operatorToken.kind >= ts.SyntaxKind.FirstAssignment &&
+      node.operatorToken.kind <= ts.SyntaxKind.LastAssignment)
+  )
+    return false;
+  return ts.forEachChild(node, (child) => (isPure(child) ? undefined : true)) === undefined;
+}
+
+/** `if (pure condition) report(…)`: the condition decides a finding and nothing else. */
+function isFindingGate(node: ts.Node): boolean {
+  return (
+    ts.isIfStatement(node) &&
+    isFindingOnly(node.thenStatement) &&
+    (node.elseStatement === undefined || isFindingOnly(node.elseStatement)) &&
+    isPure(node.expression)
+  );
+}
+
 /** Subtrees that hold no device behaviour to mutate. */
 function isLeftAlone(node: ts.Node): boolean {
   return (
@@ -86,6 +124,8 @@ function isLeftAlone(node: ts.Node): boolean {
     ts.isTypeAliasDeclaration(node) ||
     ts.isThrowStatement(node) ||
     isMessageCall(node) ||
+    isFindingGate(node) ||
+    (ts.isBlock(node) && isFindingOnly(node)) ||
     isStringish(node) ||
     (ts.isNewExpression(node) && /Error$/.test(node.expression.getText()))
   );

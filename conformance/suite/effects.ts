@@ -1,8 +1,9 @@
 // Effects, not statuses: what a request did, read back by DMA, by the configuration and by
 // PROBE. An endpoint is *armed* once (its edu buffer filled with a payload of its own through
 // the staging page); from then on each check makes it write that payload at an IOVA, and the
-// DMA judge (judge/dma-judge.ts) says where the bytes landed: it watches the whole of @ram and
-// a guard zone around the identity address and the expected landing, byte by byte.
+// session's DMA judge (judge/session-judge.ts) says where the bytes landed: it watches its
+// whole window (all RAM on device-ref) and a guard zone around the identity address and the
+// expected landing, byte by byte.
 //
 // A snapshot is such a check for a list of accesses, plus `bypass` and the PROBE properties
 // of every endpoint: a refused request must leave it exactly as it was.
@@ -15,10 +16,11 @@ import {
   VIRTIO_IOMMU_S_OK,
 } from '../../dist/ts/index.js';
 import type { EduDevice } from '../edu/edu.js';
-import { DmaJudge, type MemoryFinding } from '../judge/dma-judge.js';
+import type { MemoryFinding } from '../judge/dma-judge.js';
+import { sessionJudge } from '../judge/session-judge.js';
 import { writePayload } from '../judge/payload.js';
 import { ExpectationFailure, toHex } from '../scenario/expectation.js';
-import { ownMemory, type Session } from '../session.js';
+import type { Session } from '../session.js';
 import { expectStatus } from './device-steps.js';
 
 /** Bytes each effect check writes. */
@@ -47,33 +49,6 @@ export interface Snapshot {
 }
 
 const armed = new WeakMap<EduDevice, Uint8Array>();
-const judges = new WeakMap<Session, DmaJudge>();
-
-/**
- * The session's DMA judge. It watches @ram whole and a guard zone around every address a
- * check names (the IOVA as an identity address, the expected landing); it never watches the
- * suite's own memory (staging page, queues) nor the legacy VGA/BIOS hole.
- */
-function judgeOf(session: Session): DmaJudge {
-  let judge = judges.get(session);
-  if (judge === undefined) {
-    const ram = session.ram;
-    judge = new DmaJudge(session.qtest, {
-      window: [{ start: Number(ram.base), end: Number(ram.base) + ram.size }],
-      exclude: () => [
-        { start: 0xa_0000, end: 0x10_0000 },
-        ...ownMemory(session).map(({ base, size }) => ({
-          start: Number(base),
-          end: Number(base) + size,
-        })),
-      ],
-      ram: [{ start: 0, end: session.target.ramSize }],
-    });
-    judges.set(session, judge);
-  }
-  return judge;
-}
-
 /**
  * Fills `edu`'s buffer with its payload. The endpoint must reach the staging page at its
  * physical address: in bypass, or attached to `domain`, where the staging page is then mapped
@@ -109,7 +84,7 @@ async function judgedWrite(
   const payload = armed.get(edu);
   if (payload === undefined)
     throw new Error(`effects: endpoint 0x${edu.endpointId.toString(16)} was not armed`);
-  const judge = judgeOf(session);
+  const judge = sessionJudge(session);
   if (judge.inRam(iova, EFFECT_LENGTH)) judge.watch(iova, EFFECT_LENGTH);
   if (expected !== 'blocked') judge.watch(expected, EFFECT_LENGTH);
   await session.driver.collectEvents();

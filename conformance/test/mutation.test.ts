@@ -69,6 +69,37 @@ describe('mutation: operators', () => {
     assert.ok(!mutants.some((m) => m.original.includes('Core }')));
   });
 
+  it('leaves alone what only decides a driver finding, not what also changes behaviour', () => {
+    const gates = findMutants(
+      'device-ref/y.ts',
+      `export function gate(t: T, a: number, b: number): number {
+  if (a > b) t.finding('a above b');
+  if (a < 2) {
+    this.#findings.add({ message: 'small' });
+  } else {
+    this.#finding('large');
+  }
+  if (t.size() > 3) t.finding('called');
+  if (a === b) {
+    t.finding('equal');
+    return 1;
+  }
+  return 0;
+}
+`,
+    );
+    // Mutants on `text`, but for the removal of the function's whole body.
+    const on = (text: string): Mutant[] =>
+      gates.filter((m) => m.original.includes(text) && !m.original.includes('return 0'));
+    assert.deepEqual(on('a > b'), []);
+    assert.deepEqual(on('a < 2'), []);
+    assert.deepEqual(on("{ message: 'small' }"), []);
+    // A condition that calls something may change state; one whose branch returns decides more.
+    assert.ok(find(on('t.size() > 3'), 'EqualityOperator', 't.size() >= 3'));
+    assert.ok(find(on('a === b'), 'ConditionalExpression', 'false'));
+    assert.ok(on("t.finding('equal');\n    return 1;").some((m) => m.mutator === 'BlockStatement'));
+  });
+
   it('applies a mutant to its span only, and refuses a source that changed', () => {
     const mutant = find(mutants, 'BitwiseOperator', 'flags | 3')!;
     const mutated = applyMutant(SOURCE, mutant);

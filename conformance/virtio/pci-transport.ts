@@ -26,7 +26,7 @@ import {
   type VirtioPciCap,
   type VirtioPciLayout,
 } from './pci-caps.js';
-import type { QueueAddresses, VirtqueueHost } from './split-virtqueue.js';
+import type { QueueAddresses, RingFinding, VirtqueueHost } from './split-virtqueue.js';
 
 export interface NegotiatedFeatures {
   offered: bigint;
@@ -39,6 +39,8 @@ const CONFIG_READ_ATTEMPTS = 8;
 
 export class VirtioPciTransport implements VirtqueueHost {
   readonly #notifyOffsets = new Map<number, number>();
+  /** What the device did to the readable buffers of every queue on this transport. */
+  readonly ringFindings: RingFinding[] = [];
 
   private constructor(
     readonly device: PciDevice,

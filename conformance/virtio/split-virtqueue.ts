@@ -11,10 +11,13 @@
 // polled.
 //
 // The request slots follow the used ring, so one read from `used->idx` to the end of the last
-// outstanding slot returns the index, the used elements and every reply at once. The first
-// slot lies between the used ring and the avail ring, and a request in it is laid out to end
-// where the avail ring starts, so one write carries the request, the ring's flags and its idx:
-// a lone request costs 3 commands (that write, the notify, the read), not 4.
+// outstanding slot returns the index, the used elements and every reply at once. That read
+// also shows the device-readable bytes of every returned slot (its readable segments and
+// indirect table): each must still hold what the driver wrote (dev.vq.readable-untouched); a
+// change is a RingFinding on the host. The first slot lies between the used ring and the
+// avail ring, and a request in it is laid out to end where the avail ring starts, so one
+// write carries the request, the ring's flags and its idx: a lone request costs 3 commands
+// (that write, the notify, the read), not 4.
 //
 //   desc table | used ring | first slot (request at its end) | avail ring | the other slots
 
@@ -43,9 +46,20 @@ export interface UsedBuffer {
   request: VirtqueueRequest;
 }
 
+/** A device-readable byte of a returned buffer that no longer holds what the driver wrote. */
+export interface RingFinding {
+  message: string;
+  /** The buffer's device-readable bytes as the driver wrote them (its readable segments, in order). */
+  written: Uint8Array;
+  /** The same bytes as read back once the device returned the buffer. */
+  found: Uint8Array;
+}
+
 /** What the queue needs from a transport (VirtioPciTransport provides it). */
 export interface VirtqueueHost {
   readonly qtest: QtestClient;
+  /** Where the queue records a device-readable buffer the device wrote to; absent: not checked. */
+  readonly ringFindings?: RingFinding[];
   queueMaxSize(index: number): Promise<number>;
   configureQueue(index: number, queue: QueueAddresses): Promise<void>;
   enableQueue(index: number): Promise<void>;
@@ -90,6 +104,10 @@ interface Posted {
   /** [offset in slot, length] of each device-writable segment. */
   writable: Array<[number, number]>;
   imageLength: number;
+  /** The slot as written: its device-readable parts must read back the same. */
+  image: Uint8Array;
+  /** Whether the whole slot is one device-writable buffer (layout 'single'). */
+  allWritable: boolean;
 }
 
 export class SplitVirtqueue {
@@ -266,6 +284,7 @@ export class SplitVirtqueue {
       writes.push(this.#qtest.memwrite(slotAddress, image));
       writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
     }
+    const allWritable = request.layout === 'single' && writable.length > 0;
     this.#posted.set(head, {
       request,
       descriptors,
@@ -273,6 +292,8 @@ export class SplitVirtqueue {
       address: slotAddress,
       writable,
       imageLength,
+      image,
+      allWritable,
     });
     return { head, written: Promise.all(writes) };
   }
@@ -343,6 +364,43 @@ export class SplitVirtqueue {
     return this.#unclaimed.splice(0);
   }
 
+  /**
+   * dev.vq.readable-untouched for the driver's own rings: reads the descriptor table and the
+   * available ring (its index and entries; flags and used_event are left to whoever wrote
+   * them) and describes every place that no longer holds what this queue wrote there.
+   */
+  async driverRingChanges(): Promise<string[]> {
+    const { desc, driver, size } = this.addresses;
+    const [table, avail] = await Promise.all([
+      this.#qtest.memread(desc, DESC_SIZE * size),
+      this.#qtest.memread(driver + 2n, 2 + 2 * size),
+    ]);
+    const changes: string[] = [];
+    for (let entry = 0; entry < size; entry++) {
+      const at = DESC_SIZE * entry;
+      for (let i = 0; i < DESC_SIZE; i++) {
+        if (table[at + i] === this.#descriptorImage[at + i]) continue;
+        const shown = (bytes: Uint8Array): string =>
+          Buffer.from(bytes.subarray(at, at + DESC_SIZE)).toString('hex');
+        changes.push(
+          `descriptor table entry ${entry} reads ${shown(table)}, the driver wrote ${shown(this.#descriptorImage)}`,
+        );
+        break;
+      }
+    }
+    const idx = avail[0]! | (avail[1]! << 8);
+    if (idx !== this.#availIdx)
+      changes.push(`avail->idx reads ${idx}, the driver wrote ${this.#availIdx}`);
+    for (let entry = 0; entry < size; entry++) {
+      const value = avail[2 + 2 * entry]! | (avail[3 + 2 * entry]! << 8);
+      if (value !== this.#availRing[entry])
+        changes.push(
+          `avail->ring[${entry}] reads ${value}, the driver wrote ${this.#availRing[entry]}`,
+        );
+    }
+    return changes;
+  }
+
   /** Reads new used ring entries; one harvest at a time so no entry is read twice. */
   #harvest(): Promise<void> {
     this.#harvesting ??= this.#readUsed().finally(() => (this.#harvesting = undefined));
@@ -401,6 +459,7 @@ export class SplitVirtqueue {
       : (reads as Uint8Array[]);
     for (const [i, { head, usedLen, posted }] of returned.entries()) {
       const image = images[i]!;
+      if (!posted.allWritable) this.#checkReadable(head, posted, image);
       // Back in reverse, so the next request of the same shape gets the same chain (and
       // finds its descriptors already written).
       for (let d = posted.descriptors.length - 1; d >= 0; d--) {
@@ -416,6 +475,32 @@ export class SplitVirtqueue {
     }
   }
 
+  /**
+   * dev.vq.readable-untouched: every byte of the slot outside its device-writable segments
+   * (readable segments, indirect table) reads back as the driver wrote it.
+   */
+  #checkReadable(head: number, posted: Posted, image: Uint8Array): void {
+    const findings = this.#host.ringFindings;
+    if (findings === undefined) return;
+    let writable = 0;
+    for (let at = 0; at < image.length; at++) {
+      const range = posted.writable[writable];
+      if (range !== undefined && at >= range[0]) {
+        at = range[0] + range[1] - 1;
+        writable++;
+        continue;
+      }
+      if (image[at] === posted.image[at]) continue;
+      const changed = changedRanges(posted.image, image, posted.writable);
+      findings.push({
+        message: `queue ${this.index}: the device wrote to the device-readable part of the buffer at head ${head} (slot bytes ${changed}, ${posted.request.layout ?? 'direct'} layout)`,
+        written: readableBytes(posted.image, posted.writable),
+        found: readableBytes(image, posted.writable),
+      });
+      return;
+    }
+  }
+
   /** Where a posted buffer's image starts, from the used ring's start. */
   #slotOffset(posted: Posted): number {
     return Number(posted.address - this.addresses.device);
@@ -426,6 +511,39 @@ function readU32(bytes: Uint8Array, at: number): number {
   return (
     (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0
   );
+}
+
+/** The bytes of a slot's image outside its device-writable segments, concatenated. */
+function readableBytes(image: Uint8Array, writable: ReadonlyArray<[number, number]>): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (const [offset, length] of writable) {
+    parts.push(image.subarray(from, offset));
+    from = offset + length;
+  }
+  parts.push(image.subarray(from));
+  return Buffer.concat(parts);
+}
+
+/** `[a, b)` ranges (hex, slot offsets) where `found` differs from `written` outside `writable`. */
+function changedRanges(
+  written: Uint8Array,
+  found: Uint8Array,
+  writable: ReadonlyArray<[number, number]>,
+): string {
+  const inWritable = (at: number): boolean =>
+    writable.some(([offset, length]) => at >= offset && at < offset + length);
+  const ranges: string[] = [];
+  let start = -1;
+  for (let at = 0; at <= written.length; at++) {
+    const differs = at < written.length && !inWritable(at) && written[at] !== found[at];
+    if (differs && start === -1) start = at;
+    if (!differs && start !== -1) {
+      ranges.push(`0x${start.toString(16)}-0x${(at - 1).toString(16)}`);
+      start = -1;
+    }
+  }
+  return ranges.join(', ');
 }
 
 /** The device-writable segments of a slot's image, concatenated, in a buffer of their own. */

@@ -30,10 +30,13 @@ import * as requestChainLimits from './request-chain-limits.js';
 import * as requestLayouts from './request-layouts.js';
 import * as requestRingsAtRamEnd from './request-rings-at-ram-end.js';
 import * as transportCommonConfig from './transport-common-config.js';
+import * as transportDescriptorTable from './transport-descriptor-table.js';
 import * as transportDeviceStatus from './transport-device-status.js';
 import * as transportFeatureWindows from './transport-feature-windows.js';
 import * as transportNotifications from './transport-notifications.js';
+import * as transportOfferedFeatures from './transport-offered-features.js';
 import * as transportStrayAccesses from './transport-stray-accesses.js';
+import * as transportVectorFields from './transport-vector-fields.js';
 import * as unmap from './unmap-request.js';
 
 export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests }> = [
@@ -65,6 +68,9 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   transportFeatureWindows,
   transportDeviceStatus,
   transportNotifications,
+  transportDescriptorTable,
+  transportOfferedFeatures,
+  transportVectorFields,
   transportStrayAccesses,
   deviceConfigReads,
   pciCfgCap,
