@@ -46,6 +46,21 @@ describe('a request at the floor (split virtqueue against a fake device that mis
     assert.equal(used.usedLen, 4);
   });
 
+  it('puts a request too large for the small first slot in another slot, its avail idx written apart', async () => {
+    const large: VirtqueueRequest = {
+      segments: [
+        { writable: false, bytes: new Uint8Array(20).fill(0x11) },
+        { writable: true, length: 256 },
+      ],
+    };
+    await queue.submit(large);
+    const lines = device.lines.length;
+    const used = await queue.submit(large);
+    const sent = device.lines.slice(lines).map((line) => line.split(' ')[0]);
+    assert.deepEqual(sent, ['b64write', 'writew', 'writew', 'b64read']);
+    assert.deepEqual(used.writtenBytes, new Uint8Array(256));
+  });
+
   it("keeps avail->flags as last written through the queue when a request's write carries them", async () => {
     const flagsAt = Number(queue.addresses.driver) - RAM_BASE;
     await queue.writeAvailFlags(1);

@@ -14,10 +14,10 @@
 // outstanding slot returns the index, the used elements and every reply at once. That read
 // also shows the device-readable bytes of every returned slot (its readable segments and
 // indirect table): each must still hold what the driver wrote (dev.vq.readable-untouched); a
-// change is a RingFinding on the host. The first slot lies between the used ring and the
+// change is a RingFinding on the host. A small first slot lies between the used ring and the
 // avail ring, and a request in it is laid out to end where the avail ring starts, so one
 // write carries the request, the ring's flags and its idx: a lone request costs 3 commands
-// (that write, the notify, the read), not 4.
+// (that write, the notify, the read), not 4. It is small because that read runs through it.
 //
 //   desc table | used ring | first slot (request at its end) | avail ring | the other slots
 
@@ -92,13 +92,20 @@ const DEFAULT_TIMEOUT_MS = 2000;
 const RINGS_MAX = DESC_SIZE * 256 + 6 + 2 * 256 + 2 + 6 + 8 * 256;
 /** Bytes of avail->flags and avail->idx, which the first slot's write carries. */
 const AVAIL_HEAD = 4;
+/**
+ * The most the first slot holds: every request of the spec but PROBE fits, direct or
+ * indirect, and the harvest read, which runs from the used ring through the first slot,
+ * stays short. A larger request takes one of the other slots.
+ */
+const FIRST_SLOT_MAX = 128;
 /** The most one look at the used ring reads (index, elements and the replies behind them). */
 const HARVEST_READ_MAX = 0x1_0000;
 
 interface Posted {
   request: VirtqueueRequest;
   descriptors: number[];
-  slot: number;
+  /** Which slot: the first (before the avail ring), or the index of one after it. */
+  slot: 'first' | number;
   /** Where the request's image starts (the first slot's ends at the avail ring). */
   address: bigint;
   /** [offset in slot, length] of each device-writable segment. */
@@ -117,6 +124,8 @@ export class SplitVirtqueue {
   /** Where the slots after the avail ring start (the first slot ends at the avail ring). */
   readonly #slotBase: bigint;
   readonly #slotSize: number;
+  readonly #firstSlotSize: number;
+  #firstSlotFree = true;
   readonly #writableFill: number;
   readonly #freeDescriptors: number[];
   readonly #freeSlots: number[];
@@ -144,14 +153,14 @@ export class SplitVirtqueue {
     this.#qtest = host.qtest;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
+    this.#firstSlotSize = firstSlotSize(this.#slotSize);
     this.#slotBase = slots.base;
     this.#writableFill = options.writableFill ?? 0xff;
     this.#freeDescriptors = Array.from(
       { length: addresses.size },
       (_, i) => addresses.size - 1 - i,
     );
-    // Slot 0 is the first slot; 1.. follow the avail ring. Lower slots are taken first.
-    const slotCount = 1 + Math.floor(slots.size / this.#slotSize);
+    const slotCount = Math.floor(slots.size / this.#slotSize);
     this.#freeSlots = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
     this.#descriptorImage = new Uint8Array(DESC_SIZE * addresses.size);
     this.#availRing = new Uint16Array(addresses.size);
@@ -173,7 +182,8 @@ export class SplitVirtqueue {
     }
     // The rings (and the first slot between them) are zeroed while the queue's size is asked
     // for (one pipeline).
-    const zeroed = host.qtest.memset(memory.base, Math.min(memory.size, RINGS_MAX + slotSize), 0);
+    const ringsMax = RINGS_MAX + firstSlotSize(slotSize);
+    const zeroed = host.qtest.memset(memory.base, Math.min(memory.size, ringsMax), 0);
     const max = await host.queueMaxSize(index);
     await zeroed;
     if (max === 0) throw new VirtqueueError(`queue ${index} is not available (queue_size 0)`);
@@ -183,17 +193,16 @@ export class SplitVirtqueue {
     }
     // Descriptor table, used ring, the first slot, avail ring; the other slots behind it
     // (16-byte aligned, for indirect tables).
-    const { addresses, end: ringEnd } = ringLayout(memory.base, size, slotSize);
+    const { addresses, end: ringEnd } = ringLayout(memory.base, size, firstSlotSize(slotSize));
     const desc = addresses.desc;
     const slotsBase = align(ringEnd, BigInt(DESC_SIZE));
     const slotsSize = Number(memory.base + BigInt(memory.size) - slotsBase);
-    if (slotsSize < 0) {
+    if (slotsSize < slotSize) {
       throw new RangeError(
-        `queue ${index}: 0x${memory.size.toString(16)} bytes of memory leave no room for the rings and a request slot`,
+        `queue ${index}: 0x${memory.size.toString(16)} bytes of memory leave no room for a request slot`,
       );
     }
-    if (Number(ringEnd - desc) > RINGS_MAX + slotSize)
-      await host.qtest.memset(desc, Number(ringEnd - desc), 0);
+    if (Number(ringEnd - desc) > ringsMax) await host.qtest.memset(desc, Number(ringEnd - desc), 0);
     await Promise.all([host.configureQueue(index, addresses), host.enableQueue(index)]);
     return new SplitVirtqueue(
       host,
@@ -228,22 +237,23 @@ export class SplitVirtqueue {
         `queue ${this.index}: ${count} descriptors needed, ${this.#freeDescriptors.length} free`,
       );
     }
-    const slot = this.#freeSlots.pop();
-    if (slot === undefined)
-      throw new VirtqueueFullError(`queue ${this.index}: no free request slot`);
     const imageLength = slotImageLength(request);
     if (imageLength > this.#slotSize) {
-      this.#freeSlots.push(slot);
       throw new RangeError(
         `request of ${imageLength} bytes exceeds the ${this.#slotSize}-byte slot`,
       );
     }
     // In the first slot the request ends at the avail ring (its start 16-byte aligned).
     const imageRoom = align(BigInt(imageLength), BigInt(DESC_SIZE));
+    const slot =
+      this.#firstSlotFree && imageRoom <= this.#firstSlotSize ? 'first' : this.#freeSlots.pop();
+    if (slot === undefined)
+      throw new VirtqueueFullError(`queue ${this.index}: no free request slot`);
+    if (slot === 'first') this.#firstSlotFree = false;
     const slotAddress =
-      slot === 0
+      slot === 'first'
         ? this.addresses.driver - imageRoom
-        : this.#slotBase + BigInt((slot - 1) * this.#slotSize);
+        : this.#slotBase + BigInt(slot * this.#slotSize);
     const descriptors = this.#freeDescriptors.splice(-count).reverse();
     const { image, table, writable } = layOutChain(
       request,
@@ -270,7 +280,7 @@ export class SplitVirtqueue {
       writes.push(this.#qtest.writew(driver + BigInt(4 + 2 * entry), head));
     }
     this.#availIdx = (this.#availIdx + 1) & 0xffff;
-    if (slot === 0) {
+    if (slot === 'first') {
       // One write: the request, the padding up to the avail ring, avail->flags, avail->idx.
       const room = Number(imageRoom);
       const bytes = new Uint8Array(room + AVAIL_HEAD);
@@ -465,7 +475,8 @@ export class SplitVirtqueue {
       for (let d = posted.descriptors.length - 1; d >= 0; d--) {
         this.#freeDescriptors.push(posted.descriptors[d]!);
       }
-      this.#freeSlots.push(posted.slot);
+      if (posted.slot === 'first') this.#firstSlotFree = true;
+      else this.#freeSlots.push(posted.slot);
       this.#unclaimed.push({
         head,
         usedLen,
@@ -505,6 +516,11 @@ export class SplitVirtqueue {
   #slotOffset(posted: Posted): number {
     return Number(posted.address - this.addresses.device);
   }
+}
+
+/** Bytes of the first slot of a queue whose slots hold `slotSize` bytes. */
+function firstSlotSize(slotSize: number): number {
+  return Math.min(slotSize, FIRST_SLOT_MAX);
 }
 
 function readU32(bytes: Uint8Array, at: number): number {
