@@ -17,9 +17,9 @@ import {
   VIRTIO_IOMMU_S_RANGE,
   type AttachDriverPart,
 } from '../../dist/ts/index.js';
-import { hex } from '../hex.js';
+import { hex, hexBytes } from '../hex.js';
 import type { IommuCore } from './core.js';
-import { hexBytes, isAllZero } from './fields.js';
+import { isAllZero } from './fields.js';
 
 export function handleAttach(core: IommuCore, request: AttachDriverPart): number {
   const { domain: id, endpoint: endpointId, flags } = request;

@@ -11,7 +11,8 @@ import {
   type DetachDriverPart,
 } from '../../dist/ts/index.js';
 import type { IommuCore } from './core.js';
-import { hexBytes, isAllZero } from './fields.js';
+import { hexBytes } from '../hex.js';
+import { isAllZero } from './fields.js';
 
 export function handleDetach(core: IommuCore, request: DetachDriverPart): number {
   const { domain: id, endpoint: endpointId } = request;

@@ -17,7 +17,8 @@ import {
   type ProbeDriverPart,
 } from '../../dist/ts/index.js';
 import type { IommuCore } from './core.js';
-import { hexBytes, isAllZero } from './fields.js';
+import { hexBytes } from '../hex.js';
+import { isAllZero } from './fields.js';
 
 export interface ProbeResult {
   status: number;

@@ -21,9 +21,9 @@ import {
   VIRTIO_IOMMU_S_UNSUPP,
   type UnmapDriverPart,
 } from '../../dist/ts/index.js';
-import { hex } from '../hex.js';
+import { hex, hexBytes } from '../hex.js';
 import type { IommuCore } from './core.js';
-import { hexBytes, isAllZero } from './fields.js';
+import { isAllZero } from './fields.js';
 
 export function handleUnmap(core: IommuCore, request: UnmapDriverPart): number {
   const { domain: id, virt_start, virt_end } = request;

@@ -22,7 +22,8 @@ import {
 import type { DescriptorChain } from '../../virtio/device-model.js';
 import { handleAttach } from '../attach.js';
 import type { Domain, IommuCore } from '../core.js';
-import { hexBytes, isAllZero } from '../fields.js';
+import { hexBytes } from '../../hex.js';
+import { isAllZero } from '../fields.js';
 import { draftConstant, draftFeatureBit } from './draft-constants.js';
 import type { DraftExtension } from './drafts.js';
 
