@@ -34,6 +34,7 @@ const BAR_IO = 0x1;
 const BAR_MEMORY_TYPE_MASK = 0x6;
 const BAR_MEMORY_TYPE_64 = 0x4;
 const BAR_MEMORY_PREFETCH = 0x8;
+const BAR_TYPE_BITS = 0xf;
 const MASK_64 = (1n << 64n) - 1n;
 
 /**
@@ -63,6 +64,11 @@ export async function sizeBars(config: PciConfig, address: PciAddress): Promise<
       bars.push({ index, kind: 'io', prefetchable: false, size: (~mask & 0xffff_ffffn) + 1n });
       continue;
     }
+    // A memory BAR's bits 0-3 say what it is: read-only, so all ones written leave them.
+    if ((low.mask & BAR_TYPE_BITS) !== (low.original & BAR_TYPE_BITS))
+      throw new BarSizingError(
+        `${formatPciAddress(address)}: BAR${index} reads back 0x${(low.mask >>> 0).toString(16)} after all ones were written to it, but its type bits 0-3 read 0x${(low.original & BAR_TYPE_BITS).toString(16)} before: they are read-only in a memory BAR`,
+      );
     const prefetchable = (low.original & BAR_MEMORY_PREFETCH) !== 0;
     const lowMask = BigInt(low.mask & ~0xf);
     if ((low.original & BAR_MEMORY_TYPE_MASK) === BAR_MEMORY_TYPE_64) {

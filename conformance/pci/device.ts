@@ -15,6 +15,7 @@ import {
 } from './config.js';
 import type { PciFunction } from './enumerate.js';
 import { MmioRegion } from './mmio.js';
+import { checkPlatformBars } from './platform-functions.js';
 
 export interface AssignedBar extends BarInfo {
   base: bigint;
@@ -69,6 +70,7 @@ export class PciDevice {
           config.write16(info.address, PCI_COMMAND, command & ~decoding),
           sizeBars(config, info.address),
         ]);
+        checkPlatformBars(info, bars);
         return { info, command, bars };
       }),
     );

@@ -10,7 +10,7 @@
 
 import { performance } from 'node:perf_hooks';
 import { VIRTIO_IOMMU_F_MAP_UNMAP, VIRTIO_IOMMU_F_PROBE } from '../../dist/ts/index.js';
-import { QtestClosedError, QtestTimeoutError } from '../qtest/errors.js';
+import { QtestClosedError, QtestReplyError, QtestTimeoutError } from '../qtest/errors.js';
 import type { RobustnessProbe as RobustnessFinding } from '../../dist/ts/schemas/conformance-report.js';
 import { openSession } from '../session.js';
 import {
@@ -22,13 +22,14 @@ import {
 } from '../suite/harness.js';
 import { TargetUnreachableError, type Target } from '../targets/target.js';
 import { checkAfterwards, IsolationBreach } from './isolation-checks.js';
+import { LARGE_REQUEST_PROBES } from './large-request-stimuli.js';
 import { placeOf } from './place.js';
 import { RING_PROBES } from './ring-stimuli.js';
 import { PROBES as REQUEST_PROBES, type Probe } from './stimuli.js';
 import { Trail } from './trail.js';
 
 const PROBE_TIMEOUT_MS = 10_000;
-const PROBES: readonly Probe[] = [...REQUEST_PROBES, ...RING_PROBES];
+const PROBES: readonly Probe[] = [...REQUEST_PROBES, ...RING_PROBES, ...LARGE_REQUEST_PROBES];
 
 async function runProbe(
   probe: Probe,
@@ -66,7 +67,7 @@ async function runProbe(
         await probe.stimulus(session, trail);
       } catch (error) {
         if (!(error instanceof Error) || isSuiteError(error) || isDeviceGone(error)) throw error;
-        if (error instanceof IsolationBreach) throw error;
+        if (error instanceof IsolationBreach || isFailedGuestAccess(error)) throw error;
         // The device may refuse broken input any way it likes, short of crashing or hanging.
         trail.note(`refused: ${error.message}`);
       }
@@ -88,12 +89,25 @@ async function runProbe(
     const message = `during ${step} (${trail ?? 'nothing sent'}): ${(error as Error).message}`;
     if (error instanceof QtestClosedError) return finding('crash', message);
     if (isDeviceGone(error)) return finding('hang', message);
+    if (isFailedGuestAccess(error)) return finding('broken', message);
     // It still answers qtest, but no longer works: a valid request or its setup fails.
     if (step === 'the check afterwards') return finding('broken', message);
     return finding('error', `the probe could not start: ${(error as Error).message}`);
   } finally {
     await target.close().catch(() => undefined);
   }
+}
+
+/**
+ * A guest load or store that the machine answered with FAIL. A guest cannot be refused an
+ * access: QEMU's qtest answers OK to every read and write, backed or not, so a device that
+ * fails one while handling it (an exception in its model) broke on the guest's input.
+ */
+function isFailedGuestAccess(error: unknown): boolean {
+  return (
+    error instanceof QtestReplyError &&
+    /^((read|write)[bwlq]?|in[bwl]|out[bwl]|b64(read|write)|memset) /.test(error.command)
+  );
 }
 
 /** The device crashed (the connection closed) or hung (no reply, a time limit). */

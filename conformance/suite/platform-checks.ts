@@ -8,12 +8,13 @@
 // SuiteError: the test's verdict is `error`, never a device `fail` or `pass`.
 
 import { EDU_BUFFER_ADDRESS, EDU_DMA, EDU_REG, type DmaRegisters } from '../edu/edu.js';
-import { PCI_COMMAND } from '../pci/config.js';
-import { SuiteError } from '../scenario/expectation.js';
+import { PCI_COMMAND, PCI_COMMAND_MASTER } from '../pci/config.js';
+import { PlatformBrokenError } from '../pci/platform-broken.js';
 import { QtestProtocolError, QtestReplyError } from '../qtest/errors.js';
 import { deviceClock } from '../qtest/device-clock.js';
 import { pollUntil, PollTimeoutError } from '../qtest/poll.js';
 import type { Session } from '../session.js';
+import { mapStaging, startWithEndpointAttached } from './device-steps.js';
 import { hex, iommuConfig } from './transport-steps.js';
 
 const CONFIG_ADDRESS_PORT = 0xcf8;
@@ -26,11 +27,10 @@ const Q35_HOST_BRIDGE = { vendorId: 0x8086, deviceId: 0x29c0, classCode: 0x06000
 /** What edu's register 0x00 reads: version 1.0, "ed". */
 export const EDU_IDENTIFICATION = 0x010000ed;
 
-/** How a failed platform check's error begins (the mutation runner counts it as a detection). */
-export const PLATFORM_BROKEN = "the target's platform is not what the suite relies on";
+export { PLATFORM_BROKEN } from '../pci/platform-broken.js';
 
 function broken(what: string): never {
-  throw new SuiteError(`${PLATFORM_BROKEN}: ${what}`);
+  throw new PlatformBrokenError(what);
 }
 
 /**
@@ -155,18 +155,19 @@ export async function checkEdu(session: Session): Promise<void> {
 }
 
 /**
- * qtest's memory commands: memset fills RAM with any byte (a whole page and a piece of one),
- * and memory beyond the end of RAM holds nothing (the memset is refused, or reads back
- * without the byte).
+ * qtest's memory commands: memset fills RAM with any byte (a whole page, and a piece across
+ * its end), and memory beyond the end of RAM holds nothing (the memset is refused, or reads
+ * back without the byte).
  */
 export async function checkQtestMemory(session: Session): Promise<void> {
   const { qtest } = session;
   const page = session.memory.allocate(0x2000);
   await qtest.memset(page.base, 0x1000, 0x01);
-  await qtest.memset(page.base + 0x1000n + 0x10n, 0x20, 0x5a);
+  // Across the page end, ending inside the next page.
+  await qtest.memset(page.base + 0xff0n, 0x20, 0x5a);
   const back = await qtest.memread(page.base, 0x2000);
   const wrong = back.findIndex(
-    (byte, i) => byte !== (i < 0x1000 ? 0x01 : i >= 0x1010 && i < 0x1030 ? 0x5a : 0x00),
+    (byte, i) => byte !== (i >= 0xff0 && i < 0x1010 ? 0x5a : i < 0x1000 ? 0x01 : 0x00),
   );
   if (wrong !== -1)
     broken(
@@ -389,10 +390,11 @@ async function checkEduTransfers(
       Number(EDU_DMA.run),
       `a DMA transfer of ${edu.endpointId}`,
     );
-    const raised = ((await registers.read32(EDU_REG.irqStatus)) & EDU_IRQ_DMA) !== 0;
-    if (raised !== irq)
+    // Everything was acknowledged before: the transfer's interrupt is the only one there.
+    const status = (await registers.read32(EDU_REG.irqStatus)) >>> 0;
+    if (status !== (irq ? EDU_IRQ_DMA : 0))
       broken(
-        `edu ${hex(edu.endpointId)}: a finished transfer whose command ${irq ? 'set' : 'left clear'} bit 2 (raise an interrupt) ${raised ? 'raised' : 'did not raise'} the DMA interrupt (0x100 in the interrupt status)`,
+        `edu ${hex(edu.endpointId)}: after a finished transfer whose command ${irq ? 'set' : 'left clear'} bit 2 (raise an interrupt), the interrupt status reads ${hex(status)}, not ${irq ? 'the DMA interrupt 0x100 alone' : '0'}`,
       );
   }
   await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
@@ -554,5 +556,159 @@ export async function checkClockLimit(session: Session): Promise<void> {
         `clock_step ${step} from ${before} answered ${after}: virtual time is a signed 64-bit count of ns, and it never goes back`,
       );
     before = after;
+  }
+}
+
+// ---- the clock taken over ------------------------------------------------------------
+
+/**
+ * `clock_set` hands virtual time to the client as `clock_step` does: from then on it stands
+ * still between commands, so a `clock_step 0` right after a `clock_set` to the past (which
+ * moves nothing) answers the very same time. Run it before anything steps the clock: once
+ * stepped, time stands still whatever `clock_set` does.
+ */
+export async function checkClockSetTakesOver(session: Session): Promise<void> {
+  const { qtest } = session;
+  let set: bigint;
+  let step: bigint;
+  try {
+    [set, step] = (
+      await Promise.all([qtest.command('clock_set 0'), qtest.command('clock_step 0')])
+    ).map((reply) => BigInt(reply)) as [bigint, bigint];
+  } catch (error) {
+    if (error instanceof QtestReplyError) return; // no qtest accelerator: no clock to take
+    throw error;
+  }
+  if (step !== set)
+    broken(
+      `clock_set 0 answered ${set} and the clock_step 0 right after it ${step}: after clock_set, virtual time stands still between commands`,
+    );
+}
+
+// ---- edu's DMA gates: dma_mask and bus mastering ----------------------------------------
+
+/** The RAM-side offsets in the staging page the gate checks write to. */
+const MASKED_OFFSET = 0x100n;
+const UNMASTERED_OFFSET = 0x200n;
+const GATE_LENGTH = 16;
+
+/**
+ * @ep attached with the staging page mapped: edu's buffer → RAM transfers (1) to an address
+ * with the bit above dma_mask set land where the address without it points (QEMU's
+ * edu_clamp_addr), and (2) with bus mastering off (COMMAND bit 2 clear) land nowhere. Each
+ * transfer is run by one `clock_step` without NS, which jumps to edu's timer: the first look
+ * after it finds the transfer done.
+ */
+export async function checkEduDmaGates(session: Session): Promise<void> {
+  const { edu, domain } = await startWithEndpointAttached(session);
+  const staging = await mapStaging(session, domain);
+  const { qtest } = session;
+  const pattern = Uint8Array.from({ length: GATE_LENGTH }, (_, i) => 0xa0 + i);
+  await edu.loadBuffer(pattern, staging);
+  await qtest.memset(staging.phys + MASKED_OFFSET, 0x200, 0);
+  const masked = staging.iova + MASKED_OFFSET;
+  if ((masked & ~edu.dmaMask) === 0n) {
+    const above = masked | (edu.dmaMask + 1n);
+    await runBufferToRam(session, edu, above);
+    const landed = await qtest.memread(staging.phys + MASKED_OFFSET, GATE_LENGTH);
+    if (!Buffer.from(landed).equals(pattern))
+      broken(
+        `edu ${hex(edu.endpointId)}: a transfer from its buffer to ${hex(above)}, whose bit above dma_mask ${hex(edu.dmaMask)} edu drops, left ${Buffer.from(landed).toString('hex')} at the mapped ${hex(masked)}, not the ${Buffer.from(pattern).toString('hex')} it carried`,
+      );
+  }
+  const { config, address } = edu.device;
+  const command = await config.read16(address, PCI_COMMAND);
+  await config.write16(address, PCI_COMMAND, command & ~PCI_COMMAND_MASTER);
+  await runBufferToRam(session, edu, staging.iova + UNMASTERED_OFFSET);
+  await config.write16(address, PCI_COMMAND, command);
+  const stray = await qtest.memread(staging.phys + UNMASTERED_OFFSET, GATE_LENGTH);
+  if (stray.some((byte) => byte !== 0))
+    broken(
+      `edu ${hex(edu.endpointId)}: with bus mastering off (COMMAND bit 2 clear), a transfer from its buffer to the mapped ${hex(staging.iova + UNMASTERED_OFFSET)} wrote ${Buffer.from(stray).toString('hex')} there: a function that may not master the bus issues no DMA`,
+    );
+}
+
+/** edu copies GATE_LENGTH bytes of its buffer to RAM-side address `destination`. */
+async function runBufferToRam(
+  session: Session,
+  edu: DmaEndpoint,
+  destination: bigint,
+): Promise<void> {
+  const registers = edu.device.bar(0);
+  const clock = await deviceClock(session.qtest);
+  const [, , , , stepped, firstLook] = await Promise.all([
+    registers.write64(EDU_REG.dmaSource, EDU_BUFFER_ADDRESS),
+    registers.write64(EDU_REG.dmaDestination, destination),
+    registers.write64(EDU_REG.dmaCount, BigInt(GATE_LENGTH)),
+    registers.write64(EDU_REG.dmaCommand, EDU_DMA.run | EDU_DMA.toRam),
+    clock.stepToNextTimer(),
+    registers.read64(EDU_REG.dmaCommand),
+  ]);
+  if (stepped !== undefined && (firstLook & EDU_DMA.run) !== 0n)
+    broken(
+      `edu ${hex(edu.endpointId)}: a transfer still runs after a clock_step without NS (virtual time ${stepped} ns): clock_step without NS jumps to the next timer, edu's`,
+    );
+  await eduWait(
+    session,
+    registers,
+    EDU_REG.dmaCommand,
+    Number(EDU_DMA.run),
+    `a DMA transfer of ${edu.endpointId}`,
+  );
+}
+
+// ---- qtest accesses at the end of RAM ----------------------------------------------------
+
+/**
+ * qtest's memory commands where RAM ends, with edu's BAR0 placed right there for a moment:
+ * an access that nothing backs is answered (any value, or a FAIL that names the range, never
+ * the server's own internal error), and an access across RAM's end into the BAR reaches both
+ * (RAM's bytes, then edu's identification register). BAR0 goes back where it was.
+ */
+export async function checkAccessesAtRamEnd(session: Session): Promise<void> {
+  const edu = session.driver.edus[0];
+  const bar = edu?.device.assigned.get(0);
+  if (edu === undefined || bar === undefined) return;
+  const end = BigInt(session.target.ramSize);
+  if (end % bar.size !== 0n || end + bar.size > 0x1_0000_0000n) return;
+  const { qtest } = session;
+  await expectAnswered(`readl ${hex(end)}`, end, () => qtest.readl(end));
+  await expectAnswered(`writel ${hex(end)}`, end, () => qtest.writel(end, 0x5a5a_5a5a));
+  const { config, address } = edu.device;
+  const barOffset = 0x10 + 4 * bar.index;
+  const tail = Uint8Array.of(0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88);
+  let across: Uint8Array;
+  await config.write32(address, barOffset, Number(end));
+  try {
+    await qtest.memwrite(end - 4n, tail);
+    across = await qtest.memread(end - 4n, 8);
+  } catch (error) {
+    if (error instanceof QtestReplyError)
+      broken(`with edu's BAR0 at the end of RAM (${hex(end)}), ${error.message}`);
+    throw error;
+  } finally {
+    await config.write32(address, barOffset, Number(bar.base));
+  }
+  const want = Uint8Array.of(0x11, 0x22, 0x33, 0x44, 0xed, 0x00, 0x00, 0x01);
+  if (!Buffer.from(across).equals(want))
+    broken(
+      `with edu's BAR0 placed at the end of RAM (${hex(end)}), 8 bytes written then read at ${hex(end - 4n)} read ${Buffer.from(across).toString('hex')}, not the 4 RAM bytes written (11223344) and then edu's identification register (ed000001)`,
+    );
+}
+
+/** A qtest memory command on `address` that nothing backs: answered, or refused naming it. */
+async function expectAnswered(
+  what: string,
+  address: bigint,
+  access: () => Promise<unknown>,
+): Promise<void> {
+  try {
+    await access();
+  } catch (error) {
+    if (!(error instanceof QtestReplyError)) throw error;
+    if (!error.reply.toLowerCase().includes(hex(address).toLowerCase()))
+      broken(
+        `${what}, where nothing is backed, was refused with "${error.reply}", which does not name the address: a target answers it, or refuses it naming the range`,
+      );
   }
 }

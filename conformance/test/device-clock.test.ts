@@ -17,7 +17,7 @@ import { QemuTarget, warpsItsClock } from '../targets/qemu.js';
 import { REF_BOARD, RefServer, RefTarget } from '../targets/ref.js';
 import { SocketTarget } from '../targets/socket.js';
 import type { Target } from '../targets/target.js';
-import { startClocklessProxy, type ClocklessProxy } from './support/clockless-proxy.js';
+import { refuseClock, startRefusingProxy, type RefusingProxy } from './support/refusing-proxy.js';
 import { usePrivateTmpdir } from './support/private-tmpdir.js';
 
 /** The device's virtual time in ns (`clock_step 0` moves nothing). */
@@ -29,10 +29,10 @@ describe('the device clock', function () {
   this.timeout(120_000);
   const tmp = usePrivateTmpdir('viommu-clock-test-');
   let server: RefServer;
-  let proxy: ClocklessProxy;
+  let proxy: RefusingProxy;
   before(async () => {
     server = new RefServer();
-    proxy = await startClocklessProxy(server, join(tmp(), 'clockless.sock'));
+    proxy = await startRefusingProxy(server, join(tmp(), 'clockless.sock'), refuseClock);
   });
   after(async () => {
     await proxy.close();

@@ -15,6 +15,8 @@ import {
   requesterId,
   type PciConfig,
 } from '../pci/config.js';
+import { PLATFORM_BROKEN, PlatformBrokenError } from '../pci/platform-broken.js';
+import { checkPlatformBars } from '../pci/platform-functions.js';
 import { qemuPerTest } from './support/qemu-per-test.js';
 
 describe('PCI (real QEMU q35)', () => {
@@ -224,5 +226,43 @@ describe('BAR sizing of a function that breaks the PCI rules', () => {
   it('refuses a memory BAR whose address bits have a gap', async () => {
     const gap = fakeBars({ 0: 0x0 }, (i) => (i === 0 ? 0x10571af4 & ~0xf : 0));
     await assert.rejects(sizeBars(gap, at), BarSizingError);
+  });
+
+  it('refuses a memory BAR whose type bits 0-3 change when all ones are written', async () => {
+    const writable = fakeBars({ 0: 0x0 }, (i) => (i === 0 ? 0xfff0_0001 : 0));
+    await assert.rejects(sizeBars(writable, at), (error: unknown) => {
+      assert.ok(error instanceof BarSizingError);
+      assert.match(error.message, /BAR0 reads back 0xfff00001 .* type bits 0-3 read 0x0 before/);
+      return true;
+    });
+  });
+});
+
+describe("the platform's functions' BARs", () => {
+  const edu = {
+    address: { bus: 0, device: 2, function: 0 },
+    vendorId: 0x1234,
+    deviceId: 0x11e8,
+    revision: 0x10,
+    classCode: 0x00ff00,
+    headerType: 0,
+    multiFunction: false,
+  };
+  const bar0 = { index: 0, kind: 'memory32', prefetchable: false, size: 0x10_0000n } as const;
+
+  it("takes edu's BAR0 of 1 MiB, and any BARs of a function it does not know", () => {
+    checkPlatformBars(edu, [bar0]);
+    checkPlatformBars({ ...edu, vendorId: 0x1af4, deviceId: 0x1057 }, []);
+  });
+
+  it('refuses edu with a BAR0 of another size, or none: a broken platform', () => {
+    for (const bars of [[{ ...bar0, size: 0x20_0000n }], [{ ...bar0, size: 0x10n }], []])
+      assert.throws(
+        () => checkPlatformBars(edu, bars),
+        (error: unknown) =>
+          error instanceof PlatformBrokenError &&
+          error.message.startsWith(PLATFORM_BROKEN) &&
+          /edu 00:02\.0: BAR0 sizes as/.test(error.message),
+      );
   });
 });

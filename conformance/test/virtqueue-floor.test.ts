@@ -39,8 +39,9 @@ describe('a request at the floor (split virtqueue against a fake device that mis
     const chunks = device.chunks;
     const used = await queue.submit(REQUEST);
     const sent = device.lines.slice(lines).map((line) => line.split(' ')[0]);
-    assert.deepEqual(sent, ['b64write', 'writew', 'writew', 'b64read']);
-    assert.equal(device.chunks - chunks, 1, 'all four in one write');
+    // One b64write carries the request and avail->flags and ->idx; then the notify, the read.
+    assert.deepEqual(sent, ['b64write', 'writew', 'b64read']);
+    assert.equal(device.chunks - chunks, 1, 'all three in one write');
     assert.deepEqual(used.writtenBytes, ZEROS);
     assert.equal(used.usedLen, 4);
   });
@@ -76,6 +77,47 @@ describe('a request at the floor (split virtqueue against a fake device that mis
       changes[0]!,
       /^descriptor table entry \d+ reads [0-9a-f]{32}, the driver wrote [0-9a-f]{32}$/,
     );
+  });
+
+  it('puts a request too large for the small first slot in another slot, its avail idx written apart', async () => {
+    const large: VirtqueueRequest = {
+      segments: [
+        { writable: false, bytes: new Uint8Array(20).fill(0x11) },
+        { writable: true, length: 256 },
+      ],
+    };
+    await queue.submit(large);
+    const lines = device.lines.length;
+    const used = await queue.submit(large);
+    const sent = device.lines.slice(lines).map((line) => line.split(' ')[0]);
+    assert.deepEqual(sent, ['b64write', 'writew', 'writew', 'b64read']);
+    assert.deepEqual(used.writtenBytes, new Uint8Array(256));
+  });
+
+  it("keeps avail->flags as last written through the queue when a request's write carries them", async () => {
+    const flagsAt = Number(queue.addresses.driver) - RAM_BASE;
+    await queue.writeAvailFlags(1);
+    for (let round = 0; round < 3; round++) {
+      const used = await queue.submit(REQUEST);
+      assert.deepEqual(used.writtenBytes, ZEROS);
+      assert.equal(device.ram[flagsAt], 1, `round ${round}: avail->flags`);
+      assert.equal(device.ram[flagsAt + 2], round + 1, `round ${round}: avail->idx`);
+    }
+    await queue.writeAvailFlags(0);
+    await queue.submit(REQUEST);
+    assert.equal(device.ram[flagsAt], 0);
+  });
+
+  it('serves requests that are out together from the slot before the avail ring and the ones after it', async () => {
+    const heads = await Promise.all([
+      queue.post(REQUEST),
+      queue.post(REQUEST),
+      queue.post(REQUEST),
+    ]);
+    await queue.notify();
+    const used = await queue.waitUsed(3);
+    assert.deepEqual(used.map((u) => u.head).sort(), [...heads].sort());
+    for (const u of used) assert.deepEqual(u.writtenBytes, ZEROS);
   });
 
   it('refuses a used element whose id is not a buffer it posted', async () => {

@@ -6,6 +6,7 @@
 
 import { SectionTests } from '../harness.js';
 import {
+  checkAccessesAtRamEnd,
   checkClockLimit,
   checkConfigAddressWidth,
   checkEduRegisters,
@@ -21,10 +22,11 @@ const SELF_CHECK =
   'self-check of the platform the DMA judge relies on; judges nothing of the device';
 
 tests.it(
-  '[dev.translate.formula] [dev.isolation.domain] self-check: the PCI identity and every register of edu as QEMU documents them, an unclaimed port, 4-byte CONFIG_ADDRESS writes, guest RAM across page ends, a system reset through 0xcf9 resetting every PCI function, clock_step up to the end of virtual time',
+  '[dev.translate.formula] [dev.isolation.domain] self-check: the PCI identity and every register of edu as QEMU documents them, an unclaimed port, 4-byte CONFIG_ADDRESS writes, guest RAM across page ends, qtest accesses at the end of RAM (unbacked, and across it into a BAR), a system reset through 0xcf9 resetting every PCI function, clock_step up to the end of virtual time',
   async (session, judgement) => {
     await checkEduRegisters(session);
     await checkRamPages(session);
+    await checkAccessesAtRamEnd(session);
     await checkUnclaimedPort(session);
     await checkConfigAddressWidth(session);
     await checkResetControlResets(session);

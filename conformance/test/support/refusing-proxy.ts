@@ -1,32 +1,44 @@
-// A qtest socket in front of device-ref that refuses `clock_step` and `clock_set` as Debian's
-// QEMU does (`FAIL Unknown command 'clock_step'`) and passes every other line through: a
-// target without a clock to step, made of real components, so that the suite's host-time
-// path runs against a device that otherwise behaves exactly as device-ref.
+// A qtest socket in front of device-ref that answers some lines with a FAIL of its own and
+// passes every other line through: a device that otherwise behaves exactly as device-ref.
+// Refusing `clock_step` and `clock_set` as Debian's QEMU does (`refuseClock`) makes a target
+// without a clock to step, so that the suite's host-time path runs against real components.
 
 import { createServer, type Server, type Socket } from 'node:net';
 import type { QtestClient } from '../../qtest/client.js';
 import { QtestReplyError } from '../../qtest/errors.js';
 import type { RefServer } from '../../targets/ref.js';
 
-export interface ClocklessProxy {
+/** The FAIL reply for a line the proxy refuses, or undefined to pass it on. */
+export type Refusal = (line: string) => string | undefined;
+
+/** Refuses `clock_step` and `clock_set` with Debian's QEMU's reply. */
+export const refuseClock: Refusal = (line) => {
+  const command = line.split(' ')[0]!;
+  return command === 'clock_step' || command === 'clock_set'
+    ? `FAIL Unknown command '${command}'`
+    : undefined;
+};
+
+export interface RefusingProxy {
   /** `unix:PATH` for --target / SocketTarget. */
   address: string;
-  /** Lines refused so far (clock_step / clock_set). */
+  /** Lines refused so far. */
   readonly refused: string[];
   close(): Promise<void>;
 }
 
 /** Listens on `path`; each connection gets a connection of its own to `server` (a fresh board). */
-export async function startClocklessProxy(
+export async function startRefusingProxy(
   server: RefServer,
   path: string,
-): Promise<ClocklessProxy> {
+  refuse: Refusal,
+): Promise<RefusingProxy> {
   const refused: string[] = [];
   const open = new Set<Socket>();
   const listener: Server = createServer((socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
-    void relay(socket, server, refused);
+    void relay(socket, server, refuse, refused);
   });
   await new Promise<void>((resolve, reject) => {
     listener.once('error', reject);
@@ -42,7 +54,12 @@ export async function startClocklessProxy(
   };
 }
 
-async function relay(socket: Socket, server: RefServer, refused: string[]): Promise<void> {
+async function relay(
+  socket: Socket,
+  server: RefServer,
+  refuse: Refusal,
+  refused: string[],
+): Promise<void> {
   let upstream: QtestClient;
   try {
     upstream = await server.connect();
@@ -59,7 +76,7 @@ async function relay(socket: Socket, server: RefServer, refused: string[]): Prom
     const lines = (input + chunk).split('\n');
     input = lines.pop()!;
     for (const line of lines) {
-      const reply = answer(line, upstream, refused);
+      const reply = answer(line, upstream, refuse, refused);
       replies = replies.then(async () => {
         const text = await reply;
         if (!socket.destroyed) socket.write(`${text}\n`);
@@ -68,11 +85,16 @@ async function relay(socket: Socket, server: RefServer, refused: string[]): Prom
   });
 }
 
-function answer(line: string, upstream: QtestClient, refused: string[]): Promise<string> {
-  const command = line.split(' ')[0]!;
-  if (command === 'clock_step' || command === 'clock_set') {
+function answer(
+  line: string,
+  upstream: QtestClient,
+  refuse: Refusal,
+  refused: string[],
+): Promise<string> {
+  const refusal = refuse(line);
+  if (refusal !== undefined) {
     refused.push(line);
-    return Promise.resolve(`FAIL Unknown command '${command}'`);
+    return Promise.resolve(refusal);
   }
   return upstream.command(line).then(
     (payload) => (payload === '' ? 'OK' : `OK ${payload}`),
