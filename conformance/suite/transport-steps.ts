@@ -115,11 +115,6 @@ export async function submitHarmless(session: Session, queue: SplitVirtqueue): P
   });
 }
 
-/** Writes the available ring's flags. */
-export async function writeAvailFlags(session: Session, queue: SplitVirtqueue, flags: number) {
-  await session.qtest.writew(queue.addresses.driver, flags);
-}
-
 /** Writes used_event, the le16 after the available ring's entries. */
 export async function writeUsedEvent(session: Session, queue: SplitVirtqueue, value: number) {
   const { driver, size } = queue.addresses;

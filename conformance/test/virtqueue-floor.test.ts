@@ -39,10 +39,85 @@ describe('a request at the floor (split virtqueue against a fake device that mis
     const chunks = device.chunks;
     const used = await queue.submit(REQUEST);
     const sent = device.lines.slice(lines).map((line) => line.split(' ')[0]);
-    assert.deepEqual(sent, ['b64write', 'writew', 'writew', 'b64read']);
-    assert.equal(device.chunks - chunks, 1, 'all four in one write');
+    // One b64write carries the request and avail->flags and ->idx; then the notify, the read.
+    assert.deepEqual(sent, ['b64write', 'writew', 'b64read']);
+    assert.equal(device.chunks - chunks, 1, 'all three in one write');
     assert.deepEqual(used.writtenBytes, ZEROS);
     assert.equal(used.usedLen, 4);
+  });
+
+  it('records no ring finding for a device that writes only the device-writable bytes', async () => {
+    await queue.submit(REQUEST);
+    await queue.submit({ segments: REQUEST.segments, layout: 'indirect' });
+    assert.deepEqual(device.ringFindings, []);
+    assert.deepEqual(await queue.driverRingChanges(), []);
+  });
+
+  it('records a ring finding (dev.vq.readable-untouched) when the device writes into a device-readable buffer', async () => {
+    device.behaviour.scribble = true;
+    const used = await queue.submit(REQUEST);
+    assert.deepEqual(used.writtenBytes, ZEROS, 'the reply is still handed back');
+    assert.equal(device.ringFindings.length, 1);
+    const [finding] = device.ringFindings;
+    assert.match(
+      finding!.message,
+      /wrote to the device-readable part of the buffer at head \d+ \(slot bytes 0x0-0x0, direct layout\)/,
+    );
+    assert.deepEqual(finding!.written, new Uint8Array(20).fill(0x11));
+    assert.deepEqual(finding!.found, Uint8Array.from([0xee, ...new Uint8Array(19).fill(0x11)]));
+  });
+
+  it('reads the descriptor table and the available ring back, and names an entry the device changed', async () => {
+    await queue.submit(REQUEST);
+    const entry = Number(queue.addresses.desc) + 8 - RAM_BASE;
+    device.ram[entry] = (device.ram[entry]! + 1) & 0xff;
+    const changes = await queue.driverRingChanges();
+    assert.equal(changes.length, 1);
+    assert.match(
+      changes[0]!,
+      /^descriptor table entry \d+ reads [0-9a-f]{32}, the driver wrote [0-9a-f]{32}$/,
+    );
+  });
+
+  it('puts a request too large for the small first slot in another slot, its avail idx written apart', async () => {
+    const large: VirtqueueRequest = {
+      segments: [
+        { writable: false, bytes: new Uint8Array(20).fill(0x11) },
+        { writable: true, length: 256 },
+      ],
+    };
+    await queue.submit(large);
+    const lines = device.lines.length;
+    const used = await queue.submit(large);
+    const sent = device.lines.slice(lines).map((line) => line.split(' ')[0]);
+    assert.deepEqual(sent, ['b64write', 'writew', 'writew', 'b64read']);
+    assert.deepEqual(used.writtenBytes, new Uint8Array(256));
+  });
+
+  it("keeps avail->flags as last written through the queue when a request's write carries them", async () => {
+    const flagsAt = Number(queue.addresses.driver) - RAM_BASE;
+    await queue.writeAvailFlags(1);
+    for (let round = 0; round < 3; round++) {
+      const used = await queue.submit(REQUEST);
+      assert.deepEqual(used.writtenBytes, ZEROS);
+      assert.equal(device.ram[flagsAt], 1, `round ${round}: avail->flags`);
+      assert.equal(device.ram[flagsAt + 2], round + 1, `round ${round}: avail->idx`);
+    }
+    await queue.writeAvailFlags(0);
+    await queue.submit(REQUEST);
+    assert.equal(device.ram[flagsAt], 0);
+  });
+
+  it('serves requests that are out together from the slot before the avail ring and the ones after it', async () => {
+    const heads = await Promise.all([
+      queue.post(REQUEST),
+      queue.post(REQUEST),
+      queue.post(REQUEST),
+    ]);
+    await queue.notify();
+    const used = await queue.waitUsed(3);
+    assert.deepEqual(used.map((u) => u.head).sort(), [...heads].sort());
+    for (const u of used) assert.deepEqual(u.writtenBytes, ZEROS);
   });
 
   it('refuses a used element whose id is not a buffer it posted', async () => {

@@ -25,13 +25,19 @@ export interface Descriptor {
 
 /**
  * The rings of a queue of `size` entries laid out from `base`, each part aligned as the split
- * ring needs (descriptor table 16, avail ring 2, used ring 4), and where the used ring ends.
+ * ring needs (descriptor table 16, avail ring 2, used ring 4): the descriptor table, the used
+ * ring, `gap` bytes (16-byte aligned; split-virtqueue.ts puts a request slot there), then the
+ * avail ring; and where the avail ring ends.
  */
-export function ringLayout(base: bigint, size: number): { addresses: QueueAddresses; end: bigint } {
+export function ringLayout(
+  base: bigint,
+  size: number,
+  gap: number,
+): { addresses: QueueAddresses; end: bigint } {
   const desc = base;
-  const driver = desc + BigInt(DESC_SIZE * size);
-  const device = align(driver + BigInt(6 + 2 * size), 4n);
-  return { addresses: { size, desc, driver, device }, end: device + BigInt(6 + 8 * size) };
+  const device = align(desc + BigInt(DESC_SIZE * size), 4n);
+  const driver = align(device + BigInt(6 + 8 * size), 16n) + BigInt(gap);
+  return { addresses: { size, desc, driver, device }, end: driver + BigInt(6 + 2 * size) };
 }
 
 /** Writes `descriptor` as entry `index` of the descriptor table (or indirect table) `target`. */

@@ -1,20 +1,25 @@
 // A split virtqueue, driver side (virtio 1.4, "Split Virtqueues"), where the test decides
 // how a request is laid out in descriptors (descriptor-chain.ts).
 //
-// Posting writes the request's slot, the descriptors, the avail ring entry and then
-// avail->idx, all pipelined; descriptors and avail ring entries that already hold what they
-// would be given are not written again. submit() sends the notify and a first look at the used
+// Posting writes the descriptors, the avail ring entry, the request's slot and avail->idx,
+// all pipelined; descriptors and avail ring entries that already hold what they would be
+// given are not written again. submit() sends the notify and a first look at the used
 // ring behind them in the same pipeline: one round trip for a device that has handled the
 // queue by the time it answers the notify (device-ref; QEMU 7.2 under TCG, where virtio-pci
 // has no ioeventfd: measured, `used->idx` had always moved). A device that works later is
 // waited for in its own time (qtest/device-clock.ts): stepped where its clock can be, else
 // polled.
 //
-// The request slots follow the used ring directly, so one read from `used->idx` to the end
-// of the last outstanding slot returns the index, the used elements and every reply at once.
-// That read also shows the device-readable bytes of every returned slot (its readable
-// segments and indirect table): each must still hold what the driver wrote
-// (dev.vq.readable-untouched); a change is a RingFinding on the host.
+// The request slots follow the used ring, so one read from `used->idx` to the end of the last
+// outstanding slot returns the index, the used elements and every reply at once. That read
+// also shows the device-readable bytes of every returned slot (its readable segments and
+// indirect table): each must still hold what the driver wrote (dev.vq.readable-untouched); a
+// change is a RingFinding on the host. A small first slot lies between the used ring and the
+// avail ring, and a request in it is laid out to end where the avail ring starts, so one
+// write carries the request, the ring's flags and its idx: a lone request costs 3 commands
+// (that write, the notify, the read), not 4. It is small because that read runs through it.
+//
+//   desc table | used ring | first slot (request at its end) | avail ring | the other slots
 
 import type { GuestRegion } from '../memory/guest-memory.js';
 import type { QtestClient } from '../qtest/client.js';
@@ -85,13 +90,24 @@ const DEFAULT_SLOT_SIZE = 4096;
 const DEFAULT_TIMEOUT_MS = 2000;
 /** Zeroed before the queue's size is known: the rings of a queue of 256 (the largest here). */
 const RINGS_MAX = DESC_SIZE * 256 + 6 + 2 * 256 + 2 + 6 + 8 * 256;
+/** Bytes of avail->flags and avail->idx, which the first slot's write carries. */
+const AVAIL_HEAD = 4;
+/**
+ * The most the first slot holds: every request of the spec but PROBE fits, direct or
+ * indirect, and the harvest read, which runs from the used ring through the first slot,
+ * stays short. A larger request takes one of the other slots.
+ */
+const FIRST_SLOT_MAX = 128;
 /** The most one look at the used ring reads (index, elements and the replies behind them). */
 const HARVEST_READ_MAX = 0x1_0000;
 
 interface Posted {
   request: VirtqueueRequest;
   descriptors: number[];
-  slot: number;
+  /** Which slot: the first (before the avail ring), or the index of one after it. */
+  slot: 'first' | number;
+  /** Where the request's image starts (the first slot's ends at the avail ring). */
+  address: bigint;
   /** [offset in slot, length] of each device-writable segment. */
   writable: Array<[number, number]>;
   imageLength: number;
@@ -105,8 +121,11 @@ export class SplitVirtqueue {
   readonly timeoutMs: number;
   readonly #host: VirtqueueHost;
   readonly #qtest: QtestClient;
+  /** Where the slots after the avail ring start (the first slot ends at the avail ring). */
   readonly #slotBase: bigint;
   readonly #slotSize: number;
+  readonly #firstSlotSize: number;
+  #firstSlotFree = true;
   readonly #writableFill: number;
   readonly #freeDescriptors: number[];
   readonly #freeSlots: number[];
@@ -114,6 +133,8 @@ export class SplitVirtqueue {
   /** Used buffers harvested but not yet claimed by submit() or handed out by collectUsed(). */
   readonly #unclaimed: UsedBuffer[] = [];
   #availIdx = 0;
+  /** avail->flags, as this queue last wrote it (the first slot's write carries it). */
+  #availFlags = 0;
   #lastUsedIdx = 0;
   #harvesting: Promise<void> | undefined;
   /** What each descriptor table entry holds, as this queue last wrote it (all zero at first). */
@@ -131,8 +152,9 @@ export class SplitVirtqueue {
     this.#host = host;
     this.#qtest = host.qtest;
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.#slotBase = slots.base;
     this.#slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
+    this.#firstSlotSize = firstSlotSize(this.#slotSize);
+    this.#slotBase = slots.base;
     this.#writableFill = options.writableFill ?? 0xff;
     this.#freeDescriptors = Array.from(
       { length: addresses.size },
@@ -154,8 +176,14 @@ export class SplitVirtqueue {
     memory: GuestRegion,
     options: SplitVirtqueueOptions = {},
   ): Promise<SplitVirtqueue> {
-    // The rings are zeroed while the queue's size is asked for (one pipeline).
-    const zeroed = host.qtest.memset(memory.base, Math.min(memory.size, RINGS_MAX), 0);
+    const slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
+    if (slotSize < DESC_SIZE || slotSize % DESC_SIZE !== 0) {
+      throw new RangeError(`slot size ${slotSize} is not a multiple of ${DESC_SIZE}`);
+    }
+    // The rings (and the first slot between them) are zeroed while the queue's size is asked
+    // for (one pipeline).
+    const ringsMax = RINGS_MAX + firstSlotSize(slotSize);
+    const zeroed = host.qtest.memset(memory.base, Math.min(memory.size, ringsMax), 0);
     const max = await host.queueMaxSize(index);
     await zeroed;
     if (max === 0) throw new VirtqueueError(`queue ${index} is not available (queue_size 0)`);
@@ -163,13 +191,9 @@ export class SplitVirtqueue {
     if (size < 1 || size > max || (size & (size - 1)) !== 0) {
       throw new RangeError(`queue ${index}: size ${size} is not a power of two within 1..${max}`);
     }
-    const slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
-    if (slotSize < DESC_SIZE || slotSize % DESC_SIZE !== 0) {
-      throw new RangeError(`slot size ${slotSize} is not a multiple of ${DESC_SIZE}`);
-    }
-    // Descriptor table, avail ring, used ring; the slots right behind the used ring (16-byte
-    // aligned, for indirect tables).
-    const { addresses, end: ringEnd } = ringLayout(memory.base, size);
+    // Descriptor table, used ring, the first slot, avail ring; the other slots behind it
+    // (16-byte aligned, for indirect tables).
+    const { addresses, end: ringEnd } = ringLayout(memory.base, size, firstSlotSize(slotSize));
     const desc = addresses.desc;
     const slotsBase = align(ringEnd, BigInt(DESC_SIZE));
     const slotsSize = Number(memory.base + BigInt(memory.size) - slotsBase);
@@ -178,8 +202,7 @@ export class SplitVirtqueue {
         `queue ${index}: 0x${memory.size.toString(16)} bytes of memory leave no room for a request slot`,
       );
     }
-    if (Number(ringEnd - desc) > RINGS_MAX)
-      await host.qtest.memset(desc, Number(ringEnd - desc), 0);
+    if (Number(ringEnd - desc) > ringsMax) await host.qtest.memset(desc, Number(ringEnd - desc), 0);
     await Promise.all([host.configureQueue(index, addresses), host.enableQueue(index)]);
     return new SplitVirtqueue(
       host,
@@ -214,17 +237,23 @@ export class SplitVirtqueue {
         `queue ${this.index}: ${count} descriptors needed, ${this.#freeDescriptors.length} free`,
       );
     }
-    const slot = this.#freeSlots.pop();
-    if (slot === undefined)
-      throw new VirtqueueFullError(`queue ${this.index}: no free request slot`);
     const imageLength = slotImageLength(request);
     if (imageLength > this.#slotSize) {
-      this.#freeSlots.push(slot);
       throw new RangeError(
         `request of ${imageLength} bytes exceeds the ${this.#slotSize}-byte slot`,
       );
     }
-    const slotAddress = this.#slotBase + BigInt(slot * this.#slotSize);
+    // In the first slot the request ends at the avail ring (its start 16-byte aligned).
+    const imageRoom = align(BigInt(imageLength), BigInt(DESC_SIZE));
+    const slot =
+      this.#firstSlotFree && imageRoom <= this.#firstSlotSize ? 'first' : this.#freeSlots.pop();
+    if (slot === undefined)
+      throw new VirtqueueFullError(`queue ${this.index}: no free request slot`);
+    if (slot === 'first') this.#firstSlotFree = false;
+    const slotAddress =
+      slot === 'first'
+        ? this.addresses.driver - imageRoom
+        : this.#slotBase + BigInt(slot * this.#slotSize);
     const descriptors = this.#freeDescriptors.splice(-count).reverse();
     const { image, table, writable } = layOutChain(
       request,
@@ -235,7 +264,7 @@ export class SplitVirtqueue {
 
     const head = descriptors[0]!;
     const { desc, driver, size } = this.addresses;
-    const writes: Promise<void>[] = [this.#qtest.memwrite(slotAddress, image)];
+    const writes: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       const descriptor = descriptors[i]!;
       if (!this.#holds(descriptor, table, DESC_SIZE * i)) {
@@ -251,12 +280,26 @@ export class SplitVirtqueue {
       writes.push(this.#qtest.writew(driver + BigInt(4 + 2 * entry), head));
     }
     this.#availIdx = (this.#availIdx + 1) & 0xffff;
-    writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
+    if (slot === 'first') {
+      // One write: the request, the padding up to the avail ring, avail->flags, avail->idx.
+      const room = Number(imageRoom);
+      const bytes = new Uint8Array(room + AVAIL_HEAD);
+      bytes.set(image);
+      bytes[room] = this.#availFlags & 0xff;
+      bytes[room + 1] = this.#availFlags >>> 8;
+      bytes[room + 2] = this.#availIdx & 0xff;
+      bytes[room + 3] = this.#availIdx >>> 8;
+      writes.push(this.#qtest.memwrite(slotAddress, bytes));
+    } else {
+      writes.push(this.#qtest.memwrite(slotAddress, image));
+      writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
+    }
     const allWritable = request.layout === 'single' && writable.length > 0;
     this.#posted.set(head, {
       request,
       descriptors,
       slot,
+      address: slotAddress,
       writable,
       imageLength,
       image,
@@ -271,6 +314,12 @@ export class SplitVirtqueue {
     const at = DESC_SIZE * descriptor;
     for (let i = 0; i < DESC_SIZE; i++) if (held[at + i] !== bytes[from + i]) return false;
     return true;
+  }
+
+  /** Writes avail->flags; the queue keeps it, since the first slot's write carries it too. */
+  async writeAvailFlags(flags: number): Promise<void> {
+    this.#availFlags = flags;
+    await this.#qtest.writew(this.addresses.driver, flags);
   }
 
   notify(): Promise<void> {
@@ -426,7 +475,8 @@ export class SplitVirtqueue {
       for (let d = posted.descriptors.length - 1; d >= 0; d--) {
         this.#freeDescriptors.push(posted.descriptors[d]!);
       }
-      this.#freeSlots.push(posted.slot);
+      if (posted.slot === 'first') this.#firstSlotFree = true;
+      else this.#freeSlots.push(posted.slot);
       this.#unclaimed.push({
         head,
         usedLen,
@@ -462,10 +512,15 @@ export class SplitVirtqueue {
     }
   }
 
-  /** Where a posted buffer's slot starts, from the used ring's start. */
+  /** Where a posted buffer's image starts, from the used ring's start. */
   #slotOffset(posted: Posted): number {
-    return Number(this.#slotBase - this.addresses.device) + posted.slot * this.#slotSize;
+    return Number(posted.address - this.addresses.device);
   }
+}
+
+/** Bytes of the first slot of a queue whose slots hold `slotSize` bytes. */
+function firstSlotSize(slotSize: number): number {
+  return Math.min(slotSize, FIRST_SLOT_MAX);
 }
 
 function readU32(bytes: Uint8Array, at: number): number {
@@ -483,7 +538,13 @@ function readableBytes(image: Uint8Array, writable: ReadonlyArray<[number, numbe
     from = offset + length;
   }
   parts.push(image.subarray(from));
-  return Buffer.concat(parts);
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
 }
 
 /** `[a, b)` ranges (hex, slot offsets) where `found` differs from `written` outside `writable`. */

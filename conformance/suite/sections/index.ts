@@ -35,6 +35,7 @@ import * as transportDeviceStatus from './transport-device-status.js';
 import * as transportFeatureWindows from './transport-feature-windows.js';
 import * as transportNotifications from './transport-notifications.js';
 import * as transportOfferedFeatures from './transport-offered-features.js';
+import * as transportQueueReset from './transport-queue-reset.js';
 import * as transportStrayAccesses from './transport-stray-accesses.js';
 import * as transportVectorFields from './transport-vector-fields.js';
 import * as unmap from './unmap-request.js';
@@ -70,6 +71,7 @@ export const SECTION_TESTS: ReadonlyArray<{ section: string; tests: SectionTests
   transportNotifications,
   transportDescriptorTable,
   transportOfferedFeatures,
+  transportQueueReset,
   transportVectorFields,
   transportStrayAccesses,
   deviceConfigReads,

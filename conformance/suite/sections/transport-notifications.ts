@@ -17,7 +17,6 @@ import {
   startOwnQueue,
   submitHarmless,
   waitInterrupt,
-  writeAvailFlags,
   writeUsedEvent,
 } from '../transport-steps.js';
 import type { Session } from '../../session.js';
@@ -98,7 +97,7 @@ tests.it(
         expected: 'no interrupt before any request',
         message: 'the PCI Status interrupt bit is set with the ISR status just read (cleared)',
       });
-    await writeAvailFlags(session, queue, 0);
+    await queue.writeAvailFlags(0);
     const seen = await requestAndLook(session, queue, true);
     if (!judgeIsr(judgement, seen, 'after a request with flags 0'))
       judgement.fail('dev.vq.notify-flags-clear', {
@@ -126,7 +125,7 @@ tests.it(
     await checkPciPlatform(session);
     const { queue } = await startOwnQueue(session);
     await session.driver.transport.readIsr();
-    await writeAvailFlags(session, queue, VIRTQ_AVAIL_F_NO_INTERRUPT);
+    await queue.writeAvailFlags(VIRTQ_AVAIL_F_NO_INTERRUPT);
     const seen = await requestAndLook(session, queue, false);
     if (judgeIsr(judgement, seen, 'after a request with flags 1'))
       judgement.fail('dev.vq.no-interrupt', {
@@ -169,7 +168,7 @@ tests.it(
     await judgeCleared(session, judgement, 'after request 2');
     // used idx 2 → 3, used_event 2, and the low bit of flags set: the device ignores it.
     await writeUsedEvent(session, queue, 2);
-    await writeAvailFlags(session, queue, VIRTQ_AVAIL_F_NO_INTERRUPT);
+    await queue.writeAvailFlags(VIRTQ_AVAIL_F_NO_INTERRUPT);
     const third = await requestAndLook(session, queue, true);
     if (!judgeIsr(judgement, third, 'request 3 (used idx was 2, used_event 2, flags 1)'))
       judgement.fail('dev.vq.used-event', {
@@ -179,7 +178,7 @@ tests.it(
       });
     // used idx 3 → 4, used_event still 2: the idx passed it one request ago, so nothing is due
     // (vring_need_event's window is [old idx, new idx), not one entry wider below).
-    await writeAvailFlags(session, queue, 0);
+    await queue.writeAvailFlags(0);
     const fourth = await requestAndLook(session, queue, false);
     if (judgeIsr(judgement, fourth, 'request 4 (used idx was 3, used_event 2)'))
       judgement.fail('dev.vq.used-event-quiet', {

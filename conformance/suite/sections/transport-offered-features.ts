@@ -16,7 +16,6 @@ import {
   startOwnQueue,
   submitHarmless,
   waitInterrupt,
-  writeAvailFlags,
   writeUsedEvent,
 } from '../transport-steps.js';
 import { VIRTIO_F_ADMIN_VQ, judgeAdminQueues } from './transport-vector-fields.js';
@@ -44,7 +43,7 @@ tests.it(
     if ((accepted & featureBit(VIRTIO_F_VERSION_1)) === 0n)
       throw new NotApplicable('VIRTIO_F_VERSION_1 was not negotiated');
     await session.driver.transport.readIsr();
-    await writeAvailFlags(session, queue, 0);
+    await queue.writeAvailFlags(0);
     // A used_event that would hold the notification back, were VIRTIO_F_EVENT_IDX negotiated.
     await writeUsedEvent(session, queue, 5);
     await submitHarmless(session, queue);

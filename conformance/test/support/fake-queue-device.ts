@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { QtestClient } from '../../qtest/client.js';
 import type { QueueAddresses } from '../../virtio/split-ring.js';
-import type { VirtqueueHost } from '../../virtio/split-virtqueue.js';
+import type { RingFinding, VirtqueueHost } from '../../virtio/split-virtqueue.js';
 
 export const RAM_BASE = 0x10_0000;
 const RAM_SIZE = 0x4_0000;
@@ -30,10 +30,14 @@ export interface Behaviour {
   usedLen: number | undefined;
   /** An `IRQ raise` line written right after the buffers are used. */
   irq: boolean;
+  /** Also overwrite the first byte of every device-readable buffer with 0xee. */
+  scribble?: boolean;
 }
 
 export class FakeQueueDevice {
   readonly ram = new Uint8Array(RAM_SIZE);
+  /** What the queues on host found the device did to device-readable buffers. */
+  readonly ringFindings: RingFinding[] = [];
   /** Every command line received, in order. */
   readonly lines: string[] = [];
   /** How many socket reads the command lines came in. */
@@ -73,6 +77,7 @@ export class FakeQueueDevice {
   get host(): VirtqueueHost {
     return {
       qtest: this.client,
+      ringFindings: this.ringFindings,
       queueMaxSize: () => Promise.resolve(QUEUE_SIZE),
       configureQueue: (_index, queue) => {
         this.queue = queue;
@@ -189,6 +194,8 @@ export class FakeQueueDevice {
         if ((flags & 2) !== 0) {
           this.ram.fill(0, this.#at(address, length), this.#at(address, length) + length);
           written += length;
+        } else if (this.behaviour.scribble === true && length > 0) {
+          this.ram[this.#at(address, 1)] = 0xee;
         }
         if ((flags & 1) === 0) break;
         d = view.readUInt16LE(14);
