@@ -86,10 +86,16 @@ function isFindingOnly(node: ts.Statement): boolean {
   return false;
 }
 
-/** An expression whose evaluation changes nothing: no call, assignment, update, `new` or `await`. */
+/** Calls that only ask (device-ref's queries and the number conversions): they change nothing. */
+const QUERY_CALL = /(^|\.)(negotiated|isAllZero|contains)$|^(BigInt|Number)$/;
+
+/**
+ * An expression whose evaluation changes nothing: no assignment, update, `new`, `await`, nor a
+ * call other than a query.
+ */
 function isPure(node: ts.Node): boolean {
   if (
-    ts.isCallExpression(node) ||
+    (ts.isCallExpression(node) && !QUERY_CALL.test(node.expression.getText())) ||
     ts.isNewExpression(node) ||
     ts.isAwaitExpression(node) ||
     ts.isPostfixUnaryExpression(node) ||

@@ -80,6 +80,7 @@ describe('mutation: operators', () => {
     this.#finding('large');
   }
   if (t.size() > 3) t.finding('called');
+  if (t.negotiated(4) && !isAllZero(t.reserved)) t.finding('queried');
   if (a === b) {
     t.finding('equal');
     return 1;
@@ -94,7 +95,8 @@ describe('mutation: operators', () => {
     assert.deepEqual(on('a > b'), []);
     assert.deepEqual(on('a < 2'), []);
     assert.deepEqual(on("{ message: 'small' }"), []);
-    // A condition that calls something may change state; one whose branch returns decides more.
+    assert.deepEqual(on('t.negotiated(4)'), []);
+    // A condition that calls more than a query may change state; one whose branch returns decides more.
     assert.ok(find(on('t.size() > 3'), 'EqualityOperator', 't.size() >= 3'));
     assert.ok(find(on('a === b'), 'ConditionalExpression', 'false'));
     assert.ok(on("t.finding('equal');\n    return 1;").some((m) => m.mutator === 'BlockStatement'));
