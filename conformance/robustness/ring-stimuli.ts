@@ -1,12 +1,14 @@
 // Robustness stimuli on the rings themselves: a request queue whose available and used rings
 // break the alignment the split virtqueue asks for (2 and 4 bytes), placed so that their
-// 16-bit fields straddle a page end. The driver breaks a rule; the device may refuse the
-// queue, ignore it or use it, but must not crash or hang.
+// 16-bit fields straddle a page end; and an indirect table whose one entry is an indirect
+// descriptor naming the table itself (a device that follows nested tables walks it forever).
+// The driver breaks a rule; the device may refuse the queue or the chain, ignore it or use it,
+// but must not crash or hang.
 
 import { VIRTQUEUE } from '../../dist/ts/index.js';
 import { encodeRequest } from '../driver/requests.js';
 import { pollUntil, PollTimeoutError } from '../qtest/poll.js';
-import { VIRTIO_F_VERSION_1, featureBit } from '../virtio/constants.js';
+import { VIRTIO_F_INDIRECT_DESC, VIRTIO_F_VERSION_1, featureBit } from '../virtio/constants.js';
 import { firstEndpoint } from './place.js';
 import type { Probe } from './stimuli.js';
 
@@ -15,6 +17,7 @@ const QUEUE_SIZE = 4;
 const DESCRIPTOR_SIZE = 16;
 const VIRTQ_DESC_F_NEXT = 1;
 const VIRTQ_DESC_F_WRITE = 2;
+const VIRTQ_DESC_F_INDIRECT = 4;
 /** How long the probe waits for an answer the device does not owe. */
 const ANSWER_WAIT_MS = 200;
 
@@ -78,6 +81,55 @@ export const RING_PROBES: readonly Probe[] = [
       } catch (error) {
         if (!(error instanceof PollTimeoutError)) throw error;
         t.note(`not answered within ${ANSWER_WAIT_MS} ms`);
+      }
+    },
+  },
+  {
+    name: 'indirect-table-naming-itself',
+    async stimulus(s, t) {
+      const transport = s.driver.transport;
+      const indirect = featureBit(VIRTIO_F_INDIRECT_DESC);
+      if ((s.driver.offered & indirect) === 0n)
+        return t.note('not sent: the device does not offer VIRTIO_F_INDIRECT_DESC');
+      const memory = s.memory.allocate(0x2000);
+      const desc = memory.base;
+      const driver = memory.base + 0x100n;
+      const device = memory.base + 0x200n;
+      const table = memory.base + 0x1000n;
+      // Head descriptor 0 and the table's only entry: INDIRECT, 16 bytes at the table.
+      const entry = new Uint8Array(DESCRIPTOR_SIZE);
+      le(entry, 0, 8, table);
+      le(entry, 8, 4, BigInt(DESCRIPTOR_SIZE));
+      le(entry, 12, 2, BigInt(VIRTQ_DESC_F_INDIRECT));
+      await transport.reset();
+      await transport.negotiate(featureBit(VIRTIO_F_VERSION_1) | indirect);
+      await transport.configureQueue(VIRTQUEUE.requestq, {
+        size: QUEUE_SIZE,
+        desc,
+        driver,
+        device,
+      });
+      await transport.enableQueue(VIRTQUEUE.requestq);
+      await transport.driverOk();
+      const avail = new Uint8Array(6);
+      le(avail, 2, 2, 1n); // idx 1, ring[0]: descriptor 0
+      await s.qtest.memwrite(desc, entry);
+      await s.qtest.memwrite(table, entry);
+      await s.qtest.memwrite(driver, avail);
+      t.note(
+        `descriptor 0 names an indirect table at 0x${table.toString(16)} whose only entry is an indirect descriptor naming that same table`,
+      );
+      await transport.notify(VIRTQUEUE.requestq);
+      try {
+        await pollUntil(async () => ((await s.qtest.readw(device + 2n)) === 1 ? true : undefined), {
+          timeoutMs: ANSWER_WAIT_MS,
+          what: 'the used idx',
+          intervalMs: 2,
+        });
+        t.note(`returned with used length ${await s.qtest.readl(device + 8n)}`);
+      } catch (error) {
+        if (!(error instanceof PollTimeoutError)) throw error;
+        t.note(`not returned within ${ANSWER_WAIT_MS} ms`);
       }
     },
   },
