@@ -93,9 +93,11 @@ export async function checkPciPlatform(session: Session): Promise<void> {
 /**
  * On a target that says it is q35: the chipset registers of its host bridge (00:00.0) that
  * QEMU 7.2 resets to something other than zero, with the bytes around them: GGC (0x50),
- * PCIEXBAR (0x60, enable bit clear), SMRAM (0x9d) and ESMRAMC (0x9e).
+ * PCIEXBAR (0x60, enable bit clear), SMRAM (0x9d) and ESMRAMC (0x9e); and its interrupt
+ * registers (0x3c), all zero: the host bridge has no interrupt pin.
  */
 const Q35_HOST_BRIDGE_WORDS: ReadonlyArray<[number, string, number]> = [
+  [0x3c, 'Interrupt Line and Pin', 0x0000_0000],
   [0x50, 'GGC', 0x0000_0010],
   [0x60, 'PCIEXBAR', 0xb000_0000],
   [0x9c, 'SMRAM and ESMRAMC', 0x0038_0200],
@@ -206,7 +208,13 @@ export async function checkQtestMemory(session: Session): Promise<void> {
     broken(
       `memset did not fill RAM as asked: ${hex(page.base + BigInt(wrong))} reads ${hex(back[wrong]!)}`,
     );
+  // Zeros over whole pages: every byte reads 0 again, the ones read just before included.
   await qtest.memset(page.base, 0x2000, 0);
+  const cleared = (await qtest.memread(page.base, 0x2000)).findIndex((byte) => byte !== 0);
+  if (cleared !== -1)
+    broken(
+      `memset of two whole pages to 0 left ${hex(page.base + BigInt(cleared))} reading a byte written before`,
+    );
   const end = BigInt(session.target.ramSize);
   // At the end of RAM, and across it: no byte past the end may read back.
   await checkNothingBeyondRam(session, end, 16, 0);
