@@ -23,6 +23,8 @@ export const PCI_CAPABILITY_LIST = 0x34;
 export const PCI_COMMAND_IO = 0x1;
 export const PCI_COMMAND_MEMORY = 0x2;
 export const PCI_COMMAND_MASTER = 0x4;
+/** The function asserts its INTx line (PCI Local Bus 3.0, 6.2.3). */
+export const PCI_STATUS_INTERRUPT = 0x08;
 export const PCI_STATUS_CAP_LIST = 0x10;
 export const PCI_HEADER_TYPE_MULTI_FUNCTION = 0x80;
 

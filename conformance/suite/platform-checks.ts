@@ -8,7 +8,12 @@
 // SuiteError: the test's verdict is `error`, never a device `fail` or `pass`.
 
 import { EDU_BUFFER_ADDRESS, EDU_DMA, EDU_REG, type DmaRegisters } from '../edu/edu.js';
-import { PCI_COMMAND, PCI_COMMAND_MASTER } from '../pci/config.js';
+import {
+  PCI_COMMAND,
+  PCI_COMMAND_MASTER,
+  PCI_STATUS,
+  PCI_STATUS_INTERRUPT,
+} from '../pci/config.js';
 import { PlatformBrokenError } from '../pci/platform-broken.js';
 import { QtestProtocolError, QtestReplyError } from '../qtest/errors.js';
 import { deviceClock } from '../qtest/device-clock.js';
@@ -357,18 +362,33 @@ async function checkEachEdu(session: Session): Promise<void> {
       await registers.read32(EDU_REG.irqStatus),
       0x1234_0078,
     );
+    // INTx follows the interrupt status (no MSI here): PCI Status bit 3 shows the line.
+    const intx = async (): Promise<number> =>
+      (await config.read16(address, PCI_STATUS)) & PCI_STATUS_INTERRUPT;
+    expect('PCI Status bit 3 (INTx) with interrupts raised', await intx(), PCI_STATUS_INTERRUPT);
     await registers.write32(EDU_REG.irqAck, 0x0000_0070);
     expect(
       'interrupt status after 0x70 was acknowledged',
       await registers.read32(EDU_REG.irqStatus),
       0x1234_0008,
     );
+    expect('PCI Status bit 3 (INTx) with some still raised', await intx(), PCI_STATUS_INTERRUPT);
     await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
     expect(
       'interrupt status after all was acknowledged',
       await registers.read32(EDU_REG.irqStatus),
       0,
     );
+    expect('PCI Status bit 3 (INTx) after all was acknowledged', await intx(), 0);
+    await registers.write32(EDU_REG.irqRaise, 0);
+    expect('PCI Status bit 3 (INTx) after 0 was raised', await intx(), 0);
+    await registers.write32(EDU_REG.irqRaise, 1);
+    expect(
+      'PCI Status bit 3 (INTx) after bit 0 alone was raised',
+      await intx(),
+      PCI_STATUS_INTERRUPT,
+    );
+    await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
     // 1- and 2-byte accesses reach no edu register.
     await registers.write64(EDU_REG.dmaSource, 0x123_4560n);
     await registers.write8(EDU_REG.dmaSource, 0x11);
