@@ -38,6 +38,8 @@ export async function startRefusingProxy(
   const listener: Server = createServer((socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
+    // A client that closes with replies still on their way makes the writes fail (EPIPE).
+    socket.on('error', () => socket.destroy());
     void relay(socket, server, refuse, refused);
   });
   await new Promise<void>((resolve, reject) => {
