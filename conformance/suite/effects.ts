@@ -16,7 +16,7 @@ import {
   VIRTIO_IOMMU_S_OK,
 } from '../../dist/ts/index.js';
 import type { EduDevice } from '../edu/edu.js';
-import type { MemoryFinding } from '../judge/dma-judge.js';
+import type { Landing as PayloadLanding, MemoryFinding } from '../judge/dma-judge.js';
 import { sessionJudge } from '../judge/session-judge.js';
 import { writePayload } from '../judge/payload.js';
 import { ExpectationFailure, toHex } from '../scenario/expectation.js';
@@ -84,18 +84,52 @@ async function judgedWrite(
   const payload = armed.get(edu);
   if (payload === undefined)
     throw new Error(`effects: endpoint 0x${edu.endpointId.toString(16)} was not armed`);
-  const judge = sessionJudge(session);
-  if (judge.inRam(iova, EFFECT_LENGTH)) judge.watch(iova, EFFECT_LENGTH);
-  if (expected !== 'blocked') judge.watch(expected, EFFECT_LENGTH);
-  await session.driver.collectEvents();
-  await judge.prepare(`effects:${edu.endpointId}:${iova}`);
-  await edu.fromDevice(iova, EFFECT_LENGTH);
-  const label = `write of ${EFFECT_LENGTH} bytes at IOVA 0x${iova.toString(16)} by endpoint 0x${edu.endpointId.toString(16)}`;
   const landing =
     expected === 'blocked'
       ? []
       : [{ offset: 0, length: EFFECT_LENGTH, address: Number(expected), required: true }];
+  return judgedWriteTo(session, edu, iova, payload, landing);
+}
+
+/** `edu` writes `payload` at `iova`; the judge watches each landing place and the identity address. */
+async function judgedWriteTo(
+  session: Session,
+  edu: EduDevice,
+  iova: bigint,
+  payload: Uint8Array,
+  landing: readonly PayloadLanding[],
+): Promise<MemoryFinding[]> {
+  const judge = sessionJudge(session);
+  if (judge.inRam(iova, EFFECT_LENGTH)) judge.watch(iova, EFFECT_LENGTH);
+  for (const place of landing) judge.watch(place.address, place.length);
+  await session.driver.collectEvents();
+  await judge.prepare(`effects:${edu.endpointId}:${iova}`);
+  await edu.fromDevice(iova, EFFECT_LENGTH);
+  const label = `write of ${EFFECT_LENGTH} bytes at IOVA 0x${iova.toString(16)} by endpoint 0x${edu.endpointId.toString(16)}`;
   return judge.judgeWrites([{ label, payload, landing }]);
+}
+
+/**
+ * Fails unless `edu`'s write at `iova` changed nothing but what `places` allow: payload bytes
+ * [offset, offset + length) at `address` onwards, each of them there or nowhere.
+ */
+export async function expectWriteWithin(
+  session: Session,
+  access: Access,
+  places: readonly { offset: number; length: number; address: bigint }[],
+  statement: string,
+): Promise<void> {
+  const payload = armed.get(access.edu);
+  if (payload === undefined)
+    throw new Error(`effects: endpoint 0x${access.edu.endpointId.toString(16)} was not armed`);
+  const landing = places.map((p) => ({ ...p, address: Number(p.address), required: false }));
+  const findings = await judgedWriteTo(session, access.edu, access.iova, payload, landing);
+  if (findings.length > 0) {
+    throw new ExpectationFailure({
+      expected: `${access.label}: ${statement}`,
+      message: `${statement}: ${access.label}: ${findings.map((f) => f.text).join('; ')}`,
+    });
+  }
 }
 
 /**

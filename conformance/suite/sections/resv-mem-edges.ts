@@ -6,8 +6,11 @@
 //     (dev.isolation.domain);
 //   - in bypass mode, every access goes through to the same guest-physical address, the
 //     region's edges included (dev.bypass.identity).
-// MSI regions are left out: the spec does not say what an attached endpoint's access to its
-// MSI doorbell does.
+// Of an MSI region, only the far edge is judged: the spec does not say what an attached
+// endpoint's access to its MSI doorbell does, but the IOVAs past it are the domain's like any
+// others. With the page above the region mapped, a write there lands in that page, and so does
+// the tail of a write across the region's end (dev.translate.formula); its head, inside the
+// region, may reach the doorbell (here the same guest-physical address) or nowhere.
 
 import {
   VIRTIO_IOMMU_F_BYPASS_CONFIG,
@@ -15,6 +18,7 @@ import {
   VIRTIO_IOMMU_F_PROBE,
   VIRTIO_IOMMU_MAP_F_READ,
   VIRTIO_IOMMU_MAP_F_WRITE,
+  VIRTIO_IOMMU_RESV_MEM_T_MSI,
   VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
   VIRTIO_IOMMU_S_OK,
   decodeProbeProperties,
@@ -31,7 +35,7 @@ import {
   needFeature,
   startDevice,
 } from '../device-steps.js';
-import { EFFECT_LENGTH, arm, expectLanding, type Landing } from '../effects.js';
+import { EFFECT_LENGTH, arm, expectLanding, expectWriteWithin, type Landing } from '../effects.js';
 import { SectionTests, Untested, type Judgement } from '../harness.js';
 
 export const section = 'resv-mem-edges';
@@ -42,19 +46,22 @@ const RW = BigInt(VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE);
 const LENGTH = BigInt(EFFECT_LENGTH);
 const hex = (value: bigint): string => `0x${value.toString(16)}`;
 
-/** An endpoint and the RESERVED regions of its PROBE that the tests can reach around. */
+/** An endpoint and the regions of one subtype of its PROBE that the tests can reach around. */
 interface Reserved {
   edu: EduDevice;
   regions: ProbeResvMem[];
 }
 
 /**
- * The RESERVED regions of every edu endpoint, each with a page of IOVAs on either side that
- * edu reaches, inside input_range, the region and both pages away from the suite's own
- * memory (the suite maps its staging page there, and identity accesses in bypass must land in
- * RAM the judge watches). Untested when there is none.
+ * The regions of `subtype` (RESERVED by default) of every edu endpoint, each with a page of
+ * IOVAs on either side that edu reaches, inside input_range, the region and both pages away
+ * from the suite's own memory (the suite maps its staging page there, and identity accesses
+ * must land in RAM the judge watches). Untested when there is none.
  */
-async function reservedRegions(session: Session): Promise<Reserved[]> {
+async function reservedRegions(
+  session: Session,
+  subtype = VIRTIO_IOMMU_RESV_MEM_T_RESERVED,
+): Promise<Reserved[]> {
   needFeature(session, VIRTIO_IOMMU_F_PROBE, 'F_PROBE');
   needEdu(session);
   const config = await startDevice(session);
@@ -75,7 +82,7 @@ async function reservedRegions(session: Session): Promise<Reserved[]> {
     }
     const regions = entries.flatMap((e) =>
       e.kind === 'resv_mem' &&
-      e.property.subtype === VIRTIO_IOMMU_RESV_MEM_T_RESERVED &&
+      e.property.subtype === subtype &&
       e.property.start >= start + PAGE &&
       e.property.end + PAGE <= end &&
       e.property.end + PAGE <= edu.dmaMask &&
@@ -87,7 +94,9 @@ async function reservedRegions(session: Session): Promise<Reserved[]> {
     if (regions.length > 0) found.push({ edu, regions });
   }
   if (found.length === 0)
-    throw new Untested('no endpoint reports a RESERVED region whose edges edu reaches');
+    throw new Untested(
+      `no endpoint reports a ${subtype === VIRTIO_IOMMU_RESV_MEM_T_MSI ? 'MSI' : 'RESERVED'} region whose edges edu reaches`,
+    );
   return found;
 }
 
@@ -219,6 +228,66 @@ tests.it(
             iova,
             `${where}, in bypass mode`,
           );
+      }
+    }
+  },
+);
+
+tests.it(
+  "[dev.translate.formula] past the end of an MSI region, the mapped page above it translates: a write at its first bytes, and the tail of a write across the region's end, land in that page",
+  async (session, judgement) => {
+    needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
+    const found = await reservedRegions(session, VIRTIO_IOMMU_RESV_MEM_T_MSI);
+    const ram = session.ram.base;
+    let k = 0;
+    for (const [i, { edu, regions }] of found.entries()) {
+      const domain = await domainId(session, 1 + i);
+      await expectStatus(session, 'attach', { domain, endpoint: BigInt(edu.endpointId) }, [
+        VIRTIO_IOMMU_S_OK,
+      ]);
+      await arm(session, edu, Number(domain));
+      for (const region of regions) {
+        const above = ram + 0x2_0000n + PAGE * BigInt(k++);
+        await expectStatus(
+          session,
+          'map',
+          {
+            domain,
+            virt_start: region.end + 1n,
+            virt_end: region.end + PAGE,
+            phys_start: above,
+            flags: RW,
+          },
+          [VIRTIO_IOMMU_S_OK],
+        );
+        const name = `MSI ${hex(region.start)}-${hex(region.end)}`;
+        await check(
+          session,
+          judgement,
+          'dev.translate.formula',
+          edu,
+          region.end + 1n,
+          above,
+          `the first bytes of the mapped page above ${name}`,
+        );
+        // Half the write inside the region, half past its end.
+        const inside = LENGTH / 2n;
+        const iova = region.end + 1n - inside;
+        const where = `a write across the end of ${name}: its head may reach the doorbell (${hex(iova)}) or nowhere, its tail the mapped page above (${hex(above)}) or nowhere`;
+        try {
+          await expectWriteWithin(
+            session,
+            { edu, iova, label: `endpoint 0x${edu.endpointId.toString(16)} at ${hex(iova)}` },
+            [
+              { offset: 0, length: Number(inside), address: iova },
+              { offset: Number(inside), length: Number(LENGTH - inside), address: above },
+            ],
+            where,
+          );
+        } catch (error) {
+          if (!(error instanceof ExpectationFailure)) throw error;
+          judgement.fail('dev.translate.formula', error.evidence);
+        }
       }
     }
   },
