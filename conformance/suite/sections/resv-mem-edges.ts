@@ -95,7 +95,7 @@ async function reservedRegions(
   }
   if (found.length === 0)
     throw new Untested(
-      `no endpoint reports a ${subtype === VIRTIO_IOMMU_RESV_MEM_T_MSI ? 'MSI' : 'RESERVED'} region whose edges edu reaches`,
+      `no endpoint reports ${subtype === VIRTIO_IOMMU_RESV_MEM_T_MSI ? 'an MSI' : 'a RESERVED'} region whose edges edu reaches`,
     );
   return found;
 }
