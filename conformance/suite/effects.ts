@@ -207,13 +207,11 @@ export async function snapshot(
 
 /**
  * Where each access lands, as landing() would find it access by access, in as few judged
- * rounds as tell the same, writing in `order`. A round writes, after one fill, each pending access's own payload
- * (a buffer slot of its own: at most SLOTS per endpoint), then compares all watched memory
- * once. It is taken only when every changed byte belongs to one whole payload, each payload
- * found once at most: then each access landed there or nowhere, except that an access found
- * nowhere may lie under a later access's payload (a device that sends both to the same place),
- * so such accesses go to the next round. Any other change (a partial write, bytes of no
- * payload) sends the pending accesses to landing(), one by one, for its exact findings.
+ * rounds as tell the same, writing in `order`. A round (judgedRound()) writes each pending
+ * access's own payload; an access it finds nowhere may lie under a later access's payload (a
+ * device that sends both to the same place), so such accesses go to the next round. A round
+ * whose changes are not whole payloads sends the pending accesses to landing(), one by one,
+ * for its exact findings.
  */
 async function landingsOf(
   session: Session,
@@ -223,16 +221,17 @@ async function landingsOf(
   const found: Landing[] = [];
   let pending = [...order];
   while (pending.length > 0) {
-    const slotsUsed = new Map<EduDevice, number>();
-    const round: Array<{ index: number; slot: number }> = [];
-    for (const index of pending) {
+    const taken = new Map<EduDevice, number>();
+    const round = pending.filter((index) => {
       const { edu } = accesses[index]!;
-      const slot = slotsUsed.get(edu) ?? 0;
-      if (slot === SLOTS) continue;
-      slotsUsed.set(edu, slot + 1);
-      round.push({ index, slot });
-    }
-    const result = await judgedRound(session, accesses, round);
+      taken.set(edu, (taken.get(edu) ?? 0) + 1);
+      return taken.get(edu)! <= SLOTS;
+    });
+    const result = await judgedRound(
+      session,
+      round.map((index) => accesses[index]!),
+      [],
+    );
     if (result === undefined) {
       for (const index of pending) {
         const { edu, iova } = accesses[index]!;
@@ -243,29 +242,88 @@ async function landingsOf(
     let lastLanded = -1;
     for (const [i, landed] of result.entries()) if (landed !== 'blocked') lastLanded = i;
     const hidden = new Set<number>();
-    round.forEach(({ index }, i) => {
+    round.forEach((index, i) => {
       if (result[i] === 'blocked' && i < lastLanded) hidden.add(index);
       else found[index] = result[i]!;
     });
-    const inRound = new Set(round.map(({ index }) => index));
-    pending = pending.filter((index) => hidden.has(index) || !inRound.has(index));
+    pending = pending.filter((index) => hidden.has(index) || !round.includes(index));
   }
   return found;
 }
 
+/** One expectLanding(). */
+export interface LandingCheck {
+  access: Access;
+  expected: Landing;
+  statement: string;
+}
+
 /**
- * One round of landingsOf(): the landing of each access of `round` (its payload from `slot`),
- * or undefined when the changes are not whole payloads, each found once at most.
+ * expectLanding() for each check in turn, judged in rounds (judgedRound()) when every round
+ * finds each access where it is expected. A round holds no two checks expected in the same
+ * place (the later payload would cover the earlier) and at most SLOTS per endpoint; the
+ * accesses that land are written first, so one found nowhere was not written before one that
+ * landed and lies under none. Anything else is judged check by check, for expectLanding()'s
+ * own findings.
+ */
+export async function expectLandings(
+  session: Session,
+  checks: readonly LandingCheck[],
+): Promise<void> {
+  const rounds: LandingCheck[][] = [];
+  const ordered = [
+    ...checks.filter((c) => c.expected !== 'blocked'),
+    ...checks.filter((c) => c.expected === 'blocked'),
+  ];
+  for (const check of ordered) {
+    const fits = (round: LandingCheck[]): boolean =>
+      round.filter((c) => c.access.edu === check.access.edu).length < SLOTS &&
+      round.every((c) => !overlap(c.expected, check.expected));
+    const round = rounds.find(fits);
+    if (round === undefined) rounds.push([check]);
+    else round.push(check);
+  }
+  let asExpected = true;
+  for (const round of rounds) {
+    const result = await judgedRound(
+      session,
+      round.map((c) => c.access),
+      round.flatMap((c) => (c.expected === 'blocked' ? [] : [c.expected])),
+    );
+    asExpected = result?.every((landed, i) => landed === round[i]!.expected) === true;
+    if (!asExpected) break;
+  }
+  if (asExpected) return;
+  for (const { access, expected, statement } of checks)
+    await expectLanding(session, access, expected, statement);
+}
+
+/** True when two expected landings of EFFECT_LENGTH bytes share a byte. */
+function overlap(a: Landing, b: Landing): boolean {
+  if (a === 'blocked' || b === 'blocked') return false;
+  const distance = a > b ? a - b : b - a;
+  return distance < BigInt(EFFECT_LENGTH);
+}
+
+/**
+ * Writes, after one fill, each access's own payload (the k-th access of an endpoint from its
+ * buffer slot k: at most SLOTS per endpoint), in order, then compares all watched memory once.
+ * Returns where each access landed, when every changed byte belongs to one whole payload and
+ * each payload is found once at most (it landed there, or nowhere); else undefined. `watch`:
+ * further places to watch (expected landings).
  */
 async function judgedRound(
   session: Session,
   accesses: readonly Access[],
-  round: ReadonlyArray<{ index: number; slot: number }>,
+  watch: readonly bigint[],
 ): Promise<Landing[] | undefined> {
   const judge = sessionJudge(session);
-  const writes = round.map(({ index, slot }) => {
-    const { edu, iova } = accesses[index]!;
+  for (const place of watch) judge.watch(place, EFFECT_LENGTH);
+  const slots = new Map<EduDevice, number>();
+  const writes = accesses.map(({ edu, iova }) => {
     if (judge.inRam(iova, EFFECT_LENGTH)) judge.watch(iova, EFFECT_LENGTH);
+    const slot = slots.get(edu) ?? 0;
+    slots.set(edu, slot + 1);
     return {
       edu,
       iova,

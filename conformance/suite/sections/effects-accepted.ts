@@ -10,7 +10,7 @@ import {
 } from '../../../dist/ts/index.js';
 import type { Session } from '../../session.js';
 import { expectStatus } from '../device-steps.js';
-import { expectLanding, type Access } from '../effects.js';
+import { expectLandings, type Access, type LandingCheck } from '../effects.js';
 import { MAPPED, UNMAPPED, buildWorld, setupRequest, type World } from '../effect-world.js';
 import { SectionTests, Untested } from '../harness.js';
 
@@ -22,14 +22,14 @@ function needSecond(world: World): NonNullable<World['ep2']> {
   return world.ep2;
 }
 
-/** Fails unless `access` lands `offset` bytes into domain 1's mapping target, at @ram+0x1000. */
-async function expectDomainOne(
+/** The check that `access` lands `offset` bytes into domain 1's mapping target, at @ram+0x1000. */
+function inDomainOne(
   session: Session,
   access: Access,
   offset: bigint,
   statement: string,
-): Promise<void> {
-  await expectLanding(session, access, session.ram.base + MAPPED.offset + offset, statement);
+): LandingCheck {
+  return { access, expected: session.ram.base + MAPPED.offset + offset, statement };
 }
 
 tests.it(
@@ -47,27 +47,39 @@ tests.it(
       throw new Untested('the device does not put two endpoints in one domain (S_UNSUPP)');
     const end = MAPPED.virt_end - 0xfn;
     const statement = `after ATTACH of @ep2 to domain ${world.d(1)}`;
-    for (const edu of [world.ep, ep2]) {
-      const name = edu === world.ep ? '@ep' : '@ep2';
-      await expectDomainOne(
-        session,
-        { edu, iova: MAPPED.virt_start, label: `${name} at 0x${MAPPED.virt_start.toString(16)}` },
-        0n,
-        statement,
-      );
-      await expectDomainOne(
-        session,
-        { edu, iova: end, label: `${name} at 0x${end.toString(16)}` },
-        end - MAPPED.virt_start,
-        statement,
-      );
-      await expectLanding(
-        session,
-        { edu, iova: UNMAPPED, label: `${name} at 0x${UNMAPPED.toString(16)} (unmapped)` },
-        'blocked',
-        statement,
-      );
-    }
+    await expectLandings(
+      session,
+      [world.ep, ep2].flatMap((edu) => {
+        const name = edu === world.ep ? '@ep' : '@ep2';
+        return [
+          inDomainOne(
+            session,
+            {
+              edu,
+              iova: MAPPED.virt_start,
+              label: `${name} at 0x${MAPPED.virt_start.toString(16)}`,
+            },
+            0n,
+            statement,
+          ),
+          inDomainOne(
+            session,
+            { edu, iova: end, label: `${name} at 0x${end.toString(16)}` },
+            end - MAPPED.virt_start,
+            statement,
+          ),
+          {
+            access: {
+              edu,
+              iova: UNMAPPED,
+              label: `${name} at 0x${UNMAPPED.toString(16)} (unmapped)`,
+            },
+            expected: 'blocked' as const,
+            statement,
+          },
+        ];
+      }),
+    );
   },
 );
 
@@ -93,18 +105,27 @@ tests.it(
         VIRTIO_IOMMU_S_INVAL,
       ]);
       const statement = `after DETACH of @ep from domain ${domain}, which does not hold it`;
-      await expectDomainOne(
-        session,
-        { edu: world.ep, iova: MAPPED.virt_start, label: `@ep at 0x10000 (domain ${world.d(1)})` },
-        0n,
-        statement,
-      );
-      await expectLanding(
-        session,
-        { edu: ep2, iova: MAPPED.virt_start, label: `@ep2 at 0x10000 (domain ${world.d(2)})` },
-        ram + 0x3000n,
-        statement,
-      );
+      await expectLandings(session, [
+        inDomainOne(
+          session,
+          {
+            edu: world.ep,
+            iova: MAPPED.virt_start,
+            label: `@ep at 0x10000 (domain ${world.d(1)})`,
+          },
+          0n,
+          statement,
+        ),
+        {
+          access: {
+            edu: ep2,
+            iova: MAPPED.virt_start,
+            label: `@ep2 at 0x10000 (domain ${world.d(2)})`,
+          },
+          expected: ram + 0x3000n,
+          statement,
+        },
+      ]);
     }
   },
 );
@@ -118,17 +139,18 @@ tests.it(
       VIRTIO_IOMMU_S_OK,
     ]);
     const statement = `after ATTACH of @ep to domain ${world.d(1)} again`;
-    await expectDomainOne(
-      session,
-      { edu: world.ep, iova: MAPPED.virt_start, label: '@ep at 0x10000' },
-      0n,
-      statement,
-    );
-    await expectLanding(
-      session,
-      { edu: world.ep, iova: UNMAPPED, label: '@ep at 0x20000 (unmapped)' },
-      'blocked',
-      statement,
-    );
+    await expectLandings(session, [
+      inDomainOne(
+        session,
+        { edu: world.ep, iova: MAPPED.virt_start, label: '@ep at 0x10000' },
+        0n,
+        statement,
+      ),
+      {
+        access: { edu: world.ep, iova: UNMAPPED, label: '@ep at 0x20000 (unmapped)' },
+        expected: 'blocked',
+        statement,
+      },
+    ]);
   },
 );

@@ -21,7 +21,7 @@ import type { FieldValues, RequestVerb } from '../../driver/requests.js';
 import { ExpectationFailure, toHex } from '../../scenario/expectation.js';
 import type { Session } from '../../session.js';
 import { featureBit } from '../../virtio/constants.js';
-import { EFFECT_LENGTH, expectLanding, expectUnchanged, snapshot } from '../effects.js';
+import { EFFECT_LENGTH, expectLandings, expectUnchanged, snapshot } from '../effects.js';
 import { EDU_DEFAULT_DMA_MASK } from '../../edu/edu.js';
 import { nonexistentEndpoint } from '../device-steps.js';
 import { MAPPED, UNMAPPED, buildWorld, type World } from '../effect-world.js';
@@ -73,11 +73,20 @@ function refusal(c: RefusalCase): void {
       result.status === undefined ? `used length ${result.usedLen}` : statusName(result.status);
     const after = await snapshot(session, world.accesses, world.endpoints, world.before.landings);
     expectUnchanged(world.before, after, world.accesses, `${what} (refused: ${status})`);
-    for (const iova of c.stillBlocked?.(fields) ?? []) {
-      if (iova + BigInt(EFFECT_LENGTH) > EDU_DEFAULT_DMA_MASK + 1n) continue;
-      const label = `@ep at 0x${iova.toString(16)}, which the refused request named`;
-      await expectLanding(session, { edu: world.ep, iova, label }, 'blocked', `after ${what}`);
-    }
+    await expectLandings(
+      session,
+      (c.stillBlocked?.(fields) ?? [])
+        .filter((iova) => iova + BigInt(EFFECT_LENGTH) <= EDU_DEFAULT_DMA_MASK + 1n)
+        .map((iova) => ({
+          access: {
+            edu: world.ep,
+            iova,
+            label: `@ep at 0x${iova.toString(16)}, which the refused request named`,
+          },
+          expected: 'blocked' as const,
+          statement: `after ${what}`,
+        })),
+    );
   });
 }
 

@@ -22,7 +22,7 @@ import { toHex } from '../../scenario/expectation.js';
 import type { Session } from '../../session.js';
 import { featureBit } from '../../virtio/constants.js';
 import { MAPPED, UNMAPPED, buildWorld, type World } from '../effect-world.js';
-import { expectLanding } from '../effects.js';
+import { expectLanding, expectLandings } from '../effects.js';
 import { NotApplicable, SectionTests, type Judgement } from '../harness.js';
 
 export const section = 'request-flags';
@@ -67,19 +67,22 @@ async function expectEachRefused(
 
 /** After the refused MAPs, @ep still reaches its mapping and nothing at UNMAPPED. */
 async function expectNothingMapped(session: Session, world: World, after: string): Promise<void> {
-  const ram = session.ram.base;
-  await expectLanding(
-    session,
-    { edu: world.ep, iova: UNMAPPED, label: `@ep at ${hex(UNMAPPED)} (named by the refused MAPs)` },
-    'blocked',
-    after,
-  );
-  await expectLanding(
-    session,
-    { edu: world.ep, iova: MAPPED.virt_start, label: `@ep at ${hex(MAPPED.virt_start)}` },
-    ram + MAPPED.offset,
-    after,
-  );
+  await expectLandings(session, [
+    {
+      access: {
+        edu: world.ep,
+        iova: UNMAPPED,
+        label: `@ep at ${hex(UNMAPPED)} (named by the refused MAPs)`,
+      },
+      expected: 'blocked',
+      statement: after,
+    },
+    {
+      access: { edu: world.ep, iova: MAPPED.virt_start, label: `@ep at ${hex(MAPPED.virt_start)}` },
+      expected: session.ram.base + MAPPED.offset,
+      statement: after,
+    },
+  ]);
 }
 
 async function mapFlags(session: Session, judgement: Judgement, choice: FeatureChoice) {
