@@ -78,6 +78,8 @@ export interface MemoryFinding {
   /** Guest-physical addresses for escapes; byte offsets into the transfer for reads. */
   span: Span;
   text: string;
+  /** For an escape: the bytes found in `span`. */
+  found?: Uint8Array;
 }
 
 export class DmaJudge {
@@ -145,6 +147,7 @@ export class DmaJudge {
       findings.push({
         kind: 'escape',
         span: run.span,
+        found: values,
         text: `${formatSpan(run.span)} changed where ${describeAllowed(run.span, allowed, writes)}: it holds ${this.#describeBytes(run.span, values, writes)}`,
       });
     }

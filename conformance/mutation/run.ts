@@ -7,15 +7,16 @@
 // --drafts), against that board's own
 // clean run. Prints each mutant as it is judged, then the tally and every survivor; writes
 // reports/mutation.json (rewritten after every mutant, so an interrupted run keeps what it
-// measured).
+// measured). --again judges an earlier report's survivors once more (again.ts).
 // A benchmark-like command: minutes to hours, never part of npm test.
 
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { packageRoot } from '../package-root.js';
 import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
+import { planAgain, readEarlierRun, type AgainPlan } from './again.js';
 import { judge, tally, type Judgement, type MutantStatus } from './classify.js';
 import { equivalenceOf, loadEquivalents } from './equivalents.js';
 import { applyMutant, findMutants, type Mutant } from './operators.js';
@@ -40,6 +41,7 @@ interface Options {
   out: string;
   list?: boolean;
   mutant?: string[];
+  again?: string;
   boards: string[];
 }
 
@@ -62,6 +64,8 @@ export interface MutantResult {
   /** The extra board (--boards) whose run killed it; absent when the suite's board did. */
   board?: string;
   durationMs?: number;
+  /** Judged in the earlier run `--again` names and not run again (it was killed there). */
+  carried?: true;
 }
 
 const positiveInt = (value: string): number => {
@@ -87,7 +91,7 @@ function describe(
 
 function formatSummary(results: readonly MutantResult[], cleanMs: number, wallMs: number): string {
   const t = tally(results.map((r) => r.status));
-  const run = results.filter((r) => r.durationMs !== undefined);
+  const run = results.filter((r) => r.durationMs !== undefined && r.carried !== true);
   const perMutant = run.reduce((sum, r) => sum + r.durationMs!, 0) / Math.max(1, run.length);
   const lines = [
     '',
@@ -130,8 +134,12 @@ async function main(options: Options): Promise<number> {
   }
   const chosen =
     options.mutant === undefined ? everyMutant : mutantsAt(everyMutant, options.mutant);
+  let again: AgainPlan | undefined;
+  if (options.again !== undefined)
+    again = planAgain(await readEarlierRun(resolve(options.again)), chosen);
   const mutants =
-    options.sample === undefined ? chosen : sampleOf(chosen, options.sample, options.seed);
+    again?.rerun ??
+    (options.sample === undefined ? chosen : sampleOf(chosen, options.sample, options.seed));
   const byFolder = (list: readonly Mutant[]): string =>
     Object.entries(
       list.reduce<Record<string, number>>((acc, m) => {
@@ -146,6 +154,11 @@ async function main(options: Options): Promise<number> {
     `${everyMutant.length} mutants in ${files.length} files (${byFolder(everyMutant)})\n` +
       (options.sample !== undefined
         ? `sample of ${mutants.length} with seed ${options.seed} (${byFolder(mutants)})\n`
+        : '') +
+      (again !== undefined
+        ? `again, from ${options.again}: ${again.carried.length} killed or timed out there (carried over, not run), ` +
+          `${mutants.length} judged again, ${again.gone.length} no longer mutants\n` +
+          again.gone.map((m) => `  gone: ${describe(m)}\n`).join('')
         : ''),
   );
   if (options.list === true) {
@@ -201,8 +214,9 @@ async function main(options: Options): Promise<number> {
     const results: MutantResult[] = new Array(mutants.length);
     const out = resolve(packageRoot, options.out);
     await mkdir(dirname(out), { recursive: true });
+    const carried = again?.carried ?? [];
     const save = async (complete: boolean): Promise<void> => {
-      const done = results.filter(Boolean);
+      const done = [...carried, ...results.filter(Boolean)];
       await writeFile(
         out,
         `${JSON.stringify(
@@ -217,6 +231,7 @@ async function main(options: Options): Promise<number> {
               summary: c.clean.summary,
             })),
             tally: tally(done.map((r) => r.status)),
+            ...(again !== undefined && { gone: again.gone }),
             wallMs: Math.round(performance.now() - began),
             mutants: done,
           },
@@ -294,7 +309,9 @@ async function main(options: Options): Promise<number> {
     };
     await Promise.all(sandboxes.map(worker));
     await save(true);
-    process.stdout.write(formatSummary(results, cleanMs, performance.now() - began));
+    process.stdout.write(
+      formatSummary([...carried, ...results], cleanMs, performance.now() - began),
+    );
     process.stdout.write(`wrote ${relative(process.cwd(), out) || out}\n`);
     return 0;
   } finally {
@@ -323,6 +340,12 @@ const program = new Command('mutation')
   .option(
     '--mutant <place...>',
     'only the mutants at these places: FILE:LINE or FILE:LINE:COLUMN, as the runner prints them',
+  )
+  .addOption(
+    new Option(
+      '--again <report>',
+      "judge an earlier run's survivors and equivalents again (its killed are carried over)",
+    ).conflicts(['sample', 'mutant']),
   )
   .option(
     '--boards <board...>',

@@ -6,7 +6,9 @@
 // expected landing, byte by byte.
 //
 // A snapshot is such a check for a list of accesses, plus `bypass` and the PROBE properties
-// of every endpoint: a refused request must leave it exactly as it was.
+// of every endpoint: a refused request must leave it exactly as it was. Its accesses are
+// judged together where that tells the same as judging them one by one (landings()): each
+// writes a payload of its own, one fill and one comparison of all watched memory for them all.
 
 import {
   VIRTIO_IOMMU_F_BYPASS_CONFIG,
@@ -48,9 +50,15 @@ export interface Snapshot {
   probes: Map<number, string>;
 }
 
+/**
+ * Payloads an armed endpoint holds, EFFECT_LENGTH bytes each at buffer offset
+ * EFFECT_LENGTH × slot: the accesses of one batch each write another (slot 0 elsewhere).
+ */
+const SLOTS = 4;
+
 const armed = new WeakMap<EduDevice, Uint8Array>();
 /**
- * Fills `edu`'s buffer with its payload. The endpoint must reach the staging page at its
+ * Fills `edu`'s buffer with its payloads. The endpoint must reach the staging page at its
  * physical address: in bypass, or attached to `domain`, where the staging page is then mapped
  * (identity, read-write) first.
  */
@@ -66,9 +74,17 @@ export async function arm(session: Session, edu: EduDevice, domain?: number): Pr
     };
     await expectStatus(session, 'map', fields, [VIRTIO_IOMMU_S_OK]);
   }
-  const payload = writePayload(`effects:${edu.endpointId}`, EFFECT_LENGTH);
-  await edu.loadBuffer(payload, { iova: base, phys: base, size });
-  armed.set(edu, payload);
+  const payloads = writePayload(`effects:${edu.endpointId}`, EFFECT_LENGTH * SLOTS);
+  await edu.loadBuffer(payloads, { iova: base, phys: base, size });
+  armed.set(edu, payloads);
+}
+
+/** The payload `edu` writes from buffer slot `slot`. */
+function armedPayload(edu: EduDevice, slot = 0): Uint8Array {
+  const payloads = armed.get(edu);
+  if (payloads === undefined)
+    throw new Error(`effects: endpoint 0x${edu.endpointId.toString(16)} was not armed`);
+  return payloads.subarray(slot * EFFECT_LENGTH, (slot + 1) * EFFECT_LENGTH);
 }
 
 /**
@@ -81,9 +97,7 @@ async function judgedWrite(
   iova: bigint,
   expected: Landing,
 ): Promise<MemoryFinding[]> {
-  const payload = armed.get(edu);
-  if (payload === undefined)
-    throw new Error(`effects: endpoint 0x${edu.endpointId.toString(16)} was not armed`);
+  const payload = armedPayload(edu);
   const judge = sessionJudge(session);
   if (judge.inRam(iova, EFFECT_LENGTH)) judge.watch(iova, EFFECT_LENGTH);
   if (expected !== 'blocked') judge.watch(expected, EFFECT_LENGTH);
@@ -130,14 +144,21 @@ export async function expectLanding(
   }
 }
 
-/** Where each access lands, `bypass`, and the PROBE properties of `endpoints`. */
+/**
+ * Where each access lands, `bypass`, and the PROBE properties of `endpoints`. `likely` (where
+ * each access is expected to land, undefined where unknown) only orders the writes: accesses
+ * likely to land go first, so that none found nowhere is written before one that landed.
+ */
 export async function snapshot(
   session: Session,
   accesses: readonly Access[],
   endpoints: readonly number[],
+  likely: ReadonlyArray<Landing | undefined> = [],
 ): Promise<Snapshot> {
-  const landings: Landing[] = [];
-  for (const access of accesses) landings.push(await landing(session, access.edu, access.iova));
+  const rank = (i: number): number =>
+    likely[i] === undefined ? 1 : likely[i] === 'blocked' ? 2 : 0;
+  const order = accesses.map((_, i) => i).sort((a, b) => rank(a) - rank(b) || a - b);
+  const landings = await landingsOf(session, accesses, order);
   const driver = session.driver;
   const bypass = driver.has(VIRTIO_IOMMU_F_BYPASS_CONFIG)
     ? (await driver.readConfig()).bypass
@@ -150,6 +171,96 @@ export async function snapshot(
     }
   }
   return { landings, bypass, probes };
+}
+
+/**
+ * Where each access lands, as landing() would find it access by access, in as few judged
+ * rounds as tell the same, writing in `order`. A round writes, after one fill, each pending access's own payload
+ * (a buffer slot of its own: at most SLOTS per endpoint), then compares all watched memory
+ * once. It is taken only when every changed byte belongs to one whole payload, each payload
+ * found once at most: then each access landed there or nowhere, except that an access found
+ * nowhere may lie under a later access's payload (a device that sends both to the same place),
+ * so such accesses go to the next round. Any other change (a partial write, bytes of no
+ * payload) sends the pending accesses to landing(), one by one, for its exact findings.
+ */
+async function landingsOf(
+  session: Session,
+  accesses: readonly Access[],
+  order: readonly number[],
+): Promise<Landing[]> {
+  const found: Landing[] = [];
+  let pending = [...order];
+  while (pending.length > 0) {
+    const slotsUsed = new Map<EduDevice, number>();
+    const round: Array<{ index: number; slot: number }> = [];
+    for (const index of pending) {
+      const { edu } = accesses[index]!;
+      const slot = slotsUsed.get(edu) ?? 0;
+      if (slot === SLOTS) continue;
+      slotsUsed.set(edu, slot + 1);
+      round.push({ index, slot });
+    }
+    const result = await judgedRound(session, accesses, round);
+    if (result === undefined) {
+      for (const index of pending) {
+        const { edu, iova } = accesses[index]!;
+        found[index] = await landing(session, edu, iova);
+      }
+      break;
+    }
+    let lastLanded = -1;
+    for (const [i, landed] of result.entries()) if (landed !== 'blocked') lastLanded = i;
+    const hidden = new Set<number>();
+    round.forEach(({ index }, i) => {
+      if (result[i] === 'blocked' && i < lastLanded) hidden.add(index);
+      else found[index] = result[i]!;
+    });
+    const inRound = new Set(round.map(({ index }) => index));
+    pending = pending.filter((index) => hidden.has(index) || !inRound.has(index));
+  }
+  return found;
+}
+
+/**
+ * One round of landingsOf(): the landing of each access of `round` (its payload from `slot`),
+ * or undefined when the changes are not whole payloads, each found once at most.
+ */
+async function judgedRound(
+  session: Session,
+  accesses: readonly Access[],
+  round: ReadonlyArray<{ index: number; slot: number }>,
+): Promise<Landing[] | undefined> {
+  const judge = sessionJudge(session);
+  const writes = round.map(({ index, slot }) => {
+    const { edu, iova } = accesses[index]!;
+    if (judge.inRam(iova, EFFECT_LENGTH)) judge.watch(iova, EFFECT_LENGTH);
+    return {
+      edu,
+      iova,
+      offset: slot * EFFECT_LENGTH,
+      payload: armedPayload(edu, slot),
+      label: `write of ${EFFECT_LENGTH} bytes at IOVA 0x${iova.toString(16)} by endpoint 0x${edu.endpointId.toString(16)}`,
+    };
+  });
+  await session.driver.collectEvents();
+  await judge.prepare(
+    `effects:round:${writes.map((w) => `${w.edu.endpointId}:${w.iova}`).join(',')}`,
+  );
+  for (const { edu, iova, offset } of writes) await edu.fromDevice(iova, EFFECT_LENGTH, offset);
+  const findings = await judge.judgeWrites(
+    writes.map(({ label, payload }) => ({ label, payload, landing: [] })),
+  );
+  const landed: Landing[] = writes.map(() => 'blocked');
+  for (const { span, found } of findings) {
+    if (found === undefined || found.length % EFFECT_LENGTH !== 0) return undefined;
+    for (let at = 0; at < found.length; at += EFFECT_LENGTH) {
+      const bytes = found.subarray(at, at + EFFECT_LENGTH);
+      const w = writes.findIndex(({ payload }) => Buffer.compare(payload, bytes) === 0);
+      if (w === -1 || landed[w] !== 'blocked') return undefined;
+      landed[w] = BigInt(span.start + at);
+    }
+  }
+  return landed;
 }
 
 /** Fails with every difference between two snapshots of the same accesses. */

@@ -4,14 +4,17 @@
 // the build gave (so a mutant changes only its own span).
 
 import assert from 'node:assert/strict';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { packageRoot } from '../package-root.js';
+import { planAgain, readEarlierRun } from '../mutation/again.js';
 import { judge, tally } from '../mutation/classify.js';
 import { equivalenceOf, mutantKey, type EquivalentMutant } from '../mutation/equivalents.js';
 import { applyMutant, findMutants, type Mutant } from '../mutation/operators.js';
 import { sampleOf } from '../mutation/sample.js';
 import { mutantsAt, NOT_DEVICE_CODE, sourceFiles } from '../mutation/select.js';
+import type { MutantResult } from '../mutation/run.js';
 import { compileModule } from '../mutation/sandbox.js';
 import { statementsNear } from '../mutation/statements-near.js';
 import type {
@@ -284,6 +287,96 @@ describe('mutation: choosing mutants', () => {
     assert.ok(files.includes('device-ref/iommu/core.ts'));
     assert.ok(!files.some((f) => f.includes('/test/')));
     for (const file of NOT_DEVICE_CODE.keys()) assert.ok(files.includes(file), file);
+  });
+});
+
+describe('mutation: judging an earlier run again (--again)', () => {
+  const mutants = findMutants('device-ref/x.ts', SOURCE);
+  const as = (m: Mutant, status: MutantResult['status']): MutantResult => ({
+    file: m.file,
+    line: m.line,
+    column: m.column,
+    mutator: m.mutator,
+    original: m.original,
+    replacement: m.replacement,
+    status,
+    failed: status === 'killed' ? ['dev.map.alignment'] : [],
+    moved: [],
+    near: [],
+  });
+  const [killed, survived, equivalent, timedOut] = [
+    find(mutants, 'BitwiseOperator', 'flags | 3')!,
+    find(mutants, 'EqualityOperator', 'flags >= 7')!,
+    find(mutants, 'UpdateOperator', 'core.count--')!,
+    find(mutants, 'NumberLiteral', '4097n')!,
+  ];
+  const earlier = [
+    as(killed, 'killed'),
+    as(survived, 'survived'),
+    as(equivalent, 'equivalent'),
+    as(timedOut, 'timeout'),
+  ];
+
+  it('carries killed and timed-out mutants over, and judges survivors and equivalents again', () => {
+    const plan = planAgain(earlier, mutants);
+    assert.deepEqual(
+      plan.carried.map((r) => [r.replacement, r.status, r.carried]),
+      [
+        ['flags | 3', 'killed', true],
+        ['4097n', 'timeout', true],
+      ],
+    );
+    assert.deepEqual(plan.rerun, [survived, equivalent]);
+    assert.deepEqual(plan.gone, []);
+  });
+
+  it('names the mutants whose code changed since, whatever their status, and scores none of them', () => {
+    const changed = SOURCE.replace('flags > 7', 'flags > 8').replace('flags & 3', 'flags & 1');
+    const plan = planAgain(earlier, findMutants('device-ref/x.ts', changed));
+    assert.deepEqual(
+      plan.gone.map((r) => r.replacement),
+      ['flags | 3', 'flags >= 7'],
+    );
+    assert.deepEqual(
+      plan.carried.map((r) => r.replacement),
+      ['4097n'],
+    );
+    assert.deepEqual(
+      plan.rerun.map((m) => m.replacement),
+      ['core.count--'],
+    );
+  });
+
+  it('reads only a finished report whose every mutant is well formed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'again-'));
+    try {
+      const write = async (name: string, data: unknown): Promise<string> => {
+        const path = join(dir, name);
+        await writeFile(path, typeof data === 'string' ? data : JSON.stringify(data));
+        return path;
+      };
+      const good = await write('good.json', { complete: true, mutants: earlier });
+      assert.deepEqual(await readEarlierRun(good), earlier);
+      const unfinished = await write('unfinished.json', { complete: false, mutants: earlier });
+      await assert.rejects(readEarlierRun(unfinished), /did not finish/);
+      await assert.rejects(readEarlierRun(await write('list.json', [])), /not a mutation report/);
+      await assert.rejects(readEarlierRun(await write('text.json', 'killed: 3')), /again .*JSON/);
+      const badStatus = [
+        { ...earlier[0]!, status: 'dead' },
+        { ...earlier[1]!, line: '7' },
+      ];
+      await assert.rejects(
+        readEarlierRun(await write('bad.json', { complete: true, mutants: badStatus })),
+        /mutant 0 has no valid status/,
+      );
+      const badLine = [earlier[0]!, { ...earlier[1]!, line: '7' }];
+      await assert.rejects(
+        readEarlierRun(await write('line.json', { complete: true, mutants: badLine })),
+        /mutant 1 has no valid line/,
+      );
+    } finally {
+      await rm(dir, { recursive: true });
+    }
   });
 });
 

@@ -71,7 +71,7 @@ function refusal(c: RefusalCase): void {
     }
     const status =
       result.status === undefined ? `used length ${result.usedLen}` : statusName(result.status);
-    const after = await snapshot(session, world.accesses, world.endpoints);
+    const after = await snapshot(session, world.accesses, world.endpoints, world.before.landings);
     expectUnchanged(world.before, after, world.accesses, `${what} (refused: ${status})`);
     for (const iova of c.stillBlocked?.(fields) ?? []) {
       if (iova + BigInt(EFFECT_LENGTH) > EDU_DEFAULT_DMA_MASK + 1n) continue;

@@ -24,8 +24,11 @@ export const section = 'request-layouts';
 export const tests = new SectionTests();
 
 const PAGE = 0x1000n;
-/** The table starts 6 bytes before a page boundary: entry 0's `addr` straddles it. */
-const BEFORE_BOUNDARY = 6n;
+/**
+ * The table starts 2 bytes before a page boundary: the low word of entry 0's `addr`, which is
+ * not zero, straddles it (6 bytes before would put only the zero high half across).
+ */
+const BEFORE_BOUNDARY = 2n;
 const USED_WAIT_MS = 1000;
 
 /** One split-ring descriptor: le64 addr, le32 len, le16 flags, le16 next. */
