@@ -196,8 +196,8 @@ export async function checkEdu(session: Session): Promise<void> {
 
 /**
  * qtest's memory commands: memset fills RAM with any byte (a whole page, and a piece across
- * its end), and memory beyond the end of RAM holds nothing (the memset is refused, or reads
- * back without the byte).
+ * its end), memory beyond the end of RAM holds nothing (the memset is refused, or reads
+ * back without the byte), and memset reaches MMIO registers too (edu's liveness register).
  */
 export async function checkQtestMemory(session: Session): Promise<void> {
   const { qtest } = session;
@@ -224,6 +224,28 @@ export async function checkQtestMemory(session: Session): Promise<void> {
   // At the end of RAM, and across it: no byte past the end may read back.
   await checkNothingBeyondRam(session, end, 16, 0);
   await checkNothingBeyondRam(session, end - 8n, 16, 8);
+  await checkMemsetReachesMmio(session);
+}
+
+/**
+ * QEMU's memset sends its bytes through the address space like any write, so it reaches
+ * MMIO: a memset of edu's liveness register with 0x5a reads back the complement, 0xa5a5a5a5
+ * (after a 0 written there first, which reads 0xffffffff).
+ */
+async function checkMemsetReachesMmio(session: Session): Promise<void> {
+  const bar = session.driver.edus[0]?.device.assigned.get(0);
+  if (bar === undefined) return;
+  const { qtest } = session;
+  const liveness = bar.base + BigInt(EDU_REG.liveness);
+  const [, , held] = await Promise.all([
+    qtest.writel(liveness, 0),
+    qtest.memset(liveness, 4, 0x5a),
+    qtest.readl(liveness),
+  ]);
+  if (held >>> 0 !== 0xa5a5_a5a5)
+    broken(
+      `a memset of 4 bytes of 0x5a over edu's liveness register (${hex(liveness)}) reads back ${hex(held >>> 0)}, not their complement 0xa5a5a5a5: memset reaches MMIO as any write does`,
+    );
 }
 
 /**
@@ -625,17 +647,24 @@ export async function checkClockLimit(session: Session): Promise<void> {
 /**
  * `clock_set` hands virtual time to the client as `clock_step` does: from then on it stands
  * still between commands, so a `clock_step 0` right after a `clock_set` to the past (which
- * moves nothing) answers the very same time. Run it before anything steps the clock: once
- * stepped, time stands still whatever `clock_set` does.
+ * moves nothing) answers the very same time. Then time never goes back: after a
+ * `clock_step 1000`, a `clock_set 0` answers the time that step reached. Run it before
+ * anything steps the clock: once stepped, time stands still whatever `clock_set` does.
  */
 export async function checkClockSetTakesOver(session: Session): Promise<void> {
   const { qtest } = session;
   let set: bigint;
   let step: bigint;
+  let stepped: bigint;
+  let back: bigint;
   try {
-    [set, step] = (
-      await Promise.all([qtest.command('clock_set 0'), qtest.command('clock_step 0')])
-    ).map((reply) => BigInt(reply)) as [bigint, bigint];
+    [set, step, stepped, back] = (
+      await Promise.all(
+        ['clock_set 0', 'clock_step 0', 'clock_step 1000', 'clock_set 0'].map((line) =>
+          qtest.command(line),
+        ),
+      )
+    ).map((reply) => BigInt(reply)) as [bigint, bigint, bigint, bigint];
   } catch (error) {
     if (error instanceof QtestReplyError) return; // no qtest accelerator: no clock to take
     throw error;
@@ -643,6 +672,10 @@ export async function checkClockSetTakesOver(session: Session): Promise<void> {
   if (step !== set)
     broken(
       `clock_set 0 answered ${set} and the clock_step 0 right after it ${step}: after clock_set, virtual time stands still between commands`,
+    );
+  if (back !== stepped)
+    broken(
+      `clock_step 1000 answered ${stepped} and the clock_set 0 after it ${back}: a clock_set to the past moves nothing, virtual time never goes back`,
     );
 }
 
@@ -724,7 +757,10 @@ async function runBufferToRam(
  * qtest's memory commands where RAM ends, with edu's BAR0 placed right there for a moment:
  * an access that nothing backs is answered (any value, or a FAIL that names the range, never
  * the server's own internal error), and an access across RAM's end into the BAR reaches both
- * (RAM's bytes, then edu's identification register). BAR0 goes back where it was.
+ * (RAM's bytes, then edu's identification register). The write across it is 16 bytes: 4 of
+ * RAM, then 8 that are one 8-byte access at edu's 0x00 (which edu ignores below 0x80), then 5
+ * into its factorial register at 0x08, so every piece must carry its own bytes: the factorial
+ * (1 before) reads 120 after. BAR0 goes back where it was.
  */
 export async function checkAccessesAtRamEnd(session: Session): Promise<void> {
   const edu = session.driver.edus[0];
@@ -738,10 +774,14 @@ export async function checkAccessesAtRamEnd(session: Session): Promise<void> {
   const { config, address } = edu.device;
   const barOffset = 0x10 + 4 * bar.index;
   const tail = Uint8Array.of(0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77, 0x88);
+  const factorialOf5 = Uint8Array.of(0x99, 0xaa, 0xbb, 0xcc, 0x05, 0x00, 0x00, 0x00);
+  const registers = edu.device.bar(0);
+  await registers.write32(EDU_REG.factorial, 1);
+  await eduWait(session, registers, EDU_REG.status, EDU_STATUS_COMPUTING, 'the factorial of 1');
   let across: Uint8Array;
   await config.write32(address, barOffset, Number(end));
   try {
-    await qtest.memwrite(end - 4n, tail);
+    await qtest.memwrite(end - 4n, Uint8Array.of(...tail, ...factorialOf5));
     across = await qtest.memread(end - 4n, 8);
   } catch (error) {
     if (error instanceof QtestReplyError)
@@ -754,6 +794,12 @@ export async function checkAccessesAtRamEnd(session: Session): Promise<void> {
   if (!Buffer.from(across).equals(want))
     broken(
       `with edu's BAR0 placed at the end of RAM (${hex(end)}), 8 bytes written then read at ${hex(end - 4n)} read ${Buffer.from(across).toString('hex')}, not the 4 RAM bytes written (11223344) and then edu's identification register (ed000001)`,
+    );
+  await eduWait(session, registers, EDU_REG.status, EDU_STATUS_COMPUTING, 'the factorial of 5');
+  const factorial = (await registers.read32(EDU_REG.factorial)) >>> 0;
+  if (factorial !== 120)
+    broken(
+      `with edu's BAR0 placed at the end of RAM (${hex(end)}), a 16-byte write at ${hex(end - 4n)} whose last 4 bytes write 5 into edu's factorial register (0x08) left it reading ${hex(factorial)}, not 5! = 0x78: a write across RAM's end must carry every piece's own bytes`,
     );
 }
 
