@@ -1,6 +1,7 @@
 // Corners of a domain's mappings and endpoints that the scenarios do not reach: an UNMAP
 // between two mappings that stay, more mappings than a small table holds, mappings made
-// again after others were removed, and a domain shared by two endpoints when one leaves it.
+// again after others were removed, a mapping to a physical address 4 GiB above @ram, and a
+// domain shared by two endpoints when one leaves it.
 // Each is read back by DMA through the byte judge (effects.ts).
 
 import {
@@ -11,7 +12,7 @@ import {
 } from '../../../dist/ts/index.js';
 import type { Session } from '../../session.js';
 import { expectStatus } from '../device-steps.js';
-import { expectLanding, type Landing } from '../effects.js';
+import { expectLanding, expectWriteWithin, type Landing } from '../effects.js';
 import { MAPPED, buildWorld, setupRequest, type World } from '../effect-world.js';
 import { SectionTests, Untested } from '../harness.js';
 
@@ -117,6 +118,38 @@ tests.it(
     for (const k of [MANY, MANY + 1, MANY + 2, MANY + 3, 4, MANY - 1])
       await expectPage(session, world, k, pagePhys(session, k), again);
     await expectPage(session, world, 0, 'blocked', again);
+  },
+);
+
+/** Where the next test maps a page to @ram + 4 GiB: below the world's mapping and these tests' pages. */
+const HIGH_PHYS_IOVA = 0x1000n;
+/** 4 GiB: a physical address this far above @ram is at or above 4 GiB, where no board has RAM. */
+const FOUR_GIB = 0x1_0000_0000n;
+/** Mappings made before that one: a small table's 16, so that it does not fit in one. */
+const BEFORE_HIGH = 16;
+
+tests.it(
+  `[dev.translate.formula] [dev.isolation.domain] a mapping to @ram + 4 GiB, made after ${BEFORE_HIGH} others, sends a write there: nothing lands in watched RAM, @ram in particular`,
+  async (session) => {
+    const world = await buildWorld(session);
+    for (let k = 0; k < BEFORE_HIGH; k++) await mapPage(session, world, k);
+    // A device may refuse a physical range where the board has no RAM: then this is untested.
+    const phys = session.ram.base + FOUR_GIB;
+    await setupRequest(session, 'map', {
+      domain: world.d(1),
+      virt_start: HIGH_PHYS_IOVA,
+      virt_end: HIGH_PHYS_IOVA + 0xfffn,
+      phys_start: phys,
+      flags: RW,
+    });
+    // @ram is watched on every target; no mapping of the domain covers it, so a device that
+    // drops the high half of phys_start (or of the mapping's end) is caught writing there.
+    await expectWriteWithin(
+      session,
+      { edu: world.ep, iova: HIGH_PHYS_IOVA, label: `@ep at 0x${HIGH_PHYS_IOVA.toString(16)}` },
+      [],
+      `mapped to 0x${phys.toString(16)} (@ram + 4 GiB, no RAM) after ${BEFORE_HIGH} other mappings, the write changes no watched byte`,
+    );
   },
 );
 
