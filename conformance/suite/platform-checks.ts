@@ -167,8 +167,8 @@ async function checkResetControlLatch(session: Session): Promise<void> {
 const EDU_PROGRAMMED: DmaRegisters = { source: 0x123_4560n, destination: 0x4_0010n, count: 0x30n };
 
 /**
- * edu's identification register, and its DMA registers holding what the suite programs into
- * them, for every edu the driver found.
+ * edu's identification register, its DMA registers at 0 on a fresh board and holding what the
+ * suite programs into them, for every edu the driver found.
  */
 export async function checkEdu(session: Session): Promise<void> {
   for (const edu of session.driver.edus) {
@@ -182,6 +182,15 @@ export async function checkEdu(session: Session): Promise<void> {
     if (id >>> 0 !== EDU_IDENTIFICATION)
       broken(
         `edu ${hex(edu.endpointId)} reads ${hex(id >>> 0)} in its identification register, not ${hex(EDU_IDENTIFICATION)}`,
+      );
+    // Nor has anything programmed a transfer: QEMU's edu starts with its DMA registers at 0.
+    const registers = edu.device.bar(0);
+    const dmaRegisters = ['dmaSource', 'dmaDestination', 'dmaCount', 'dmaCommand'] as const;
+    const atStart = await Promise.all(dmaRegisters.map((name) => registers.read64(EDU_REG[name])));
+    const set = dmaRegisters.filter((_, i) => atStart[i] !== 0n);
+    if (set.length > 0)
+      broken(
+        `edu ${hex(edu.endpointId)} reads ${set.map((name) => `${name} ${hex(atStart[dmaRegisters.indexOf(name)]!)}`).join(', ')} before anything programmed a transfer, not 0`,
       );
     const held = await edu.programAndReadBack(EDU_PROGRAMMED);
     const wrong = (Object.keys(EDU_PROGRAMMED) as (keyof DmaRegisters)[]).filter(
