@@ -1,6 +1,9 @@
 // Mutants marked equivalent (no device could behave differently), each with a reason. An
 // entry names the file, the source line the mutant sits on (trimmed, so that moving the line
-// keeps the entry), the mutated text and its replacement; it never names a line number.
+// keeps the entry), the mutated text and its replacement; it never names a line number. When
+// one line holds two mutants with the same text and replacement and only one is equivalent,
+// the entry also names its `column`: counted within the line, it moves only when the line's
+// text changes, and then the entry no longer matches anyway.
 //
 // [{ "file": "device-ref/iommu/map.ts", "line": "if (count >= limit) {",
 //    "original": "count >= limit", "replacement": "count > limit",
@@ -14,6 +17,8 @@ export interface EquivalentMutant {
   line: string;
   original: string;
   replacement: string;
+  /** The mutant's column, for a line with two mutants of the same text (see above). */
+  column?: number;
   reason: string;
 }
 
@@ -41,7 +46,8 @@ export function equivalenceOf(
       entry.file === key.file &&
       entry.line === key.line &&
       entry.original === key.original &&
-      entry.replacement === key.replacement,
+      entry.replacement === key.replacement &&
+      (entry.column === undefined || entry.column === mutant.column),
   )?.reason;
 }
 
@@ -66,6 +72,9 @@ export async function loadEquivalents(path: string): Promise<EquivalentMutant[]>
     if (missing.length > 0) {
       throw new Error(`${path}: entry ${i} needs a non-empty string for ${missing.join(', ')}`);
     }
+    const column = (entry as Record<string, unknown>).column;
+    if (column !== undefined && !(Number.isInteger(column) && (column as number) >= 1))
+      throw new Error(`${path}: entry ${i} has a column that is not a whole number ≥ 1`);
   });
   return data as EquivalentMutant[];
 }

@@ -1,6 +1,7 @@
 // Every entry of the equivalence list names a mutant that today's device-ref sources give.
 // An entry is keyed by its line's text, so an edit to that line leaves the entry naming
-// nothing: the mutant it excused then counts again, and the stale entry must be mended.
+// nothing: the mutant it excused then counts again, and the stale entry must be mended. An
+// entry that names a column must name a mutant at that column of its line.
 
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
@@ -18,15 +19,21 @@ describe('mutation: the equivalence list', () => {
     const keys = new Set<string>();
     for (const file of await sourceFiles(packageRoot, DEFAULT_FILES)) {
       const source = await readFile(join(packageRoot, file), 'utf8');
-      for (const mutant of findMutants(file, source))
-        keys.add(JSON.stringify(mutantKey(mutant, source)));
+      for (const mutant of findMutants(file, source)) {
+        const key = mutantKey(mutant, source);
+        keys.add(JSON.stringify(key));
+        keys.add(JSON.stringify({ ...key, column: mutant.column }));
+      }
     }
     const stale = entries.filter(
-      ({ file, line, original, replacement }) =>
-        !keys.has(JSON.stringify({ file, line, original, replacement })),
+      ({ file, line, original, replacement, column }) =>
+        !keys.has(JSON.stringify({ file, line, original, replacement, column })),
     );
     assert.deepEqual(
-      stale.map((e) => `${e.file}: ${e.line} (${e.original} → ${e.replacement})`),
+      stale.map(
+        (e) =>
+          `${e.file}: ${e.line} (${e.original} → ${e.replacement}${e.column === undefined ? '' : `, column ${e.column}`})`,
+      ),
       [],
     );
   });
@@ -34,11 +41,14 @@ describe('mutation: the equivalence list', () => {
   it('gives each entry one reason: no two entries name the same mutant', async () => {
     const entries = await loadEquivalents(LIST);
     const seen = new Set<string>();
-    const twice = entries.filter(({ file, line, original, replacement }) => {
+    // An entry without a column names every column of its key, so it clashes with any other.
+    const twice = entries.filter(({ file, line, original, replacement, column }) => {
       const key = JSON.stringify({ file, line, original, replacement });
-      if (seen.has(key)) return true;
-      seen.add(key);
-      return false;
+      const place = `${key}@${column ?? '*'}`;
+      const clash =
+        seen.has(place) || seen.has(`${key}@*`) || (column === undefined && seen.has(key));
+      seen.add(place).add(key);
+      return clash;
     });
     assert.deepEqual(twice, []);
   });

@@ -266,6 +266,25 @@ describe('mutation: equivalence list', () => {
     assert.equal(equivalenceOf(other, SOURCE, [entry]), undefined);
     assert.equal(equivalenceOf({ ...mutant, file: 'device-ref/y.ts' }, SOURCE, [entry]), undefined);
   });
+
+  it('tells two mutants of one line with the same text apart by column, when an entry names one', () => {
+    const twice = 'export const f = (x: number): number => x + 1 + (x + 1);\n';
+    const ones = findMutants('device-ref/x.ts', twice).filter(
+      (m) => m.mutator === 'ArithmeticOperator' && m.original === 'x + 1',
+    );
+    assert.equal(ones.length, 2);
+    const [first, second] = ones as [Mutant, Mutant];
+    assert.equal(mutantKey(first, twice).line, mutantKey(second, twice).line);
+    const entry: EquivalentMutant = {
+      ...mutantKey(second, twice),
+      column: second.column,
+      reason: 'the second only',
+    };
+    assert.equal(equivalenceOf(second, twice, [entry]), 'the second only');
+    assert.equal(equivalenceOf(first, twice, [entry]), undefined);
+    const everywhere: EquivalentMutant = { ...mutantKey(second, twice), reason: 'both' };
+    assert.equal(equivalenceOf(first, twice, [everywhere]), 'both');
+  });
 });
 
 describe('mutation: choosing mutants', () => {
