@@ -2,19 +2,36 @@
 // matches, and the PCI rules a driver relies on (BARs, interrupt line, memory decoding, bus
 // mastering).
 
-import { DEVICE_ID, VIRTIO_PCI_COMMON_CFG } from '../../../dist/ts/index.js';
+import {
+  DEVICE_ID,
+  SIZEOF_VIRTIO_IOMMU_FAULT,
+  VIRTIO_IOMMU_F_MAP_UNMAP,
+  VIRTIO_PCI_COMMON_CFG,
+  VIRTQUEUE,
+} from '../../../dist/ts/index.js';
 import { PCI_BAR0, PCI_COMMAND_MASTER, PCI_COMMAND_MEMORY } from '../../pci/config.js';
 import {
   VIRTIO_PCI_MODERN_DEVICE_ID_BASE,
   VIRTIO_PCI_VENDOR_ID,
   VIRTIO_STATUS_ACKNOWLEDGE,
+  featureBit,
 } from '../../virtio/constants.js';
 import { encodeRequest } from '../../driver/requests.js';
 import { QtestReplyError } from '../../qtest/errors.js';
+import type { Session } from '../../session.js';
+import {
+  attachEndpoint,
+  domainId,
+  iovaAt,
+  needEdu,
+  needFeature,
+  startDevice,
+} from '../device-steps.js';
 import { checkPciPlatform } from '../platform-checks.js';
 import { SectionTests } from '../harness.js';
 import {
   QUIET_WAIT_MS,
+  VIRTIO_F_EVENT_IDX,
   hex,
   iommuConfig,
   readCommand,
@@ -176,6 +193,69 @@ tests.it(
       judgement.fail('dev.pci.pci-rules', {
         expected: 'no memory access by a function whose COMMAND bit 2 (bus master) is clear',
         message: `with COMMAND ${hex(command & ~PCI_COMMAND_MASTER)}, the device moved the used ring's idx to ${usedIdx} for the request at head ${head}`,
+      });
+  },
+);
+
+/** What the test leaves in the event queue's avail_event: a value the device would not write. */
+const AVAIL_EVENT_SENTINEL = 0xabcd;
+
+/** The event queue's device area (used ring) and size, as the common configuration holds them. */
+async function eventQueueUsedRing(session: Session): Promise<{ device: bigint; size: number }> {
+  const { common } = session.driver.transport;
+  const at = VIRTIO_PCI_COMMON_CFG.queue_device.offset;
+  const [, low, high, size] = await Promise.all([
+    common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, VIRTQUEUE.eventq),
+    common.read32(at),
+    common.read32(at + 4),
+    common.read16(VIRTIO_PCI_COMMON_CFG.queue_size.offset),
+  ]);
+  return { device: (BigInt(high) << 32n) | BigInt(low), size };
+}
+
+tests.it(
+  '[dev.pci.pci-rules] with bus mastering off, a DMA fault of an endpoint leaves the event queue untouched: avail_event and the used idx stay as they were',
+  async (session, judgement) => {
+    await checkPciPlatform(session);
+    // With VIRTIO_F_EVENT_IDX a device that takes an event buffer writes avail_event, even
+    // where it then drops the report (which the spec lets it do): that write is what shows.
+    needFeature(session, VIRTIO_F_EVENT_IDX, 'VIRTIO_F_EVENT_IDX');
+    needFeature(session, VIRTIO_IOMMU_F_MAP_UNMAP, 'F_MAP_UNMAP');
+    const edu = needEdu(session);
+    const config = await startDevice(
+      session,
+      { accept: featureBit(VIRTIO_F_EVENT_IDX) },
+      { count: 1, size: SIZEOF_VIRTIO_IOMMU_FAULT },
+    );
+    // @ep in a domain with nothing mapped: its transfer to the IOVA faults.
+    await attachEndpoint(session, edu.endpointId, await domainId(session));
+    const iova = iovaAt(session, config, 0x1000n);
+    const { device, size } = await eventQueueUsedRing(session);
+    const usedIdxAt = device + 2n;
+    const availEventAt = device + 4n + 8n * BigInt(size);
+    await session.qtest.writew(availEventAt, AVAIL_EVENT_SENTINEL);
+    const usedIdx = await session.qtest.readw(usedIdxAt);
+    const command = await readCommand(session);
+    await writeCommand(session, command & ~PCI_COMMAND_MASTER);
+    await edu.fromDevice(iova, 4);
+    const changed = await within(
+      session,
+      QUIET_WAIT_MS,
+      "the event queue's used ring to change",
+      async () => {
+        const [idx, availEvent] = await Promise.all([
+          session.qtest.readw(usedIdxAt),
+          session.qtest.readw(availEventAt),
+        ]);
+        return idx !== usedIdx || availEvent !== AVAIL_EVENT_SENTINEL
+          ? { idx, availEvent }
+          : undefined;
+      },
+    );
+    if (changed !== undefined)
+      judgement.fail('dev.pci.pci-rules', {
+        expected: `no memory access by a function whose COMMAND bit 2 (bus master) is clear: the event queue's avail_event still ${hex(AVAIL_EVENT_SENTINEL)}, its used idx still ${usedIdx}`,
+        message: `with COMMAND ${hex(command & ~PCI_COMMAND_MASTER)}, a write of 4 bytes by @ep to the unmapped IOVA ${hex(iova)} left the event queue's avail_event at ${hex(changed.availEvent)} and its used idx at ${changed.idx}`,
       });
   },
 );
