@@ -3,8 +3,9 @@
 // ones listed, gaps closed by new tests) is measured rather than reckoned by hand. Mutants
 // the earlier run killed, or that outlived their time limit, are carried over as they were
 // and not run again (a suite only gains tests between the two runs; the summary says how many
-// were carried); every other one is judged afresh. A mutant whose code changed since is no
-// longer in today's population: it is named and left out of the score.
+// were carried); every other one is judged afresh. A mutant is looked up by its place (file,
+// line, column) and text: one whose code changed or moved since, or that lies outside
+// today's --files, is not found; it is named (`gone`) and left out of the score.
 
 import { readFile } from 'node:fs/promises';
 import type { MutantStatus } from './classify.js';

@@ -2,8 +2,9 @@
 // entry names the file, the source line the mutant sits on (trimmed, so that moving the line
 // keeps the entry), the mutated text and its replacement; it never names a line number. When
 // one line holds two mutants with the same text and replacement and only one is equivalent,
-// the entry also names its `column`: counted within the line, it moves only when the line's
-// text changes, and then the entry no longer matches anyway.
+// the entry also names its `column` (counted from the line's start, indentation included):
+// it moves when the line's text changes, which unmatches the entry anyway, and when the line
+// is indented anew, which the list's test reports as a stale entry.
 //
 // [{ "file": "device-ref/iommu/map.ts", "line": "if (count >= limit) {",
 //    "original": "count >= limit", "replacement": "count > limit",

@@ -187,10 +187,12 @@ export async function checkEdu(session: Session): Promise<void> {
     const registers = edu.device.bar(0);
     const dmaRegisters = ['dmaSource', 'dmaDestination', 'dmaCount', 'dmaCommand'] as const;
     const atStart = await Promise.all(dmaRegisters.map((name) => registers.read64(EDU_REG[name])));
-    const set = dmaRegisters.filter((_, i) => atStart[i] !== 0n);
+    const set = dmaRegisters.flatMap((name, i) =>
+      atStart[i] === 0n ? [] : [`${name} ${hex(atStart[i]!)}`],
+    );
     if (set.length > 0)
       broken(
-        `edu ${hex(edu.endpointId)} reads ${set.map((name) => `${name} ${hex(atStart[dmaRegisters.indexOf(name)]!)}`).join(', ')} before anything programmed a transfer, not 0`,
+        `edu ${hex(edu.endpointId)} reads ${set.join(', ')} before anything programmed a transfer, not 0`,
       );
     const held = await edu.programAndReadBack(EDU_PROGRAMMED);
     const wrong = (Object.keys(EDU_PROGRAMMED) as (keyof DmaRegisters)[]).filter(
@@ -242,10 +244,10 @@ export async function checkQtestMemory(session: Session): Promise<void> {
  * (after a 0 written there first, which reads 0xffffffff).
  */
 async function checkMemsetReachesMmio(session: Session): Promise<void> {
-  const bar = session.driver.edus[0]?.device.assigned.get(0);
-  if (bar === undefined) return;
+  const edu = session.driver.edus[0];
+  if (edu === undefined) return;
   const { qtest } = session;
-  const liveness = bar.base + BigInt(EDU_REG.liveness);
+  const liveness = edu.device.bar(0).address(EDU_REG.liveness);
   const [, , held] = await Promise.all([
     qtest.writel(liveness, 0),
     qtest.memset(liveness, 4, 0x5a),
@@ -767,8 +769,8 @@ async function runBufferToRam(
  * an access that nothing backs is answered (any value, or a FAIL that names the range, never
  * the server's own internal error), and an access across RAM's end into the BAR reaches both
  * (RAM's bytes, then edu's identification register). The write across it is 16 bytes: 4 of
- * RAM, then 8 that are one 8-byte access at edu's 0x00 (which edu ignores below 0x80), then 5
- * into its factorial register at 0x08, so every piece must carry its own bytes: the factorial
+ * RAM, then 8 that are one 8-byte access at edu's 0x00 (which edu ignores below 0x80), then 4
+ * that write the value 5 into its factorial register at 0x08, so every piece must carry its own bytes: the factorial
  * (1 before) reads 120 after. BAR0 goes back where it was.
  */
 export async function checkAccessesAtRamEnd(session: Session): Promise<void> {

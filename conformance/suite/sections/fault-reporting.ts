@@ -168,7 +168,7 @@ for (const access of ['read', 'write'] as const) {
 }
 
 tests.it(
-  '[dev.fault.reported-once] a fault that waited for an event buffer is reported at most once when two buffers arrive; a later fault follows it',
+  '[dev.fault.reported-once] a fault that waited for an event buffer is reported at most once when two buffers arrive and a second fault is made',
   async (session) => {
     const { edu, iova } = await startWithEndpointAttached(session, { count: 0, size: 64 });
     const waited = iova(0x1000n);
@@ -184,17 +184,17 @@ tests.it(
         f.address === later ||
         (f.flags & VIRTIO_IOMMU_FAULT_F_ADDRESS) === 0,
     );
+    const expected = `one report per fault: at most one at 0x${waited.toString(16)} (made while no buffer was free) and one at 0x${later.toString(16)}`;
+    const found = `${faults.length} reports, addresses ${faults.map((f) => `0x${f.address.toString(16)}`).join(', ')}`;
+    // Two faults were made: a third report repeats one of them, whatever its address says.
+    if (faults.length > 2)
+      fail(expected, `${found}: more reports than faults`, faultBytes(faults[2]!));
     const seen = new Set<bigint>();
     for (const fault of faults) {
-      const address =
-        (fault.flags & VIRTIO_IOMMU_FAULT_F_ADDRESS) !== 0 ? fault.address : undefined;
-      if (faults.length > 2 || (address !== undefined && seen.has(address)))
-        fail(
-          `one report per fault: at most one at 0x${waited.toString(16)} (made while no buffer was free) and one at 0x${later.toString(16)}`,
-          `${faults.length} reports, addresses ${faults.map((f) => `0x${f.address.toString(16)}`).join(', ')}; the same event reported again`,
-          faultBytes(fault),
-        );
-      if (address !== undefined) seen.add(address);
+      if ((fault.flags & VIRTIO_IOMMU_FAULT_F_ADDRESS) === 0) continue;
+      if (seen.has(fault.address))
+        fail(expected, `${found}: the same event reported again`, faultBytes(fault));
+      seen.add(fault.address);
     }
   },
 );
