@@ -100,8 +100,22 @@ async function reservedRegions(
   return found;
 }
 
-/** Runs one landing check; a failure goes to `statement` and the test goes on. */
-async function check(
+/** Runs one expectation; a failure goes to `statement` and the test goes on. */
+async function recorded(
+  judgement: Judgement,
+  statement: string,
+  expectation: () => Promise<void>,
+): Promise<void> {
+  try {
+    await expectation();
+  } catch (error) {
+    if (!(error instanceof ExpectationFailure)) throw error;
+    judgement.fail(statement, error.evidence);
+  }
+}
+
+/** One landing check, recorded against `statement`. */
+function check(
   session: Session,
   judgement: Judgement,
   statement: string,
@@ -110,17 +124,39 @@ async function check(
   expected: Landing,
   where: string,
 ): Promise<void> {
-  try {
-    await expectLanding(
+  return recorded(judgement, statement, () =>
+    expectLanding(
       session,
       { edu, iova, label: `endpoint 0x${edu.endpointId.toString(16)} at ${hex(iova)} (${where})` },
       expected,
       where,
-    );
-  } catch (error) {
-    if (!(error instanceof ExpectationFailure)) throw error;
-    judgement.fail(statement, error.evidence);
-  }
+    ),
+  );
+}
+
+/** The `i`th endpoint found attached to a domain of its own, and its edu armed for checks. */
+async function attachArmed(session: Session, i: number, edu: EduDevice): Promise<bigint> {
+  const domain = await domainId(session, 1 + i);
+  await expectStatus(session, 'attach', { domain, endpoint: BigInt(edu.endpointId) }, [
+    VIRTIO_IOMMU_S_OK,
+  ]);
+  await arm(session, edu, Number(domain));
+  return domain;
+}
+
+/** Maps one page, readable and writable, at `virtStart` to `phys`. */
+async function mapPage(
+  session: Session,
+  domain: bigint,
+  virtStart: bigint,
+  phys: bigint,
+): Promise<void> {
+  await expectStatus(
+    session,
+    'map',
+    { domain, virt_start: virtStart, virt_end: virtStart + PAGE - 1n, phys_start: phys, flags: RW },
+    [VIRTIO_IOMMU_S_OK],
+  );
 }
 
 tests.it(
@@ -131,11 +167,7 @@ tests.it(
     const ram = session.ram.base;
     let k = 0;
     for (const [i, { edu, regions }] of found.entries()) {
-      const domain = await domainId(session, 1 + i);
-      await expectStatus(session, 'attach', { domain, endpoint: BigInt(edu.endpointId) }, [
-        VIRTIO_IOMMU_S_OK,
-      ]);
-      await arm(session, edu, Number(domain));
+      const domain = await attachArmed(session, i, edu);
       for (const region of regions) {
         const below = {
           virt_start: region.start - PAGE,
@@ -145,19 +177,7 @@ tests.it(
           virt_start: region.end + 1n,
           phys: ram + 0x2_0000n + 2n * PAGE * BigInt(k++),
         };
-        for (const p of [below, above])
-          await expectStatus(
-            session,
-            'map',
-            {
-              domain,
-              virt_start: p.virt_start,
-              virt_end: p.virt_start + PAGE - 1n,
-              phys_start: p.phys,
-              flags: RW,
-            },
-            [VIRTIO_IOMMU_S_OK],
-          );
+        for (const p of [below, above]) await mapPage(session, domain, p.virt_start, p.phys);
         const name = `RESERVED ${hex(region.start)}-${hex(region.end)}`;
         await check(
           session,
@@ -241,25 +261,10 @@ tests.it(
     const ram = session.ram.base;
     let k = 0;
     for (const [i, { edu, regions }] of found.entries()) {
-      const domain = await domainId(session, 1 + i);
-      await expectStatus(session, 'attach', { domain, endpoint: BigInt(edu.endpointId) }, [
-        VIRTIO_IOMMU_S_OK,
-      ]);
-      await arm(session, edu, Number(domain));
+      const domain = await attachArmed(session, i, edu);
       for (const region of regions) {
         const above = ram + 0x2_0000n + PAGE * BigInt(k++);
-        await expectStatus(
-          session,
-          'map',
-          {
-            domain,
-            virt_start: region.end + 1n,
-            virt_end: region.end + PAGE,
-            phys_start: above,
-            flags: RW,
-          },
-          [VIRTIO_IOMMU_S_OK],
-        );
+        await mapPage(session, domain, region.end + 1n, above);
         const name = `MSI ${hex(region.start)}-${hex(region.end)}`;
         await check(
           session,
@@ -274,8 +279,8 @@ tests.it(
         const inside = LENGTH / 2n;
         const iova = region.end + 1n - inside;
         const where = `a write across the end of ${name}: its head may reach the doorbell (${hex(iova)}) or nowhere, its tail the mapped page above (${hex(above)}) or nowhere`;
-        try {
-          await expectWriteWithin(
+        await recorded(judgement, 'dev.translate.formula', () =>
+          expectWriteWithin(
             session,
             { edu, iova, label: `endpoint 0x${edu.endpointId.toString(16)} at ${hex(iova)}` },
             [
@@ -283,11 +288,8 @@ tests.it(
               { offset: Number(inside), length: Number(LENGTH - inside), address: above },
             ],
             where,
-          );
-        } catch (error) {
-          if (!(error instanceof ExpectationFailure)) throw error;
-          judgement.fail('dev.translate.formula', error.evidence);
-        }
+          ),
+        );
       }
     }
   },
