@@ -3,9 +3,12 @@
 // ones listed, gaps closed by new tests) is measured rather than reckoned by hand. Mutants
 // the earlier run killed, or that outlived their time limit, are carried over as they were
 // and not run again (a suite only gains tests between the two runs; the summary says how many
-// were carried); every other one is judged afresh. A mutant is looked up by its place (file,
-// line, column) and text: one whose code changed or moved since, or that lies outside
-// today's --files, is not found; it is named (`gone`) and left out of the score.
+// were carried); every other one is judged afresh. A mutant is looked up by its file, the
+// text of its line (as the equivalence list keys it) and its column there, so an edit above it
+// does not lose it; the nearest such place wins when a file repeats the line. (A report
+// written before lines were recorded is matched by line number.) One whose own line changed,
+// or that lies outside today's --files, is not found: it is named (`gone`) and left out of
+// the score.
 
 import { readFile } from 'node:fs/promises';
 import type { MutantStatus } from './classify.js';
@@ -47,6 +50,7 @@ export async function readEarlierRun(path: string): Promise<MutantResult[]> {
       !Array.isArray(m?.failed) && 'failed',
       !Array.isArray(m?.moved) && 'moved',
       !Array.isArray(m?.near) && 'near',
+      m?.lineText !== undefined && typeof m.lineText !== 'string' && 'lineText',
     ].filter(Boolean);
     if (wrong.length > 0)
       throw new Error(`--again ${path}: mutant ${i} has no valid ${wrong.join(', ')}`);
@@ -59,25 +63,43 @@ export interface AgainPlan {
   carried: MutantResult[];
   /** Survivors and equivalents of the earlier run, as today's population has them. */
   rerun: Mutant[];
-  /** Earlier mutants today's population no longer has (their code changed). */
+  /** Earlier mutants today's population no longer has (their line changed). */
   gone: MutantResult[];
 }
 
-const sameMutant = (a: Mutant, b: MutantResult): boolean =>
-  a.file === b.file &&
-  a.line === b.line &&
-  a.column === b.column &&
-  a.mutator === b.mutator &&
-  a.original === b.original &&
-  a.replacement === b.replacement;
+/**
+ * `result`'s mutant in today's `population`; `lineText` gives a mutant's trimmed source
+ * line. Undefined when it is not there any more.
+ */
+function findToday(
+  result: MutantResult,
+  population: readonly Mutant[],
+  lineText: (mutant: Mutant) => string,
+): Mutant | undefined {
+  const candidates = population.filter(
+    (m) =>
+      m.file === result.file &&
+      m.column === result.column &&
+      m.mutator === result.mutator &&
+      m.original === result.original &&
+      m.replacement === result.replacement &&
+      (result.lineText === undefined ? m.line === result.line : lineText(m) === result.lineText),
+  );
+  const distance = (m: Mutant): number => Math.abs(m.line - result.line);
+  return candidates.reduce<Mutant | undefined>(
+    (best, m) => (best === undefined || distance(m) < distance(best) ? m : best),
+    undefined,
+  );
+}
 
 export function planAgain(
   earlier: readonly MutantResult[],
   population: readonly Mutant[],
+  lineText: (mutant: Mutant) => string,
 ): AgainPlan {
   const plan: AgainPlan = { carried: [], rerun: [], gone: [] };
   for (const result of earlier) {
-    const today = population.find((m) => sameMutant(m, result));
+    const today = findToday(result, population, lineText);
     if (today === undefined) plan.gone.push(result);
     else if (result.status === 'killed' || result.status === 'timeout')
       plan.carried.push({ ...result, carried: true });

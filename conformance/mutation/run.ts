@@ -18,7 +18,7 @@ import { packageRoot } from '../package-root.js';
 import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { planAgain, readEarlierRun, type AgainPlan } from './again.js';
 import { judge, tally, type Judgement, type MutantStatus } from './classify.js';
-import { equivalenceOf, loadEquivalents } from './equivalents.js';
+import { equivalenceOf, loadEquivalents, mutantKey } from './equivalents.js';
 import { applyMutant, findMutants, type Mutant } from './operators.js';
 import { sampleOf } from './sample.js';
 import { DEFAULT_FILES, mutantsAt, NOT_DEVICE_CODE, sourceFiles } from './select.js';
@@ -52,6 +52,8 @@ interface Options {
 export interface MutantResult {
   file: string;
   line: number;
+  /** The trimmed text of that line, by which `--again` finds the mutant after lines moved. */
+  lineText?: string;
   column: number;
   mutator: string;
   original: string;
@@ -140,7 +142,11 @@ async function main(options: Options): Promise<number> {
     options.mutant === undefined ? everyMutant : mutantsAt(everyMutant, options.mutant);
   let again: AgainPlan | undefined;
   if (options.again !== undefined)
-    again = planAgain(await readEarlierRun(resolve(options.again)), chosen);
+    again = planAgain(
+      await readEarlierRun(resolve(options.again)),
+      chosen,
+      (m) => mutantKey(m, sources.get(m.file)!).line,
+    );
   const mutants =
     again?.rerun ??
     (options.sample === undefined ? chosen : sampleOf(chosen, options.sample, options.seed));
@@ -254,6 +260,7 @@ async function main(options: Options): Promise<number> {
         const base = {
           file: mutant.file,
           line: mutant.line,
+          lineText: mutantKey(mutant, source).line,
           column: mutant.column,
           mutator: mutant.mutator,
           original: mutant.original,

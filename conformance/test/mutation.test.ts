@@ -311,9 +311,14 @@ describe('mutation: choosing mutants', () => {
 
 describe('mutation: judging an earlier run again (--again)', () => {
   const mutants = findMutants('device-ref/x.ts', SOURCE);
+  const lineOf =
+    (source: string) =>
+    (m: Mutant): string =>
+      mutantKey(m, source).line;
   const as = (m: Mutant, status: MutantResult['status']): MutantResult => ({
     file: m.file,
     line: m.line,
+    lineText: lineOf(SOURCE)(m),
     column: m.column,
     mutator: m.mutator,
     original: m.original,
@@ -337,7 +342,7 @@ describe('mutation: judging an earlier run again (--again)', () => {
   ];
 
   it('carries killed and timed-out mutants over, and judges survivors and equivalents again', () => {
-    const plan = planAgain(earlier, mutants);
+    const plan = planAgain(earlier, mutants, lineOf(SOURCE));
     assert.deepEqual(
       plan.carried.map((r) => [r.replacement, r.status, r.carried]),
       [
@@ -351,7 +356,7 @@ describe('mutation: judging an earlier run again (--again)', () => {
 
   it('names the mutants whose code changed since, whatever their status, and scores none of them', () => {
     const changed = SOURCE.replace('flags > 7', 'flags > 8').replace('flags & 3', 'flags & 1');
-    const plan = planAgain(earlier, findMutants('device-ref/x.ts', changed));
+    const plan = planAgain(earlier, findMutants('device-ref/x.ts', changed), lineOf(changed));
     assert.deepEqual(
       plan.gone.map((r) => r.replacement),
       ['flags | 3', 'flags >= 7'],
@@ -364,6 +369,23 @@ describe('mutation: judging an earlier run again (--again)', () => {
       plan.rerun.map((m) => m.replacement),
       ['core.count--'],
     );
+  });
+
+  it('finds a mutant whose line moved by its text; a report without line texts by line number', () => {
+    const moved = `// two lines\n// above it all\n${SOURCE}`;
+    const today = findMutants('device-ref/x.ts', moved);
+    const plan = planAgain(earlier, today, lineOf(moved));
+    assert.deepEqual(plan.gone, []);
+    assert.deepEqual(
+      plan.rerun.map((m) => [m.replacement, m.line]),
+      [
+        ['flags >= 7', survived.line + 2],
+        ['core.count--', equivalent.line + 2],
+      ],
+    );
+    const withoutText = earlier.map(({ lineText: _, ...rest }) => rest);
+    assert.equal(planAgain(withoutText, today, lineOf(moved)).gone.length, 4);
+    assert.equal(planAgain(withoutText, mutants, lineOf(SOURCE)).gone.length, 0);
   });
 
   it('reads only a finished report whose every mutant is well formed', async () => {
