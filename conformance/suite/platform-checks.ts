@@ -7,7 +7,14 @@
 // end of virtual time). A check that fails throws a
 // SuiteError: the test's verdict is `error`, never a device `fail` or `pass`.
 
-import { EDU_BUFFER_ADDRESS, EDU_DMA, EDU_REG, type DmaRegisters } from '../edu/edu.js';
+import {
+  EDU_BUFFER_ADDRESS,
+  EDU_DEVICE_ID,
+  EDU_DMA,
+  EDU_REG,
+  EDU_VENDOR_ID,
+  type DmaRegisters,
+} from '../edu/edu.js';
 import {
   PCI_COMMAND,
   PCI_COMMAND_MASTER,
@@ -167,10 +174,11 @@ async function checkResetControlLatch(session: Session): Promise<void> {
 const EDU_PROGRAMMED: DmaRegisters = { source: 0x123_4560n, destination: 0x4_0010n, count: 0x30n };
 
 /**
- * edu's identification register, its DMA registers at 0 on a fresh board and holding what the
- * suite programs into them, for every edu the driver found.
+ * At least one edu on bus 0, then edu's identification register, its DMA registers at 0 on a
+ * fresh board and holding what the suite programs into them, for every edu the driver found.
  */
 export async function checkEdu(session: Session): Promise<void> {
+  checkEduPresent(session);
   for (const edu of session.driver.edus) {
     // Nothing has raised an interrupt yet: QEMU's edu starts with interrupt status 0.
     const irqStatus = (await edu.device.bar(0).read32(EDU_REG.irqStatus)) >>> 0;
@@ -204,6 +212,26 @@ export async function checkEdu(session: Session): Promise<void> {
       );
   }
 }
+
+/**
+ * The suite issues every DMA through an edu (1234:11e8): a bus without one leaves nothing to
+ * judge DMA with, whatever else it holds (a DMA endpoint under another ID is not one the suite
+ * can drive). The functions found are named, so a misidentified endpoint shows.
+ */
+function checkEduPresent(session: Session): void {
+  if (session.driver.edus.length > 0) return;
+  const found = session.driver.functions
+    .map(
+      (fn) =>
+        `00:${fn.address.device.toString(16).padStart(2, '0')}.${fn.address.function} ${hex4(fn.vendorId)}:${hex4(fn.deviceId)}`,
+    )
+    .join(', ');
+  broken(
+    `bus 0 holds no edu (${hex4(EDU_VENDOR_ID)}:${hex4(EDU_DEVICE_ID)}), the endpoint every DMA of the suite goes through; it holds ${found || 'nothing'}`,
+  );
+}
+
+const hex4 = (value: number): string => value.toString(16).padStart(4, '0');
 
 /**
  * qtest's memory commands: memset fills RAM with any byte (a whole page, and a piece across
