@@ -106,7 +106,8 @@ export async function checkPciPlatform(session: Session): Promise<void> {
  * On a target that says it is q35: the chipset registers of its host bridge (00:00.0) that
  * QEMU 7.2 resets to something other than zero, with the bytes around them: GGC (0x50),
  * PCIEXBAR (0x60, enable bit clear), SMRAM (0x9d) and ESMRAMC (0x9e); and its interrupt
- * registers (0x3c), all zero: the host bridge has no interrupt pin.
+ * registers (0x3c), all zero: the host bridge has no interrupt pin. And a byte past its header
+ * that keeps what is written.
  */
 const Q35_HOST_BRIDGE_WORDS: ReadonlyArray<[number, string, number]> = [
   [0x3c, 'Interrupt Line and Pin', 0x0000_0000],
@@ -114,6 +115,9 @@ const Q35_HOST_BRIDGE_WORDS: ReadonlyArray<[number, string, number]> = [
   [0x60, 'PCIEXBAR', 0xb000_0000],
   [0x9c, 'SMRAM and ESMRAMC', 0x0038_0200],
 ];
+
+/** A byte of q35's host bridge that QEMU leaves writable: the first past the header. */
+const Q35_HOST_BRIDGE_SCRATCH = 0x40;
 
 export async function checkHostBridgeRegisters(session: Session): Promise<void> {
   if (session.target.chipset !== 'q35') return;
@@ -129,6 +133,25 @@ export async function checkHostBridgeRegisters(session: Session): Promise<void> 
         `q35's host bridge reads ${hex(got)} at ${hex(offset)} (${name}), not QEMU's reset value ${hex(want)}`,
       );
   });
+  await checkHostBridgeScratch(session);
+}
+
+/**
+ * The first byte past the header of q35's host bridge (0x40) keeps what is written: QEMU
+ * leaves a function's configuration space past the header writable where no capability sits
+ * (pci_init_wmask), and its MCH has none and keeps 0x40-0x9b so.
+ */
+async function checkHostBridgeScratch(session: Session): Promise<void> {
+  const { config } = iommuConfig(session);
+  const bridge = { bus: 0, device: 0, function: 0 };
+  const before = await config.read8(bridge, Q35_HOST_BRIDGE_SCRATCH);
+  await config.write8(bridge, Q35_HOST_BRIDGE_SCRATCH, before ^ 0xff);
+  const after = await config.read8(bridge, Q35_HOST_BRIDGE_SCRATCH);
+  await config.write8(bridge, Q35_HOST_BRIDGE_SCRATCH, before);
+  if (after !== (before ^ 0xff))
+    broken(
+      `q35's host bridge reads ${hex(after)} at ${hex(Q35_HOST_BRIDGE_SCRATCH)} after ${hex(before ^ 0xff)} was written there: QEMU's MCH keeps what is written past its header`,
+    );
 }
 
 /**
