@@ -286,7 +286,29 @@ export async function checkQtestMemory(session: Session): Promise<void> {
   // At the end of RAM, and across it: no byte past the end may read back.
   await checkNothingBeyondRam(session, end, 16, 0);
   await checkNothingBeyondRam(session, end - 8n, 16, 8);
+  await checkWriteAcrossRamEnd(session, end);
   await checkMemsetReachesMmio(session);
+}
+
+/**
+ * A write of 16 bytes at RAM's end − 8, half RAM and half nothing: the target may refuse it,
+ * but a write it answers OK has written its RAM half, as QEMU's does (address_space_write
+ * drops only the bytes nothing backs).
+ */
+async function checkWriteAcrossRamEnd(session: Session, end: bigint): Promise<void> {
+  const { qtest } = session;
+  const data = Uint8Array.from({ length: 16 }, (_, i) => 0xc0 + i);
+  try {
+    await qtest.memwrite(end - 8n, data);
+  } catch (error) {
+    if (error instanceof QtestReplyError) return; // refused
+    throw error;
+  }
+  const held = await qtest.memread(end - 8n, 8);
+  if (!Buffer.from(held).equals(data.subarray(0, 8)))
+    broken(
+      `a write of 16 bytes at ${hex(end - 8n)}, 8 of them RAM and 8 past its end, was answered OK but left the RAM half reading ${Buffer.from(held).toString('hex')}, not ${Buffer.from(data.subarray(0, 8)).toString('hex')}: a write the target accepts writes the RAM it covers`,
+    );
 }
 
 /**
@@ -427,6 +449,13 @@ async function checkEachEdu(session: Session): Promise<void> {
         irq ? EDU_IRQ_FACTORIAL : 0,
       );
     }
+    // Bit 0 (computing) is edu's own: a write keeps only bit 7 (QEMU's edu ignores bit 0).
+    await registers.write32(EDU_REG.status, EDU_STATUS_COMPUTING | EDU_STATUS_IRQ_FACTORIAL);
+    expect(
+      'status after 0x81 was written (bit 0, computing, is read-only)',
+      await registers.read32(EDU_REG.status),
+      EDU_STATUS_IRQ_FACTORIAL,
+    );
     await registers.write32(EDU_REG.status, 0);
     await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
     await registers.write32(EDU_REG.factorial, 5);
