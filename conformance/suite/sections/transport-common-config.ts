@@ -99,9 +99,17 @@ tests.it(
 );
 
 tests.it(
-  '[dev.pci.queue-size-power] [dev.pci.queue-size-unavailable] [dev.pci.queue-enable-reset] queue_size is 0 or a power of 2, 0 past the last queue, and every queue is disabled after a reset',
+  '[dev.pci.queue-size-power] [dev.pci.queue-size-unavailable] [dev.pci.queue-enable-reset] queue_size is 0 or a power of 2, 0 past the last queue, and every queue is disabled at power-on and after a reset',
   async (session, judgement) => {
     await checkPciPlatform(session);
+    // Read by the driver before its first reset: powering up a PCI function resets it.
+    session.driver.powerOnQueueEnables.forEach((enable, index) => {
+      if (enable !== 0)
+        judgement.fail('dev.pci.queue-enable-reset', {
+          expected: 'queue_enable 0 at power-on, a reset of the PCI function',
+          message: `queue ${index}: queue_enable reads ${enable} on the device as it came up, before the driver's first reset`,
+        });
+    });
     await session.driver.start();
     await session.driver.transport.reset();
     const { sizes, enables, beyond } = await queueRegisters(session);
