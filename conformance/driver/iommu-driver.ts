@@ -37,6 +37,7 @@ import {
   type UsedBuffer,
 } from '../virtio/split-virtqueue.js';
 import { readDeviceConfig, writeConfigField } from './device-config.js';
+import { readQueueEnables } from './power-on.js';
 import {
   requestResult,
   ringFinding,
@@ -122,6 +123,8 @@ export class IommuDriver {
     /** Feature bits the device offers. */
     readonly offered: bigint,
     readonly memory: GuestMemory,
+    /** Every queue's queue_enable before open()'s reset: the device's power-on state. */
+    readonly powerOnQueueEnables: readonly number[],
   ) {}
 
   static async open(qtest: QtestClient, memory: GuestMemory): Promise<IommuDriver> {
@@ -144,9 +147,18 @@ export class IommuDriver {
     const [iommuDevice, ...eduDevices] = await bus.setUpAll([iommu, ...edus]);
     const transport = await VirtioPciTransport.open(iommuDevice!);
     const endpoints = eduDevices.map((device) => new EduDevice(device));
+    const powerOnQueueEnables = await readQueueEnables(transport);
     await transport.reset();
     const offered = await transport.deviceFeatures();
-    return new IommuDriver(qtest, transport, functions, endpoints, offered, memory);
+    return new IommuDriver(
+      qtest,
+      transport,
+      functions,
+      endpoints,
+      offered,
+      memory,
+      powerOnQueueEnables,
+    );
   }
 
   /** The first edu: the endpoint `@ep`. */

@@ -99,9 +99,17 @@ tests.it(
 );
 
 tests.it(
-  '[dev.pci.queue-size-power] [dev.pci.queue-size-unavailable] [dev.pci.queue-enable-reset] queue_size is 0 or a power of 2, 0 past the last queue, and every queue is disabled after a reset',
+  '[dev.pci.queue-size-power] [dev.pci.queue-size-unavailable] [dev.pci.queue-enable-reset] queue_size is 0 or a power of 2, 0 past the last queue, and every queue is disabled at power-on and after a reset',
   async (session, judgement) => {
     await checkPciPlatform(session);
+    // Read by the driver before its first reset: powering up a PCI function resets it.
+    session.driver.powerOnQueueEnables.forEach((enable, index) => {
+      if (enable !== 0)
+        judgement.fail('dev.pci.queue-enable-reset', {
+          expected: 'queue_enable 0 at power-on, a reset of the PCI function',
+          message: `queue ${index}: queue_enable reads ${enable} on the device as it came up, before the driver's first reset`,
+        });
+    });
     await session.driver.start();
     await session.driver.transport.reset();
     const { sizes, enables, beyond } = await queueRegisters(session);
@@ -128,7 +136,7 @@ tests.it(
 );
 
 tests.it(
-  '[dev.pci.queue-size] a request queue of 4 entries (smaller than the maximum) works past its wrap, and queue_size shows the maximum again after a reset',
+  '[dev.pci.queue-size] a request queue of 4 entries (smaller than the maximum) works past its wrap, queue_size shows the maximum again after a reset, and takes the maximum when the driver writes it after 4',
   async (session, judgement) => {
     await checkPciPlatform(session);
     const transport = session.driver.transport;
@@ -166,6 +174,17 @@ tests.it(
       judgement.fail('dev.pci.queue-size', {
         expected: `queue_size ${maximum}, the maximum, after a reset`,
         message: `after the reset queue_size reads ${again}`,
+      });
+    // A driver that changes its mind before enabling the queue: 4, then the maximum.
+    const { common } = transport;
+    await common.write16(VIRTIO_PCI_COMMON_CFG.queue_select.offset, queue.index);
+    await common.write16(VIRTIO_PCI_COMMON_CFG.queue_size.offset, size);
+    await common.write16(VIRTIO_PCI_COMMON_CFG.queue_size.offset, maximum);
+    const back = await common.read16(VIRTIO_PCI_COMMON_CFG.queue_size.offset);
+    if (back !== maximum)
+      judgement.fail('dev.pci.queue-size', {
+        expected: `queue_size ${maximum}: the driver wrote ${size}, then the maximum ${maximum}`,
+        message: `queue_size reads ${back}`,
       });
   },
 );
