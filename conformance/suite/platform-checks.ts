@@ -7,7 +7,14 @@
 // end of virtual time). A check that fails throws a
 // SuiteError: the test's verdict is `error`, never a device `fail` or `pass`.
 
-import { EDU_BUFFER_ADDRESS, EDU_DMA, EDU_REG, type DmaRegisters } from '../edu/edu.js';
+import {
+  EDU_BUFFER_ADDRESS,
+  EDU_DEVICE_ID,
+  EDU_DMA,
+  EDU_REG,
+  EDU_VENDOR_ID,
+  type DmaRegisters,
+} from '../edu/edu.js';
 import {
   PCI_COMMAND,
   PCI_COMMAND_MASTER,
@@ -99,7 +106,8 @@ export async function checkPciPlatform(session: Session): Promise<void> {
  * On a target that says it is q35: the chipset registers of its host bridge (00:00.0) that
  * QEMU 7.2 resets to something other than zero, with the bytes around them: GGC (0x50),
  * PCIEXBAR (0x60, enable bit clear), SMRAM (0x9d) and ESMRAMC (0x9e); and its interrupt
- * registers (0x3c), all zero: the host bridge has no interrupt pin.
+ * registers (0x3c), all zero: the host bridge has no interrupt pin. And a byte past its header
+ * that keeps what is written.
  */
 const Q35_HOST_BRIDGE_WORDS: ReadonlyArray<[number, string, number]> = [
   [0x3c, 'Interrupt Line and Pin', 0x0000_0000],
@@ -107,6 +115,9 @@ const Q35_HOST_BRIDGE_WORDS: ReadonlyArray<[number, string, number]> = [
   [0x60, 'PCIEXBAR', 0xb000_0000],
   [0x9c, 'SMRAM and ESMRAMC', 0x0038_0200],
 ];
+
+/** A byte of q35's host bridge that QEMU leaves writable: the first past the header. */
+const Q35_HOST_BRIDGE_SCRATCH = 0x40;
 
 export async function checkHostBridgeRegisters(session: Session): Promise<void> {
   if (session.target.chipset !== 'q35') return;
@@ -122,6 +133,25 @@ export async function checkHostBridgeRegisters(session: Session): Promise<void> 
         `q35's host bridge reads ${hex(got)} at ${hex(offset)} (${name}), not QEMU's reset value ${hex(want)}`,
       );
   });
+  await checkHostBridgeScratch(session);
+}
+
+/**
+ * The first byte past the header of q35's host bridge (0x40) keeps what is written: QEMU
+ * leaves a function's configuration space past the header writable where no capability sits
+ * (pci_init_wmask), and its MCH has none and keeps 0x40-0x9b so.
+ */
+async function checkHostBridgeScratch(session: Session): Promise<void> {
+  const { config } = iommuConfig(session);
+  const bridge = { bus: 0, device: 0, function: 0 };
+  const before = await config.read8(bridge, Q35_HOST_BRIDGE_SCRATCH);
+  await config.write8(bridge, Q35_HOST_BRIDGE_SCRATCH, before ^ 0xff);
+  const after = await config.read8(bridge, Q35_HOST_BRIDGE_SCRATCH);
+  await config.write8(bridge, Q35_HOST_BRIDGE_SCRATCH, before);
+  if (after !== (before ^ 0xff))
+    broken(
+      `q35's host bridge reads ${hex(after)} at ${hex(Q35_HOST_BRIDGE_SCRATCH)} after ${hex(before ^ 0xff)} was written there: QEMU's MCH keeps what is written past its header`,
+    );
 }
 
 /**
@@ -167,10 +197,11 @@ async function checkResetControlLatch(session: Session): Promise<void> {
 const EDU_PROGRAMMED: DmaRegisters = { source: 0x123_4560n, destination: 0x4_0010n, count: 0x30n };
 
 /**
- * edu's identification register, its DMA registers at 0 on a fresh board and holding what the
- * suite programs into them, for every edu the driver found.
+ * At least one edu on bus 0, then edu's identification register, its DMA registers at 0 on a
+ * fresh board and holding what the suite programs into them, for every edu the driver found.
  */
 export async function checkEdu(session: Session): Promise<void> {
+  checkEduPresent(session);
   for (const edu of session.driver.edus) {
     // Nothing has raised an interrupt yet: QEMU's edu starts with interrupt status 0.
     const irqStatus = (await edu.device.bar(0).read32(EDU_REG.irqStatus)) >>> 0;
@@ -206,6 +237,26 @@ export async function checkEdu(session: Session): Promise<void> {
 }
 
 /**
+ * The suite issues every DMA through an edu (1234:11e8): a bus without one leaves nothing to
+ * judge DMA with, whatever else it holds (a DMA endpoint under another ID is not one the suite
+ * can drive). The functions found are named, so a misidentified endpoint shows.
+ */
+function checkEduPresent(session: Session): void {
+  if (session.driver.edus.length > 0) return;
+  const found = session.driver.functions
+    .map(
+      (fn) =>
+        `00:${fn.address.device.toString(16).padStart(2, '0')}.${fn.address.function} ${hex4(fn.vendorId)}:${hex4(fn.deviceId)}`,
+    )
+    .join(', ');
+  broken(
+    `bus 0 holds no edu (${hex4(EDU_VENDOR_ID)}:${hex4(EDU_DEVICE_ID)}), the endpoint every DMA of the suite goes through; it holds ${found || 'nothing'}`,
+  );
+}
+
+const hex4 = (value: number): string => value.toString(16).padStart(4, '0');
+
+/**
  * qtest's memory commands: memset fills RAM with any byte (a whole page, and a piece across
  * its end), memory beyond the end of RAM holds nothing (the memset is refused, or reads
  * back without the byte), and memset reaches MMIO registers too (edu's liveness register).
@@ -235,7 +286,29 @@ export async function checkQtestMemory(session: Session): Promise<void> {
   // At the end of RAM, and across it: no byte past the end may read back.
   await checkNothingBeyondRam(session, end, 16, 0);
   await checkNothingBeyondRam(session, end - 8n, 16, 8);
+  await checkWriteAcrossRamEnd(session, end);
   await checkMemsetReachesMmio(session);
+}
+
+/**
+ * A write of 16 bytes at RAM's end − 8, half RAM and half nothing: the target may refuse it,
+ * but a write it answers OK has written its RAM half, as QEMU's does (address_space_write
+ * drops only the bytes nothing backs).
+ */
+async function checkWriteAcrossRamEnd(session: Session, end: bigint): Promise<void> {
+  const { qtest } = session;
+  const data = Uint8Array.from({ length: 16 }, (_, i) => 0xc0 + i);
+  try {
+    await qtest.memwrite(end - 8n, data);
+  } catch (error) {
+    if (error instanceof QtestReplyError) return; // refused
+    throw error;
+  }
+  const held = await qtest.memread(end - 8n, 8);
+  if (!Buffer.from(held).equals(data.subarray(0, 8)))
+    broken(
+      `a write of 16 bytes at ${hex(end - 8n)}, 8 of them RAM and 8 past its end, was answered OK but left the RAM half reading ${Buffer.from(held).toString('hex')}, not ${Buffer.from(data.subarray(0, 8)).toString('hex')}: a write the target accepts writes the RAM it covers`,
+    );
 }
 
 /**
@@ -376,6 +449,13 @@ async function checkEachEdu(session: Session): Promise<void> {
         irq ? EDU_IRQ_FACTORIAL : 0,
       );
     }
+    // Bit 0 (computing) is edu's own: a write keeps only bit 7 (QEMU's edu ignores bit 0).
+    await registers.write32(EDU_REG.status, EDU_STATUS_COMPUTING | EDU_STATUS_IRQ_FACTORIAL);
+    expect(
+      'status after 0x81 was written (bit 0, computing, is read-only)',
+      await registers.read32(EDU_REG.status),
+      EDU_STATUS_IRQ_FACTORIAL,
+    );
     await registers.write32(EDU_REG.status, 0);
     await registers.write32(EDU_REG.irqAck, 0xffff_ffff);
     await registers.write32(EDU_REG.factorial, 5);
