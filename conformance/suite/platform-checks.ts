@@ -7,6 +7,7 @@
 // end of virtual time). A check that fails throws a
 // SuiteError: the test's verdict is `error`, never a device `fail` or `pass`.
 
+import { VIRTIO_IOMMU_MAP_F_READ, VIRTIO_IOMMU_MAP_F_WRITE } from '../../dist/ts/index.js';
 import {
   EDU_BUFFER_ADDRESS,
   EDU_DEVICE_ID,
@@ -14,6 +15,7 @@ import {
   EDU_REG,
   EDU_VENDOR_ID,
   type DmaRegisters,
+  type StagingPage,
 } from '../edu/edu.js';
 import {
   PCI_COMMAND,
@@ -26,7 +28,7 @@ import { QtestProtocolError, QtestReplyError } from '../qtest/errors.js';
 import { deviceClock } from '../qtest/device-clock.js';
 import { pollUntil, PollTimeoutError } from '../qtest/poll.js';
 import type { Session } from '../session.js';
-import { mapStaging, startWithEndpointAttached } from './device-steps.js';
+import { mapRange, mapStaging, startWithEndpointAttached } from './device-steps.js';
 import { hex, iommuConfig } from './transport-steps.js';
 
 const CONFIG_ADDRESS_PORT = 0xcf8;
@@ -71,19 +73,30 @@ export async function checkPciPlatform(session: Session): Promise<void> {
     broken(
       `the absent function 00:${hex(empty)}.0 reads ${reads.map((v) => hex(v >>> 0)).join(', ')} in 1, 2 and 4 bytes, not all-ones`,
     );
-  // CONFIG_ENABLE clear: the data port reaches no function.
+  // CONFIG_ENABLE clear: the data port reaches no function. Bit 0 of the latched address is
+  // set, so only bit 31 can tell enabled from disabled.
   const { address } = iommuConfig(session);
-  const disabled = (address.device << 11) | (address.function << 8);
-  const [, latched, data] = await Promise.all([
+  const disabled = (address.device << 11) | (address.function << 8) | 0x1;
+  // Bus 1 (bit 16), where the IOMMU function's slot and function hold nothing: bus 0 has no
+  // bridge, so the access reaches no function.
+  const otherBus =
+    (CONFIG_ENABLE | (1 << 16) | (address.device << 11) | (address.function << 8)) >>> 0;
+  const [, latched, data, , onOtherBus] = await Promise.all([
     session.qtest.outl(CONFIG_ADDRESS_PORT, disabled),
     session.qtest.inl(CONFIG_ADDRESS_PORT),
+    session.qtest.inl(CONFIG_DATA_PORT),
+    session.qtest.outl(CONFIG_ADDRESS_PORT, otherBus),
     session.qtest.inl(CONFIG_DATA_PORT),
   ]);
   if (latched >>> 0 !== disabled)
     broken(`port 0xcf8 reads ${hex(latched >>> 0)} after ${hex(disabled)} was written to it`);
   if (data >>> 0 !== 0xffff_ffff)
     broken(
-      `with the enable bit (31) of port 0xcf8 clear, port 0xcfc reads ${hex(data >>> 0)}: a configuration access without ${hex(CONFIG_ENABLE)} reached a function`,
+      `with the enable bit (31) of port 0xcf8 clear (${hex(disabled)} latched), port 0xcfc reads ${hex(data >>> 0)}: a configuration access without ${hex(CONFIG_ENABLE)} reached a function`,
+    );
+  if (onOtherBus >>> 0 !== 0xffff_ffff)
+    broken(
+      `with ${hex(otherBus)} latched in port 0xcf8 (bus 1, where nothing is: bus 0 has no bridge), port 0xcfc reads ${hex(onOtherBus >>> 0)}: a configuration access on bus 1 reached a function`,
     );
   await checkPastDataPort(session);
   if (session.target.chipset === 'q35') {
@@ -208,6 +221,19 @@ export async function checkEdu(session: Session): Promise<void> {
     if (irqStatus !== 0)
       broken(
         `edu ${hex(edu.endpointId)} reads interrupt status ${hex(irqStatus)} before anything raised one, not 0`,
+      );
+    // Nor written a register: QEMU's edu starts zeroed (liveness holds the complement of
+    // what was written, the factorial what was computed, status the bits written).
+    const fresh = ['liveness', 'factorial', 'status'] as const;
+    const atPowerOn = await Promise.all(
+      fresh.map(async (name) => (await edu.device.bar(0).read32(EDU_REG[name])) >>> 0),
+    );
+    const written = fresh.flatMap((name, i) =>
+      atPowerOn[i] === 0 ? [] : [`${name} ${hex(atPowerOn[i]!)}`],
+    );
+    if (written.length > 0)
+      broken(
+        `edu ${hex(edu.endpointId)} reads ${written.join(', ')} before anything wrote to it, not 0`,
       );
     const id = await edu.readId();
     if (id >>> 0 !== EDU_IDENTIFICATION)
@@ -776,21 +802,28 @@ export async function checkClockSetTakesOver(session: Session): Promise<void> {
 const MASKED_OFFSET = 0x100n;
 const UNMASTERED_OFFSET = 0x200n;
 const GATE_LENGTH = 16;
+const ONE_BYTE_OFFSET = 0x300n;
+/** Where, past the end of RAM, the unbacked page goes; below UNBACKED_LIMIT only. */
+const UNBACKED_GAP = 0x100_0000n;
+/** PCIEXBAR's reset place on q35 (0xb0000000); the 32-bit BAR window starts above it. */
+const UNBACKED_LIMIT = 0xb000_0000n;
+const UNBACKED_BUFFER_OFFSET = 0x100;
 
 /**
  * @ep attached with the staging page mapped: edu's buffer → RAM transfers (1) to an address
  * with the bit above dma_mask set land where the address without it points (QEMU's
- * edu_clamp_addr), and (2) with bus mastering off (COMMAND bit 2 clear) land nowhere. Each
- * transfer is run by one `clock_step` without NS, which jumps to edu's timer: the first look
- * after it finds the transfer done.
+ * edu_clamp_addr), (2) with bus mastering off (COMMAND bit 2 clear) land nowhere, (3) of one
+ * byte land that byte, and (4) to an IOVA mapped to a page outside RAM where nothing decodes
+ * leave nothing there that edu could read back. Each transfer is run by one `clock_step`
+ * without NS, which jumps to edu's timer: the first look after it finds the transfer done.
  */
 export async function checkEduDmaGates(session: Session): Promise<void> {
-  const { edu, domain } = await startWithEndpointAttached(session);
+  const { edu, domain, iova } = await startWithEndpointAttached(session);
   const staging = await mapStaging(session, domain);
   const { qtest } = session;
   const pattern = Uint8Array.from({ length: GATE_LENGTH }, (_, i) => 0xa0 + i);
   await edu.loadBuffer(pattern, staging);
-  await qtest.memset(staging.phys + MASKED_OFFSET, 0x200, 0);
+  await qtest.memset(staging.phys + MASKED_OFFSET, 0x210, 0);
   const masked = staging.iova + MASKED_OFFSET;
   if ((masked & ~edu.dmaMask) === 0n) {
     const above = masked | (edu.dmaMask + 1n);
@@ -811,20 +844,57 @@ export async function checkEduDmaGates(session: Session): Promise<void> {
     broken(
       `edu ${hex(edu.endpointId)}: with bus mastering off (COMMAND bit 2 clear), a transfer from its buffer to the mapped ${hex(staging.iova + UNMASTERED_OFFSET)} wrote ${Buffer.from(stray).toString('hex')} there: a function that may not master the bus issues no DMA`,
     );
+  await runBufferToRam(session, edu, staging.iova + ONE_BYTE_OFFSET, 1);
+  const oneByte = await qtest.memread(staging.phys + ONE_BYTE_OFFSET, 2);
+  if (oneByte[0] !== pattern[0] || oneByte[1] !== 0)
+    broken(
+      `edu ${hex(edu.endpointId)}: a transfer of 1 byte (${hex(pattern[0]!)}) from its buffer to the mapped ${hex(staging.iova + ONE_BYTE_OFFSET)} left ${Buffer.from(oneByte).toString('hex')} there, not that byte followed by the 00 that was there`,
+    );
+  await checkNothingBeyondRamByDma(session, edu, domain, staging, pattern, iova(0x1000n));
 }
 
-/** edu copies GATE_LENGTH bytes of its buffer to RAM-side address `destination`. */
+/**
+ * edu writes `pattern` (in its buffer at 0) to `at`, which this maps to a page outside RAM
+ * where nothing decodes, reads `at` back into its buffer at UNBACKED_BUFFER_OFFSET, and copies
+ * that to the staging page: whatever an unbacked read gives (QEMU's unassigned memory: 0), it
+ * is not what was written. Skipped where no such page lies between RAM and the 32-bit BAR
+ * window (or PCIEXBAR's usual place).
+ */
+async function checkNothingBeyondRamByDma(
+  session: Session,
+  edu: DmaEndpoint,
+  domain: bigint,
+  staging: StagingPage,
+  pattern: Uint8Array,
+  at: bigint,
+): Promise<void> {
+  const ramEnd = (BigInt(session.target.ramSize) + 0xfffn) & ~0xfffn;
+  const unbacked = ramEnd + UNBACKED_GAP;
+  if (unbacked + 0x1000n > UNBACKED_LIMIT) return;
+  const rw = VIRTIO_IOMMU_MAP_F_READ | VIRTIO_IOMMU_MAP_F_WRITE;
+  await mapRange(session, domain, at, unbacked, rw);
+  await runBufferToRam(session, edu, at);
+  await edu.toDevice(at, GATE_LENGTH, UNBACKED_BUFFER_OFFSET);
+  const back = await edu.readBuffer(GATE_LENGTH, staging, UNBACKED_BUFFER_OFFSET);
+  if (Buffer.from(back).equals(pattern))
+    broken(
+      `edu ${hex(edu.endpointId)}: ${GATE_LENGTH} bytes it wrote to IOVA ${hex(at)}, mapped to ${hex(unbacked)} past the end of RAM (${hex(ramEnd)}) where nothing decodes, read back as what was written (${Buffer.from(back).toString('hex')}): memory that is not there keeps nothing`,
+    );
+}
+
+/** edu copies `count` bytes of its buffer (from its start) to RAM-side address `destination`. */
 async function runBufferToRam(
   session: Session,
   edu: DmaEndpoint,
   destination: bigint,
+  count = GATE_LENGTH,
 ): Promise<void> {
   const registers = edu.device.bar(0);
   const clock = await deviceClock(session.qtest);
   const [, , , , stepped, firstLook] = await Promise.all([
     registers.write64(EDU_REG.dmaSource, EDU_BUFFER_ADDRESS),
     registers.write64(EDU_REG.dmaDestination, destination),
-    registers.write64(EDU_REG.dmaCount, BigInt(GATE_LENGTH)),
+    registers.write64(EDU_REG.dmaCount, BigInt(count)),
     registers.write64(EDU_REG.dmaCommand, EDU_DMA.run | EDU_DMA.toRam),
     clock.stepToNextTimer(),
     registers.read64(EDU_REG.dmaCommand),
