@@ -38,13 +38,14 @@ export class QemuReserve {
     this.#sample = create();
   }
 
-  /** A target for one test: a QEMU of the reserve; description and RAM as `create()`'s. */
+  /** A target for one test: a QEMU of the reserve; description, RAM and chipset as `create()`'s. */
   target(judgeWindow?: JudgeWindow): Target {
-    const { description, ramSize } = this.#sample;
+    const { description, ramSize, chipset } = this.#sample;
     let taken: QemuTarget | undefined;
     return {
       description,
       ramSize,
+      chipset,
       ...(judgeWindow !== undefined && { judgeWindow }),
       start: (): Promise<QtestClient> => {
         if (taken !== undefined)

@@ -125,6 +125,7 @@ function trackOpenTargets(
       get ramSize() {
         return target.ramSize;
       },
+      ...(target.chipset !== undefined && { chipset: target.chipset }),
       ...(judgeWindow !== undefined && { judgeWindow }),
       start: async () => {
         if (closed) throw new Error(`${target.description}: already closed`);

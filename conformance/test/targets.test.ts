@@ -356,6 +356,7 @@ describe('target selection', () => {
     const first = selected.make();
     const second = selected.make();
     assert.notEqual(first, second);
+    assert.equal(first.chipset, 'q35', "the suite's board has q35's host bridge and 0xcf9");
     try {
       await first.start();
       await first.close();
@@ -377,6 +378,7 @@ describe('target selection: qemu', () => {
     let qtest: QtestClient | undefined;
     try {
       const first = selected.make();
+      assert.equal(first.chipset, 'q35', 'a QEMU of the reserve says what QemuTarget says');
       qtest = await first.start();
       await assert.rejects(first.start(), /already started/);
       await qtest.writel(0x1000, 0xdead_beef);
