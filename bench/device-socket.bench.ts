@@ -68,13 +68,15 @@ async function rate(ring: RequestRing, perRound: number, ms: number): Promise<nu
 const TICKS_PER_SECOND = 100;
 
 /**
- * Milliseconds of CPU time (user and system) the device process of `target` has used: our
- * child whose command line is device-ref's `viommu … device` or a qemu-system; undefined
- * where /proc does not tell.
+ * Milliseconds of CPU time (user and system) the device processes of `target` have used: our
+ * children whose command line is device-ref's `viommu … device` or a qemu-system, summed (the
+ * ref target runs a device-ref per lane, the qemu target keeps QEMUs started ahead of the tests
+ * to come: the idle ones add nothing); undefined where /proc does not tell.
  */
 function deviceCpuMs(target: string): number | undefined {
   try {
     const children = readFileSync(`/proc/${process.pid}/task/${process.pid}/children`, 'utf8');
+    let total: number | undefined;
     for (const pid of children.trim().split(/\s+/)) {
       const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
       const isTarget =
@@ -85,12 +87,13 @@ function deviceCpuMs(target: string): number | undefined {
       // Fields after the parenthesised command name: state is the 3rd, utime the 14th.
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+      total = (total ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
     }
+    return total;
   } catch {
-    // no /proc, or the process just ended
+    // no /proc, or a process just ended
+    return undefined;
   }
-  return undefined;
 }
 
 /** Runs `rate` and also measures the device's CPU time per request (µs) over it. */

@@ -25,6 +25,7 @@ import {
   VIRTIO_PCI_VENDOR_ID,
   VIRTIO_STATUS_ACKNOWLEDGE,
   VIRTIO_STATUS_DRIVER,
+  VIRTIO_STATUS_DRIVER_OK,
   VIRTIO_STATUS_FAILED,
   VIRTIO_STATUS_FEATURES_OK,
   featureBit,
@@ -205,10 +206,13 @@ export class IommuDriver {
     this.#events = events;
     const transport = this.transport;
     await transport.reset();
-    await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
-    await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    // Writes whose replies nothing waits for leave in one pipeline with the read that follows
+    // them (qtest keeps their order): seven round trips for the whole start, not fourteen.
+    const acknowledged = transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
+    const driver = transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
     const version1 = featureBit(VIRTIO_F_VERSION_1);
     if ((this.offered & version1) === 0n) {
+      await Promise.all([acknowledged, driver]);
       await transport.addStatus(VIRTIO_STATUS_FAILED);
       throw new DeviceSetupError(
         `the device offers features ${hex(this.offered)} without VERSION_1`,
@@ -222,9 +226,17 @@ export class IommuDriver {
       (choice.accept ?? 0n) |
       indirect |
       version1;
-    await transport.writeDriverFeatures(accepted);
-    await transport.addStatus(VIRTIO_STATUS_FEATURES_OK);
-    const status = await transport.readStatus();
+    // FEATURES_OK on top of the status read after the features are written, then read back.
+    const [, , , driverStatus] = await Promise.all([
+      acknowledged,
+      driver,
+      transport.writeDriverFeatures(accepted),
+      transport.readStatus(),
+    ]);
+    const [, status] = await Promise.all([
+      transport.writeStatus(driverStatus | VIRTIO_STATUS_FEATURES_OK),
+      transport.readStatus(),
+    ]);
     if ((status & VIRTIO_STATUS_FEATURES_OK) === 0) {
       await transport.addStatus(VIRTIO_STATUS_FAILED);
       throw new DeviceSetupError(
@@ -236,18 +248,24 @@ export class IommuDriver {
       requestq: this.memory.allocate(REQUEST_QUEUE_MEMORY),
       eventq: this.memory.allocate(EVENT_QUEUE_MEMORY),
     });
-    this.#requestq = await SplitVirtqueue.create(
-      transport,
-      VIRTQUEUE.requestq,
-      queueMemory.requestq,
-      { size: QUEUE_SIZE, slotSize: REQUEST_SLOT },
-    );
-    this.#eventq = await SplitVirtqueue.create(transport, VIRTQUEUE.eventq, queueMemory.eventq, {
-      size: QUEUE_SIZE,
-      slotSize: EVENT_BUFFER_SIZE,
-    });
-    await transport.driverOk();
-    await this.postEventBuffers(events.count, events.size);
+    // Both queues side by side: each step of each queue selects its queue in the same
+    // pipeline as its accesses, so the two never mix.
+    [this.#requestq, this.#eventq] = await Promise.all([
+      SplitVirtqueue.create(transport, VIRTQUEUE.requestq, queueMemory.requestq, {
+        size: QUEUE_SIZE,
+        slotSize: REQUEST_SLOT,
+      }),
+      SplitVirtqueue.create(transport, VIRTQUEUE.eventq, queueMemory.eventq, {
+        size: QUEUE_SIZE,
+        slotSize: EVENT_BUFFER_SIZE,
+      }),
+    ]);
+    // DRIVER_OK, then the event buffers and their notify in the same pipeline.
+    const live = (await transport.readStatus()) | VIRTIO_STATUS_DRIVER_OK;
+    await Promise.all([
+      transport.writeStatus(live),
+      this.postEventBuffers(events.count, events.size),
+    ]);
   }
 
   /** Posts `count` event buffers of `size` bytes and notifies the event queue. */

@@ -34,7 +34,7 @@ export interface JudgedMemory {
    * as text with what was written, decoded only when it differs.
    */
   memreadBase64?(address: bigint, length: number): Promise<string>;
-  memwriteBase64?(address: bigint, length: number, base64: string): Promise<void>;
+  memwriteBase64?(address: bigint, length: number, base64: string | Uint8Array): Promise<void>;
 }
 
 export interface JudgeOptions {
@@ -63,9 +63,11 @@ const IN_FLIGHT = 16;
 const BACKGROUND = new CachedPattern(0x6a09_e667);
 /**
  * The base64 of whole background pieces (DEFAULT_PIECE bytes on the piece grid), by address,
- * made once per process; at most this many (64 MiB of RAM, ~90 MB of text).
+ * made once per process, as text (compared with what a b64read brings back) and as its ASCII
+ * bytes (what a b64write sends, without a string-to-bytes pass per session); at most this
+ * many (64 MiB of RAM, ~180 MB).
  */
-const BACKGROUND_TEXT = new Map<number, string>();
+const BACKGROUND_TEXT = new Map<number, BackgroundPiece>();
 const BACKGROUND_TEXT_PIECES = 1024;
 
 export class WatchedMemory {
@@ -179,7 +181,8 @@ export class WatchedMemory {
     await inFlight(pieces, async (p) => {
       const parts = this.#byPattern(p, layout);
       const only = parts.length === 1 ? parts[0]! : undefined;
-      const text = memory.memreadBase64 && only?.pattern && this.#backgroundText(p, only.pattern);
+      const text =
+        memory.memreadBase64 && only?.pattern && this.#backgroundText(p, only.pattern)?.text;
       let actual: Uint8Array;
       if (text !== undefined) {
         const seen = await memory.memreadBase64!(BigInt(p.start), p.end - p.start);
@@ -263,23 +266,24 @@ export class WatchedMemory {
     const memory = this.#memory;
     const pieces = this.#pieces(spans);
     await inFlight(pieces, (p) => {
-      const text = memory.memwriteBase64 && this.#backgroundText(p, pattern);
-      return text === undefined
+      const ascii = memory.memwriteBase64 && this.#backgroundText(p, pattern)?.ascii;
+      return ascii === undefined
         ? memory.memwrite(BigInt(p.start), pattern.bytes(p.start, p.end - p.start))
-        : memory.memwriteBase64!(BigInt(p.start), p.end - p.start, text);
+        : memory.memwriteBase64!(BigInt(p.start), p.end - p.start, ascii);
     });
   }
 
   /** The cached base64 of a whole background piece `p`; undefined for any other piece. */
-  #backgroundText(p: Span, pattern: AddressPattern): string | undefined {
+  #backgroundText(p: Span, pattern: AddressPattern): BackgroundPiece | undefined {
     const whole = p.end - p.start === DEFAULT_PIECE && p.start % DEFAULT_PIECE === 0;
     if (pattern !== BACKGROUND || this.#piece !== DEFAULT_PIECE || !whole) return undefined;
-    let text = BACKGROUND_TEXT.get(p.start);
-    if (text === undefined) {
-      text = Buffer.from(pattern.bytes(p.start, DEFAULT_PIECE)).toString('base64');
-      if (BACKGROUND_TEXT.size < BACKGROUND_TEXT_PIECES) BACKGROUND_TEXT.set(p.start, text);
+    let piece = BACKGROUND_TEXT.get(p.start);
+    if (piece === undefined) {
+      const text = Buffer.from(pattern.bytes(p.start, DEFAULT_PIECE)).toString('base64');
+      piece = { text, ascii: Buffer.from(text, 'latin1') };
+      if (BACKGROUND_TEXT.size < BACKGROUND_TEXT_PIECES) BACKGROUND_TEXT.set(p.start, piece);
     }
-    return text;
+    return piece;
   }
 
   /** `span` cut where the pattern changes (salt zone, background, unwatched). */
@@ -312,6 +316,12 @@ export class WatchedMemory {
     }
     return out;
   }
+}
+
+/** A whole background piece's base64, as text and as ASCII bytes. */
+interface BackgroundPiece {
+  text: string;
+  ascii: Uint8Array;
 }
 
 /** Watched memory by the fill it holds, without the suite's own memory. */

@@ -4,7 +4,7 @@
 // connection.ts's.
 
 import { QtestProtocolError } from './errors.js';
-import { QtestConnection } from './connection.js';
+import { QtestConnection, commandText, type DataLine } from './connection.js';
 
 export type GuestAddress = number | bigint;
 
@@ -101,19 +101,31 @@ export class QtestClient extends QtestConnection {
     );
   }
 
-  /** Writes `length` bytes given as their canonical base64 (b64write). No bytes: nothing sent. */
-  async memwriteBase64(address: GuestAddress, length: number, base64: string): Promise<void> {
+  /**
+   * Writes `length` bytes given as their canonical base64 (b64write), as text or as its ASCII
+   * bytes (sent as they are: for base64 written again and again, such as the DMA judge's
+   * background fill). No bytes: nothing sent.
+   */
+  async memwriteBase64(
+    address: GuestAddress,
+    length: number,
+    base64: string | Uint8Array,
+  ): Promise<void> {
     const head = `b64write ${hex(address, 64, 'address')} ${size(length)}`;
-    if (
-      base64.length !== base64Length(length) ||
-      !/^[A-Za-z0-9+/]*={0,2}$/.test(base64.slice(-4))
-    ) {
+    const tail =
+      typeof base64 === 'string'
+        ? base64.slice(-4)
+        : Buffer.from(base64.buffer, base64.byteOffset, base64.length).toString(
+            'latin1',
+            Math.max(0, base64.length - 4),
+          );
+    if (base64.length !== base64Length(length) || !/^[A-Za-z0-9+/]*={0,2}$/.test(tail)) {
       throw new RangeError(
         `b64write: ${base64.length} characters are not the base64 of ${length} bytes`,
       );
     }
     if (length === 0) return;
-    await this.#ok(`${head} ${base64}`);
+    await this.#ok(typeof base64 === 'string' ? `${head} ${base64}` : { head, data: base64 });
   }
 
   /** Fills `length` bytes with `byte` (memset). A zero length sends nothing. */
@@ -131,10 +143,10 @@ export class QtestClient extends QtestConnection {
     return this.#ok(`irq_intercept_in ${qomPath}`);
   }
 
-  async #ok(command: string): Promise<void> {
+  async #ok(command: string | DataLine): Promise<void> {
     const payload = await this.command(command);
     if (payload !== '')
-      throw new QtestProtocolError(command, `OK ${payload}`, 'unexpected payload');
+      throw new QtestProtocolError(commandText(command), `OK ${payload}`, 'unexpected payload');
   }
 
   async #readBigInt(command: string, bits: number): Promise<bigint> {

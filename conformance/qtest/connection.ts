@@ -43,6 +43,21 @@ export const DEFAULT_REPLY_TIMEOUT_MS = 5000;
 /** A reply line longer than this is treated as garbage (a 1 MiB b64read is ~1.4 MB). */
 const MAX_LINE_LENGTH = 64 * 1024 * 1024;
 
+/**
+ * A command line whose tail is bulk data kept as bytes (the base64 of a b64write): sent as
+ * `head data`, the data written to the socket as it is, never copied into a string. Its
+ * bytes must not change once the command is issued.
+ */
+export interface DataLine {
+  head: string;
+  data: Uint8Array;
+}
+
+/** The text of a command for messages: a data line's head and its size. */
+export function commandText(line: string | DataLine): string {
+  return typeof line === 'string' ? line : `${line.head} <${line.data.length} bytes>`;
+}
+
 interface PendingCommand {
   command: string;
   resolve: (payload: string) => void;
@@ -67,7 +82,7 @@ export class QtestConnection {
   /** When the device last answered, or the first of the outstanding commands was sent. */
   #lastProgress = 0;
   /** Command lines issued in this tick, not yet written. */
-  #outgoing: string[] = [];
+  #outgoing: Array<string | DataLine> = [];
   /** Set once the connection is unusable: why. Every later command fails with it. */
   #broken: string | undefined;
   /** Set while the socket has closed and we are still asking why. */
@@ -92,18 +107,22 @@ export class QtestConnection {
 
   /**
    * Sends one command line and resolves with the reply's payload (the text after `OK `,
-   * or '' for a bare `OK`). Rejects with QtestReplyError on `FAIL`/`ERR`.
+   * or '' for a bare `OK`). Rejects with QtestReplyError on `FAIL`/`ERR`. A DataLine sends
+   * its bulk data from the bytes given.
    */
-  command(line: string): Promise<string> {
-    if (!isCommandLine(line)) {
+  command(line: string | DataLine): Promise<string> {
+    if (typeof line === 'string' ? !isCommandLine(line) : !isDataLine(line)) {
       // QEMU asserts on an empty line; a line break would desynchronise the replies.
-      return Promise.reject(new TypeError(`invalid qtest command line: ${JSON.stringify(line)}`));
+      return Promise.reject(
+        new TypeError(`invalid qtest command line: ${JSON.stringify(commandText(line))}`),
+      );
     }
+    const text = commandText(line);
     if (this.#broken !== undefined) {
-      return Promise.reject(new QtestClosedError(line, this.#broken));
+      return Promise.reject(new QtestClosedError(text, this.#broken));
     }
     return new Promise<string>((resolve, reject) => {
-      this.#pending.push({ command: line, resolve, reject });
+      this.#pending.push({ command: text, resolve, reject });
       if (this.#closing) return; // rejected as soon as we know why the socket closed
       if (this.#pending.length === 1) {
         this.#lastProgress = performance.now();
@@ -116,14 +135,35 @@ export class QtestConnection {
     });
   }
 
-  /** Writes the lines issued in this tick, each ended by '\n', in one write. */
+  /**
+   * Writes the lines issued in this tick, each ended by '\n': the text between data lines'
+   * bulk data as one string, the data as its own buffer (one writev, the data uncopied).
+   */
   readonly #flush = (): void => {
     const lines = this.#outgoing;
     this.#outgoing = [];
-    if (this.#socket.destroyed) return;
-    lines.push('');
-    // Command lines are ASCII: written as latin1, no UTF-8 encoding pass over MiBs of base64.
-    this.#socket.write(lines.join('\n'), 'latin1');
+    const socket = this.#socket;
+    if (socket.destroyed) return;
+    const chunks: Array<string | Uint8Array> = [];
+    let text: string[] = [];
+    for (const line of lines) {
+      if (typeof line === 'string') {
+        text.push(line, '\n');
+        continue;
+      }
+      text.push(line.head, ' ');
+      chunks.push(text.join(''), line.data);
+      text = ['\n'];
+    }
+    if (text.length > 0) chunks.push(text.join(''));
+    // Command lines are ASCII: written as latin1, no UTF-8 encoding pass.
+    if (chunks.length === 1) {
+      socket.write(chunks[0]!, 'latin1');
+      return;
+    }
+    socket.cork();
+    for (const chunk of chunks) socket.write(chunk, 'latin1');
+    socket.uncork();
   };
 
   /** Subscribes to asynchronous IRQ lines; returns the unsubscribe function. */
@@ -245,6 +285,17 @@ export class QtestConnection {
       ),
     );
   }
+}
+
+/**
+ * A data line QEMU can take: a command line as head, then data of printable ASCII (base64)
+ * with no white space at either end. Scans the data with memchr for line breaks.
+ */
+function isDataLine(line: DataLine): boolean {
+  const { head, data } = line;
+  if (!isCommandLine(head) || data.length === 0) return false;
+  if (data.indexOf(0x0a) !== -1 || data.indexOf(0x0d) !== -1) return false;
+  return !isSpace(data[0]!) && !isSpace(data[data.length - 1]!);
 }
 
 /**

@@ -15,7 +15,7 @@ import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { QtestClient } from '../qtest/client.js';
-import type { QtestConnectionOptions } from '../qtest/connection.js';
+import { commandText, type DataLine, type QtestConnectionOptions } from '../qtest/connection.js';
 import { QtestTimeoutError } from '../qtest/errors.js';
 
 /** CPU time QEMU's main thread may spend without answering before it is taken as hung. */
@@ -45,7 +45,7 @@ export function mainThreadCpuMs(pid: number): number | undefined {
 export class QemuQtestClient extends QtestClient {
   readonly #cpuMs: () => number | undefined;
   /** Commands sent and not yet answered, oldest first. */
-  #outstanding: string[] = [];
+  #outstanding: Array<string | DataLine> = [];
   #replies = 0;
   /** Replies counted and CPU time read at the last check that saw progress. */
   #since: { replies: number; cpuMs: number; at: number } | undefined;
@@ -62,10 +62,10 @@ export class QemuQtestClient extends QtestClient {
     this.#spun.catch(() => undefined);
   }
 
-  override command(line: string): Promise<string> {
+  override command(line: string | DataLine): Promise<string> {
     if (this.#spinning !== undefined) {
       const { cpuMs, wallMs } = this.#spinning;
-      return Promise.reject(new QemuSpinningError(line, cpuMs, wallMs));
+      return Promise.reject(new QemuSpinningError(commandText(line), cpuMs, wallMs));
     }
     const reply = super.command(line);
     this.#outstanding.push(line);
@@ -103,7 +103,7 @@ export class QemuQtestClient extends QtestClient {
     if (spent < SPIN_CPU_MS) return;
     const wallMs = now - this.#since.at;
     this.#spinning = { cpuMs: spent, wallMs };
-    const error = new QemuSpinningError(oldest, spent, wallMs);
+    const error = new QemuSpinningError(commandText(oldest), spent, wallMs);
     clearInterval(this.#watch);
     this.#watch = undefined;
     this.#failSpinning?.(error);

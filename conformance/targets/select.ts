@@ -2,6 +2,7 @@
 
 import { execFileSync } from 'node:child_process';
 import { QEMU_DEFAULT_BINARY, QemuTarget } from './qemu.js';
+import { QemuReserve } from './qemu-reserve.js';
 import { RefServerPool } from './ref.js';
 import { SocketTarget, formatSocketAddress, parseSocketAddress } from './socket.js';
 import type { JudgeWindow, Target } from './target.js';
@@ -81,7 +82,7 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
       name: 'qemu',
       description: `${qemuVersion(binary)}: -M q35 -device virtio-iommu-pci -device edu ${extraArgs.join(' ')}`,
       lanes: QEMU_LANES,
-      ...trackOpenTargets(() => new QemuTarget({ binary, extraArgs }), choice.judgeWindow),
+      ...reservedQemus(() => new QemuTarget({ binary, extraArgs }), choice.judgeWindow),
     };
   }
   const address = parseSocketAddress(choice.target);
@@ -92,6 +93,19 @@ export function selectTarget(choice: TargetChoice): SelectedTarget {
     lanes: 1, // a socket server may serve one connection at a time
     ...trackOpenTargets(() => new SocketTarget(address), choice.judgeWindow),
   };
+}
+
+/**
+ * make() and close() for QEMUs started ahead (QemuReserve): one for each lane's next test,
+ * started now so that the first ones overlap the run's own start-up.
+ */
+function reservedQemus(
+  create: () => QemuTarget,
+  judgeWindow: JudgeWindow | undefined,
+): Pick<SelectedTarget, 'make' | 'close'> {
+  const reserve = new QemuReserve(create, QEMU_LANES);
+  reserve.warmUp();
+  return { make: () => reserve.target(judgeWindow), close: () => reserve.close() };
 }
 
 /**
@@ -111,6 +125,7 @@ function trackOpenTargets(
       get ramSize() {
         return target.ramSize;
       },
+      ...(target.chipset !== undefined && { chipset: target.chipset }),
       ...(judgeWindow !== undefined && { judgeWindow }),
       start: async () => {
         if (closed) throw new Error(`${target.description}: already closed`);

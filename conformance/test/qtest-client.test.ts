@@ -50,6 +50,29 @@ describe('qtest client (real QEMU)', () => {
     assert.deepEqual(await qemu.qtest.memread(0x10_0000n, 0), new Uint8Array(0));
   });
 
+  it('writes base64 given as its ASCII bytes, between text commands of the same pipeline', async () => {
+    const block = Uint8Array.from({ length: 3000 }, (_, i) => (i * 13 + 5) & 0xff);
+    const ascii = Buffer.from(Buffer.from(block).toString('base64'), 'latin1');
+    const [, , marker] = await Promise.all([
+      qemu.qtest.writel(0x30_0000n, 0x1234_5678),
+      qemu.qtest.memwriteBase64(0x30_1000n, block.length, ascii),
+      qemu.qtest.readl(0x30_0000n),
+      qemu.qtest.memwriteBase64(0x30_2000n, block.length, ascii),
+    ]);
+    assert.equal(marker, 0x1234_5678);
+    assert.deepEqual(await qemu.qtest.memread(0x30_1000n, block.length), block);
+    assert.deepEqual(await qemu.qtest.memread(0x30_2000n, block.length), block);
+    await assert.rejects(
+      qemu.qtest.memwriteBase64(0, 3, Buffer.from('AAAA\n', 'latin1')),
+      RangeError,
+    );
+    await assert.rejects(
+      qemu.qtest.command({ head: 'b64write 0x0 3', data: Buffer.from('AA\nA') }),
+      TypeError,
+    );
+    assert.equal(await qemu.qtest.readl(0x30_0000n), 0x1234_5678);
+  });
+
   it('does port I/O: the q35 host bridge ID through 0xcf8/0xcfc', async () => {
     await qemu.qtest.outl(0xcf8, 0x8000_0000);
     assert.equal(await qemu.qtest.inl(0xcfc), 0x29c0_8086);

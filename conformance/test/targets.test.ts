@@ -1,3 +1,4 @@
+import type { QtestClient } from '../qtest/client.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -355,6 +356,7 @@ describe('target selection', () => {
     const first = selected.make();
     const second = selected.make();
     assert.notEqual(first, second);
+    assert.equal(first.chipset, 'q35', "the suite's board has q35's host bridge and 0xcf9");
     try {
       await first.start();
       await first.close();
@@ -363,6 +365,34 @@ describe('target selection', () => {
     } finally {
       await selected.close();
     }
+    await assert.rejects(selected.make().start(), /already closed/);
+  });
+});
+
+describe('target selection: qemu', () => {
+  usePrivateTmpdir('viommu-targets-test-');
+
+  it('gives each test of a qemu run a fresh QEMU, started ahead; close() leaves none behind', async () => {
+    const before = await ourTempDirs();
+    const selected = selectTarget({ target: 'qemu' });
+    let qtest: QtestClient | undefined;
+    try {
+      const first = selected.make();
+      assert.equal(first.chipset, 'q35', 'a QEMU of the reserve says what QemuTarget says');
+      qtest = await first.start();
+      await assert.rejects(first.start(), /already started/);
+      await qtest.writel(0x1000, 0xdead_beef);
+      await first.close();
+      const second = selected.make();
+      const next = await second.start();
+      assert.notEqual(next, qtest);
+      assert.equal(await next.readl(0x1000), 0, 'a QEMU no test used before');
+      await second.close();
+    } finally {
+      await selected.close();
+    }
+    assert.ok(qtest?.closed, 'the first QEMU is gone');
+    assert.deepEqual(await ourTempDirs(), before);
     await assert.rejects(selected.make().start(), /already closed/);
   });
 });

@@ -71,7 +71,8 @@ describe('withTarget', function () {
       await selected.make().start();
       return (await ours(isQemu)).map((info) => info.pid);
     });
-    assert.equal(pids.length, 2);
+    // The two in use, and those started ahead for the tests to come (targets/qemu-reserve.ts).
+    assert.ok(pids.length >= 2, `${pids.length} QEMUs`);
     for (const pid of pids) assert.ok(!(await isAlive(pid)), `QEMU ${pid} outlived the run`);
     assert.deepEqual(await readdir(privateTmp()), []);
   });
