@@ -409,6 +409,12 @@ export async function checkEduRegisters(session: Session): Promise<void> {
   }
 }
 
+/** Bytes of edu's configuration space that keep what is written, with their names. */
+const EDU_READ_WRITE_BYTES: ReadonlyArray<[number, string]> = [
+  [PCI_CACHE_LINE_SIZE, 'Cache Line Size'],
+  [0xff, 'the last byte of its configuration space'],
+];
+
 async function checkEachEdu(session: Session): Promise<void> {
   for (const edu of session.driver.edus) {
     const registers = edu.device.bar(0);
@@ -424,15 +430,18 @@ async function checkEachEdu(session: Session): Promise<void> {
       expect(what, (await config.read32(address, offset)) >>> 0, want);
     expect('interrupt pin', await config.read8(address, 0x3d), 1);
     expect('BAR0 type bits', (await config.read32(address, 0x10)) & 0xf, 0);
-    // Cache Line Size (0x0c) is a plain read-write byte (QEMU's pci_init_wmask).
-    const cacheLine = await config.read8(address, PCI_CACHE_LINE_SIZE);
-    await config.write8(address, PCI_CACHE_LINE_SIZE, cacheLine ^ 0xff);
-    expect(
-      `Cache Line Size after ${hex(cacheLine ^ 0xff)} was written`,
-      await config.read8(address, PCI_CACHE_LINE_SIZE),
-      cacheLine ^ 0xff,
-    );
-    await config.write8(address, PCI_CACHE_LINE_SIZE, cacheLine);
+    // Plain read-write bytes (QEMU's pci_init_wmask): Cache Line Size, and the space past the
+    // header where no capability sits, up to its last byte.
+    for (const [offset, what] of EDU_READ_WRITE_BYTES) {
+      const before = await config.read8(address, offset);
+      await config.write8(address, offset, before ^ 0xff);
+      expect(
+        `${what} after ${hex(before ^ 0xff)} was written`,
+        await config.read8(address, offset),
+        before ^ 0xff,
+      );
+      await config.write8(address, offset, before);
+    }
     await registers.write32(EDU_REG.liveness, 0x1234_5678);
     expect(
       'liveness after 0x12345678 was written',
