@@ -34,6 +34,7 @@ const CONFIG_DATA_PORT = 0xcfc;
 const CONFIG_ENABLE = 0x8000_0000;
 const RESET_CONTROL_PORT = 0xcf9;
 const PCI_INTERRUPT_LINE = 0x3c;
+const PCI_CACHE_LINE_SIZE = 0x0c;
 const SYS_RST = 0x2;
 const Q35_HOST_BRIDGE = { vendorId: 0x8086, deviceId: 0x29c0, classCode: 0x060000 };
 /** What edu's register 0x00 reads: version 1.0, "ed". */
@@ -408,6 +409,12 @@ export async function checkEduRegisters(session: Session): Promise<void> {
   }
 }
 
+/** Bytes of edu's configuration space that keep what is written, with their names. */
+const EDU_READ_WRITE_BYTES: ReadonlyArray<[number, string]> = [
+  [PCI_CACHE_LINE_SIZE, 'Cache Line Size'],
+  [0xff, 'the last byte of its configuration space'],
+];
+
 async function checkEachEdu(session: Session): Promise<void> {
   for (const edu of session.driver.edus) {
     const registers = edu.device.bar(0);
@@ -423,6 +430,18 @@ async function checkEachEdu(session: Session): Promise<void> {
       expect(what, (await config.read32(address, offset)) >>> 0, want);
     expect('interrupt pin', await config.read8(address, 0x3d), 1);
     expect('BAR0 type bits', (await config.read32(address, 0x10)) & 0xf, 0);
+    // Plain read-write bytes (QEMU's pci_init_wmask): Cache Line Size, and the space past the
+    // header where no capability sits, up to its last byte.
+    for (const [offset, what] of EDU_READ_WRITE_BYTES) {
+      const before = await config.read8(address, offset);
+      await config.write8(address, offset, before ^ 0xff);
+      expect(
+        `${what} after ${hex(before ^ 0xff)} was written`,
+        await config.read8(address, offset),
+        before ^ 0xff,
+      );
+      await config.write8(address, offset, before);
+    }
     await registers.write32(EDU_REG.liveness, 0x1234_5678);
     expect(
       'liveness after 0x12345678 was written',
@@ -681,7 +700,8 @@ const RESET_WAIT_MS = 2000;
 /**
  * On a target that says it is q35: a write of SYS_RST | RST_CPU to 0xcf9 resets the whole
  * system, so every PCI function the suite set up (the IOMMU and each edu) reads COMMAND 0
- * again. Leaves the system reset: run it after everything that needs the set-up.
+ * again, and the register itself, SYS_RST latched before, reads 0. Leaves the system reset:
+ * run it after everything that needs the set-up.
  */
 export async function checkResetControlResets(session: Session): Promise<void> {
   if (session.target.chipset !== 'q35') return;
@@ -689,6 +709,8 @@ export async function checkResetControlResets(session: Session): Promise<void> {
     session.driver.transport.device,
     ...session.driver.edus.map((edu) => edu.device),
   ];
+  // SYS_RST latched first: the reset clears the register too (QEMU's ich9_lpc_reset).
+  await session.qtest.outb(RESET_CONTROL_PORT, SYS_RST);
   await session.qtest.outb(RESET_CONTROL_PORT, HARD_RESET);
   for (const device of devices) {
     const { config, address } = device;
@@ -704,6 +726,11 @@ export async function checkResetControlResets(session: Session): Promise<void> {
       );
     }
   }
+  const latched = await session.qtest.inb(RESET_CONTROL_PORT);
+  if (latched !== 0)
+    broken(
+      `q35's reset control register (port ${hex(RESET_CONTROL_PORT)}) reads ${hex(latched)} after the system reset it asked for, with SYS_RST latched before: a system reset clears it`,
+    );
 }
 
 // ---- virtual time -----------------------------------------------------------------------

@@ -56,6 +56,11 @@ export class ConfigSpace {
     for (let i = 0; i < size; i++) this.#writable[offset + i] = Math.floor(mask / 256 ** i) & 0xff;
   }
 
+  /** Makes every bit of `size` bytes from `offset` writable. */
+  setAllWritable(offset: number, size: number): void {
+    this.#writable.fill(0xff, offset, offset + size);
+  }
+
   /**
    * Places a capability of `length` bytes with ID `id` at `offset` and links it at the head
    * of the list. The capability's bytes become read-only; callers open up writable fields.

@@ -65,7 +65,7 @@ export class PciFunction {
     c.setWritable(0x0c, 1, 0xff); // cache line size
     c.setWritable(0x3c, 1, 0xff); // interrupt line
     // QEMU leaves the space after the header writable except where capabilities sit.
-    c.setWritable(PCI_CONFIG_HEADER_SIZE, PCI_CONFIG_SPACE_SIZE - PCI_CONFIG_HEADER_SIZE, 0xff);
+    c.setAllWritable(PCI_CONFIG_HEADER_SIZE, PCI_CONFIG_SPACE_SIZE - PCI_CONFIG_HEADER_SIZE);
   }
 
   /** The PCI requester ID (bus 0): the endpoint ID the IOMMU sees. */
