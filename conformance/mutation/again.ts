@@ -20,6 +20,7 @@ const STATUSES: ReadonlySet<string> = new Set<MutantStatus>([
   'survived',
   'timeout',
   'equivalent',
+  'conforming',
 ]);
 
 /** The mutants an earlier, finished run recorded (its --out file), checked field by field. */
@@ -61,7 +62,7 @@ export async function readEarlierRun(path: string): Promise<MutantResult[]> {
 export interface AgainPlan {
   /** Killed or timed out in the earlier run: kept as they were, marked `carried`. */
   carried: MutantResult[];
-  /** Survivors and equivalents of the earlier run, as today's population has them. */
+  /** Survivors, conforming and equivalents of the earlier run, as today's population has them. */
   rerun: Mutant[];
   /** Earlier mutants today's population no longer has (their line changed). */
   gone: MutantResult[];

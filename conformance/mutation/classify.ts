@@ -12,7 +12,12 @@
 import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { PLATFORM_BROKEN } from '../suite/platform-checks.js';
 
-export type MutantStatus = 'killed' | 'survived' | 'timeout' | 'equivalent';
+/**
+ * `conforming`: a survivor listed in conforming-mutants.json, whose changed behaviour the spec
+ * allows (the mutated device is still a conforming device, so no conformance test may fail
+ * it); unlike an equivalent mutant it is run, and stays `killed` if the suite kills it.
+ */
+export type MutantStatus = 'killed' | 'survived' | 'timeout' | 'equivalent' | 'conforming';
 
 /** What one suite run against a mutant gave. */
 export interface SuiteRunResult {
@@ -27,7 +32,7 @@ export interface SuiteRunResult {
 }
 
 export interface Judgement {
-  status: Exclude<MutantStatus, 'equivalent'>;
+  status: Exclude<MutantStatus, 'equivalent' | 'conforming'>;
   /** Statements (and probes) that failed where the clean run passed. */
   failed: string[];
   /** Other verdict moves, `statement: pass → untested`, for the survivor list. */
@@ -88,9 +93,18 @@ export interface Tally {
   survived: number;
   timeout: number;
   equivalent: number;
+  conforming: number;
   total: number;
-  /** (killed + timeout) ÷ (total − equivalent), in percent; undefined with nothing to score. */
+  /**
+   * (killed + timeout) ÷ (total − equivalent), in percent, conforming survivors counted as
+   * survivors; undefined with nothing to score.
+   */
   score: number | undefined;
+  /**
+   * (killed + timeout) ÷ (total − equivalent − conforming): the share of mutants that make
+   * the device non-conforming which the suite kills; undefined with nothing to score.
+   */
+  nonConformingScore: number | undefined;
 }
 
 export function tally(statuses: readonly MutantStatus[]): Tally {
@@ -98,13 +112,17 @@ export function tally(statuses: readonly MutantStatus[]): Tally {
   const killed = count('killed');
   const timeout = count('timeout');
   const equivalent = count('equivalent');
-  const scored = statuses.length - equivalent;
+  const conforming = count('conforming');
+  const percent = (of: number): number | undefined =>
+    of > 0 ? Math.round(((killed + timeout) / of) * 1000) / 10 : undefined;
   return {
     killed,
     survived: count('survived'),
     timeout,
     equivalent,
+    conforming,
     total: statuses.length,
-    score: scored > 0 ? Math.round(((killed + timeout) / scored) * 1000) / 10 : undefined,
+    score: percent(statuses.length - equivalent),
+    nonConformingScore: percent(statuses.length - equivalent - conforming),
   };
 }

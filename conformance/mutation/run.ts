@@ -32,6 +32,8 @@ import { statementsNear } from './statements-near.js';
  */
 const DEFAULT_BOARDS = ['narrow', 'conformance/mutation/multi-resv-msi.json', DRAFTS_BOARD];
 const DEFAULT_EQUIVALENTS = 'conformance/mutation/equivalent-mutants.json';
+/** Mutants whose changed behaviour the spec allows (class (b) of SURVIVORS.md), with reasons. */
+const DEFAULT_CONFORMING = 'conformance/mutation/conforming-mutants.json';
 /** Added to clean time × factor: a loaded machine makes single runs slower. */
 const TIMEOUT_SLACK_MS = 5000;
 
@@ -42,6 +44,7 @@ interface Options {
   concurrency: number;
   timeoutFactor: number;
   equivalents: string;
+  conforming: string;
   out: string;
   list?: boolean;
   mutant?: string[];
@@ -67,6 +70,12 @@ export interface MutantResult {
   near: string[];
   note?: string;
   equivalentReason?: string;
+  /**
+   * Its entry in the conforming list: the reason the spec allows what it does. On a
+   * `conforming` mutant; on a killed one it says the suite failed a device the list calls
+   * conforming (the entry or the test is wrong).
+   */
+  conformingReason?: string;
   /** The extra board (--boards) whose run killed it; absent when the suite's board did. */
   board?: string;
   durationMs?: number;
@@ -101,8 +110,9 @@ function formatSummary(results: readonly MutantResult[], cleanMs: number, wallMs
   const perMutant = run.reduce((sum, r) => sum + r.durationMs!, 0) / Math.max(1, run.length);
   const lines = [
     '',
-    `${t.total} mutants: ${t.killed} killed, ${t.survived} survived, ${t.timeout} timeout, ${t.equivalent} equivalent`,
-    `score ${t.score ?? '–'}% of non-equivalent mutants killed (timeouts count as killed)`,
+    `${t.total} mutants: ${t.killed} killed, ${t.survived} survived, ${t.timeout} timeout, ${t.equivalent} equivalent, ${t.conforming} conforming`,
+    `score ${t.score ?? '–'}% of non-equivalent mutants killed (timeouts count as killed, conforming survivors as survivors)`,
+    `${t.nonConformingScore ?? '–'}% of the mutants that make the device non-conforming killed (the ${t.conforming} conforming left out: the spec allows what they do)`,
     `clean suite ${(cleanMs / 1000).toFixed(1)} s; ${(perMutant / 1000).toFixed(1)} s per mutant; ${(wallMs / 60000).toFixed(1)} min in all`,
   ];
   const onBoards = results.filter((r) => r.board !== undefined);
@@ -112,6 +122,16 @@ function formatSummary(results: readonly MutantResult[], cleanMs: number, wallMs
     lines.push(
       `killed on an extra board only: ${[...byBoard].map(([board, n]) => `${n} on ${board}`).join(', ')}`,
     );
+  }
+  const wronglyListed = results.filter(
+    (r) => r.status !== 'conforming' && r.conformingReason !== undefined,
+  );
+  if (wronglyListed.length > 0) {
+    lines.push(
+      '',
+      'killed, yet listed as conforming (the entry or the test that killed it is wrong):',
+    );
+    for (const r of wronglyListed) lines.push(`  ${describe(r)}  (${r.failed.join(', ')})`);
   }
   const survivors = results.filter((r) => r.status === 'survived');
   if (survivors.length > 0) {
@@ -177,6 +197,7 @@ async function main(options: Options): Promise<number> {
   }
 
   const equivalents = await loadEquivalents(resolve(packageRoot, options.equivalents));
+  const conforming = await loadEquivalents(resolve(packageRoot, options.conforming));
   const began = performance.now();
   const sandboxes: Sandbox[] = [];
   const stop = (): void => {
@@ -295,9 +316,13 @@ async function main(options: Options): Promise<number> {
           } finally {
             await sandbox.restore(mutant.file);
           }
+          const conformingReason = equivalenceOf(mutant, source, conforming);
           result = {
             ...base,
             ...judgement!,
+            ...(judgement!.status === 'survived' &&
+              conformingReason !== undefined && { status: 'conforming' }),
+            ...(conformingReason !== undefined && { conformingReason }),
             ...(judgement!.status !== 'survived' && killedOn !== undefined && { board: killedOn }),
             durationMs: Math.round(performance.now() - mutantBegan),
           };
@@ -346,6 +371,11 @@ const program = new Command('mutation')
     3,
   )
   .option('--equivalents <file>', 'mutants marked equivalent, with reasons', DEFAULT_EQUIVALENTS)
+  .option(
+    '--conforming <file>',
+    'mutants whose behaviour the spec allows, with reasons: run, and scored apart when they survive',
+    DEFAULT_CONFORMING,
+  )
   .option('--out <file>', 'the JSON report', 'reports/mutation.json')
   .option('--list', 'list the mutants (of the sample) and run nothing')
   .option(
@@ -355,7 +385,7 @@ const program = new Command('mutation')
   .addOption(
     new Option(
       '--again <report>',
-      "judge an earlier run's survivors and equivalents again (its killed are carried over)",
+      "judge an earlier run's survivors, conforming and equivalents again (its killed are carried over)",
     ).conflicts(['sample', 'mutant']),
   )
   .option(

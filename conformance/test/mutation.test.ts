@@ -237,10 +237,20 @@ describe('mutation: judging a run against the clean run', () => {
       survived: 1,
       timeout: 1,
       equivalent: 1,
+      conforming: 0,
       total: 5,
       score: 75,
+      nonConformingScore: 75,
     });
     assert.equal(tally(['equivalent']).score, undefined);
+  });
+
+  it('counts conforming survivors as survivors in the score, and leaves them out of the other', () => {
+    const t = tally(['killed', 'killed', 'timeout', 'survived', 'conforming', 'equivalent']);
+    assert.equal(t.conforming, 1);
+    assert.equal(t.score, 60);
+    assert.equal(t.nonConformingScore, 75);
+    assert.equal(tally(['conforming', 'equivalent']).nonConformingScore, undefined);
   });
 });
 
