@@ -3,10 +3,12 @@
 
 import { VIRTIO_PCI_COMMON_CFG } from '../../../dist/ts/index.js';
 import {
+  VIRTIO_F_VERSION_1,
   VIRTIO_STATUS_ACKNOWLEDGE,
   VIRTIO_STATUS_DRIVER,
   VIRTIO_STATUS_DRIVER_OK,
   VIRTIO_STATUS_FEATURES_OK,
+  featureBit,
 } from '../../virtio/constants.js';
 import { pollUntil, PollTimeoutError } from '../../qtest/poll.js';
 import { SectionTests, Untested } from '../harness.js';
@@ -227,5 +229,42 @@ tests.it(
       }
     }
     await transport.reset();
+  },
+);
+
+/** A driver_feature_select past bit 63: no device offers a bit there. */
+const WINDOW_PAST_63 = 2;
+
+tests.it(
+  '[dev.pci.reset] a reset forgets a feature bit the driver wrote past bit 63: FEATURES_OK, kept for VIRTIO_F_VERSION_1 alone after one reset, is kept for it again after a reset that follows such a write',
+  async (session, judgement) => {
+    await checkPciPlatform(session);
+    const { transport } = session.driver;
+    const { common } = transport;
+    const version1 = featureBit(VIRTIO_F_VERSION_1);
+    const acknowledge = async (): Promise<void> => {
+      await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE);
+      await transport.writeStatus(VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
+    };
+    /** Accepts VIRTIO_F_VERSION_1 alone on a reset device; whether FEATURES_OK stays set. */
+    const featuresOk = async (): Promise<boolean> => {
+      await acknowledge();
+      await transport.writeDriverFeatures(version1);
+      await transport.addStatus(VIRTIO_STATUS_FEATURES_OK);
+      return ((await transport.readStatus()) & VIRTIO_STATUS_FEATURES_OK) !== 0;
+    };
+    await transport.reset();
+    if (!(await featuresOk()))
+      throw new Untested('the device keeps FEATURES_OK clear for VIRTIO_F_VERSION_1 alone');
+    await transport.reset();
+    await acknowledge();
+    await common.write32(VIRTIO_PCI_COMMON_CFG.driver_feature_select.offset, WINDOW_PAST_63);
+    await common.write32(VIRTIO_PCI_COMMON_CFG.driver_feature.offset, 1);
+    await transport.reset();
+    if (!(await featuresOk()))
+      judgement.fail('dev.pci.reset', {
+        expected: `FEATURES_OK kept for ${hex(version1)} (VIRTIO_F_VERSION_1 alone), as after the reset before: the reset forgets what the driver wrote`,
+        message: `FEATURES_OK is clear after the driver accepted ${hex(version1)}; the only difference from the first time is the bit ${32 * WINDOW_PAST_63} it wrote (driver_feature_select ${WINDOW_PAST_63}) before the reset`,
+      });
   },
 );

@@ -6,7 +6,8 @@
 // VIRTIO_F_EVENT_IDX and VIRTIO_F_INDIRECT_DESC when offered, on a small queue that wraps,
 // and then reads the descriptor table and the available ring back. A second test holds the
 // used length to what was written (dev.vq.used-len) on a raw queue: a request, then a chain
-// that breaks the table (its next index is past it) over the request's old reply.
+// that breaks the table (its next index is past it, where the driver's memory holds what looks
+// like a reply descriptor) over the request's old reply.
 
 import { VIRTQUEUE } from '../../../dist/ts/index.js';
 import {
@@ -101,14 +102,17 @@ tests.it(
 
     // Descriptors 0 and 1: an ATTACH of @ep and its reply. Descriptor 2: a device-readable
     // buffer over the reply's memory (the driver owns it again once the reply is used), with
-    // NEXT to index 4 of a 4-entry table.
+    // NEXT to index 4 of a 4-entry table. The 16 bytes after the table (where an entry 4 would
+    // be) hold a device-writable descriptor of a spare buffer: a device that follows the next
+    // index past the table finds a reply buffer there, and gives itself away by its used length.
     const { readable, writableLength } = encodeRequest('attach', {
       domain: 1n,
       endpoint: BigInt(session.driver.edu?.endpointId ?? 0),
     });
     const request = memory.base + 0x3000n;
     const reply = memory.base + 0x3100n;
-    const table = new Uint8Array(3 * DESC_SIZE);
+    const spare = memory.base + 0x3200n;
+    const table = new Uint8Array((RAW_QUEUE_SIZE + 1) * DESC_SIZE);
     encodeDescriptor(table, 0, {
       address: request,
       length: readable.length,
@@ -126,6 +130,12 @@ tests.it(
       length: readable.length,
       flags: VIRTQ_DESC_F_NEXT,
       next: RAW_QUEUE_SIZE,
+    });
+    encodeDescriptor(table, RAW_QUEUE_SIZE, {
+      address: spare,
+      length: writableLength,
+      flags: VIRTQ_DESC_F_WRITE,
+      next: 0,
     });
     await Promise.all([
       qtest.memwrite(queue.desc, table),
@@ -164,7 +174,8 @@ tests.it(
       ]);
       if (length !== 0)
         judgement.fail('dev.vq.used-len', {
-          expected: 'used length 0: the chain has no device-writable buffer',
+          expected:
+            'used length 0: the chain has no device-writable buffer (the bytes after the table are no descriptor of it)',
           message: `the chain at head 2 (next index ${RAW_QUEUE_SIZE}, past the table) came back as used element id ${id} with used length ${length}`,
         });
     }
