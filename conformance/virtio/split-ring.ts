@@ -1,6 +1,8 @@
 // The split ring's format in guest memory (virtio 1.4, "Split Virtqueues"): where the
 // descriptor table, the avail ring and the used ring of a queue lie, and a descriptor's bytes.
 
+import { VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
+
 /** Bytes of one descriptor table entry. */
 export const DESC_SIZE = 16;
 
@@ -52,6 +54,19 @@ export function encodeDescriptor(target: Uint8Array, index: number, descriptor: 
   target[at + 13] = (flags >>> 8) & 0xff;
   target[at + 14] = next & 0xff;
   target[at + 15] = (next >>> 8) & 0xff;
+}
+
+/**
+ * Descriptors 0 and 1 of `table`: a request's device-readable buffer, chained (NEXT) to the
+ * device-writable buffer of its reply.
+ */
+export function encodeRequestChain(
+  table: Uint8Array,
+  request: { address: bigint; length: number },
+  reply: { address: bigint; length: number },
+): void {
+  encodeDescriptor(table, 0, { ...request, flags: VIRTQ_DESC_F_NEXT, next: 1 });
+  encodeDescriptor(table, 1, { ...reply, flags: VIRTQ_DESC_F_WRITE, next: 0 });
 }
 
 function putU32(target: Uint8Array, at: number, value: number): void {

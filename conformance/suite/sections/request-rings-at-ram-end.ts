@@ -14,11 +14,9 @@ import { ExpectationFailure, toHex } from '../../scenario/expectation.js';
 import {
   VIRTIO_F_VERSION_1,
   VIRTIO_STATUS_DEVICE_NEEDS_RESET,
-  VIRTQ_DESC_F_NEXT,
-  VIRTQ_DESC_F_WRITE,
   featureBit,
 } from '../../virtio/constants.js';
-import { encodeDescriptor } from '../../virtio/split-ring.js';
+import { encodeRequestChain } from '../../virtio/split-ring.js';
 import { SplitVirtqueue } from '../../virtio/split-virtqueue.js';
 import { domainId, needEdu } from '../device-steps.js';
 import { SectionTests } from '../harness.js';
@@ -113,18 +111,11 @@ async function availRingAtRamEnd(session: Session): Promise<void> {
     endpoint: BigInt(ep.endpointId),
   });
   const table = new Uint8Array(32);
-  encodeDescriptor(table, 0, {
-    address: request,
-    length: readable.length,
-    flags: VIRTQ_DESC_F_NEXT,
-    next: 1,
-  });
-  encodeDescriptor(table, 1, {
-    address: reply,
-    length: writableLength,
-    flags: VIRTQ_DESC_F_WRITE,
-    next: 0,
-  });
+  encodeRequestChain(
+    table,
+    { address: request, length: readable.length },
+    { address: reply, length: writableLength },
+  );
   await transport.reset();
   const { accepted } = await transport.negotiate(
     featureBit(VIRTIO_F_VERSION_1) | (offered & featureBit(VIRTIO_F_EVENT_IDX)),

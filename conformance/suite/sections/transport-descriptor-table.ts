@@ -18,7 +18,7 @@ import {
   featureBit,
 } from '../../virtio/constants.js';
 import { encodeRequest } from '../../driver/requests.js';
-import { DESC_SIZE, encodeDescriptor } from '../../virtio/split-ring.js';
+import { DESC_SIZE, encodeDescriptor, encodeRequestChain } from '../../virtio/split-ring.js';
 import type { Segment, VirtqueueRequest } from '../../virtio/split-virtqueue.js';
 import { SectionTests, Untested } from '../harness.js';
 import { checkPciPlatform } from '../platform-checks.js';
@@ -113,18 +113,11 @@ tests.it(
     const reply = memory.base + 0x3100n;
     const spare = memory.base + 0x3200n;
     const table = new Uint8Array((RAW_QUEUE_SIZE + 1) * DESC_SIZE);
-    encodeDescriptor(table, 0, {
-      address: request,
-      length: readable.length,
-      flags: VIRTQ_DESC_F_NEXT,
-      next: 1,
-    });
-    encodeDescriptor(table, 1, {
-      address: reply,
-      length: writableLength,
-      flags: VIRTQ_DESC_F_WRITE,
-      next: 0,
-    });
+    encodeRequestChain(
+      table,
+      { address: request, length: readable.length },
+      { address: reply, length: writableLength },
+    );
     encodeDescriptor(table, 2, {
       address: reply,
       length: readable.length,
