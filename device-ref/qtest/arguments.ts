@@ -1,7 +1,10 @@
 // Layer: qtest.
-// A command's words, read against its usage line ("readb ADDR"). Where QEMU would abort on a
-// missing or malformed argument, these throw CommandError, which the dispatcher turns into a
-// FAIL reply.
+// A command's words, read against its usage line ("readb ADDR"). Words are split on single
+// spaces, as QEMU's g_strsplit(line, " ") splits them, but only as far as a command reads:
+// each word is known by where it ends in the line, and numbers are read from the line in
+// place, so a command costs no array of words and no substring per number. Where QEMU would
+// abort on a missing or malformed argument, these throw CommandError, which the dispatcher
+// turns into a FAIL reply.
 
 import { parseSigned64, parseUnsigned64 } from './c-number.js';
 
@@ -10,26 +13,33 @@ export class CommandError extends Error {
 }
 
 const MAX_QUOTED_WORD = 64;
+/** The most words a command reads: its name and three arguments. */
+const MAX_WORDS = 4;
 
 export class CommandArguments {
-  readonly #words: readonly string[];
+  readonly #line: string;
   readonly #usage: string;
+  /** Where each word ends (at a space or the line's end), for the first MAX_WORDS words there are. */
+  readonly #ends: number[];
 
-  constructor(words: readonly string[], usage: string) {
-    this.#words = words;
+  /** The words of `line`, whose first (the command's name) ends at `nameEnd`. */
+  constructor(line: string, nameEnd: number, usage: string) {
+    this.#line = line;
     this.#usage = usage;
+    const ends = [nameEnd];
+    for (let end = nameEnd; end < line.length && ends.length < MAX_WORDS; ends.push(end)) {
+      const space = line.indexOf(' ', end + 1);
+      end = space < 0 ? line.length : space;
+    }
+    this.#ends = ends;
   }
 
   has(index: number): boolean {
-    return this.#words[index] !== undefined;
+    return index < this.#ends.length;
   }
 
   text(index: number): string {
-    const word = this.#words[index];
-    if (word === undefined) {
-      throw new CommandError(`Missing argument ${this.#name(index)}: usage '${this.#usage}'`);
-    }
-    return word;
+    return this.#line.slice(this.#start(index), this.#ends[index]);
   }
 
   unsigned(index: number): bigint {
@@ -40,14 +50,25 @@ export class CommandArguments {
     return this.#number(index, parseSigned64);
   }
 
-  #number(index: number, parse: (word: string) => bigint | undefined): bigint {
-    const word = this.text(index);
-    const value = parse(word);
+  #number(
+    index: number,
+    parse: (text: string, start: number, end: number) => bigint | undefined,
+  ): bigint {
+    const value = parse(this.#line, this.#start(index), this.#ends[index]!);
     if (value === undefined) {
+      const word = this.text(index);
       const shown = word.length > MAX_QUOTED_WORD ? `${word.slice(0, MAX_QUOTED_WORD)}...` : word;
       throw new CommandError(`Invalid number '${shown}' for ${this.#name(index)}`);
     }
     return value;
+  }
+
+  /** Where word `index` starts; throws when the line has no such word. */
+  #start(index: number): number {
+    if (!this.has(index)) {
+      throw new CommandError(`Missing argument ${this.#name(index)}: usage '${this.#usage}'`);
+    }
+    return index === 0 ? 0 : this.#ends[index - 1]! + 1;
   }
 
   #name(index: number): string {

@@ -38,49 +38,54 @@ function parse(word: string): Parsed | undefined {
 }
 
 /**
- * The words every client sends, parsed without regular expressions: `0x` and 1 to 16 hex
- * digits, or a decimal of 1 to 15 digits without a leading zero. Undefined for any other
- * word, which then takes the general path (the result is the same either way). Up to 13
- * hex digits (52 bits) the value is summed as a number, which is exact and much cheaper
- * than BigInt() of the word.
+ * The words every client sends, parsed without regular expressions or substrings: `0x` and
+ * 1 to 16 hex digits, or a decimal of 1 to 15 digits without a leading zero, from `start` to
+ * `end` of `text`. Undefined for any other word, which then takes the general path (the
+ * result is the same either way). Up to 13 hex digits (52 bits) the value is summed as a
+ * number, which is exact and much cheaper than BigInt() of the word.
  */
-function plainValue(word: string): bigint | undefined {
-  const length = word.length;
-  if (length > 2 && length <= 18 && word.charCodeAt(0) === 0x30 && word.charCodeAt(1) === 0x78) {
+function plainValue(text: string, start: number, end: number): bigint | undefined {
+  const length = end - start;
+  if (
+    length > 2 &&
+    length <= 18 &&
+    text.charCodeAt(start) === 0x30 &&
+    text.charCodeAt(start + 1) === 0x78
+  ) {
     let value = 0;
-    for (let i = 2; i < length; i++) {
-      const c = word.charCodeAt(i);
+    for (let i = start + 2; i < end; i++) {
+      const c = text.charCodeAt(i);
       const letter = c | 0x20; // A-F folded onto a-f
       if (c >= 0x30 && c <= 0x39) value = value * 16 + (c - 0x30);
       else if (letter >= 0x61 && letter <= 0x66) value = value * 16 + (letter - 0x57);
       else return undefined;
     }
-    return length <= 15 ? BigInt(value) : BigInt(word);
+    return length <= 15 ? BigInt(value) : BigInt(text.slice(start, end));
   }
-  if (length === 0 || length > 15 || word.charCodeAt(0) === 0x30) return undefined;
+  if (length === 0 || length > 15 || text.charCodeAt(start) === 0x30) return undefined;
   let value = 0;
-  for (let i = 0; i < length; i++) {
-    const c = word.charCodeAt(i);
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
     if (c < 0x30 || c > 0x39) return undefined;
     value = value * 10 + (c - 0x30);
   }
   return BigInt(value);
 }
 
-/** strtoull semantics: a value in [0, 2^64), or undefined. */
-export function parseUnsigned64(word: string): bigint | undefined {
-  const plain = plainValue(word);
+/** strtoull semantics: the value of `text` (or of its characters `start` to `end`) in [0, 2^64), or undefined. */
+export function parseUnsigned64(text: string, start = 0, end = text.length): bigint | undefined {
+  const plain = plainValue(text, start, end);
   if (plain !== undefined) return plain;
-  const parsed = parse(word);
+  const parsed = parse(text.slice(start, end));
   if (parsed === undefined || parsed.magnitude >= U64_RANGE) return undefined;
   return parsed.negative ? (U64_RANGE - parsed.magnitude) % U64_RANGE : parsed.magnitude;
 }
 
-/** strtoll semantics: a value in [-2^63, 2^63), or undefined. */
-export function parseSigned64(word: string): bigint | undefined {
-  const plain = plainValue(word);
+/** strtoll semantics: the value of `text` (or of its characters `start` to `end`) in [-2^63, 2^63), or undefined. */
+export function parseSigned64(text: string, start = 0, end = text.length): bigint | undefined {
+  const plain = plainValue(text, start, end);
   if (plain !== undefined) return plain <= I64_MAX ? plain : undefined;
-  const parsed = parse(word);
+  const parsed = parse(text.slice(start, end));
   if (parsed === undefined) return undefined;
   const value = parsed.negative ? -parsed.magnitude : parsed.magnitude;
   return value < -I64_MAX - 1n || value > I64_MAX ? undefined : value;

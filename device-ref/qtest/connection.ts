@@ -14,6 +14,7 @@
 
 import type { Socket } from 'node:net';
 import { encodeData, type DataReply } from './commands/command.js';
+import { encodedLength, writeBase64, writeHexDigits } from './data-encoding.js';
 import { executeCommand } from './dispatch.js';
 import type { QtestTarget } from './target.js';
 
@@ -28,6 +29,9 @@ const DATA_PIECE_BYTES = 3 * 16 * 1024;
  * longest gathered reply (hex of DATA_PIECE_BYTES, its prefix and newline) fits after it.
  */
 const REPLY_BUFFER_BYTES = REPLY_BATCH_BYTES + 2 * DATA_PIECE_BYTES + 64;
+
+/** Lines up to this long are copied into the batch character by character, not through Buffer.write. */
+const SHORT_LINE = 64;
 
 const TOO_LONG = Symbol('line too long');
 const NEWLINE = 0x0a;
@@ -82,8 +86,7 @@ class QtestConnection {
         }
         const reply = executeCommand(this.#target, line);
         if (typeof reply === 'string') this.#queue(reply);
-        else if (reply.length <= DATA_PIECE_BYTES)
-          this.#queue(reply.prefix, encodeData(reply.read(0, reply.length), reply.encoding));
+        else if (reply.length <= DATA_PIECE_BYTES) this.#queueData(reply);
         else {
           this.#flush();
           this.#data = { reply, done: 0 };
@@ -138,24 +141,47 @@ class QtestConnection {
     this.#partialLength = 0;
   }
 
-  /**
-   * Adds the reply line `head` + `data` to the batch; a line too long for the batch's room
-   * is written alone.
-   */
-  #queue(head: string, data = ''): void {
-    const length = head.length + data.length;
-    if (length >= REPLY_BUFFER_BYTES - this.#batchLength) {
+  /** Adds the reply line `line` to the batch; a line too long for the batch's room is written alone. */
+  #queue(line: string): void {
+    if (line.length >= REPLY_BUFFER_BYTES - this.#batchLength) {
       this.#flush();
-      if (length >= REPLY_BUFFER_BYTES) {
-        this.#write(`${head}${data}\n`);
+      if (line.length >= REPLY_BUFFER_BYTES) {
+        this.#write(`${line}\n`);
         return;
       }
     }
+    const at = this.#text(line, this.#batchLength);
+    this.#endLine(at);
+  }
+
+  /** Adds a data reply of at most DATA_PIECE_BYTES to the batch, encoded straight into it. */
+  #queueData(reply: DataReply): void {
+    const { prefix, encoding } = reply;
+    if (
+      prefix.length + encodedLength(encoding, reply.length) >=
+      REPLY_BUFFER_BYTES - this.#batchLength
+    )
+      this.#flush();
+    const bytes = reply.read(0, reply.length);
+    const at = this.#text(prefix, this.#batchLength);
+    this.#endLine(
+      encoding === 'hex'
+        ? writeHexDigits(bytes, this.#batch, at)
+        : writeBase64(bytes, this.#batch, at),
+    );
+  }
+
+  /** Writes `text` (Latin-1) into the batch at `at`; returns where it ends. */
+  #text(text: string, at: number): number {
     const batch = this.#batch;
-    let at = this.#batchLength;
-    at += batch.write(head, at, 'latin1');
-    if (data !== '') at += batch.write(data, at, 'latin1');
-    batch[at] = NEWLINE;
+    if (text.length > SHORT_LINE) return at + batch.write(text, at, 'latin1');
+    for (let i = 0; i < text.length; i++) batch[at++] = text.charCodeAt(i);
+    return at;
+  }
+
+  /** Ends the reply line that fills the batch up to `at`; a full batch is written. */
+  #endLine(at: number): void {
+    this.#batch[at] = NEWLINE;
     this.#batchLength = at + 1;
     if (this.#batchLength >= REPLY_BATCH_BYTES) this.#flush();
   }

@@ -50,13 +50,14 @@ export function executeCommandLine(target: QtestTarget, line: string): string {
 /** Executes one line; a `read` or `b64read` reply comes as bytes, for a server to stream. */
 export function executeCommand(target: QtestTarget, line: string): QtestReply {
   if (line === '') return 'FAIL Empty command line';
-  const words = line.split(' ');
-  const name = words[0]!;
+  const space = line.indexOf(' ');
+  const nameEnd = space < 0 ? line.length : space;
+  const name = line.slice(0, nameEnd);
   const command = COMMANDS.get(name);
   if (command === undefined) return `FAIL Unknown command '${name}'`;
   try {
     target.syncTime();
-    return command.run(new CommandArguments(words, command.usage), target);
+    return command.run(new CommandArguments(line, nameEnd, command.usage), target);
   } catch (error) {
     if (error instanceof CommandError) return `FAIL ${error.message}`;
     // A bug in a device model must not take the server down: report it to the client.

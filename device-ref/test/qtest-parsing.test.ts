@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { parseSigned64, parseUnsigned64 } from '../qtest/c-number.js';
-import { decodeLenientBase64, decodeQtestHex } from '../qtest/data-encoding.js';
+import {
+  decodeLenientBase64,
+  decodeQtestHex,
+  encodedLength,
+  writeBase64,
+  writeHexDigits,
+} from '../qtest/data-encoding.js';
 import { formatListenAddress, parseListenAddress } from '../qtest/listen-address.js';
 
 describe('qtest numbers (strtoull/strtoll with base 0, whole word)', () => {
@@ -86,12 +92,82 @@ describe('qtest data encodings (as QEMU 7.2 decodes them)', () => {
   });
 
   it('b64write: skips foreign characters, honours padding, drops an incomplete group', () => {
-    assert.deepEqual([...decodeLenientBase64('AQID')], [1, 2, 3]);
-    assert.deepEqual([...decodeLenientBase64('A*Q!I:D')], [1, 2, 3]);
-    assert.deepEqual([...decodeLenientBase64('AQ==')], [1]);
-    assert.deepEqual([...decodeLenientBase64('AQI=')], [1, 2]);
-    assert.deepEqual([...decodeLenientBase64('AQIDBA')], [1, 2, 3]);
-    assert.deepEqual([...decodeLenientBase64('\u0101AQID')], [1, 2, 3]);
+    const decode = (text: string, size: number) => [...decodeLenientBase64(text, size)];
+    assert.deepEqual(decode('AQID', 3), [1, 2, 3]);
+    assert.deepEqual(decode('A*Q!I:D', 3), [1, 2, 3]);
+    assert.deepEqual(decode('AQ==', 1), [1]);
+    assert.deepEqual(decode('AQI=', 2), [1, 2]);
+    assert.deepEqual(decode('AQ==AQID', 4), [1, 1, 2, 3], 'padding drops bytes mid-text');
+    assert.deepEqual(decode('AQI=AQID', 5), [1, 2, 1, 2, 3]);
+    assert.deepEqual(decode('AQIDBA', 4), [1, 2, 3, 0]);
+    assert.deepEqual(decode('\u0101AQID', 3), [1, 2, 3]);
+  });
+
+  it('b64write: cuts the data at SIZE and zero-fills up to it', () => {
+    const decode = (text: string, size: number) => [...decodeLenientBase64(text, size)];
+    assert.deepEqual(decode('AQIDBAUG', 4), [1, 2, 3, 4]);
+    assert.deepEqual(decode('AQIDBAUG', 0), []);
+    assert.deepEqual(decode('AQID', 5), [1, 2, 3, 0, 0]);
+    assert.deepEqual(decode('AQ==', 3), [1, 0, 0]);
+    assert.deepEqual(decode('A*Q!I:D', 2), [1, 2]);
+  });
+
+  it('b64write: every canonical text decodes to its bytes, and any text as the lenient decoder reads it', () => {
+    // Canonical base64 of SIZE bytes takes Node's decoder (through a reused buffer up to
+    // 4 KiB, a buffer of its own above); anything else the lenient loop. Both must agree
+    // with GLib's rules, here spelt out once more, slowly.
+    const glib = (text: string, size: number): number[] => {
+      const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
+      const digits = [...text].filter((c) => c === '=' || alphabet.includes(c));
+      const out: number[] = [];
+      for (let i = 0; i + 4 <= digits.length; i += 4) {
+        const group = digits.slice(i, i + 4);
+        const value = group.reduce((v, c) => v * 64 + Math.max(alphabet.indexOf(c), 0), 0);
+        out.push(value >> 16);
+        if (group[2] !== '=') out.push((value >> 8) & 0xff);
+        if (group[3] !== '=') out.push(value & 0xff);
+      }
+      return [...out.slice(0, size), ...Array<number>(Math.max(0, size - out.length)).fill(0)];
+    };
+    const sizes = fc.oneof(fc.nat({ max: 40 }), fc.integer({ min: 4090, max: 4100 }));
+    fc.assert(
+      fc.property(sizes, fc.integer({ min: -3, max: 3 }), (size, delta) => {
+        const bytes = Uint8Array.from({ length: size }, (_, i) => (i * 151 + size) & 0xff);
+        const text = Buffer.from(bytes).toString('base64');
+        assert.deepEqual([...decodeLenientBase64(text, size)], [...bytes]);
+        const other = Math.max(0, size + delta);
+        assert.deepEqual([...decodeLenientBase64(text, other)], glib(text, other));
+      }),
+      { numRuns: 300 },
+    );
+    const texts = fc.string({
+      unit: fc.constantFrom(...'AQIDab+/=*\u0101 '.split('')),
+      maxLength: 40,
+    });
+    fc.assert(
+      fc.property(texts, fc.nat({ max: 32 }), (text, size) => {
+        assert.deepEqual([...decodeLenientBase64(text, size)], glib(text, size), text);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('qtest reply encodings (into the reply batch)', () => {
+  it('hex and base64 written into a buffer are what Buffer encodes, at any offset and length', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 100 }), fc.nat({ max: 5 }), (bytes, at) => {
+        for (const encoding of ['hex', 'base64'] as const) {
+          const expected = Buffer.from(bytes).toString(encoding);
+          assert.equal(encodedLength(encoding, bytes.length), expected.length);
+          const out = Buffer.alloc(at + expected.length + 2, '#');
+          const write = encoding === 'hex' ? writeHexDigits : writeBase64;
+          assert.equal(write(bytes, out, at), at + expected.length);
+          assert.equal(out.toString('latin1'), '#'.repeat(at) + expected + '##');
+        }
+      }),
+      { numRuns: 1000 },
+    );
   });
 });
 

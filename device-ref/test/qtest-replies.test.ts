@@ -1,6 +1,7 @@
 // Every reply form of the qtest protocol, on a q35 board in-process.
 
 import assert from 'node:assert/strict';
+import fc from 'fast-check';
 import { MAX_TRANSFER_BYTES } from '../qtest/commands/command.js';
 import { manualHostClock, TestDriver } from './support/driver.js';
 
@@ -85,6 +86,64 @@ describe('qtest replies', () => {
     assert.equal(d.cmd('constructor'), "FAIL Unknown command 'constructor'");
     assert.equal(d.cmd('__proto__'), "FAIL Unknown command '__proto__'");
     assert.equal(d.cmd('irq_intercept_in ioapic'), "FAIL Unknown command 'irq_intercept_in'");
+  });
+
+  it('reads every number form in every argument place, extra words ignored', () => {
+    // The words are read in place in the line (no split, no substring per number): each
+    // form must give its value wherever its word starts, and a word with anything left over
+    // must be refused with the word quoted.
+    const u64 = fc.oneof(
+      fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }),
+      fc.integer({ min: 0, max: 0xffff }).map(BigInt),
+      fc.constantFrom(0n, 8n, (1n << 52n) - 1n, 1n << 52n, (1n << 53n) + 1n, (1n << 64n) - 1n),
+    );
+    const forms = (value: bigint): string[] => [
+      `0x${value.toString(16)}`,
+      `0x${value.toString(16).toUpperCase()}`,
+      `0X${value.toString(16)}`,
+      `0x0${value.toString(16)}`,
+      value.toString(10),
+      `0${value.toString(8)}`,
+      `+${value.toString(10)}`,
+    ];
+    const address = (offset: number) => forms(BigInt(0x100000 + 8 * offset));
+    fc.assert(
+      fc.property(u64, fc.nat({ max: 6 }), fc.nat({ max: 6 }), (value, a, v) => {
+        const at = address(v)[a]!;
+        for (const word of forms(value)) {
+          assert.equal(d.cmd(`writeq ${at} ${word}`), 'OK', `writeq ${at} ${word}`);
+          assert.equal(
+            d.cmd(`readq ${at} ${word} more`),
+            `OK 0x${value.toString(16).padStart(16, '0')}`,
+            `writeq ${at} ${word}`,
+          );
+        }
+      }),
+      { numRuns: 300 },
+    );
+    assert.equal(d.cmd('writeq 0x100000 0x1 extra words'), 'OK');
+    assert.equal(d.cmd('readq 0x100000 0x2'), 'OK 0x0000000000000001');
+    assert.equal(d.cmd('readq 0x100000 '), 'OK 0x0000000000000001', 'an empty extra word');
+    assert.equal(d.cmd('writeq 0x100000 08'), "FAIL Invalid number '08' for VALUE");
+    assert.equal(d.cmd('writeq 0x100000 0x1g'), "FAIL Invalid number '0x1g' for VALUE");
+    assert.equal(d.cmd('writeq 0x100000 12a'), "FAIL Invalid number '12a' for VALUE");
+    assert.equal(d.cmd('writeq 0x100000 0x'), "FAIL Invalid number '0x' for VALUE");
+    assert.equal(d.cmd('writeq 0x100000 x1'), "FAIL Invalid number 'x1' for VALUE");
+    assert.equal(d.cmd('readq 0x1000001'), 'OK 0x0000000000000000');
+    assert.equal(
+      d.cmd('readq 0x10000000000000000'),
+      "FAIL Invalid number '0x10000000000000000' for ADDR",
+    );
+    assert.equal(
+      d.cmd('readq 18446744073709551616'),
+      "FAIL Invalid number '18446744073709551616' for ADDR",
+    );
+    assert.equal(d.cmd('writeq 0x100000 -1'), 'OK', 'a minus sign wraps');
+    assert.equal(d.cmd('readq 0x100000'), 'OK 0xffffffffffffffff');
+    assert.equal(
+      d.cmd('writeq 0x100000 0x'.padEnd(100, '1')),
+      `FAIL Invalid number '0x${'1'.repeat(62)}...' for VALUE`,
+    );
   });
 
   it('answers FAIL where QEMU would abort', () => {

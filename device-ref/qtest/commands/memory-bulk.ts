@@ -53,12 +53,8 @@ export const writeBase64: QtestCommand = {
     const size = args.unsigned(2);
     const data = args.text(3);
     if (data.length < 3) return INVALID_SIZE;
-    const length = transferSize(size);
-    const decoded = decodeLenientBase64(data);
-    // QEMU writes SIZE bytes whatever the data decodes to; past the decoded bytes we write
-    // zeros. Data of exactly SIZE bytes (what clients send) is written as decoded.
-    const bytes = decoded.length === length ? decoded : new Uint8Array(length);
-    if (bytes !== decoded) bytes.set(decoded.subarray(0, length));
+    // QEMU writes SIZE bytes whatever the data decodes to: past the decoded bytes, zeros.
+    const bytes = decodeLenientBase64(data, transferSize(size));
     if (!target.memoryWrite(address, bytes)) throw unbacked(address, size);
     return 'OK';
   },
