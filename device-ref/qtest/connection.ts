@@ -30,8 +30,13 @@ const DATA_PIECE_BYTES = 3 * 16 * 1024;
  */
 const REPLY_BUFFER_BYTES = REPLY_BATCH_BYTES + 2 * DATA_PIECE_BYTES + 64;
 
-/** Lines up to this long are copied into the batch character by character, not through Buffer.write. */
-const SHORT_LINE = 64;
+/** Text up to this long is copied into the batch character by character, not through Buffer.write. */
+const SHORT_TEXT = 64;
+/**
+ * Data replies up to this many bytes are encoded by hand straight into the batch; longer ones
+ * by Buffer, which is faster from about 200 bytes on.
+ */
+const HAND_ENCODED_BYTES = 128;
 
 const TOO_LONG = Symbol('line too long');
 const NEWLINE = 0x0a;
@@ -86,7 +91,9 @@ class QtestConnection {
         }
         const reply = executeCommand(this.#target, line);
         if (typeof reply === 'string') this.#queue(reply);
-        else if (reply.length <= DATA_PIECE_BYTES) this.#queueData(reply);
+        else if (reply.length <= HAND_ENCODED_BYTES) this.#queueData(reply);
+        else if (reply.length <= DATA_PIECE_BYTES)
+          this.#queue(reply.prefix, encodeData(reply.read(0, reply.length), reply.encoding));
         else {
           this.#flush();
           this.#data = { reply, done: 0 };
@@ -141,20 +148,23 @@ class QtestConnection {
     this.#partialLength = 0;
   }
 
-  /** Adds the reply line `line` to the batch; a line too long for the batch's room is written alone. */
-  #queue(line: string): void {
-    if (line.length >= REPLY_BUFFER_BYTES - this.#batchLength) {
+  /**
+   * Adds the reply line `head` + `data` to the batch; a line too long for the batch's room
+   * is written alone.
+   */
+  #queue(head: string, data = ''): void {
+    const length = head.length + data.length;
+    if (length >= REPLY_BUFFER_BYTES - this.#batchLength) {
       this.#flush();
-      if (line.length >= REPLY_BUFFER_BYTES) {
-        this.#write(`${line}\n`);
+      if (length >= REPLY_BUFFER_BYTES) {
+        this.#write(`${head}${data}\n`);
         return;
       }
     }
-    const at = this.#text(line, this.#batchLength);
-    this.#endLine(at);
+    this.#endLine(this.#text(data, this.#text(head, this.#batchLength)));
   }
 
-  /** Adds a data reply of at most DATA_PIECE_BYTES to the batch, encoded straight into it. */
+  /** Adds a data reply of at most HAND_ENCODED_BYTES to the batch, encoded straight into it. */
   #queueData(reply: DataReply): void {
     const { prefix, encoding } = reply;
     if (
@@ -174,7 +184,7 @@ class QtestConnection {
   /** Writes `text` (Latin-1) into the batch at `at`; returns where it ends. */
   #text(text: string, at: number): number {
     const batch = this.#batch;
-    if (text.length > SHORT_LINE) return at + batch.write(text, at, 'latin1');
+    if (text.length > SHORT_TEXT) return at + batch.write(text, at, 'latin1');
     for (let i = 0; i < text.length; i++) batch[at++] = text.charCodeAt(i);
     return at;
   }

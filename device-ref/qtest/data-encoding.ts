@@ -33,6 +33,8 @@ BASE64_RANK[PAD] = 0;
 /** Canonical base64 of up to this many bytes decodes through one reused buffer. */
 const SCRATCH_BYTES = 4096;
 const scratch = Buffer.allocUnsafe(SCRATCH_BYTES);
+/** The same bytes as a plain Uint8Array: a copy of them is one, not a Buffer. */
+const scratchBytes = new Uint8Array(scratch.buffer, scratch.byteOffset, SCRATCH_BYTES);
 
 /**
  * `b64write`'s SIZE bytes from its DATA: GLib's lenient base64 decoder, as QEMU uses it, then
@@ -49,7 +51,7 @@ export function decodeLenientBase64(text: string, size: number): Uint8Array {
     if ((text.length / 4) * 3 - padding === size) {
       const decoded = size <= SCRATCH_BYTES ? scratch : Buffer.allocUnsafe(size);
       if (decoded.write(text, 0, size, 'base64') === size) {
-        return decoded === scratch ? Uint8Array.prototype.slice.call(scratch, 0, size) : decoded;
+        return decoded === scratch ? scratchBytes.slice(0, size) : decoded;
       }
     }
   }

@@ -54,6 +54,10 @@ describe('PCI host and functions', () => {
     );
     assert.equal(d.cmd('readw 0x100000012'), 'OK 0x0000000000000002', 'num_queues');
     assert.match(d.cmd('readl 0x100004000'), /^FAIL/, 'past the 16 KiB BAR');
+    d.cfgWrite(IOMMU_SLOT, 0x24, 4, 0x2);
+    assert.match(d.cmd('readw 0x100000012'), /^FAIL Guest-physical range/, 'the BAR moved away');
+    assert.equal(d.cmd('readw 0x200000012'), 'OK 0x0000000000000002', 'to where it moved');
+    d.cfgWrite(IOMMU_SLOT, 0x24, 4, 0x1);
     d.cfgWrite(IOMMU_SLOT, 0x04, 2, 0x0);
     assert.match(d.cmd('readw 0x100000012'), /^FAIL Guest-physical range/, 'decoding off');
   });

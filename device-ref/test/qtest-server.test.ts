@@ -159,7 +159,7 @@ describe('qtest server', () => {
     const expected: string[] = [];
     // Data replies of 1 byte up to past the 48 KiB piece size, in hex and base64, each
     // between short replies, all in one chunk.
-    for (const length of [1, 2, 3, 64, 4096, 48 * 1024, 48 * 1024 + 1, 150_000]) {
+    for (const length of [1, 2, 3, 64, 128, 129, 4096, 48 * 1024, 48 * 1024 + 1, 150_000]) {
       const bytes = pattern.subarray(0, length);
       lines.push(
         `b64read 0x20000 ${length}`,

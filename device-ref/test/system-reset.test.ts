@@ -93,6 +93,7 @@ describe('the q35 chipset: host bridge and reset control', () => {
     assert.equal(d.line('inl 0xcfc'), 'OK 0x100000', 'COMMAND cleared, the latch kept');
     assert.equal(configRead(d, IOMMU_SLOT, 0x20), 'OK 0x000c', 'BAR 4 unplaced');
     assert.equal(d.line('readl 0x300000'), 'OK 0x0000000004030201', 'RAM kept');
+    assert.equal(d.board.memoryRead(EDU_BAR + 4n, 4), undefined, 'no BAR decodes');
 
     d.start(ALL);
     assert.equal(d.read(BYPASS, 1), 1n, 'bypass back to the first value');

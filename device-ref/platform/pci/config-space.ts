@@ -16,6 +16,16 @@ export class ConfigSpace {
   readonly #bytes = new Uint8Array(PCI_CONFIG_SPACE_SIZE);
   readonly #writable = new Uint8Array(PCI_CONFIG_SPACE_SIZE);
   #powerOn: Uint8Array | undefined;
+  #changes = 0;
+
+  /**
+   * Counts driver writes and power-on restores: what is derived from the bytes they change
+   * (where BARs decode) is stale once it moves. The device's own stores (`set`) change
+   * read-only fields and status bits, never what decodes.
+   */
+  get changes(): number {
+    return this.#changes;
+  }
 
   /** A little-endian read of up to 4 bytes; bytes past the end of the space read as 0. */
   read(offset: number, size: number): number {
@@ -28,6 +38,7 @@ export class ConfigSpace {
 
   /** A driver write: only the writable bits change; bytes past the end are dropped. */
   write(offset: number, size: number, value: number): void {
+    this.#changes++;
     for (let i = 0; i < size && offset + i < PCI_CONFIG_SPACE_SIZE; i++) {
       const mask = this.#writable[offset + i]!;
       const byte = (value >>> (8 * i)) & 0xff; // size ≤ 4: the low 32 bits hold every byte
@@ -48,6 +59,7 @@ export class ConfigSpace {
   /** A system reset: every byte back to its saved power-on value. */
   restorePowerOnState(): void {
     if (this.#powerOn === undefined) throw new Error('no power-on state was saved');
+    this.#changes++;
     this.#bytes.set(this.#powerOn);
   }
 

@@ -17,6 +17,9 @@ export type PortSize = 1 | 2 | 4;
 export class PciHost {
   readonly #functions = new Map<number, PciFunction>();
   #configAddress = 0;
+  /** The enabled BARs as of the configuration spaces' change counts summing to #mappedAt. */
+  #mapped: readonly MappedRegion[] = [];
+  #mappedAt = -1;
 
   /** Plugs in a fully built function; its configuration space now is its power-on state. */
   attach(fn: PciFunction): void {
@@ -33,13 +36,23 @@ export class PciHost {
     for (const fn of this.#functions.values()) fn.systemReset();
   }
 
-  /** The enabled BARs of every function, for the memory map. */
-  mappedRegions(): MappedRegion[] {
-    const regions: MappedRegion[] = [];
-    for (const fn of this.#functions.values()) {
-      for (const mapped of fn.mappedRegions()) regions.push(mapped);
+  /**
+   * The enabled BARs of every function, for the memory map. Every guest access beyond RAM
+   * asks, so they are worked out again only after some configuration space changed (its
+   * change count only grows, so their sum moves whenever one does).
+   */
+  mappedRegions(): readonly MappedRegion[] {
+    let changes = 0;
+    for (const fn of this.#functions.values()) changes += fn.config.changes;
+    if (changes !== this.#mappedAt) {
+      const regions: MappedRegion[] = [];
+      for (const fn of this.#functions.values()) {
+        for (const mapped of fn.mappedRegions()) regions.push(mapped);
+      }
+      this.#mapped = regions;
+      this.#mappedAt = changes;
     }
-    return regions;
+    return this.#mapped;
   }
 
   /** A port read; undefined when the port is not one of the host bridge's. */
