@@ -123,19 +123,19 @@ export class Board {
     else this.pci.ioWrite(port, size, value);
   }
 
-  memoryBacked(address: bigint, length: number): boolean {
+  memoryBacked(address: number | bigint, length: number): boolean {
     return this.memory.backs(address, length);
   }
 
-  memoryRead(address: bigint, length: number): Uint8Array | undefined {
+  memoryRead(address: number | bigint, length: number): Uint8Array | undefined {
     return this.memory.read(address, length);
   }
 
-  memoryWrite(address: bigint, data: Uint8Array): boolean {
+  memoryWrite(address: number | bigint, data: Uint8Array): boolean {
     return this.memory.write(address, data);
   }
 
-  memoryFill(address: bigint, length: bigint, byte: number): boolean {
+  memoryFill(address: number | bigint, length: bigint, byte: number): boolean {
     return this.memory.fill(address, length, byte);
   }
 

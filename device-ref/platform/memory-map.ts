@@ -27,22 +27,25 @@ export class MemoryMap {
   }
 
   /** Whether every byte of the range is RAM or a decoded region. */
-  backs(address: bigint, length: number): boolean {
+  backs(address: number | bigint, length: number): boolean {
     return (
-      this.#ram.contains(address, length) || this.#pieces(address, BigInt(length)) !== undefined
+      this.#ram.contains(address, length) ||
+      this.#pieces(BigInt(address), BigInt(length)) !== undefined
     );
   }
 
   // Each access below takes the short way when the whole range is RAM (ring and request
   // traffic always is) or inside one region (a register access, such as a notify), and cuts
-  // the range into RAM and register pieces otherwise.
+  // the range into RAM and register pieces otherwise. An address may come as a number (what
+  // clients send, parsed without BigInt) or as a bigint; beyond RAM it is a bigint.
 
-  read(address: bigint, length: number): Uint8Array | undefined {
+  read(address: number | bigint, length: number): Uint8Array | undefined {
     if (this.#ram.contains(address, length)) return this.#ram.read(Number(address), length);
-    const mapped = this.#regionHolding(address, length);
+    const at = BigInt(address);
+    const mapped = this.#regionHolding(at, length);
     if (mapped !== undefined)
-      return readRegionBytes(mapped.region, Number(address - mapped.base), length);
-    const pieces = this.#pieces(address, BigInt(length));
+      return readRegionBytes(mapped.region, Number(at - mapped.base), length);
+    const pieces = this.#pieces(at, BigInt(length));
     if (pieces === undefined) return undefined;
     const out = new Uint8Array(length);
     for (const piece of pieces) {
@@ -56,17 +59,18 @@ export class MemoryMap {
     return out;
   }
 
-  write(address: bigint, data: Uint8Array): boolean {
+  write(address: number | bigint, data: Uint8Array): boolean {
     if (this.#ram.contains(address, data.length)) {
       this.#ram.write(Number(address), data);
       return true;
     }
-    const mapped = this.#regionHolding(address, data.length);
+    const at = BigInt(address);
+    const mapped = this.#regionHolding(at, data.length);
     if (mapped !== undefined) {
-      writeRegionBytes(mapped.region, Number(address - mapped.base), data);
+      writeRegionBytes(mapped.region, Number(at - mapped.base), data);
       return true;
     }
-    const pieces = this.#pieces(address, BigInt(data.length));
+    const pieces = this.#pieces(at, BigInt(data.length));
     if (pieces === undefined) return false;
     for (const piece of pieces) {
       const part = data.subarray(piece.done, piece.done + piece.length);
@@ -77,8 +81,8 @@ export class MemoryMap {
   }
 
   /** Sets `length` bytes to `byte` (qtest `memset`); false when the range is not backed. */
-  fill(address: bigint, length: bigint, byte: number): boolean {
-    const pieces = this.#pieces(address, length);
+  fill(address: number | bigint, length: bigint, byte: number): boolean {
+    const pieces = this.#pieces(BigInt(address), length);
     if (pieces === undefined) return false;
     for (const piece of pieces) {
       if (piece.kind === 'ram') this.#ram.fill(piece.address, piece.length, byte);

@@ -6,7 +6,7 @@
 // abort on a missing or malformed argument, these throw CommandError, which the dispatcher
 // turns into a FAIL reply.
 
-import { parseSigned64, parseUnsigned64 } from './c-number.js';
+import { parseSigned64, parseUnsigned64, type U64 } from './c-number.js';
 
 export class CommandError extends Error {
   override name = 'CommandError';
@@ -42,18 +42,18 @@ export class CommandArguments {
     return this.#line.slice(this.#start(index), this.#ends[index]);
   }
 
-  unsigned(index: number): bigint {
+  unsigned(index: number): U64 {
     return this.#number(index, parseUnsigned64);
   }
 
-  signed(index: number): bigint {
+  signed(index: number): U64 {
     return this.#number(index, parseSigned64);
   }
 
   #number(
     index: number,
-    parse: (text: string, start: number, end: number) => bigint | undefined,
-  ): bigint {
+    parse: (text: string, start: number, end: number) => U64 | undefined,
+  ): U64 {
     const value = parse(this.#line, this.#start(index), this.#ends[index]!);
     if (value === undefined) {
       const word = this.text(index);

@@ -38,17 +38,23 @@ function parse(word: string): Parsed | undefined {
 }
 
 /**
- * The words every client sends, parsed without regular expressions or substrings: `0x` and
- * 1 to 16 hex digits, or a decimal of 1 to 15 digits without a leading zero, from `start` to
- * `end` of `text`. Undefined for any other word, which then takes the general path (the
- * result is the same either way). Up to 13 hex digits (52 bits) the value is summed as a
- * number, which is exact and much cheaper than BigInt() of the word.
+ * A 64-bit value as qtest reads it: a number below 2^52, a bigint from there on. The words
+ * clients send (addresses, sizes, register values) then cost no BigInt, and an address plus a
+ * transfer size (at most 2^24) stays exact as a number.
  */
-function plainValue(text: string, start: number, end: number): bigint | undefined {
+export type U64 = number | bigint;
+
+/**
+ * The words every client sends, parsed without regular expressions or substrings: `0x` and
+ * 1 to 13 hex digits (52 bits), or a decimal of 1 to 15 digits (below 2^50) without a leading
+ * zero, from `start` to `end` of `text`. Undefined for any other word, which then takes the
+ * general path (which gives a bigint).
+ */
+function plainValue(text: string, start: number, end: number): number | undefined {
   const length = end - start;
   if (
     length > 2 &&
-    length <= 18 &&
+    length <= 15 &&
     text.charCodeAt(start) === 0x30 &&
     text.charCodeAt(start + 1) === 0x78
   ) {
@@ -60,7 +66,7 @@ function plainValue(text: string, start: number, end: number): bigint | undefine
       else if (letter >= 0x61 && letter <= 0x66) value = value * 16 + (letter - 0x57);
       else return undefined;
     }
-    return length <= 15 ? BigInt(value) : BigInt(text.slice(start, end));
+    return value;
   }
   if (length === 0 || length > 15 || text.charCodeAt(start) === 0x30) return undefined;
   let value = 0;
@@ -69,11 +75,11 @@ function plainValue(text: string, start: number, end: number): bigint | undefine
     if (c < 0x30 || c > 0x39) return undefined;
     value = value * 10 + (c - 0x30);
   }
-  return BigInt(value);
+  return value;
 }
 
 /** strtoull semantics: the value of `text` (or of its characters `start` to `end`) in [0, 2^64), or undefined. */
-export function parseUnsigned64(text: string, start = 0, end = text.length): bigint | undefined {
+export function parseUnsigned64(text: string, start = 0, end = text.length): U64 | undefined {
   const plain = plainValue(text, start, end);
   if (plain !== undefined) return plain;
   const parsed = parse(text.slice(start, end));
@@ -82,11 +88,16 @@ export function parseUnsigned64(text: string, start = 0, end = text.length): big
 }
 
 /** strtoll semantics: the value of `text` (or of its characters `start` to `end`) in [-2^63, 2^63), or undefined. */
-export function parseSigned64(text: string, start = 0, end = text.length): bigint | undefined {
+export function parseSigned64(text: string, start = 0, end = text.length): U64 | undefined {
   const plain = plainValue(text, start, end);
-  if (plain !== undefined) return plain <= I64_MAX ? plain : undefined;
+  if (plain !== undefined) return plain;
   const parsed = parse(text.slice(start, end));
   if (parsed === undefined) return undefined;
   const value = parsed.negative ? -parsed.magnitude : parsed.magnitude;
   return value < -I64_MAX - 1n || value > I64_MAX ? undefined : value;
+}
+
+/** The low `bits` (at most 32) bits of `value`, as a number. */
+export function lowBits(value: U64, bits: number): number {
+  return typeof value === 'number' ? value % 2 ** bits : Number(BigInt.asUintN(bits, value));
 }

@@ -11,7 +11,11 @@ import {
 import { formatListenAddress, parseListenAddress } from '../qtest/listen-address.js';
 
 describe('qtest numbers (strtoull/strtoll with base 0, whole word)', () => {
-  const u64 = (word: string) => parseUnsigned64(word);
+  // Values come as numbers below 2^52 and as bigints from there on; compared as bigints.
+  const asBigInt = (value: number | bigint | undefined) =>
+    value === undefined ? undefined : BigInt(value);
+  const u64 = (word: string) => asBigInt(parseUnsigned64(word));
+  const s64 = (word: string) => asBigInt(parseSigned64(word));
 
   it('reads hex, octal and decimal', () => {
     assert.equal(u64('0x1F'), 31n);
@@ -61,19 +65,30 @@ describe('qtest numbers (strtoull/strtoll with base 0, whole word)', () => {
         ];
         for (const word of forms) {
           assert.equal(u64(word), value, word);
-          assert.equal(parseSigned64(word), value < 1n << 63n ? value : undefined, word);
+          assert.equal(s64(word), value < 1n << 63n ? value : undefined, word);
         }
       }),
       { numRuns: 2000 },
     );
   });
 
+  it('gives a number below 2^52 for the words clients send, a bigint otherwise', () => {
+    assert.equal(parseUnsigned64('0x1000'), 0x1000);
+    assert.equal(parseUnsigned64('0xfffffffffffff'), 2 ** 52 - 1);
+    assert.equal(parseUnsigned64('999999999999999'), 999999999999999);
+    assert.equal(parseUnsigned64('readw 0x11220a', 6), 0x11220a, 'a word inside a line');
+    assert.equal(parseUnsigned64('0x10000000000000'), 1n << 52n);
+    assert.equal(parseUnsigned64('0x0'), 0);
+    assert.equal(parseUnsigned64('0'), 0n);
+    assert.equal(parseSigned64('0x10'), 16);
+  });
+
   it('reads signed values for the clock', () => {
-    assert.equal(parseSigned64('-5'), -5n);
-    assert.equal(parseSigned64('0x7fffffffffffffff'), (1n << 63n) - 1n);
-    assert.equal(parseSigned64('0x8000000000000000'), undefined);
-    assert.equal(parseSigned64('-0x8000000000000000'), -(1n << 63n));
-    assert.equal(parseSigned64('-0x8000000000000001'), undefined);
+    assert.equal(s64('-5'), -5n);
+    assert.equal(s64('0x7fffffffffffffff'), (1n << 63n) - 1n);
+    assert.equal(s64('0x8000000000000000'), undefined);
+    assert.equal(s64('-0x8000000000000000'), -(1n << 63n));
+    assert.equal(s64('-0x8000000000000001'), undefined);
   });
 });
 

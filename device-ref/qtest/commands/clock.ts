@@ -7,13 +7,13 @@ import type { QtestCommand } from './command.js';
 export const clockStep: QtestCommand = {
   usage: 'clock_step [NS]',
   run(args, target) {
-    return `OK ${target.clockStep(args.has(1) ? args.signed(1) : undefined)}`;
+    return `OK ${target.clockStep(args.has(1) ? BigInt(args.signed(1)) : undefined)}`;
   },
 };
 
 export const clockSet: QtestCommand = {
   usage: 'clock_set NS',
   run(args, target) {
-    return `OK ${target.clockSet(args.signed(1))}`;
+    return `OK ${target.clockSet(BigInt(args.signed(1)))}`;
   },
 };

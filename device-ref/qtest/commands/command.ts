@@ -2,6 +2,7 @@
 // The shape of one qtest command handler, and helpers the handlers share.
 
 import { CommandError, type CommandArguments } from '../arguments.js';
+import { lowBits, type U64 } from '../c-number.js';
 import { hex } from '../../hex.js';
 import type { QtestTarget } from '../target.js';
 
@@ -22,7 +23,7 @@ export interface DataReply {
 /** The reply of reading `length` bytes at `address`, once the command has checked them. */
 export function memoryReply(
   target: QtestTarget,
-  address: bigint,
+  address: U64,
   length: number,
   prefix: string,
   encoding: DataReply['encoding'],
@@ -31,7 +32,11 @@ export function memoryReply(
     prefix,
     length,
     encoding,
-    read: (offset, count) => target.memoryRead(address + BigInt(offset), count)!,
+    read: (offset, count) =>
+      target.memoryRead(
+        typeof address === 'number' ? address + offset : address + BigInt(offset),
+        count,
+      )!,
   };
 }
 
@@ -59,15 +64,15 @@ export function replyText(reply: QtestReply): string {
 /** The most bytes one read/write/b64read/b64write may move: keeps replies and lines bounded. */
 export const MAX_TRANSFER_BYTES = 16 * 1024 * 1024;
 
-export function unbacked(address: bigint, length: bigint): CommandError {
+export function unbacked(address: U64, length: U64): CommandError {
   return new CommandError(
     `Guest-physical range ${hex(address)}+${hex(length)} is not backed by RAM or an enabled BAR`,
   );
 }
 
 /** A transfer size as a number, refused above MAX_TRANSFER_BYTES. */
-export function transferSize(size: bigint): number {
-  if (size > BigInt(MAX_TRANSFER_BYTES)) {
+export function transferSize(size: U64): number {
+  if (size > MAX_TRANSFER_BYTES) {
     throw new CommandError(
       `Size ${hex(size)} is more than the ${MAX_TRANSFER_BYTES} bytes one command may move`,
     );
@@ -76,10 +81,15 @@ export function transferSize(size: bigint): number {
 }
 
 /** The low `size` bytes of `value`, least significant first (in 32-bit halves: no BigInt per byte). */
-export function littleEndianBytes(value: bigint, size: number): Uint8Array {
+export function littleEndianBytes(value: U64, size: number): Uint8Array {
   const bytes = new Uint8Array(size);
-  const low = Number(BigInt.asUintN(32, value));
-  const high = size > 4 ? Number(BigInt.asUintN(32, value >> 32n)) : 0;
+  const low = lowBits(value, 32);
+  const high =
+    size <= 4
+      ? 0
+      : typeof value === 'number'
+        ? Math.floor(value / 2 ** 32)
+        : lowBits(value >> 32n, 32);
   for (let i = 0; i < size; i++) bytes[i] = i < 4 ? low >>> (8 * i) : high >>> (8 * (i - 4));
   return bytes;
 }

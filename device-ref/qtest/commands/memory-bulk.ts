@@ -5,6 +5,7 @@
 // than three characters gets "ERR invalid argument size", short DATA is zero-filled.
 
 import { CommandError } from '../arguments.js';
+import { lowBits } from '../c-number.js';
 import { decodeLenientBase64, decodeQtestHex } from '../data-encoding.js';
 import { memoryReply, transferSize, unbacked, type QtestCommand } from './command.js';
 
@@ -15,8 +16,8 @@ export const readHex: QtestCommand = {
   run(args, target) {
     const address = args.unsigned(1);
     const size = args.unsigned(2);
-    if (size === 0n) throw new CommandError("SIZE 0 is not allowed for 'read'");
     const length = transferSize(size);
+    if (length === 0) throw new CommandError("SIZE 0 is not allowed for 'read'");
     if (!target.memoryBacked(address, length)) throw unbacked(address, size);
     return memoryReply(target, address, length, 'OK 0x', 'hex');
   },
@@ -65,8 +66,8 @@ export const memset: QtestCommand = {
   run(args, target) {
     const address = args.unsigned(1);
     const size = args.unsigned(2);
-    const byte = Number(args.unsigned(3) & 0xffn);
-    if (!target.memoryFill(address, size, byte)) throw unbacked(address, size);
+    const byte = lowBits(args.unsigned(3), 8);
+    if (!target.memoryFill(address, BigInt(size), byte)) throw unbacked(address, size);
     return 'OK';
   },
 };

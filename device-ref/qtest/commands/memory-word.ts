@@ -14,7 +14,7 @@ export function memoryWriteWord(size: WordSize): QtestCommand {
       const address = args.unsigned(1);
       const value = args.unsigned(2);
       if (!target.memoryWrite(address, littleEndianBytes(value, size)))
-        throw unbacked(address, BigInt(size));
+        throw unbacked(address, size);
       return 'OK';
     },
   };
@@ -26,7 +26,7 @@ export function memoryReadWord(size: WordSize): QtestCommand {
     run(args, target) {
       const address = args.unsigned(1);
       const bytes = target.memoryRead(address, size);
-      if (bytes === undefined) throw unbacked(address, BigInt(size));
+      if (bytes === undefined) throw unbacked(address, size);
       return `OK 0x${littleEndianHex(bytes).padStart(16, '0')}`;
     },
   };

@@ -3,14 +3,15 @@
 // digits, so inb answers "OK 0x00ff"). Ports stop at 0xffff; VALUE is truncated to the width.
 
 import { CommandError } from '../arguments.js';
+import { lowBits, type U64 } from '../c-number.js';
 import type { PortSize } from '../target.js';
 import { hex } from '../../hex.js';
 import type { QtestCommand } from './command.js';
 
 const SUFFIX = { 1: 'b', 2: 'w', 4: 'l' } as const;
-const MAX_PORT = 0xffffn;
+const MAX_PORT = 0xffff;
 
-function port(value: bigint): number {
+function port(value: U64): number {
   if (value > MAX_PORT) throw new CommandError(`Port ${hex(value)} is beyond 0xffff`);
   return Number(value);
 }
@@ -20,8 +21,7 @@ export function portOut(size: PortSize): QtestCommand {
     usage: `out${SUFFIX[size]} ADDR VALUE`,
     run(args, target) {
       const address = port(args.unsigned(1));
-      const value = args.unsigned(2) & ((1n << BigInt(8 * size)) - 1n);
-      target.portWrite(address, size, Number(value));
+      target.portWrite(address, size, lowBits(args.unsigned(2), 8 * size));
       return 'OK';
     },
   };
