@@ -3,6 +3,8 @@
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MAX_TRANSFER_BYTES } from '../qtest/commands/command.js';
+import { executeCommandLine } from '../qtest/dispatch.js';
+import type { QtestTarget } from '../qtest/target.js';
 import { manualHostClock, TestDriver } from './support/driver.js';
 
 describe('qtest replies', () => {
@@ -189,5 +191,60 @@ describe('qtest replies', () => {
     );
     assert.equal(d.cmd('readb 0xfffffff'), 'OK 0x0000000000000000');
     assert.equal(d.cmd('readl 0xe0000000'), fail('0xe0000000+0x4'), 'a BAR before it is enabled');
+  });
+});
+
+describe('qtest values as the target receives them', () => {
+  /** A target that records what reaches it. */
+  const recorder = () => {
+    const seen: unknown[][] = [];
+    const target: QtestTarget = {
+      endianness: 'little',
+      syncTime() {},
+      portRead: () => 0,
+      portWrite: (...args) => void seen.push(['port', ...args]),
+      memoryBacked: () => true,
+      memoryRead: (_address, length) => new Uint8Array(length),
+      memoryWrite: (...args) => seen.push(['write', BigInt(args[0]), [...args[1]]]) > 0,
+      memoryFill: (...args) => seen.push(['fill', BigInt(args[0]), ...args.slice(1)]) > 0,
+      clockStep: (ns) => ns ?? 0n,
+      clockSet: (ns) => ns,
+    };
+    return { target, seen };
+  };
+
+  it('truncates port and memset values to their width, whichever form the word takes', () => {
+    const { target, seen } = recorder();
+    for (const line of [
+      'outb 0x80 0x1ff',
+      'outw 0x80 0x12345',
+      'outl 0x80 0x123456789',
+      'outl 0x80 -1',
+      'outb 0x80 0xffffffffffffff01',
+      'memset 0x10 2 0x1ff',
+      'memset 0x10 2 -2',
+    ])
+      assert.equal(executeCommandLine(target, line), 'OK', line);
+    assert.deepEqual(seen, [
+      ['port', 0x80, 1, 0xff],
+      ['port', 0x80, 2, 0x2345],
+      ['port', 0x80, 4, 0x23456789],
+      ['port', 0x80, 4, 0xffffffff],
+      ['port', 0x80, 1, 0x01],
+      ['fill', 0x10n, 2n, 0xff],
+      ['fill', 0x10n, 2n, 0xfe],
+    ]);
+  });
+
+  it('writes the little-endian bytes of a word, high half included', () => {
+    const { target, seen } = recorder();
+    executeCommandLine(target, 'writeq 0x20 0x123456789abcd');
+    executeCommandLine(target, 'writeq 0xfffffffffff00 0xfedcba9876543210');
+    executeCommandLine(target, 'writel 0x20 0x123456789');
+    assert.deepEqual(seen, [
+      ['write', 0x20n, [0xcd, 0xab, 0x89, 0x67, 0x45, 0x23, 0x01, 0x00]],
+      ['write', 0xfffffffffff00n, [0x10, 0x32, 0x54, 0x76, 0x98, 0xba, 0xdc, 0xfe]],
+      ['write', 0x20n, [0x89, 0x67, 0x45, 0x23]],
+    ]);
   });
 });
