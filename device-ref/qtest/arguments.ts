@@ -19,23 +19,27 @@ const MAX_WORDS = 4;
 export class CommandArguments {
   readonly #line: string;
   readonly #usage: string;
-  /** Where each word ends (at a space or the line's end), for the first MAX_WORDS words there are. */
+  /** Where each word ends (at a space or the line's end); the first #count entries hold. */
   readonly #ends: number[];
+  readonly #count: number;
 
   /** The words of `line`, whose first (the command's name) ends at `nameEnd`. */
   constructor(line: string, nameEnd: number, usage: string) {
     this.#line = line;
     this.#usage = usage;
-    const ends = [nameEnd];
-    for (let end = nameEnd; end < line.length && ends.length < MAX_WORDS; ends.push(end)) {
+    // One array of MAX_WORDS from the start: an array grown by push() would allocate more.
+    const ends = [nameEnd, 0, 0, 0]; // MAX_WORDS entries
+    let count = 1;
+    for (let end = nameEnd; end < line.length && count < MAX_WORDS; ends[count++] = end) {
       const space = line.indexOf(' ', end + 1);
       end = space < 0 ? line.length : space;
     }
     this.#ends = ends;
+    this.#count = count;
   }
 
   has(index: number): boolean {
-    return index < this.#ends.length;
+    return index < this.#count;
   }
 
   text(index: number): string {

@@ -42,6 +42,21 @@ const COMMANDS = new Map<string, QtestCommand>([
   ['clock_set', clockSet],
 ]);
 
+/**
+ * The commands by the length of their name: the command a line names is found without
+ * cutting the name out of the line (and hashing it) first.
+ */
+const BY_NAME_LENGTH: [string, QtestCommand][][] = [];
+for (const entry of COMMANDS) (BY_NAME_LENGTH[entry[0].length] ??= []).push(entry);
+
+/** The command whose name is the first `nameEnd` characters of `line`, if any. */
+function commandNamed(line: string, nameEnd: number): QtestCommand | undefined {
+  for (const [name, command] of BY_NAME_LENGTH[nameEnd] ?? []) {
+    if (line.startsWith(name)) return command;
+  }
+  return undefined;
+}
+
 /** Executes one line (without its newline) and returns the reply line (without its newline). */
 export function executeCommandLine(target: QtestTarget, line: string): string {
   return replyText(executeCommand(target, line));
@@ -52,9 +67,8 @@ export function executeCommand(target: QtestTarget, line: string): QtestReply {
   if (line === '') return 'FAIL Empty command line';
   const space = line.indexOf(' ');
   const nameEnd = space < 0 ? line.length : space;
-  const name = line.slice(0, nameEnd);
-  const command = COMMANDS.get(name);
-  if (command === undefined) return `FAIL Unknown command '${name}'`;
+  const command = commandNamed(line, nameEnd);
+  if (command === undefined) return `FAIL Unknown command '${line.slice(0, nameEnd)}'`;
   try {
     target.syncTime();
     return command.run(new CommandArguments(line, nameEnd, command.usage), target);
