@@ -11,6 +11,10 @@
 // and stops reading the socket until it drains: unread input then waits in the client's
 // socket, not here. A line that grows past MAX_LINE_BYTES gets one FAIL and is skipped up
 // to its newline.
+//
+// A request round of a driver is a burst of short commands, so the cost of each reply counts:
+// short text is copied into the batch byte by byte and small data replies are encoded
+// straight into it, with no string in between.
 
 import type { Socket } from 'node:net';
 import { encodeData, type DataReply } from './commands/command.js';
