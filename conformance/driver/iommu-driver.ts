@@ -332,16 +332,14 @@ export class IommuDriver {
     writable: readonly number[],
     layout: DescriptorLayout,
   ): Promise<RequestResult> {
-    const segments: Segment[] = [
-      { writable: false, bytes: readable },
-      ...writable.map((length) => ({ writable: true, length })),
-    ];
+    const segments: Segment[] = [{ writable: false, bytes: readable }];
+    let writableLength = 0;
+    for (const length of writable) {
+      segments.push({ writable: true, length });
+      writableLength += length;
+    }
     const used = await this.#queue(this.#requestq).submit({ segments, layout });
-    return requestResult(
-      readable,
-      writable.reduce((sum, n) => sum + n, 0),
-      used,
-    );
+    return requestResult(readable, writableLength, used);
   }
 
   /** dev.req.tail-reserved, on every reply whose tail the device wrote, whatever its status. */

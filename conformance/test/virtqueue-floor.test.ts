@@ -129,6 +129,44 @@ describe('a request at the floor (split virtqueue against a fake device that mis
     });
   });
 
+  it('refuses a used->idx that moved further than the buffers outstanding', async () => {
+    device.behaviour.extraUsed = 1;
+    await assert.rejects(
+      queue.submit(REQUEST),
+      /queue 0: used->idx moved by 2 with only 1 buffers outstanding/,
+    );
+  });
+
+  it('reads a slot beyond the first look at the used ring on its own, and checks it all the same', async () => {
+    // Slots of 64 KiB: a second request out at once lies beyond what one look reads.
+    const wide = await SplitVirtqueue.create(
+      device.host,
+      1,
+      { base: BigInt(RAM_BASE + 0x1_0000), size: 0x3_0000 },
+      { slotSize: 0x1_0000, timeoutMs: 300 },
+    );
+    const large = (fill: number): VirtqueueRequest => ({
+      segments: [
+        { writable: false, bytes: new Uint8Array(20).fill(fill) },
+        { writable: true, length: 256 },
+      ],
+    });
+    device.behaviour.scribble = true;
+    const lines = device.lines.length;
+    const used = await Promise.all([wide.submit(large(1)), wide.submit(large(2))]);
+    for (const u of used) assert.deepEqual(u.writtenBytes, new Uint8Array(256));
+    const reads = device.lines.slice(lines).filter((line) => line.startsWith('b64read'));
+    assert.ok(
+      reads.some((line) => line.endsWith(' 276')),
+      `a read of one slot's 276 bytes among ${reads.join(', ')}`,
+    );
+    assert.deepEqual(
+      device.ringFindings.map((finding) => finding.found[0]),
+      [0xee, 0xee],
+      'the device-readable bytes of both slots checked',
+    );
+  });
+
   it('reports the used length the device gave, and no status when it does not cover the tail', async () => {
     device.behaviour.usedLen = 2;
     const used = await queue.submit(REQUEST);

@@ -117,6 +117,15 @@ interface Posted {
   allWritable: boolean;
 }
 
+/** A used element taken from the ring: its buffer and where that buffer's slot starts. */
+interface Returned {
+  head: number;
+  usedLen: number;
+  posted: Posted;
+  /** Where the slot starts, from the used ring's start. */
+  offset: number;
+}
+
 export class SplitVirtqueue {
   readonly timeoutMs: number;
   readonly #host: VirtqueueHost;
@@ -141,6 +150,8 @@ export class SplitVirtqueue {
   readonly #descriptorImage: Uint8Array;
   /** What each avail ring entry holds, as this queue last wrote it. */
   readonly #availRing: Uint16Array;
+  /** Where the first slot's write (request, avail->flags, avail->idx) is put together. */
+  readonly #firstSlotWrite: Buffer;
 
   private constructor(
     host: VirtqueueHost,
@@ -164,6 +175,7 @@ export class SplitVirtqueue {
     this.#freeSlots = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
     this.#descriptorImage = new Uint8Array(DESC_SIZE * addresses.size);
     this.#availRing = new Uint16Array(addresses.size);
+    this.#firstSlotWrite = Buffer.alloc(this.#firstSlotSize + AVAIL_HEAD);
   }
 
   /**
@@ -220,16 +232,17 @@ export class SplitVirtqueue {
 
   /** Writes a request into the queue and makes it available, without notifying. */
   async post(request: VirtqueueRequest): Promise<number> {
-    const { head, written } = this.#post(request);
-    await written;
+    const writes: Array<Promise<unknown>> = [];
+    const head = this.#post(request, writes);
+    await Promise.all(writes);
     return head;
   }
 
   /**
    * Issues the writes that post `request` (all in this tick, so they leave pipelined with
-   * whatever follows) and returns its head at once; `written` settles with their replies.
+   * whatever follows), adds their promises to `writes`, and returns its head at once.
    */
-  #post(request: VirtqueueRequest): { head: number; written: Promise<unknown> } {
+  #post(request: VirtqueueRequest, writes: Array<Promise<unknown>>): number {
     const count = descriptorCount(request);
     if (count === 0) throw new RangeError('a direct request needs at least one segment');
     if (count > this.#freeDescriptors.length) {
@@ -264,7 +277,6 @@ export class SplitVirtqueue {
 
     const head = descriptors[0]!;
     const { desc, driver, size } = this.addresses;
-    const writes: Promise<void>[] = [];
     for (let i = 0; i < count; i++) {
       const descriptor = descriptors[i]!;
       if (!this.#holds(descriptor, table, DESC_SIZE * i)) {
@@ -281,15 +293,20 @@ export class SplitVirtqueue {
     }
     this.#availIdx = (this.#availIdx + 1) & 0xffff;
     if (slot === 'first') {
-      // One write: the request, the padding up to the avail ring, avail->flags, avail->idx.
+      // One write: the request, the padding up to the avail ring, avail->flags, avail->idx,
+      // put together in the queue's scratch buffer and sent as base64 text at once.
       const room = Number(imageRoom);
-      const bytes = new Uint8Array(room + AVAIL_HEAD);
+      const bytes = this.#firstSlotWrite;
       bytes.set(image);
+      bytes.fill(0, image.length, room);
       bytes[room] = this.#availFlags & 0xff;
       bytes[room + 1] = this.#availFlags >>> 8;
       bytes[room + 2] = this.#availIdx & 0xff;
       bytes[room + 3] = this.#availIdx >>> 8;
-      writes.push(this.#qtest.memwrite(slotAddress, bytes));
+      const length = room + AVAIL_HEAD;
+      writes.push(
+        this.#qtest.memwriteBase64(slotAddress, length, bytes.toString('base64', 0, length)),
+      );
     } else {
       writes.push(this.#qtest.memwrite(slotAddress, image));
       writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
@@ -305,7 +322,7 @@ export class SplitVirtqueue {
       image,
       allWritable,
     });
-    return { head, written: Promise.all(writes) };
+    return head;
   }
 
   /** Whether table entry `descriptor` already holds the DESC_SIZE bytes of `bytes` from `from`. */
@@ -332,24 +349,29 @@ export class SplitVirtqueue {
    * handled the request by the time it answers the notify.
    */
   async submit(request: VirtqueueRequest): Promise<UsedBuffer> {
-    const { head, written } = this.#post(request);
-    const notified = this.notify();
-    const looked = this.#harvest();
-    await Promise.all([written, notified, looked]);
-    const claim = (): UsedBuffer | undefined => {
-      const index = this.#unclaimed.findIndex((used) => used.head === head);
-      return index === -1 ? undefined : this.#unclaimed.splice(index, 1)[0];
-    };
-    const used = claim();
+    const pipeline: Array<Promise<unknown>> = [];
+    const head = this.#post(request, pipeline);
+    pipeline.push(this.notify(), this.#harvest());
+    await Promise.all(pipeline);
+    const used = this.#claim(head);
     if (used !== undefined) return used;
     const clock = await deviceClock(this.#qtest);
     return clock.waitFor(
       async () => {
         await this.#harvest();
-        return claim();
+        return this.#claim(head);
       },
       { timeoutMs: this.timeoutMs, what: `queue ${this.index} to return descriptor ${head}` },
     );
+  }
+
+  /** Takes the harvested buffer of `head`, if it has come back. */
+  #claim(head: number): UsedBuffer | undefined {
+    const unclaimed = this.#unclaimed;
+    for (let i = 0; i < unclaimed.length; i++) {
+      if (unclaimed[i]!.head === head) return unclaimed.splice(i, 1)[0];
+    }
+    return undefined;
   }
 
   /** Every buffer the device has returned since the last call (without waiting). */
@@ -413,17 +435,7 @@ export class SplitVirtqueue {
 
   /** Reads new used ring entries; one harvest at a time so no entry is read twice. */
   #harvest(): Promise<void> {
-    this.#harvesting ??= this.#readUsed().finally(() => (this.#harvesting = undefined));
-    return this.#harvesting;
-  }
-
-  /**
-   * One read from used->idx on: the index, every used element, and (when they lie within
-   * HARVEST_READ_MAX) the slots of all outstanding buffers. The device writes a buffer and
-   * its element before it moves the index, and qtest reads memory in address order, so what
-   * an index shows as used is complete in the same read.
-   */
-  async #readUsed(): Promise<void> {
+    if (this.#harvesting !== undefined) return this.#harvesting;
     const { device, size } = this.addresses;
     const ringEnd = 4 + 8 * size; // offset of used->avail_event from `device`
     let end = ringEnd;
@@ -431,17 +443,48 @@ export class SplitVirtqueue {
       end = Math.max(end, this.#slotOffset(posted) + posted.imageLength);
     }
     if (end > HARVEST_READ_MAX) end = ringEnd;
+    const done = (): void => {
+      this.#harvesting = undefined;
+    };
+    this.#harvesting = this.#qtest.memread(device + 2n, end - 2).then(
+      (seen) => {
+        let more: Promise<void> | undefined;
+        try {
+          more = this.#takeUsed(seen, end);
+        } finally {
+          if (more === undefined) done();
+        }
+        return more?.finally(done);
+      },
+      (error: unknown) => {
+        done();
+        throw error;
+      },
+    );
+    return this.#harvesting;
+  }
+
+  /**
+   * Takes what one read from used->idx on shows: the index, every used element, and (when
+   * they lie within HARVEST_READ_MAX, `end` bytes from the used ring's start) the slots of all
+   * outstanding buffers. The device writes a buffer and its element before it moves the
+   * index, and qtest reads memory in address order, so what an index shows as used is
+   * complete in the same read. A returned slot the read did not reach is read now (all of them
+   * in one pipeline): then the promise of that.
+   */
+  #takeUsed(seen: Uint8Array, end: number): Promise<void> | undefined {
     // `seen[k]` is the byte at `device + 2 + k`.
-    const seen = await this.#qtest.memread(device + 2n, end - 2);
+    const { device, size } = this.addresses;
     const usedIdx = seen[0]! | (seen[1]! << 8);
     const count = (usedIdx - this.#lastUsedIdx) & 0xffff;
-    if (count === 0) return;
+    if (count === 0) return undefined;
     if (count > this.#posted.size) {
       throw new VirtqueueError(
         `queue ${this.index}: used->idx moved by ${count} with only ${this.#posted.size} buffers outstanding`,
       );
     }
-    const returned: Array<{ head: number; usedLen: number; posted: Posted }> = [];
+    const returned: Returned[] = [];
+    let beyond = false;
     for (let i = 0; i < count; i++) {
       const at = 2 + 8 * ((this.#lastUsedIdx + i) % size);
       const head = readU32(seen, at);
@@ -453,37 +496,44 @@ export class SplitVirtqueue {
         );
       }
       this.#posted.delete(head);
-      returned.push({ head, usedLen, posted });
+      const offset = this.#slotOffset(posted);
+      beyond ||= offset + posted.imageLength > end;
+      returned.push({ head, usedLen, posted, offset });
     }
     this.#lastUsedIdx = usedIdx;
-    // A slot the read above did not reach is read now (all of them in one pipeline); the
-    // usual case, every slot within that read, waits for nothing more.
-    const reads = returned.map(({ posted }): Uint8Array | Promise<Uint8Array> => {
-      const offset = this.#slotOffset(posted);
-      return offset + posted.imageLength <= end
-        ? seen.subarray(offset - 2, offset - 2 + posted.imageLength)
-        : this.#qtest.memread(device + BigInt(offset), posted.imageLength);
-    });
-    const images = reads.some((read) => read instanceof Promise)
-      ? await Promise.all(reads)
-      : (reads as Uint8Array[]);
-    for (const [i, { head, usedLen, posted }] of returned.entries()) {
-      const image = images[i]!;
-      if (!posted.allWritable) this.#checkReadable(head, posted, image);
-      // Back in reverse, so the next request of the same shape gets the same chain (and
-      // finds its descriptors already written).
-      for (let d = posted.descriptors.length - 1; d >= 0; d--) {
-        this.#freeDescriptors.push(posted.descriptors[d]!);
+    // The usual case, every slot within the read: nothing more to wait for.
+    if (!beyond) {
+      for (const buffer of returned) {
+        const from = buffer.offset - 2;
+        this.#returned(buffer, seen.subarray(from, from + buffer.posted.imageLength));
       }
-      if (posted.slot === 'first') this.#firstSlotFree = true;
-      else this.#freeSlots.push(posted.slot);
-      this.#unclaimed.push({
-        head,
-        usedLen,
-        writtenBytes: writableBytes(image, posted.writable),
-        request: posted.request,
-      });
+      return undefined;
     }
+    return Promise.all(
+      returned.map(({ posted, offset }) =>
+        offset + posted.imageLength <= end
+          ? seen.subarray(offset - 2, offset - 2 + posted.imageLength)
+          : this.#qtest.memread(device + BigInt(offset), posted.imageLength),
+      ),
+    ).then((images) => returned.forEach((buffer, i) => this.#returned(buffer, images[i]!)));
+  }
+
+  /** A buffer the device returned, its slot read back as `image`: checked, freed, unclaimed. */
+  #returned({ head, usedLen, posted }: Returned, image: Uint8Array): void {
+    if (!posted.allWritable) this.#checkReadable(head, posted, image);
+    // Back in reverse, so the next request of the same shape gets the same chain (and
+    // finds its descriptors already written).
+    for (let d = posted.descriptors.length - 1; d >= 0; d--) {
+      this.#freeDescriptors.push(posted.descriptors[d]!);
+    }
+    if (posted.slot === 'first') this.#firstSlotFree = true;
+    else this.#freeSlots.push(posted.slot);
+    this.#unclaimed.push({
+      head,
+      usedLen,
+      writtenBytes: writableBytes(image, posted.writable),
+      request: posted.request,
+    });
   }
 
   /**
