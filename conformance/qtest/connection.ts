@@ -183,6 +183,13 @@ export class QtestConnection {
   }
 
   #onData(chunk: string): void {
+    const outstanding = this.#pending.length;
+    this.#takeLines(chunk);
+    // Every reply in a chunk came at once: one clock reading for all of them.
+    if (this.#pending.length < outstanding) this.#lastProgress = performance.now();
+  }
+
+  #takeLines(chunk: string): void {
     let from = 0;
     for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', from)) {
       let line = chunk.slice(from, end);
@@ -229,7 +236,6 @@ export class QtestConnection {
       this.#protocolFailure(line, 'reply without a command');
       return;
     }
-    this.#lastProgress = performance.now();
     if (kind === 'OK') head.resolve(line.slice(3));
     else head.reject(new QtestReplyError(head.command, line));
   }

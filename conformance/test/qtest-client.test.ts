@@ -307,6 +307,8 @@ describe('qtest client against a peer that answers malformed replies (a scripted
     assert.equal(await client.readb(0), 0xff);
     answer = () => 'OK 0xffff';
     assert.equal(await client.inw(0x10), 0xffff);
+    answer = () => 'OK 0xAbC';
+    assert.equal(await client.inl(0x10), 0xabc);
     answer = () => 'OK 0x00000000ffffffff';
     assert.equal(await client.readl(0), 0xffff_ffff);
     answer = () => 'OK 0xffffffffffffffff';
@@ -322,7 +324,16 @@ describe('qtest client against a peer that answers malformed replies (a scripted
     await refused(client.readl(0), 'readl 0x0', /value wider than 32 bits/);
     answer = () => 'OK 0xffffffffffffffff';
     await refused(client.readl(0), 'readl 0x0', /value wider than 32 bits/);
-    for (const payload of ['12', '0x', '0x1 ', '0x1g', '0x10000000000000000', '-0x1']) {
+    for (const payload of [
+      '12',
+      '0x',
+      '0x1 ',
+      '0x1g',
+      '0x1@',
+      '0x10000000000000000',
+      '-0x1',
+      '0X1',
+    ]) {
       answer = () => `OK ${payload}`;
       await refused(client.readl(0), 'readl 0x0', /expected a hexadecimal value/);
       await refused(client.readq(0), 'readq 0x0', /expected a hexadecimal value/);

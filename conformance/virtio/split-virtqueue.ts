@@ -107,7 +107,7 @@ interface Posted {
   /** Which slot: the first (before the avail ring), or the index of one after it. */
   slot: 'first' | number;
   /** Where the request's image starts (the first slot's ends at the avail ring). */
-  address: bigint;
+  address: number;
   /** [offset in slot, length] of each device-writable segment. */
   writable: Array<[number, number]>;
   imageLength: number;
@@ -130,8 +130,15 @@ export class SplitVirtqueue {
   readonly timeoutMs: number;
   readonly #host: VirtqueueHost;
   readonly #qtest: QtestClient;
-  /** Where the slots after the avail ring start (the first slot ends at the avail ring). */
-  readonly #slotBase: bigint;
+  /**
+   * The rings' addresses and where the slots after the avail ring start (the first slot ends
+   * at the avail ring), as numbers: the queue's memory lies below 2^53 (create() checks), so
+   * posting and harvesting need no BigInt arithmetic.
+   */
+  readonly #desc: number;
+  readonly #driver: number;
+  readonly #device: number;
+  readonly #slotBase: number;
   readonly #slotSize: number;
   readonly #firstSlotSize: number;
   #firstSlotFree = true;
@@ -165,7 +172,10 @@ export class SplitVirtqueue {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
     this.#firstSlotSize = firstSlotSize(this.#slotSize);
-    this.#slotBase = slots.base;
+    this.#desc = Number(addresses.desc);
+    this.#driver = Number(addresses.driver);
+    this.#device = Number(addresses.device);
+    this.#slotBase = Number(slots.base);
     this.#writableFill = options.writableFill ?? 0xff;
     this.#freeDescriptors = Array.from(
       { length: addresses.size },
@@ -191,6 +201,11 @@ export class SplitVirtqueue {
     const slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
     if (slotSize < DESC_SIZE || slotSize % DESC_SIZE !== 0) {
       throw new RangeError(`slot size ${slotSize} is not a multiple of ${DESC_SIZE}`);
+    }
+    if (memory.base + BigInt(memory.size) > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new RangeError(
+        `queue ${index}: memory at 0x${memory.base.toString(16)} ends above 2^53`,
+      );
     }
     // The rings (and the first slot between them) are zeroed while the queue's size is asked
     // for (one pipeline).
@@ -257,16 +272,14 @@ export class SplitVirtqueue {
       );
     }
     // In the first slot the request ends at the avail ring (its start 16-byte aligned).
-    const imageRoom = align(BigInt(imageLength), BigInt(DESC_SIZE));
+    const imageRoom = (imageLength + DESC_SIZE - 1) & -DESC_SIZE;
     const slot =
       this.#firstSlotFree && imageRoom <= this.#firstSlotSize ? 'first' : this.#freeSlots.pop();
     if (slot === undefined)
       throw new VirtqueueFullError(`queue ${this.index}: no free request slot`);
     if (slot === 'first') this.#firstSlotFree = false;
     const slotAddress =
-      slot === 'first'
-        ? this.addresses.driver - imageRoom
-        : this.#slotBase + BigInt(slot * this.#slotSize);
+      slot === 'first' ? this.#driver - imageRoom : this.#slotBase + slot * this.#slotSize;
     const descriptors = this.#freeDescriptors.splice(-count).reverse();
     const { image, table, writable } = layOutChain(
       request,
@@ -276,26 +289,28 @@ export class SplitVirtqueue {
     );
 
     const head = descriptors[0]!;
-    const { desc, driver, size } = this.addresses;
+    const desc = this.#desc;
+    const driver = this.#driver;
+    const size = this.addresses.size;
     for (let i = 0; i < count; i++) {
       const descriptor = descriptors[i]!;
       if (!this.#holds(descriptor, table, DESC_SIZE * i)) {
         const bytes = table.subarray(DESC_SIZE * i, DESC_SIZE * (i + 1));
         this.#descriptorImage.set(bytes, DESC_SIZE * descriptor);
-        writes.push(this.#qtest.memwrite(desc + BigInt(DESC_SIZE * descriptor), bytes));
+        writes.push(this.#qtest.memwrite(desc + DESC_SIZE * descriptor, bytes));
       }
     }
     // avail->ring[idx % size] = head, then avail->idx = idx + 1 (qtest keeps the order).
     const entry = this.#availIdx % size;
     if (this.#availRing[entry] !== head) {
       this.#availRing[entry] = head;
-      writes.push(this.#qtest.writew(driver + BigInt(4 + 2 * entry), head));
+      writes.push(this.#qtest.writew(driver + 4 + 2 * entry, head));
     }
     this.#availIdx = (this.#availIdx + 1) & 0xffff;
     if (slot === 'first') {
       // One write: the request, the padding up to the avail ring, avail->flags, avail->idx,
       // put together in the queue's scratch buffer and sent as base64 text at once.
-      const room = Number(imageRoom);
+      const room = imageRoom;
       const bytes = this.#firstSlotWrite;
       bytes.set(image);
       bytes.fill(0, image.length, room);
@@ -309,7 +324,7 @@ export class SplitVirtqueue {
       );
     } else {
       writes.push(this.#qtest.memwrite(slotAddress, image));
-      writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
+      writes.push(this.#qtest.writew(driver + 2, this.#availIdx));
     }
     const allWritable = request.layout === 'single' && writable.length > 0;
     this.#posted.set(head, {
@@ -436,8 +451,7 @@ export class SplitVirtqueue {
   /** Reads new used ring entries; one harvest at a time so no entry is read twice. */
   #harvest(): Promise<void> {
     if (this.#harvesting !== undefined) return this.#harvesting;
-    const { device, size } = this.addresses;
-    const ringEnd = 4 + 8 * size; // offset of used->avail_event from `device`
+    const ringEnd = 4 + 8 * this.addresses.size; // offset of used->avail_event from `device`
     let end = ringEnd;
     for (const posted of this.#posted.values()) {
       end = Math.max(end, this.#slotOffset(posted) + posted.imageLength);
@@ -446,7 +460,7 @@ export class SplitVirtqueue {
     const done = (): void => {
       this.#harvesting = undefined;
     };
-    this.#harvesting = this.#qtest.memread(device + 2n, end - 2).then(
+    this.#harvesting = this.#qtest.memread(this.#device + 2, end - 2).then(
       (seen) => {
         let more: Promise<void> | undefined;
         try {
@@ -474,7 +488,7 @@ export class SplitVirtqueue {
    */
   #takeUsed(seen: Uint8Array, end: number): Promise<void> | undefined {
     // `seen[k]` is the byte at `device + 2 + k`.
-    const { device, size } = this.addresses;
+    const size = this.addresses.size;
     const usedIdx = seen[0]! | (seen[1]! << 8);
     const count = (usedIdx - this.#lastUsedIdx) & 0xffff;
     if (count === 0) return undefined;
@@ -513,7 +527,7 @@ export class SplitVirtqueue {
       returned.map(({ posted, offset }) =>
         offset + posted.imageLength <= end
           ? seen.subarray(offset - 2, offset - 2 + posted.imageLength)
-          : this.#qtest.memread(device + BigInt(offset), posted.imageLength),
+          : this.#qtest.memread(this.#device + offset, posted.imageLength),
       ),
     ).then((images) => returned.forEach((buffer, i) => this.#returned(buffer, images[i]!)));
   }
@@ -564,7 +578,7 @@ export class SplitVirtqueue {
 
   /** Where a posted buffer's image starts, from the used ring's start. */
   #slotOffset(posted: Posted): number {
-    return Number(posted.address - this.addresses.device);
+    return posted.address - this.#device;
   }
 }
 
