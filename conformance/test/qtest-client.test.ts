@@ -343,6 +343,45 @@ describe('qtest client against a peer that answers malformed replies (a scripted
     assert.ok(!client.closed);
   });
 
+  it('writes addresses and values in hex as they are, without leading zeros, at every width', async () => {
+    const lines: string[] = [];
+    answer = (line) => {
+      lines.push(line);
+      return 'OK';
+    };
+    const values = [
+      0,
+      0xf,
+      0x10,
+      0xff,
+      0x100,
+      0xfff,
+      0x1000,
+      0xffff,
+      0x1_0000,
+      0xff_ffff,
+      0x100_0000,
+      0x7fff_ffff,
+      0x8000_0000,
+      0xfebd_1004,
+      0xffff_ffff,
+      0x1_0000_0000,
+      0x1_0000_0001,
+      0xf_0000_0000,
+      0x12_3456_789a,
+      2 ** 52,
+      Number.MAX_SAFE_INTEGER,
+    ];
+    for (const value of values) await client.writeq(value, value);
+    await client.writeq(0xffff_ffff_ffff_ffffn, 0x8000_0000_0000_0000n);
+    await client.writel(0x1234_5678n, 0xdead_beef);
+    assert.deepEqual(lines, [
+      ...values.map((value) => `writeq 0x${value.toString(16)} 0x${value.toString(16)}`),
+      'writeq 0xffffffffffffffff 0x8000000000000000',
+      'writel 0x12345678 0xdeadbeef',
+    ]);
+  });
+
   it('refuses a payload on a write', async () => {
     answer = () => 'OK 0x0';
     await refused(client.writew(0x40, 1), 'writew 0x40 0x1', /unexpected payload/);

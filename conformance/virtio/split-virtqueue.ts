@@ -177,12 +177,8 @@ export class SplitVirtqueue {
     this.#device = Number(addresses.device);
     this.#slotBase = Number(slots.base);
     this.#writableFill = options.writableFill ?? 0xff;
-    this.#freeDescriptors = Array.from(
-      { length: addresses.size },
-      (_, i) => addresses.size - 1 - i,
-    );
-    const slotCount = Math.floor(slots.size / this.#slotSize);
-    this.#freeSlots = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
+    this.#freeDescriptors = countdown(addresses.size);
+    this.#freeSlots = countdown(Math.floor(slots.size / this.#slotSize));
     this.#descriptorImage = new Uint8Array(DESC_SIZE * addresses.size);
     this.#availRing = new Uint16Array(addresses.size);
     this.#firstSlotWrite = Buffer.alloc(this.#firstSlotSize + AVAIL_HEAD);
@@ -580,6 +576,13 @@ export class SplitVirtqueue {
   #slotOffset(posted: Posted): number {
     return posted.address - this.#device;
   }
+}
+
+/** `count - 1` down to 0: a free list that hands out 0 first. */
+function countdown(count: number): number[] {
+  const list: number[] = [];
+  for (let i = count - 1; i >= 0; i--) list.push(i);
+  return list;
 }
 
 /** Bytes of the first slot of a queue whose slots hold `slotSize` bytes. */
