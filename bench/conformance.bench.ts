@@ -12,6 +12,7 @@ import { openSession, type Session } from '../conformance/session.js';
 import type { Target } from '../conformance/targets/target.js';
 import { SplitVirtqueue } from '../conformance/virtio/split-virtqueue.js';
 import { withTarget } from '../conformance/targets/with-target.js';
+import { cpuSpent, cpuTimes } from './process-cpu.js';
 import { benchTargets } from './targets.js';
 
 /** Samples of each figure, and untimed rounds before them so that JIT warm-up is not measured. */
@@ -176,17 +177,28 @@ async function withSession(target: Target, work: (session: Session) => Promise<v
   }
 }
 
+/** #13: the whole suite, robustness probes included, in at most this many seconds of wall time. */
+const SUITE_TARGET_S: Record<string, number> = { ref: 2, qemu: 8 };
+
 async function wholeSuite(target: string): Promise<void> {
   const began = performance.now();
+  const cpuBefore = cpuTimes();
   const { report } = await runConformance({
     target,
     tool: { name: 'bench', version: '0' },
   });
+  const wall = (performance.now() - began) / 1000;
+  const cpu = cpuSpent(cpuBefore, cpuTimes());
   const tests = report.verdicts.reduce((n, v) => n + v.tests.length, 0);
   const s = report.summary;
+  const seconds = (ms: number): string => (ms / 1000).toFixed(1);
+  const goal = SUITE_TARGET_S[target];
   process.stdout.write(
-    `${target}: whole suite with robustness probes ${((performance.now() - began) / 1000).toFixed(1)} s wall, ` +
-      `${tests} tests, ${s.robustnessFindings} robustness findings ` +
+    `${target}: whole suite with robustness probes ${wall.toFixed(1)} s wall` +
+      (goal === undefined ? '' : ` (target ≤ ${goal} s: ${wall <= goal ? 'met' : 'NOT met'})`) +
+      `, CPU ${seconds(cpu.ownMs)} s suite` +
+      (cpu.childrenMs === undefined ? '' : ` + ${seconds(cpu.childrenMs)} s devices`) +
+      `, ${tests} tests, ${s.robustnessFindings} robustness findings ` +
       `(${s.pass} pass, ${s.fail} fail, ${s.notApplicable} n/a, ${s.untested} untested)\n`,
   );
 }

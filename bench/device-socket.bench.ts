@@ -13,6 +13,7 @@ import { performance } from 'node:perf_hooks';
 import { openSession } from '../conformance/session.js';
 import { withTarget } from '../conformance/targets/with-target.js';
 import { VIRTIO_IOMMU_MAP_F_READ, VIRTIO_IOMMU_MAP_F_WRITE } from '../dist/ts/index.js';
+import { processCpuMs } from './process-cpu.js';
 import { RequestRing, type BenchRequest } from './request-ring.js';
 import { benchTargets } from './targets.js';
 
@@ -64,9 +65,6 @@ async function rate(ring: RequestRing, perRound: number, ms: number): Promise<nu
   return served / (elapsed / 1000);
 }
 
-/** Clock ticks per second of /proc/PID/stat's utime and stime (USER_HZ, 100 on Linux). */
-const TICKS_PER_SECOND = 100;
-
 /**
  * Milliseconds of CPU time (user and system) the device processes of `target` have used: our
  * children whose command line is device-ref's `viommu … device` or a qemu-system, summed (the
@@ -84,10 +82,7 @@ function deviceCpuMs(target: string): number | undefined {
           ? command.some((word) => word.endsWith('viommu.js')) && command.includes('device')
           : command.some((word) => word.includes('qemu-system'));
       if (!isTarget) continue;
-      // Fields after the parenthesised command name: state is the 3rd, utime the 14th.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      total = (total ?? 0) + ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
+      total = (total ?? 0) + processCpuMs(Number(pid));
     }
     return total;
   } catch {

@@ -154,7 +154,7 @@ program
   )
   .option(
     '--judge-window <window>',
-    'memory the DMA judge compares after each device write: all-ram (default for ref) or near (@ram ± 1 MiB and guard zones; default elsewhere)',
+    'memory the DMA judge compares after each device write: all-ram (default for ref on a board of up to 16 MiB of RAM) or near (@ram ± 1 MiB and guard zones; default elsewhere)',
   )
   .option('--strict', 'a failed SHOULD fails the run too')
   .option('--reports <dir>', 'folder for the JSON, JUnit and HTML reports (default: reports/)')

@@ -16,6 +16,7 @@
 // one byte from a place the read may not reach is a leak. An empty findings list is a pass.
 
 import type { AddressPattern } from './address-pattern.js';
+import { FAR_FILL } from './far-fill.js';
 import { formatSpan, hexAddress, runsOf, subtract, type Span } from './spans.js';
 import { WatchedMemory, type JudgedMemory, type JudgeOptions } from './watched-memory.js';
 
@@ -269,7 +270,11 @@ export class DmaJudge {
   ): string {
     const first = found[span.start]!;
     if (first.kind !== 'from') {
-      return `hold ${hexBytes(arrived.subarray(span.start, span.end))}: bytes of watched memory, from a place too short a run cannot name`;
+      const bytes = arrived.subarray(span.start, span.end);
+      const where = FAR_FILL.holds(bytes)
+        ? "the far fill's, from watched memory away from every target (it names no address)"
+        : 'bytes of watched memory, from a place too short a run cannot name';
+      return `hold ${hexBytes(bytes)}: ${where}`;
     }
     const from = { start: first.address, end: first.address + (span.end - span.start) };
     const want = expected[span.start];

@@ -4,9 +4,9 @@
 //
 // What it watches (the target's judgeWindow, `--judge-window`): `all-ram`, the default on
 // device-ref, all the target's RAM (3 MiB on the suite's board, targets/ref.ts); or `near`, the default elsewhere:
-// WINDOW_AROUND_RAM either side of `@ram`, where the suite's targets lie. On QEMU a b64read of
-// 16 MiB takes ~55 ms (cheap next to a 100 ms transfer) but filling 9 MiB took ~0.4 s per
-// session, so the window is 3 MiB: ~0.13 s of fill per session. Guard zones around every
+// WINDOW_AROUND_RAM either side of `@ram`, where the suite's targets lie. Filling the window
+// costs a memset (far-fill.ts), but every judged step reads all of it back: ~16 ms for these
+// 3 MiB on QEMU, ~9 ms for device-ref's 3 MiB of RAM. Guard zones around every
 // physical target are watched in both. Never watched: the legacy hole
 // 0xa0000..0xfffff (ROM and VGA on QEMU, not RAM) and the suite's own memory: every region
 // allocated but `@ram` (the staging page and the queues, which the device writes legitimately

@@ -3,17 +3,21 @@
 //
 // Watched memory is the window (all RAM on device-ref, a few MiB on QEMU) plus a guard zone
 // around every target ever watched, minus what the suite itself uses (queues, staging page).
-// It holds one background fill for the whole session (a guard zone gets it when first
-// watched), except a page either side of every target: those salt zones are refilled with a
-// fresh salt by every prepare(), so bytes from an earlier step are told apart from fresh ones
-// (address-pattern.ts explains the fill and why it is unambiguous). A read may bring bytes
-// only from its targets, so an earlier step's bytes come from salt zones, and they alone need
-// the step's salt; the rest of a guard zone only widens what is watched.
-// Memory moves in pieces on a fixed grid, many in flight; a whole background piece is written
-// from base64 made once per process and compared as text when read back.
+// Guard zones hold one background fill, an address pattern, for the whole session (a zone gets
+// it when first watched), except a page either side of every target: those salt zones are
+// refilled with a fresh salt by every prepare(), so bytes from an earlier step are told apart
+// from fresh ones (address-pattern.ts explains the fill and why it is unambiguous). A read may
+// bring bytes only from its targets, so an earlier step's bytes come from salt zones, and they
+// alone need the step's salt. The rest of the window, away from every target, holds the far
+// fill, one byte written by memset (far-fill.ts): it shows any change as well, and costs a
+// command where the pattern cost MiBs of data.
+// Memory moves in pieces on a fixed grid, many in flight; a whole piece of the background or
+// of the far fill is written from base64 made once per process and compared as text when read
+// back.
 
 import { createHash } from 'node:crypto';
 import { AddressPattern, CachedPattern } from './address-pattern.js';
+import { FAR_FILL, type Fill } from './far-fill.js';
 import {
   contains,
   formatSpan,
@@ -35,6 +39,8 @@ export interface JudgedMemory {
    */
   memreadBase64?(address: bigint, length: number): Promise<string>;
   memwriteBase64?(address: bigint, length: number, base64: string | Uint8Array): Promise<void>;
+  /** Fills `length` bytes with `byte` in one command (QtestClient has it): the far fill. */
+  memset?(address: bigint, length: number, byte: number): Promise<void>;
 }
 
 export interface JudgeOptions {
@@ -69,6 +75,8 @@ const BACKGROUND = new CachedPattern(0x6a09_e667);
  */
 const BACKGROUND_TEXT = new Map<number, BackgroundPiece>();
 const BACKGROUND_TEXT_PIECES = 1024;
+/** The base64 of a whole piece of the far fill: the same for every piece. */
+let farText: BackgroundPiece | undefined;
 
 export class WatchedMemory {
   readonly #memory: JudgedMemory;
@@ -85,6 +93,8 @@ export class WatchedMemory {
   #saltZones: Span[] = [];
   /** Where the background has been written (it is written once per place and session). */
   #backgroundWritten: Span[] = [];
+  /** Where the far fill has been written (once per place and session, like the background). */
+  #farWritten: Span[] = [];
   /** Bumped by watch(): the cached #layout() is stale. */
   #zonesChanged = 0;
   #cachedLayout: (Layout & { zones: number; excluded: Span[] }) | undefined;
@@ -127,16 +137,20 @@ export class WatchedMemory {
   }
 
   /**
-   * Fills watched memory for the next judged transfers: the background where it was not
-   * written yet this session (the window at first, then each new guard zone), the salt zones
-   * with a new salt derived from `step` (a scenario and line, say).
+   * Fills watched memory for the next judged transfers: the far fill and the background where
+   * they were not written yet this session (the window at first, then each new guard zone),
+   * the salt zones with a new salt derived from `step` (a scenario and line, say).
    */
   async prepare(step: string): Promise<void> {
-    const unwritten = subtract(this.#backgroundSpans(), this.#backgroundWritten);
-    if (unwritten.length > 0) {
-      await this.#fill(unwritten, this.#background);
-      this.#backgroundWritten = normalize([...this.#backgroundWritten, ...unwritten]);
-    }
+    const { background, far } = this.#layout();
+    const unwritten = subtract(background, this.#backgroundWritten);
+    const farUnwritten = subtract(far, this.#farWritten);
+    await Promise.all([
+      this.#fill(unwritten, this.#background),
+      this.#fill(farUnwritten, FAR_FILL),
+    ]);
+    this.#backgroundWritten = normalize([...this.#backgroundWritten, ...unwritten]);
+    this.#farWritten = normalize([...this.#farWritten, ...farUnwritten]);
     if (this.#current !== undefined) this.#earlier.unshift(this.#current);
     const digest = createHash('sha256').update(`${this.#steps++}:${step}`).digest();
     this.#current = new AddressPattern(digest.readUInt32LE(0));
@@ -149,19 +163,20 @@ export class WatchedMemory {
   }
 
   /**
-   * Every fill a byte of watched memory may hold or have held: the salt zones' since the
-   * last prepare(), the background, then the salt zones' of earlier steps, newest first.
+   * Every fill that names its addresses and that a byte of watched memory may hold or have
+   * held: the salt zones' since the last prepare(), the background, then the salt zones' of
+   * earlier steps, newest first. The far fill names none, so it is not among them.
    */
   get fills(): AddressPattern[] {
     return [this.#current!, this.#background, ...this.#earlier];
   }
 
   /** The fill watched memory holds at `address` since prepare(), if it is watched. */
-  fillAt(address: number): AddressPattern | undefined {
+  fillAt(address: number): Fill | undefined {
     if (contains(this.#excluded(), address)) return undefined;
     if (contains(this.#saltZones, address)) return this.#current;
-    if (contains(this.#windowOption, address) || contains(this.#guardZones, address))
-      return this.#background;
+    if (contains(this.#guardZones, address)) return this.#background;
+    if (contains(this.#windowOption, address)) return FAR_FILL;
     return undefined;
   }
 
@@ -181,8 +196,7 @@ export class WatchedMemory {
     await inFlight(pieces, async (p) => {
       const parts = this.#byPattern(p, layout);
       const only = parts.length === 1 ? parts[0]! : undefined;
-      const text =
-        memory.memreadBase64 && only?.pattern && this.#backgroundText(p, only.pattern)?.text;
+      const text = memory.memreadBase64 && only?.pattern && this.#pieceText(p, only.pattern)?.text;
       let actual: Uint8Array;
       if (text !== undefined) {
         const seen = await memory.memreadBase64!(BigInt(p.start), p.end - p.start);
@@ -232,11 +246,6 @@ export class WatchedMemory {
     return this.#layout().salt;
   }
 
-  /** Watched memory that holds the background: the window and guard zones but salt zones. */
-  #backgroundSpans(): Span[] {
-    return this.#layout().background;
-  }
-
   /**
    * Which fill each watched place holds, worked out again only when watch() added a zone or
    * the suite's own memory grew (a scan asks for every piece it reads).
@@ -250,57 +259,62 @@ export class WatchedMemory {
       sameSpans(cached.excluded, excluded)
     )
       return cached;
-    const watchable = [...this.#windowOption, ...this.#guardZones];
+    // Salt zones lie within guard zones (SALT_REACH ≤ the guard).
     this.#cachedLayout = {
       zones: this.#zonesChanged,
       excluded,
       salt: subtract(this.#saltZones, excluded),
-      background: subtract(watchable, [...this.#saltZones, ...excluded]),
-      watched: subtract(watchable, excluded),
+      background: subtract(this.#guardZones, [...this.#saltZones, ...excluded]),
+      far: subtract(this.#windowOption, [...this.#guardZones, ...excluded]),
+      watched: subtract([...this.#windowOption, ...this.#guardZones], excluded),
     };
     return this.#cachedLayout;
   }
 
-  /** Writes `pattern` over `spans`, in pipelined pieces. */
-  async #fill(spans: readonly Span[], pattern: AddressPattern): Promise<void> {
+  /** Writes `fill` over `spans`: the far fill by memset where the memory has it, else in pipelined pieces. */
+  async #fill(spans: readonly Span[], fill: Fill): Promise<void> {
     const memory = this.#memory;
+    if (fill === FAR_FILL && memory.memset !== undefined) {
+      await Promise.all(
+        spans.map((s) => memory.memset!(BigInt(s.start), s.end - s.start, FAR_FILL.value)),
+      );
+      return;
+    }
     const pieces = this.#pieces(spans);
     await inFlight(pieces, (p) => {
-      const ascii = memory.memwriteBase64 && this.#backgroundText(p, pattern)?.ascii;
+      const ascii = memory.memwriteBase64 && this.#pieceText(p, fill)?.ascii;
       return ascii === undefined
-        ? memory.memwrite(BigInt(p.start), pattern.bytes(p.start, p.end - p.start))
+        ? memory.memwrite(BigInt(p.start), fill.bytes(p.start, p.end - p.start))
         : memory.memwriteBase64!(BigInt(p.start), p.end - p.start, ascii);
     });
   }
 
-  /** The cached base64 of a whole background piece `p`; undefined for any other piece. */
-  #backgroundText(p: Span, pattern: AddressPattern): BackgroundPiece | undefined {
+  /**
+   * The cached base64 of `p` when it is a whole piece of the background or of the far fill;
+   * undefined for any other piece.
+   */
+  #pieceText(p: Span, fill: Fill): BackgroundPiece | undefined {
     const whole = p.end - p.start === DEFAULT_PIECE && p.start % DEFAULT_PIECE === 0;
-    if (pattern !== BACKGROUND || this.#piece !== DEFAULT_PIECE || !whole) return undefined;
+    if (this.#piece !== DEFAULT_PIECE || !whole) return undefined;
+    if (fill === FAR_FILL) return (farText ??= encodedPiece(FAR_FILL.bytes(0, DEFAULT_PIECE)));
+    if (fill !== BACKGROUND) return undefined;
     let piece = BACKGROUND_TEXT.get(p.start);
     if (piece === undefined) {
-      const text = Buffer.from(pattern.bytes(p.start, DEFAULT_PIECE)).toString('base64');
-      piece = { text, ascii: Buffer.from(text, 'latin1') };
+      piece = encodedPiece(BACKGROUND.bytes(p.start, DEFAULT_PIECE));
       if (BACKGROUND_TEXT.size < BACKGROUND_TEXT_PIECES) BACKGROUND_TEXT.set(p.start, piece);
     }
     return piece;
   }
 
-  /** `span` cut where the pattern changes (salt zone, background, unwatched). */
-  #byPattern(span: Span, layout: Layout): Array<Span & { pattern: AddressPattern | undefined }> {
-    const guards = intersect([span], layout.salt).map((s) => ({
-      ...s,
-      pattern: this.#current,
-    }));
-    const background = intersect([span], layout.background).map((s) => ({
-      ...s,
-      pattern: this.#background as AddressPattern | undefined,
-    }));
-    const unwatched = subtract([span], layout.watched).map((s) => ({
-      ...s,
-      pattern: undefined as AddressPattern | undefined,
-    }));
-    return [...guards, ...background, ...unwatched];
+  /** `span` cut where the fill changes (salt zone, background, far fill, unwatched). */
+  #byPattern(span: Span, layout: Layout): Array<Span & { pattern: Fill | undefined }> {
+    const cut = (spans: Span[], pattern: Fill | undefined) => spans.map((s) => ({ ...s, pattern }));
+    return [
+      ...cut(intersect([span], layout.salt), this.#current),
+      ...cut(intersect([span], layout.background), this.#background),
+      ...cut(intersect([span], layout.far), FAR_FILL),
+      ...cut(subtract([span], layout.watched), undefined),
+    ];
   }
 
   /** `spans` cut on the piece grid (multiples of the piece size), so whole pieces recur. */
@@ -318,19 +332,26 @@ export class WatchedMemory {
   }
 }
 
-/** A whole background piece's base64, as text and as ASCII bytes. */
+/** A whole piece's base64, as text and as ASCII bytes. */
 interface BackgroundPiece {
   text: string;
   ascii: Uint8Array;
+}
+
+function encodedPiece(bytes: Uint8Array): BackgroundPiece {
+  const text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length).toString('base64');
+  return { text, ascii: Buffer.from(text, 'latin1') };
 }
 
 /** Watched memory by the fill it holds, without the suite's own memory. */
 interface Layout {
   /** Salt zones: the step's own salt. */
   salt: Span[];
-  /** The rest of the window and the guard zones: the background. */
+  /** The rest of the guard zones: the background. */
   background: Span[];
-  /** Both. */
+  /** The rest of the window: the far fill. */
+  far: Span[];
+  /** All three. */
   watched: Span[];
 }
 

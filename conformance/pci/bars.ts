@@ -45,16 +45,62 @@ export class BarSizingError extends Error {
   override name = 'BarSizingError';
 }
 
+/** A BAR register as sizing left it: what it held, and what it read after all ones were written. */
+export interface ProbedRegister {
+  offset: number;
+  original: number;
+  mask: number;
+}
+
 /**
  * Sizes every implemented BAR. Decoding should be off (COMMAND = 0) meanwhile, since the
- * BAR briefly holds all ones. Each BAR is restored to its old value.
+ * BAR briefly holds all ones. Each register sizing changed is restored to its old value.
  */
 export async function sizeBars(config: PciConfig, address: PciAddress): Promise<BarInfo[]> {
+  const { bars, registers } = await probeBars(config, address);
+  await Promise.all(restoreRegisters(config, address, registers));
+  return bars;
+}
+
+/**
+ * Sizes every implemented BAR as sizeBars() does, but leaves the registers as sizing left
+ * them: for a caller that writes them next anyway (a placed BAR gets its base), restoring the
+ * others in the same pipeline (restoreRegisters()).
+ */
+export async function probeBars(
+  config: PciConfig,
+  address: PciAddress,
+): Promise<{ bars: BarInfo[]; registers: ProbedRegister[] }> {
   // All six registers are probed in one pipeline (the upper half of a 64-bit BAR is probed
   // like any register, as it would be on its own), then read as BARs.
   const registers = await Promise.all(
     Array.from({ length: 6 }, (_, index) => probeRegister(config, address, PCI_BAR0 + 4 * index)),
   );
+  return { bars: readBars(address, registers), registers };
+}
+
+/**
+ * Writes back what each register held before sizing, where all ones left it reading
+ * something else, but at the offsets in `except`; the writes are issued at once.
+ */
+export function restoreRegisters(
+  config: PciConfig,
+  address: PciAddress,
+  registers: readonly ProbedRegister[],
+  except: ReadonlySet<number> = new Set(),
+): Promise<void>[] {
+  return registers
+    .filter(({ offset, original, mask }) => mask !== original && !except.has(offset))
+    .map(({ offset, original }) => config.write32(address, offset, original));
+}
+
+/** The config-space offsets a BAR occupies: one register, two for a 64-bit BAR. */
+export function barOffsets(bar: BarInfo): number[] {
+  const offset = PCI_BAR0 + 4 * bar.index;
+  return bar.kind === 'memory64' ? [offset, offset + 4] : [offset];
+}
+
+function readBars(address: PciAddress, registers: readonly ProbedRegister[]): BarInfo[] {
   const bars: BarInfo[] = [];
   for (let index = 0; index < 6; index++) {
     const low = registers[index]!;
@@ -148,12 +194,11 @@ async function probeRegister(
   config: PciConfig,
   address: PciAddress,
   offset: number,
-): Promise<{ original: number; mask: number }> {
+): Promise<ProbedRegister> {
   const [original, , mask] = await Promise.all([
     config.read32(address, offset),
     config.write32(address, offset, 0xffffffff),
     config.read32(address, offset),
   ]);
-  await config.write32(address, offset, original);
-  return { original, mask };
+  return { offset, original, mask };
 }

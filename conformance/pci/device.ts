@@ -2,7 +2,14 @@
 // Bus mastering matters: without it QEMU drops an endpoint's DMA before it reaches the IOMMU.
 
 import { listCapabilities, type PciCapability } from './capabilities.js';
-import { sizeBars, writeBarBase, type BarInfo, type MmioAllocator } from './bars.js';
+import {
+  barOffsets,
+  probeBars,
+  restoreRegisters,
+  writeBarBase,
+  type BarInfo,
+  type MmioAllocator,
+} from './bars.js';
 import {
   PCI_COMMAND,
   PCI_COMMAND_IO,
@@ -66,15 +73,15 @@ export class PciDevice {
         const command = await config.read16(info.address, PCI_COMMAND);
         // Decoding off before sizing (a BAR briefly holds all ones): the write goes first in
         // the same pipeline.
-        const [, bars] = await Promise.all([
+        const [, { bars, registers }] = await Promise.all([
           config.write16(info.address, PCI_COMMAND, command & ~decoding),
-          sizeBars(config, info.address),
+          probeBars(config, info.address),
         ]);
         checkPlatformBars(info, bars);
-        return { info, command, bars };
+        return { info, command, bars, registers };
       }),
     );
-    const placed = sized.map(({ info, command, bars }) => {
+    const placed = sized.map(({ info, command, bars, registers }) => {
       const assigned = new Map<number, AssignedBar>();
       for (const bar of bars) {
         if (bar.kind === 'io') continue;
@@ -87,12 +94,19 @@ export class PciDevice {
         const region = new MmioRegion(config.qtest, base, Number(bar.size), name);
         assigned.set(bar.index, { ...bar, base, region });
       }
-      return { info, command, bars, assigned };
+      return { info, command, bars, registers, assigned };
     });
-    // Every base, then decoding back on, in one pipeline (qtest keeps the order).
+    // Every base, the other registers sizing changed put back, then decoding back on, in one
+    // pipeline (qtest keeps the order).
     await Promise.all(
-      placed.flatMap(({ info, command, assigned }) => [
+      placed.flatMap(({ info, command, registers, assigned }) => [
         ...[...assigned.values()].map((bar) => writeBarBase(config, info.address, bar, bar.base)),
+        ...restoreRegisters(
+          config,
+          info.address,
+          registers,
+          new Set([...assigned.values()].flatMap(barOffsets)),
+        ),
         config.write16(
           info.address,
           PCI_COMMAND,

@@ -302,20 +302,33 @@ export class RefServerPool {
   }
 }
 
+/**
+ * The most RAM the judge watches whole by default: every judged write is followed by a read
+ * of all of it (~3 ms per MiB on device-ref), so a 256 MiB preset is watched `near` instead.
+ */
+export const ALL_RAM_WINDOW_MAX = 0x100_0000;
+
 /** One test's connection to the run's device-ref: a fresh board, closed by close(). */
 export class RefTarget implements Target {
   readonly description: string;
-  readonly judgeWindow: JudgeWindow;
+  readonly #judgeWindow: JudgeWindow | undefined;
   readonly #server: RefServer;
   readonly #onClose: (() => void) | undefined;
   #client: QtestClient | undefined;
 
-  /** `judgeWindow`: all RAM by default (3 MiB on REF_BOARD); `onClose`: told once closed. */
-  constructor(server: RefServer, judgeWindow: JudgeWindow = 'all-ram', onClose?: () => void) {
+  /**
+   * `judgeWindow`: by default all RAM on a board of at most ALL_RAM_WINDOW_MAX (REF_BOARD has
+   * 3 MiB), `near` on a larger one; `onClose`: told once closed.
+   */
+  constructor(server: RefServer, judgeWindow?: JudgeWindow, onClose?: () => void) {
     this.#server = server;
     this.description = server.description;
-    this.judgeWindow = judgeWindow;
+    this.#judgeWindow = judgeWindow;
     this.#onClose = onClose;
+  }
+
+  get judgeWindow(): JudgeWindow {
+    return this.#judgeWindow ?? (this.ramSize <= ALL_RAM_WINDOW_MAX ? 'all-ram' : 'near');
   }
 
   get ramSize(): number {

@@ -8,6 +8,7 @@ import { AddressPattern, fmix32, fmix32Inverse } from '../judge/address-pattern.
 import { DmaJudge, type MemoryFinding } from '../judge/dma-judge.js';
 import type { JudgedMemory } from '../judge/watched-memory.js';
 import { writePayload } from '../judge/payload.js';
+import { FAR_FILL } from '../judge/far-fill.js';
 
 const RAM_SIZE = 0x40_0000; // 4 MiB
 const SUITE = { start: 0x30_0000, end: 0x31_0000 }; // the suite's queues: never watched
@@ -338,5 +339,87 @@ describe('DMA judge: reads', () => {
     assert.match(findings[0]!.text, /bytes of an earlier step arrived/);
     // Where nothing may arrive, stale bytes are no leak.
     assert.deepEqual(judge.judgeRead({ label: 'read', length: 16, sources: [] }, old), []);
+  });
+});
+
+/** FakeRam with qtest's memset, counting what it was asked to write. */
+class FakeRamWithMemset extends FakeRam {
+  readonly memsets: Array<{ start: number; end: number; byte: number }> = [];
+  bytesWritten = 0;
+  override async memwrite(address: bigint, bytes: Uint8Array): Promise<void> {
+    this.bytesWritten += bytes.length;
+    return super.memwrite(address, bytes);
+  }
+  async memset(address: bigint, length: number, byte: number): Promise<void> {
+    this.memsets.push({ start: Number(address), end: Number(address) + length, byte });
+    this.bytes.fill(byte, Number(address), Number(address) + length);
+  }
+}
+
+describe('DMA judge: the far fill', () => {
+  async function setUpFar(): Promise<{ ram: FakeRamWithMemset; judge: DmaJudge }> {
+    const ram = new FakeRamWithMemset();
+    const judge = new DmaJudge(ram, {
+      window: [{ start: 0x10_0000, end: RAM_SIZE }],
+      exclude: [SUITE],
+      ram: [{ start: 0, end: RAM_SIZE }],
+    });
+    judge.watch(PHYS, VE - VS + 1);
+    await judge.prepare('far');
+    return { ram, judge };
+  }
+
+  it('fills the window away from the guard zones by memset, and only the guard zones by data', async () => {
+    const { ram } = await setUpFar();
+    const guard = { start: PHYS - 0x1_0000, end: PHYS + 0x1000 + 0x1_0000 };
+    assert.deepEqual(ram.memsets, [
+      { start: 0x10_0000, end: guard.start, byte: FAR_FILL.value },
+      { start: guard.end, end: SUITE.start, byte: FAR_FILL.value },
+      { start: SUITE.end, end: RAM_SIZE, byte: FAR_FILL.value },
+    ]);
+    assert.equal(ram.bytesWritten, guard.end - guard.start);
+    assert.equal(ram.bytes[0x10_0000], FAR_FILL.value);
+    assert.notEqual(ram.bytes[guard.start], FAR_FILL.value);
+  });
+
+  it('catches a one-byte write far from every target, and a zero written there', async () => {
+    const { ram, judge } = await setUpFar();
+    const far = 0x38_0001;
+    ram.bytes[far] = 0x41;
+    ram.bytes[0x10_0000] = 0;
+    assert.deepEqual(
+      (await judge.judgeWrites([])).map((f) => [f.kind, f.span]),
+      [
+        ['escape', { start: 0x10_0000, end: 0x10_0001 }],
+        ['escape', { start: far, end: far + 1 }],
+      ],
+    );
+    // Restored to the far fill: the next judgement starts clean.
+    assert.deepEqual(await judge.judgeWrites([]), []);
+  });
+
+  it('calls bytes read from far away a leak, never stale bytes of a suspect place', async () => {
+    const { ram, judge } = await setUpFar();
+    // The device read the far fill where the mapping should have led to PHYS.
+    const dma = new FakeDma(ram, mapping(VS, VE, 0x38_0000));
+    const findings = judge.judgeRead(
+      {
+        label: 'read of 16 bytes at IOVA 0x1000',
+        length: 16,
+        sources: [],
+        suspects: [{ offset: 0, address: PHYS, why: 'the mapping' }],
+      },
+      dma.read(VS, 16),
+    );
+    assert.deepEqual(
+      findings.map((f) => [f.kind, f.span]),
+      [['leak', { start: 0, end: 16 }]],
+    );
+    assert.match(findings[0]!.text, /the far fill's, from watched memory away from every target/);
+    const wrong = judgeRead(judge, dma, VS);
+    assert.deepEqual(
+      wrong.map((f) => f.kind),
+      ['wrong-source'],
+    );
   });
 });

@@ -90,8 +90,12 @@ describe('PCI (real QEMU q35)', () => {
     ]);
     // Unassigned BARs read back as they were: zero address bits.
     assert.equal((await bus.config.read32(at(2), PCI_BAR0)) & ~0xf, 0);
-    // Setting the function up places its memory BAR only; I/O decoding stays off.
+    // Setting the function up places its memory BAR only, and puts back its I/O BAR as it
+    // was; I/O decoding stays off.
+    const ioBar = PCI_BAR0 + 16;
+    const ioBefore = await bus.config.read32(at(0x1f, 2), ioBar);
     const ahci = await bus.setUp(functions.find((f) => f.deviceId === 0x2922)!);
+    assert.equal(await bus.config.read32(at(0x1f, 2), ioBar), ioBefore);
     assert.deepEqual(
       ahci.bars.map((bar) => bar.kind),
       ['io', 'memory32'],

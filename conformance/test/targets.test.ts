@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildHaltFirmware, HALT_FIRMWARE_SIZE } from '../targets/firmware.js';
 import { QemuTarget } from '../targets/qemu.js';
-import { RefServer, RefServerPool, RefTarget } from '../targets/ref.js';
+import { ALL_RAM_WINDOW_MAX, RefServer, RefServerPool, RefTarget } from '../targets/ref.js';
 import { selectTarget } from '../targets/select.js';
 import { formatSocketAddress, parseSocketAddress, SocketTarget } from '../targets/socket.js';
 import { startListeningQemu } from './support/listening-qemu.js';
@@ -223,6 +223,15 @@ describe('ref target', () => {
       await server.close();
       if (stuck !== undefined && isRunning(stuck)) process.kill(stuck, 'SIGKILL');
     }
+  });
+
+  it('watches all RAM by default on a small board, and only near @ram on a 256 MiB one', () => {
+    assert.equal(new RefTarget(new RefServer()).judgeWindow, 'all-ram');
+    const narrow = new RefServer({ board: 'narrow' });
+    assert.equal(narrow.ramSize, 0x1000_0000);
+    assert.ok(narrow.ramSize > ALL_RAM_WINDOW_MAX);
+    assert.equal(new RefTarget(narrow).judgeWindow, 'near');
+    assert.equal(new RefTarget(narrow, 'all-ram').judgeWindow, 'all-ram');
   });
 
   it('close() stops device-ref and removes its temp dir; later connections are refused', async () => {
