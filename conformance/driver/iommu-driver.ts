@@ -358,31 +358,19 @@ export class IommuDriver {
   ): Promise<RequestResult[]> {
     const requestq = this.#queue(this.#requestq);
     const encoded = requests.map(({ verb, fields }) => encodeRequest(verb, fields ?? {}, 0));
-    // Every post and the notify leave in one pipeline (qtest keeps their order).
-    const [heads] = await Promise.all([
-      Promise.all(
-        encoded.map(({ readable, writableLength }) =>
-          requestq.post({
-            segments: [
-              { writable: false, bytes: readable },
-              { writable: true, length: writableLength },
-            ],
-            layout: this.has(VIRTIO_F_INDIRECT_DESC) ? 'indirect' : 'direct',
-          }),
-        ),
-      ),
-      requestq.notify(),
-    ]);
-    const posted = encoded.map(({ readable, writableLength }, i) => ({
-      head: heads[i]!,
-      readable,
-      writableLength,
-    }));
-    const used = new Map((await requestq.waitUsed(posted.length)).map((u) => [u.head, u] as const));
-    return posted.map(({ head, readable, writableLength }) => {
-      const u = used.get(head);
-      if (u === undefined) throw new Error(`request with head ${head} was not returned`);
-      const result = requestResult(readable, writableLength, u);
+    const layout = this.has(VIRTIO_F_INDIRECT_DESC) ? 'indirect' : 'direct';
+    // Every post, the notify and the first look at the used ring leave in one pipeline.
+    const used = await requestq.submitAll(
+      encoded.map(({ readable, writableLength }) => ({
+        segments: [
+          { writable: false, bytes: readable },
+          { writable: true, length: writableLength },
+        ],
+        layout,
+      })),
+    );
+    return encoded.map(({ readable, writableLength }, i) => {
+      const result = requestResult(readable, writableLength, used[i]!);
       this.#checkTail(result);
       return result;
     });

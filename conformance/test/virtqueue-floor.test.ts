@@ -120,6 +120,41 @@ describe('a request at the floor (split virtqueue against a fake device that mis
     for (const u of used) assert.deepEqual(u.writtenBytes, ZEROS);
   });
 
+  it('sends a batch in one pipeline (its writes, one notify, one look) and hands back each reply in order', async () => {
+    const requests = [1, 2, 3].map((n): VirtqueueRequest => ({
+      segments: [
+        { writable: false, bytes: new Uint8Array(8).fill(n) },
+        { writable: true, length: 4 * n },
+      ],
+    }));
+    await queue.submitAll(requests);
+    const lines = device.lines.length;
+    const chunks = device.chunks;
+    const used = await queue.submitAll(requests);
+    const sent = device.lines.slice(lines).map((line) => line.split(' ')[0]);
+    assert.deepEqual(sent.slice(-2), ['writew', 'b64read'], 'the notify, then one look');
+    assert.equal(sent.filter((command) => command === 'b64read').length, 1, sent.join(' '));
+    assert.equal(device.chunks - chunks, 1, 'all in one write');
+    used.forEach((u, i) => {
+      assert.equal(u.request, requests[i]);
+      assert.deepEqual(u.writtenBytes, new Uint8Array(4 * (i + 1)));
+    });
+  });
+
+  it('waits for a batch the device returns late, and refuses one that does not fit', async () => {
+    device.behaviour.timing = { kind: 'after-ms', ms: 40 };
+    const used = await queue.submitAll([REQUEST, REQUEST]);
+    assert.deepEqual(
+      used.map((u) => u.writtenBytes),
+      [ZEROS, ZEROS],
+    );
+    device.behaviour.timing = { kind: 'at-notify' };
+    const tooMany = Array.from({ length: 17 }, () => REQUEST);
+    await assert.rejects(queue.submitAll(tooMany), /queue 0: 2 descriptors needed, 0 free/);
+    // The ones that fitted were announced: the device returns them.
+    assert.equal((await queue.waitUsed(8)).length, 8);
+  });
+
   it('refuses a used element whose id is not a buffer it posted', async () => {
     device.behaviour.idShift = 1;
     await assert.rejects(queue.submit(REQUEST), (error: unknown) => {

@@ -376,6 +376,45 @@ export class SplitVirtqueue {
     );
   }
 
+  /**
+   * submit() for several requests at once: every post, one notify and the first look at the
+   * used ring in one pipeline; waits until the device returns all of them, and gives their used
+   * buffers in the order of `requests`. A request that does not fit fails the whole: those
+   * posted before it are still announced (the device sees them), then the error is thrown.
+   */
+  async submitAll(requests: readonly VirtqueueRequest[]): Promise<UsedBuffer[]> {
+    const pipeline: Array<Promise<unknown>> = [];
+    const heads: number[] = [];
+    try {
+      for (const request of requests) heads.push(this.#post(request, pipeline));
+    } catch (error) {
+      pipeline.push(this.notify());
+      await Promise.allSettled(pipeline);
+      throw error;
+    }
+    pipeline.push(this.notify(), this.#harvest());
+    await Promise.all(pipeline);
+    const used: Array<UsedBuffer | undefined> = heads.map(() => undefined);
+    const claimAll = (): UsedBuffer[] | undefined => {
+      let all = true;
+      heads.forEach((head, i) => {
+        used[i] ??= this.#claim(head);
+        all &&= used[i] !== undefined;
+      });
+      return all ? (used as UsedBuffer[]) : undefined;
+    };
+    const returned = claimAll();
+    if (returned !== undefined) return returned;
+    const clock = await deviceClock(this.#qtest);
+    return clock.waitFor(
+      async () => {
+        await this.#harvest();
+        return claimAll();
+      },
+      { timeoutMs: this.timeoutMs, what: `queue ${this.index} to return ${heads.length} buffers` },
+    );
+  }
+
   /** Takes the harvested buffer of `head`, if it has come back. */
   #claim(head: number): UsedBuffer | undefined {
     const unclaimed = this.#unclaimed;
