@@ -199,7 +199,10 @@ export class QtestConnection {
     for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', from)) {
       let line = chunk.slice(from, end);
       if (this.#partial.length > 0) {
-        line = this.#partial.join('') + line;
+        // One flat copy of a long reply: `join() + line` would make a cons string, copied
+        // once more by the first look at it.
+        this.#partial.push(line);
+        line = this.#partial.join('');
         this.#partial = [];
         this.#partialLength = 0;
       }

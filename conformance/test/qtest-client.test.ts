@@ -265,9 +265,9 @@ describe('qtest client against a slow peer (a socket that answers late, then not
   });
 });
 
-describe('qtest client against a peer that answers malformed replies (a scripted socket)', () => {
-  /** Answers each command line with `answer(line)`. */
-  let answer: (line: string) => string;
+describe('qtest client against a scripted peer (malformed replies, replies in pieces)', () => {
+  /** Answers each command line with `answer(line)`; pieces of an array leave 5 ms apart. */
+  let answer: (line: string) => string | string[];
   let client: QtestClient;
   const peers = new Set<Socket>();
   const server = createServer((peer) => {
@@ -277,7 +277,14 @@ describe('qtest client against a peer that answers malformed replies (a scripted
     peer.on('data', (chunk: string) => {
       const lines = (partial + chunk).split('\n');
       partial = lines.pop()!;
-      peer.write(lines.map((line) => `${answer(line)}\n`).join(''));
+      for (const line of lines) {
+        const reply = answer(line);
+        if (typeof reply === 'string') {
+          peer.write(`${reply}\n`);
+          continue;
+        }
+        reply.forEach((piece, i) => setTimeout(() => peer.write(piece), 5 * i));
+      }
     });
   });
 
@@ -390,6 +397,22 @@ describe('qtest client against a peer that answers malformed replies (a scripted
       'b64write 0x40 3 AAAA',
       /unexpected payload/,
     );
+  });
+
+  it('puts a reply together from the pieces it comes in', async () => {
+    const bytes = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7) & 0xff);
+    const base64 = Buffer.from(bytes).toString('base64');
+    answer = () => [
+      'OK ',
+      base64.slice(0, 1000),
+      base64.slice(1000, 3000),
+      base64.slice(3000),
+      '\n',
+    ];
+    assert.deepEqual(await client.memread(0x100, bytes.length), bytes);
+    // Both replies in pieces after the first command: the second is answered by none.
+    answer = (line) => (line === 'readb 0x0' ? ['O', 'K 0x1', '2\nOK 0x34', '\n'] : []);
+    assert.deepEqual(await Promise.all([client.readb(0), client.readb(1)]), [0x12, 0x34]);
   });
 
   it('refuses a b64read reply that is not the base64 of as many bytes as asked for', async () => {
