@@ -271,10 +271,11 @@ export class IommuDriver {
   /** Posts `count` event buffers of `size` bytes and notifies the event queue. */
   async postEventBuffers(count: number, size = this.#events.size): Promise<void> {
     const eventq = this.#queue(this.#eventq);
-    // Every post and the notify leave in one pipeline (qtest keeps their order).
+    // The posts (their writes put together) and the notify leave in one pipeline (qtest keeps
+    // their order).
     await Promise.all([
-      ...Array.from({ length: count }, () =>
-        eventq.post({ segments: [{ writable: true, length: size }] }),
+      eventq.postAll(
+        Array.from({ length: count }, () => ({ segments: [{ writable: true, length: size }] })),
       ),
       eventq.notify(),
     ]);

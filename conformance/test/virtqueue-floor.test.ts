@@ -139,6 +139,7 @@ describe('a request at the floor (split virtqueue against a fake device that mis
       assert.equal(u.request, requests[i]);
       assert.deepEqual(u.writtenBytes, new Uint8Array(4 * (i + 1)));
     });
+    assert.deepEqual(device.ringFindings, [], 'every slot read back as written');
   });
 
   it('waits for a batch the device returns late, and refuses one that does not fit', async () => {
@@ -153,6 +154,55 @@ describe('a request at the floor (split virtqueue against a fake device that mis
     await assert.rejects(queue.submitAll(tooMany), /queue 0: 2 descriptors needed, 0 free/);
     // The ones that fitted were announced: the device returns them.
     assert.equal((await queue.waitUsed(8)).length, 8);
+  });
+
+  it('posts a batch with its writes put together: one per run of table entries, avail entries and slots', async () => {
+    // Slots of 64 bytes, each filled by one device-writable buffer: the event queue's shape.
+    const events = await SplitVirtqueue.create(
+      device.host,
+      1,
+      { base: BigInt(RAM_BASE + 0x1_0000), size: 0x2000 },
+      { slotSize: 64, timeoutMs: 300 },
+    );
+    const buffer: VirtqueueRequest = { segments: [{ writable: true, length: 64 }] };
+    const lines = device.lines.length;
+    const heads = await events.postAll(Array.from({ length: 8 }, () => buffer));
+    assert.deepEqual(heads, [0, 1, 2, 3, 4, 5, 6, 7]);
+    const sent = device.lines.slice(lines).map((line) => line.split(' ').slice(0, 3));
+    const { desc, driver } = events.addresses;
+    const hex = (address: bigint | number): string => `0x${address.toString(16)}`;
+    // The table entries, the avail ring entries (entry 0 already holds head 0), the seven slots
+    // after the avail ring, then the first slot with avail->flags and avail->idx.
+    assert.deepEqual(
+      sent.map(([command, , length]) => `${command} ${length}`),
+      ['b64write 128', 'b64write 14', 'b64write 448', 'b64write 68'],
+    );
+    assert.equal(sent[0]![1], hex(desc));
+    assert.equal(sent[1]![1], hex(driver + 6n));
+    assert.equal(sent[3]![1], hex(driver - 64n));
+    await events.notify();
+    const used = await events.waitUsed(8);
+    assert.deepEqual(
+      used.map((u) => u.head).sort((a, b) => a - b),
+      heads,
+    );
+    for (const u of used) assert.deepEqual(u.writtenBytes, new Uint8Array(64));
+  });
+
+  it('leaves a table entry between the ones a batch changes as it is (a write of the device shows)', async () => {
+    const single: VirtqueueRequest = {
+      segments: [{ writable: true, length: 64 }],
+      layout: 'single',
+    };
+    await queue.submitAll([single, single, single]); // heads 0, 1, 2, back in that order
+    // Two descriptors from the free list's end, 2 → 1, outstanding; 0 and 3 are left for the batch.
+    await queue.post(REQUEST);
+    const entry = Number(queue.addresses.desc) + 16 * 1 + 8 - RAM_BASE;
+    device.ram[entry] ^= 0x01; // the device changes descriptor 1's length
+    assert.deepEqual(await queue.postAll([single, single]), [0, 3]);
+    const changes = await queue.driverRingChanges();
+    assert.equal(changes.length, 1, changes.join('; '));
+    assert.match(changes[0]!, /^descriptor table entry 1 reads /);
   });
 
   it('refuses a used element whose id is not a buffer it posted', async () => {

@@ -117,6 +117,18 @@ interface Posted {
   allWritable: boolean;
 }
 
+/** A request placed in the queue, not yet written: what its writes must put where. */
+interface Placed {
+  head: number;
+  descriptors: number[];
+  /** Its descriptor table entries, DESC_SIZE bytes each, in the order of `descriptors`. */
+  table: Uint8Array;
+  image: Uint8Array;
+  address: number;
+  /** In the first slot: the bytes from its start to the avail ring; else 0. */
+  room: number;
+}
+
 /** A used element taken from the ring: its buffer and where that buffer's slot starts. */
 interface Returned {
   head: number;
@@ -244,16 +256,47 @@ export class SplitVirtqueue {
   /** Writes a request into the queue and makes it available, without notifying. */
   async post(request: VirtqueueRequest): Promise<number> {
     const writes: Array<Promise<unknown>> = [];
-    const head = this.#post(request, writes);
+    const [head] = this.#post([request], writes);
     await Promise.all(writes);
-    return head;
+    return head!;
   }
 
   /**
-   * Issues the writes that post `request` (all in this tick, so they leave pipelined with
-   * whatever follows), adds their promises to `writes`, and returns its head at once.
+   * post() for several requests: the same writes put together, one per run of adjacent table
+   * entries, avail ring entries and slots, and avail->idx written once, last. Returns their
+   * heads in order. A request that does not fit throws; those before it are posted.
    */
-  #post(request: VirtqueueRequest, writes: Array<Promise<unknown>>): number {
+  async postAll(requests: readonly VirtqueueRequest[]): Promise<number[]> {
+    const writes: Array<Promise<unknown>> = [];
+    let heads: number[];
+    try {
+      heads = this.#post(requests, writes);
+    } catch (error) {
+      await Promise.allSettled(writes);
+      throw error;
+    }
+    await Promise.all(writes);
+    return heads;
+  }
+
+  /**
+   * Places `requests` in the queue and issues the writes that make them available (all in
+   * this tick, so they leave pipelined with whatever follows), adds their promises to
+   * `writes`, and returns their heads at once. A request that does not fit throws, once the
+   * ones before it are written.
+   */
+  #post(requests: readonly VirtqueueRequest[], writes: Array<Promise<unknown>>): number[] {
+    const placed: Placed[] = [];
+    try {
+      for (const request of requests) placed.push(this.#place(request));
+    } finally {
+      if (placed.length > 0) this.#write(placed, writes);
+    }
+    return placed.map(({ head }) => head);
+  }
+
+  /** Takes descriptors and a slot for `request` and lays it out; nothing written yet. */
+  #place(request: VirtqueueRequest): Placed {
     const count = descriptorCount(request);
     if (count === 0) throw new RangeError('a direct request needs at least one segment');
     if (count > this.#freeDescriptors.length) {
@@ -274,66 +317,110 @@ export class SplitVirtqueue {
     if (slot === undefined)
       throw new VirtqueueFullError(`queue ${this.index}: no free request slot`);
     if (slot === 'first') this.#firstSlotFree = false;
-    const slotAddress =
+    const address =
       slot === 'first' ? this.#driver - imageRoom : this.#slotBase + slot * this.#slotSize;
     const descriptors = this.#freeDescriptors.splice(-count).reverse();
     const { image, table, writable } = layOutChain(
       request,
-      slotAddress,
+      address,
       descriptors,
       this.#writableFill,
     );
-
     const head = descriptors[0]!;
-    const desc = this.#desc;
-    const driver = this.#driver;
-    const size = this.addresses.size;
-    for (let i = 0; i < count; i++) {
-      const descriptor = descriptors[i]!;
-      if (!this.#holds(descriptor, table, DESC_SIZE * i)) {
-        const bytes = table.subarray(DESC_SIZE * i, DESC_SIZE * (i + 1));
-        this.#descriptorImage.set(bytes, DESC_SIZE * descriptor);
-        writes.push(this.#qtest.memwrite(desc + DESC_SIZE * descriptor, bytes));
-      }
-    }
-    // avail->ring[idx % size] = head, then avail->idx = idx + 1 (qtest keeps the order).
-    const entry = this.#availIdx % size;
-    if (this.#availRing[entry] !== head) {
-      this.#availRing[entry] = head;
-      writes.push(this.#qtest.writew(driver + 4 + 2 * entry, head));
-    }
-    this.#availIdx = (this.#availIdx + 1) & 0xffff;
-    if (slot === 'first') {
-      // One write: the request, the padding up to the avail ring, avail->flags, avail->idx,
-      // put together in the queue's scratch buffer and sent as base64 text at once.
-      const room = imageRoom;
-      const bytes = this.#firstSlotWrite;
-      bytes.set(image);
-      bytes.fill(0, image.length, room);
-      bytes[room] = this.#availFlags & 0xff;
-      bytes[room + 1] = this.#availFlags >>> 8;
-      bytes[room + 2] = this.#availIdx & 0xff;
-      bytes[room + 3] = this.#availIdx >>> 8;
-      const length = room + AVAIL_HEAD;
-      writes.push(
-        this.#qtest.memwriteBase64(slotAddress, length, bytes.toString('base64', 0, length)),
-      );
-    } else {
-      writes.push(this.#qtest.memwrite(slotAddress, image));
-      writes.push(this.#qtest.writew(driver + 2, this.#availIdx));
-    }
     const allWritable = request.layout === 'single' && writable.length > 0;
     this.#posted.set(head, {
       request,
       descriptors,
       slot,
-      address: slotAddress,
+      address,
       writable,
       imageLength,
       image,
       allWritable,
     });
-    return head;
+    return { head, descriptors, table, image, address, room: slot === 'first' ? imageRoom : 0 };
+  }
+
+  /**
+   * The writes that make `placed` available, in the order the device may rely on: the table
+   * entries that change, the avail ring entries that change, the slots, then avail->idx
+   * (carried by the first slot's write when a request is in it). Adjacent entries and slots
+   * go in one write each; entries that already hold what they would be given are not written
+   * (nor are the ones between them, which might hide a device's write to them).
+   */
+  #write(placed: readonly Placed[], writes: Array<Promise<unknown>>): void {
+    const qtest = this.#qtest;
+    const size = this.addresses.size;
+    const entries: number[] = [];
+    for (const { descriptors, table } of placed) {
+      for (let i = 0; i < descriptors.length; i++) {
+        const descriptor = descriptors[i]!;
+        if (this.#holds(descriptor, table, DESC_SIZE * i)) continue;
+        this.#descriptorImage.set(
+          table.subarray(DESC_SIZE * i, DESC_SIZE * (i + 1)),
+          DESC_SIZE * descriptor,
+        );
+        entries.push(descriptor);
+      }
+    }
+    for (const [first, last] of runs(entries.sort((a, b) => a - b))) {
+      const bytes = this.#descriptorImage.subarray(DESC_SIZE * first, DESC_SIZE * (last + 1));
+      writes.push(qtest.memwrite(this.#desc + DESC_SIZE * first, bytes));
+    }
+    // avail->ring[idx % size] = head for each, in order (a run ends where the ring wraps).
+    entries.length = 0;
+    for (const { head } of placed) {
+      const entry = this.#availIdx % size;
+      if (this.#availRing[entry] !== head) {
+        this.#availRing[entry] = head;
+        entries.push(entry);
+      }
+      this.#availIdx = (this.#availIdx + 1) & 0xffff;
+    }
+    for (const [first, last] of runs(entries)) {
+      const at = this.#driver + 4 + 2 * first;
+      if (first === last) {
+        writes.push(qtest.writew(at, this.#availRing[first]!));
+        continue;
+      }
+      const bytes = new Uint8Array(2 * (last - first + 1));
+      for (let entry = first; entry <= last; entry++) {
+        bytes[2 * (entry - first)] = this.#availRing[entry]! & 0xff;
+        bytes[2 * (entry - first) + 1] = this.#availRing[entry]! >>> 8;
+      }
+      writes.push(qtest.memwrite(at, bytes));
+    }
+    // The slots after the avail ring, adjacent images in one write.
+    const slots = placed.filter(({ room }) => room === 0).sort((a, b) => a.address - b.address);
+    for (let i = 0; i < slots.length;) {
+      let end = i + 1;
+      while (
+        end < slots.length &&
+        slots[end]!.address === slots[end - 1]!.address + slots[end - 1]!.image.length
+      )
+        end++;
+      const run = slots.slice(i, end);
+      const bytes = run.length === 1 ? run[0]!.image : concat(run.map(({ image }) => image));
+      writes.push(qtest.memwrite(run[0]!.address, bytes));
+      i = end;
+    }
+    const first = placed.find(({ room }) => room !== 0);
+    if (first === undefined) {
+      writes.push(qtest.writew(this.#driver + 2, this.#availIdx));
+      return;
+    }
+    // One write: the request, the padding up to the avail ring, avail->flags, avail->idx,
+    // put together in the queue's scratch buffer and sent as base64 text at once.
+    const { image, room } = first;
+    const bytes = this.#firstSlotWrite;
+    bytes.set(image);
+    bytes.fill(0, image.length, room);
+    bytes[room] = this.#availFlags & 0xff;
+    bytes[room + 1] = this.#availFlags >>> 8;
+    bytes[room + 2] = this.#availIdx & 0xff;
+    bytes[room + 3] = this.#availIdx >>> 8;
+    const length = room + AVAIL_HEAD;
+    writes.push(qtest.memwriteBase64(first.address, length, bytes.toString('base64', 0, length)));
   }
 
   /** Whether table entry `descriptor` already holds the DESC_SIZE bytes of `bytes` from `from`. */
@@ -361,16 +448,16 @@ export class SplitVirtqueue {
    */
   async submit(request: VirtqueueRequest): Promise<UsedBuffer> {
     const pipeline: Array<Promise<unknown>> = [];
-    const head = this.#post(request, pipeline);
+    const [head] = this.#post([request], pipeline);
     pipeline.push(this.notify(), this.#harvest());
     await Promise.all(pipeline);
-    const used = this.#claim(head);
+    const used = this.#claim(head!);
     if (used !== undefined) return used;
     const clock = await deviceClock(this.#qtest);
     return clock.waitFor(
       async () => {
         await this.#harvest();
-        return this.#claim(head);
+        return this.#claim(head!);
       },
       { timeoutMs: this.timeoutMs, what: `queue ${this.index} to return descriptor ${head}` },
     );
@@ -384,9 +471,9 @@ export class SplitVirtqueue {
    */
   async submitAll(requests: readonly VirtqueueRequest[]): Promise<UsedBuffer[]> {
     const pipeline: Array<Promise<unknown>> = [];
-    const heads: number[] = [];
+    let heads: number[];
     try {
-      for (const request of requests) heads.push(this.#post(request, pipeline));
+      heads = this.#post(requests, pipeline);
     } catch (error) {
       pipeline.push(this.notify());
       await Promise.allSettled(pipeline);
@@ -615,6 +702,28 @@ export class SplitVirtqueue {
   #slotOffset(posted: Posted): number {
     return posted.address - this.#device;
   }
+}
+
+/** The runs of consecutive numbers in `sorted`, as [first, last]. */
+function runs(sorted: readonly number[]): Array<[number, number]> {
+  const found: Array<[number, number]> = [];
+  for (const n of sorted) {
+    const run = found[found.length - 1];
+    if (run !== undefined && n === run[1] + 1) run[1] = n;
+    else found.push([n, n]);
+  }
+  return found;
+}
+
+/** `parts` one after another in one array. */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
 }
 
 /** `count - 1` down to 0: a free list that hands out 0 first. */
