@@ -271,10 +271,11 @@ export class IommuDriver {
   /** Posts `count` event buffers of `size` bytes and notifies the event queue. */
   async postEventBuffers(count: number, size = this.#events.size): Promise<void> {
     const eventq = this.#queue(this.#eventq);
-    // Every post and the notify leave in one pipeline (qtest keeps their order).
+    // The posts (their writes put together) and the notify leave in one pipeline (qtest keeps
+    // their order).
     await Promise.all([
-      ...Array.from({ length: count }, () =>
-        eventq.post({ segments: [{ writable: true, length: size }] }),
+      eventq.postAll(
+        Array.from({ length: count }, () => ({ segments: [{ writable: true, length: size }] })),
       ),
       eventq.notify(),
     ]);
@@ -332,16 +333,14 @@ export class IommuDriver {
     writable: readonly number[],
     layout: DescriptorLayout,
   ): Promise<RequestResult> {
-    const segments: Segment[] = [
-      { writable: false, bytes: readable },
-      ...writable.map((length) => ({ writable: true, length })),
-    ];
+    const segments: Segment[] = [{ writable: false, bytes: readable }];
+    let writableLength = 0;
+    for (const length of writable) {
+      segments.push({ writable: true, length });
+      writableLength += length;
+    }
     const used = await this.#queue(this.#requestq).submit({ segments, layout });
-    return requestResult(
-      readable,
-      writable.reduce((sum, n) => sum + n, 0),
-      used,
-    );
+    return requestResult(readable, writableLength, used);
   }
 
   /** dev.req.tail-reserved, on every reply whose tail the device wrote, whatever its status. */
@@ -360,31 +359,19 @@ export class IommuDriver {
   ): Promise<RequestResult[]> {
     const requestq = this.#queue(this.#requestq);
     const encoded = requests.map(({ verb, fields }) => encodeRequest(verb, fields ?? {}, 0));
-    // Every post and the notify leave in one pipeline (qtest keeps their order).
-    const [heads] = await Promise.all([
-      Promise.all(
-        encoded.map(({ readable, writableLength }) =>
-          requestq.post({
-            segments: [
-              { writable: false, bytes: readable },
-              { writable: true, length: writableLength },
-            ],
-            layout: this.has(VIRTIO_F_INDIRECT_DESC) ? 'indirect' : 'direct',
-          }),
-        ),
-      ),
-      requestq.notify(),
-    ]);
-    const posted = encoded.map(({ readable, writableLength }, i) => ({
-      head: heads[i]!,
-      readable,
-      writableLength,
-    }));
-    const used = new Map((await requestq.waitUsed(posted.length)).map((u) => [u.head, u] as const));
-    return posted.map(({ head, readable, writableLength }) => {
-      const u = used.get(head);
-      if (u === undefined) throw new Error(`request with head ${head} was not returned`);
-      const result = requestResult(readable, writableLength, u);
+    const layout = this.has(VIRTIO_F_INDIRECT_DESC) ? 'indirect' : 'direct';
+    // Every post, the notify and the first look at the used ring leave in one pipeline.
+    const used = await requestq.submitAll(
+      encoded.map(({ readable, writableLength }) => ({
+        segments: [
+          { writable: false, bytes: readable },
+          { writable: true, length: writableLength },
+        ],
+        layout,
+      })),
+    );
+    return encoded.map(({ readable, writableLength }, i) => {
+      const result = requestResult(readable, writableLength, used[i]!);
       this.#checkTail(result);
       return result;
     });

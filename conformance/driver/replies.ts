@@ -41,8 +41,10 @@ export function requestResult(
 /** dev.req.tail-reserved: a finding when the device wrote the tail with reserved bytes set. */
 export function tailFinding(result: RequestResult): ReplyFinding | undefined {
   if (result.status === undefined) return undefined;
-  const reserved = result.reply.subarray(result.reply.length - 3);
-  if (reserved.every((byte) => byte === 0)) return undefined;
+  const reply = result.reply;
+  const end = reply.length;
+  if ((reply[end - 3]! | reply[end - 2]! | reply[end - 1]!) === 0) return undefined;
+  const reserved = reply.subarray(end - 3);
   return {
     statement: 'dev.req.tail-reserved',
     message: `${requestName(result.request)} answered ${statusName(result.status)} with tail.reserved ${Buffer.from(reserved).toString('hex')}`,

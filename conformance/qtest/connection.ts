@@ -81,8 +81,14 @@ export class QtestConnection {
   #timer: NodeJS.Timeout | undefined;
   /** When the device last answered, or the first of the outstanding commands was sent. */
   #lastProgress = 0;
-  /** Command lines issued in this tick, not yet written. */
-  #outgoing: Array<string | DataLine> = [];
+  /**
+   * What the commands issued in this tick write, not written yet: the text and bulk data up to
+   * the last data line's data (text, data, text, data…), then the text after it. Each line
+   * ends with '\n'.
+   */
+  #outgoingChunks: Array<string | Uint8Array> = [];
+  #outgoingText = '';
+  #flushQueued = false;
   /** Set once the connection is unusable: why. Every later command fails with it. */
   #broken: string | undefined;
   /** Set while the socket has closed and we are still asking why. */
@@ -129,40 +135,39 @@ export class QtestConnection {
         if (this.#timer === undefined) this.#armTimer(this.replyTimeoutMs);
       }
       // Commands issued in the same tick leave in one write of one string: a writev of many
-      // small pieces costs the client several times what one write does.
-      if (this.#outgoing.length === 0) process.nextTick(this.#flush);
-      this.#outgoing.push(line);
+      // small pieces costs the client several times what one write does. The text between
+      // data lines' bulk data is one string (put together by concatenation, cheaper than an
+      // array joined), the data its own buffer (one writev, the data uncopied).
+      if (!this.#flushQueued) {
+        this.#flushQueued = true;
+        process.nextTick(this.#flush);
+      }
+      if (typeof line === 'string') {
+        this.#outgoingText += line + '\n';
+      } else {
+        this.#outgoingChunks.push(this.#outgoingText + line.head + ' ', line.data);
+        this.#outgoingText = '\n';
+      }
     });
   }
 
-  /**
-   * Writes the lines issued in this tick, each ended by '\n': the text between data lines'
-   * bulk data as one string, the data as its own buffer (one writev, the data uncopied).
-   */
+  /** Writes what the commands issued in this tick write. */
   readonly #flush = (): void => {
-    const lines = this.#outgoing;
-    this.#outgoing = [];
+    const chunks = this.#outgoingChunks;
+    const text = this.#outgoingText;
+    this.#outgoingChunks = [];
+    this.#outgoingText = '';
+    this.#flushQueued = false;
     const socket = this.#socket;
     if (socket.destroyed) return;
-    const chunks: Array<string | Uint8Array> = [];
-    let text: string[] = [];
-    for (const line of lines) {
-      if (typeof line === 'string') {
-        text.push(line, '\n');
-        continue;
-      }
-      text.push(line.head, ' ');
-      chunks.push(text.join(''), line.data);
-      text = ['\n'];
-    }
-    if (text.length > 0) chunks.push(text.join(''));
     // Command lines are ASCII: written as latin1, no UTF-8 encoding pass.
-    if (chunks.length === 1) {
-      socket.write(chunks[0]!, 'latin1');
+    if (chunks.length === 0) {
+      socket.write(text, 'latin1');
       return;
     }
     socket.cork();
     for (const chunk of chunks) socket.write(chunk, 'latin1');
+    socket.write(text, 'latin1');
     socket.uncork();
   };
 
@@ -183,11 +188,21 @@ export class QtestConnection {
   }
 
   #onData(chunk: string): void {
+    const outstanding = this.#pending.length;
+    this.#takeLines(chunk);
+    // Every reply in a chunk came at once: one clock reading for all of them.
+    if (this.#pending.length < outstanding) this.#lastProgress = performance.now();
+  }
+
+  #takeLines(chunk: string): void {
     let from = 0;
     for (let end = chunk.indexOf('\n'); end !== -1; end = chunk.indexOf('\n', from)) {
       let line = chunk.slice(from, end);
       if (this.#partial.length > 0) {
-        line = this.#partial.join('') + line;
+        // One flat copy of a long reply: `join() + line` would make a cons string, copied
+        // once more by the first look at it.
+        this.#partial.push(line);
+        line = this.#partial.join('');
         this.#partial = [];
         this.#partialLength = 0;
       }
@@ -229,7 +244,6 @@ export class QtestConnection {
       this.#protocolFailure(line, 'reply without a command');
       return;
     }
-    this.#lastProgress = performance.now();
     if (kind === 'OK') head.resolve(line.slice(3));
     else head.reject(new QtestReplyError(head.command, line));
   }

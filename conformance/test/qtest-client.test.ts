@@ -264,3 +264,171 @@ describe('qtest client against a slow peer (a socket that answers late, then not
     }
   });
 });
+
+describe('qtest client against a scripted peer (malformed replies, replies in pieces)', () => {
+  /** Answers each command line with `answer(line)`; pieces of an array leave 5 ms apart. */
+  let answer: (line: string) => string | string[];
+  let client: QtestClient;
+  const peers = new Set<Socket>();
+  const server = createServer((peer) => {
+    peers.add(peer);
+    peer.setEncoding('latin1');
+    let partial = '';
+    peer.on('data', (chunk: string) => {
+      const lines = (partial + chunk).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
+        const reply = answer(line);
+        if (typeof reply === 'string') {
+          peer.write(`${reply}\n`);
+          continue;
+        }
+        reply.forEach((piece, i) => setTimeout(() => peer.write(piece), 5 * i));
+      }
+    });
+  });
+
+  before(async () => {
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const socket = connect({ host: '127.0.0.1', port: (server.address() as AddressInfo).port });
+    await once(socket, 'connect');
+    client = new QtestClient(socket, { replyTimeoutMs: 2000 });
+  });
+  after(async () => {
+    await client.close();
+    peers.forEach((peer) => peer.destroy());
+    server.close();
+  });
+
+  /** `call` fails with a QtestProtocolError naming `command` and saying `detail`. */
+  async function refused(call: Promise<unknown>, command: string, detail: RegExp): Promise<void> {
+    const error = await call.catch((e: unknown) => e);
+    assert.ok(error instanceof QtestProtocolError, String(error));
+    assert.equal(error.command, command);
+    assert.match(error.message, detail);
+  }
+
+  it('takes values of the width asked for, padded or not', async () => {
+    answer = () => 'OK 0x00000000000000ff';
+    assert.equal(await client.readb(0), 0xff);
+    answer = () => 'OK 0xffff';
+    assert.equal(await client.inw(0x10), 0xffff);
+    answer = () => 'OK 0xAbC';
+    assert.equal(await client.inl(0x10), 0xabc);
+    answer = () => 'OK 0x00000000ffffffff';
+    assert.equal(await client.readl(0), 0xffff_ffff);
+    answer = () => 'OK 0xffffffffffffffff';
+    assert.equal(await client.readq(0), 0xffff_ffff_ffff_ffffn);
+  });
+
+  it('refuses a value wider than the read, or not hexadecimal, and stays usable', async () => {
+    answer = () => 'OK 0x100';
+    await refused(client.readb(0x10), 'readb 0x10', /value wider than 8 bits/);
+    answer = () => 'OK 0x10000';
+    await refused(client.inw(0x20), 'inw 0x20', /value wider than 16 bits/);
+    answer = () => 'OK 0x0000000100000000';
+    await refused(client.readl(0), 'readl 0x0', /value wider than 32 bits/);
+    answer = () => 'OK 0xffffffffffffffff';
+    await refused(client.readl(0), 'readl 0x0', /value wider than 32 bits/);
+    for (const payload of [
+      '12',
+      '0x',
+      '0x1 ',
+      '0x1g',
+      '0x1@',
+      '0x10000000000000000',
+      '-0x1',
+      '0X1',
+    ]) {
+      answer = () => `OK ${payload}`;
+      await refused(client.readl(0), 'readl 0x0', /expected a hexadecimal value/);
+      await refused(client.readq(0), 'readq 0x0', /expected a hexadecimal value/);
+    }
+    answer = () => 'OK 0x7';
+    assert.equal(await client.readb(0), 7);
+    assert.ok(!client.closed);
+  });
+
+  it('writes addresses and values in hex as they are, without leading zeros, at every width', async () => {
+    const lines: string[] = [];
+    answer = (line) => {
+      lines.push(line);
+      return 'OK';
+    };
+    const values = [
+      0,
+      0xf,
+      0x10,
+      0xff,
+      0x100,
+      0xfff,
+      0x1000,
+      0xffff,
+      0x1_0000,
+      0xff_ffff,
+      0x100_0000,
+      0x7fff_ffff,
+      0x8000_0000,
+      0xfebd_1004,
+      0xffff_ffff,
+      0x1_0000_0000,
+      0x1_0000_0001,
+      0xf_0000_0000,
+      0x12_3456_789a,
+      2 ** 52,
+      Number.MAX_SAFE_INTEGER,
+    ];
+    for (const value of values) await client.writeq(value, value);
+    await client.writeq(0xffff_ffff_ffff_ffffn, 0x8000_0000_0000_0000n);
+    await client.writel(0x1234_5678n, 0xdead_beef);
+    assert.deepEqual(lines, [
+      ...values.map((value) => `writeq 0x${value.toString(16)} 0x${value.toString(16)}`),
+      'writeq 0xffffffffffffffff 0x8000000000000000',
+      'writel 0x12345678 0xdeadbeef',
+    ]);
+  });
+
+  it('refuses a payload on a write', async () => {
+    answer = () => 'OK 0x0';
+    await refused(client.writew(0x40, 1), 'writew 0x40 0x1', /unexpected payload/);
+    await refused(
+      client.memwrite(0x40, new Uint8Array(3)),
+      'b64write 0x40 3 AAAA',
+      /unexpected payload/,
+    );
+  });
+
+  it('puts a reply together from the pieces it comes in', async () => {
+    const bytes = Uint8Array.from({ length: 3000 }, (_, i) => (i * 7) & 0xff);
+    const base64 = Buffer.from(bytes).toString('base64');
+    answer = () => [
+      'OK ',
+      base64.slice(0, 1000),
+      base64.slice(1000, 3000),
+      base64.slice(3000),
+      '\n',
+    ];
+    assert.deepEqual(await client.memread(0x100, bytes.length), bytes);
+    // Both replies in pieces after the first command: the second is answered by none.
+    answer = (line) => (line === 'readb 0x0' ? ['O', 'K 0x1', '2\nOK 0x34', '\n'] : []);
+    assert.deepEqual(await Promise.all([client.readb(0), client.readb(1)]), [0x12, 0x34]);
+  });
+
+  it('refuses a b64read reply that is not the base64 of as many bytes as asked for', async () => {
+    answer = () => 'OK AAAAAA==';
+    assert.deepEqual(await client.memread(0x80, 4), new Uint8Array(4));
+    assert.equal(await client.memreadBase64(0x80, 4), 'AAAAAA==');
+    for (const [payload, detail] of [
+      ['AAAA', /reply is not base64/],
+      ['AAAAAAAAAAAA', /reply is not base64/],
+      ['AAAAAAA=', /reply is not base64/],
+      ['AA*AAA==', /expected 4 bytes, got 3/],
+    ] as const) {
+      answer = () => `OK ${payload}`;
+      await refused(client.memread(0x80, 4), 'b64read 0x80 4', detail);
+    }
+    answer = () => 'OK AAAA';
+    await refused(client.memreadBase64(0x80, 4), 'b64read 0x80 4', /reply is not base64/);
+  });
+});

@@ -18,6 +18,21 @@ describe('typed requests', () => {
     assert.equal(room, 4);
   });
 
+  it('gives every request bytes of its own, zero where no field sets them', () => {
+    // More requests than one arena of request bytes holds (64 KiB, 24 bytes each).
+    const sent = Array.from({ length: 3000 }, (_, i) =>
+      encodeRequest(i % 2 === 0 ? 'attach' : 'detach', { domain: BigInt(i), endpoint: 0xffn }),
+    );
+    const blank = encodeRequest('attach', {});
+    sent.forEach(({ readable }, i) => {
+      assert.equal(readable.length, 20);
+      assert.equal(readable[0], i % 2 === 0 ? 1 : 2, `request ${i}: head.type`);
+      assert.equal(new DataView(readable.buffer, readable.byteOffset).getUint32(4, true), i);
+      assert.equal(readable[8], 0xff);
+    });
+    assert.equal(hex(blank.readable), '0100000000000000000000000000000000000000');
+  });
+
   it('lets head.type and head.reserved be overridden', () => {
     const { readable } = encodeRequest('detach', {
       'head.type': 0x40n,

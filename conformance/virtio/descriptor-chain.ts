@@ -4,7 +4,7 @@
 // back to back in a slot of guest RAM; an indirect table sits at the slot's start.
 
 import { VIRTQ_DESC_F_INDIRECT, VIRTQ_DESC_F_NEXT, VIRTQ_DESC_F_WRITE } from './constants.js';
-import { DESC_SIZE, encodeDescriptor } from './split-ring.js';
+import { DESC_SIZE, encodeDescriptorAt } from './split-ring.js';
 
 /**
  * One piece of a request. `bytes` gives its content (for a device-writable segment: what it
@@ -45,12 +45,12 @@ export function slotImageLength(request: VirtqueueRequest): number {
 }
 
 /**
- * Lays `request` out in the slot at `slotAddress`, its chain in the table entries
- * `descriptors` (as many as descriptorCount() says, the head first).
+ * Lays `request` out in the slot at `slotAddress` (a safe integer), its chain in the table
+ * entries `descriptors` (as many as descriptorCount() says, the head first).
  */
 export function layOutChain(
   request: VirtqueueRequest,
-  slotAddress: bigint,
+  slotAddress: number,
   descriptors: readonly number[],
   writableFill: number,
 ): LaidOutChain {
@@ -77,29 +77,28 @@ export function layOutChain(
       // Each but the last goes on to the next: entry i + 1 of an indirect table, or the next
       // of `descriptors` in the descriptor table.
       const last = i + 1 === segments.length;
-      encodeDescriptor(chainTarget, i, {
-        address: slotAddress + BigInt(offset),
+      encodeDescriptorAt(
+        chainTarget,
+        i,
+        slotAddress + offset,
         length,
-        flags: (segment.writable ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT),
-        next: last ? 0 : layout === 'direct' ? descriptors[i + 1]! : i + 1,
-      });
+        (segment.writable ? VIRTQ_DESC_F_WRITE : 0) | (last ? 0 : VIRTQ_DESC_F_NEXT),
+        last ? 0 : layout === 'direct' ? descriptors[i + 1]! : i + 1,
+      );
     }
     offset += length;
   }
   if (layout === 'indirect') {
-    encodeDescriptor(table, 0, {
-      address: slotAddress,
-      length: tableLength,
-      flags: VIRTQ_DESC_F_INDIRECT,
-      next: 0,
-    });
+    encodeDescriptorAt(table, 0, slotAddress, tableLength, VIRTQ_DESC_F_INDIRECT, 0);
   } else if (layout === 'single') {
-    encodeDescriptor(table, 0, {
-      address: slotAddress,
-      length: image.length,
-      flags: anyWritable ? VIRTQ_DESC_F_WRITE : 0,
-      next: 0,
-    });
+    encodeDescriptorAt(
+      table,
+      0,
+      slotAddress,
+      image.length,
+      anyWritable ? VIRTQ_DESC_F_WRITE : 0,
+      0,
+    );
   }
   return { image, table, writable };
 }

@@ -200,8 +200,14 @@ export class VirtioPciTransport implements VirtqueueHost {
   }
 
   /** Available buffer notification without VIRTIO_F_NOTIFICATION_DATA: le16 queue index. */
-  async notify(index: number): Promise<void> {
-    await this.qtest.writew(this.notifyAddress(index), index);
+  notify(index: number): Promise<void> {
+    let address: bigint;
+    try {
+      address = this.notifyAddress(index);
+    } catch (error) {
+      return Promise.reject(error as Error);
+    }
+    return this.qtest.writew(address, index);
   }
 
   configGeneration(): Promise<number> {

@@ -44,11 +44,46 @@ export function ringLayout(
 
 /** Writes `descriptor` as entry `index` of the descriptor table (or indirect table) `target`. */
 export function encodeDescriptor(target: Uint8Array, index: number, descriptor: Descriptor): void {
+  const { address, length, flags, next } = descriptor;
+  putDescriptor(
+    target,
+    index,
+    Number(address & 0xffff_ffffn),
+    Number((address >> 32n) & 0xffff_ffffn),
+    length,
+    flags,
+    next,
+  );
+}
+
+/**
+ * encodeDescriptor() for an address given as a safe integer (the queue's own slots): no
+ * BigInt arithmetic per descriptor.
+ */
+export function encodeDescriptorAt(
+  target: Uint8Array,
+  index: number,
+  address: number,
+  length: number,
+  flags: number,
+  next: number,
+): void {
+  putDescriptor(target, index, address >>> 0, Math.floor(address / 2 ** 32), length, flags, next);
+}
+
+function putDescriptor(
+  target: Uint8Array,
+  index: number,
+  addressLow: number,
+  addressHigh: number,
+  length: number,
+  flags: number,
+  next: number,
+): void {
   // Byte by byte, little-endian: no DataView per descriptor (a request writes one to three).
   const at = DESC_SIZE * index;
-  const { address, length, flags, next } = descriptor;
-  putU32(target, at, Number(address & 0xffff_ffffn));
-  putU32(target, at + 4, Number((address >> 32n) & 0xffff_ffffn));
+  putU32(target, at, addressLow);
+  putU32(target, at + 4, addressHigh);
   putU32(target, at + 8, length);
   target[at + 12] = flags & 0xff;
   target[at + 13] = (flags >>> 8) & 0xff;

@@ -107,7 +107,7 @@ interface Posted {
   /** Which slot: the first (before the avail ring), or the index of one after it. */
   slot: 'first' | number;
   /** Where the request's image starts (the first slot's ends at the avail ring). */
-  address: bigint;
+  address: number;
   /** [offset in slot, length] of each device-writable segment. */
   writable: Array<[number, number]>;
   imageLength: number;
@@ -117,12 +117,40 @@ interface Posted {
   allWritable: boolean;
 }
 
+/** A request placed in the queue, not yet written: what its writes must put where. */
+interface Placed {
+  head: number;
+  descriptors: number[];
+  /** Its descriptor table entries, DESC_SIZE bytes each, in the order of `descriptors`. */
+  table: Uint8Array;
+  image: Uint8Array;
+  address: number;
+  /** In the first slot: the bytes from its start to the avail ring; else 0. */
+  room: number;
+}
+
+/** A used element taken from the ring: its buffer and where that buffer's slot starts. */
+interface Returned {
+  head: number;
+  usedLen: number;
+  posted: Posted;
+  /** Where the slot starts, from the used ring's start. */
+  offset: number;
+}
+
 export class SplitVirtqueue {
   readonly timeoutMs: number;
   readonly #host: VirtqueueHost;
   readonly #qtest: QtestClient;
-  /** Where the slots after the avail ring start (the first slot ends at the avail ring). */
-  readonly #slotBase: bigint;
+  /**
+   * The rings' addresses and where the slots after the avail ring start (the first slot ends
+   * at the avail ring), as numbers: the queue's memory lies below 2^53 (create() checks), so
+   * posting and harvesting need no BigInt arithmetic.
+   */
+  readonly #desc: number;
+  readonly #driver: number;
+  readonly #device: number;
+  readonly #slotBase: number;
   readonly #slotSize: number;
   readonly #firstSlotSize: number;
   #firstSlotFree = true;
@@ -141,6 +169,8 @@ export class SplitVirtqueue {
   readonly #descriptorImage: Uint8Array;
   /** What each avail ring entry holds, as this queue last wrote it. */
   readonly #availRing: Uint16Array;
+  /** Where the first slot's write (request, avail->flags, avail->idx) is put together. */
+  readonly #firstSlotWrite: Buffer;
 
   private constructor(
     host: VirtqueueHost,
@@ -154,16 +184,16 @@ export class SplitVirtqueue {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.#slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
     this.#firstSlotSize = firstSlotSize(this.#slotSize);
-    this.#slotBase = slots.base;
+    this.#desc = Number(addresses.desc);
+    this.#driver = Number(addresses.driver);
+    this.#device = Number(addresses.device);
+    this.#slotBase = Number(slots.base);
     this.#writableFill = options.writableFill ?? 0xff;
-    this.#freeDescriptors = Array.from(
-      { length: addresses.size },
-      (_, i) => addresses.size - 1 - i,
-    );
-    const slotCount = Math.floor(slots.size / this.#slotSize);
-    this.#freeSlots = Array.from({ length: slotCount }, (_, i) => slotCount - 1 - i);
+    this.#freeDescriptors = countdown(addresses.size);
+    this.#freeSlots = countdown(Math.floor(slots.size / this.#slotSize));
     this.#descriptorImage = new Uint8Array(DESC_SIZE * addresses.size);
     this.#availRing = new Uint16Array(addresses.size);
+    this.#firstSlotWrite = Buffer.alloc(this.#firstSlotSize + AVAIL_HEAD);
   }
 
   /**
@@ -179,6 +209,11 @@ export class SplitVirtqueue {
     const slotSize = options.slotSize ?? DEFAULT_SLOT_SIZE;
     if (slotSize < DESC_SIZE || slotSize % DESC_SIZE !== 0) {
       throw new RangeError(`slot size ${slotSize} is not a multiple of ${DESC_SIZE}`);
+    }
+    if (memory.base + BigInt(memory.size) > BigInt(Number.MAX_SAFE_INTEGER)) {
+      throw new RangeError(
+        `queue ${index}: memory at 0x${memory.base.toString(16)} ends above 2^53`,
+      );
     }
     // The rings (and the first slot between them) are zeroed while the queue's size is asked
     // for (one pipeline).
@@ -220,16 +255,48 @@ export class SplitVirtqueue {
 
   /** Writes a request into the queue and makes it available, without notifying. */
   async post(request: VirtqueueRequest): Promise<number> {
-    const { head, written } = this.#post(request);
-    await written;
-    return head;
+    const writes: Array<Promise<unknown>> = [];
+    const [head] = this.#post([request], writes);
+    await Promise.all(writes);
+    return head!;
   }
 
   /**
-   * Issues the writes that post `request` (all in this tick, so they leave pipelined with
-   * whatever follows) and returns its head at once; `written` settles with their replies.
+   * post() for several requests: the same writes put together, one per run of adjacent table
+   * entries, avail ring entries and slots, and avail->idx written once, last. Returns their
+   * heads in order. A request that does not fit throws; those before it are posted.
    */
-  #post(request: VirtqueueRequest): { head: number; written: Promise<unknown> } {
+  async postAll(requests: readonly VirtqueueRequest[]): Promise<number[]> {
+    const writes: Array<Promise<unknown>> = [];
+    let heads: number[];
+    try {
+      heads = this.#post(requests, writes);
+    } catch (error) {
+      await Promise.allSettled(writes);
+      throw error;
+    }
+    await Promise.all(writes);
+    return heads;
+  }
+
+  /**
+   * Places `requests` in the queue and issues the writes that make them available (all in
+   * this tick, so they leave pipelined with whatever follows), adds their promises to
+   * `writes`, and returns their heads at once. A request that does not fit throws, once the
+   * ones before it are written.
+   */
+  #post(requests: readonly VirtqueueRequest[], writes: Array<Promise<unknown>>): number[] {
+    const placed: Placed[] = [];
+    try {
+      for (const request of requests) placed.push(this.#place(request));
+    } finally {
+      if (placed.length > 0) this.#write(placed, writes);
+    }
+    return placed.map(({ head }) => head);
+  }
+
+  /** Takes descriptors and a slot for `request` and lays it out; nothing written yet. */
+  #place(request: VirtqueueRequest): Placed {
     const count = descriptorCount(request);
     if (count === 0) throw new RangeError('a direct request needs at least one segment');
     if (count > this.#freeDescriptors.length) {
@@ -244,68 +311,116 @@ export class SplitVirtqueue {
       );
     }
     // In the first slot the request ends at the avail ring (its start 16-byte aligned).
-    const imageRoom = align(BigInt(imageLength), BigInt(DESC_SIZE));
+    const imageRoom = (imageLength + DESC_SIZE - 1) & -DESC_SIZE;
     const slot =
       this.#firstSlotFree && imageRoom <= this.#firstSlotSize ? 'first' : this.#freeSlots.pop();
     if (slot === undefined)
       throw new VirtqueueFullError(`queue ${this.index}: no free request slot`);
     if (slot === 'first') this.#firstSlotFree = false;
-    const slotAddress =
-      slot === 'first'
-        ? this.addresses.driver - imageRoom
-        : this.#slotBase + BigInt(slot * this.#slotSize);
+    const address =
+      slot === 'first' ? this.#driver - imageRoom : this.#slotBase + slot * this.#slotSize;
     const descriptors = this.#freeDescriptors.splice(-count).reverse();
     const { image, table, writable } = layOutChain(
       request,
-      slotAddress,
+      address,
       descriptors,
       this.#writableFill,
     );
-
     const head = descriptors[0]!;
-    const { desc, driver, size } = this.addresses;
-    const writes: Promise<void>[] = [];
-    for (let i = 0; i < count; i++) {
-      const descriptor = descriptors[i]!;
-      if (!this.#holds(descriptor, table, DESC_SIZE * i)) {
-        const bytes = table.subarray(DESC_SIZE * i, DESC_SIZE * (i + 1));
-        this.#descriptorImage.set(bytes, DESC_SIZE * descriptor);
-        writes.push(this.#qtest.memwrite(desc + BigInt(DESC_SIZE * descriptor), bytes));
-      }
-    }
-    // avail->ring[idx % size] = head, then avail->idx = idx + 1 (qtest keeps the order).
-    const entry = this.#availIdx % size;
-    if (this.#availRing[entry] !== head) {
-      this.#availRing[entry] = head;
-      writes.push(this.#qtest.writew(driver + BigInt(4 + 2 * entry), head));
-    }
-    this.#availIdx = (this.#availIdx + 1) & 0xffff;
-    if (slot === 'first') {
-      // One write: the request, the padding up to the avail ring, avail->flags, avail->idx.
-      const room = Number(imageRoom);
-      const bytes = new Uint8Array(room + AVAIL_HEAD);
-      bytes.set(image);
-      bytes[room] = this.#availFlags & 0xff;
-      bytes[room + 1] = this.#availFlags >>> 8;
-      bytes[room + 2] = this.#availIdx & 0xff;
-      bytes[room + 3] = this.#availIdx >>> 8;
-      writes.push(this.#qtest.memwrite(slotAddress, bytes));
-    } else {
-      writes.push(this.#qtest.memwrite(slotAddress, image));
-      writes.push(this.#qtest.writew(driver + 2n, this.#availIdx));
-    }
     const allWritable = request.layout === 'single' && writable.length > 0;
     this.#posted.set(head, {
       request,
       descriptors,
       slot,
-      address: slotAddress,
+      address,
       writable,
       imageLength,
       image,
       allWritable,
     });
-    return { head, written: Promise.all(writes) };
+    return { head, descriptors, table, image, address, room: slot === 'first' ? imageRoom : 0 };
+  }
+
+  /**
+   * The writes that make `placed` available, in the order the device may rely on: the table
+   * entries that change, the avail ring entries that change, the slots, then avail->idx
+   * (carried by the first slot's write when a request is in it). Adjacent entries and slots
+   * go in one write each; entries that already hold what they would be given are not written
+   * (nor are the ones between them, which might hide a device's write to them).
+   */
+  #write(placed: readonly Placed[], writes: Array<Promise<unknown>>): void {
+    const qtest = this.#qtest;
+    const size = this.addresses.size;
+    const entries: number[] = [];
+    for (const { descriptors, table } of placed) {
+      for (let i = 0; i < descriptors.length; i++) {
+        const descriptor = descriptors[i]!;
+        if (this.#holds(descriptor, table, DESC_SIZE * i)) continue;
+        this.#descriptorImage.set(
+          table.subarray(DESC_SIZE * i, DESC_SIZE * (i + 1)),
+          DESC_SIZE * descriptor,
+        );
+        entries.push(descriptor);
+      }
+    }
+    for (const [first, last] of runs(entries.sort((a, b) => a - b))) {
+      const bytes = this.#descriptorImage.subarray(DESC_SIZE * first, DESC_SIZE * (last + 1));
+      writes.push(qtest.memwrite(this.#desc + DESC_SIZE * first, bytes));
+    }
+    // avail->ring[idx % size] = head for each, in order (a run ends where the ring wraps).
+    entries.length = 0;
+    for (const { head } of placed) {
+      const entry = this.#availIdx % size;
+      if (this.#availRing[entry] !== head) {
+        this.#availRing[entry] = head;
+        entries.push(entry);
+      }
+      this.#availIdx = (this.#availIdx + 1) & 0xffff;
+    }
+    for (const [first, last] of runs(entries)) {
+      const at = this.#driver + 4 + 2 * first;
+      if (first === last) {
+        writes.push(qtest.writew(at, this.#availRing[first]!));
+        continue;
+      }
+      const bytes = new Uint8Array(2 * (last - first + 1));
+      for (let entry = first; entry <= last; entry++) {
+        bytes[2 * (entry - first)] = this.#availRing[entry]! & 0xff;
+        bytes[2 * (entry - first) + 1] = this.#availRing[entry]! >>> 8;
+      }
+      writes.push(qtest.memwrite(at, bytes));
+    }
+    // The slots after the avail ring, adjacent images in one write.
+    const slots = placed.filter(({ room }) => room === 0).sort((a, b) => a.address - b.address);
+    for (let i = 0; i < slots.length;) {
+      let end = i + 1;
+      while (
+        end < slots.length &&
+        slots[end]!.address === slots[end - 1]!.address + slots[end - 1]!.image.length
+      )
+        end++;
+      const run = slots.slice(i, end);
+      const bytes = run.length === 1 ? run[0]!.image : concat(run.map(({ image }) => image));
+      writes.push(qtest.memwrite(run[0]!.address, bytes));
+      i = end;
+    }
+    const first = placed.find(({ room }) => room !== 0);
+    if (first === undefined) {
+      writes.push(qtest.writew(this.#driver + 2, this.#availIdx));
+      return;
+    }
+    // One write: the request, the padding up to the avail ring, avail->flags, avail->idx,
+    // put together in the queue's scratch buffer and sent as base64 text at once.
+    const { image, room } = first;
+    const bytes = this.#firstSlotWrite;
+    bytes.set(image);
+    bytes.fill(0, image.length, room);
+    bytes[room] = this.#availFlags & 0xff;
+    bytes[room + 1] = this.#availFlags >>> 8;
+    bytes[room + 2] = this.#availIdx & 0xff;
+    bytes[room + 3] = this.#availIdx >>> 8;
+    const length = room + AVAIL_HEAD;
+    writes.push(qtest.memwriteBase64(first.address, length, bytes.toString('base64', 0, length)));
   }
 
   /** Whether table entry `descriptor` already holds the DESC_SIZE bytes of `bytes` from `from`. */
@@ -332,24 +447,68 @@ export class SplitVirtqueue {
    * handled the request by the time it answers the notify.
    */
   async submit(request: VirtqueueRequest): Promise<UsedBuffer> {
-    const { head, written } = this.#post(request);
-    const notified = this.notify();
-    const looked = this.#harvest();
-    await Promise.all([written, notified, looked]);
-    const claim = (): UsedBuffer | undefined => {
-      const index = this.#unclaimed.findIndex((used) => used.head === head);
-      return index === -1 ? undefined : this.#unclaimed.splice(index, 1)[0];
-    };
-    const used = claim();
+    const pipeline: Array<Promise<unknown>> = [];
+    const [head] = this.#post([request], pipeline);
+    pipeline.push(this.notify(), this.#harvest());
+    await Promise.all(pipeline);
+    const used = this.#claim(head!);
     if (used !== undefined) return used;
     const clock = await deviceClock(this.#qtest);
     return clock.waitFor(
       async () => {
         await this.#harvest();
-        return claim();
+        return this.#claim(head!);
       },
       { timeoutMs: this.timeoutMs, what: `queue ${this.index} to return descriptor ${head}` },
     );
+  }
+
+  /**
+   * submit() for several requests at once: every post, one notify and the first look at the
+   * used ring in one pipeline; waits until the device returns all of them, and gives their used
+   * buffers in the order of `requests`. A request that does not fit fails the whole: those
+   * posted before it are still announced (the device sees them), then the error is thrown.
+   */
+  async submitAll(requests: readonly VirtqueueRequest[]): Promise<UsedBuffer[]> {
+    const pipeline: Array<Promise<unknown>> = [];
+    let heads: number[];
+    try {
+      heads = this.#post(requests, pipeline);
+    } catch (error) {
+      pipeline.push(this.notify());
+      await Promise.allSettled(pipeline);
+      throw error;
+    }
+    pipeline.push(this.notify(), this.#harvest());
+    await Promise.all(pipeline);
+    const used: Array<UsedBuffer | undefined> = heads.map(() => undefined);
+    const claimAll = (): UsedBuffer[] | undefined => {
+      let all = true;
+      heads.forEach((head, i) => {
+        used[i] ??= this.#claim(head);
+        all &&= used[i] !== undefined;
+      });
+      return all ? (used as UsedBuffer[]) : undefined;
+    };
+    const returned = claimAll();
+    if (returned !== undefined) return returned;
+    const clock = await deviceClock(this.#qtest);
+    return clock.waitFor(
+      async () => {
+        await this.#harvest();
+        return claimAll();
+      },
+      { timeoutMs: this.timeoutMs, what: `queue ${this.index} to return ${heads.length} buffers` },
+    );
+  }
+
+  /** Takes the harvested buffer of `head`, if it has come back. */
+  #claim(head: number): UsedBuffer | undefined {
+    const unclaimed = this.#unclaimed;
+    for (let i = 0; i < unclaimed.length; i++) {
+      if (unclaimed[i]!.head === head) return unclaimed.splice(i, 1)[0];
+    }
+    return undefined;
   }
 
   /** Every buffer the device has returned since the last call (without waiting). */
@@ -413,35 +572,55 @@ export class SplitVirtqueue {
 
   /** Reads new used ring entries; one harvest at a time so no entry is read twice. */
   #harvest(): Promise<void> {
-    this.#harvesting ??= this.#readUsed().finally(() => (this.#harvesting = undefined));
-    return this.#harvesting;
-  }
-
-  /**
-   * One read from used->idx on: the index, every used element, and (when they lie within
-   * HARVEST_READ_MAX) the slots of all outstanding buffers. The device writes a buffer and
-   * its element before it moves the index, and qtest reads memory in address order, so what
-   * an index shows as used is complete in the same read.
-   */
-  async #readUsed(): Promise<void> {
-    const { device, size } = this.addresses;
-    const ringEnd = 4 + 8 * size; // offset of used->avail_event from `device`
+    if (this.#harvesting !== undefined) return this.#harvesting;
+    const ringEnd = 4 + 8 * this.addresses.size; // offset of used->avail_event from `device`
     let end = ringEnd;
     for (const posted of this.#posted.values()) {
       end = Math.max(end, this.#slotOffset(posted) + posted.imageLength);
     }
     if (end > HARVEST_READ_MAX) end = ringEnd;
+    const done = (): void => {
+      this.#harvesting = undefined;
+    };
+    this.#harvesting = this.#qtest.memread(this.#device + 2, end - 2).then(
+      (seen) => {
+        let more: Promise<void> | undefined;
+        try {
+          more = this.#takeUsed(seen, end);
+        } finally {
+          if (more === undefined) done();
+        }
+        return more?.finally(done);
+      },
+      (error: unknown) => {
+        done();
+        throw error;
+      },
+    );
+    return this.#harvesting;
+  }
+
+  /**
+   * Takes what one read from used->idx on shows: the index, every used element, and (when
+   * they lie within HARVEST_READ_MAX, `end` bytes from the used ring's start) the slots of all
+   * outstanding buffers. The device writes a buffer and its element before it moves the
+   * index, and qtest reads memory in address order, so what an index shows as used is
+   * complete in the same read. A returned slot the read did not reach is read now (all of them
+   * in one pipeline): then the promise of that.
+   */
+  #takeUsed(seen: Uint8Array, end: number): Promise<void> | undefined {
     // `seen[k]` is the byte at `device + 2 + k`.
-    const seen = await this.#qtest.memread(device + 2n, end - 2);
+    const size = this.addresses.size;
     const usedIdx = seen[0]! | (seen[1]! << 8);
     const count = (usedIdx - this.#lastUsedIdx) & 0xffff;
-    if (count === 0) return;
+    if (count === 0) return undefined;
     if (count > this.#posted.size) {
       throw new VirtqueueError(
         `queue ${this.index}: used->idx moved by ${count} with only ${this.#posted.size} buffers outstanding`,
       );
     }
-    const returned: Array<{ head: number; usedLen: number; posted: Posted }> = [];
+    const returned: Returned[] = [];
+    let beyond = false;
     for (let i = 0; i < count; i++) {
       const at = 2 + 8 * ((this.#lastUsedIdx + i) % size);
       const head = readU32(seen, at);
@@ -453,37 +632,44 @@ export class SplitVirtqueue {
         );
       }
       this.#posted.delete(head);
-      returned.push({ head, usedLen, posted });
+      const offset = this.#slotOffset(posted);
+      beyond ||= offset + posted.imageLength > end;
+      returned.push({ head, usedLen, posted, offset });
     }
     this.#lastUsedIdx = usedIdx;
-    // A slot the read above did not reach is read now (all of them in one pipeline); the
-    // usual case, every slot within that read, waits for nothing more.
-    const reads = returned.map(({ posted }): Uint8Array | Promise<Uint8Array> => {
-      const offset = this.#slotOffset(posted);
-      return offset + posted.imageLength <= end
-        ? seen.subarray(offset - 2, offset - 2 + posted.imageLength)
-        : this.#qtest.memread(device + BigInt(offset), posted.imageLength);
-    });
-    const images = reads.some((read) => read instanceof Promise)
-      ? await Promise.all(reads)
-      : (reads as Uint8Array[]);
-    for (const [i, { head, usedLen, posted }] of returned.entries()) {
-      const image = images[i]!;
-      if (!posted.allWritable) this.#checkReadable(head, posted, image);
-      // Back in reverse, so the next request of the same shape gets the same chain (and
-      // finds its descriptors already written).
-      for (let d = posted.descriptors.length - 1; d >= 0; d--) {
-        this.#freeDescriptors.push(posted.descriptors[d]!);
+    // The usual case, every slot within the read: nothing more to wait for.
+    if (!beyond) {
+      for (const buffer of returned) {
+        const from = buffer.offset - 2;
+        this.#returned(buffer, seen.subarray(from, from + buffer.posted.imageLength));
       }
-      if (posted.slot === 'first') this.#firstSlotFree = true;
-      else this.#freeSlots.push(posted.slot);
-      this.#unclaimed.push({
-        head,
-        usedLen,
-        writtenBytes: writableBytes(image, posted.writable),
-        request: posted.request,
-      });
+      return undefined;
     }
+    return Promise.all(
+      returned.map(({ posted, offset }) =>
+        offset + posted.imageLength <= end
+          ? seen.subarray(offset - 2, offset - 2 + posted.imageLength)
+          : this.#qtest.memread(this.#device + offset, posted.imageLength),
+      ),
+    ).then((images) => returned.forEach((buffer, i) => this.#returned(buffer, images[i]!)));
+  }
+
+  /** A buffer the device returned, its slot read back as `image`: checked, freed, unclaimed. */
+  #returned({ head, usedLen, posted }: Returned, image: Uint8Array): void {
+    if (!posted.allWritable) this.#checkReadable(head, posted, image);
+    // Back in reverse, so the next request of the same shape gets the same chain (and
+    // finds its descriptors already written).
+    for (let d = posted.descriptors.length - 1; d >= 0; d--) {
+      this.#freeDescriptors.push(posted.descriptors[d]!);
+    }
+    if (posted.slot === 'first') this.#firstSlotFree = true;
+    else this.#freeSlots.push(posted.slot);
+    this.#unclaimed.push({
+      head,
+      usedLen,
+      writtenBytes: writableBytes(image, posted.writable),
+      request: posted.request,
+    });
   }
 
   /**
@@ -514,8 +700,37 @@ export class SplitVirtqueue {
 
   /** Where a posted buffer's image starts, from the used ring's start. */
   #slotOffset(posted: Posted): number {
-    return Number(posted.address - this.addresses.device);
+    return posted.address - this.#device;
   }
+}
+
+/** The runs of consecutive numbers in `sorted`, as [first, last]. */
+function runs(sorted: readonly number[]): Array<[number, number]> {
+  const found: Array<[number, number]> = [];
+  for (const n of sorted) {
+    const run = found[found.length - 1];
+    if (run !== undefined && n === run[1] + 1) run[1] = n;
+    else found.push([n, n]);
+  }
+  return found;
+}
+
+/** `parts` one after another in one array. */
+function concat(parts: readonly Uint8Array[]): Uint8Array {
+  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let at = 0;
+  for (const part of parts) {
+    bytes.set(part, at);
+    at += part.length;
+  }
+  return bytes;
+}
+
+/** `count - 1` down to 0: a free list that hands out 0 first. */
+function countdown(count: number): number[] {
+  const list: number[] = [];
+  for (let i = count - 1; i >= 0; i--) list.push(i);
+  return list;
 }
 
 /** Bytes of the first slot of a queue whose slots hold `slotSize` bytes. */

@@ -32,6 +32,8 @@ export interface Behaviour {
   irq: boolean;
   /** Also overwrite the first byte of every device-readable buffer with 0xee. */
   scribble?: boolean;
+  /** Moves used->idx this much further than the buffers it used. */
+  extraUsed?: number;
 }
 
 export class FakeQueueDevice {
@@ -207,6 +209,10 @@ export class FakeQueueDevice {
       this.#usedIdx = (this.#usedIdx + 1) & 0xffff;
       this.#put16(Number(queue.device) + 2, this.#usedIdx);
       used++;
+    }
+    if (used > 0 && this.behaviour.extraUsed !== undefined) {
+      this.#usedIdx = (this.#usedIdx + this.behaviour.extraUsed) & 0xffff;
+      this.#put16(Number(queue.device) + 2, this.#usedIdx);
     }
     return used > 0 && this.behaviour.irq ? 'IRQ raise 10\n' : '';
   }
