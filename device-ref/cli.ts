@@ -1,7 +1,9 @@
 // Layer: cli.
-// `viommu device --board PRESET|FILE.json --listen unix:PATH|tcp:[HOST:]PORT [--max-clients N]`:
-// serves the reference device over qtest until SIGINT or SIGTERM (or `signal` aborts), then
-// closes the server and removes the socket. Driver findings go to stderr as they happen.
+// `viommu device --board PRESET|FILE.json --listen unix:PATH|tcp:[HOST:]PORT [--max-clients N]
+// [--quiet]`: serves the reference device over qtest until SIGINT or SIGTERM (or `signal`
+// aborts), then closes the server and removes the socket. Driver findings and a line per client
+// go to stderr as they happen, unless --quiet (the conformance suite's device-refs: nobody
+// reads them there, and every line woke the suite's process).
 
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createBoard, type IommuModelFactory } from './board/board.js';
@@ -44,6 +46,10 @@ export async function runDeviceCommand(
       `clients served at once, each on its own board (default ${DEFAULT_MAX_CLIENTS})`,
       parseCount,
     )
+    .option(
+      '--quiet',
+      'print neither driver findings nor a line per client (the listening line and server errors still print)',
+    )
     .exitOverride()
     .configureOutput({ writeOut: stdout, writeErr: stderr });
   try {
@@ -52,7 +58,12 @@ export async function runDeviceCommand(
     if (error instanceof CommanderError) return error.exitCode === 0 ? 0 : 2;
     throw error;
   }
-  const opts = command.opts<{ board: string; listen: string; maxClients?: number }>();
+  const opts = command.opts<{
+    board: string;
+    listen: string;
+    maxClients?: number;
+    quiet?: boolean;
+  }>();
 
   let description: BoardDescription;
   try {
@@ -82,10 +93,11 @@ export async function runDeviceCommand(
       ...(opts.maxClients !== undefined && { maxClients: opts.maxClients }),
       board: () => {
         const board = createBoard(description, { iommuModel });
-        board.findings.onFinding(reportFinding);
+        if (opts.quiet !== true) board.findings.onFinding(reportFinding);
         return board;
       },
       log: (message) => stderr(`${message}\n`),
+      logClients: opts.quiet !== true,
     });
   } catch (error) {
     stderr(`viommu device: cannot listen on ${opts.listen}: ${(error as Error).message}\n`);

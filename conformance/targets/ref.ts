@@ -221,7 +221,17 @@ export class RefServer {
       writeFileSync(board, JSON.stringify(REF_BOARD));
     }
     const cli = join(packageRoot, 'build', 'cli', 'viommu.js');
-    const args = [cli, 'device', '--board', board, '--listen', `unix:${join(dir, 'qtest.sock')}`];
+    // --quiet: driver findings and a line per test, which nothing here reads, would wake this
+    // process at every test; what a crash prints still comes.
+    const args = [
+      cli,
+      'device',
+      '--board',
+      board,
+      '--listen',
+      `unix:${join(dir, 'qtest.sock')}`,
+      '--quiet',
+    ];
     const timeoutMs = this.#options.startTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     let found: ((address: string) => void) | undefined;
     const listening = new Promise<string>((resolve) => (found = resolve));

@@ -30,6 +30,8 @@ export interface QtestServerOptions {
   maxClients?: number;
   /** Where to say what happened (connections, failures); silent when absent. */
   log?: (message: string) => void;
+  /** Whether `log` hears of each client: its connection, its errors, its end (default true). */
+  logClients?: boolean;
 }
 
 export interface QtestServer {
@@ -42,6 +44,7 @@ export interface QtestServer {
 export async function startQtestServer(options: QtestServerOptions): Promise<QtestServer> {
   const listen = parseListenAddress(options.listen);
   const log = options.log ?? (() => {});
+  const logClient = options.logClients === false ? () => {} : log;
   const maxClients = options.maxClients ?? DEFAULT_MAX_CLIENTS;
   if (!Number.isInteger(maxClients) || maxClients < 1)
     throw new Error(`maxClients must be a positive integer, not ${maxClients}`);
@@ -49,7 +52,7 @@ export async function startQtestServer(options: QtestServerOptions): Promise<Qte
 
   const server = createServer({ pauseOnConnect: true }, (socket) => {
     socket.setNoDelay(true);
-    socket.on('error', (error) => log(`qtest: connection error: ${error.message}`));
+    socket.on('error', (error) => logClient(`qtest: connection error: ${error.message}`));
     if (clients.size >= maxClients) {
       log(`qtest: ${clients.size} clients already; refusing one more`);
       socket.end(`FAIL device-ref serves ${maxClients} clients at once; try again later\n`, () =>
@@ -68,11 +71,11 @@ export async function startQtestServer(options: QtestServerOptions): Promise<Qte
     clients.add(socket);
     socket.on('close', () => {
       clients.delete(socket);
-      log('qtest: client disconnected');
+      logClient('qtest: client disconnected');
     });
     serveConnection(socket, target);
     socket.resume();
-    log('qtest: client connected; fresh board');
+    logClient('qtest: client connected; fresh board');
   });
 
   if (listen.kind === 'unix') await claimSocketPath(listen.path);
