@@ -67,8 +67,9 @@ const VS = 0x1000;
 const VE = 0x1fff;
 const PHYS = 0x20_0000;
 
-async function setUp(): Promise<{ ram: FakeRam; judge: DmaJudge }> {
-  const ram = new FakeRam();
+async function setUp<R extends FakeRam>(ram: R): Promise<{ ram: R; judge: DmaJudge }>;
+async function setUp(): Promise<{ ram: FakeRam; judge: DmaJudge }>;
+async function setUp(ram = new FakeRam()): Promise<{ ram: FakeRam; judge: DmaJudge }> {
   const judge = new DmaJudge(ram, {
     window: [{ start: 0x10_0000, end: RAM_SIZE }],
     exclude: [SUITE],
@@ -357,17 +358,7 @@ class FakeRamWithMemset extends FakeRam {
 }
 
 describe('DMA judge: the far fill', () => {
-  async function setUpFar(): Promise<{ ram: FakeRamWithMemset; judge: DmaJudge }> {
-    const ram = new FakeRamWithMemset();
-    const judge = new DmaJudge(ram, {
-      window: [{ start: 0x10_0000, end: RAM_SIZE }],
-      exclude: [SUITE],
-      ram: [{ start: 0, end: RAM_SIZE }],
-    });
-    judge.watch(PHYS, VE - VS + 1);
-    await judge.prepare('far');
-    return { ram, judge };
-  }
+  const setUpFar = () => setUp(new FakeRamWithMemset());
 
   it('fills the window away from the guard zones by memset, and only the guard zones by data', async () => {
     const { ram } = await setUpFar();

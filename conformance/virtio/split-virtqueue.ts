@@ -753,13 +753,7 @@ function readableBytes(image: Uint8Array, writable: ReadonlyArray<[number, numbe
     from = offset + length;
   }
   parts.push(image.subarray(from));
-  const bytes = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return bytes;
+  return concat(parts);
 }
 
 /** `[a, b)` ranges (hex, slot offsets) where `found` differs from `written` outside `writable`. */
@@ -789,11 +783,5 @@ function writableBytes(image: Uint8Array, writable: ReadonlyArray<[number, numbe
     const [offset, length] = writable[0]!;
     return image.slice(offset, offset + length);
   }
-  const bytes = new Uint8Array(writable.reduce((sum, [, length]) => sum + length, 0));
-  let at = 0;
-  for (const [offset, length] of writable) {
-    bytes.set(image.subarray(offset, offset + length), at);
-    at += length;
-  }
-  return bytes;
+  return concat(writable.map(([offset, length]) => image.subarray(offset, offset + length)));
 }
