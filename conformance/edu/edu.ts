@@ -25,7 +25,7 @@
 
 import type { PciBus } from '../pci/bus.js';
 import type { PciDevice } from '../pci/device.js';
-import { deviceClock } from '../qtest/device-clock.js';
+import { deviceClock, knownDeviceClock } from '../qtest/device-clock.js';
 import { PollTimeoutError } from '../qtest/poll.js';
 import { SuiteError } from '../scenario/expectation.js';
 
@@ -179,15 +179,12 @@ export class EduDevice {
     direction: bigint,
   ): Promise<void> {
     const registers = this.device.bar(0);
-    if (((await registers.read64(EDU_REG.dmaCommand)) & EDU_DMA.run) !== 0n) {
-      throw new EduStalledError(
-        'edu: a DMA transfer is still running (edu would ignore the new one): edu or the platform, not the IOMMU',
-      );
-    }
-    const clock = await deviceClock(this.device.config.qtest);
-    // On a stepped clock the transfer runs at the step, pipelined behind the command, and
-    // the first look at the command register finds it done.
-    const [, , , , , firstLook] = await Promise.all([
+    const qtest = this.device.config.qtest;
+    const clock = knownDeviceClock(qtest) ?? (await deviceClock(qtest));
+    // One pipeline: a look at the command register, the registers, the step, a second look.
+    // On a stepped clock the transfer runs at the step, and the second look finds it done.
+    const [before, , , , , , firstLook] = await Promise.all([
+      registers.read64(EDU_REG.dmaCommand),
       registers.write64(EDU_REG.dmaSource, source),
       registers.write64(EDU_REG.dmaDestination, destination),
       registers.write64(EDU_REG.dmaCount, BigInt(length)),
@@ -195,6 +192,11 @@ export class EduDevice {
       clock.stepToNextTimer(),
       registers.read64(EDU_REG.dmaCommand),
     ]);
+    if ((before & EDU_DMA.run) !== 0n) {
+      throw new EduStalledError(
+        'edu: a DMA transfer was still running when this one was programmed (edu ignores the new command, and the new addresses and count may have changed the running one): edu or the platform, not the IOMMU',
+      );
+    }
     if ((firstLook & EDU_DMA.run) === 0n) return;
     try {
       await clock.waitForTimer(

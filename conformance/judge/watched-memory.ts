@@ -193,7 +193,7 @@ export class WatchedMemory {
     const memory = this.#memory;
     const pieces = this.#pieces(normalize([...spans]));
     const layout = this.#layout();
-    await inFlight(pieces, async (p) => {
+    await inWaves(pieces, async (p) => {
       const parts = this.#byPattern(p, layout);
       const only = parts.length === 1 ? parts[0]! : undefined;
       const text = memory.memreadBase64 && only?.pattern && this.#pieceText(p, only.pattern)?.text;
@@ -281,7 +281,7 @@ export class WatchedMemory {
       return;
     }
     const pieces = this.#pieces(spans);
-    await inFlight(pieces, (p) => {
+    await inWaves(pieces, (p) => {
       const ascii = memory.memwriteBase64 && this.#pieceText(p, fill)?.ascii;
       return ascii === undefined
         ? memory.memwrite(BigInt(p.start), fill.bytes(p.start, p.end - p.start))
@@ -359,11 +359,13 @@ function sameSpans(a: readonly Span[], b: readonly Span[]): boolean {
   return a.length === b.length && a.every((s, i) => s.start === b[i]!.start && s.end === b[i]!.end);
 }
 
-/** Runs `work` over `items` with at most IN_FLIGHT at once. */
-async function inFlight<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  const lanes = Array.from({ length: Math.min(IN_FLIGHT, items.length) }, async () => {
-    while (next < items.length) await work(items[next++]!);
-  });
-  await Promise.all(lanes);
+/**
+ * Runs `work` over `items` in waves of at most IN_FLIGHT, each wave back before the next
+ * leaves: a wave's commands leave in one write. (A lane refilled as each reply comes would
+ * send one piece per round trip, since big replies come in one socket read each.)
+ */
+async function inWaves<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
+  for (let first = 0; first < items.length; first += IN_FLIGHT) {
+    await Promise.all(items.slice(first, first + IN_FLIGHT).map(work));
+  }
 }

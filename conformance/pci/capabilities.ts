@@ -17,19 +17,29 @@ export interface PciCapability {
   id: number;
   /** Offset of the capability in configuration space. */
   offset: number;
+  /** Its first dword: ID, next pointer and the two bytes after them (a vendor cap's length). */
+  header: number;
 }
 
 /** At most this many capabilities fit in the 192 bytes after the header. */
 const MAX_CAPABILITIES = 48;
 
+/**
+ * The capability list, one round trip per entry: Status and the list's first pointer leave
+ * together, and each entry is read as a dword, so a caller that needs a vendor capability's
+ * length has it from the walk.
+ */
 export async function listCapabilities(
   config: PciConfig,
   address: PciAddress,
 ): Promise<PciCapability[]> {
-  const status = await config.read16(address, PCI_STATUS);
+  const [status, first] = await Promise.all([
+    config.read16(address, PCI_STATUS),
+    config.read8(address, PCI_CAPABILITY_LIST),
+  ]);
   if ((status & PCI_STATUS_CAP_LIST) === 0) return [];
   const capabilities: PciCapability[] = [];
-  let pointer = (await config.read8(address, PCI_CAPABILITY_LIST)) & 0xfc;
+  let pointer = first & 0xfc;
   while (pointer !== 0) {
     if (pointer < 0x40) {
       throw new Error(
@@ -44,8 +54,8 @@ export async function listCapabilities(
         `${formatPciAddress(address)}: capability list loops at 0x${pointer.toString(16)}`,
       );
     }
-    const header = await config.read16(address, pointer);
-    capabilities.push({ id: header & 0xff, offset: pointer });
+    const header = await config.read32(address, pointer);
+    capabilities.push({ id: header & 0xff, offset: pointer, header });
     pointer = (header >>> 8) & 0xfc;
   }
   return capabilities;

@@ -189,6 +189,8 @@ export class DeviceClock {
 }
 
 const clocks = new WeakMap<QtestClient, Promise<DeviceClock>>();
+/** The clocks already known, for callers that must issue commands before they next yield. */
+const known = new WeakMap<QtestClient, DeviceClock>();
 
 /**
  * For a target only: the device behind `qtest` warps its virtual clock to its next timer
@@ -196,7 +198,9 @@ const clocks = new WeakMap<QtestClient, Promise<DeviceClock>>();
  * (see the top of this file). Call it before anything on the connection waits.
  */
 export function declareWarpedClock(qtest: QtestClient): void {
-  clocks.set(qtest, Promise.resolve(DeviceClock.warped(qtest)));
+  const clock = DeviceClock.warped(qtest);
+  known.set(qtest, clock);
+  clocks.set(qtest, Promise.resolve(clock));
 }
 
 /** The clock of the device behind `qtest`, asked for once per connection. */
@@ -206,7 +210,18 @@ export function deviceClock(qtest: QtestClient): Promise<DeviceClock> {
     clock = DeviceClock.detect(qtest);
     clocks.set(qtest, clock);
     // A connection that broke while asking is asked again (and fails again) next time.
-    clock.catch(() => clocks.delete(qtest));
+    clock.then(
+      (detected) => known.set(qtest, detected),
+      () => clocks.delete(qtest),
+    );
   }
   return clock;
+}
+
+/**
+ * The clock of the device behind `qtest` if deviceClock() already knows it, without waiting:
+ * awaiting even a settled promise lets the commands issued so far leave on their own.
+ */
+export function knownDeviceClock(qtest: QtestClient): DeviceClock | undefined {
+  return known.get(qtest);
 }

@@ -414,3 +414,35 @@ describe('DMA judge: the far fill', () => {
     );
   });
 });
+
+/** FakeRam whose reads come back one at a time, each in a later turn, as big replies do. */
+class TricklingRam extends FakeRam {
+  /** For each read, how many reads had come back when it was issued. */
+  readonly issuedAfter: number[] = [];
+  #back = 0;
+  override memread(address: bigint, length: number): Promise<Uint8Array> {
+    this.issuedAfter.push(this.#back);
+    const bytes = this.bytes.slice(Number(address), Number(address) + length);
+    return new Promise((resolve) =>
+      setTimeout(() => {
+        this.#back++;
+        resolve(bytes);
+      }, this.issuedAfter.length),
+    );
+  }
+}
+
+describe('DMA judge: reading the window back', () => {
+  it('reads in waves of 16 pieces, each sent before any of its replies is back', async () => {
+    const { ram, judge } = await setUp(new TricklingRam());
+    ram.issuedAfter.length = 0;
+    assert.deepEqual(await judge.judgeWrites([]), []);
+    const waves = [...new Set(ram.issuedAfter)];
+    const pieces = ram.issuedAfter.length;
+    assert.ok(pieces > 32, `${pieces} pieces`);
+    assert.deepEqual(
+      waves,
+      Array.from({ length: Math.ceil(pieces / 16) }, (_, i) => 16 * i),
+    );
+  });
+});

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { EduDevice, EDU_BUFFER_USABLE } from '../edu/edu.js';
 import { GuestMemory, suiteRegion } from '../memory/guest-memory.js';
 import { PciBus } from '../pci/bus.js';
+import { deviceClock } from '../qtest/device-clock.js';
 import { QEMU_RAM_SIZE } from '../targets/qemu.js';
 import { qemuPerTest } from './support/qemu-per-test.js';
 
@@ -67,6 +68,7 @@ describe('edu DMA endpoint (real QEMU, IOMMU in boot bypass)', () => {
 
   it('refuses to start a transfer while one is running', async () => {
     const registers = edu.device.bar(0);
+    await deviceClock(edu.device.config.qtest); // known, so the transfer below does not wait for it
     // RAM 0x0 → buffer 0x40000, 4 bytes, started behind the driver's back in the same
     // pipeline as the driver's first look: QEMU's virtual time skips to the transfer's end
     // as soon as it idles (-icount sleep=off), not while it works through one pipeline.
@@ -76,7 +78,10 @@ describe('edu DMA endpoint (real QEMU, IOMMU in boot bypass)', () => {
       registers.write64(0x90, 4n),
       registers.write64(0x98, 1n),
     ]);
-    await assert.rejects(edu.toDevice(0x10_0000n, 4), /a DMA transfer is still running/);
+    await assert.rejects(
+      edu.toDevice(0x10_0000n, 4),
+      /a DMA transfer was still running when this one was programmed/,
+    );
     await started;
   });
 });

@@ -18,7 +18,7 @@ import {
   featureBit,
 } from '../virtio/constants.js';
 import { VIRTIO_PCI_COMMON_CFG } from '../../dist/ts/index.js';
-import type { VirtioPciTransport } from '../virtio/pci-transport.js';
+import { VirtioPciTransport } from '../virtio/pci-transport.js';
 import {
   SplitVirtqueue,
   VirtqueueError,
@@ -26,6 +26,7 @@ import {
 } from '../virtio/split-virtqueue.js';
 import { attachRequest, openVirtioIommu } from './support/virtio-iommu.js';
 import { qemuPerTest } from './support/qemu-per-test.js';
+import { recordCommands } from './support/command-turns.js';
 
 const F_MAP_UNMAP = featureBit(2); // VIRTIO_IOMMU_F_MAP_UNMAP
 const F_BYPASS_CONFIG = featureBit(6); // VIRTIO_IOMMU_F_BYPASS_CONFIG
@@ -83,6 +84,22 @@ describe('virtio-pci transport (real QEMU virtio-iommu-pci)', () => {
     assert.ok(transport.caps.some((cap) => cap.cfgType === VIRTIO_PCI_CAP_PCI_CFG));
   });
 
+  it('walks the capability list in one round trip per capability, then one for the virtio caps', async () => {
+    const recorder = recordCommands(qemu.qtest);
+    let opened: VirtioPciTransport;
+    try {
+      opened = await VirtioPciTransport.open(transport.device);
+    } finally {
+      recorder.stop();
+    }
+    const capabilities = await transport.device.capabilities();
+    assert.ok(capabilities.length >= 5, `${capabilities.length} capabilities`);
+    // Status with the first pointer, each capability's first dword, the vendor caps' rest.
+    assert.equal(recorder.turns(), capabilities.length + 2);
+    assert.deepEqual(opened.caps, transport.caps);
+    assert.equal(opened.layout.notify.notifyOffMultiplier, 4);
+  });
+
   it('resets, negotiates over both feature halves, and keeps FEATURES_OK', async () => {
     await transport.reset();
     assert.equal(await transport.readStatus(), 0);
@@ -122,15 +139,52 @@ describe('virtio-pci transport (real QEMU virtio-iommu-pci)', () => {
 
   it('reads device configuration under a stable config_generation', async () => {
     const generation = await transport.configGeneration();
-    const config = await transport.readDeviceConfig(async (view) => ({
-      pageSizeMask: await view.read64(0),
-      domainRange: [await view.read32(24), await view.read32(28)],
-      bypass: await view.read8(36),
-    }));
+    const config = await transport.readDeviceConfig(async (view) => {
+      const [pageSizeMask, start, end, bypass] = await Promise.all([
+        view.read64(0),
+        view.read32(24),
+        view.read32(28),
+        view.read8(36),
+      ]);
+      return { pageSizeMask, domainRange: [start, end], bypass };
+    });
     assert.notEqual(config.pageSizeMask, 0n);
     assert.ok(config.domainRange[0]! <= config.domainRange[1]!);
     assert.ok(config.bypass === 0 || config.bypass === 1);
     assert.equal(await transport.configGeneration(), generation);
+  });
+
+  it('reads config_generation, the fields and config_generation in one round trip, and again while the two differ', async () => {
+    const generationRead = `readb 0x${transport.common.address(VIRTIO_PCI_COMMON_CFG.config_generation.offset).toString(16)}`;
+    // Generations as seen by the reads: the first pair differs, so the read is done again.
+    const seen = [4, 5, 5, 5];
+    const recorder = recordCommands(transport.qtest, (line, payload) =>
+      line === generationRead ? `0x${seen.shift()!.toString(16)}` : payload,
+    );
+    try {
+      const bypass = await transport.readDeviceConfig((view) => view.read8(36));
+      assert.ok(bypass === 0 || bypass === 1);
+    } finally {
+      recorder.stop();
+    }
+    const { sent } = recorder;
+    const lines = sent.map((s) =>
+      s.line === generationRead ? 'generation' : s.line.split(' ')[0],
+    );
+    assert.deepEqual(lines, [
+      'generation',
+      'readb',
+      'generation',
+      'generation',
+      'readb',
+      'generation',
+    ]);
+    assert.deepEqual(
+      sent.map((s) => s.repliesBefore),
+      [0, 0, 0, 3, 3, 3],
+      'each attempt leaves before any of its replies is back',
+    );
+    assert.deepEqual(seen, []);
   });
 
   it('writes the one writable config byte (virtio-iommu bypass, with BYPASS_CONFIG)', async () => {

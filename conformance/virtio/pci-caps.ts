@@ -38,26 +38,29 @@ export interface VirtioPciLayout {
 export async function readVirtioCaps(device: PciDevice): Promise<VirtioPciCap[]> {
   const { config, address } = device;
   const vendorCaps = (await device.capabilities()).filter((cap) => cap.id === PCI_CAP_ID_VNDR);
+  // The walk read each cap's first dword: its length and type. The rest of every vendor cap,
+  // the notify cap's multiplier included, leaves in one pipeline.
   return Promise.all(
-    vendorCaps.map(async ({ offset: at }) => {
-      const [word0, word1, offset, length] = await Promise.all([
-        config.read32(address, at),
+    vendorCaps.map(async ({ offset: at, header: word0 }) => {
+      const capLen = (word0 >>> 16) & 0xff;
+      const cfgType = word0 >>> 24;
+      const hasMultiplier = cfgType === VIRTIO_PCI_CAP_NOTIFY_CFG && capLen >= 20;
+      const [word1, offset, length, multiplier] = await Promise.all([
         config.read32(address, at + 4),
         config.read32(address, at + 8),
         config.read32(address, at + 12),
+        hasMultiplier ? config.read32(address, at + 16) : undefined,
       ]);
       const cap: VirtioPciCap = {
         capOffset: at,
-        capLen: (word0 >>> 16) & 0xff,
-        cfgType: word0 >>> 24,
+        capLen,
+        cfgType,
         bar: word1 & 0xff,
         id: (word1 >>> 8) & 0xff,
         offset,
         length,
       };
-      if (cap.cfgType === VIRTIO_PCI_CAP_NOTIFY_CFG && cap.capLen >= 20) {
-        cap.notifyOffMultiplier = await config.read32(address, at + 16);
-      }
+      if (multiplier !== undefined) cap.notifyOffMultiplier = multiplier;
       return cap;
     }),
   );

@@ -216,15 +216,19 @@ export class VirtioPciTransport implements VirtqueueHost {
 
   /**
    * Runs `read` on the device configuration between two config_generation reads and
-   * retries until both agree, so a multi-field read is consistent.
+   * retries until both agree, so a multi-field read is consistent. `read` must issue all its
+   * reads before it returns (no await in between): the second generation read is queued right
+   * behind them, so the three leave in one round trip.
    */
   async readDeviceConfig<T>(read: (config: DeviceConfigView) => Promise<T>): Promise<T> {
     const config = this.deviceConfig;
     if (config === undefined) throw new Error('the device has no device configuration structure');
     for (let attempt = 0; attempt < CONFIG_READ_ATTEMPTS; attempt++) {
-      // The first generation read leaves with the reads `read` issues before it first awaits.
-      const [before, value] = await Promise.all([this.configGeneration(), read(config)]);
-      if ((await this.configGeneration()) === before) return value;
+      const before = this.configGeneration();
+      const value = read(config);
+      const after = this.configGeneration();
+      const [first, fields, second] = await Promise.all([before, value, after]);
+      if (first === second) return fields;
     }
     throw new Error(`config_generation changed on each of ${CONFIG_READ_ATTEMPTS} reads`);
   }
