@@ -9,7 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { casesOf, type Cases } from '../../generator/build-model.js';
+import type { Cases } from '../../generator/build-model.js';
 import type { SpecModel } from '../../generator/model.js';
 import { packageRoot } from '../../generator/paths.js';
 import { renderMatrix } from '../../generator/render/matrix.js';
@@ -21,7 +21,6 @@ import { reportBaseName, runConformance, type ConformanceResult } from '../../co
 import type { JudgeWindow } from '../../conformance/targets/target.js';
 import { exitCode } from '../../conformance/verdicts.js';
 import { toolVersion } from '../version.js';
-import { loadModel } from './build.js';
 
 export interface ConformOptions {
   target: string;
@@ -69,6 +68,11 @@ export async function conform(options: ConformOptions): Promise<ConformOutcome> 
   let cases: Cases | undefined;
   let draftsModel: SpecModel | undefined;
   if (options.drafts) {
+    // Only --drafts parses the spec: the Markdown toolchain is not loaded otherwise.
+    const [{ loadModel }, { casesOf }] = await Promise.all([
+      import('./build.js'),
+      import('../../generator/build-model.js'),
+    ]);
     draftsModel = loadModel({ drafts: true }).model;
     if (!draftsModel) return { code: 2, written: [] };
     cases = casesOf(draftsModel);

@@ -146,6 +146,11 @@ export class Board {
   clockSet(ns: bigint): bigint {
     return this.clock.set(ns);
   }
+
+  /** Its connection ended: its RAM's pages go to the boards to come. */
+  dispose(): void {
+    this.ram.release();
+  }
 }
 
 export function createBoard(description: BoardDescription, options: BoardOptions): Board {

@@ -6,6 +6,13 @@
 const PAGE_SHIFT = 12;
 const PAGE_SIZE = 1 << PAGE_SHIFT;
 
+/**
+ * Zeroed pages of boards that ended, for the boards to come: a conformance run's hundreds of
+ * boards would otherwise each allocate, and leave to the garbage collector, the hundreds of
+ * pages the DMA judge fills. It never holds more pages than boards held at once.
+ */
+const sparePages: Uint8Array[] = [];
+
 export class GuestRam {
   readonly size: number;
   readonly #sizeBig: bigint;
@@ -143,11 +150,21 @@ export class GuestRam {
     return data;
   }
 
+  /**
+   * The board ended: its pages, zeroed, go to the boards to come, and it reads as zeros. Only
+   * once nothing will access this RAM any more: a spare page is handed out again.
+   */
+  release(): void {
+    for (const data of this.#pages.values()) sparePages.push(data.fill(0));
+    this.#pages.clear();
+    this.#lastPage = -1;
+  }
+
   /** Page `page`'s bytes, made (zeroed) on first use. */
   #page(page: number): Uint8Array {
     let data = this.#existing(page);
     if (data === undefined) {
-      data = new Uint8Array(PAGE_SIZE);
+      data = sparePages.pop() ?? new Uint8Array(PAGE_SIZE);
       this.#pages.set(page, data);
       this.#lastPage = page;
       this.#lastData = data;

@@ -71,6 +71,7 @@ export async function startQtestServer(options: QtestServerOptions): Promise<Qte
     clients.add(socket);
     socket.on('close', () => {
       clients.delete(socket);
+      target.dispose?.();
       logClient('qtest: client disconnected');
     });
     serveConnection(socket, target);

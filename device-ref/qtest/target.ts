@@ -24,4 +24,6 @@ export interface QtestTarget {
   clockStep(ns?: bigint): bigint;
   /** `clock_set NS`: returns the new virtual time in ns. */
   clockSet(ns: bigint): bigint;
+  /** The connection ended: nothing will access the target again (it may give up its RAM). */
+  dispose?(): void;
 }

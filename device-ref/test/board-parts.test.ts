@@ -80,6 +80,28 @@ describe('guest RAM', () => {
     assert.equal(ram.readU64(0x4ffc), 0x8807060504030201n);
   });
 
+  it('gives its pages, zeroed, to the RAM made after it is released, and keeps none of them', () => {
+    const ended = new GuestRam(0x10_0000);
+    for (let page = 0; page < 0x100; page++) ended.fill(page * 0x1000, 0x1000, 0xa5);
+    ended.writeU16(0x2800, 0x5555); // the page it touched last
+    ended.release();
+    const next = new GuestRam(0x10_0000);
+    // Every page it touches first is a spare one: each must read as zeros but for its write.
+    for (let page = 0; page < 0x100; page++) {
+      const at = page * 0x1000;
+      next.writeU16(at + 0x800, 0x1234);
+      assert.deepEqual([...next.read(at, 0x800)], new Array(0x800).fill(0), `page ${page}`);
+      assert.equal(next.readU32(at + 0x7fe), 0x1234_0000, `page ${page}`);
+    }
+    // The released RAM reads zeros, and its writes land in pages of its own (the one it
+    // touched last first).
+    assert.equal(ended.readU16(0x2800), 0);
+    for (let page = 0; page < 0x100; page++) ended.writeU16(page * 0x1000 + 0x800, 0xeeee);
+    for (let page = 0; page < 0x100; page++) {
+      assert.equal(next.readU16(page * 0x1000 + 0x800), 0x1234, `page ${page}`);
+    }
+  });
+
   it('knows its bounds', () => {
     const ram = new GuestRam(0x1000);
     assert.equal(ram.contains(0n, 0x1000), true);

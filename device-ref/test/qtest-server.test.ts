@@ -196,6 +196,43 @@ describe('qtest server', () => {
     await second.close();
   });
 
+  it("gives up a client's board when it leaves: the next board reads zeros where it wrote", async () => {
+    const disposed: number[] = [];
+    server = await startQtestServer({
+      listen: 'tcp:0',
+      board: () => {
+        const board = createBoard(q35, { iommuModel: echoIommuFactory() });
+        const id = ++boards;
+        const dispose = board.dispose.bind(board);
+        board.dispose = () => {
+          disposed.push(id);
+          dispose();
+        };
+        return board;
+      },
+    });
+    const first = await LineClient.connect(server.address);
+    assert.equal(await first.send('memset 0x0 0x100000 0x5a'), 'OK');
+    await first.close();
+    for (let tries = 0; disposed.length === 0; tries++) {
+      assert.ok(tries < 50, 'the board was not disposed');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    assert.deepEqual(disposed, [1]);
+    const second = await LineClient.connect(server.address);
+    // A byte written makes the page; the rest of it must read as zeros all the same.
+    const page = Buffer.alloc(0x1000);
+    page[0x10] = 0x01;
+    for (const at of [0x0, 0x7f000, 0xff000]) {
+      assert.equal(await second.send(`writeb 0x${(at + 0x10).toString(16)} 0x1`), 'OK');
+      assert.equal(
+        await second.send(`b64read 0x${at.toString(16)} 0x1000`),
+        `OK ${page.toString('base64')}`,
+      );
+    }
+    await second.close();
+  });
+
   it('past maxClients, a new client gets one FAIL line and is closed; a slot frees when a client leaves', async () => {
     const logs: string[] = [];
     server = await startQtestServer({
