@@ -63,8 +63,11 @@ const DEFAULT_GUARD = 0x1_0000;
 /** Bytes either side of each target that every prepare() refills with the step's salt. */
 const SALT_REACH = 0x1000;
 const DEFAULT_PIECE = 0x1_0000;
-/** Pieces in flight at once: enough to keep the pipe full, few enough to bound memory. */
-const IN_FLIGHT = 16;
+/**
+ * Pieces in flight at once, a wave: 4 MiB, more than a suite's window (so that a read-back is
+ * one round trip) and few enough to bound memory (~5.5 MB of base64 replies).
+ */
+const IN_FLIGHT = 64;
 /** The background fill: the same in every session, so generated once per process. */
 const BACKGROUND = new CachedPattern(0x6a09_e667);
 /**

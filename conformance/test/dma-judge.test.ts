@@ -14,7 +14,10 @@ const RAM_SIZE = 0x40_0000; // 4 MiB
 const SUITE = { start: 0x30_0000, end: 0x31_0000 }; // the suite's queues: never watched
 
 class FakeRam implements JudgedMemory {
-  readonly bytes = new Uint8Array(RAM_SIZE);
+  readonly bytes: Uint8Array;
+  constructor(size = RAM_SIZE) {
+    this.bytes = new Uint8Array(size);
+  }
   async memread(address: bigint, length: number): Promise<Uint8Array> {
     return this.bytes.slice(Number(address), Number(address) + length);
   }
@@ -433,16 +436,24 @@ class TricklingRam extends FakeRam {
 }
 
 describe('DMA judge: reading the window back', () => {
-  it('reads in waves of 16 pieces, each sent before any of its replies is back', async () => {
-    const { ram, judge } = await setUp(new TricklingRam());
+  it('reads in waves of 64 pieces, each sent before any of its replies is back', async () => {
+    const size = 0x80_0000; // 8 MiB: 128 pieces of 64 KiB
+    const ram = new TricklingRam(size);
+    const judge = new DmaJudge(ram, {
+      window: [{ start: 0, end: size }],
+      exclude: [],
+      ram: [{ start: 0, end: size }],
+    });
+    judge.watch(PHYS, VE - VS + 1);
+    await judge.prepare('test');
     ram.issuedAfter.length = 0;
     assert.deepEqual(await judge.judgeWrites([]), []);
     const waves = [...new Set(ram.issuedAfter)];
     const pieces = ram.issuedAfter.length;
-    assert.ok(pieces > 32, `${pieces} pieces`);
+    assert.ok(pieces > 64, `${pieces} pieces`);
     assert.deepEqual(
       waves,
-      Array.from({ length: Math.ceil(pieces / 16) }, (_, i) => 16 * i),
+      Array.from({ length: Math.ceil(pieces / 64) }, (_, i) => 64 * i),
     );
   });
 });
