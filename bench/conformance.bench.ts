@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { runConformance } from '../conformance/run.js';
 import { statusName } from '../dist/ts/index.js';
 import { encodeRequest, type FieldValues } from '../conformance/driver/requests.js';
+import { qtestTraffic } from '../conformance/qtest/connection.js';
 import { openSession, type Session } from '../conformance/session.js';
 import type { Target } from '../conformance/targets/target.js';
 import { SplitVirtqueue } from '../conformance/virtio/split-virtqueue.js';
@@ -183,12 +184,16 @@ const SUITE_TARGET_S: Record<string, number> = { ref: 2, qemu: 8 };
 async function wholeSuite(target: string): Promise<void> {
   const began = performance.now();
   const cpuBefore = cpuTimes();
+  const trafficBefore = { ...qtestTraffic };
   const { report } = await runConformance({
     target,
     tool: { name: 'bench', version: '0' },
   });
   const wall = (performance.now() - began) / 1000;
   const cpu = cpuSpent(cpuBefore, cpuTimes());
+  const count = (n: number): string => n.toLocaleString('en-US');
+  const commands = count(qtestTraffic.commands - trafficBefore.commands);
+  const writes = count(qtestTraffic.writes - trafficBefore.writes);
   const tests = report.verdicts.reduce((n, v) => n + v.tests.length, 0);
   const s = report.summary;
   const seconds = (ms: number): string => (ms / 1000).toFixed(1);
@@ -198,6 +203,7 @@ async function wholeSuite(target: string): Promise<void> {
       (goal === undefined ? '' : ` (target ≤ ${goal} s: ${wall <= goal ? 'met' : 'NOT met'})`) +
       `, CPU ${seconds(cpu.ownMs)} s suite` +
       (cpu.childrenMs === undefined ? '' : ` + ${seconds(cpu.childrenMs)} s devices`) +
+      `, ${commands} qtest commands in ${writes} socket writes` +
       `, ${tests} tests, ${s.robustnessFindings} robustness findings ` +
       `(${s.pass} pass, ${s.fail} fail, ${s.notApplicable} n/a, ${s.untested} untested)\n`,
   );

@@ -53,6 +53,12 @@ export interface DataLine {
   data: Uint8Array;
 }
 
+/**
+ * What every connection of this process sent: commands, and the socket writes they left in
+ * (one per tick that issued any, about one round trip each). The benchmarks read it.
+ */
+export const qtestTraffic = { commands: 0, writes: 0 };
+
 /** The text of a command for messages: a data line's head and its size. */
 export function commandText(line: string | DataLine): string {
   return typeof line === 'string' ? line : `${line.head} <${line.data.length} bytes>`;
@@ -127,6 +133,7 @@ export class QtestConnection {
     if (this.#broken !== undefined) {
       return Promise.reject(new QtestClosedError(text, this.#broken));
     }
+    qtestTraffic.commands++;
     return new Promise<string>((resolve, reject) => {
       this.#pending.push({ command: text, resolve, reject });
       if (this.#closing) return; // rejected as soon as we know why the socket closed
@@ -160,6 +167,7 @@ export class QtestConnection {
     this.#flushQueued = false;
     const socket = this.#socket;
     if (socket.destroyed) return;
+    qtestTraffic.writes++;
     // Command lines are ASCII: written as latin1, no UTF-8 encoding pass.
     if (chunks.length === 0) {
       socket.write(text, 'latin1');

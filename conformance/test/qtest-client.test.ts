@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { EduDevice } from '../edu/edu.js';
 import { PciBus } from '../pci/bus.js';
 import { QtestClient } from '../qtest/client.js';
-import type { IrqEvent } from '../qtest/connection.js';
+import { qtestTraffic, type IrqEvent } from '../qtest/connection.js';
 import {
   QtestClosedError,
   QtestProtocolError,
@@ -85,6 +85,24 @@ describe('qtest client (real QEMU)', () => {
     await qemu.qtest.memwrite(0x20_0000n, new Uint8Array(words.buffer));
     const reads = Array.from(words, (_, i) => qemu.qtest.readl(0x20_0000 + 4 * i));
     assert.deepEqual(await Promise.all(reads), [...words]);
+  });
+
+  it('counts the commands it sends and the socket writes they leave in', async () => {
+    const before = { ...qtestTraffic };
+    // Three commands of one tick leave in one write; the fourth, issued later, in another.
+    await Promise.all([
+      qemu.qtest.writel(0x2000, 1),
+      qemu.qtest.readl(0x2000),
+      qemu.qtest.readb(0x2000),
+    ]);
+    await qemu.qtest.readw(0x2000);
+    assert.deepEqual(
+      {
+        commands: qtestTraffic.commands - before.commands,
+        writes: qtestTraffic.writes - before.writes,
+      },
+      { commands: 4, writes: 2 },
+    );
   });
 
   it('turns FAIL into a QtestReplyError with command and reply, and stays usable', async () => {
