@@ -191,9 +191,9 @@ async function wholeSuite(target: string): Promise<void> {
   });
   const wall = (performance.now() - began) / 1000;
   const cpu = cpuSpent(cpuBefore, cpuTimes());
-  const count = (n: number): string => n.toLocaleString('en-US');
-  const commands = count(qtestTraffic.commands - trafficBefore.commands);
-  const writes = count(qtestTraffic.writes - trafficBefore.writes);
+  const grouped = (n: number): string => n.toLocaleString('en-US');
+  const commands = grouped(qtestTraffic.commands - trafficBefore.commands);
+  const writes = grouped(qtestTraffic.writes - trafficBefore.writes);
   const tests = report.verdicts.reduce((n, v) => n + v.tests.length, 0);
   const s = report.summary;
   const seconds = (ms: number): string => (ms / 1000).toFixed(1);

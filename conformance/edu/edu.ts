@@ -183,7 +183,7 @@ export class EduDevice {
     const clock = knownDeviceClock(qtest) ?? (await deviceClock(qtest));
     // One pipeline: a look at the command register, the registers, the step, a second look.
     // On a stepped clock the transfer runs at the step, and the second look finds it done.
-    const [before, , , , , , firstLook] = await Promise.all([
+    const [before, , , , , , afterStep] = await Promise.all([
       registers.read64(EDU_REG.dmaCommand),
       registers.write64(EDU_REG.dmaSource, source),
       registers.write64(EDU_REG.dmaDestination, destination),
@@ -194,10 +194,10 @@ export class EduDevice {
     ]);
     if ((before & EDU_DMA.run) !== 0n) {
       throw new EduStalledError(
-        'edu: a DMA transfer was still running when this one was programmed (edu ignores the new command, and the new addresses and count may have changed the running one): edu or the platform, not the IOMMU',
+        'edu: a DMA transfer was still running when this one was programmed (edu ignores its registers and command while one runs): edu or the platform, not the IOMMU',
       );
     }
-    if ((firstLook & EDU_DMA.run) === 0n) return;
+    if ((afterStep & EDU_DMA.run) === 0n) return;
     try {
       await clock.waitForTimer(
         async () =>

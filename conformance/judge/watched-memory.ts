@@ -64,10 +64,10 @@ const DEFAULT_GUARD = 0x1_0000;
 const SALT_REACH = 0x1000;
 const DEFAULT_PIECE = 0x1_0000;
 /**
- * Pieces in flight at once, a wave: 4 MiB, more than a suite's window (so that a read-back is
- * one round trip) and few enough to bound memory (~5.5 MB of base64 replies).
+ * Pieces sent together: with the default piece size 4 MiB, more than a suite's window (so that
+ * a read-back is one round trip), and few enough to bound memory (~5.5 MB of base64 replies).
  */
-const IN_FLIGHT = 64;
+const WAVE_PIECES = 64;
 /** The background fill: the same in every session, so generated once per process. */
 const BACKGROUND = new CachedPattern(0x6a09_e667);
 /**
@@ -363,12 +363,12 @@ function sameSpans(a: readonly Span[], b: readonly Span[]): boolean {
 }
 
 /**
- * Runs `work` over `items` in waves of at most IN_FLIGHT, each wave back before the next
+ * Runs `work` over `items` in waves of at most WAVE_PIECES, each wave back before the next
  * leaves: a wave's commands leave in one write. (A lane refilled as each reply comes would
  * send one piece per round trip, since big replies come in one socket read each.)
  */
 async function inWaves<T>(items: readonly T[], work: (item: T) => Promise<void>): Promise<void> {
-  for (let first = 0; first < items.length; first += IN_FLIGHT) {
-    await Promise.all(items.slice(first, first + IN_FLIGHT).map(work));
+  for (let first = 0; first < items.length; first += WAVE_PIECES) {
+    await Promise.all(items.slice(first, first + WAVE_PIECES).map(work));
   }
 }

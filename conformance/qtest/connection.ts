@@ -133,10 +133,10 @@ export class QtestConnection {
     if (this.#broken !== undefined) {
       return Promise.reject(new QtestClosedError(text, this.#broken));
     }
-    qtestTraffic.commands++;
     return new Promise<string>((resolve, reject) => {
       this.#pending.push({ command: text, resolve, reject });
       if (this.#closing) return; // rejected as soon as we know why the socket closed
+      qtestTraffic.commands++;
       if (this.#pending.length === 1) {
         this.#lastProgress = performance.now();
         if (this.#timer === undefined) this.#armTimer(this.replyTimeoutMs);

@@ -423,6 +423,11 @@ class TricklingRam extends FakeRam {
   /** For each read, how many reads had come back when it was issued. */
   readonly issuedAfter: number[] = [];
   #back = 0;
+  /** Forgets the reads so far. */
+  restart(): void {
+    this.issuedAfter.length = 0;
+    this.#back = 0;
+  }
   override memread(address: bigint, length: number): Promise<Uint8Array> {
     this.issuedAfter.push(this.#back);
     const bytes = this.bytes.slice(Number(address), Number(address) + length);
@@ -446,7 +451,7 @@ describe('DMA judge: reading the window back', () => {
     });
     judge.watch(PHYS, VE - VS + 1);
     await judge.prepare('test');
-    ram.issuedAfter.length = 0;
+    ram.restart();
     assert.deepEqual(await judge.judgeWrites([]), []);
     const waves = [...new Set(ram.issuedAfter)];
     const pieces = ram.issuedAfter.length;

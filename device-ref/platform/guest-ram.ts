@@ -9,9 +9,11 @@ const PAGE_SIZE = 1 << PAGE_SHIFT;
 /**
  * Zeroed pages of boards that ended, for the boards to come: a conformance run's hundreds of
  * boards would otherwise each allocate, and leave to the garbage collector, the hundreds of
- * pages the DMA judge fills. It never holds more pages than boards held at once.
+ * pages the DMA judge fills. At most 16 MiB are kept (a run's boards use 3 MiB each), so a
+ * server whose clients touched more gives the rest back.
  */
 const sparePages: Uint8Array[] = [];
+const SPARE_PAGES_MAX = 0x1000;
 
 export class GuestRam {
   readonly size: number;
@@ -155,7 +157,10 @@ export class GuestRam {
    * once nothing will access this RAM any more: a spare page is handed out again.
    */
   release(): void {
-    for (const data of this.#pages.values()) sparePages.push(data.fill(0));
+    for (const data of this.#pages.values()) {
+      if (sparePages.length === SPARE_PAGES_MAX) break;
+      sparePages.push(data.fill(0));
+    }
     this.#pages.clear();
     this.#lastPage = -1;
   }

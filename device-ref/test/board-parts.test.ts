@@ -80,7 +80,7 @@ describe('guest RAM', () => {
     assert.equal(ram.readU64(0x4ffc), 0x8807060504030201n);
   });
 
-  it('gives its pages, zeroed, to the RAM made after it is released, and keeps none of them', () => {
+  it('after a release, a RAM made next reads zeros where it has not written, and the released one shares no page with it', () => {
     const ended = new GuestRam(0x10_0000);
     for (let page = 0; page < 0x100; page++) ended.fill(page * 0x1000, 0x1000, 0xa5);
     ended.writeU16(0x2800, 0x5555); // the page it touched last
