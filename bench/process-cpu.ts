@@ -1,8 +1,9 @@
-// CPU time of this process and of the children it has reaped (device-ref processes, QEMUs),
-// from /proc: on a shared machine a run's wall time follows the scheduler, its CPU time much
-// less, so the benches print both.
+// CPU time of this process and of the children it has reaped (device-ref processes), and of the
+// launcher process with the children it has reaped (QEMUs), from /proc: on a shared machine a
+// run's wall time follows the scheduler, its CPU time much less, so the benches print both.
 
 import { readFileSync } from 'node:fs';
+import { sharedLauncher } from '../conformance/targets/launcher.js';
 
 /** Clock ticks per second of /proc's times (USER_HZ, 100 on Linux). */
 const TICKS_PER_SECOND = 100;
@@ -10,29 +11,55 @@ const TICKS_PER_SECOND = 100;
 export interface CpuTimes {
   /** This process, user and system, in ms. */
   ownMs: number;
-  /** Children that ended and were waited for, user and system, in ms; undefined without /proc. */
+  /**
+   * Children that ended and were waited for, and the launcher with the children it waited for,
+   * user and system, in ms; undefined without /proc.
+   */
   childrenMs: number | undefined;
+  /** The launcher then: its pid and its share of childrenMs. */
+  launcher?: { pid: number; ms: number };
 }
 
 export function cpuTimes(): CpuTimes {
   const { user, system } = process.cpuUsage();
-  return { ownMs: (user + system) / 1000, childrenMs: reapedChildrenMs() };
+  const reaped = reapedChildrenMs();
+  const ownMs = (user + system) / 1000;
+  const pid = sharedLauncher().pid;
+  const ms = pid === undefined ? undefined : launcherTreeMs(pid);
+  if (reaped === undefined || pid === undefined || ms === undefined)
+    return { ownMs, childrenMs: reaped };
+  return { ownMs, childrenMs: reaped + ms, launcher: { pid, ms } };
 }
 
 /** What happened between `before` and `after`. */
 export function cpuSpent(before: CpuTimes, after: CpuTimes): CpuTimes {
+  if (before.childrenMs === undefined || after.childrenMs === undefined)
+    return { ownMs: after.ownMs - before.ownMs, childrenMs: undefined };
+  // A launcher started (or started anew) in between counts from its start.
+  const earlierLauncher =
+    before.launcher !== undefined && before.launcher.pid === after.launcher?.pid
+      ? before.launcher.ms
+      : 0;
+  const reapedBefore = before.childrenMs - (before.launcher?.ms ?? 0);
+  const reapedAfter = after.childrenMs - (after.launcher?.ms ?? 0);
   return {
     ownMs: after.ownMs - before.ownMs,
-    childrenMs:
-      before.childrenMs === undefined || after.childrenMs === undefined
-        ? undefined
-        : after.childrenMs - before.childrenMs,
+    childrenMs: reapedAfter - reapedBefore + (after.launcher?.ms ?? 0) - earlierLauncher,
   };
 }
 
 /** utime + stime of a live process, in ms; throws where /proc does not tell. */
 export function processCpuMs(pid: number | 'self'): number {
   return statTimesMs(pid, 11);
+}
+
+/** The launcher's own CPU and that of the children it waited for; undefined once it is gone. */
+function launcherTreeMs(pid: number): number | undefined {
+  try {
+    return statTimesMs(pid, 11) + statTimesMs(pid, 13);
+  } catch {
+    return undefined;
+  }
 }
 
 function reapedChildrenMs(): number | undefined {

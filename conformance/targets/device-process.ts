@@ -3,6 +3,7 @@
 // so that a crashed test leaves no device behind.
 
 import { spawn, type ChildProcess } from 'node:child_process';
+import { endOf, type Launcher } from './launcher.js';
 
 /** Keep this much of the device's output (stdout + stderr) for error messages. */
 const OUTPUT_LIMIT = 16 * 1024;
@@ -16,7 +17,9 @@ process.on('exit', () => {
 });
 
 export class DeviceProcess {
-  readonly #child: ChildProcess;
+  /** Sends SIGKILL. */
+  readonly #kill: () => void;
+  #pid: number | undefined;
   /** Settles once the process has ended and its output is drained. */
   readonly exited: Promise<void>;
   #output = '';
@@ -28,40 +31,62 @@ export class DeviceProcess {
    * `onOutput` sees everything printed so far, after each chunk. On Linux the process is
    * started through setpriv (util-linux) with a parent-death signal, so it dies with us even
    * when we are killed without a chance to clean up (our exit hook covers the other cases).
+   * With a `launcher`, the launcher process starts it (launcher.ts): `pid` is known a moment
+   * later, once the launcher says.
    */
-  constructor(command: string, args: readonly string[], onOutput?: (output: string) => void) {
-    const child =
-      process.platform === 'linux'
-        ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { stdio: PIPES })
-        : spawn(command, args, { stdio: PIPES });
-    this.#child = child;
-    running.add(child);
-    const collect = (chunk: Buffer): void => {
-      const output = this.#output + chunk.toString('utf8');
+  constructor(
+    command: string,
+    args: readonly string[],
+    onOutput?: (output: string) => void,
+    launcher?: Launcher,
+  ) {
+    const collect = (text: string): void => {
+      const output = this.#output + text;
       const cut = Math.max(0, output.length - OUTPUT_LIMIT);
       this.#output = output.slice(cut);
       this.#dropped += cut;
       onOutput?.(this.#output);
     };
-    child.stdout!.on('data', collect);
-    child.stderr!.on('data', collect);
+    let ended!: (status: string) => void;
     this.exited = new Promise<void>((resolve) => {
-      child.once('error', (error) => {
-        running.delete(child);
-        this.#exitStatus = `could not be started: ${error.message}`;
+      ended = (status) => {
+        // A process that cannot be started emits 'error' and then 'close': the first one counts.
+        if (this.#exitStatus !== undefined) return;
+        this.#exitStatus = status;
         resolve();
+      };
+    });
+    if (launcher !== undefined) {
+      const launched = launcher.launch(command, args, {
+        spawned: (pid) => (this.#pid = pid),
+        output: collect,
+        ended,
       });
-      // 'close' comes after the exit and after stdout/stderr are drained.
-      child.once('close', (code, signal) => {
-        running.delete(child);
-        this.#exitStatus = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
-        resolve();
-      });
+      this.#kill = () => launched.kill();
+      return;
+    }
+    const child =
+      process.platform === 'linux'
+        ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { stdio: PIPES })
+        : spawn(command, args, { stdio: PIPES });
+    this.#pid = child.pid;
+    this.#kill = () => child.kill('SIGKILL');
+    running.add(child);
+    child.stdout!.on('data', (chunk: Buffer) => collect(chunk.toString('utf8')));
+    child.stderr!.on('data', (chunk: Buffer) => collect(chunk.toString('utf8')));
+    child.once('error', (error) => {
+      running.delete(child);
+      ended(`could not be started: ${error.message}`);
+    });
+    // 'close' comes after the exit and after stdout/stderr are drained.
+    child.once('close', (code, signal) => {
+      running.delete(child);
+      ended(endOf(code, signal));
     });
   }
 
   get pid(): number | undefined {
-    return this.#child.pid;
+    return this.#pid;
   }
 
   /** The last 16 KiB of what the process printed. */
@@ -110,7 +135,7 @@ export class DeviceProcess {
 
   /** Kills the process if it still runs and waits for its end. */
   async stop(): Promise<void> {
-    if (this.running) this.#child.kill('SIGKILL');
+    if (this.running) this.#kill();
     await this.exited;
   }
 }

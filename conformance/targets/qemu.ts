@@ -18,6 +18,7 @@ import { performance } from 'node:perf_hooks';
 import type { QtestClient } from '../qtest/client.js';
 import { declareWarpedClock } from '../qtest/device-clock.js';
 import { DeviceProcess } from './device-process.js';
+import { sharedLauncher } from './launcher.js';
 import { mainThreadCpuMs, QemuQtestClient } from './qemu-client.js';
 import { buildHaltFirmware } from './firmware.js';
 import { handshake, TargetUnreachableError, type Target } from './target.js';
@@ -157,7 +158,8 @@ export class QemuTarget implements Target {
       let socket: Socket;
       try {
         this.#giveUpIfClosing();
-        this.#process = new DeviceProcess(this.#binary, args);
+        // Through the launcher: a spawn from the suite, grown large by then, costs it ms.
+        this.#process = new DeviceProcess(this.#binary, args, undefined, sharedLauncher());
         socket = await this.#accept(
           this.#process,
           server,
@@ -166,7 +168,7 @@ export class QemuTarget implements Target {
       } finally {
         server.close();
       }
-      const pid = this.#process.pid;
+      const qemu = this.#process;
       const client = new QemuQtestClient(
         socket,
         {
@@ -176,7 +178,7 @@ export class QemuTarget implements Target {
           explainClose: async () =>
             (await this.#process?.explainClose('QEMU')) ?? 'QEMU is not running',
         },
-        () => (pid === undefined ? undefined : mainThreadCpuMs(pid)),
+        () => (qemu.pid === undefined ? undefined : mainThreadCpuMs(qemu.pid)),
       );
       this.#client = client;
       if (warpsItsClock(this.#options.extraArgs ?? [])) declareWarpedClock(client);
