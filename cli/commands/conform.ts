@@ -12,7 +12,6 @@ import { join, relative, resolve } from 'node:path';
 import type { Cases } from '../../generator/build-model.js';
 import type { SpecModel } from '../../generator/model.js';
 import { packageRoot } from '../../generator/paths.js';
-import { renderMatrix } from '../../generator/render/matrix.js';
 import { formatConsoleReport } from '../../conformance/report/console.js';
 import { printable } from '../../conformance/report/printable.js';
 import { checkReportSchema } from '../../conformance/report/json.js';
@@ -153,6 +152,7 @@ async function writeMatrix(
     drafts ??
     (JSON.parse(readFileSync(join(packageRoot, 'dist', 'spec.json'), 'utf8')) as SpecModel);
   const path = join(reportsDir, MATRIX_PAGE);
+  const { renderMatrix } = await import('../../generator/render/matrix.js');
   await writeFile(path, renderMatrix(reports, { model }));
   return path;
 }
