@@ -38,7 +38,7 @@ import {
   type UsedBuffer,
 } from '../virtio/split-virtqueue.js';
 import { readDeviceConfig, writeConfigField } from './device-config.js';
-import { readQueueEnables } from './power-on.js';
+import { readQueueEnablesThenReset } from './power-on.js';
 import {
   requestResult,
   ringFinding,
@@ -148,8 +148,7 @@ export class IommuDriver {
     const [iommuDevice, ...eduDevices] = await bus.setUpAll([iommu, ...edus]);
     const transport = await VirtioPciTransport.open(iommuDevice!);
     const endpoints = eduDevices.map((device) => new EduDevice(device));
-    const powerOnQueueEnables = await readQueueEnables(transport);
-    await transport.reset();
+    const powerOnQueueEnables = await readQueueEnablesThenReset(transport);
     const offered = await transport.deviceFeatures();
     return new IommuDriver(
       qtest,

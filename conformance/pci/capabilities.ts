@@ -24,19 +24,35 @@ export interface PciCapability {
 /** At most this many capabilities fit in the 192 bytes after the header. */
 const MAX_CAPABILITIES = 48;
 
-/**
- * The capability list, one round trip per entry: Status and the list's first pointer leave
- * together, and each entry is read as a dword, so a caller that needs a vendor capability's
- * length has it from the walk.
- */
-export async function listCapabilities(
+/** Where a capability list starts: Status (its bit 4 says there is a list) and the pointer at 0x34. */
+export interface CapabilityListHead {
+  status: number;
+  first: number;
+}
+
+/** Reads Status and the first pointer, in one round trip. */
+export async function readCapabilityListHead(
   config: PciConfig,
   address: PciAddress,
-): Promise<PciCapability[]> {
+): Promise<CapabilityListHead> {
   const [status, first] = await Promise.all([
     config.read16(address, PCI_STATUS),
     config.read8(address, PCI_CAPABILITY_LIST),
   ]);
+  return { status, first };
+}
+
+/**
+ * The capability list, one round trip per entry: each entry is read as a dword, so a caller
+ * that needs a vendor capability's length has it from the walk. `head`: Status and the first
+ * pointer if the caller read them already (both are read-only), else one more round trip.
+ */
+export async function listCapabilities(
+  config: PciConfig,
+  address: PciAddress,
+  head?: CapabilityListHead,
+): Promise<PciCapability[]> {
+  const { status, first } = head ?? (await readCapabilityListHead(config, address));
   if ((status & PCI_STATUS_CAP_LIST) === 0) return [];
   const capabilities: PciCapability[] = [];
   let pointer = first & 0xfc;

@@ -1,7 +1,12 @@
 // A PCI function made usable: BARs sized and placed, memory decoding and bus mastering on.
 // Bus mastering matters: without it QEMU drops an endpoint's DMA before it reaches the IOMMU.
 
-import { listCapabilities, type PciCapability } from './capabilities.js';
+import {
+  listCapabilities,
+  readCapabilityListHead,
+  type CapabilityListHead,
+  type PciCapability,
+} from './capabilities.js';
 import {
   barOffsets,
   probeBars,
@@ -42,6 +47,8 @@ export class PciDevice {
     /** Every implemented BAR; I/O BARs are sized but left unassigned (I/O decoding stays off). */
     readonly bars: readonly BarInfo[],
     readonly assigned: ReadonlyMap<number, AssignedBar>,
+    /** Status and the capability pointer, read while the function was set up. */
+    readonly capabilityListHead: CapabilityListHead,
   ) {}
 
   /**
@@ -97,24 +104,28 @@ export class PciDevice {
       return { info, command, bars, registers, assigned };
     });
     // Every base, the other registers sizing changed put back, then decoding back on, in one
-    // pipeline (qtest keeps the order).
-    await Promise.all(
-      placed.flatMap(({ info, command, registers, assigned }) => [
-        ...[...assigned.values()].map((bar) => writeBarBase(config, info.address, bar, bar.base)),
-        ...restoreRegisters(
-          config,
-          info.address,
-          registers,
-          new Set([...assigned.values()].flatMap(barOffsets)),
-        ),
-        config.write16(
-          info.address,
-          PCI_COMMAND,
-          (command & ~PCI_COMMAND_IO) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
-        ),
-      ]),
+    // pipeline (qtest keeps the order), and the capability list's head read behind them, saving
+    // the walk a round trip.
+    const writes = placed.flatMap(({ info, command, registers, assigned }) => [
+      ...[...assigned.values()].map((bar) => writeBarBase(config, info.address, bar, bar.base)),
+      ...restoreRegisters(
+        config,
+        info.address,
+        registers,
+        new Set([...assigned.values()].flatMap(barOffsets)),
+      ),
+      config.write16(
+        info.address,
+        PCI_COMMAND,
+        (command & ~PCI_COMMAND_IO) | PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER,
+      ),
+    ]);
+    const heads = placed.map(({ info }) => readCapabilityListHead(config, info.address));
+    const [, read] = await Promise.all([Promise.all(writes), Promise.all(heads)]);
+    return placed.map(
+      ({ info, bars, assigned }, index) =>
+        new PciDevice(config, info, bars, assigned, read[index]!),
     );
-    return placed.map(({ info, bars, assigned }) => new PciDevice(config, info, bars, assigned));
   }
 
   get address(): PciAddress {
@@ -138,6 +149,6 @@ export class PciDevice {
   }
 
   capabilities(): Promise<PciCapability[]> {
-    return listCapabilities(this.config, this.address);
+    return listCapabilities(this.config, this.address, this.capabilityListHead);
   }
 }
