@@ -16,35 +16,31 @@ export interface CpuTimes {
    * user and system, in ms; undefined without /proc.
    */
   childrenMs: number | undefined;
-  /** The launcher then: its pid and its share of childrenMs. */
-  launcher?: { pid: number; ms: number };
 }
 
 export function cpuTimes(): CpuTimes {
   const { user, system } = process.cpuUsage();
   const reaped = reapedChildrenMs();
-  const ownMs = (user + system) / 1000;
-  const pid = sharedLauncher().pid;
-  const ms = pid === undefined ? undefined : launcherTreeMs(pid);
-  if (reaped === undefined || pid === undefined || ms === undefined)
-    return { ownMs, childrenMs: reaped };
-  return { ownMs, childrenMs: reaped + ms, launcher: { pid, ms } };
+  const launcher = sharedLauncher().pid;
+  const launcherMs = launcher === undefined ? 0 : (launcherTreeMs(launcher) ?? 0);
+  return {
+    ownMs: (user + system) / 1000,
+    childrenMs: reaped === undefined ? undefined : reaped + launcherMs,
+  };
 }
 
-/** What happened between `before` and `after`. */
+/**
+ * What happened between `before` and `after`. A launcher counts in both (once it has died and
+ * been waited for, among the reaped children), so the difference holds whether it ran
+ * throughout, started in between, or died in between.
+ */
 export function cpuSpent(before: CpuTimes, after: CpuTimes): CpuTimes {
-  if (before.childrenMs === undefined || after.childrenMs === undefined)
-    return { ownMs: after.ownMs - before.ownMs, childrenMs: undefined };
-  // A launcher started (or started anew) in between counts from its start.
-  const earlierLauncher =
-    before.launcher !== undefined && before.launcher.pid === after.launcher?.pid
-      ? before.launcher.ms
-      : 0;
-  const reapedBefore = before.childrenMs - (before.launcher?.ms ?? 0);
-  const reapedAfter = after.childrenMs - (after.launcher?.ms ?? 0);
   return {
     ownMs: after.ownMs - before.ownMs,
-    childrenMs: reapedAfter - reapedBefore + (after.launcher?.ms ?? 0) - earlierLauncher,
+    childrenMs:
+      before.childrenMs === undefined || after.childrenMs === undefined
+        ? undefined
+        : after.childrenMs - before.childrenMs,
   };
 }
 

@@ -73,7 +73,7 @@ export async function runConformance(options: ConformanceOptions): Promise<Confo
   });
   const { target, run, probes, cases } = await withTarget(options, async (selected) => {
     // Loaded once the target is selected: device-ref starts meanwhile (targets/select.ts). The
-    // suite's modules are the most of what a run loads, ~0.2 s.
+    // suite's modules are most of what a run loads, ~0.2 s.
     const [{ runConformanceSuite }, { runRobustnessProbes }] = await Promise.all([
       import('./suite/build-suite.js'),
       import('./robustness/probes.js'),

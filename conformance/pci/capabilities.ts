@@ -24,13 +24,13 @@ export interface PciCapability {
 /** At most this many capabilities fit in the 192 bytes after the header. */
 const MAX_CAPABILITIES = 48;
 
-/** Where a capability list starts: Status (its bit 4 says there is a list) and the pointer at 0x34. */
+/** Where a capability list starts: whether there is one (Status bit 4) and the pointer at 0x34. */
 export interface CapabilityListHead {
-  status: number;
+  present: boolean;
   first: number;
 }
 
-/** Reads Status and the first pointer, in one round trip. */
+/** Reads Status and the first pointer, in one round trip; both are read-only. */
 export async function readCapabilityListHead(
   config: PciConfig,
   address: PciAddress,
@@ -39,21 +39,19 @@ export async function readCapabilityListHead(
     config.read16(address, PCI_STATUS),
     config.read8(address, PCI_CAPABILITY_LIST),
   ]);
-  return { status, first };
+  return { present: (status & PCI_STATUS_CAP_LIST) !== 0, first };
 }
 
 /**
- * The capability list, one round trip per entry: each entry is read as a dword, so a caller
- * that needs a vendor capability's length has it from the walk. `head`: Status and the first
- * pointer if the caller read them already (both are read-only), else one more round trip.
+ * The capability list from its head, one round trip per entry: each entry is read as a dword,
+ * so a caller that needs a vendor capability's length has it from the walk.
  */
 export async function listCapabilities(
   config: PciConfig,
   address: PciAddress,
-  head?: CapabilityListHead,
+  { present, first }: CapabilityListHead,
 ): Promise<PciCapability[]> {
-  const { status, first } = head ?? (await readCapabilityListHead(config, address));
-  if ((status & PCI_STATUS_CAP_LIST) === 0) return [];
+  if (!present) return [];
   const capabilities: PciCapability[] = [];
   let pointer = first & 0xfc;
   while (pointer !== 0) {

@@ -47,7 +47,7 @@ export class PciDevice {
     /** Every implemented BAR; I/O BARs are sized but left unassigned (I/O decoding stays off). */
     readonly bars: readonly BarInfo[],
     readonly assigned: ReadonlyMap<number, AssignedBar>,
-    /** Status and the capability pointer, read while the function was set up. */
+    /** Whether it has a capability list and where it starts, read while it was set up. */
     readonly capabilityListHead: CapabilityListHead,
   ) {}
 

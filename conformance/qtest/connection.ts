@@ -28,7 +28,13 @@ export interface QtestConnectionOptions {
    * Called once when the connection closes unexpectedly; its text (for a spawned device:
    * its exit status and stderr) goes into the errors of the commands that were cut off.
    */
-  explainClose?: () => Promise<string | undefined>;
+  explainClose?: () => Promise<string | CloseExplanation | undefined>;
+}
+
+/** Why a connection closed, when the suite's own side may have cut it (QtestClosedError). */
+export interface CloseExplanation {
+  detail: string;
+  bySuite: boolean;
 }
 
 /** An asynchronous `IRQ raise N` / `IRQ lower N` line (after `irq_intercept_in/out`). */
@@ -74,7 +80,7 @@ interface PendingCommand {
 export class QtestConnection {
   readonly replyTimeoutMs: number;
   readonly #socket: Socket;
-  readonly #explainClose: (() => Promise<string | undefined>) | undefined;
+  readonly #explainClose: QtestConnectionOptions['explainClose'];
   readonly #pending: PendingCommand[] = [];
   readonly #irqListeners = new Set<(event: IrqEvent) => void>();
   /** The unfinished reply line: its pieces as they came (a b64read reply spans many chunks). */
@@ -97,6 +103,8 @@ export class QtestConnection {
   #flushQueued = false;
   /** Set once the connection is unusable: why. Every later command fails with it. */
   #broken: string | undefined;
+  /** Whether the suite's own side made it unusable (QtestClosedError.bySuite). */
+  #brokenBySuite = false;
   /** Set while the socket has closed and we are still asking why. */
   #closing = false;
 
@@ -131,7 +139,7 @@ export class QtestConnection {
     }
     const text = commandText(line);
     if (this.#broken !== undefined) {
-      return Promise.reject(new QtestClosedError(text, this.#broken));
+      return Promise.reject(new QtestClosedError(text, this.#broken, this.#brokenBySuite));
     }
     return new Promise<string>((resolve, reject) => {
       this.#pending.push({ command: text, resolve, reject });
@@ -293,17 +301,24 @@ export class QtestConnection {
     const explanation = await this.#explainClose?.().catch((error: unknown) => String(error));
     this.#closing = false;
     if (this.#broken !== undefined) return;
-    this.#fail(explanation ?? 'the device closed the connection');
+    const { detail, bySuite } =
+      typeof explanation === 'string'
+        ? { detail: explanation, bySuite: false }
+        : (explanation ?? { detail: 'the device closed the connection', bySuite: false });
+    this.#fail(detail, undefined, bySuite);
   }
 
   /** Makes the connection unusable: the first outstanding command gets `first`, the rest closed errors. */
-  #fail(detail: string, first?: QtestError): void {
+  #fail(detail: string, first?: QtestError, bySuite = false): void {
     this.#disarmTimer();
     this.#broken = detail;
+    this.#brokenBySuite = bySuite;
     const pending = this.#pending.splice(0);
     pending.forEach((entry, index) =>
       entry.reject(
-        index === 0 && first !== undefined ? first : new QtestClosedError(entry.command, detail),
+        index === 0 && first !== undefined
+          ? first
+          : new QtestClosedError(entry.command, detail, bySuite),
       ),
     );
   }

@@ -44,12 +44,17 @@ export class QtestProtocolError extends QtestError {
   }
 }
 
-/** The connection closed (or was closed by us) while commands were outstanding or afterwards. */
+/**
+ * The connection closed (or was closed by us) while commands were outstanding or afterwards.
+ * `bySuite`: the suite's own side cut it (the process that had started the device died), so it
+ * says nothing about the device.
+ */
 export class QtestClosedError extends QtestError {
   override name = 'QtestClosedError';
   constructor(
     readonly command: string | undefined,
     readonly detail: string,
+    readonly bySuite = false,
   ) {
     super(
       command === undefined

@@ -206,6 +206,8 @@ export function isSuiteError(error: unknown): boolean {
     error instanceof SyntaxError ||
     error instanceof RangeError ||
     error instanceof VirtqueueFullError ||
+    // The suite's side cut the device off (its launcher died): nothing the device did.
+    (error instanceof QtestClosedError && error.bySuite) ||
     !(error instanceof Error)
   );
 }

@@ -1,12 +1,13 @@
 // The launcher process (launcher.ts says why there is one): it starts device processes for the
 // suite and tells it what they print and how they end. One request per line on stdin, one
-// event per line on stdout, both JSON (launcher-protocol.ts). When stdin ends, the suite is
-// gone: it kills what it started and exits. It is itself started with a parent-death signal,
-// and starts each process with one, so nothing it started outlives the suite.
+// event per line on stdout, both JSON (launcher-protocol.ts). When stdin ends or stdout breaks,
+// the suite is gone: it kills what it started and exits. It is itself started with a
+// parent-death signal, and starts each process with one, so nothing it started outlives the
+// suite even if it cannot run to see its stdin end.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { parseRequest, type LauncherEvent } from './launcher-protocol.js';
+import { parseRequest, type LauncherEvent, type LauncherRequest } from './launcher-protocol.js';
 
 const children = new Map<number, ChildProcess>();
 
@@ -14,11 +15,19 @@ function send(event: LauncherEvent): void {
   process.stdout.write(JSON.stringify(event) + '\n');
 }
 
-function launch(id: number, command: string, args: readonly string[]): void {
-  const child =
-    process.platform === 'linux'
-      ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], { stdio: PIPES })
-      : spawn(command, args, { stdio: PIPES });
+function launch({ id, command, args, env, cwd }: LauncherRequest & { op: 'launch' }): void {
+  const options = { stdio: PIPES, env, cwd };
+  let child: ChildProcess;
+  try {
+    child =
+      process.platform === 'linux'
+        ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', command, ...args], options)
+        : spawn(command, args, options);
+  } catch (error) {
+    // An argument spawn refuses outright (a NUL byte in it): that launch fails, nothing else.
+    send({ id, error: (error as Error).message });
+    return;
+  }
   children.set(id, child);
   if (child.pid !== undefined) send({ id, pid: child.pid });
   const relay = (chunk: Buffer): void => send({ id, output: chunk.toString('utf8') });
@@ -41,20 +50,20 @@ function launch(id: number, command: string, args: readonly string[]): void {
   });
 }
 
+function killAllAndExit(): never {
+  for (const child of children.values()) child.kill('SIGKILL');
+  process.exit(0);
+}
+
 createInterface({ input: process.stdin })
   .on('line', (line) => {
     const request = parseRequest(line);
-    if (request === undefined) {
+    if (request === undefined)
       process.stderr.write(`launcher: ignored a request it cannot read: ${line.slice(0, 200)}\n`);
-    } else if ('launch' in request) {
-      launch(request.launch, request.command, request.args);
-    } else {
-      children.get(request.kill)?.kill('SIGKILL');
-    }
+    else if (request.op === 'launch') launch(request);
+    else children.get(request.id)?.kill('SIGKILL');
   })
-  .on('close', () => {
-    for (const child of children.values()) child.kill('SIGKILL');
-    process.exit(0);
-  });
+  .on('close', killAllAndExit);
+process.stdout.on('error', killAllAndExit);
 
 const PIPES: ['ignore', 'pipe', 'pipe'] = ['ignore', 'pipe', 'pipe'];

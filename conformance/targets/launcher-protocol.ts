@@ -1,10 +1,19 @@
 // What the suite and its launcher process (launcher.ts, launcher-main.ts) say to each other:
-// one JSON object per line. Requests: start a process, kill one. Events, each naming the
-// request's id: the process's pid, a piece of what it printed, and exactly one end (it exited,
-// or it could not be started).
+// one JSON object per line. Requests: start a process (with the suite's environment and
+// working directory of the moment, as a spawn of its own would have), kill one. Events, each
+// naming the request's id: the process's pid, a piece of what it printed, and exactly one end
+// (it exited, or it could not be started).
 
 export type LauncherRequest =
-  { launch: number; command: string; args: string[] } | { kill: number };
+  | {
+      op: 'launch';
+      id: number;
+      command: string;
+      args: string[];
+      env: Record<string, string>;
+      cwd: string;
+    }
+  | { op: 'kill'; id: number };
 
 export type LauncherEvent =
   | { id: number; pid: number }
@@ -14,7 +23,9 @@ export type LauncherEvent =
 
 const isId = (value: unknown): value is number => Number.isSafeInteger(value);
 const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null;
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const isStrings = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
 
 function parse(line: string): Record<string, unknown> | undefined {
   try {
@@ -28,16 +39,18 @@ function parse(line: string): Record<string, unknown> | undefined {
 /** A request line, or undefined when it is not one. */
 export function parseRequest(line: string): LauncherRequest | undefined {
   const value = parse(line);
-  if (value === undefined) return undefined;
-  if (isId(value.kill)) return { kill: value.kill };
-  const { launch, command, args } = value;
+  if (value === undefined || !isId(value.id)) return undefined;
+  const { op, id, command, args, env, cwd } = value;
+  if (op === 'kill') return { op, id };
   if (
-    isId(launch) &&
+    op === 'launch' &&
     typeof command === 'string' &&
-    Array.isArray(args) &&
-    args.every((arg) => typeof arg === 'string')
+    isStrings(args) &&
+    isObject(env) &&
+    Object.values(env).every((item) => typeof item === 'string') &&
+    typeof cwd === 'string'
   )
-    return { launch, command, args: args as string[] };
+    return { op, id, command, args, env: env as Record<string, string>, cwd };
   return undefined;
 }
 

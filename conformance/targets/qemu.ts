@@ -159,7 +159,7 @@ export class QemuTarget implements Target {
       try {
         this.#giveUpIfClosing();
         // Through the launcher: a spawn from the suite, grown large by then, costs it ms.
-        this.#process = new DeviceProcess(this.#binary, args, undefined, sharedLauncher());
+        this.#process = new DeviceProcess(this.#binary, args, { launcher: sharedLauncher() });
         socket = await this.#accept(
           this.#process,
           server,
@@ -169,6 +169,8 @@ export class QemuTarget implements Target {
         server.close();
       }
       const qemu = this.#process;
+      // QEMU connected, so it was spawned; the launcher's word on its pid may still be on its way.
+      await qemu.spawned;
       const client = new QemuQtestClient(
         socket,
         {

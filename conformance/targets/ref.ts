@@ -235,12 +235,14 @@ export class RefServer {
     const timeoutMs = this.#options.startTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
     let found: ((address: string) => void) | undefined;
     const listening = new Promise<string>((resolve) => (found = resolve));
-    const device = new DeviceProcess(process.execPath, args, (output) => {
-      const match = found && LISTENING.exec(output);
-      if (match) {
-        found!(match[1]!);
-        found = undefined; // it listens: stop scanning what it prints
-      }
+    const device = new DeviceProcess(process.execPath, args, {
+      onOutput: (output) => {
+        const match = found && LISTENING.exec(output);
+        if (match) {
+          found!(match[1]!);
+          found = undefined; // it listens: stop scanning what it prints
+        }
+      },
     });
     this.#device = device;
     let timer: NodeJS.Timeout | undefined;

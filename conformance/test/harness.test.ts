@@ -9,16 +9,20 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import type { QtestClient } from '../qtest/client.js';
 import { ExpectationFailure } from '../scenario/expectation.js';
 import type { ConformanceReport } from '../../dist/ts/schemas/conformance-report.js';
 import { reportBaseName } from '../run.js';
 import { RunControl, runDeviceTest, type DeviceTest } from '../suite/harness.js';
+import { sharedLauncher } from '../targets/launcher.js';
+import { QemuTarget } from '../targets/qemu.js';
 import { RefServer, RefTarget } from '../targets/ref.js';
 import { SocketTarget } from '../targets/socket.js';
 import type { Target } from '../targets/target.js';
 import { CLI } from './support/conform-cli.js';
+import { isAlive } from './support/process-tree.js';
 
 interface FakeDevice {
   path: string;
@@ -198,6 +202,31 @@ describe('the harness against device-ref', function () {
     assert.equal(record.denial?.kind, 'crash');
     // The next test gets a new device-ref.
     assert.equal((await run(['dev.a'], async () => undefined)).outcome, 'pass');
+  });
+});
+
+describe('the harness against QEMU', function () {
+  this.timeout(60_000);
+
+  it('makes a QEMU lost with its launcher an error of the suite, not a crash of the device', async () => {
+    let qemu: QemuTarget | undefined;
+    const record = await runDeviceTest(
+      { title: '[dev.a]', statements: ['dev.a'] },
+      () => (qemu = new QemuTarget()),
+      async (session) => {
+        process.kill(sharedLauncher().pid!, 'SIGKILL');
+        // QEMU dies of its parent-death signal a moment later.
+        while (await isAlive(qemu!.pid!)) await sleep(5);
+        await session.driver.readConfig();
+      },
+      LIMITS,
+    );
+    assert.equal(record.outcome, 'error');
+    assert.equal(record.denial, undefined);
+    assert.match(
+      record.judged['dev.a']!.reason!,
+      /QEMU was lost: the process launcher was killed by SIGKILL/,
+    );
   });
 });
 

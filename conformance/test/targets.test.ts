@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { buildHaltFirmware, HALT_FIRMWARE_SIZE } from '../targets/firmware.js';
+import { sharedLauncher } from '../targets/launcher.js';
 import { QemuTarget } from '../targets/qemu.js';
 import { ALL_RAM_WINDOW_MAX, RefServer, RefServerPool, RefTarget } from '../targets/ref.js';
 import { selectTarget } from '../targets/select.js';
@@ -87,6 +88,18 @@ describe('qemu target', () => {
       await assert.rejects(starting);
       assert.deepEqual(await ourTempDirs(), before);
       if (pid !== undefined) assert.ok(!(await isAliveNotZombie(pid)), 'QEMU is gone');
+    }
+  });
+
+  it('starts QEMU through the shared launcher, its pid known once start() resolves', async () => {
+    const target = new QemuTarget();
+    try {
+      await target.start();
+      const stat = await readFile(`/proc/${target.pid!}/stat`, 'utf8');
+      const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      assert.equal(parent, sharedLauncher().pid);
+    } finally {
+      await target.close();
     }
   });
 
