@@ -11,6 +11,9 @@ import { Launcher, type LaunchHandlers } from '../targets/launcher.js';
 import { parseEvent, parseRequest } from '../targets/launcher-protocol.js';
 import { isAlive } from './support/process-tree.js';
 
+/** The launcher's program, for the tests that talk its protocol themselves. */
+const LAUNCHER_MAIN = fileURLToPath(new URL('../targets/launcher-main.js', import.meta.url));
+
 interface Watched {
   pid: Promise<number>;
   ended: Promise<string>;
@@ -198,8 +201,7 @@ describe('launcher', function () {
   });
 
   it('ignores a request it cannot read and serves the next', async () => {
-    const main = fileURLToPath(new URL('../targets/launcher-main.js', import.meta.url));
-    const helper = spawn(process.execPath, [main], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const helper = spawn(process.execPath, [LAUNCHER_MAIN], { stdio: ['pipe', 'pipe', 'pipe'] });
     let events = '';
     let complaints = '';
     helper.stdout!.on('data', (chunk: Buffer) => (events += chunk.toString()));
@@ -221,8 +223,7 @@ describe('launcher process', function () {
   this.timeout(20_000);
 
   it('kills what it started and exits when the suite stops reading its events', async () => {
-    const main = fileURLToPath(new URL('../targets/launcher-main.js', import.meta.url));
-    const helper = spawn(process.execPath, [main], { stdio: ['pipe', 'pipe', 'ignore'] });
+    const helper = spawn(process.execPath, [LAUNCHER_MAIN], { stdio: ['pipe', 'pipe', 'ignore'] });
     const launch = { op: 'launch', id: 1, command: 'yes', args: [], env: process.env, cwd: '/' };
     helper.stdin!.write(JSON.stringify(launch) + '\n');
     let events = '';
